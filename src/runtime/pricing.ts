@@ -1,0 +1,61 @@
+import type { Usage } from './types.ts';
+
+/** USD per million tokens. */
+export interface ModelPrice {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+export interface ModelTable {
+  /** alias → model id, e.g. sonnet → claude-sonnet-5-5 */
+  aliases: Record<string, string>;
+  /** model id → price */
+  prices: Record<string, ModelPrice>;
+  /** model id used when a script names none */
+  defaultModel: string;
+}
+
+// Current Claude models (list prices as of 2026-11). Overridable in `.github/foreman.yml`
+// (`models.aliases`, `models.prices`) because prices and ids change faster than releases.
+export const DEFAULT_MODELS: ModelTable = {
+  aliases: {
+    haiku: 'claude-haiku-5-5',
+    sonnet: 'claude-sonnet-5-5',
+    opus: 'claude-opus-5-5',
+  },
+  prices: {
+    'claude-haiku-5-5': { input: 0.1, output: 0.5, cacheRead: 0.005, cacheWrite: 0.125 },
+    'claude-sonnet-5-5': { input: 2, output: 10, cacheRead: 0.1, cacheWrite: 2.5 },
+    'claude-opus-5-5': { input: 4, output: 20, cacheRead: 0.2, cacheWrite: 5 },
+    'claude-haiku-4-5': { input: 1, output: 5, cacheRead: 0.1, cacheWrite: 1.25 },
+    'claude-sonnet-4-5': { input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75 },
+    'claude-opus-4-5': { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25 },
+  },
+  defaultModel: 'claude-sonnet-5-5',
+};
+
+export function resolveModel(table: ModelTable, nameOrAlias: string | undefined): string {
+  if (!nameOrAlias) return table.defaultModel;
+  return table.aliases[nameOrAlias] ?? nameOrAlias;
+}
+
+/** Cost of `usage` on `model`. Unknown models cost the most expensive known price, so a cap
+ * never under-counts. */
+export function costUsd(table: ModelTable, model: string, usage: Usage): number {
+  const price = table.prices[model] ?? mostExpensive(table);
+  return (
+    (usage.input * price.input +
+      usage.output * price.output +
+      usage.cacheRead * price.cacheRead +
+      usage.cacheWrite * price.cacheWrite) /
+    1_000_000
+  );
+}
+
+function mostExpensive(table: ModelTable): ModelPrice {
+  const all = Object.values(table.prices);
+  if (all.length === 0) return { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 };
+  return all.reduce((a, b) => (b.output > a.output ? b : a));
+}

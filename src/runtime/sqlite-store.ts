@@ -1,0 +1,237 @@
+// Embedded SQLite store (node:sqlite): one file under $FOREMAN_HOME. WAL with synchronous=FULL so
+// a journal entry is on disk before the script sees the result it records.
+import { DatabaseSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AgentRecord, JournalEntry, NewRun, RunRecord, RunStatus, Store } from './store.ts';
+
+// Each entry upgrades the schema by one version; PRAGMA user_version records how far a file got.
+const MIGRATIONS: string[] = [
+  `CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     workflow TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     file TEXT NOT NULL,
+     source TEXT NOT NULL,
+     args TEXT NOT NULL,
+     repo_dir TEXT NOT NULL,
+     base_ref TEXT NOT NULL,
+     base_sha TEXT NOT NULL,
+     options TEXT NOT NULL,
+     status TEXT NOT NULL,
+     pid INTEGER,
+     started_at TEXT NOT NULL,
+     finished_at TEXT,
+     result TEXT,
+     error TEXT,
+     summary TEXT
+   );
+   CREATE INDEX runs_started ON runs (started_at);
+   CREATE TABLE journal (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     key TEXT NOT NULL,
+     occurrence INTEGER NOT NULL,
+     seq INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     output TEXT NOT NULL,
+     usage TEXT,
+     cost_usd REAL NOT NULL DEFAULT 0,
+     phase TEXT,
+     label TEXT,
+     PRIMARY KEY (run_id, key, occurrence)
+   );
+   CREATE TABLE agents (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     no INTEGER NOT NULL,
+     key TEXT NOT NULL,
+     occurrence INTEGER NOT NULL,
+     label TEXT,
+     phase TEXT,
+     model TEXT NOT NULL,
+     status TEXT NOT NULL,
+     prompt TEXT NOT NULL,
+     usage TEXT NOT NULL,
+     cost_usd REAL NOT NULL,
+     turns INTEGER NOT NULL,
+     elapsed_ms INTEGER NOT NULL,
+     error TEXT,
+     transcript TEXT NOT NULL,
+     finished_at TEXT NOT NULL,
+     PRIMARY KEY (run_id, no)
+   );`,
+];
+
+type Row = Record<string, any>;
+
+const json = (value: unknown): string => JSON.stringify(value ?? null);
+const parse = (text: unknown): any => (typeof text === 'string' ? JSON.parse(text) : null);
+
+export class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.#db = new DatabaseSync(file);
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    const current = Number((this.#db.prepare('PRAGMA user_version').get() as Row).user_version);
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `the Foreman store was written by a newer Foreman (schema ${current}, this one knows ${MIGRATIONS.length}): upgrade Foreman or point FOREMAN_HOME elsewhere`,
+      );
+    }
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      this.#db.exec('BEGIN IMMEDIATE');
+      try {
+        this.#db.exec(MIGRATIONS[version]);
+        this.#db.exec(`PRAGMA user_version = ${version + 1}`);
+        this.#db.exec('COMMIT');
+      } catch (error) {
+        this.#db.exec('ROLLBACK');
+        throw error;
+      }
+    }
+  }
+
+  async createRun(run: NewRun): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO runs (id, workflow, origin, file, source, args, repo_dir, base_ref, base_sha, options, status, pid, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+      )
+      .run(run.id, run.workflow, run.origin, run.file, run.source, json(run.args), run.repoDir, run.baseRef, run.baseSha, json(run.options), process.pid, run.startedAt);
+  }
+
+  async getRun(id: string): Promise<RunRecord | null> {
+    const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return row ? toRun(row) : null;
+  }
+
+  async listRuns(limit = 100): Promise<RunRecord[]> {
+    const rows = this.#db.prepare('SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?').all(limit) as Row[];
+    return rows.map(toRun);
+  }
+
+  async claimRun(id: string, pid: number, isAlive: (pid: number) => boolean): Promise<boolean> {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const row = this.#db.prepare('SELECT status, pid FROM runs WHERE id = ?').get(id) as Row | undefined;
+      if (!row) throw new Error(`no run ${id}`);
+      const holder = row.pid as number | null;
+      if (row.status === 'running' && holder !== null && holder !== pid && isAlive(holder)) {
+        this.#db.exec('ROLLBACK');
+        return false;
+      }
+      this.#db.prepare(`UPDATE runs SET status = 'running', pid = ?, finished_at = NULL, error = NULL WHERE id = ?`).run(pid, id);
+      this.#db.exec('COMMIT');
+      return true;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async finishRun(
+    id: string,
+    outcome: { status: RunStatus; result: unknown; error: string | null; summary: unknown; finishedAt: string },
+  ): Promise<void> {
+    this.#db
+      .prepare('UPDATE runs SET status = ?, pid = NULL, finished_at = ?, result = ?, error = ?, summary = ? WHERE id = ?')
+      .run(outcome.status, outcome.finishedAt, json(outcome.result), outcome.error, json(outcome.summary), id);
+  }
+
+  async loadJournal(runId: string): Promise<JournalEntry[]> {
+    const rows = this.#db.prepare('SELECT * FROM journal WHERE run_id = ? ORDER BY seq').all(runId) as Row[];
+    return rows.map((row) => ({
+      key: row.key,
+      occurrence: row.occurrence,
+      seq: row.seq,
+      kind: row.kind,
+      output: parse(row.output),
+      usage: parse(row.usage),
+      costUsd: row.cost_usd,
+      phase: row.phase,
+      label: row.label,
+    }));
+  }
+
+  async appendJournal(runId: string, entry: JournalEntry): Promise<void> {
+    // OR IGNORE: two executions racing to complete the same call keep the first answer.
+    this.#db
+      .prepare(
+        `INSERT OR IGNORE INTO journal (run_id, key, occurrence, seq, kind, output, usage, cost_usd, phase, label)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label);
+  }
+
+  async recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>): Promise<number> {
+    const row = this.#db
+      .prepare(
+        `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
+         VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         RETURNING no`,
+      )
+      .get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as Row;
+    return Number(row.no);
+  }
+
+  async listAgents(runId: string): Promise<AgentRecord[]> {
+    const rows = this.#db.prepare('SELECT * FROM agents WHERE run_id = ? ORDER BY no').all(runId) as Row[];
+    return rows.map(toAgent);
+  }
+
+  async getAgent(runId: string, no: number): Promise<AgentRecord | null> {
+    const row = this.#db.prepare('SELECT * FROM agents WHERE run_id = ? AND no = ?').get(runId, no) as Row | undefined;
+    return row ? toAgent(row) : null;
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+function toRun(row: Row): RunRecord {
+  return {
+    id: row.id,
+    workflow: row.workflow,
+    origin: row.origin,
+    file: row.file,
+    source: row.source,
+    args: parse(row.args),
+    repoDir: row.repo_dir,
+    baseRef: row.base_ref,
+    baseSha: row.base_sha,
+    options: parse(row.options),
+    status: row.status,
+    pid: row.pid ?? null,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at ?? null,
+    result: parse(row.result),
+    error: row.error ?? null,
+    summary: parse(row.summary),
+  };
+}
+
+function toAgent(row: Row): AgentRecord {
+  return {
+    no: row.no,
+    key: row.key,
+    occurrence: row.occurrence,
+    label: row.label,
+    phase: row.phase,
+    model: row.model,
+    status: row.status,
+    prompt: row.prompt,
+    usage: parse(row.usage),
+    costUsd: row.cost_usd,
+    turns: row.turns,
+    elapsedMs: row.elapsed_ms,
+    error: row.error,
+    transcript: parse(row.transcript),
+    finishedAt: row.finished_at,
+  };
+}

@@ -1,0 +1,86 @@
+// The contract between the run engine and the parts it drives. The runtime layer imports no
+// GitHub or Anthropic code: agents reach it only through AgentRunner.
+
+/** Token usage in Anthropic's four buckets. */
+export interface Usage {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+export const zeroUsage = (): Usage => ({ input: 0, output: 0, cacheRead: 0, cacheWrite: 0 });
+
+export function addUsage(into: Usage, more: Usage): Usage {
+  into.input += more.input;
+  into.output += more.output;
+  into.cacheRead += more.cacheRead;
+  into.cacheWrite += more.cacheWrite;
+  return into;
+}
+
+/** Every token the model processed or produced; what `budget` counts. */
+export const totalTokens = (u: Usage): number => u.input + u.output + u.cacheRead + u.cacheWrite;
+
+/** Options a script may pass to `agent()`, after the sandbox has copied them out as JSON. */
+export interface AgentOptions {
+  schema?: Record<string, unknown>;
+  label?: string;
+  phase?: string;
+  model?: string;
+  effort?: string;
+  agentType?: string;
+  isolation?: 'worktree';
+}
+
+/** One agent for the AgentRunner to run. */
+export interface AgentRequest {
+  /** 1-based index of the agent in this run (stable across resume for display only). */
+  index: number;
+  prompt: string;
+  /** Resolved model id (aliases already expanded). */
+  model: string;
+  schema?: Record<string, unknown>;
+  label?: string;
+  /** Directory the agent's tools are confined to. */
+  root: string;
+  signal: AbortSignal;
+  /** Asked before every model turn; a non-null answer stops the agent (it resolves to null). */
+  shouldStop: () => string | null;
+  /** Called after every model response with the usage of that response. */
+  onUsage: (usage: Usage, model: string) => void;
+}
+
+export interface ToolCallRecord {
+  name: string;
+  input: unknown;
+  /** Output as returned to the model, truncated for storage. */
+  output: string;
+  isError: boolean;
+}
+
+export interface Transcript {
+  system: string;
+  prompt: string;
+  turns: Array<{ text: string; toolCalls: ToolCallRecord[] }>;
+  final: unknown;
+}
+
+export type AgentStatus = 'done' | 'stopped' | 'error' | 'schema-failed';
+
+export interface AgentOutcome {
+  status: AgentStatus;
+  /** Final text, or the validated object for schema agents. null unless status is 'done'. */
+  result: unknown;
+  /** Why the agent did not finish ('stopped', 'error', 'schema-failed'). */
+  error?: string;
+  usage: Usage;
+  costUsd: number;
+  turns: number;
+  elapsedMs: number;
+  transcript: Transcript;
+}
+
+export interface AgentRunner {
+  run(request: AgentRequest): Promise<AgentOutcome>;
+}
