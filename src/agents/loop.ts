@@ -1,0 +1,284 @@
+// One agent's conversation: send, run the tools the model asked for, repeat until it answers,
+// is stopped, or burns its fuse. How a model request is made (retries, rate limits) is the
+// client's business; this file only sees `CallModel`.
+
+import { createHash } from 'node:crypto';
+import type Anthropic from '@anthropic-ai/sdk';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { costUsd, type ModelTable } from '../runtime/pricing.ts';
+import {
+  addUsage,
+  zeroUsage,
+  type AgentOutcome,
+  type AgentRequest,
+  type AgentStatus,
+  type ToolCallRecord,
+  type Transcript,
+  type Usage,
+} from '../runtime/types.ts';
+import type { CacheWarmup } from './cache-warmup.ts';
+import {
+  framingPrompt,
+  invalidResultMessage,
+  MAX_RESULT_ATTEMPTS,
+  SUBMIT_RESULT_TOOL,
+  submitNudge,
+  submitResultTool,
+  systemBlocks,
+  withCachedConversation,
+  withCachedTools,
+} from './prompts.ts';
+import { executeTool, READ_TOOLS, type ToolResult } from './tools.ts';
+
+export interface ModelCallOptions {
+  signal: AbortSignal;
+  /** Called once, when the response starts streaming (its first event). */
+  onFirstEvent?: () => void;
+}
+
+/** Makes one model request, retrying as it sees fit; throws ModelCallError when it gives up. */
+export type CallModel = (
+  params: Anthropic.MessageCreateParamsNonStreaming,
+  options: ModelCallOptions,
+) => Promise<Anthropic.Message>;
+
+export class ModelCallError extends Error {
+  /** The request was aborted through the agent's signal: the agent is stopped, not failed. */
+  readonly aborted: boolean;
+  constructor(message: string, aborted = false) {
+    super(message);
+    this.name = 'ModelCallError';
+    this.aborted = aborted;
+  }
+}
+
+export interface AgentLoopDeps {
+  callModel: CallModel;
+  models: ModelTable;
+  warmup: CacheWarmup;
+  maxTurns: number;
+  maxTokens: number;
+}
+
+/** Tool inputs and outputs are stored this long in transcripts. */
+const TRANSCRIPT_CHARS = 4_096;
+
+export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): Promise<AgentOutcome> {
+  const startedAt = performance.now();
+  const schema = request.schema;
+  const system = framingPrompt({ schema: schema !== undefined });
+  const transcript: Transcript = { system, prompt: request.prompt, turns: [], final: null };
+  const usage = zeroUsage();
+  let turns = 0;
+
+  const finish = (status: AgentStatus, result: unknown, error?: string): AgentOutcome => {
+    transcript.final = status === 'done' ? result : null;
+    return {
+      status,
+      result: status === 'done' ? result : null,
+      ...(error !== undefined ? { error } : {}),
+      usage,
+      costUsd: costUsd(deps.models, request.model, usage),
+      turns,
+      elapsedMs: Math.round(performance.now() - startedAt),
+      transcript,
+    };
+  };
+
+  try {
+    const validate = schema ? compileSchema(schema) : undefined;
+    const tools = withCachedTools(schema ? [...READ_TOOLS, submitResultTool(schema)] : READ_TOOLS);
+    const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };
+    const prefixKey = hashOf([request.model, system, tools]);
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: request.prompt }];
+    let failedAttempts = 0;
+    let lastValidationErrors = '';
+
+    while (true) {
+      const stopReason = stopRequested(request);
+      if (stopReason !== null) return finish('stopped', null, stopReason);
+      if (turns >= deps.maxTurns) return finish('error', null, `agent exceeded ${deps.maxTurns} turns`);
+
+      const params = { ...baseParams, messages: withCachedConversation(messages) };
+      let response: Anthropic.Message;
+      try {
+        response = turns === 0 ? await firstRequest(params, prefixKey, request, deps) : await deps.callModel(params, { signal: request.signal });
+      } catch (error) {
+        if (error instanceof ModelCallError) {
+          return error.aborted ? finish('stopped', null, stopRequested(request) ?? error.message) : finish('error', null, error.message);
+        }
+        throw error;
+      }
+
+      turns += 1;
+      const turnUsage = usageOf(response.usage);
+      addUsage(usage, turnUsage);
+      request.onUsage(turnUsage, request.model);
+
+      const text = response.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n');
+      const toolUses = response.content.filter((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use');
+      const turnRecord: { text: string; toolCalls: ToolCallRecord[] } = { text, toolCalls: [] };
+      transcript.turns.push(turnRecord);
+      messages.push({ role: 'assistant', content: response.content.map(toParam) });
+
+      if (toolUses.length === 0) {
+        if (!validate) return finish('done', text);
+        failedAttempts += 1;
+        if (failedAttempts >= MAX_RESULT_ATTEMPTS) return finish('schema-failed', null, schemaFailure(lastValidationErrors));
+        messages.push({ role: 'user', content: submitNudge(MAX_RESULT_ATTEMPTS - failedAttempts) });
+        continue;
+      }
+
+      let accepted: { value: unknown } | undefined;
+      const submitResult = (input: unknown): ToolResult => {
+        if (accepted) return { output: 'A result was already accepted.', isError: false };
+        const errors = validationErrors(validate!, input);
+        if (errors === null) {
+          accepted = { value: input };
+          return { output: 'Result accepted.', isError: false };
+        }
+        failedAttempts += 1;
+        lastValidationErrors = errors;
+        return { output: invalidResultMessage(errors, MAX_RESULT_ATTEMPTS - failedAttempts), isError: true };
+      };
+
+      // Read tools are independent of each other; run a turn's calls concurrently.
+      const results = await Promise.all(
+        toolUses.map((use) =>
+          use.name === SUBMIT_RESULT_TOOL && validate ? submitResult(use.input) : executeTool(use.name, use.input, request.root),
+        ),
+      );
+      toolUses.forEach((use, i) => turnRecord.toolCalls.push(toolCallRecord(use, results[i])));
+
+      if (accepted) return finish('done', accepted.value);
+      if (failedAttempts >= MAX_RESULT_ATTEMPTS) return finish('schema-failed', null, schemaFailure(lastValidationErrors));
+      messages.push({
+        role: 'user',
+        content: toolUses.map((use, i) => ({
+          type: 'tool_result' as const,
+          tool_use_id: use.id,
+          content: results[i].output,
+          ...(results[i].isError ? { is_error: true } : {}),
+        })),
+      });
+    }
+  } catch (error) {
+    // run() must resolve: an unexpected failure is this agent's error, not the run's crash.
+    return finish('error', null, `agent failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * The first request of an agent goes through the prompt-cache warm-up: the first agent with
+ * this prefix sends at once, the others wait until its response starts.
+ */
+async function firstRequest(
+  params: Anthropic.MessageCreateParamsNonStreaming,
+  prefixKey: string,
+  request: AgentRequest,
+  deps: AgentLoopDeps,
+): Promise<Anthropic.Message> {
+  const ticket = await deps.warmup.enter(prefixKey, request.signal);
+  try {
+    return await deps.callModel(params, { signal: request.signal, onFirstEvent: ticket.started });
+  } finally {
+    ticket.started(); // a leader that failed must not hold its followers for the full wait
+  }
+}
+
+function stopRequested(request: AgentRequest): string | null {
+  if (request.signal.aborted) return describeAbort(request.signal.reason);
+  return request.shouldStop();
+}
+
+function describeAbort(reason: unknown): string {
+  if (typeof reason === 'string' && reason !== '') return reason;
+  if (reason instanceof Error && reason.name !== 'AbortError' && reason.message) return reason.message;
+  return 'stopped';
+}
+
+function usageOf(usage: Anthropic.Usage): Usage {
+  return {
+    input: usage.input_tokens ?? 0,
+    output: usage.output_tokens ?? 0,
+    cacheRead: usage.cache_read_input_tokens ?? 0,
+    cacheWrite: usage.cache_creation_input_tokens ?? 0,
+  };
+}
+
+/** Response blocks as request blocks, without the SDK's streaming bookkeeping. */
+function toParam(block: Anthropic.ContentBlock): Anthropic.ContentBlockParam {
+  switch (block.type) {
+    case 'text':
+      return { type: 'text', text: block.text };
+    case 'tool_use':
+      return { type: 'tool_use', id: block.id, name: block.name, input: block.input };
+    default:
+      // Thinking and other blocks must go back verbatim (signatures included).
+      return block as unknown as Anthropic.ContentBlockParam;
+  }
+}
+
+function toolCallRecord(use: Anthropic.ToolUseBlock, result: ToolResult): ToolCallRecord {
+  const inputJson = JSON.stringify(use.input) ?? '';
+  return {
+    name: use.name,
+    input: inputJson.length > TRANSCRIPT_CHARS ? truncate(inputJson) : use.input,
+    output: truncate(result.output),
+    isError: result.isError,
+  };
+}
+
+const truncate = (text: string): string =>
+  text.length > TRANSCRIPT_CHARS ? `${text.slice(0, TRANSCRIPT_CHARS)}… [${text.length - TRANSCRIPT_CHARS} more characters]` : text;
+
+const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+function schemaFailure(lastErrors: string): string {
+  const detail = lastErrors ? `; last validation errors:\n${lastErrors}` : '';
+  return `agent did not submit a valid result in ${MAX_RESULT_ATTEMPTS} attempts${detail}`;
+}
+
+// ---- schema validation ---------------------------------------------------------------------
+
+// One Ajv for the process; scripts reuse a handful of schemas across many agents.
+const ajv = new Ajv({ allErrors: true, strict: false });
+const compiled = new Map<string, ValidateFunction>();
+/** Bounds memory in a long-lived app process that sees many different scripts. */
+const MAX_COMPILED_SCHEMAS = 1_000;
+
+function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let validate = compiled.get(key);
+  if (!validate) {
+    if (compiled.size >= MAX_COMPILED_SCHEMAS) {
+      compiled.clear();
+      ajv.removeSchema();
+    }
+    // A "$schema" naming a draft this Ajv does not load (e.g. 2020-12) would fail compilation;
+    // the keywords scripts use mean the same in every draft.
+    const { $schema: _draft, ...body } = schema;
+    try {
+      validate = ajv.compile(body);
+    } catch (error) {
+      throw new Error(`the schema is not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    compiled.set(key, validate);
+  }
+  return validate;
+}
+
+/** null when valid, else one line per problem, written for the model. */
+function validationErrors(validate: ValidateFunction, value: unknown): string | null {
+  if (validate(value)) return null;
+  return (validate.errors ?? []).map(describeError).join('\n') || '- the result is invalid';
+}
+
+function describeError(error: ErrorObject): string {
+  const where = error.instancePath === '' ? 'the result' : `at ${error.instancePath}`;
+  const params = error.params as Record<string, unknown>;
+  let detail = '';
+  if (error.keyword === 'additionalProperties') detail = `: "${String(params.additionalProperty)}"`;
+  else if (error.keyword === 'enum') detail = `: ${JSON.stringify(params.allowedValues)}`;
+  return `- ${where} ${error.message ?? 'is invalid'}${detail}`;
+}

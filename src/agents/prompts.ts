@@ -1,0 +1,81 @@
+// Everything the model reads besides the script's own prompt: the framing preamble, the
+// submit_result tool, the nudges, and the prompt-cache breakpoints on the shared prefix.
+
+import type Anthropic from '@anthropic-ai/sdk';
+
+export const SUBMIT_RESULT_TOOL = 'submit_result';
+
+/** Schema agents get this many submit_result attempts (invalid answers or no answer at all). */
+export const MAX_RESULT_ATTEMPTS = 5;
+
+const EPHEMERAL = { type: 'ephemeral' } as const;
+
+/** The system prompt. Not part of the journal key, so it can improve without breaking resume. */
+export function framingPrompt(options: { schema: boolean }): string {
+  const lines = [
+    'You are an agent started by a workflow script. This is not a chat: the run is non-interactive and nobody reads this conversation while it happens.',
+    'Nobody will answer questions. Do not ask for clarification, confirmation or permission; when something is ambiguous, make the most reasonable assumption, state it briefly, and finish the task.',
+    'Work from evidence: use the tools to inspect the repository (paths are relative to its root) rather than guessing. Tool errors are returned to you as results; adjust and carry on.',
+  ];
+  if (options.schema) {
+    lines.push(
+      `Your answer is returned to the calling script as data. You must finish by calling the ${SUBMIT_RESULT_TOOL} tool with an object that matches its input schema; that call is your answer and ends your work. Text outside it is ignored. If ${SUBMIT_RESULT_TOOL} reports validation errors, fix them and call it again.`,
+    );
+  } else {
+    lines.push(
+      'Your final message is returned to the calling script as data, verbatim. Make it the answer itself: no preamble, no offers of further help, no questions.',
+    );
+  }
+  return lines.join('\n\n');
+}
+
+/** System blocks with a cache breakpoint: every agent of a run shares this prefix. */
+export function systemBlocks(text: string): Anthropic.TextBlockParam[] {
+  return [{ type: 'text', text, cache_control: EPHEMERAL }];
+}
+
+/** Tools with a cache breakpoint on the last one, which caches all tool definitions. */
+export function withCachedTools(tools: readonly Anthropic.Tool[]): Anthropic.Tool[] {
+  return tools.map((tool, i) => (i === tools.length - 1 ? { ...tool, cache_control: EPHEMERAL } : tool));
+}
+
+/**
+ * A copy of `messages` with a cache breakpoint on the last block, so each turn of a long tool
+ * loop reads the previous turns from the cache instead of paying for them again. The API looks
+ * back from a breakpoint for earlier cached prefixes, so one moving breakpoint suffices (and
+ * stays within the limit of four with the system and tools breakpoints).
+ */
+export function withCachedConversation(messages: readonly Anthropic.MessageParam[]): Anthropic.MessageParam[] {
+  const last = messages.at(-1);
+  if (!last) return [];
+  const content: Anthropic.ContentBlockParam[] =
+    typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : [...last.content];
+  const lastBlock = content.at(-1);
+  if (!lastBlock || !canCarryCacheControl(lastBlock)) return [...messages];
+  content[content.length - 1] = { ...lastBlock, cache_control: EPHEMERAL } as Anthropic.ContentBlockParam;
+  return [...messages.slice(0, -1), { ...last, content } as Anthropic.MessageParam];
+}
+
+function canCarryCacheControl(block: Anthropic.ContentBlockParam): boolean {
+  return block.type === 'text' || block.type === 'tool_result' || block.type === 'tool_use';
+}
+
+/** The tool a schema agent answers through; its input schema is the script's schema. */
+export function submitResultTool(schema: Record<string, unknown>): Anthropic.Tool {
+  return {
+    name: SUBMIT_RESULT_TOOL,
+    description:
+      'Submit your final answer to the calling script. The input must match this schema exactly. Call it once, when you are done; it ends your work. If the result is invalid you get the validation errors back and can call it again.',
+    input_schema: schema as Anthropic.Tool.InputSchema,
+  };
+}
+
+/** Sent as a user turn when a schema agent ends its turn without calling submit_result. */
+export function submitNudge(attemptsLeft: number): string {
+  return `You ended your turn without calling ${SUBMIT_RESULT_TOOL}. Nobody reads plain text here: call ${SUBMIT_RESULT_TOOL} now with your answer as an object matching its schema (${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left).`;
+}
+
+/** Returned as an is_error tool result when submit_result's input fails validation. */
+export function invalidResultMessage(errors: string, attemptsLeft: number): string {
+  return `The result does not match the schema:\n${errors}\nFix these problems and call ${SUBMIT_RESULT_TOOL} again (${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left).`;
+}

@@ -1,0 +1,279 @@
+// A fake Anthropic Messages API for tests and benchmarks. The real SDK talks to it through
+// baseURL; a handler scripts each reply from the request (prompt, turn, last tool results).
+// Built to serve thousands of requests cheaply: keep-alive, one write per response, no logging.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeRequest {
+  /** The parsed /v1/messages JSON body. */
+  body: any;
+  /** Text of the first user message, its text blocks joined with newlines. */
+  prompt: string;
+  /** 0-based: the number of assistant messages already in body.messages. */
+  turn: number;
+  /** Tool results in the last user message. */
+  lastToolResults: Array<{ tool_use_id: string; content: string; is_error?: boolean }>;
+  /** Names of the tools offered. */
+  tools: string[];
+  /** performance.now() when the request body had arrived. */
+  receivedAt: number;
+  /** performance.now() when the response (first byte) was written; unset until then. */
+  respondedAt?: number;
+}
+
+export type FakeBlock = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: unknown; id?: string };
+
+export interface FakeUsage {
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_input_tokens: number;
+  cache_creation_input_tokens: number;
+}
+
+export type FakeReply =
+  | FakeBlock[]
+  | { blocks: FakeBlock[]; stop_reason?: string; usage?: Partial<FakeUsage> }
+  | { status: number; error?: { type: string; message: string }; headers?: Record<string, string> };
+
+export interface FakeServerOptions {
+  handler: (req: FakeRequest) => FakeReply | Promise<FakeReply>;
+  /** Delay before responding, per request. */
+  latencyMs?: number;
+  /** Keep every request in `requests` (default true; turn off for large benchmarks). */
+  record?: boolean;
+}
+
+export interface FakeAnthropic {
+  /** Base URL for the SDK (`baseURL` or ANTHROPIC_BASE_URL). */
+  url: string;
+  /** Number of /v1/messages requests received. */
+  readonly calls: number;
+  requests: FakeRequest[];
+  close(): Promise<void>;
+}
+
+export const text = (t: string): FakeBlock => ({ type: 'text', text: t });
+export const toolUse = (name: string, input: unknown): FakeBlock => ({ type: 'tool_use', name, input });
+
+const DEFAULT_USAGE: FakeUsage = {
+  input_tokens: 100,
+  output_tokens: 20,
+  cache_read_input_tokens: 0,
+  cache_creation_input_tokens: 0,
+};
+
+const ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  408: 'timeout_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  529: 'overloaded_error',
+};
+
+export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeAnthropic> {
+  const latencyMs = opts.latencyMs ?? 0;
+  const record = opts.record !== false;
+  const requests: FakeRequest[] = [];
+  let calls = 0;
+  let messageCounter = 0;
+  let toolUseCounter = 0;
+
+  const server = createServer((req, res) => {
+    readBody(req)
+      .then(async (raw) => {
+        if (req.method !== 'POST' || !req.url?.startsWith('/v1/messages')) {
+          return sendError(res, 404, { type: 'not_found_error', message: `fake-anthropic: no route ${req.method} ${req.url}` });
+        }
+        calls += 1;
+        let body: any;
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          return sendError(res, 400, { type: 'invalid_request_error', message: 'fake-anthropic: body is not JSON' });
+        }
+        const request = describeRequest(body);
+        if (record) requests.push(request);
+
+        let reply: FakeReply;
+        try {
+          reply = await opts.handler(request);
+        } catch (error) {
+          // A broken test handler should fail the test fast, not be retried as a 5xx.
+          return sendError(res, 400, { type: 'invalid_request_error', message: `fake-anthropic handler threw: ${String(error)}` });
+        }
+        if (latencyMs > 0) await delay(latencyMs);
+        if (res.destroyed) return;
+        request.respondedAt = performance.now();
+
+        if (!Array.isArray(reply) && 'status' in reply) {
+          return sendError(res, reply.status, reply.error ?? defaultError(reply.status), reply.headers);
+        }
+        const message = buildMessage(body.model, reply, () => `msg_fake_${++messageCounter}`, () => `toolu_fake_${++toolUseCounter}`);
+        if (body.stream === true) sendStream(res, message);
+        else sendJson(res, 200, message);
+      })
+      .catch((error) => {
+        if (!res.headersSent && !res.destroyed) sendError(res, 500, { type: 'api_error', message: `fake-anthropic: ${String(error)}` });
+      });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get calls() {
+      return calls;
+    },
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function describeRequest(body: any): FakeRequest {
+  const messages: any[] = Array.isArray(body.messages) ? body.messages : [];
+  const firstUser = messages.find((m) => m.role === 'user');
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const lastToolResults =
+    lastUser && Array.isArray(lastUser.content)
+      ? lastUser.content
+          .filter((b: any) => b.type === 'tool_result')
+          .map((b: any) => ({
+            tool_use_id: b.tool_use_id,
+            content: textOf(b.content),
+            ...(b.is_error ? { is_error: true } : {}),
+          }))
+      : [];
+  return {
+    body,
+    prompt: firstUser ? textOf(firstUser.content) : '',
+    turn: messages.filter((m) => m.role === 'assistant').length,
+    lastToolResults,
+    tools: Array.isArray(body.tools) ? body.tools.map((t: any) => t.name) : [],
+    receivedAt: performance.now(),
+  };
+}
+
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter((b: any) => b?.type === 'text')
+    .map((b: any) => b.text)
+    .join('\n');
+}
+
+interface FakeMessage {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  model: string;
+  content: Array<{ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown }>;
+  stop_reason: string;
+  stop_sequence: null;
+  usage: FakeUsage;
+}
+
+function buildMessage(
+  model: string,
+  reply: FakeBlock[] | { blocks: FakeBlock[]; stop_reason?: string; usage?: Partial<FakeUsage> },
+  nextMessageId: () => string,
+  nextToolUseId: () => string,
+): FakeMessage {
+  const blocks = Array.isArray(reply) ? reply : reply.blocks;
+  const content = blocks.map((b) =>
+    b.type === 'text'
+      ? { type: 'text' as const, text: b.text }
+      : { type: 'tool_use' as const, id: b.id ?? nextToolUseId(), name: b.name, input: b.input },
+  );
+  const hasToolUse = content.some((b) => b.type === 'tool_use');
+  return {
+    id: nextMessageId(),
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: (!Array.isArray(reply) && reply.stop_reason) || (hasToolUse ? 'tool_use' : 'end_turn'),
+    stop_sequence: null,
+    usage: { ...DEFAULT_USAGE, ...(Array.isArray(reply) ? {} : reply.usage) },
+  };
+}
+
+/** The whole SSE conversation in one write: the SDK parses it the same as a trickle. */
+function sendStream(res: ServerResponse, message: FakeMessage): void {
+  const events: string[] = [];
+  const event = (type: string, data: unknown) => events.push(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+
+  event('message_start', {
+    type: 'message_start',
+    message: { ...message, content: [], stop_reason: null, usage: { ...message.usage, output_tokens: 1 } },
+  });
+  message.content.forEach((block, index) => {
+    if (block.type === 'text') {
+      event('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+      event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: block.text } });
+    } else {
+      event('content_block_start', {
+        type: 'content_block_start',
+        index,
+        content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+      });
+      // Two deltas, as the real API splits tool input, so clients must accumulate it.
+      const json = JSON.stringify(block.input ?? {});
+      const cut = Math.floor(json.length / 2);
+      for (const partial_json of [json.slice(0, cut), json.slice(cut)]) {
+        event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json } });
+      }
+    }
+    event('content_block_stop', { type: 'content_block_stop', index });
+  });
+  event('message_delta', {
+    type: 'message_delta',
+    delta: { stop_reason: message.stop_reason, stop_sequence: null },
+    usage: { output_tokens: message.usage.output_tokens },
+  });
+  event('message_stop', { type: 'message_stop' });
+
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  res.end(events.join(''));
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
+  const json = JSON.stringify(payload);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), ...headers });
+  res.end(json);
+}
+
+function sendError(res: ServerResponse, status: number, error: { type: string; message: string }, headers?: Record<string, string>): void {
+  sendJson(res, status, { type: 'error', error, request_id: `req_fake_${status}` }, headers);
+}
+
+function defaultError(status: number): { type: string; message: string } {
+  const type = ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+  return { type, message: `fake ${type} (${status})` };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
