@@ -1,0 +1,121 @@
+// Command-line parsing. Every mistake is a UsageError naming the flag and the fix (exit 2).
+import { parseArgs } from 'node:util';
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage:
+  foreman run <name | path.js> [--args <json|string>] [--repo DIR] [--base REF] [--model M]
+              [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--json]
+  foreman resume <runId> [--json]
+  foreman runs [--json]
+  foreman show <runId> [--agent N]
+  foreman list [--repo DIR]
+  foreman validate <file.js>`;
+
+/**
+ * `--args`: text that starts with { or [ must be JSON (an error gives the position); other text
+ * is the JSON value it parses as (a number, true, a "quoted string"), else the string itself.
+ */
+export function parseScriptArgs(text: string | undefined): unknown {
+  if (text === undefined) return null;
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try {
+      return JSON.parse(trimmed);
+    } catch (error) {
+      throw new UsageError(`--args starts with ${trimmed[0]} but is not valid JSON: ${(error as Error).message}: fix the JSON, or quote the whole value as a string`);
+    }
+  }
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    return text;
+  }
+}
+
+function positiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number of at least 1, got '${value}'`);
+  return n;
+}
+
+function positiveNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be a number above 0, got '${value}'`);
+  return n;
+}
+
+function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(argv: string[], options: T, command: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`foreman ${command}: ${(error as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
+  }
+}
+
+export interface RunArgs {
+  ref: string;
+  args: unknown;
+  repo: string;
+  base: string;
+  model?: string;
+  concurrency?: number;
+  budgetTokens?: number;
+  maxCostUsd?: number;
+  json: boolean;
+  yes: boolean;
+}
+
+export function parseRunArgs(argv: string[]): RunArgs {
+  const { values, positionals } = parse(
+    argv,
+    {
+      args: { type: 'string' },
+      repo: { type: 'string' },
+      base: { type: 'string' },
+      model: { type: 'string' },
+      concurrency: { type: 'string' },
+      'budget-tokens': { type: 'string' },
+      'max-cost-usd': { type: 'string' },
+      json: { type: 'boolean' },
+      yes: { type: 'boolean' },
+    },
+    'run',
+  );
+  if (positionals.length !== 1) {
+    throw new UsageError(`foreman run takes one workflow (a name or a path.js), got ${positionals.length}: quote free text\n${USAGE}`);
+  }
+  return {
+    ref: positionals[0],
+    args: parseScriptArgs(values.args),
+    repo: values.repo ?? '.',
+    base: values.base ?? 'HEAD',
+    model: values.model,
+    concurrency: positiveInt('concurrency', values.concurrency),
+    budgetTokens: positiveInt('budget-tokens', values['budget-tokens']),
+    maxCostUsd: positiveNumber('max-cost-usd', values['max-cost-usd']),
+    json: values.json ?? false,
+    yes: values.yes ?? false,
+  };
+}
+
+export function parseIdArgs(argv: string[], command: string): { runId: string; json: boolean; agent?: number } {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, agent: { type: 'string' } }, command);
+  if (positionals.length !== 1) throw new UsageError(`foreman ${command} takes one run id (\`foreman runs\` lists them)\n${USAGE}`);
+  if (values.agent !== undefined && command !== 'show') throw new UsageError(`--agent belongs to foreman show\n${USAGE}`);
+  return { runId: positionals[0], json: values.json ?? false, agent: positiveInt('agent', values.agent) };
+}
+
+export function parseListArgs(argv: string[], command: string): { repo: string; json: boolean } {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, repo: { type: 'string' } }, command);
+  if (positionals.length > 0) throw new UsageError(`foreman ${command} takes no positional arguments\n${USAGE}`);
+  return { repo: values.repo ?? '.', json: values.json ?? false };
+}
+
+export function parseValidateArgs(argv: string[]): { file: string } {
+  const { positionals } = parse(argv, {}, 'validate');
+  if (positionals.length !== 1) throw new UsageError(`foreman validate takes one script file\n${USAGE}`);
+  return { file: positionals[0] };
+}

@@ -1,0 +1,239 @@
+// The CLI front door: parse, call the service, render. One error path: every failure becomes one
+// message on stderr and an exit code (0 completed, 1 failed or stopped, 2 usage/validation).
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { ConfigError } from '../config/load.ts';
+import type { RunOutcome } from '../runtime/engine.ts';
+import { openStore, resumeRun, startRun, isProcessAlive, UnknownRunError, RunBusyError, type ServiceEnv } from '../service/runs.ts';
+import { repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
+import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
+import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
+import { parseIdArgs, parseListArgs, parseRunArgs, parseValidateArgs, UsageError, USAGE } from './args.ts';
+import { formatMs, formatTokens, formatUsd, LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Aborted on SIGINT/SIGTERM: stops the run, which stays resumable. */
+  signal?: AbortSignal;
+}
+
+const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const err = (line: string) => io.stderr.write(line + '\n');
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case 'run':
+        return await runCommand(rest, io);
+      case 'resume':
+        return await resumeCommand(rest, io);
+      case 'runs':
+        return await runsCommand(rest, io);
+      case 'show':
+        return await showCommand(rest, io);
+      case 'list':
+        return await listCommand(rest, io);
+      case 'validate':
+        return await validateCommand(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout.write(USAGE + '\n');
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+    }
+  } catch (error) {
+    err(`foreman: ${(error as Error).message}`);
+    return exitCodeFor(error);
+  }
+}
+
+function exitCodeFor(error: unknown): number {
+  const usage = [UsageError, ScriptValidationError, WorkflowNotFoundError, ConfigError, RepositoryError, UnknownRunError, MissingKeyError];
+  return usage.some((type) => error instanceof type) ? 2 : 1;
+}
+
+class MissingKeyError extends Error {}
+
+function serviceEnv(io: CliIo, reporter: Reporter | null): ServiceEnv {
+  const apiKey = io.env.ANTHROPIC_API_KEY;
+  if (!apiKey) {
+    throw new MissingKeyError(
+      'ANTHROPIC_API_KEY is not set: agents need it to call the model. Create a key at console.anthropic.com, then `export ANTHROPIC_API_KEY=sk-ant-...` (ANTHROPIC_BASE_URL points Foreman at another Messages-API endpoint)',
+    );
+  }
+  return {
+    home: foremanHome(io.env),
+    userHome: io.env.HOME ?? homedir(),
+    builtinDir: BUILTIN_DIR,
+    apiKey,
+    baseURL: io.env.ANTHROPIC_BASE_URL || undefined,
+    listener: reporter ? (event) => reporter.onEvent(event) : undefined,
+    signal: io.signal,
+    onRunId: (runId) => io.stderr.write(`run ${runId}\n`),
+  };
+}
+
+const foremanHome = (env: NodeJS.ProcessEnv): string => resolve(env.FOREMAN_HOME || resolve(env.HOME ?? homedir(), '.foreman'));
+
+function reporterFor(io: CliIo): Reporter {
+  return io.stderr.isTTY && !io.env.CI ? new LiveTableReporter(io.stderr as NodeJS.WriteStream) : new LineReporter((line) => io.stderr.write(line + '\n'));
+}
+
+async function runCommand(argv: string[], io: CliIo): Promise<number> {
+  const args = parseRunArgs(argv);
+  const reporter = reporterFor(io);
+  const env = serviceEnv(io, reporter);
+  let outcome: RunOutcome;
+  try {
+    outcome = await startRun({ ref: args.ref, args: args.args, repoDir: args.repo, base: args.base, model: args.model, concurrency: args.concurrency, budgetTokens: args.budgetTokens, maxCostUsd: args.maxCostUsd }, env);
+  } finally {
+    reporter.close();
+  }
+  return finish(outcome, args.json, io);
+}
+
+async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
+  const args = parseIdArgs(argv, 'resume');
+  const reporter = reporterFor(io);
+  let outcome: RunOutcome;
+  try {
+    outcome = await resumeRun(args.runId, serviceEnv(io, reporter));
+  } finally {
+    reporter.close();
+  }
+  return finish(outcome, args.json, io);
+}
+
+function finish(outcome: RunOutcome, json: boolean, io: CliIo): number {
+  if (json) {
+    io.stdout.write(JSON.stringify(runJson(outcome)) + '\n');
+  } else {
+    const s = outcome.summary;
+    const tokens = s.usage.input + s.usage.output + s.usage.cacheRead + s.usage.cacheWrite;
+    io.stderr.write(`${outcome.status}: ${s.agents} agents, ${formatTokens(tokens)} tokens, ${formatUsd(s.costUsd)}, ${formatMs(s.elapsedMs)}\n`);
+    if (outcome.error) io.stderr.write(`foreman: ${outcome.error}\n`);
+    if (outcome.status === 'completed') io.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
+  }
+  return outcome.status === 'completed' ? 0 : 1;
+}
+
+async function runsCommand(argv: string[], io: CliIo): Promise<number> {
+  const args = parseListArgs(argv, 'runs');
+  const store = openStore(foremanHome(io.env));
+  try {
+    const runs = (await store.listRuns()).map((run) => ({
+      runId: run.id,
+      workflow: run.workflow,
+      // A 'running' run whose process is gone crashed or was killed: say so, it can be resumed.
+      status: run.status === 'running' && (run.pid === null || !isProcessAlive(run.pid)) ? 'interrupted' : run.status,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+    }));
+    if (args.json) {
+      io.stdout.write(JSON.stringify(runs) + '\n');
+    } else if (runs.length === 0) {
+      io.stdout.write('no runs yet: `foreman run <workflow>` starts one\n');
+    } else {
+      for (const r of runs) io.stdout.write(`${r.runId}  ${r.status.padEnd(11)}  ${r.workflow}  ${r.startedAt}\n`);
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+async function showCommand(argv: string[], io: CliIo): Promise<number> {
+  const args = parseIdArgs(argv, 'show');
+  const store = openStore(foremanHome(io.env));
+  try {
+    const run = await store.getRun(args.runId);
+    if (!run) throw new UnknownRunError(`no run ${args.runId}: \`foreman runs\` lists the runs`);
+    const out = (line = '') => io.stdout.write(line + '\n');
+    if (args.agent !== undefined) {
+      const agent = await store.getAgent(run.id, args.agent);
+      if (!agent) throw new UsageError(`run ${run.id} has no agent ${args.agent}: \`foreman show ${run.id}\` lists its agents`);
+      if (args.json) {
+        out(JSON.stringify(agent));
+        return 0;
+      }
+      const t = agent.transcript as { system?: string; turns?: Array<{ text: string; toolCalls: Array<{ name: string; input: unknown; output: string; isError: boolean }> }>; final?: unknown };
+      out(`agent ${agent.no} [${agent.phase}] ${agent.label}  ${agent.status}  ${agent.model}  ${agent.turns} turns  ${formatUsd(agent.costUsd)}`);
+      if (agent.error) out(`error: ${agent.error}`);
+      out('\nprompt:');
+      out(agent.prompt);
+      for (const [i, turn] of (t.turns ?? []).entries()) {
+        out(`\nturn ${i + 1}:`);
+        if (turn.text) out(turn.text);
+        for (const call of turn.toolCalls) {
+          out(`> ${call.name} ${JSON.stringify(call.input)}${call.isError ? '  (error)' : ''}`);
+          out(call.output.split('\n').map((l) => `  ${l}`).join('\n'));
+        }
+      }
+      out('\nresult:');
+      out(typeof t.final === 'string' ? t.final : JSON.stringify(t.final, null, 2));
+      return 0;
+    }
+    const agents = await store.listAgents(run.id);
+    if (args.json) {
+      out(JSON.stringify({ ...run, source: undefined, agents: agents.map(({ transcript, ...a }) => a) }));
+      return 0;
+    }
+    out(`run ${run.id}  ${run.workflow}  ${run.status}`);
+    out(`repo ${run.repoDir} at ${run.baseSha.slice(0, 12)} (${run.baseRef})`);
+    out(`started ${run.startedAt}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}`);
+    if (run.error) out(`error: ${run.error}`);
+    out(`\nagents:`);
+    for (const a of agents) {
+      const tokens = a.usage.input + a.usage.output + a.usage.cacheRead + a.usage.cacheWrite;
+      out(`  ${String(a.no).padStart(4)}  ${a.status.padEnd(13)}  [${a.phase}] ${a.label}  ${formatTokens(tokens)} tok  ${formatUsd(a.costUsd)}`);
+    }
+    if (run.status === 'completed') {
+      out('\nresult:');
+      out(JSON.stringify(run.result, null, 2));
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
+
+async function listCommand(argv: string[], io: CliIo): Promise<number> {
+  const args = parseListArgs(argv, 'list');
+  const repo = await repositoryRoot(args.repo).catch(() => resolve(args.repo));
+  const workflows = await listWorkflows(workflowDirs(repo, io.env.HOME ?? homedir(), BUILTIN_DIR));
+  if (args.json) {
+    io.stdout.write(JSON.stringify(workflows) + '\n');
+    return 0;
+  }
+  if (workflows.length === 0) {
+    io.stdout.write('no workflows: save one as .claude/workflows/<name>.js\n');
+    return 0;
+  }
+  for (const w of workflows) {
+    io.stdout.write(`${w.name.padEnd(20)} ${w.origin.padEnd(8)} ${w.error ? `INVALID: ${w.error.split('\n')[0]}` : (w.description ?? '')}\n`);
+    if (w.whenToUse && !w.error) io.stdout.write(`${' '.repeat(30)}${w.whenToUse}\n`);
+  }
+  return 0;
+}
+
+async function validateCommand(argv: string[], io: CliIo): Promise<number> {
+  const { file } = parseValidateArgs(argv);
+  let source: string;
+  try {
+    source = await readFile(file, 'utf8');
+  } catch {
+    throw new UsageError(`cannot read ${file}: check the path`);
+  }
+  const script = validateScript(source, file);
+  io.stdout.write(`${file}: ok (${script.meta.name}: ${script.meta.description})\n`);
+  return 0;
+}
+

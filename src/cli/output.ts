@@ -1,0 +1,115 @@
+// How the CLI shows a run: a live phase table on a terminal, one line per event elsewhere, and
+// the final `--json` object.
+import { createLogUpdate } from 'log-update';
+import type { RunEvent } from '../runtime/events.ts';
+import type { RunOutcome } from '../runtime/engine.ts';
+import { ProgressTracker, type RunSummary } from '../runtime/progress.ts';
+
+export interface Reporter {
+  onEvent(event: RunEvent): void;
+  close(): void;
+}
+
+export const formatTokens = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
+export const formatUsd = (usd: number): string => `$${usd < 10 ? usd.toFixed(4) : usd.toFixed(2)}`;
+export const formatMs = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`);
+
+/** Non-terminal output: one line per event, stable for logs and CI. */
+export class LineReporter implements Reporter {
+  readonly #write: (line: string) => void;
+  constructor(write: (line: string) => void) {
+    this.#write = write;
+  }
+  onEvent(event: RunEvent): void {
+    const line = describeEvent(event);
+    if (line) this.#write(line);
+  }
+  close(): void {}
+}
+
+export function describeEvent(event: RunEvent): string | null {
+  switch (event.type) {
+    case 'run-started':
+      return event.resumed ? `resume ${event.workflow} at ${event.baseSha.slice(0, 12)} (${event.replayable} journaled calls to replay)` : `start ${event.workflow} at ${event.baseSha.slice(0, 12)}`;
+    case 'phase':
+      return `phase ${event.title}`;
+    case 'log':
+      return `log ${event.message}`;
+    case 'warn':
+      return `warn ${event.message}`;
+    case 'agent-finished': {
+      const figures = `${formatTokens(event.usage.input + event.usage.output + event.usage.cacheRead + event.usage.cacheWrite)} tok ${formatUsd(event.costUsd)} ${formatMs(event.elapsedMs)}`;
+      const tail = event.error ? `: ${event.error}` : '';
+      return `agent ${event.status} [${event.phase}] ${event.label} ${event.status === 'replayed' ? '(from journal)' : figures}${tail}`;
+    }
+    case 'run-finished':
+      return `run ${event.status}${event.error ? `: ${event.error}` : ''}`;
+    default:
+      return null;
+  }
+}
+
+/** Terminal output: the phase table redrawn in place; logs scroll above it. */
+export class LiveTableReporter implements Reporter {
+  readonly #tracker = new ProgressTracker();
+  readonly #log: ReturnType<typeof createLogUpdate>;
+  readonly #timer: NodeJS.Timeout;
+  #dirty = true;
+
+  constructor(stream: NodeJS.WriteStream) {
+    this.#log = createLogUpdate(stream);
+    // A steady tick keeps elapsed time moving; events only mark the table dirty so a burst of
+    // 1,000 agent events costs one redraw.
+    this.#timer = setInterval(() => this.#render(), 100);
+    this.#timer.unref();
+  }
+
+  onEvent(event: RunEvent): void {
+    this.#tracker.apply(event);
+    if (event.type === 'log' || event.type === 'warn' || event.type === 'run-started') {
+      const line = describeEvent(event);
+      if (line) this.#log.persist(line);
+    }
+    this.#dirty = true;
+  }
+
+  #render(force = false): void {
+    if (!this.#dirty && !force) return;
+    this.#dirty = false;
+    this.#log(renderPhaseTable(this.#tracker.summary()));
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.#render(true);
+    this.#log.done();
+  }
+}
+
+export function renderPhaseTable(summary: RunSummary): string {
+  const header = ['phase', 'done', 'failed', 'running', 'queued', 'tokens', 'cost', 'elapsed'];
+  const rows = summary.phases.map((p) => [p.title, String(p.agents), String(p.failed), String(p.running), String(p.queued), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]);
+  const total = summary.usage.input + summary.usage.output + summary.usage.cacheRead + summary.usage.cacheWrite;
+  rows.push(['total', String(summary.agents), String(summary.phases.reduce((n, p) => n + p.failed, 0)), String(summary.phases.reduce((n, p) => n + p.running, 0)), String(summary.phases.reduce((n, p) => n + p.queued, 0)), formatTokens(total), formatUsd(summary.costUsd), formatMs(summary.elapsedMs)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The `--json` object of DESIGN §6. */
+export function runJson(outcome: RunOutcome): Record<string, unknown> {
+  const s = outcome.summary;
+  return {
+    runId: outcome.runId,
+    status: outcome.status,
+    result: outcome.result,
+    ...(outcome.error ? { error: outcome.error } : {}),
+    phases: s.phases.map((p) => ({ title: p.title, agents: p.agents, failed: p.failed, tokens: p.tokens, costUsd: round(p.costUsd), elapsedMs: p.elapsedMs })),
+    agents: s.agents,
+    usage: s.usage,
+    costUsd: round(s.costUsd),
+    changes: [],
+  };
+}
+
+const round = (usd: number): number => Math.round(usd * 1e6) / 1e6;

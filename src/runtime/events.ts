@@ -1,0 +1,26 @@
+// What a run reports while it happens. Front doors render these (live table, lines, check runs).
+import type { Usage } from './types.ts';
+
+export type AgentEventStatus = 'done' | 'failed' | 'replayed';
+
+export type RunEvent =
+  | { type: 'run-started'; runId: string; workflow: string; baseSha: string; resumed: boolean; replayable: number }
+  | { type: 'phase'; title: string }
+  | { type: 'log'; message: string }
+  | { type: 'warn'; message: string }
+  | { type: 'agent-queued'; phase: string; label: string }
+  | { type: 'agent-started'; phase: string; label: string }
+  | {
+      type: 'agent-finished';
+      phase: string;
+      label: string;
+      status: AgentEventStatus;
+      usage: Usage;
+      costUsd: number;
+      elapsedMs: number;
+      error?: string;
+      agentNo?: number;
+    }
+  | { type: 'run-finished'; status: string; error?: string };
+
+export type RunListener = (event: RunEvent) => void;

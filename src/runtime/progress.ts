@@ -1,0 +1,105 @@
+// Folds run events into per-phase figures: the one summary behind the live table, --json output
+// and (later) check runs.
+import type { RunEvent } from './events.ts';
+import { addUsage, totalTokens, zeroUsage, type Usage } from './types.ts';
+
+export interface PhaseStats {
+  title: string;
+  /** Agents finished (done, failed or replayed). */
+  agents: number;
+  failed: number;
+  replayed: number;
+  running: number;
+  queued: number;
+  tokens: number;
+  usage: Usage;
+  costUsd: number;
+  elapsedMs: number;
+}
+
+export interface RunSummary {
+  phases: PhaseStats[];
+  agents: number;
+  usage: Usage;
+  costUsd: number;
+  elapsedMs: number;
+}
+
+export class ProgressTracker {
+  readonly #phases = new Map<string, PhaseStats & { startedAt: number; endedAt: number }>();
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  #currentPhase: string | null = null;
+  readonly logs: string[] = [];
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+    this.#startedAt = now();
+  }
+
+  get currentPhase(): string | null {
+    return this.#currentPhase;
+  }
+
+  apply(event: RunEvent): void {
+    switch (event.type) {
+      case 'phase':
+        this.#currentPhase = event.title;
+        this.#phase(event.title);
+        break;
+      case 'log':
+      case 'warn':
+        this.logs.push(event.message);
+        break;
+      case 'agent-queued':
+        this.#phase(event.phase).queued += 1;
+        break;
+      case 'agent-started': {
+        const p = this.#phase(event.phase);
+        p.queued = Math.max(0, p.queued - 1);
+        p.running += 1;
+        break;
+      }
+      case 'agent-finished': {
+        const p = this.#phase(event.phase);
+        if (event.status === 'replayed') p.queued = Math.max(0, p.queued - 1);
+        else p.running = Math.max(0, p.running - 1);
+        p.agents += 1;
+        if (event.status === 'failed') p.failed += 1;
+        if (event.status === 'replayed') p.replayed += 1;
+        addUsage(p.usage, event.usage);
+        p.tokens = totalTokens(p.usage);
+        p.costUsd += event.costUsd;
+        p.endedAt = this.#now();
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  #phase(title: string) {
+    let p = this.#phases.get(title);
+    if (!p) {
+      const now = this.#now();
+      p = { title, agents: 0, failed: 0, replayed: 0, running: 0, queued: 0, tokens: 0, usage: zeroUsage(), costUsd: 0, elapsedMs: 0, startedAt: now, endedAt: now };
+      this.#phases.set(title, p);
+    }
+    return p;
+  }
+
+  summary(): RunSummary {
+    const now = this.#now();
+    const usage = zeroUsage();
+    let agents = 0;
+    let costUsd = 0;
+    const phases = [...this.#phases.values()].map(({ startedAt, endedAt, ...p }) => {
+      agents += p.agents;
+      costUsd += p.costUsd;
+      addUsage(usage, p.usage);
+      const active = p.running + p.queued > 0;
+      return { ...p, usage: { ...p.usage }, elapsedMs: Math.round((active ? now : endedAt) - startedAt) };
+    });
+    return { phases, agents, usage, costUsd, elapsedMs: Math.round(now - this.#startedAt) };
+  }
+}

@@ -1,0 +1,171 @@
+// The one core every front door calls: find and validate a script, pin the base commit, create
+// the run, give agents a pristine checkout, execute, clean up. Front doors only parse input and
+// render output.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { loadConfig, modelTable } from '../config/load.ts';
+import type { ForemanConfig } from '../config/schema.ts';
+import { AnthropicAgentRunner } from '../agents/client.ts';
+import { executeRun, type RunOutcome } from '../runtime/engine.ts';
+import type { RunListener } from '../runtime/events.ts';
+import { SqliteStore } from '../runtime/sqlite-store.ts';
+import type { RunOptions, RunRecord, Store } from '../runtime/store.ts';
+import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, repositoryRoot, resolveCommit } from '../workspace/checkout.ts';
+import { listWorkflows, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
+import { validateScript } from '../workflows/validate.ts';
+
+export interface ServiceEnv {
+  /** $FOREMAN_HOME: the store and the worktrees. */
+  home: string;
+  /** The user's home, for ~/.claude/workflows. */
+  userHome: string;
+  builtinDir: string;
+  apiKey?: string;
+  baseURL?: string;
+  listener?: RunListener;
+  signal?: AbortSignal;
+  /** Called once the run exists, before any agent starts. */
+  onRunId?: (runId: string) => void;
+}
+
+export interface RunRequest {
+  ref: string;
+  args: unknown;
+  repoDir: string;
+  base: string;
+  model?: string;
+  concurrency?: number;
+  budgetTokens?: number;
+  maxCostUsd?: number;
+}
+
+export class UnknownRunError extends Error {}
+export class RunBusyError extends Error {}
+
+export const DEFAULT_LIMITS = {
+  concurrency: 16,
+  maxAgents: 1000,
+  maxTurns: 50,
+  memoryLimitMb: 128,
+  cpuLimitMs: 10_000,
+  wallLimitMs: 3_600_000,
+} as const;
+
+export const storeFile = (home: string): string => join(home, 'foreman.db');
+export const openStore = (home: string): Store => new SqliteStore(storeFile(home));
+
+export async function startRun(request: RunRequest, env: ServiceEnv): Promise<RunOutcome> {
+  const repo = await repositoryRoot(request.repoDir);
+  const config = await loadConfig(repo);
+  const dirs = workflowDirs(repo, env.userHome, env.builtinDir);
+  const workflow = await resolveWorkflow(request.ref, dirs);
+  if (!workflow) throw new WorkflowNotFoundError(request.ref, (await listWorkflows(dirs)).map((w) => w.name));
+  const script = validateScript(workflow.source, workflow.file);
+  const baseSha = await resolveCommit(repo, request.base);
+
+  const store = openStore(env.home);
+  try {
+    const run: RunRecord = {
+      id: newRunId(),
+      workflow: script.meta.name,
+      origin: workflow.origin,
+      file: workflow.file,
+      source: workflow.source,
+      args: request.args,
+      repoDir: repo,
+      baseRef: request.base,
+      baseSha,
+      options: runOptions(config, request),
+      startedAt: new Date().toISOString(),
+      status: 'running',
+      pid: process.pid,
+      finishedAt: null,
+      result: null,
+      error: null,
+      summary: null,
+    };
+    await store.createRun(run);
+    env.onRunId?.(run.id);
+    return await execute(store, run, config, env, false);
+  } finally {
+    store.close();
+  }
+}
+
+export async function resumeRun(runId: string, env: ServiceEnv): Promise<RunOutcome> {
+  const store = openStore(env.home);
+  try {
+    const run = await store.getRun(runId);
+    if (!run) throw new UnknownRunError(`no run ${runId} in ${storeFile(env.home)}: \`foreman runs\` lists the runs there`);
+    if (!(await store.claimRun(runId, process.pid, isProcessAlive))) {
+      throw new RunBusyError(`run ${runId} is being executed by process ${run.pid}: wait for it, or stop that process first`);
+    }
+    env.onRunId?.(run.id);
+    const config = await loadConfig(run.repoDir);
+    return await execute(store, { ...run, status: 'running', pid: process.pid }, config, env, true);
+  } finally {
+    store.close();
+  }
+}
+
+async function execute(store: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, resumed: boolean): Promise<RunOutcome> {
+  const models = modelTable(config);
+  const dirs = workflowDirs(run.repoDir, env.userHome, env.builtinDir);
+  // The stored source, not the file: a resume runs exactly what the crashed run ran.
+  const script = validateScript(run.source, run.file);
+  await pruneStaleWorktrees(run.repoDir, env.home, async (id) => id !== run.id && (await isRunLive(store, id)));
+  const agentRoot = await createPristineCheckout(run.repoDir, run.baseSha, env.home, run.id);
+  try {
+    const runner = new AnthropicAgentRunner({ apiKey: env.apiKey, baseURL: env.baseURL, models, maxTurns: run.options.maxTurns });
+    return await executeRun(
+      { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs) },
+      { run, script, agentRoot, resumed, signal: env.signal },
+    );
+  } finally {
+    await removeRunWorktrees(run.repoDir, env.home, run.id);
+  }
+}
+
+async function loadNested(name: string, dirs: WorkflowDirs): Promise<{ body: string; file: string }> {
+  const workflow = await resolveWorkflow(name, dirs);
+  if (!workflow || workflow.origin === 'path') {
+    throw new WorkflowNotFoundError(name, (await listWorkflows(dirs)).map((w) => w.name));
+  }
+  const script = validateScript(workflow.source, workflow.file);
+  return { body: script.body, file: script.file };
+}
+
+function runOptions(config: ForemanConfig, request: RunRequest): RunOptions {
+  const limits = config.limits ?? {};
+  return {
+    model: request.model ?? config.models?.default,
+    concurrency: request.concurrency ?? limits.concurrency ?? DEFAULT_LIMITS.concurrency,
+    budgetTokens: request.budgetTokens ?? limits.budgetTokens ?? null,
+    maxCostUsd: request.maxCostUsd ?? limits.maxCostUsd ?? null,
+    memoryLimitMb: limits.memoryMb ?? DEFAULT_LIMITS.memoryLimitMb,
+    cpuLimitMs: limits.cpuMs ?? DEFAULT_LIMITS.cpuLimitMs,
+    wallLimitMs: limits.wallMs ?? DEFAULT_LIMITS.wallLimitMs,
+    maxAgents: limits.agentsPerRun ?? DEFAULT_LIMITS.maxAgents,
+    maxTurns: limits.maxTurns ?? DEFAULT_LIMITS.maxTurns,
+  };
+}
+
+async function isRunLive(store: Store, runId: string): Promise<boolean> {
+  const run = await store.getRun(runId);
+  return !!run && run.status === 'running' && run.pid !== null && isProcessAlive(run.pid);
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Sortable by start time and readable in a terminal: 20261121-134501-3f9a. */
+function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${randomBytes(2).toString('hex')}`;
+}

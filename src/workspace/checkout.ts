@@ -1,0 +1,73 @@
+// The pristine checkout read-only agents share: a detached worktree of the base commit outside
+// the user's repository, so the user's working tree and branches are never touched.
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { git, GitError } from './git.ts';
+
+export class RepositoryError extends Error {}
+
+export async function repositoryRoot(dir: string): Promise<string> {
+  try {
+    return (await git(resolve(dir), ['rev-parse', '--show-toplevel'])).trim();
+  } catch (error) {
+    if (error instanceof GitError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new RepositoryError(`${resolve(dir)} is not a git repository: run foreman inside a checkout, or pass --repo DIR`);
+    }
+    throw error;
+  }
+}
+
+export async function resolveCommit(repo: string, ref: string): Promise<string> {
+  try {
+    return (await git(repo, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])).trim();
+  } catch (error) {
+    if (error instanceof GitError) {
+      throw new RepositoryError(`--base ${ref} is not a commit in ${repo}: pass a branch, tag or commit that exists (git log shows them)`);
+    }
+    throw error;
+  }
+}
+
+/** Where Foreman keeps the worktrees of one run. */
+export const runWorktreeDir = (home: string, runId: string): string => join(home, 'worktrees', runId);
+
+export async function createPristineCheckout(repo: string, sha: string, home: string, runId: string): Promise<string> {
+  const dir = join(runWorktreeDir(home, runId), 'base');
+  await removeRunWorktrees(repo, home, runId);
+  await mkdir(runWorktreeDir(home, runId), { recursive: true });
+  await git(repo, ['worktree', 'add', '--detach', '--quiet', dir, sha]);
+  return dir;
+}
+
+/** Removes every worktree of a run; safe to call when there are none. */
+export async function removeRunWorktrees(repo: string, home: string, runId: string): Promise<void> {
+  const root = runWorktreeDir(home, runId);
+  for (const worktree of await listWorktrees(repo)) {
+    if (worktree.startsWith(root + '/')) {
+      await git(repo, ['worktree', 'remove', '--force', worktree]).catch(() => undefined);
+    }
+  }
+  await rm(root, { recursive: true, force: true });
+  await git(repo, ['worktree', 'prune']);
+}
+
+/** Removes Foreman worktrees left by runs that are no longer alive (a crash, a SIGKILL). */
+export async function pruneStaleWorktrees(repo: string, home: string, isLive: (runId: string) => boolean | Promise<boolean>): Promise<number> {
+  const root = join(home, 'worktrees') + '/';
+  const stale = new Set<string>();
+  for (const worktree of await listWorktrees(repo)) {
+    if (!worktree.startsWith(root)) continue;
+    const runId = worktree.slice(root.length).split('/')[0];
+    if (runId && !(await isLive(runId))) stale.add(runId);
+  }
+  for (const runId of stale) await removeRunWorktrees(repo, home, runId);
+  return stale.size;
+}
+
+async function listWorktrees(repo: string): Promise<string[]> {
+  const out = await git(repo, ['worktree', 'list', '--porcelain']);
+  return out
+    .split('\n')
+    .filter((line) => line.startsWith('worktree '))
+    .map((line) => line.slice('worktree '.length));
+}
