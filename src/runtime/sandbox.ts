@@ -298,7 +298,7 @@ const memoryError = (limits: SandboxLimits): SandboxError =>
     'memory',
     `The workflow script exceeded its memory limit of ${limits.memoryLimitMb} MB and was stopped. ` +
       "Lower the script's memory use (process items in batches, keep summaries instead of whole agent " +
-      'answers) or raise the memory limit.',
+      'answers) or raise the memory limit (limits.memoryMb in .github/foreman.yml).',
   );
 
 const cpuError = (limits: SandboxLimits): SandboxError =>
@@ -306,14 +306,14 @@ const cpuError = (limits: SandboxLimits): SandboxError =>
     'cpu',
     `The workflow script used more than ${limits.cpuLimitMs} ms of CPU time and was stopped (time spent ` +
       'waiting for agents does not count, so this is a loop or heavy computation in the script itself). ' +
-      'Fix the loop, move heavy work into agents, or raise the CPU limit.',
+      'Fix the loop, move heavy work into agents, or raise the CPU limit (limits.cpuMs in .github/foreman.yml).',
   );
 
 const wallError = (limits: SandboxLimits): SandboxError =>
   new SandboxError(
     'wall',
     `The workflow run took longer than its wall-clock limit of ${formatDuration(limits.wallLimitMs)} and was ` +
-      'stopped. Split the work into smaller runs, or raise the wall-clock limit.',
+      'stopped. Split the work into smaller runs, or raise the wall-clock limit (limits.wallMs in .github/foreman.yml).',
   );
 
 // ---- formatting ---------------------------------------------------------------------------------

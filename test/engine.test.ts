@@ -1,0 +1,107 @@
+// The engine's rules for agent(): null on terminal errors, schema retries then a throw, ceilings.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { runScript, serviceEnv } from './support/service.ts';
+import type { RunEvent } from '../src/runtime/events.ts';
+
+const fake = await startFakeAnthropic({
+  handler: (req) => {
+    if (req.prompt.startsWith('bad request')) return { status: 400, error: { type: 'invalid_request_error', message: 'prompt is too long' } };
+    if (req.prompt.startsWith('always invalid')) return [toolUse('submit_result', { wrong: true })];
+    if (req.prompt.startsWith('count')) return [toolUse('submit_result', { n: Number(req.prompt.split(' ')[1]) })];
+    return { blocks: [text(`echo ${req.prompt}`)], usage: { input_tokens: 100, output_tokens: 20 } };
+  },
+});
+after(() => fake.close());
+
+test('agent() resolves to null when the agent dies on a terminal API error, and the run completes', async () => {
+  const out = await runScript(`const a = await agent('bad request please'); const b = await agent('fine'); return [a, b]`, serviceEnv(fake.url));
+  assert.equal(out.status, 'completed', out.error ?? '');
+  assert.deepEqual(out.result, [null, 'echo fine']);
+  assert.equal(out.summary.phases[0].failed, 1);
+});
+
+test('schema answers are retried with the validation error, then agent() throws', async () => {
+  const before = fake.calls;
+  const schema = `{ type: 'object', required: ['n'], properties: { n: { type: 'number' } } }`;
+  const out = await runScript(
+    `try { await agent('always invalid', { schema: ${schema} }); return 'no throw' } catch (e) { return e.message }`,
+    serviceEnv(fake.url),
+  );
+  assert.equal(out.status, 'completed', out.error ?? '');
+  assert.match(String(out.result), /gave no answer matching its schema after 5 attempts/);
+  assert.equal(fake.calls - before, 5);
+  const ok = await runScript(`return await agent('count 7', { schema: ${schema} })`, serviceEnv(fake.url));
+  assert.deepEqual(ok.result, { n: 7 });
+});
+
+test('the token budget is a ceiling: agent() throws once it is spent, and no model call goes past it', async () => {
+  const before = fake.calls;
+  // Each agent costs 120 tokens; a budget of 300 allows three agents to start (0, 120, 240 spent).
+  const out = await runScript(
+    `const got = []
+     for (let i = 0; i < 10; i++) {
+       try { got.push(await agent('step ' + i)) } catch (e) { return { got: got.length, error: e.message, spent: budget.spent(), remaining: budget.remaining(), total: budget.total } }
+     }
+     return { got: got.length }`,
+    serviceEnv(fake.url),
+    { budgetTokens: 300 },
+  );
+  assert.equal(out.status, 'completed', out.error ?? '');
+  const r = out.result as { got: number; error: string; spent: number; remaining: number; total: number };
+  assert.equal(r.got, 3);
+  assert.equal(r.spent, 360);
+  assert.equal(r.remaining, 0);
+  assert.equal(r.total, 300);
+  assert.match(r.error, /token budget is spent \(360 of 300 tokens\): raise --budget-tokens/);
+  assert.equal(fake.calls - before, 3);
+});
+
+test('the USD cap stops new agents with a message that names it', async () => {
+  const out = await runScript(
+    `const r = []; for (let i = 0; i < 5; i++) { try { r.push(await agent('usd ' + i)) } catch (e) { return e.message } } return 'no cap'`,
+    serviceEnv(fake.url),
+    { maxCostUsd: 0.0001 },
+  );
+  assert.match(String(out.result), /cost cap is reached .*raise --max-cost-usd/);
+});
+
+test('the 1,001st agent() of a run throws', async () => {
+  const events: RunEvent[] = [];
+  const out = await runScript(
+    `const first = await parallel(Array.from({ length: 1000 }, (_, i) => () => agent('n ' + i)))
+     let error = null
+     try { await agent('one too many') } catch (e) { error = e.message }
+     return { ok: first.filter(Boolean).length, error }`,
+    serviceEnv(fake.url, events),
+    { concurrency: 32 },
+  );
+  assert.equal(out.status, 'completed', out.error ?? '');
+  const r = out.result as { ok: number; error: string };
+  assert.equal(r.ok, 1000);
+  assert.match(r.error, /agent\(\) was called 1001 times; a run may start at most 1000 agents/);
+});
+
+test('4,097 items to parallel() is an explicit error that fails the run', async () => {
+  const out = await runScript(`return await parallel(Array.from({ length: 4097 }, () => () => 1))`, serviceEnv(fake.url));
+  assert.equal(out.status, 'failed');
+  assert.match(out.error ?? '', /4097.*4096/);
+});
+
+test('stopping a run aborts running agents and marks it stopped and resumable', async () => {
+  const controller = new AbortController();
+  const slow = await startFakeAnthropic({ handler: () => [text('late')], latencyMs: 2000 });
+  try {
+    const events: RunEvent[] = [];
+    const env = serviceEnv(slow.url, events, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 300);
+    const started = Date.now();
+    const out = await runScript(`return await parallel([() => agent('a'), () => agent('b')])`, env);
+    assert.equal(out.status, 'stopped');
+    assert.match(out.error ?? '', /foreman resume/);
+    assert.ok(Date.now() - started < 1900, 'agents were aborted, not waited for');
+  } finally {
+    await slow.close();
+  }
+});

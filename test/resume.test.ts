@@ -1,0 +1,105 @@
+// Resume after SIGKILL in the middle of a fan-out: only the unfinished agents call the model again.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { DatabaseSync } from 'node:sqlite';
+import { join } from 'node:path';
+import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { makeRepo, tempDir } from './support/repo.ts';
+import { runCli, startCli } from './support/cli.ts';
+
+const callsByPrompt = new Map<string, number>();
+let slowMode = true;
+const fake = await startFakeAnthropic({
+  handler: async (req) => {
+    callsByPrompt.set(req.prompt, (callsByPrompt.get(req.prompt) ?? 0) + 1);
+    if (req.prompt.includes('read notes') && req.turn === 0) return [toolUse('read_file', { path: 'notes.txt' })];
+    const n = Number(/task (\d+)/.exec(req.prompt)?.[1]);
+    // The second half hangs while the first run is alive, so the kill lands mid fan-out.
+    if (slowMode && n >= 10) await new Promise((r) => setTimeout(r, 5000));
+    return [text(`done ${n}`)];
+  },
+});
+after(() => fake.close());
+
+const SCRIPT = `export const meta = { name: 'fan', description: 'fan-out' }
+phase('Fan')
+const out = await parallel(Array.from({ length: 20 }, (_, i) => () => agent('task ' + i, { label: 't' + i })))
+return out
+`;
+
+function journalCount(dbFile: string, runId?: string): number {
+  try {
+    const db = new DatabaseSync(dbFile, { readOnly: true });
+    const row = (runId ? db.prepare('SELECT COUNT(*) AS n FROM journal WHERE run_id = ?').get(runId) : db.prepare('SELECT COUNT(*) AS n FROM journal').get()) as { n: number };
+    db.close();
+    return Number(row.n);
+  } catch {
+    return 0;
+  }
+}
+
+test('resume after SIGKILL in a fan-out calls the model only for the unfinished agents', async () => {
+  const repo = makeRepo({ 'README.md': 'x\n', '.claude/workflows/fan.js': SCRIPT });
+  const home = tempDir();
+  const env = { home, baseURL: fake.url };
+  const dbFile = join(home, '.foreman', 'foreman.db');
+
+  const { child, done } = startCli(['run', 'fan', '--repo', repo, '--concurrency', '4'], env);
+  const deadline = Date.now() + 20_000;
+  while (journalCount(dbFile) < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGKILL');
+  const killed = await done;
+  assert.equal(killed.signal, 'SIGKILL');
+  const runId = /^run (\S+)/.exec(killed.stderr)![1];
+  const journaled = journalCount(dbFile, runId);
+  assert.ok(journaled >= 10 && journaled < 20, `journaled ${journaled}`);
+
+  const listed = JSON.parse((await runCli(['runs', '--json'], env)).stdout);
+  assert.equal(listed[0].runId, runId);
+  assert.equal(listed[0].status, 'interrupted');
+
+  slowMode = false;
+  const callsBefore = fake.calls;
+  const resumed = await runCli(['resume', runId, '--json'], env);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(resumed.stderr.split('\n')[0], `run ${runId}`);
+  assert.equal(fake.calls - callsBefore, 20 - journaled, 'only unfinished agents call the model');
+  const out = JSON.parse(resumed.stdout);
+  assert.deepEqual(out.result, Array.from({ length: 20 }, (_, i) => `done ${i}`));
+  assert.equal(out.agents, 20);
+  // Every agent that finished before the kill was called exactly once across both executions.
+  for (let i = 0; i < 10; i++) assert.equal(callsByPrompt.get(`task ${i}`), 1, `task ${i}`);
+
+  // A finished run replays entirely from the journal.
+  const again = fake.calls;
+  const replay = await runCli(['resume', runId, '--json'], env);
+  assert.equal(replay.code, 0, replay.stderr);
+  assert.equal(fake.calls, again);
+  assert.deepEqual(JSON.parse(replay.stdout).result, out.result);
+});
+
+test("runs --json lists runs newest first; show prints an agent's prompt, tool calls and result", async () => {
+  const repo = makeRepo({ 'notes.txt': 'alpha\nbeta\n', '.claude/workflows/one.js': `export const meta = { name: 'one', description: 'one agent' }\nreturn await agent('task 1 read notes', { label: 'reader' })\n` });
+  const home = tempDir();
+  const env = { home, baseURL: fake.url };
+  const first = await runCli(['run', 'one', '--repo', repo], env);
+  const second = await runCli(['run', 'one', '--repo', repo], env);
+  assert.equal(first.code, 0, first.stderr);
+  const ids = [first, second].map((r) => /^run (\S+)/.exec(r.stderr)![1]);
+  const runs = JSON.parse((await runCli(['runs', '--json'], env)).stdout);
+  assert.deepEqual(runs.map((r: { runId: string }) => r.runId), [ids[1], ids[0]]);
+  assert.deepEqual(Object.keys(runs[0]).sort(), ['finishedAt', 'runId', 'startedAt', 'status', 'workflow']);
+  assert.equal(runs[0].status, 'completed');
+
+  const show = await runCli(['show', ids[0]], env);
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /run .* one .* completed/);
+  assert.match(show.stdout, /1 +done +\[Run\] reader/);
+  const agent = await runCli(['show', ids[0], '--agent', '1'], env);
+  assert.match(agent.stdout, /prompt:\ntask 1 read notes/);
+  assert.match(agent.stdout, /> read_file \{"path":"notes.txt"\}\n.*alpha/);
+  assert.match(agent.stdout, /result:\ndone 1/);
+  const missing = await runCli(['show', 'nope'], env);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no run nope: `foreman runs` lists the runs/);
+});
