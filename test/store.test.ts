@@ -32,7 +32,7 @@ test('migrations set the schema version and reopening keeps every run, journal e
   assert.equal(await store.recordAgent('r1', agentBase), 1);
   assert.equal(await store.recordAgent('r1', { ...agentBase, status: 'error' }), 2);
   await store.finishRun('r1', { status: 'completed', result: { ok: true }, error: null, summary: { agents: 1 }, finishedAt: 'later' });
-  store.close();
+  await store.close();
 
   const version = new DatabaseSync(file).prepare('PRAGMA user_version').get() as { user_version: number };
   assert.equal(version.user_version, 1);
@@ -49,7 +49,7 @@ test('migrations set the schema version and reopening keeps every run, journal e
   assert.equal(journal[0].usage?.cacheWrite, 4);
   assert.deepEqual((await reopened.listAgents('r1')).map((a) => a.status), ['done', 'error']);
   assert.equal((await reopened.getAgent('r1', 2))?.status, 'error');
-  reopened.close();
+  await reopened.close();
 });
 
 test('claimRun refuses a run held by a live process and takes over one whose process is gone', async () => {
@@ -59,7 +59,7 @@ test('claimRun refuses a run held by a live process and takes over one whose pro
   assert.equal(await store.claimRun('r1', 999_999, () => true), false);
   assert.equal(await store.claimRun('r1', 999_999, () => false), true);
   assert.equal((await store.getRun('r1'))?.pid, 999_999);
-  store.close();
+  await store.close();
 });
 
 test('a store written by a newer Foreman is refused with a clear message', () => {
@@ -69,3 +69,4 @@ test('a store written by a newer Foreman is refused with a clear message', () =>
   db.close();
   assert.throws(() => new SqliteStore(file), /newer Foreman.*upgrade Foreman/);
 });
+

@@ -6,6 +6,7 @@ import Anthropic, { AnthropicError, APIConnectionError, APIError, APIUserAbortEr
 import type { ModelTable } from '../runtime/pricing.ts';
 import type { AgentOutcome, AgentRequest, AgentRunner } from '../runtime/types.ts';
 import { CacheWarmup } from './cache-warmup.ts';
+import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
 import { jitteredBackoffMs, RateGovernor, retryAfterMsFromHeaders } from './governor.ts';
 import { ModelCallError, runAgentLoop, type CallModel, type ModelCallOptions } from './loop.ts';
 
@@ -27,6 +28,8 @@ export interface AnthropicAgentRunnerOptions {
   retryBaseDelayMs?: number;
   /** Longest an agent waits for a prompt-cache warm-up by an agent with the same prefix. */
   cacheWarmupMaxWaitMs?: number;
+  /** Shortest shared prefix (estimated tokens) worth a warm-up wait; the API caches nothing shorter. */
+  minCacheablePrefixTokens?: number;
 }
 
 export class AnthropicAgentRunner implements AgentRunner {
@@ -38,6 +41,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #maxTokens: number;
   readonly #maxAttempts: number;
   readonly #retryBaseDelayMs: number;
+  readonly #minCacheablePrefixTokens: number;
 
   constructor(options: AnthropicAgentRunnerOptions) {
     this.#client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0 });
@@ -48,6 +52,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#maxTokens = options.maxTokens ?? 8_192;
     this.#maxAttempts = options.maxAttempts ?? 6;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 1_000;
+    this.#minCacheablePrefixTokens = options.minCacheablePrefixTokens ?? MIN_CACHEABLE_PREFIX_TOKENS;
   }
 
   run(request: AgentRequest): Promise<AgentOutcome> {
@@ -57,6 +62,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       warmup: this.#warmup,
       maxTurns: this.#maxTurns,
       maxTokens: this.#maxTokens,
+      minCacheablePrefixTokens: this.#minCacheablePrefixTokens,
     });
   }
 

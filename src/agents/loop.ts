@@ -19,6 +19,7 @@ import {
 import type { CacheWarmup } from './cache-warmup.ts';
 import {
   framingPrompt,
+  estimateTokens,
   invalidResultMessage,
   MAX_RESULT_ATTEMPTS,
   SUBMIT_RESULT_TOOL,
@@ -58,6 +59,7 @@ export interface AgentLoopDeps {
   warmup: CacheWarmup;
   maxTurns: number;
   maxTokens: number;
+  minCacheablePrefixTokens: number;
 }
 
 /** Tool inputs and outputs are stored this long in transcripts. */
@@ -90,6 +92,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
     const tools = withCachedTools(schema ? [...READ_TOOLS, submitResultTool(schema)] : READ_TOOLS);
     const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };
     const prefixKey = hashOf([request.model, system, tools]);
+    const prefixCacheable = estimateTokens(system + JSON.stringify(tools)) >= deps.minCacheablePrefixTokens;
     const messages: Anthropic.MessageParam[] = [{ role: 'user', content: request.prompt }];
     let failedAttempts = 0;
     let lastValidationErrors = '';
@@ -102,7 +105,10 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
       const params = { ...baseParams, messages: withCachedConversation(messages) };
       let response: Anthropic.Message;
       try {
-        response = turns === 0 ? await firstRequest(params, prefixKey, request, deps) : await deps.callModel(params, { signal: request.signal });
+        response =
+          turns === 0 && prefixCacheable
+            ? await firstRequest(params, prefixKey, request, deps)
+            : await deps.callModel(params, { signal: request.signal });
       } catch (error) {
         if (error instanceof ModelCallError) {
           return error.aborted ? finish('stopped', null, stopRequested(request) ?? error.message) : finish('error', null, error.message);

@@ -43,11 +43,13 @@ export function withCachedTools(tools: readonly Anthropic.Tool[]): Anthropic.Too
  * A copy of `messages` with a cache breakpoint on the last block, so each turn of a long tool
  * loop reads the previous turns from the cache instead of paying for them again. The API looks
  * back from a breakpoint for earlier cached prefixes, so one moving breakpoint suffices (and
- * stays within the limit of four with the system and tools breakpoints).
+ * stays within the limit of four with the system and tools breakpoints). Not on the first turn:
+ * most fan-out agents answer in one turn, and a cache write nobody reads costs 25% extra.
  */
 export function withCachedConversation(messages: readonly Anthropic.MessageParam[]): Anthropic.MessageParam[] {
   const last = messages.at(-1);
   if (!last) return [];
+  if (messages.length === 1) return [...messages];
   const content: Anthropic.ContentBlockParam[] =
     typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : [...last.content];
   const lastBlock = content.at(-1);
@@ -79,3 +81,11 @@ export function submitNudge(attemptsLeft: number): string {
 export function invalidResultMessage(errors: string, attemptsLeft: number): string {
   return `The result does not match the schema:\n${errors}\nFix these problems and call ${SUBMIT_RESULT_TOOL} again (${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left).`;
 }
+
+// The API caches no prefix shorter than this (Sonnet and Opus; Haiku needs more), so waiting for
+// another agent to write the cache only pays when the shared prefix is at least this long.
+export const MIN_CACHEABLE_PREFIX_TOKENS = 1024;
+
+/** A rough token count (about 4 characters a token), enough to decide whether to wait. */
+export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+

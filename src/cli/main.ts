@@ -146,7 +146,7 @@ async function runsCommand(argv: string[], io: CliIo): Promise<number> {
     }
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -201,7 +201,7 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
     }
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

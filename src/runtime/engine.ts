@@ -135,28 +135,34 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
         shouldStop: () => stopReason() ?? ceilingReason(),
         onUsage: (usage, usedModel) => charge(usage, costUsd(models, usedModel, usage)),
       });
-      const agentNo = await store.recordAgent(run.id, {
-        key: ticket.key,
-        occurrence: ticket.occurrence,
-        label,
-        phase,
-        model,
-        status: outcome.status,
-        prompt,
-        usage: outcome.usage,
-        costUsd: outcome.costUsd,
-        turns: outcome.turns,
-        elapsedMs: outcome.elapsedMs,
-        error: outcome.error ?? null,
-        transcript: outcome.transcript,
-        finishedAt: new Date().toISOString(),
-      });
+      const completed =
+        outcome.status === 'done'
+          ? { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind: 'agent', output: outcome.result, usage: outcome.usage, costUsd: outcome.costUsd, phase, label }
+          : undefined;
+      // Durable before the script sees the result: that is what makes resume exact.
+      const agentNo = await store.recordAgent(
+        run.id,
+        {
+          key: ticket.key,
+          occurrence: ticket.occurrence,
+          label,
+          phase,
+          model,
+          status: outcome.status,
+          prompt,
+          usage: outcome.usage,
+          costUsd: outcome.costUsd,
+          turns: outcome.turns,
+          elapsedMs: outcome.elapsedMs,
+          error: outcome.error ?? null,
+          transcript: outcome.transcript,
+          finishedAt: new Date().toISOString(),
+        },
+        completed,
+      );
       const finished = { phase, label, usage: outcome.usage, costUsd: outcome.costUsd, elapsedMs: outcome.elapsedMs, agentNo };
-      if (outcome.status === 'done') {
-        const entry = { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind: 'agent', output: outcome.result, usage: outcome.usage, costUsd: outcome.costUsd, phase, label };
-        // Durable before the script sees the result: that is what makes resume exact.
-        await store.appendJournal(run.id, entry);
-        journal.remember(entry);
+      if (completed) {
+        journal.remember(completed);
         emit({ type: 'agent-finished', status: 'done', ...finished });
         return outcome.result;
       }

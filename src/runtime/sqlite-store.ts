@@ -3,7 +3,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AgentRecord, JournalEntry, NewRun, RunRecord, RunStatus, Store } from './store.ts';
+import { isProcessAlive, type AgentRecord, type JournalEntry, type NewRun, type RunRecord, type RunStatus, type Store } from './store.ts';
 
 // Each entry upgrades the schema by one version; PRAGMA user_version records how far a file got.
 const MIGRATIONS: string[] = [
@@ -115,7 +115,7 @@ export class SqliteStore implements Store {
     return rows.map(toRun);
   }
 
-  async claimRun(id: string, pid: number, isAlive: (pid: number) => boolean): Promise<boolean> {
+  async claimRun(id: string, pid: number, isAlive: (pid: number) => boolean = isProcessAlive): Promise<boolean> {
     this.#db.exec('BEGIN IMMEDIATE');
     try {
       const row = this.#db.prepare('SELECT status, pid FROM runs WHERE id = ?').get(id) as Row | undefined;
@@ -159,7 +159,11 @@ export class SqliteStore implements Store {
   }
 
   async appendJournal(runId: string, entry: JournalEntry): Promise<void> {
-    // OR IGNORE: two executions racing to complete the same call keep the first answer.
+    this.#insertJournal(runId, entry);
+  }
+
+  // OR IGNORE: two executions racing to complete the same call keep the first answer.
+  #insertJournal(runId: string, entry: JournalEntry): void {
     this.#db
       .prepare(
         `INSERT OR IGNORE INTO journal (run_id, key, occurrence, seq, kind, output, usage, cost_usd, phase, label)
@@ -168,15 +172,23 @@ export class SqliteStore implements Store {
       .run(runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label);
   }
 
-  async recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>): Promise<number> {
-    const row = this.#db
-      .prepare(
-        `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
-         VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         RETURNING no`,
-      )
-      .get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as Row;
-    return Number(row.no);
+  async recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number> {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const row = this.#db
+        .prepare(
+          `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
+           VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           RETURNING no`,
+        )
+        .get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as Row;
+      if (completed) this.#insertJournal(runId, completed);
+      this.#db.exec('COMMIT');
+      return Number(row.no);
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   async listAgents(runId: string): Promise<AgentRecord[]> {
@@ -189,7 +201,7 @@ export class SqliteStore implements Store {
     return row ? toAgent(row) : null;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
   }
 }

@@ -81,8 +81,8 @@ export interface Store {
   getRun(id: string): Promise<RunRecord | null>;
   /** Newest first. */
   listRuns(limit?: number): Promise<RunRecord[]>;
-  /** Claims the run for this process; false if another live process holds it. */
-  claimRun(id: string, pid: number, isAlive: (pid: number) => boolean): Promise<boolean>;
+  /** Claims the run for process `pid`; false if another live process holds it. */
+  claimRun(id: string, pid: number): Promise<boolean>;
   finishRun(
     id: string,
     outcome: { status: RunStatus; result: unknown; error: string | null; summary: unknown; finishedAt: string },
@@ -90,8 +90,22 @@ export interface Store {
   loadJournal(runId: string): Promise<JournalEntry[]>;
   /** Durable when the promise resolves. */
   appendJournal(runId: string, entry: JournalEntry): Promise<void>;
-  recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>): Promise<number>;
+  /**
+   * Records an agent's transcript and, when it completed, its journal entry, in one durable
+   * transaction: one disk sync per agent rather than two.
+   */
+  recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number>;
   listAgents(runId: string): Promise<AgentRecord[]>;
   getAgent(runId: string, no: number): Promise<AgentRecord | null>;
-  close(): void;
+  close(): Promise<void>;
+}
+
+/** Whether a process exists on this machine; a run held by a dead process may be taken over. */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { loadConfig, modelTable } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner } from '../agents/client.ts';
+import { RateGovernor } from '../agents/governor.ts';
 import { executeRun, type RunOutcome } from '../runtime/engine.ts';
 import type { RunListener } from '../runtime/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
-import type { RunOptions, RunRecord, Store } from '../runtime/store.ts';
+import { isProcessAlive, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
 import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, repositoryRoot, resolveCommit } from '../workspace/checkout.ts';
 import { listWorkflows, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
 import { validateScript } from '../workflows/validate.ts';
@@ -41,6 +42,8 @@ export interface RunRequest {
 
 export class UnknownRunError extends Error {}
 export class RunBusyError extends Error {}
+
+export { isProcessAlive };
 
 export const DEFAULT_LIMITS = {
   concurrency: 16,
@@ -88,7 +91,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
     env.onRunId?.(run.id);
     return await execute(store, run, config, env, false);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -97,14 +100,14 @@ export async function resumeRun(runId: string, env: ServiceEnv): Promise<RunOutc
   try {
     const run = await store.getRun(runId);
     if (!run) throw new UnknownRunError(`no run ${runId} in ${storeFile(env.home)}: \`foreman runs\` lists the runs there`);
-    if (!(await store.claimRun(runId, process.pid, isProcessAlive))) {
+    if (!(await store.claimRun(runId, process.pid))) {
       throw new RunBusyError(`run ${runId} is being executed by process ${run.pid}: wait for it, or stop that process first`);
     }
     env.onRunId?.(run.id);
     const config = await loadConfig(run.repoDir);
     return await execute(store, { ...run, status: 'running', pid: process.pid }, config, env, true);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -116,7 +119,9 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   await pruneStaleWorktrees(run.repoDir, env.home, async (id) => id !== run.id && (await isRunLive(store, id)));
   const agentRoot = await createPristineCheckout(run.repoDir, run.baseSha, env.home, run.id);
   try {
-    const runner = new AnthropicAgentRunner({ apiKey: env.apiKey, baseURL: env.baseURL, models, maxTurns: run.options.maxTurns });
+    // The governor starts at the agent concurrency, so back-off only ever lowers it.
+    const governor = new RateGovernor(run.options.concurrency);
+    const runner = new AnthropicAgentRunner({ apiKey: env.apiKey, baseURL: env.baseURL, models, maxTurns: run.options.maxTurns, governor });
     return await executeRun(
       { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs) },
       { run, script, agentRoot, resumed, signal: env.signal },
@@ -153,15 +158,6 @@ function runOptions(config: ForemanConfig, request: RunRequest): RunOptions {
 async function isRunLive(store: Store, runId: string): Promise<boolean> {
   const run = await store.getRun(runId);
   return !!run && run.status === 'running' && run.pid !== null && isProcessAlive(run.pid);
-}
-
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Sortable by start time and readable in a terminal: 20261121-134501-3f9a. */

@@ -84,6 +84,9 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
   let toolUseCounter = 0;
 
   const server = createServer((req, res) => {
+    // Latency counts from the request's arrival, like a real API's response time, so the
+    // server's own parsing does not add to it.
+    const arrivedAt = performance.now();
     readBody(req)
       .then(async (raw) => {
         if (req.method !== 'POST' || !req.url?.startsWith('/v1/messages')) {
@@ -106,7 +109,8 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
           // A broken test handler should fail the test fast, not be retried as a 5xx.
           return sendError(res, 400, { type: 'invalid_request_error', message: `fake-anthropic handler threw: ${String(error)}` });
         }
-        if (latencyMs > 0) await delay(latencyMs);
+        const wait = latencyMs - (performance.now() - arrivedAt);
+        if (wait > 0) await delay(wait);
         if (res.destroyed) return;
         request.respondedAt = performance.now();
 

@@ -1,0 +1,36 @@
+// Runs one workflow through the service in this process and prints what it cost the host:
+// wall time inside the run, CPU, peak RSS. The fake model runs in the parent, so these figures
+// are Foreman's alone.
+import { startRun } from '../src/service/runs.ts';
+import { fileURLToPath } from 'node:url';
+
+const [repo, ref, concurrency] = process.argv.slice(2);
+let runStartedAt = 0;
+let runEndedAt = 0;
+const cpuBefore = process.cpuUsage();
+const outcome = await startRun(
+  { ref, args: null, repoDir: repo, base: 'HEAD', concurrency: Number(concurrency) },
+  {
+    home: process.env.FOREMAN_HOME!,
+    userHome: process.env.HOME!,
+    builtinDir: fileURLToPath(new URL('../workflows/', import.meta.url)),
+    apiKey: 'bench',
+    baseURL: process.env.ANTHROPIC_BASE_URL,
+    listener: (event) => {
+      if (event.type === 'run-started') runStartedAt = performance.now();
+      if (event.type === 'run-finished') runEndedAt = performance.now();
+    },
+  },
+);
+const cpu = process.cpuUsage(cpuBefore);
+process.stdout.write(
+  JSON.stringify({
+    runId: outcome.runId,
+    status: outcome.status,
+    agents: outcome.summary.agents,
+    result: outcome.result,
+    runWallMs: runEndedAt - runStartedAt,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  }) + '\n',
+);

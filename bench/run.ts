@@ -1,0 +1,130 @@
+// `npm run bench`: the fan-out and resume benchmarks of issue #2, printed as figures and ratios.
+// Never a timed test: it reports, it does not assert.
+import { spawn } from 'node:child_process';
+import { DatabaseSync } from 'node:sqlite';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFakeAnthropic, text } from '../test/support/fake-anthropic.ts';
+import { makeRepo, tempDir } from '../test/support/repo.ts';
+import { cliEnv, BIN, runCli } from '../test/support/cli.ts';
+
+const AGENTS = 1000;
+const CONCURRENCY = 16;
+const FANOUT = `export const meta = { name: 'fanout', description: 'benchmark fan-out' }
+const results = await parallel(Array.from({ length: ${AGENTS} }, (_, i) => () => agent('task ' + i + ': reply ok')))
+return results.filter(Boolean).length
+`;
+const WORKER = fileURLToPath(new URL('./fanout-worker.ts', import.meta.url));
+const SDK_FLOOR = fileURLToPath(new URL('./sdk-floor-worker.ts', import.meta.url));
+
+/** Runs a bench worker in its own process and returns the JSON it prints. */
+function worker(args: string[], env: NodeJS.ProcessEnv): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-node-snapshot', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`${args[0]} exited ${code}`))));
+  });
+}
+
+function table(rows: Array<Record<string, string | number>>): string {
+  const headers = Object.keys(rows[0]);
+  const cells = rows.map((r) => headers.map((h) => String(r[h])));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => v.padStart(widths[i])).join('  ');
+  return [line(headers), ...cells.map(line)].join('\n');
+}
+
+async function fanout(latencyMs: number) {
+  const fake = await startFakeAnthropic({ handler: () => [text('ok')], latencyMs, record: false });
+  const repo = makeRepo({ 'README.md': 'bench\n', '.claude/workflows/fanout.js': FANOUT });
+  const home = tempDir();
+  try {
+    const env = cliEnv({ home, baseURL: fake.url });
+    const stats = await worker([WORKER, repo, 'fanout', String(CONCURRENCY)], env);
+    const callsByForeman = fake.calls;
+    const floor = await worker([SDK_FLOOR, fake.url, String(AGENTS), String(CONCURRENCY)], env);
+    const ideal = Math.ceil(AGENTS / CONCURRENCY) * latencyMs;
+    return {
+      latency: `${latencyMs} ms`,
+      agents: stats.result,
+      'wall ms': Math.round(stats.runWallMs),
+      'ideal ms': ideal,
+      efficiency: latencyMs ? (ideal / stats.runWallMs).toFixed(3) : 'n/a',
+      'target eff.': latencyMs ? '>= 0.97' : '-',
+      'bare SDK ms': Math.round(floor.wallMs),
+      'SDK eff.': latencyMs ? (ideal / floor.wallMs).toFixed(3) : 'n/a',
+      'Foreman/SDK': (stats.runWallMs / floor.wallMs).toFixed(3),
+      'cpu ms/agent': (stats.cpuMs / AGENTS).toFixed(2),
+      'peak RSS MB': Math.round(stats.maxRssMb),
+      'target RSS': '<= 300',
+      'model calls': callsByForeman,
+    };
+  } finally {
+    await fake.close();
+  }
+}
+
+async function resume() {
+  // Slow enough that a SIGKILL lands in the middle of the fan-out.
+  const fake = await startFakeAnthropic({ handler: () => [text('ok')], latencyMs: 20, record: false });
+  const repo = makeRepo({ 'README.md': 'bench\n', '.claude/workflows/fanout.js': FANOUT });
+  const home = tempDir();
+  const env = cliEnv({ home, baseURL: fake.url });
+  try {
+    const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'run', 'fanout', '--repo', repo, '--concurrency', String(CONCURRENCY)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    const dbFile = join(home, '.foreman', 'foreman.db');
+    let journaled = 0;
+    while (journaled < AGENTS / 2) {
+      await new Promise((r) => setTimeout(r, 20));
+      try {
+        const db = new DatabaseSync(dbFile, { readOnly: true });
+        journaled = Number((db.prepare('SELECT COUNT(*) AS n FROM journal').get() as { n: number }).n);
+        db.close();
+      } catch {
+        // the store is not created yet
+      }
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const runId = /^run (\S+)/m.exec(stderr)![1];
+    const db = new DatabaseSync(dbFile, { readOnly: true });
+    journaled = Number((db.prepare('SELECT COUNT(*) AS n FROM journal WHERE run_id = ?').get(runId) as { n: number }).n);
+    db.close();
+
+    // Not execFileSync: the fake model lives in this process and must keep answering.
+    const time = async (args: string[]) => {
+      const before = fake.calls;
+      const started = performance.now();
+      const result = await runCli([...args, '--json'], { home, baseURL: fake.url });
+      if (result.code !== 0) throw new Error(`foreman ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+      const phases = JSON.parse(result.stdout).phases as Array<{ elapsedMs: number }>;
+      return { ms: Math.round(performance.now() - started), inRunMs: Math.max(...phases.map((p) => p.elapsedMs)), calls: fake.calls - before };
+    };
+    const resumed = await time(['resume', runId]);
+    const replay = await time(['resume', runId]);
+    return [
+      { measure: 'agents journaled at SIGKILL', value: journaled, target: '~500' },
+      { measure: 'model calls on resume', value: resumed.calls, target: `${AGENTS - journaled} (unfinished agents)` },
+      { measure: 'resume wall ms (whole process)', value: resumed.ms, target: '-' },
+      { measure: 'replay of 1,000 journaled agents, ms inside the run', value: replay.inRunMs, target: '< 1000' },
+      { measure: 'replay of 1,000 journaled agents, ms whole process', value: replay.ms, target: '-' },
+      { measure: 'model calls on that replay', value: replay.calls, target: '0' },
+    ];
+  } finally {
+    await fake.close();
+  }
+}
+
+// `npm run bench -- resume` runs one part.
+const only = process.argv[2];
+if (!only || only === 'fanout') {
+  console.log(`Fan-out: ${AGENTS} agents, ${CONCURRENCY} at once, fake Messages API on loopback\n`);
+  console.log(table([await fanout(0), await fanout(100)]));
+}
+if (!only || only === 'resume') {
+  console.log(`\nResume: a ${AGENTS}-agent run killed (SIGKILL) half way, then resumed\n`);
+  console.log(table(await resume()));
+}
