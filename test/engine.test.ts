@@ -105,3 +105,15 @@ test('stopping a run aborts running agents and marks it stopped and resumable', 
     await slow.close();
   }
 });
+
+test('an unknown agentType and isolation: worktree each warn once per run, and the agents still run', async () => {
+  const events: RunEvent[] = [];
+  const out = await runScript(
+    `return await parallel([1, 2, 3].map((i) => () => agent('typed ' + i, { agentType: 'wizard', isolation: 'worktree' })))`,
+    serviceEnv(fake.url, events),
+  );
+  assert.deepEqual(out.result, ['echo typed 1', 'echo typed 2', 'echo typed 3']);
+  const warnings = events.filter((e) => e.type === 'warn').map((e) => (e as { message: string }).message);
+  assert.equal(warnings.filter((m) => m.includes("agentType 'wizard'")).length, 1);
+  assert.equal(warnings.filter((m) => m.includes("isolation: 'worktree'")).length, 1);
+});

@@ -59,7 +59,8 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
   };
   const journal = new Journal(await store.loadJournal(run.id));
   const limit = pLimit(limits.concurrency);
-  const warnedAgentTypes = new Set<string>();
+  // Each warning once per run, not once per agent of a 1,000-agent fan-out.
+  const warned = new Set<string>();
   let agentCalls = 0;
   let spentTokens = 0;
   let spentUsd = 0;
@@ -86,9 +87,13 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
         `agent() was called ${agentCalls} times; a run may start at most ${limits.maxAgents} agents: split the work into several runs`,
       );
     }
-    if (opts.agentType !== undefined && !KNOWN_AGENT_TYPES.has(opts.agentType) && !warnedAgentTypes.has(opts.agentType)) {
-      warnedAgentTypes.add(opts.agentType);
+    if (opts.agentType !== undefined && !KNOWN_AGENT_TYPES.has(opts.agentType) && !warned.has(opts.agentType)) {
+      warned.add(opts.agentType);
       emit({ type: 'warn', message: `agentType '${opts.agentType}' is not one Foreman knows; the agent runs as a general-purpose read-only agent` });
+    }
+    if (opts.isolation === 'worktree' && !warned.has('isolation:worktree')) {
+      warned.add('isolation:worktree');
+      emit({ type: 'warn', message: "isolation: 'worktree' agents run read-only in this version: write agents arrive with verified fixes" });
     }
     const model = resolveModel(models, opts.model ?? limits.model);
     const phase = opts.phase ?? tracker.currentPhase ?? DEFAULT_PHASE;
