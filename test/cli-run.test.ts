@@ -82,3 +82,40 @@ test('a script using pipeline, parallel, a schema, phase, log, budget and args r
   assert.match(res.stderr, /phase Verify/);
   assert.deepEqual(out.phases.map((p: { title: string }) => p.title), ['Review', 'Verify']);
 });
+
+test('--base pins the commit agents read; workflow() runs a saved workflow inline with its own args', async () => {
+  const repo = makeRepo({
+    'VERSION': 'one\n',
+    '.claude/workflows/outer.js': `export const meta = { name: 'outer', description: 'calls inner' }\nconst inner = await workflow('inner', { who: 'nested' })\nreturn { inner, args }\n`,
+    '.claude/workflows/inner.js': `export const meta = { name: 'inner', description: 'reads VERSION' }\nreturn { who: args.who, version: await agent('Audit VERSION for version flaws') }\n`,
+  });
+  const first = gitIn(repo, 'rev-parse', 'HEAD').trim();
+  writeFileSync(join(repo, 'VERSION'), 'two\n');
+  gitIn(repo, 'commit', '-qam', 'two');
+  const versionHandler = await startFakeAnthropic({
+    handler: (req) => (req.turn === 0 ? [toolUse('read_file', { path: 'VERSION' })] : [text(req.lastToolResults[0].content)]),
+  });
+  try {
+    const res = await runCli(['run', 'outer', '--repo', repo, '--base', first, '--args', 'top', '--json'], { home: tempDir(), baseURL: versionHandler.url });
+    assert.equal(res.code, 0, res.stderr);
+    const result = JSON.parse(res.stdout).result;
+    assert.equal(result.args, 'top');
+    assert.equal(result.inner.who, 'nested');
+    assert.match(result.inner.version, /one/);
+    assert.doesNotMatch(result.inner.version, /two/);
+  } finally {
+    await versionHandler.close();
+  }
+});
+
+test('foreman list shows workflows with their origin and description, and flags invalid ones', async () => {
+  const repo = makeRepo({
+    '.claude/workflows/audit.js': fixture('design-example.js'),
+    '.claude/workflows/broken.js': 'const x = 1\n',
+  });
+  const res = await runCli(['list', '--repo', repo], { home: tempDir() });
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /audit +repo +Audit code for a concern/);
+  assert.match(res.stdout, /args: the concern to audit/);
+  assert.match(res.stdout, /broken +repo +INVALID: .*broken\.js:1:1/);
+});

@@ -117,3 +117,24 @@ test('an unknown agentType and isolation: worktree each warn once per run, and t
   assert.equal(warnings.filter((m) => m.includes("agentType 'wizard'")).length, 1);
   assert.equal(warnings.filter((m) => m.includes("isolation: 'worktree'")).length, 1);
 });
+
+test('no more agents run at once than the concurrency limit', async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const counting = await startFakeAnthropic({
+    handler: async () => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 30));
+      inFlight -= 1;
+      return [text('ok')];
+    },
+  });
+  try {
+    const out = await runScript(`return (await parallel(Array.from({ length: 12 }, (_, i) => () => agent('c ' + i)))).length`, serviceEnv(counting.url), { concurrency: 3 });
+    assert.equal(out.result, 12);
+    assert.equal(peak, 3);
+  } finally {
+    await counting.close();
+  }
+});

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeEvent, renderPhaseTable } from '../src/cli/output.ts';
+import { ProgressTracker } from '../src/runtime/progress.ts';
+
+const usage = { input: 1000, output: 200, cacheRead: 0, cacheWrite: 0 };
+
+test('the phase table counts done, failed, running and queued agents per phase, with totals', () => {
+  let now = 0;
+  const tracker = new ProgressTracker(() => now);
+  tracker.apply({ type: 'phase', title: 'Map' });
+  tracker.apply({ type: 'agent-queued', phase: 'Map', label: 'm' });
+  tracker.apply({ type: 'agent-started', phase: 'Map', label: 'm' });
+  now = 1500;
+  tracker.apply({ type: 'agent-finished', phase: 'Map', label: 'm', status: 'done', usage, costUsd: 0.01, elapsedMs: 1500 });
+  for (const label of ['a', 'b', 'c']) tracker.apply({ type: 'agent-queued', phase: 'Audit', label });
+  tracker.apply({ type: 'agent-started', phase: 'Audit', label: 'a' });
+  tracker.apply({ type: 'agent-started', phase: 'Audit', label: 'b' });
+  tracker.apply({ type: 'agent-finished', phase: 'Audit', label: 'a', status: 'failed', usage, costUsd: 0.01, elapsedMs: 10 });
+  now = 2000;
+  const table = renderPhaseTable(tracker.summary()).split('\n');
+  assert.deepEqual(table.map((line) => line.split(/\s+/)), [
+    ['phase', 'done', 'failed', 'running', 'queued', 'tokens', 'cost', 'elapsed'],
+    ['Map', '1', '0', '0', '0', '1.2k', '$0.0100', '1.5s'],
+    ['Audit', '1', '1', '1', '1', '1.2k', '$0.0100', '0.5s'],
+    ['total', '2', '1', '1', '1', '2.4k', '$0.0200', '2.0s'],
+  ]);
+});
+
+test('line output names replayed agents and failures', () => {
+  assert.equal(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't1', status: 'replayed', usage, costUsd: 0, elapsedMs: 0 }), 'agent replayed [Fan] t1 (from journal)');
+  assert.match(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't2', status: 'failed', usage, costUsd: 0.5, elapsedMs: 2000, error: 'HTTP 400' })!, /^agent failed \[Fan\] t2 1\.2k tok \$0\.5000 2\.0s: HTTP 400$/);
+});
