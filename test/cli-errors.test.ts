@@ -116,3 +116,11 @@ test('running outside a git repository says what to do', async () => {
   assert.equal(res.code, 2);
   assert.match(res.stderr, /is not a git repository: run foreman inside a checkout, or pass --repo DIR/);
 });
+
+test('free text that names no workflow says so and lists the workflows there are', async () => {
+  const repo = makeRepo({ '.claude/workflows/audit.js': META + 'return 1\n' });
+  const res = await runCli(['run', 'audit the auth code', '--repo', repo], { home: tempDir(), baseURL: fake.url });
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /"audit the auth code" is not a workflow name or a path\.js/);
+  assert.match(res.stderr, /Available workflows: audit/);
+});

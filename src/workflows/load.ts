@@ -42,7 +42,11 @@ export class WorkflowNotFoundError extends Error {
       available.length > 0
         ? `Available workflows: ${available.join(', ')}.`
         : 'There are no saved workflows yet; save one in the repository as .claude/workflows/<name>.js.';
-    super(`Workflow "${ref}" not found. ${known} Run \`foreman list\` to see the available workflows.`);
+    // Free text will be turned into a script by the model (DESIGN §4); until then, say so.
+    const what = /\s/.test(ref.trim())
+      ? `"${ref}" is not a workflow name or a path.js, and writing a workflow from free text is not available yet.`
+      : `Workflow "${ref}" not found.`;
+    super(`${what} ${known} Run \`foreman list\` to see the available workflows.`);
     this.name = 'WorkflowNotFoundError';
     this.ref = ref;
     this.available = available;
