@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
-import { makeRepo, tempDir } from './support/repo.ts';
+import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { runCli, startCli } from './support/cli.ts';
 
 const callsByPrompt = new Map<string, number>();
@@ -54,6 +54,8 @@ test('resume after SIGKILL in a fan-out calls the model only for the unfinished 
   const journaled = journalCount(dbFile, runId);
   assert.ok(journaled >= 10 && journaled < 20, `journaled ${journaled}`);
 
+  // The killed run left its base checkout behind; the resume prunes it.
+  assert.equal(gitIn(repo, 'worktree', 'list').trim().split('\n').length, 2);
   const listed = JSON.parse((await runCli(['runs', '--json'], env)).stdout);
   assert.equal(listed[0].runId, runId);
   assert.equal(listed[0].status, 'interrupted');
@@ -70,6 +72,7 @@ test('resume after SIGKILL in a fan-out calls the model only for the unfinished 
   // Every agent that finished before the kill was called exactly once across both executions.
   for (let i = 0; i < 10; i++) assert.equal(callsByPrompt.get(`task ${i}`), 1, `task ${i}`);
 
+  assert.equal(gitIn(repo, 'worktree', 'list').trim().split('\n').length, 1, 'no Foreman worktree left');
   // A finished run replays entirely from the journal.
   const again = fake.calls;
   const replay = await runCli(['resume', runId, '--json'], env);
