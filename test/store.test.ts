@@ -70,3 +70,19 @@ test('a store written by a newer Foreman is refused with a clear message', () =>
   assert.throws(() => new SqliteStore(file), /newer Foreman.*upgrade Foreman/);
 });
 
+
+test('agents recorded in the same tick share one commit and still get distinct numbers in call order', async () => {
+  const file = join(tempDir(), 'foreman.db');
+  const store = new SqliteStore(file);
+  await store.createRun(newRun('r1', '2026-11-21T10:00:00Z'));
+  const agent = (i: number) => ({ key: `k${i}`, occurrence: 0, label: `a${i}`, phase: 'P', model: 'm', status: 'done', prompt: `p${i}`, usage: { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 }, costUsd: 0, turns: 1, elapsedMs: 1, error: null, transcript: {}, finishedAt: 'now' });
+  const entry = (i: number) => ({ key: `k${i}`, occurrence: 0, seq: i, kind: 'agent', output: i, usage: null, costUsd: 0, phase: 'P', label: `a${i}` });
+  const numbers = await Promise.all(Array.from({ length: 20 }, (_, i) => store.recordAgent('r1', agent(i), entry(i))));
+  assert.deepEqual(numbers, Array.from({ length: 20 }, (_, i) => i + 1));
+  await store.close();
+  // Everything is on disk once the promises resolved: a fresh connection sees it all.
+  const reopened = new SqliteStore(file);
+  assert.equal((await reopened.loadJournal('r1')).length, 20);
+  assert.equal((await reopened.listAgents('r1')).length, 20);
+  await reopened.close();
+});

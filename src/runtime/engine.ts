@@ -121,7 +121,9 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     if (refuse) throw new CeilingError(`agent() refused: ${refuse}`);
 
     emit({ type: 'agent-queued', phase, label });
-    return limit(async () => {
+    // The limit covers the agent's model work only: its slot goes to the next agent while this
+    // one's record is committed.
+    const outcome = await limit(async () => {
       const refuseLate = stopReason() ?? ceilingReason();
       if (refuseLate) {
         emit({ type: 'agent-started', phase, label });
@@ -129,7 +131,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
         throw new CeilingError(`agent() refused: ${refuseLate}`);
       }
       emit({ type: 'agent-started', phase, label });
-      const outcome = await runner.run({
+      return runner.run({
         index: ticket.seq,
         prompt,
         model,
@@ -140,43 +142,43 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
         shouldStop: () => stopReason() ?? ceilingReason(),
         onUsage: (usage, usedModel) => charge(usage, costUsd(models, usedModel, usage)),
       });
-      const completed =
-        outcome.status === 'done'
-          ? { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind: 'agent', output: outcome.result, usage: outcome.usage, costUsd: outcome.costUsd, phase, label }
-          : undefined;
-      // Durable before the script sees the result: that is what makes resume exact.
-      const agentNo = await store.recordAgent(
-        run.id,
-        {
-          key: ticket.key,
-          occurrence: ticket.occurrence,
-          label,
-          phase,
-          model,
-          status: outcome.status,
-          prompt,
-          usage: outcome.usage,
-          costUsd: outcome.costUsd,
-          turns: outcome.turns,
-          elapsedMs: outcome.elapsedMs,
-          error: outcome.error ?? null,
-          transcript: outcome.transcript,
-          finishedAt: new Date().toISOString(),
-        },
-        completed,
-      );
-      const finished = { phase, label, usage: outcome.usage, costUsd: outcome.costUsd, elapsedMs: outcome.elapsedMs, agentNo };
-      if (completed) {
-        journal.remember(completed);
-        emit({ type: 'agent-finished', status: 'done', ...finished });
-        return outcome.result;
-      }
-      emit({ type: 'agent-finished', status: 'failed', error: outcome.error, ...finished });
-      if (outcome.status === 'schema-failed') {
-        throw new Error(`agent "${label}" gave no answer matching its schema after 5 attempts: ${outcome.error ?? 'invalid result'}`);
-      }
-      return null;
     });
+    const completed =
+      outcome.status === 'done'
+        ? { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind: 'agent', output: outcome.result, usage: outcome.usage, costUsd: outcome.costUsd, phase, label }
+        : undefined;
+    // Durable before the script sees the result: that is what makes resume exact.
+    const agentNo = await store.recordAgent(
+      run.id,
+      {
+        key: ticket.key,
+        occurrence: ticket.occurrence,
+        label,
+        phase,
+        model,
+        status: outcome.status,
+        prompt,
+        usage: outcome.usage,
+        costUsd: outcome.costUsd,
+        turns: outcome.turns,
+        elapsedMs: outcome.elapsedMs,
+        error: outcome.error ?? null,
+        transcript: outcome.transcript,
+        finishedAt: new Date().toISOString(),
+      },
+      completed,
+    );
+    const finished = { phase, label, usage: outcome.usage, costUsd: outcome.costUsd, elapsedMs: outcome.elapsedMs, agentNo };
+    if (completed) {
+      journal.remember(completed);
+      emit({ type: 'agent-finished', status: 'done', ...finished });
+      return outcome.result;
+    }
+    emit({ type: 'agent-finished', status: 'failed', error: outcome.error, ...finished });
+    if (outcome.status === 'schema-failed') {
+      throw new Error(`agent "${label}" gave no answer matching its schema after 5 attempts: ${outcome.error ?? 'invalid result'}`);
+    }
+    return null;
   }
 
   async function callWorkflow(name: string): Promise<NestedWorkflow> {

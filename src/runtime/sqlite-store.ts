@@ -1,6 +1,6 @@
 // Embedded SQLite store (node:sqlite): one file under $FOREMAN_HOME. WAL with synchronous=FULL so
 // a journal entry is on disk before the script sees the result it records.
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isProcessAlive, type AgentRecord, type JournalEntry, type NewRun, type RunRecord, type RunStatus, type Store } from './store.ts';
@@ -164,31 +164,60 @@ export class SqliteStore implements Store {
 
   // OR IGNORE: two executions racing to complete the same call keep the first answer.
   #insertJournal(runId: string, entry: JournalEntry): void {
-    this.#db
-      .prepare(
-        `INSERT OR IGNORE INTO journal (run_id, key, occurrence, seq, kind, output, usage, cost_usd, phase, label)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label);
+    this.#statement(
+      `INSERT OR IGNORE INTO journal (run_id, key, occurrence, seq, kind, output, usage, cost_usd, phase, label)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label);
   }
 
-  async recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number> {
+  /**
+   * Group commit: agents that finish in the same turn of the event loop share one transaction and
+   * so one disk sync. Each caller's promise still resolves only after that commit.
+   */
+  recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#pendingAgents.push({ write: () => this.#insertAgent(runId, agent, completed), resolve, reject });
+      if (this.#pendingAgents.length === 1) setImmediate(() => this.#commitPendingAgents());
+    });
+  }
+
+  readonly #pendingAgents: Array<{ write: () => number; resolve: (no: number) => void; reject: (error: Error) => void }> = [];
+
+  #commitPendingAgents(): void {
+    const batch = this.#pendingAgents.splice(0);
+    let numbers: number[];
     this.#db.exec('BEGIN IMMEDIATE');
     try {
-      const row = this.#db
-        .prepare(
-          `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
-           VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           RETURNING no`,
-        )
-        .get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as Row;
-      if (completed) this.#insertJournal(runId, completed);
+      numbers = batch.map((item) => item.write());
       this.#db.exec('COMMIT');
-      return Number(row.no);
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw error;
+      for (const item of batch) item.reject(error as Error);
+      return;
     }
+    batch.forEach((item, i) => item.resolve(numbers[i]));
+  }
+
+  #insertAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): number {
+    const row = this.#statement(
+      `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
+       VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING no`,
+    ).get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as Row;
+    if (completed) this.#insertJournal(runId, completed);
+    return Number(row.no);
+  }
+
+  readonly #statements = new Map<string, StatementSync>();
+
+  /** Prepared once per connection: a fan-out writes the same two statements a thousand times. */
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   async listAgents(runId: string): Promise<AgentRecord[]> {
