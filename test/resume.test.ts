@@ -106,3 +106,26 @@ test("runs --json lists runs newest first; show prints an agent's prompt, tool c
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no run nope: `foreman runs` lists the runs/);
 });
+
+test('SIGINT stops the run: agents are aborted, the run is marked stopped, exit 1, and resume finishes it', async () => {
+  const repo = makeRepo({ 'README.md': 'x\n', '.claude/workflows/fan.js': SCRIPT });
+  const home = tempDir();
+  const env = { home, baseURL: fake.url };
+  slowMode = true;
+  const { child, done } = startCli(['run', 'fan', '--repo', repo, '--concurrency', '4'], env);
+  const dbFile = join(home, '.foreman', 'foreman.db');
+  while (journalCount(dbFile) < 10) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  const stopped = await done;
+  assert.equal(stopped.code, 1, stopped.stderr);
+  assert.match(stopped.stderr, /stopping \(SIGINT\)/);
+  assert.match(stopped.stderr, /the run was stopped; `foreman resume \S+` continues it/);
+  const runId = /^run (\S+)/.exec(stopped.stderr)![1];
+  assert.equal(JSON.parse((await runCli(['runs', '--json'], env)).stdout)[0].status, 'stopped');
+  assert.equal(gitIn(repo, 'worktree', 'list').trim().split('\n').length, 1, 'a stopped run leaves no worktree');
+
+  slowMode = false;
+  const resumed = await runCli(['resume', runId, '--json'], env);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(JSON.parse(resumed.stdout).result.length, 20);
+});
