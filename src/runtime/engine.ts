@@ -4,7 +4,7 @@ import pLimit from 'p-limit';
 import { Journal } from './journal.ts';
 import { costUsd, resolveModel, type ModelTable } from './pricing.ts';
 import { ProgressTracker, type RunSummary } from './progress.ts';
-import { runInSandbox, SandboxError, type SandboxHost } from './sandbox.ts';
+import { runInSandbox, type SandboxHost } from './sandbox.ts';
 import type { RunEvent, RunListener } from './events.ts';
 import type { RunRecord, RunStatus, Store } from './store.ts';
 import { totalTokens, zeroUsage, type AgentOptions, type AgentRunner, type Usage } from './types.ts';
@@ -219,7 +219,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     status = signal?.aborted ? 'stopped' : 'completed';
   } catch (cause) {
     status = signal?.aborted ? 'stopped' : 'failed';
-    error = cause instanceof SandboxError || cause instanceof Error ? cause.message : String(cause);
+    error = cause instanceof Error ? cause.message : String(cause);
   }
   if (status === 'stopped') error = 'the run was stopped; `foreman resume ' + run.id + '` continues it';
 
