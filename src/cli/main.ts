@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/load.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
+import { totalTokens } from '../runtime/types.ts';
 import { openStore, resumeRun, startRun, isProcessAlive, UnknownRunError, RunBusyError, type ServiceEnv } from '../service/runs.ts';
 import { repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
 import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
@@ -117,7 +118,7 @@ function finish(outcome: RunOutcome, json: boolean, io: CliIo): number {
     io.stdout.write(JSON.stringify(runJson(outcome)) + '\n');
   } else {
     const s = outcome.summary;
-    const tokens = s.usage.input + s.usage.output + s.usage.cacheRead + s.usage.cacheWrite;
+    const tokens = totalTokens(s.usage);
     io.stderr.write(`${outcome.status}: ${s.agents} agents, ${formatTokens(tokens)} tokens, ${formatUsd(s.costUsd)}, ${formatMs(s.elapsedMs)}\n`);
     if (outcome.error) io.stderr.write(`foreman: ${outcome.error}\n`);
     if (outcome.status === 'completed') io.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
@@ -192,7 +193,7 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
     if (run.error) out(`error: ${run.error}`);
     out(`\nagents:`);
     for (const a of agents) {
-      const tokens = a.usage.input + a.usage.output + a.usage.cacheRead + a.usage.cacheWrite;
+      const tokens = totalTokens(a.usage);
       out(`  ${String(a.no).padStart(4)}  ${a.status.padEnd(13)}  [${a.phase}] ${a.label}  ${formatTokens(tokens)} tok  ${formatUsd(a.costUsd)}`);
     }
     if (run.status === 'completed') {

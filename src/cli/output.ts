@@ -4,6 +4,7 @@ import { createLogUpdate } from 'log-update';
 import type { RunEvent } from '../runtime/events.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { ProgressTracker, type RunSummary } from '../runtime/progress.ts';
+import { totalTokens } from '../runtime/types.ts';
 
 export interface Reporter {
   onEvent(event: RunEvent): void;
@@ -38,7 +39,7 @@ export function describeEvent(event: RunEvent): string | null {
     case 'warn':
       return `warn ${event.message}`;
     case 'agent-finished': {
-      const figures = `${formatTokens(event.usage.input + event.usage.output + event.usage.cacheRead + event.usage.cacheWrite)} tok ${formatUsd(event.costUsd)} ${formatMs(event.elapsedMs)}`;
+      const figures = `${formatTokens(totalTokens(event.usage))} tok ${formatUsd(event.costUsd)} ${formatMs(event.elapsedMs)}`;
       const tail = event.error ? `: ${event.error}` : '';
       return `agent ${event.status} [${event.phase}] ${event.label} ${event.status === 'replayed' ? '(from journal)' : figures}${tail}`;
     }
@@ -89,7 +90,7 @@ export class LiveTableReporter implements Reporter {
 export function renderPhaseTable(summary: RunSummary): string {
   const header = ['phase', 'done', 'failed', 'running', 'queued', 'tokens', 'cost', 'elapsed'];
   const rows = summary.phases.map((p) => [p.title, String(p.agents), String(p.failed), String(p.running), String(p.queued), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]);
-  const total = summary.usage.input + summary.usage.output + summary.usage.cacheRead + summary.usage.cacheWrite;
+  const total = totalTokens(summary.usage);
   rows.push(['total', String(summary.agents), String(summary.phases.reduce((n, p) => n + p.failed, 0)), String(summary.phases.reduce((n, p) => n + p.running, 0)), String(summary.phases.reduce((n, p) => n + p.queued, 0)), formatTokens(total), formatUsd(summary.costUsd), formatMs(summary.elapsedMs)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
