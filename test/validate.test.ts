@@ -1,29 +1,14 @@
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { ScriptValidationError, validateScript } from '../src/workflows/validate.ts';
 
 const FILE = '.claude/workflows/sample.js';
 const META = "export const meta = { name: 'sample', description: 'A sample workflow' }\n";
 
-/** The DESIGN §1 example, verbatim. */
-const DESIGN_EXAMPLE = `export const meta = {            // FIRST statement, a pure object literal (no variables, calls,
-  name: 'audit',                 // spreads, interpolation). name + description required.
-  description: 'Audit code for a concern; keep findings that survive review',
-  whenToUse: 'args: the concern to audit, e.g. "auth"',
-  phases: [{ title: 'Map' }, { title: 'Audit' }, { title: 'Verify' }],  // labels only
-}
-const FILES = { type: 'object', required: ['files'],
-  properties: { files: { type: 'array', items: { type: 'string' } } } }
-const FINDINGS = { type: 'object', required: ['findings'], properties: { findings: { type: 'array',
-  items: { type: 'object', required: ['file', 'title'], properties: {
-    file: { type: 'string' }, line: { type: 'number' }, title: { type: 'string' } } } } } }
-phase('Map')                                     // starts a progress group (no callback)
-const map = await agent(\`List files that handle \${args}\`, { schema: FILES, model: 'haiku' })
-const found = await pipeline(map.files,
-  (f) => agent(\`Audit \${f} for \${args} flaws\`, { label: f, phase: 'Audit', schema: FINDINGS }))
-return { findings: found.filter(Boolean).flatMap((r) => r.findings) }
-`;
+/** The DESIGN §1 example, verbatim (shared with the end-to-end test). */
+const DESIGN_EXAMPLE = readFileSync(new URL('./fixtures/design-example.js', import.meta.url), 'utf8');
 
 function rejection(source: string): ScriptValidationError {
   try {
