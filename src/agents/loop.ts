@@ -91,8 +91,9 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
     const validate = schema ? compileSchema(schema) : undefined;
     const tools = withCachedTools(schema ? [...READ_TOOLS, submitResultTool(schema)] : READ_TOOLS);
     const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };
-    const prefixKey = hashOf([request.model, system, tools]);
-    const prefixCacheable = estimateTokens(system + JSON.stringify(tools)) >= deps.minCacheablePrefixTokens;
+    // The shared prefix is serialised once; only a prefix long enough to be cached gets a warm-up key.
+    const prefix = system + JSON.stringify(tools);
+    const prefixKey = estimateTokens(prefix) >= deps.minCacheablePrefixTokens ? hashOf([request.model, prefix]) : null;
     const messages: Anthropic.MessageParam[] = [{ role: 'user', content: request.prompt }];
     let failedAttempts = 0;
     let lastValidationErrors = '';
@@ -106,7 +107,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
       let response: Anthropic.Message;
       try {
         response =
-          turns === 0 && prefixCacheable
+          turns === 0 && prefixKey !== null
             ? await firstRequest(params, prefixKey, request, deps)
             : await deps.callModel(params, { signal: request.signal });
       } catch (error) {

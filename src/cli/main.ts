@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../config/load.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { totalTokens } from '../runtime/types.ts';
-import { openStore, resumeRun, startRun, isProcessAlive, UnknownRunError, RunBusyError, type ServiceEnv } from '../service/runs.ts';
+import { openStore, resumeRun, startRun, UnknownRunError, type ServiceEnv } from '../service/runs.ts';
+import { isRunLive } from '../runtime/store.ts';
 import { repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
 import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
@@ -28,28 +29,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const err = (line: string) => io.stderr.write(line + '\n');
   try {
     const [command, ...rest] = argv;
-    switch (command) {
-      case 'run':
-        return await runCommand(rest, io);
-      case 'resume':
-        return await resumeCommand(rest, io);
-      case 'runs':
-        return await runsCommand(rest, io);
-      case 'show':
-        return await showCommand(rest, io);
-      case 'list':
-        return await listCommand(rest, io);
-      case 'validate':
-        return await validateCommand(rest, io);
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        io.stdout.write(USAGE + '\n');
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+    if (command === undefined || HELP.has(command)) {
+      io.stdout.write(USAGE + '\n');
+      return command === undefined ? 2 : 0;
     }
+    const run = COMMANDS[command];
+    if (!run) throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+    return await run(rest, io);
   } catch (error) {
     err(`foreman: ${(error as Error).message}`);
     return exitCodeFor(error);
@@ -90,27 +76,25 @@ function reporterFor(io: CliIo): Reporter {
 
 async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseRunArgs(argv);
-  const reporter = reporterFor(io);
-  const env = serviceEnv(io, reporter);
-  let outcome: RunOutcome;
-  try {
-    outcome = await startRun({ ref: args.ref, args: args.args, repoDir: args.repo, base: args.base, model: args.model, concurrency: args.concurrency, budgetTokens: args.budgetTokens, maxCostUsd: args.maxCostUsd }, env);
-  } finally {
-    reporter.close();
-  }
-  return finish(outcome, args.json, io);
+  const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd } = args;
+  return withProgress(io, args.json, (env) => startRun({ ref, args: args.args, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd }, env));
 }
 
 async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseIdArgs(argv, 'resume');
+  return withProgress(io, args.json, (env) => resumeRun(args.runId, env));
+}
+
+/** Runs with progress on stderr, then prints the outcome; the exit code follows the status. */
+async function withProgress(io: CliIo, json: boolean, execute: (env: ServiceEnv) => Promise<RunOutcome>): Promise<number> {
   const reporter = reporterFor(io);
   let outcome: RunOutcome;
   try {
-    outcome = await resumeRun(args.runId, serviceEnv(io, reporter));
+    outcome = await execute(serviceEnv(io, reporter));
   } finally {
     reporter.close();
   }
-  return finish(outcome, args.json, io);
+  return finish(outcome, json, io);
 }
 
 function finish(outcome: RunOutcome, json: boolean, io: CliIo): number {
@@ -134,7 +118,7 @@ async function runsCommand(argv: string[], io: CliIo): Promise<number> {
       runId: run.id,
       workflow: run.workflow,
       // A 'running' run whose process is gone crashed or was killed: say so, it can be resumed.
-      status: run.status === 'running' && (run.pid === null || !isProcessAlive(run.pid)) ? 'interrupted' : run.status,
+      status: run.status === 'running' && !isRunLive(run) ? 'interrupted' : run.status,
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,
     }));
@@ -238,3 +222,13 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+const HELP = new Set(['help', '--help', '-h']);
+
+const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
+  run: runCommand,
+  resume: resumeCommand,
+  runs: runsCommand,
+  show: showCommand,
+  list: listCommand,
+  validate: validateCommand,
+};

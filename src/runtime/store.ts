@@ -109,3 +109,7 @@ export function isProcessAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** A run marked running whose process is gone was killed or crashed: it can be resumed. */
+export const isRunLive = (run: Pick<RunRecord, 'status' | 'pid'>): boolean =>
+  run.status === 'running' && run.pid !== null && isProcessAlive(run.pid);

@@ -8,11 +8,12 @@ import type { ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner } from '../agents/client.ts';
 import { RateGovernor } from '../agents/governor.ts';
 import { executeRun, type RunOutcome } from '../runtime/engine.ts';
+import { DEFAULT_SANDBOX_LIMITS } from '../runtime/sandbox.ts';
 import type { RunListener } from '../runtime/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
-import { isProcessAlive, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
+import { isRunLive, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
 import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, repositoryRoot, resolveCommit } from '../workspace/checkout.ts';
-import { listWorkflows, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
+import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
 import { validateScript } from '../workflows/validate.ts';
 
 export interface ServiceEnv {
@@ -43,15 +44,11 @@ export interface RunRequest {
 export class UnknownRunError extends Error {}
 export class RunBusyError extends Error {}
 
-export { isProcessAlive };
-
 export const DEFAULT_LIMITS = {
   concurrency: 16,
   maxAgents: 1000,
   maxTurns: 50,
-  memoryLimitMb: 128,
-  cpuLimitMs: 10_000,
-  wallLimitMs: 3_600_000,
+  ...DEFAULT_SANDBOX_LIMITS,
 } as const;
 
 export const storeFile = (home: string): string => join(home, 'foreman.db');
@@ -62,7 +59,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
   const config = await loadConfig(repo);
   const dirs = workflowDirs(repo, env.userHome, env.builtinDir);
   const workflow = await resolveWorkflow(request.ref, dirs);
-  if (!workflow) throw new WorkflowNotFoundError(request.ref, (await listWorkflows(dirs)).map((w) => w.name));
+  if (!workflow) throw new WorkflowNotFoundError(request.ref, await availableNames(dirs));
   const script = validateScript(workflow.source, workflow.file);
   const baseSha = await resolveCommit(repo, request.base);
 
@@ -116,7 +113,11 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   const dirs = workflowDirs(run.repoDir, env.userHome, env.builtinDir);
   // The stored source, not the file: a resume runs exactly what the crashed run ran.
   const script = validateScript(run.source, run.file);
-  await pruneStaleWorktrees(run.repoDir, env.home, async (id) => id !== run.id && (await isRunLive(store, id)));
+  await pruneStaleWorktrees(run.repoDir, env.home, async (id) => {
+    if (id === run.id) return false;
+    const other = await store.getRun(id);
+    return other !== null && isRunLive(other);
+  });
   const agentRoot = await createPristineCheckout(run.repoDir, run.baseSha, env.home, run.id);
   try {
     // The governor starts at the agent concurrency, so back-off only ever lowers it.
@@ -134,7 +135,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
 async function loadNested(name: string, dirs: WorkflowDirs): Promise<{ body: string; file: string }> {
   const workflow = await resolveWorkflow(name, dirs);
   if (!workflow || workflow.origin === 'path') {
-    throw new WorkflowNotFoundError(name, (await listWorkflows(dirs)).map((w) => w.name));
+    throw new WorkflowNotFoundError(name, await availableNames(dirs));
   }
   const script = validateScript(workflow.source, workflow.file);
   return { body: script.body, file: script.file };
@@ -155,10 +156,6 @@ function runOptions(config: ForemanConfig, request: RunRequest): RunOptions {
   };
 }
 
-async function isRunLive(store: Store, runId: string): Promise<boolean> {
-  const run = await store.getRun(runId);
-  return !!run && run.status === 'running' && run.pid !== null && isProcessAlive(run.pid);
-}
 
 /** Sortable by start time and readable in a terminal: 20261121-134501-3f9a. */
 function newRunId(): string {

@@ -112,7 +112,8 @@ export async function listWorkflows(dirs: WorkflowDirs): Promise<WorkflowListing
   );
 }
 
-async function availableNames(dirs: WorkflowDirs): Promise<string[]> {
+/** Names that `foreman run <name>` would find, without validating the scripts. */
+export async function availableNames(dirs: WorkflowDirs): Promise<string[]> {
   return (await discoverScripts(dirs)).map(({ name }) => name).filter((name) => WORKFLOW_NAME.test(name));
 }
 

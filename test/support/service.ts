@@ -1,7 +1,7 @@
 // Runs workflows through the service core in-process: the real sandbox, store, git checkout and
 // SDK, against a fake Messages API.
 import { fileURLToPath } from 'node:url';
-import { startRun, resumeRun, type ServiceEnv } from '../../src/service/runs.ts';
+import { startRun, type ServiceEnv } from '../../src/service/runs.ts';
 import type { RunEvent } from '../../src/runtime/events.ts';
 import { makeRepo, tempDir } from './repo.ts';
 
@@ -18,4 +18,3 @@ export async function runScript(body: string, env: ServiceEnv, options: { args?:
   return startRun({ ref: 't', args: options.args ?? null, repoDir: repo, base: 'HEAD', budgetTokens: options.budgetTokens, maxCostUsd: options.maxCostUsd, concurrency: options.concurrency }, env);
 }
 
-export { resumeRun };
