@@ -43,7 +43,8 @@ async function fanout(latencyMs: number) {
     const env = cliEnv({ home, baseURL: fake.url });
     const stats = await worker([WORKER, repo, 'fanout', String(CONCURRENCY)], env);
     const callsByForeman = fake.calls;
-    const floor = await worker([SDK_FLOOR, fake.url, String(AGENTS), String(CONCURRENCY)], env);
+    const floor = await worker([SDK_FLOOR, 'sdk', fake.url, String(AGENTS), String(CONCURRENCY)], env);
+    const httpFloor = await worker([SDK_FLOOR, 'http', fake.url, String(AGENTS), String(CONCURRENCY)], env);
     const ideal = Math.ceil(AGENTS / CONCURRENCY) * latencyMs;
     return {
       latency: `${latencyMs} ms`,
@@ -55,6 +56,7 @@ async function fanout(latencyMs: number) {
       'bare SDK ms': Math.round(floor.wallMs),
       'SDK eff.': latencyMs ? (ideal / floor.wallMs).toFixed(3) : 'n/a',
       'Foreman/SDK': (stats.runWallMs / floor.wallMs).toFixed(3),
+      'raw HTTP eff.': latencyMs ? (ideal / httpFloor.wallMs).toFixed(3) : 'n/a',
       'cpu ms/agent': (stats.cpuMs / AGENTS).toFixed(2),
       'peak RSS MB': Math.round(stats.maxRssMb),
       'target RSS': '<= 300',

@@ -1,17 +1,35 @@
-// The floor for the fan-out benchmark: the same 1,000 requests through the bare Anthropic SDK,
-// 16 at once, with no Foreman around them.
+// The floors for the fan-out benchmark: the same 1,000 requests, 16 at once, with no Foreman
+// around them. `sdk` goes through the bare Anthropic SDK (the transport Foreman uses); `http` is a
+// plain node:http keep-alive client, the most the fake server and loopback allow.
 import Anthropic from '@anthropic-ai/sdk';
+import { Agent, request } from 'node:http';
 
-const [baseURL, agents, concurrency] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const [mode, baseURL, agents, concurrency] = [process.argv[2], process.argv[3], Number(process.argv[4]), Number(process.argv[5])];
+const params = { model: 'claude-sonnet-5-5', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'reply ok' }] };
+
 const client = new Anthropic({ apiKey: 'bench', baseURL, maxRetries: 0 });
+const viaSdk = () => client.messages.stream(params).finalMessage();
+
+const agent = new Agent({ keepAlive: true });
+const body = JSON.stringify({ ...params, stream: true });
+const viaHttp = () =>
+  new Promise<void>((resolve, reject) => {
+    const req = request(`${baseURL}/v1/messages`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.on('data', () => {}).on('end', resolve).on('error', reject);
+    });
+    req.on('error', reject).end(body);
+  });
+
+const one = mode === 'http' ? viaHttp : viaSdk;
 let started = 0;
 const t0 = performance.now();
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (started < agents) {
       started += 1;
-      await client.messages.stream({ model: 'claude-sonnet-5-5', max_tokens: 1024, messages: [{ role: 'user', content: 'reply ok' }] }).finalMessage();
+      await one();
     }
   }),
 );
 process.stdout.write(JSON.stringify({ wallMs: performance.now() - t0 }) + '\n');
+process.exit(0);
