@@ -28,6 +28,28 @@ export const configSchema = z.strictObject({
       wallMs: z.int().min(1000).optional().describe('Run wall-clock limit in ms (default 3600000)'),
     })
     .optional(),
+  agents: z
+    .strictObject({
+      commands: z
+        .array(z.string().min(1))
+        .optional()
+        .describe("Commands write agents may run with run_command, e.g. 'npm test' or 'npx eslint **'. '*' matches one argument, a final '**' any remaining ones. Default: none"),
+      commandTimeoutMs: z.int().min(1000).optional().describe('Timeout of one run_command (default 120000)'),
+    })
+    .optional(),
+  gate: z
+    .strictObject({
+      setup: z.string().min(1).optional().describe("Installs dependencies, e.g. 'npm ci'. Detected from the lockfile when absent"),
+      build: z.string().min(1).optional().describe("Builds the project, e.g. 'npm run build'"),
+      test: z.string().min(1).describe("Runs the tests, e.g. 'npm test'. Required when gate is set"),
+      timeoutMs: z.int().min(1000).optional().describe('Timeout of each gate step (default 600000)'),
+      concurrency: z.int().min(1).max(64).optional().describe('Gates at once (default: the number of CPU cores)'),
+    })
+    .optional(),
+  changes: z
+    .enum(['propose', 'report'])
+    .optional()
+    .describe("What happens to changes left by isolation: 'worktree' agents that the script did not claim: gated and proposed, or only reported (default propose)"),
 });
 
 export type ForemanConfig = z.infer<typeof configSchema>;

@@ -44,6 +44,11 @@ export interface AgentRequest {
   label?: string;
   /** Directory the agent's tools are confined to. */
   root: string;
+  /**
+   * A write agent (change(), isolation: 'worktree') also gets edit_file, write_file and
+   * run_command; its root is its own worktree.
+   */
+  write?: boolean;
   signal: AbortSignal;
   /** Asked before every model turn; a non-null answer stops the agent (it resolves to null). */
   shouldStop: () => string | null;
@@ -83,4 +88,71 @@ export interface AgentOutcome {
 
 export interface AgentRunner {
   run(request: AgentRequest): Promise<AgentOutcome>;
+}
+
+// ---- verified fixes ------------------------------------------------------------------------
+
+export interface ChangeFile {
+  path: string;
+  additions: number;
+  deletions: number;
+}
+
+/** What `change()` resolves to in the script. */
+export interface Change {
+  id: string;
+  label: string;
+  /** The write agent's final answer (text, or the object for a schema). */
+  result: unknown;
+  files: ChangeFile[];
+  /** Unified diff against the base, capped (MAX_DIFF_CHARS). */
+  diff: string;
+}
+
+export type GateStepName = 'setup' | 'build' | 'test';
+
+export interface GateStep {
+  name: GateStepName;
+  command: string;
+  /** null when the process was killed (timeout, stop) before it exited. */
+  exitCode: number | null;
+  durationMs: number;
+  /** The tail of stdout and stderr, interleaved. */
+  output: string;
+  /** Dependencies came from a cache shared across worktrees instead of a fresh install. */
+  reused?: boolean;
+}
+
+/** What `gate()` resolves to in the script. */
+export interface GateResult {
+  passed: boolean;
+  steps: GateStep[];
+}
+
+/** A verified change, as handed to a Proposer. */
+export interface ProposalRequest {
+  runId: string;
+  changeId: string;
+  /** foreman/<run>/<slug> */
+  branch: string;
+  /** The change commit (under refs/foreman/<run>/<id>), a child of baseSha. */
+  commitSha: string;
+  baseSha: string;
+  title: string;
+  /** Markdown, already rendered with the gate results and the cost. */
+  body: string;
+  draft: boolean;
+}
+
+export interface Proposal {
+  branch: string;
+  /** The pull request, when the proposer opens one. */
+  pr: { number: number; url: string } | null;
+  /** false when the branch or PR already existed and was returned as is. */
+  created: boolean;
+}
+
+/** Where verified changes go: local branches (CLI) or pull requests (App, Action). */
+export interface Proposer {
+  propose(request: ProposalRequest): Promise<Proposal>;
 }
