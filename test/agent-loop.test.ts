@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -209,6 +209,87 @@ describe('AnthropicAgentRunner', () => {
       const outcome = await h.runner.run(h.request({ schema: FILES_SCHEMA }));
       assert.equal(outcome.status, 'schema-failed');
       assert.equal(h.fake.calls, 5);
+    });
+  });
+
+  describe('write agents', () => {
+    let writeRoot: string;
+    before(async () => {
+      writeRoot = path.join(base, 'worktree');
+      await mkdir(path.join(writeRoot, 'src'), { recursive: true });
+      await writeFile(path.join(writeRoot, 'src/auth.ts'), 'export function login(user: string) {\n  return user;\n}\n');
+      await git(writeRoot, 'init', '-q', '-b', 'main');
+      await git(writeRoot, 'add', '-A');
+      await git(writeRoot, 'commit', '-q', '-m', 'fixture');
+    });
+
+    test('a write agent runs a command, edits, checks again in the same turn, and answers', async () => {
+      const printAuth = `node -e "process.stdout.write(require('fs').readFileSync('src/auth.ts', 'utf8'))"`;
+      const h = await harness(
+        {
+          handler: (req) =>
+            req.turn === 0
+              ? [
+                  toolUse('run_command', { command: printAuth }),
+                  toolUse('edit_file', { path: 'src/auth.ts', old_string: 'return user;', new_string: 'return user.trim();' }),
+                  toolUse('run_command', { command: printAuth }),
+                ]
+              : [text('Trimmed the user name in login().')],
+        },
+        { commands: ['node -e *'] },
+      );
+      const outcome = await h.runner.run(h.request({ root: writeRoot, write: true, prompt: 'Trim the user name.' }));
+      assert.equal(outcome.status, 'done', outcome.error);
+      assert.equal(outcome.result, 'Trimmed the user name in login().');
+      assert.equal(await readFile(path.join(writeRoot, 'src/auth.ts'), 'utf8'), 'export function login(user: string) {\n  return user.trim();\n}\n');
+
+      const [first, second] = h.fake.requests;
+      assert.deepEqual(first.tools, ['list_files', 'read_file', 'search', 'edit_file', 'write_file', 'run_command']);
+      assert.deepEqual(first.body.tools.at(-1).cache_control, { type: 'ephemeral' });
+      const system = first.body.system[0].text;
+      assert.match(system, /your own git worktree/);
+      assert.match(system, /Do not commit/);
+      assert.match(system, /`node -e \*`/);
+      assert.match(system, /summary of what you changed/);
+      const [ranBefore, edited, ranAfter] = second.lastToolResults;
+      assert.equal(edited.is_error, undefined, edited.content);
+      assert.match(edited.content, /replaced 1 occurrence at line 2/);
+      // The calls ran one after the other, in order: run at once, both commands would see the edit.
+      assert.match(ranBefore.content, /^Exit code 0 /);
+      assert.match(ranBefore.content, /return user;/);
+      assert.match(ranAfter.content, /return user\.trim\(\);/);
+    });
+
+    test('a read-only agent is not offered the write tools, and calling them anyway is a tool error', async () => {
+      const h = await harness(
+        {
+          handler: (req) =>
+            req.turn === 0
+              ? [
+                  toolUse('edit_file', { path: 'src/auth.ts', old_string: 'login', new_string: 'pwned' }),
+                  toolUse('write_file', { path: 'new.txt', content: 'x' }),
+                  toolUse('run_command', { command: 'node -e 1' }),
+                ]
+              : [text(req.lastToolResults.map((r) => String(r.is_error)).join(','))],
+        },
+        { commands: ['node -e *'] },
+      );
+      const before = await readFile(path.join(root, 'src/auth.ts'), 'utf8');
+      const outcome = await h.runner.run(h.request());
+      assert.equal(outcome.result, 'true,true,true');
+      assert.deepEqual(h.fake.requests[0].tools, ['list_files', 'read_file', 'search']);
+      assert.doesNotMatch(h.fake.requests[0].body.system[0].text, /worktree|run_command/);
+      for (const result of h.fake.requests[1].lastToolResults) assert.match(result.content, /this agent is read-only/);
+      assert.equal(await readFile(path.join(root, 'src/auth.ts'), 'utf8'), before);
+      await assert.rejects(readFile(path.join(root, 'new.txt')), { code: 'ENOENT' });
+    });
+
+    test('a write agent with a schema gets the write tools and submit_result last', async () => {
+      const h = await harness({ handler: () => [toolUse('submit_result', { files: [] })] });
+      const outcome = await h.runner.run(h.request({ root: writeRoot, write: true, schema: FILES_SCHEMA }));
+      assert.equal(outcome.status, 'done');
+      assert.deepEqual(h.fake.requests[0].tools, ['list_files', 'read_file', 'search', 'edit_file', 'write_file', 'run_command', 'submit_result']);
+      assert.match(h.fake.requests[0].body.system[0].text, /No commands are allowed/);
     });
   });
 

@@ -72,7 +72,7 @@ describe('read-only tools', () => {
     ];
     for (const [what, tool, input, message] of refusals) {
       test(`refuses ${what} as a tool error`, async () => {
-        const result = await executeTool(tool, input, root);
+        const result = await executeTool(tool, input, { root });
         assert.equal(result.isError, true, result.output);
         assert.match(result.output, message);
         assert.doesNotMatch(result.output, /TOP-SECRET-VALUE/);
@@ -80,26 +80,26 @@ describe('read-only tools', () => {
     }
 
     test('a .. that stays inside the root is fine', async () => {
-      const result = await executeTool('read_file', { path: 'src/../README.md' }, root);
+      const result = await executeTool('read_file', { path: 'src/../README.md' }, { root });
       assert.equal(result.isError, false);
       assert.match(result.output, /# Demo/);
     });
 
     test('a symlink that stays inside the root is followed', async () => {
-      const result = await executeTool('read_file', { path: 'inside-link.ts' }, root);
+      const result = await executeTool('read_file', { path: 'inside-link.ts' }, { root });
       assert.equal(result.isError, false);
       assert.match(result.output, /export function handler/);
     });
 
     test('search never reads through a symlink out', async () => {
       await git(root, 'add', 'leak.txt', 'leakdir');
-      const result = await executeTool('search', { pattern: 'TOP-SECRET' }, root);
+      const result = await executeTool('search', { pattern: 'TOP-SECRET' }, { root });
       assert.equal(result.isError, false);
       assert.equal(result.output, 'No matches.');
     });
 
     test('list_files lists symlinked directories without following them', async () => {
-      const result = await executeTool('list_files', {}, root);
+      const result = await executeTool('list_files', {}, { root });
       assert.equal(result.isError, false);
       assert.match(result.output, /^leakdir$/m);
       assert.doesNotMatch(result.output, /secret\.txt/);
@@ -108,7 +108,7 @@ describe('read-only tools', () => {
 
   describe('read_file', () => {
     test('numbers lines and honours offset and limit', async () => {
-      const result = await executeTool('read_file', { path: 'docs/numbered.txt', offset: 10, limit: 3 }, root);
+      const result = await executeTool('read_file', { path: 'docs/numbered.txt', offset: 10, limit: 3 }, { root });
       assert.equal(result.isError, false);
       const lines = result.output.split('\n');
       assert.deepEqual(lines.slice(0, 3), ['    10\tline 10', '    11\tline 11', '    12\tline 12']);
@@ -116,12 +116,12 @@ describe('read-only tools', () => {
     });
 
     test('reading to the end has no continuation note', async () => {
-      const result = await executeTool('read_file', { path: 'docs/numbered.txt', offset: 29 }, root);
+      const result = await executeTool('read_file', { path: 'docs/numbered.txt', offset: 29 }, { root });
       assert.equal(result.output, '    29\tline 29\n    30\tline 30');
     });
 
     test('an offset past the end says so', async () => {
-      const result = await executeTool('read_file', { path: 'docs/numbered.txt', offset: 99 }, root);
+      const result = await executeTool('read_file', { path: 'docs/numbered.txt', offset: 99 }, { root });
       assert.equal(result.isError, false);
       assert.match(result.output, /30 lines; offset 99 is past the end/);
     });
@@ -129,7 +129,7 @@ describe('read-only tools', () => {
     test('caps output at about 100 KB', async () => {
       const big = path.join(root, 'big.txt');
       await writeFile(big, `${'x'.repeat(100)}\n`.repeat(5_000));
-      const result = await executeTool('read_file', { path: 'big.txt', limit: 5_000 }, root);
+      const result = await executeTool('read_file', { path: 'big.txt', limit: 5_000 }, { root });
       assert.ok(result.output.length < 110_000);
       assert.match(result.output, /output capped at 100 KB; continue with offset=\d+/);
     });
@@ -143,7 +143,7 @@ describe('read-only tools', () => {
         [{ path: 'nope.txt' }, /no such file or directory/],
       ];
       for (const [input, message] of cases) {
-        const result = await executeTool('read_file', input, root);
+        const result = await executeTool('read_file', input, { root });
         assert.equal(result.isError, true);
         assert.match(result.output, message);
       }
@@ -152,7 +152,7 @@ describe('read-only tools', () => {
 
   describe('list_files', () => {
     test('lists recursively relative to the root, without .git', async () => {
-      const result = await executeTool('list_files', {}, root);
+      const result = await executeTool('list_files', {}, { root });
       const entries = result.output.split('\n');
       for (const expected of ['README.md', 'src/app.ts', 'src/lib/util.ts', 'docs/numbered.txt']) {
         assert.ok(entries.includes(expected), `${expected} in ${result.output}`);
@@ -161,11 +161,11 @@ describe('read-only tools', () => {
     });
 
     test('filters by glob: name-only globs match at any depth, path globs are relative to path', async () => {
-      const byName = await executeTool('list_files', { glob: '*.test.ts' }, root);
+      const byName = await executeTool('list_files', { glob: '*.test.ts' }, { root });
       assert.equal(byName.output, 'src/lib/util.test.ts');
-      const byPath = await executeTool('list_files', { path: 'src', glob: 'lib/*.ts' }, root);
+      const byPath = await executeTool('list_files', { path: 'src', glob: 'lib/*.ts' }, { root });
       assert.equal(byPath.output, 'src/lib/util.test.ts\nsrc/lib/util.ts');
-      const none = await executeTool('list_files', { glob: '*.py' }, root);
+      const none = await executeTool('list_files', { glob: '*.py' }, { root });
       assert.equal(none.isError, false);
       assert.match(none.output, /No files match/);
     });
@@ -175,7 +175,7 @@ describe('read-only tools', () => {
       await mkdir(many);
       await Promise.all(Array.from({ length: MAX_LIST_ENTRIES + 10 }, (_, i) => writeFile(path.join(many, `f${i}.txt`), '')));
       try {
-        const result = await executeTool('list_files', { path: 'many' }, root);
+        const result = await executeTool('list_files', { path: 'many' }, { root });
         const lines = result.output.split('\n');
         assert.equal(lines.length, MAX_LIST_ENTRIES + 1);
         assert.match(lines.at(-1)!, /truncated: showing 2000 files/);
@@ -187,48 +187,48 @@ describe('read-only tools', () => {
 
   describe('search', () => {
     test('finds matches as path:line:text', async () => {
-      const result = await executeTool('search', { pattern: 'fetch\\(' }, root);
+      const result = await executeTool('search', { pattern: 'fetch\\(' }, { root });
       assert.equal(result.isError, false);
       assert.equal(result.output, 'src/app.ts:2:  return fetch("/api");');
     });
 
     test('restricts by path and glob, and reports no matches', async () => {
-      const inSrc = await executeTool('search', { pattern: 'fetch', path: 'src' }, root);
+      const inSrc = await executeTool('search', { pattern: 'fetch', path: 'src' }, { root });
       assert.doesNotMatch(inSrc.output, /README/);
       assert.match(inSrc.output, /src\/app\.ts/);
-      const byGlob = await executeTool('search', { pattern: 'export', glob: '*.test.ts' }, root);
+      const byGlob = await executeTool('search', { pattern: 'export', glob: '*.test.ts' }, { root });
       assert.equal(byGlob.output, 'No matches.');
-      const byGlob2 = await executeTool('search', { pattern: 'add', path: 'src', glob: 'lib/*.ts' }, root);
+      const byGlob2 = await executeTool('search', { pattern: 'add', path: 'src', glob: 'lib/*.ts' }, { root });
       assert.match(byGlob2.output, /^src\/lib\/util\.ts:1:/m);
       assert.match(byGlob2.output, /^src\/lib\/util\.test\.ts:1:/m);
     });
 
     test('finds untracked files but skips binaries', async () => {
       await writeFile(path.join(root, 'notes.txt'), 'fetch later\n');
-      const result = await executeTool('search', { pattern: 'fetch|def' }, root);
+      const result = await executeTool('search', { pattern: 'fetch|def' }, { root });
       assert.match(result.output, /^notes\.txt:1:fetch later$/m);
       assert.doesNotMatch(result.output, /blob\.dat/);
     });
 
     test('a pattern starting with - is a pattern, not an option', async () => {
-      const result = await executeTool('search', { pattern: '--help' }, root);
+      const result = await executeTool('search', { pattern: '--help' }, { root });
       assert.equal(result.isError, false);
       assert.equal(result.output, 'No matches.');
     });
 
     test('an invalid regex is a tool error', async () => {
-      const result = await executeTool('search', { pattern: 'fetch(' }, root);
+      const result = await executeTool('search', { pattern: 'fetch(' }, { root });
       assert.equal(result.isError, true);
       assert.match(result.output, /search failed/);
     });
   });
 
   test('unknown tools and non-object input are tool errors', async () => {
-    assert.deepEqual(await executeTool('rm_rf', {}, root), {
+    assert.deepEqual(await executeTool('rm_rf', {}, { root }), {
       output: 'unknown tool "rm_rf"; available tools: list_files, read_file, search',
       isError: true,
     });
-    const result = await executeTool('read_file', 'README.md', root);
+    const result = await executeTool('read_file', 'README.md', { root });
     assert.equal(result.isError, true);
   });
 });

@@ -30,6 +30,12 @@ export interface AnthropicAgentRunnerOptions {
   cacheWarmupMaxWaitMs?: number;
   /** Shortest shared prefix (estimated tokens) worth a warm-up wait; the API caches nothing shorter. */
   minCacheablePrefixTokens?: number;
+  /** Commands write agents may run with run_command (`agents.commands`); none when absent. */
+  commands?: readonly string[];
+  /** Timeout of one run_command (`agents.commandTimeoutMs`); default 120000. */
+  commandTimeoutMs?: number;
+  /** The environment run_command starts from; secrets are removed before a command runs. Default process.env. */
+  commandEnv?: NodeJS.ProcessEnv;
 }
 
 export class AnthropicAgentRunner implements AgentRunner {
@@ -42,6 +48,9 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #maxAttempts: number;
   readonly #retryBaseDelayMs: number;
   readonly #minCacheablePrefixTokens: number;
+  readonly #commands: readonly string[];
+  readonly #commandTimeoutMs: number | undefined;
+  readonly #commandEnv: NodeJS.ProcessEnv | undefined;
 
   constructor(options: AnthropicAgentRunnerOptions) {
     this.#client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0 });
@@ -53,6 +62,9 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#maxAttempts = options.maxAttempts ?? 6;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 1_000;
     this.#minCacheablePrefixTokens = options.minCacheablePrefixTokens ?? MIN_CACHEABLE_PREFIX_TOKENS;
+    this.#commands = options.commands ?? [];
+    this.#commandTimeoutMs = options.commandTimeoutMs;
+    this.#commandEnv = options.commandEnv;
   }
 
   run(request: AgentRequest): Promise<AgentOutcome> {
@@ -63,6 +75,9 @@ export class AnthropicAgentRunner implements AgentRunner {
       maxTurns: this.#maxTurns,
       maxTokens: this.#maxTokens,
       minCacheablePrefixTokens: this.#minCacheablePrefixTokens,
+      commands: this.#commands,
+      commandTimeoutMs: this.#commandTimeoutMs,
+      commandEnv: this.#commandEnv,
     });
   }
 

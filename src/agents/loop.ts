@@ -29,7 +29,7 @@ import {
   withCachedConversation,
   withCachedTools,
 } from './prompts.ts';
-import { executeTool, READ_TOOLS, type ToolResult } from './tools.ts';
+import { executeTool, isMutatingTool, READ_TOOLS, WRITE_TOOLS, type ToolContext, type ToolResult } from './tools.ts';
 
 export interface ModelCallOptions {
   signal: AbortSignal;
@@ -60,6 +60,12 @@ export interface AgentLoopDeps {
   maxTurns: number;
   maxTokens: number;
   minCacheablePrefixTokens: number;
+  /** Patterns of the commands write agents may run (`agents.commands`); none when absent. */
+  commands?: readonly string[];
+  /** Timeout of one run_command. */
+  commandTimeoutMs?: number;
+  /** The environment run_command starts from, before secrets are removed; default process.env. */
+  commandEnv?: NodeJS.ProcessEnv;
 }
 
 /** Tool inputs and outputs are stored this long in transcripts. */
@@ -68,7 +74,8 @@ const TRANSCRIPT_CHARS = 4_096;
 export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): Promise<AgentOutcome> {
   const startedAt = performance.now();
   const schema = request.schema;
-  const system = framingPrompt({ schema: schema !== undefined });
+  const write = request.write === true;
+  const system = framingPrompt({ schema: schema !== undefined, write, commands: deps.commands });
   const transcript: Transcript = { system, prompt: request.prompt, turns: [], final: null };
   const usage = zeroUsage();
   let turns = 0;
@@ -89,7 +96,15 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
 
   try {
     const validate = schema ? compileSchema(schema) : undefined;
-    const tools = withCachedTools(schema ? [...READ_TOOLS, submitResultTool(schema)] : READ_TOOLS);
+    const tools = withCachedTools([...READ_TOOLS, ...(write ? WRITE_TOOLS : []), ...(schema ? [submitResultTool(schema)] : [])]);
+    const toolContext: ToolContext = {
+      root: request.root,
+      write,
+      commands: deps.commands,
+      commandTimeoutMs: deps.commandTimeoutMs,
+      commandEnv: deps.commandEnv,
+      signal: request.signal,
+    };
     const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };
     // The shared prefix is serialised once; only a prefix long enough to be cached gets a warm-up key.
     const prefix = system + JSON.stringify(tools);
@@ -149,12 +164,18 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
         return { output: invalidResultMessage(errors, MAX_RESULT_ATTEMPTS - failedAttempts), isError: true };
       };
 
-      // Read tools are independent of each other; run a turn's calls concurrently.
-      const results = await Promise.all(
-        toolUses.map((use) =>
-          use.name === SUBMIT_RESULT_TOOL && validate ? submitResult(use.input) : executeTool(use.name, use.input, request.root),
-        ),
-      );
+      const runTool = (use: Anthropic.ToolUseBlock): ToolResult | Promise<ToolResult> =>
+        use.name === SUBMIT_RESULT_TOOL && validate ? submitResult(use.input) : executeTool(use.name, use.input, toolContext);
+      // Reads are independent of each other and run concurrently. A turn that edits or runs
+      // commands runs in the order the model wrote it: "edit, then test" must test the edit, and
+      // two edits of one file must not race.
+      let results: ToolResult[];
+      if (toolUses.some((use) => isMutatingTool(use.name))) {
+        results = [];
+        for (const use of toolUses) results.push(await runTool(use));
+      } else {
+        results = await Promise.all(toolUses.map(runTool));
+      }
       toolUses.forEach((use, i) => turnRecord.toolCalls.push(toolCallRecord(use, results[i])));
 
       if (accepted) return finish('done', accepted.value);
@@ -214,7 +235,7 @@ function usageOf(usage: Anthropic.Usage): Usage {
 }
 
 /** Response blocks as request blocks, without the SDK's streaming bookkeeping. */
-function toParam(block: Anthropic.ContentBlock): Anthropic.ContentBlockParam {
+export function toParam(block: Anthropic.ContentBlock): Anthropic.ContentBlockParam {
   switch (block.type) {
     case 'text':
       return { type: 'text', text: block.text };

@@ -10,16 +10,29 @@ export const MAX_RESULT_ATTEMPTS = 5;
 
 const EPHEMERAL = { type: 'ephemeral' } as const;
 
+export interface FramingOptions {
+  schema: boolean;
+  /** A write agent: it changes files in its own worktree. */
+  write?: boolean;
+  /** The run_command patterns a write agent may use (`agents.commands`). */
+  commands?: readonly string[];
+}
+
 /** The system prompt. Not part of the journal key, so it can improve without breaking resume. */
-export function framingPrompt(options: { schema: boolean }): string {
+export function framingPrompt(options: FramingOptions): string {
   const lines = [
     'You are an agent started by a workflow script. This is not a chat: the run is non-interactive and nobody reads this conversation while it happens.',
     'Nobody will answer questions. Do not ask for clarification, confirmation or permission; when something is ambiguous, make the most reasonable assumption, state it briefly, and finish the task.',
     'Work from evidence: use the tools to inspect the repository (paths are relative to its root) rather than guessing. Tool errors are returned to you as results; adjust and carry on.',
   ];
+  if (options.write) lines.push(...writeFraming(options.commands ?? []));
   if (options.schema) {
     lines.push(
       `Your answer is returned to the calling script as data. You must finish by calling the ${SUBMIT_RESULT_TOOL} tool with an object that matches its input schema; that call is your answer and ends your work. Text outside it is ignored. If ${SUBMIT_RESULT_TOOL} reports validation errors, fix them and call it again.`,
+    );
+  } else if (options.write) {
+    lines.push(
+      'When you are done, end with a short summary of what you changed and why, and whether the checks you ran passed, as your final message; it is returned to the calling script verbatim. No preamble, no offers of further help, no questions.',
     );
   } else {
     lines.push(
@@ -27,6 +40,18 @@ export function framingPrompt(options: { schema: boolean }): string {
     );
   }
   return lines.join('\n\n');
+}
+
+function writeFraming(commands: readonly string[]): string[] {
+  const checks =
+    commands.length > 0
+      ? `Check your change with run_command, which runs only these commands (no shell; '*' stands for one argument, a final '**' for any remaining ones): ${commands.map((c) => `\`${c}\``).join(', ')}. A failing check is information: fix the cause and run it again.`
+      : 'No commands are allowed in this repository, so run_command refuses everything; check your change by reading it back.';
+  return [
+    'You work in your own git worktree of the repository, and your task is to change it. Make the change with edit_file (for part of a file; read the file first) and write_file (for new files or complete rewrites). Keep the change minimal: only what the task needs, in the style of the surrounding code, without unrelated reformatting or clean-ups.',
+    checks,
+    'Do not commit, create branches or push: the runtime commits whatever you leave in the worktree. Files inside .git cannot be read or written.',
+  ];
 }
 
 /** System blocks with a cache breakpoint: every agent of a run shares this prefix. */

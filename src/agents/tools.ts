@@ -1,13 +1,16 @@
-// Read-only tools for agents, confined to the agent's root directory (a git checkout or
-// worktree). Anything the model gets wrong — a bad path, an escape attempt, a bad regex — comes
+// The agents' tools, confined to the agent's root directory (a git checkout or worktree): read
+// tools for every agent; edit_file, write_file and run_command for write agents only. Anything the
+// model gets wrong — a bad path, an escape attempt, a bad regex, a command it may not run — comes
 // back as a tool error the model can read and correct; nothing here throws at the agent loop.
 
 import { execFile } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import { chmod, lstat, mkdir, open, readdir, readFile as fsReadFile, realpath, rename, rm, stat, writeFile as fsWriteFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type Anthropic from '@anthropic-ai/sdk';
+import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../workspace/command.ts';
 
 export interface ToolResult {
   output: string;
@@ -76,10 +79,91 @@ export const READ_TOOLS: readonly Anthropic.Tool[] = [
   },
 ];
 
-/** Runs one read tool in `root`. Never throws: failures are tool errors for the model. */
-export async function executeTool(name: string, input: unknown, root: string): Promise<ToolResult> {
+/** Largest write_file content, or edit_file old_string/new_string, in UTF-8 bytes (1 MB). */
+export const MAX_WRITE_BYTES = 1_000_000;
+
+export const EDIT_FILE = 'edit_file';
+export const WRITE_FILE = 'write_file';
+export const RUN_COMMAND = 'run_command';
+
+/** Tools of write agents only, offered after READ_TOOLS. */
+export const WRITE_TOOLS: readonly Anthropic.Tool[] = [
+  {
+    name: EDIT_FILE,
+    description:
+      'Replace text in an existing file of the repository. old_string must match the file exactly (whitespace and indentation included, ' +
+      'without the line-number prefixes read_file shows) and occur exactly once, unless replace_all is true; ' +
+      'include enough surrounding lines to make it unique. Read the file first.',
+    input_schema: {
+      type: 'object',
+      properties: {
+        path: { type: 'string', description: 'File path relative to the repository root.' },
+        old_string: { type: 'string', description: 'The exact text to replace.' },
+        new_string: { type: 'string', description: 'The text to put in its place; must differ from old_string.' },
+        replace_all: { type: 'boolean', description: 'Replace every occurrence of old_string. Default false.' },
+      },
+      required: ['path', 'old_string', 'new_string'],
+    },
+  },
+  {
+    name: WRITE_FILE,
+    description:
+      'Create a file of the repository, or replace its whole content; missing parent directories are created. ' +
+      'Prefer edit_file for changing part of an existing file.',
+    input_schema: {
+      type: 'object',
+      properties: {
+        path: { type: 'string', description: 'File path relative to the repository root.' },
+        content: { type: 'string', description: 'The complete new content of the file.' },
+      },
+      required: ['path', 'content'],
+    },
+  },
+  {
+    name: RUN_COMMAND,
+    description:
+      'Run one of the commands the repository allows (its tests, linter, type checker) in the repository root and get its exit code and output. ' +
+      'One command with its arguments, e.g. "npm test": no shell, so no pipes, redirections, &&, ; or variable assignments. ' +
+      'A non-zero exit code is a result to read, not a failure of the tool.',
+    input_schema: {
+      type: 'object',
+      properties: {
+        command: { type: 'string', description: 'The command line, e.g. "npx eslint src/app.ts".' },
+      },
+      required: ['command'],
+    },
+  },
+];
+
+const WRITE_TOOL_NAMES = new Set(WRITE_TOOLS.map((tool) => tool.name));
+
+/** Tool calls that change the worktree or run code in it; the loop runs these one at a time. */
+export const isMutatingTool = (name: string): boolean => WRITE_TOOL_NAMES.has(name);
+
+/** Where and with what rights an agent's tools run. */
+export interface ToolContext {
+  /** The directory every path is confined to: the agent's worktree or the pristine checkout. */
+  root: string;
+  /** A write agent: edit_file, write_file and run_command are available. */
+  write?: boolean;
+  /** Patterns of the commands run_command may run (`agents.commands`); none when absent. */
+  commands?: readonly string[];
+  /** Timeout of one run_command; default DEFAULT_COMMAND_TIMEOUT_MS. */
+  commandTimeoutMs?: number;
+  /** The environment run_command starts from, before secrets are removed; default process.env. */
+  commandEnv?: NodeJS.ProcessEnv;
+  /** The agent's signal: stopping the agent kills a running command. */
+  signal?: AbortSignal;
+}
+
+/** Runs one tool for an agent. Never throws: failures are tool errors for the model. */
+export async function executeTool(name: string, input: unknown, context: ToolContext): Promise<ToolResult> {
+  const root = context.root;
   try {
     const args = asObject(input);
+    if (WRITE_TOOL_NAMES.has(name) && !context.write) {
+      throw new ToolError(`${name} is not available: this agent is read-only and may not change files or run commands. Available tools: ${toolNames(context)}`);
+    }
     switch (name) {
       case 'list_files':
         return ok(await listFiles(args, root));
@@ -87,14 +171,23 @@ export async function executeTool(name: string, input: unknown, root: string): P
         return ok(await readFile(args, root));
       case 'search':
         return ok(await search(args, root));
+      case EDIT_FILE:
+        return ok(await editFile(args, root));
+      case WRITE_FILE:
+        return ok(await writeFileTool(args, root));
+      case RUN_COMMAND:
+        return ok(await runCommand(args, context));
       default:
-        return fail(`unknown tool "${name}"; available tools: ${READ_TOOLS.map((t) => t.name).join(', ')}`);
+        return fail(`unknown tool "${name}"; available tools: ${toolNames(context)}`);
     }
   } catch (error) {
     if (error instanceof ToolError) return fail(error.message);
     return fail(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
+
+const toolNames = (context: ToolContext): string =>
+  (context.write ? [...READ_TOOLS, ...WRITE_TOOLS] : READ_TOOLS).map((tool) => tool.name).join(', ');
 
 /** A mistake the model made; its message is written for the model. */
 class ToolError extends Error {}
@@ -105,15 +198,29 @@ const fail = (output: string): ToolResult => ({ output, isError: true });
 // ---- confinement ---------------------------------------------------------------------------
 
 interface ResolvedPath {
-  /** Real path on disk (symlinks resolved), inside the root. */
+  /** Real path on disk (symlinks resolved), inside the root; for a missing path, where it would be. */
   absolute: string;
   /** The requested path, normalised and relative to the root; '' for the root itself. */
   relative: string;
+  /** False only when resolved with `allowMissing` and the path does not exist yet. */
+  exists: boolean;
 }
 
-async function resolveInRoot(root: string, requested: string | undefined): Promise<ResolvedPath> {
+/**
+ * The one resolver every tool goes through, reads and writes alike. A path must stay inside the
+ * root lexically (no absolute paths, no `..` out), and its deepest existing ancestor — the path
+ * itself when it exists — must stay inside once symlinks are resolved. Checking the ancestor is
+ * what stops a write to `link/new.txt` through a symlinked directory that does not contain
+ * `new.txt` yet. `absolute` is the resolved location, so callers write there and never follow a
+ * link again. With `allowMissing`, a path that does not exist yet resolves (for writes).
+ */
+async function resolveInRoot(
+  root: string,
+  requested: string | undefined,
+  options: { allowMissing?: boolean } = {},
+): Promise<ResolvedPath> {
   const realRoot = await realpath(root);
-  if (requested === undefined || requested === '' || requested === '.') return { absolute: realRoot, relative: '' };
+  if (requested === undefined || requested === '' || requested === '.') return { absolute: realRoot, relative: '', exists: true };
   if (requested.includes('\0')) throw new ToolError('path contains a NUL character');
   if (path.isAbsolute(requested) || path.win32.isAbsolute(requested)) {
     throw new ToolError(`"${requested}" is an absolute path; use a path relative to the repository root`);
@@ -122,23 +229,43 @@ async function resolveInRoot(root: string, requested: string | undefined): Promi
   if (!isInside(realRoot, lexical)) {
     throw new ToolError(`"${requested}" is outside the repository root; ".." may not leave it`);
   }
-  let real: string;
-  try {
-    real = await realpath(lexical);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ToolError(`no such file or directory: "${requested}"`);
-    throw error;
+  const relative = path.relative(realRoot, lexical);
+  // .git holds config with remote URLs (sometimes with tokens) and hooks, and in a worktree `.git`
+  // is a file pointing at the main repository's: none of it is the agent's business.
+  if (hasGitSegment(relative)) throw new ToolError(gitRefusal(requested));
+
+  let existing = lexical;
+  const missing: string[] = [];
+  while (!(await lstat(existing).then(() => true, (error) => notFound(error, () => false)))) {
+    missing.unshift(path.basename(existing));
+    existing = path.dirname(existing);
   }
-  if (!isInside(realRoot, real)) {
+  if (missing.length > 0 && !options.allowMissing) throw new ToolError(`no such file or directory: "${requested}"`);
+
+  let realExisting: string;
+  try {
+    realExisting = await realpath(existing);
+  } catch (error) {
+    // lstat found it, so it is a symlink whose target is missing. Writing through it would
+    // create the target wherever it points, so it is refused rather than resolved by hand.
+    return notFound(error, () => {
+      throw new ToolError(`"${toPosix(path.relative(realRoot, existing))}" is a symbolic link to a missing target; use the path it should point to`);
+    });
+  }
+  if (!isInside(realRoot, realExisting)) {
     throw new ToolError(`"${requested}" is a symbolic link that leads outside the repository root`);
   }
-  const relative = path.relative(realRoot, lexical);
-  // .git holds config with remote URLs (sometimes with tokens) and hooks: not the agent's business.
-  if (hasGitSegment(relative) || hasGitSegment(path.relative(realRoot, real))) {
-    throw new ToolError(`"${requested}" is inside .git, which agents may not read`);
+  if (hasGitSegment(path.relative(realRoot, realExisting))) throw new ToolError(gitRefusal(requested));
+  if (missing.length > 0 && !(await stat(realExisting)).isDirectory()) {
+    throw new ToolError(`"${toPosix(path.relative(realRoot, existing))}" is a file, so "${requested}" cannot be created below it`);
   }
-  return { absolute: real, relative };
+  return { absolute: path.join(realExisting, ...missing), relative, exists: missing.length === 0 };
+}
+
+function notFound<T>(error: unknown, then: () => T): T {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return then();
+  throw error;
 }
 
 function isInside(root: string, candidate: string): boolean {
@@ -146,9 +273,29 @@ function isInside(root: string, candidate: string): boolean {
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
 
-const hasGitSegment = (relative: string): boolean => relative.split(path.sep).includes('.git');
+// Case-insensitive because on macOS and Windows `.GIT` is the same directory as `.git`.
+const hasGitSegment = (relative: string): boolean => relative.split(path.sep).some((segment) => segment.toLowerCase() === '.git');
+
+const gitRefusal = (requested: string): string => `"${requested}" is inside .git, which agents may not read or write`;
 
 const toPosix = (p: string): string => p.split(path.sep).join('/');
+
+// A change to CI workflows would run with the repository's secrets once its branch is pushed,
+// and a change to Foreman's own config would widen what later agents may run: neither is a
+// fix an agent may write. Checked on the requested and the resolved path (a link inside the
+// root could point at either).
+const PROTECTED = [/^\.github\/workflows(\/|$)/i, /^\.github\/foreman\.ya?ml$/i];
+
+async function refuseProtected(root: string, file: ResolvedPath): Promise<void> {
+  const resolved = toPosix(path.relative(await realpath(root), file.absolute));
+  for (const candidate of [toPosix(file.relative), resolved]) {
+    if (PROTECTED.some((pattern) => pattern.test(candidate))) {
+      throw new ToolError(
+        `"${candidate}" is protected: agents may not change CI workflows (.github/workflows) or Foreman's config (.github/foreman.yml); describe the change needed in your final answer instead`,
+      );
+    }
+  }
+}
 
 // ---- list_files ----------------------------------------------------------------------------
 
@@ -332,6 +479,194 @@ function runGit(args: string[], cwd: string): Promise<GitRun> {
   });
 }
 
+// ---- edit_file and write_file --------------------------------------------------------------
+
+/** Largest file edit_file loads; past this the file is generated or data, not something to edit by hand. */
+export const MAX_EDIT_FILE_BYTES = 10_000_000;
+
+async function editFile(args: Record<string, unknown>, root: string): Promise<string> {
+  const requested = requiredString(args, 'path');
+  const oldString = requiredString(args, 'old_string');
+  const newString = requiredString(args, 'new_string');
+  const replaceAll = optionalBoolean(args, 'replace_all') ?? false;
+  if (oldString === '') throw new ToolError('old_string must not be empty; to create a file or replace all of its content, use write_file');
+  if (oldString === newString) {
+    throw new ToolError('old_string and new_string are identical, so the edit would change nothing; put the changed text in new_string');
+  }
+  checkWriteSize('old_string', oldString);
+  checkWriteSize('new_string', newString);
+
+  const file = await resolveInRoot(root, requested, { allowMissing: true });
+  await refuseProtected(root, file);
+  if (!file.exists) throw new ToolError(`no such file: "${requested}"; to create it, use write_file`);
+  const info = await existingFile(file, requested);
+  if (info.size > MAX_EDIT_FILE_BYTES) {
+    throw new ToolError(`"${requested}" is ${formatBytes(info.size)}; edit_file handles files up to ${formatBytes(MAX_EDIT_FILE_BYTES)}. Replace it with write_file only if you mean to rewrite all of it`);
+  }
+  const bytes = await fsReadFile(file.absolute);
+  if (bytes.includes(0)) throw new ToolError(`"${requested}" is a binary file; edit_file only edits text`);
+  let text: string;
+  try {
+    // fatal: re-encoding invalid UTF-8 would silently replace bytes the edit did not touch.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new ToolError(`"${requested}" is not valid UTF-8 text, so edit_file cannot change it without damaging it; use write_file to replace it entirely`);
+  }
+
+  let from = oldString;
+  let to = newString;
+  let positions = occurrences(text, from);
+  // read_file shows lines without their \r, so a multi-line old_string from the model has bare \n.
+  if (positions.length === 0 && from.includes('\n') && text.includes('\r\n')) {
+    const crlf = (s: string) => s.replace(/\r?\n/g, '\r\n');
+    from = crlf(oldString);
+    to = crlf(newString);
+    positions = occurrences(text, from);
+  }
+  if (positions.length === 0) {
+    const prefixHint = /^\s*\d+\t/m.test(oldString) ? ' old_string seems to include the line-number prefixes read_file adds; leave them out.' : '';
+    throw new ToolError(
+      `old_string was not found in "${requested}". It must match the file exactly, whitespace and indentation included; read the file again with read_file and copy the text.${prefixHint}`,
+    );
+  }
+  if (positions.length > 1 && !replaceAll) {
+    throw new ToolError(
+      `old_string occurs ${positions.length} times in "${requested}" (lines ${lineList(text, positions)}); include more surrounding lines to make it unique, or set replace_all to true to replace every occurrence`,
+    );
+  }
+
+  const edited = replaceAll ? text.split(from).join(to) : text.slice(0, positions[0]) + to + text.slice(positions[0] + from.length);
+  checkWriteSize('the edited file', edited, MAX_EDIT_FILE_BYTES);
+  await replaceFile(file.absolute, edited, info.mode & 0o7777);
+  const count = positions.length;
+  const where = count === 1 ? `at line ${lineOf(text, positions[0])}` : `(lines ${lineList(text, positions)})`;
+  return `Edited ${toPosix(file.relative)}: replaced ${count} occurrence${count === 1 ? '' : 's'} ${where}.`;
+}
+
+async function writeFileTool(args: Record<string, unknown>, root: string): Promise<string> {
+  const requested = requiredString(args, 'path');
+  const content = requiredString(args, 'content');
+  checkWriteSize('content', content);
+  if (/[/\\]$/.test(requested)) throw new ToolError(`"${requested}" ends with a slash; give the path of a file, not a directory`);
+
+  const file = await resolveInRoot(root, requested, { allowMissing: true });
+  await refuseProtected(root, file);
+  let mode: number | undefined;
+  if (file.exists) {
+    mode = (await existingFile(file, requested)).mode & 0o7777;
+  } else {
+    await mkdir(path.dirname(file.absolute), { recursive: true });
+  }
+  await replaceFile(file.absolute, content, mode);
+  const lines = content === '' ? 0 : content.split('\n').length - (content.endsWith('\n') ? 1 : 0);
+  return `${file.exists ? 'Overwrote' : 'Created'} ${toPosix(file.relative)} (${lines} line${lines === 1 ? '' : 's'}, ${Buffer.byteLength(content)} bytes).`;
+}
+
+async function existingFile(file: ResolvedPath, requested: string): Promise<Stats> {
+  const info = await stat(file.absolute);
+  if (info.isDirectory()) throw new ToolError(`"${requested}" is a directory; give the path of a file`);
+  if (!info.isFile()) throw new ToolError(`"${requested}" is not a regular file, so it cannot be written`);
+  return info;
+}
+
+/**
+ * Writes `data` to a temporary file beside `target` and renames it over `target`: a reader (or a
+ * crash) never sees half a file, and a hard link to a file outside the root is replaced rather
+ * than written through. `mode` keeps an existing file's permissions (an executable script stays
+ * executable); new files get the default.
+ */
+async function replaceFile(target: string, data: string, mode: number | undefined): Promise<void> {
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.foreman-${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    // 'wx' never opens an existing file, so a link planted at the temporary name is not followed.
+    await fsWriteFile(temp, data, { flag: 'wx' });
+    if (mode !== undefined) await chmod(temp, mode);
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+function occurrences(text: string, needle: string): number[] {
+  const found: number[] = [];
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) found.push(at);
+  return found;
+}
+
+const lineOf = (text: string, index: number): number => {
+  let line = 1;
+  for (let at = text.indexOf('\n'); at !== -1 && at < index; at = text.indexOf('\n', at + 1)) line += 1;
+  return line;
+};
+
+function lineList(text: string, positions: readonly number[]): string {
+  const shown = positions.slice(0, 20).map((p) => lineOf(text, p));
+  return positions.length > shown.length ? `${shown.join(', ')}, …` : shown.join(', ');
+}
+
+function checkWriteSize(what: string, value: string, limit = MAX_WRITE_BYTES): void {
+  const size = Buffer.byteLength(value);
+  if (size > limit) {
+    throw new ToolError(
+      `${what} is ${size} bytes, more than the ${formatBytes(limit)} (${limit} bytes) the write tools accept; write large files in smaller pieces, or generate them with an allowed command`,
+    );
+  }
+}
+
+const formatBytes = (bytes: number): string =>
+  bytes >= 1_000_000 ? `${(bytes / 1_000_000).toFixed(1).replace(/\.0$/, '')} MB` : bytes >= 1_000 ? `${Math.round(bytes / 1_000)} KB` : `${bytes} bytes`;
+
+// ---- run_command ---------------------------------------------------------------------------
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+/** The tail of a command's output the model gets, in characters. */
+export const MAX_COMMAND_OUTPUT = 30_000;
+
+async function runCommand(args: Record<string, unknown>, context: ToolContext): Promise<string> {
+  const command = requiredString(args, 'command');
+  const patterns = context.commands ?? [];
+  let argv: string[];
+  try {
+    argv = parseCommandLine(command);
+  } catch (error) {
+    if (!(error instanceof CommandSyntaxError)) throw error;
+    throw new ToolError(
+      `${error.message.replace(/\.$/, '')}. run_command runs one command with its arguments and no shell: no pipes, redirections, &&, ;, substitutions or VAR=value prefixes. ${allowedCommands(patterns)}`,
+    );
+  }
+  if (argv.length === 0) throw new ToolError(`"command" is empty. ${allowedCommands(patterns)}`);
+  if (!isCommandAllowed(argv, patterns)) throw new ToolError(`"${command}" is not an allowed command. ${allowedCommands(patterns)}`);
+
+  const timeoutMs = context.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const result = await runProcess(argv, {
+    cwd: await realpath(context.root),
+    env: cleanEnvironment(context.commandEnv ?? process.env),
+    timeoutMs,
+    // runProcess keeps the tail: test runners and compilers put the verdict last.
+    maxOutputChars: MAX_COMMAND_OUTPUT,
+    signal: context.signal,
+  });
+
+  const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;
+  let status: string;
+  if (result.timedOut) {
+    status = `Timed out after ${timeoutMs / 1000} s and was killed. Run something narrower, e.g. a single test file; the limit is agents.commandTimeoutMs in .github/foreman.yml.`;
+  } else if (result.exitCode === null) {
+    status = context.signal?.aborted ? 'Stopped: the run was stopped.' : `Killed by ${result.signal ?? 'a signal'} after ${seconds}.`;
+  } else {
+    status = `Exit code ${result.exitCode} (${seconds}).`;
+  }
+  return `${status}\n${result.output.trim() === '' ? '(no output)' : result.output}`;
+}
+
+function allowedCommands(patterns: readonly string[]): string {
+  const source = "The repository's .github/foreman.yml sets which commands agents may run (agents.commands).";
+  if (patterns.length === 0) return `No commands are allowed here; check your change by reading it instead. ${source}`;
+  const list = patterns.map((p) => `"${p}"`).join(', ');
+  return `Allowed commands: ${list} ('*' stands for one argument, a final '**' for any remaining arguments). ${source}`;
+}
+
 // ---- input checks --------------------------------------------------------------------------
 
 function asObject(input: unknown): Record<string, unknown> {
@@ -344,6 +679,13 @@ function optionalString(args: Record<string, unknown>, key: string): string | un
   const value = args[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new ToolError(`"${key}" must be a string`);
+  return value;
+}
+
+function optionalBoolean(args: Record<string, unknown>, key: string): boolean | undefined {
+  const value = args[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw new ToolError(`"${key}" must be true or false`);
   return value;
 }
 

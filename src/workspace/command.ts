@@ -1,0 +1,331 @@
+// Commands from config and from agents run without a shell: a command line is split into argv
+// once, here, and anything only a shell would give meaning to (pipes, redirections, globs,
+// substitutions) is refused instead of silently passed through as a literal word. That keeps the
+// allow-list in `agents.commands` meaningful: what matched is exactly what runs.
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { parse, type ParseEntry } from 'shell-quote';
+
+export class CommandSyntaxError extends Error {}
+
+const NO_SHELL = 'commands run without a shell';
+
+/**
+ * Splits a command line into argv without a shell (shell-quote's parse). Rejects operators
+ * (| && ; > < etc.), globs, command substitution, variables and leading VAR=value assignments.
+ */
+export function parseCommandLine(text: string): string[] {
+  return splitWords(text, false);
+}
+
+/**
+ * A pattern of `agents.commands`: like parseCommandLine, except that '*' and '**' are words
+ * (wildcards) rather than globs, and '**' may only come last. Exported so that config checks can
+ * report a bad pattern instead of isCommandAllowed silently never matching it.
+ */
+export function parseCommandPattern(text: string): string[] {
+  const words = splitWords(text, true);
+  const inner = words.slice(0, -1).indexOf('**');
+  if (inner >= 0) {
+    throw new CommandSyntaxError(`command pattern ${JSON.stringify(text)}: '**' (any remaining arguments) may only be the last word; use '*' for exactly one argument at position ${inner + 1}`);
+  }
+  return words;
+}
+
+function splitWords(text: string, wildcards: boolean): string[] {
+  const show = JSON.stringify(text);
+  checkQuoting(text, show);
+  let tokens: ParseEntry[];
+  try {
+    tokens = parse(text, (name: string): string => {
+      if (name === '') {
+        throw new CommandSyntaxError(`command ${show}: '$' starts a command substitution or expansion, and ${NO_SHELL}; run the inner command separately, or write '$' inside single quotes to pass it literally`);
+      }
+      throw new CommandSyntaxError(`command ${show}: $${name} is a variable, and ${NO_SHELL} so it would not be expanded; write the value itself, or put the text in single quotes to pass '$${name}' literally`);
+    });
+  } catch (error) {
+    if (error instanceof CommandSyntaxError) throw error;
+    throw new CommandSyntaxError(`command ${show} cannot be parsed (${(error as Error).message}); check its quotes are balanced`);
+  }
+  const words: string[] = [];
+  for (const token of tokens) {
+    if (typeof token === 'string') {
+      words.push(token);
+    } else if ('comment' in token) {
+      throw new CommandSyntaxError(`command ${show}: '#' starts a comment here; put '#' in quotes if it is part of an argument, or remove the comment`);
+    } else if (token.op === 'glob') {
+      if (wildcards && (token.pattern === '*' || token.pattern === '**')) {
+        words.push(token.pattern);
+        continue;
+      }
+      throw new CommandSyntaxError(`command ${show}: ${token.pattern} is a glob, and ${NO_SHELL} so nothing would expand it; name the files, or quote the pattern if the program expands it itself`);
+    } else {
+      throw new CommandSyntaxError(`command ${show}: '${token.op}' is a shell operator, and ${NO_SHELL} (no pipes, redirections, '&&', ';' or background jobs); run one program per command, or put the steps in a script (e.g. an npm script) and run that`);
+    }
+  }
+  if (words.length === 0) {
+    throw new CommandSyntaxError(`command ${show} is empty: give a program and its arguments, e.g. 'npm test'`);
+  }
+  if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0])) {
+    throw new CommandSyntaxError(`command ${show} starts with the assignment ${words[0]}, and ${NO_SHELL} so it would be taken as the program name; drop it, or set the variable in the script the command runs`);
+  }
+  return words;
+}
+
+// shell-quote keeps `...` as literal text, which a reader of the config would take for a
+// substitution (only backticks inside single quotes are literal), and it silently closes an
+// unclosed quote, which would turn a typo into different arguments.
+function checkQuoting(text: string, show: string): void {
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote === "'") {
+      if (c === "'") quote = null;
+    } else if (c === '\\') {
+      i++;
+    } else if (c === '`') {
+      throw new CommandSyntaxError(`command ${show}: backticks are command substitution, and ${NO_SHELL}; run the inner command separately, or put the backtick inside single quotes to pass it literally`);
+    } else if (quote === '"') {
+      if (c === '"') quote = null;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    }
+  }
+  if (quote) {
+    throw new CommandSyntaxError(`command ${show} has an unclosed ${quote === '"' ? 'double' : 'single'} quote; close it, or escape it with a backslash if it is part of an argument`);
+  }
+}
+
+/**
+ * True when argv matches one of the allowed patterns: each word equals the argument at that
+ * position, except '*' (exactly one argument) and a final '**' (zero or more). The program name is
+ * compared as given, without PATH resolution. A pattern that does not parse matches nothing.
+ */
+export function isCommandAllowed(argv: readonly string[], patterns: readonly string[]): boolean {
+  return patterns.some((text) => {
+    let pattern: string[];
+    try {
+      pattern = parseCommandPattern(text);
+    } catch {
+      return false;
+    }
+    return matches(argv, pattern);
+  });
+}
+
+function matches(argv: readonly string[], pattern: readonly string[]): boolean {
+  const rest = pattern[pattern.length - 1] === '**';
+  const fixed = rest ? pattern.length - 1 : pattern.length;
+  if (rest ? argv.length < fixed : argv.length !== fixed) return false;
+  for (let i = 0; i < fixed; i++) {
+    if (pattern[i] !== '*' && pattern[i] !== argv[i]) return false;
+  }
+  return true;
+}
+
+// Names are upper-cased and '-' read as '_' first: GitHub Actions hands action inputs over as
+// INPUT_<NAME> with the input's own spelling (INPUT_ANTHROPIC-API-KEY).
+const SECRET_PREFIXES = ['ANTHROPIC_', 'GITHUB_', 'ACTIONS_', 'INPUT_', 'AWS_', 'AZURE_', 'GOOGLE_', 'GCP_', 'GH_'];
+const SECRET_PARTS = ['TOKEN', 'SECRET', 'PASSWORD', 'PASSWD', 'API_KEY', 'APIKEY', 'PRIVATE_KEY', 'CREDENTIAL', 'COOKIE', 'SSH_AUTH_SOCK'];
+// Whole words only: `_AUTH` (npm's _auth) but not AUTHOR; `_PWD` (MYSQL_PWD) but not PWD/OLDPWD.
+const SECRET_WORDS = /(^|_)(AUTH|PWD|KEY)$|(^|_)AUTH_/;
+
+export function isSecretName(name: string): boolean {
+  const upper = name.toUpperCase().replaceAll('-', '_');
+  if (SECRET_PREFIXES.some((prefix) => upper.startsWith(prefix))) return true;
+  if (SECRET_PARTS.some((part) => upper.includes(part))) return true;
+  return SECRET_WORDS.test(upper) && upper !== 'PWD';
+}
+
+/**
+ * The environment a command (agent run_command or gate step) sees: secrets removed (see
+ * isSecretName), the rest kept, and CI=1 unless set so that tools do not wait for input or draw
+ * progress bars. Returns a new object.
+ */
+export function cleanEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !isSecretName(name)) clean[name] = value;
+  }
+  // Set when Foreman itself runs under `node --test`: a project's own `node --test` would then
+  // report to a parent runner that is not listening instead of printing its results.
+  delete clean.NODE_TEST_CONTEXT;
+  if (clean.CI === undefined) clean.CI = '1';
+  return clean;
+}
+
+export interface ProcessResult {
+  /** null when the process was ended by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  /** The tail of stdout and stderr, interleaved, capped at maxOutputChars plus a cut marker. */
+  output: string;
+  durationMs: number;
+}
+
+export const DEFAULT_MAX_OUTPUT_CHARS = 64 * 1024;
+/** Between SIGTERM and SIGKILL: long enough for test runners to clean up, short for a gate. */
+export const KILL_GRACE_MS = 2000;
+
+export interface RunProcessOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  maxOutputChars?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs argv without a shell, stdin ignored, in its own process group so that on timeout or abort
+ * the whole group (children of children too) gets SIGTERM, then SIGKILL after KILL_GRACE_MS.
+ * Processes the program leaves behind when it exits are ended the same way. Never rejects: a
+ * missing program resolves with exit code 127 and a message saying so.
+ */
+export function runProcess(argv: readonly string[], opts: RunProcessOptions): Promise<ProcessResult> {
+  const started = performance.now();
+  const tail = new OutputTail(opts.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS);
+  const elapsed = (): number => Math.round(performance.now() - started);
+  const [program, ...args] = argv;
+  if (program === undefined || program === '') {
+    return Promise.resolve({ exitCode: 127, signal: null, timedOut: false, output: 'no program to run: the command is empty; give a program and its arguments, e.g. npm test\n', durationMs: 0 });
+  }
+  if (opts.signal?.aborted) {
+    return Promise.resolve({ exitCode: null, signal: null, timedOut: false, output: `${program} was not started: the run was stopped\n`, durationMs: 0 });
+  }
+
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let exit: { code: number | null; signal: string | null } | null = null;
+    let settled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let closeTimer: NodeJS.Timeout | undefined;
+
+    const child = spawn(program, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => tail.push(chunk));
+    child.stderr.on('data', (chunk: string) => tail.push(chunk));
+
+    const killGroup = (sig: NodeJS.Signals): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, sig);
+      } catch {
+        // ESRCH: the group is gone already.
+      }
+    };
+    const terminate = (): void => {
+      if (killTimer) return;
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    const onAbort = (): void => {
+      if (!exit) tail.line(`[stopped: ${program} was killed because the run was stopped]`);
+      terminate();
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      tail.line(`[timed out after ${opts.timeoutMs} ms: ${program} and its child processes were killed; make the command faster or raise the timeout]`);
+      terminate();
+    }, opts.timeoutMs);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const finish = (result: Omit<ProcessResult, 'output' | 'durationMs' | 'timedOut'>): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(closeTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      resolve({ ...result, timedOut, output: tail.text(), durationMs: elapsed() });
+    };
+
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (exit) return;
+      tail.push(spawnFailureMessage(program, opts.cwd, error));
+      finish({ exitCode: spawnFailureCode(error), signal: null });
+    });
+    child.on('exit', (code, signal) => {
+      exit = { code, signal };
+      clearTimeout(timer);
+      // Whatever the program left running in its group (servers, watchers, `cmd &`) would keep
+      // the pipes open and outlive the step.
+      terminate();
+      // A process that left the group (setsid) and still holds the pipe must not hang the step.
+      closeTimer = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish({ exitCode: code, signal });
+      }, KILL_GRACE_MS + 1000);
+      closeTimer.unref();
+    });
+    child.on('close', () => {
+      if (exit) finish({ exitCode: exit.code, signal: exit.signal });
+    });
+  });
+}
+
+function spawnFailureCode(error: NodeJS.ErrnoException): number {
+  return error.code === 'EACCES' ? 126 : 127;
+}
+
+function spawnFailureMessage(program: string, cwd: string, error: NodeJS.ErrnoException): string {
+  if (error.code === 'ENOENT' && !isDirectory(cwd)) {
+    return `${program} could not start: its working directory ${cwd} does not exist; check the worktree was not removed\n`;
+  }
+  if (error.code === 'ENOENT') {
+    return `${program}: program not found (not on PATH and not a file); install it on the machine that runs Foreman, or change the command\n`;
+  }
+  if (error.code === 'EACCES') {
+    return `${program}: permission denied; make the file executable (chmod +x) or run it through its interpreter (e.g. sh ${program})\n`;
+  }
+  return `${program} could not start: ${error.message}; check the command\n`;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Keeps the last `max` characters of a stream without holding all of it. */
+class OutputTail {
+  private chunks: string[] = [];
+  private held = 0;
+  private dropped = 0;
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  push(chunk: string): void {
+    this.chunks.push(chunk);
+    this.held += chunk.length;
+    // Compact only when well over the cap, so that a chatty process costs O(total) not O(n²).
+    if (this.held > this.max * 2) this.compact();
+  }
+
+  /** A note of Foreman's own, on a line of its own. */
+  line(text: string): void {
+    const last = this.chunks[this.chunks.length - 1];
+    this.push(last === undefined || last.endsWith('\n') ? `${text}\n` : `\n${text}\n`);
+  }
+
+  private compact(): void {
+    const all = this.chunks.join('');
+    const cut = Math.max(0, all.length - this.max);
+    this.dropped += cut;
+    this.chunks = [all.slice(cut)];
+    this.held = all.length - cut;
+  }
+
+  text(): string {
+    this.compact();
+    const body = this.chunks.join('');
+    return this.dropped > 0 ? `[… ${this.dropped} earlier characters of output cut …]\n${body}` : body;
+  }
+}

@@ -1,0 +1,256 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createGateRunner, GateConfigError, planGate, sharedDepsDir, type GatePlan } from '../src/workspace/gate.ts';
+import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
+
+const env = process.env;
+
+const LOCK_NO_DEPS = (name: string) =>
+  JSON.stringify({ name, version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name, version: '1.0.0' } } }, null, 2) + '\n';
+
+/** A Node project with no dependencies whose `npm test` runs node's test runner on test/. */
+function nodeProject(testBody: string): Record<string, string> {
+  return {
+    'package.json': JSON.stringify({ name: 'fixture', version: '1.0.0', scripts: { test: 'node --test' } }, null, 2) + '\n',
+    'package-lock.json': LOCK_NO_DEPS('fixture'),
+    'test/sum.test.js': `const test = require('node:test');\nconst assert = require('node:assert');\ntest('sum', () => { ${testBody} });\n`,
+  };
+}
+
+function worktree(repo: string, home: string, name: string): string {
+  const dir = join(home, 'worktrees', 'run-1', name);
+  gitIn(repo, 'worktree', 'add', '--detach', '--quiet', dir, 'HEAD');
+  return dir;
+}
+
+// ---- running -------------------------------------------------------------------------------
+
+test('a Node project with passing tests passes: npm ci (offline, no dependencies) then npm test', async () => {
+  const repo = makeRepo(nodeProject('assert.equal(1 + 1, 2)'));
+  const plan = await planGate(repo, undefined);
+  assert.deepEqual(plan, { setup: 'npm ci', test: 'npm test', source: 'detected', ecosystem: 'npm' });
+  const result = await createGateRunner({ home: tempDir(), env }).run(repo, plan);
+  assert.equal(result.passed, true, JSON.stringify(result, null, 2));
+  assert.deepEqual(result.steps.map((s) => [s.name, s.command, s.exitCode]), [['setup', 'npm ci', 0], ['test', 'npm test', 0]]);
+  assert.match(result.steps[1].output, /pass 1/);
+});
+
+test('a failing test fails the gate with the failing output in the tail', async () => {
+  const repo = makeRepo(nodeProject(`assert.equal(1 + 1, 3, 'MARKER-sum-is-wrong')`));
+  const result = await createGateRunner({ home: tempDir(), env }).run(repo, await planGate(repo, undefined));
+  assert.equal(result.passed, false);
+  const last = result.steps.at(-1)!;
+  assert.equal(last.name, 'test');
+  assert.notEqual(last.exitCode, 0);
+  assert.match(last.output, /MARKER-sum-is-wrong/);
+});
+
+test('steps stop at the first failure; a step past its timeout is killed and fails', async () => {
+  const repo = makeRepo(nodeProject('assert.ok(true)'));
+  const runner = createGateRunner({ home: tempDir(), env, timeoutMs: 1000 });
+  const failingSetup = await runner.run(repo, { setup: 'node -e "process.exit(4)"', test: 'npm test', source: 'config', ecosystem: 'npm' });
+  assert.equal(failingSetup.passed, false);
+  assert.deepEqual(failingSetup.steps.map((s) => [s.name, s.exitCode]), [['setup', 4]]);
+
+  const started = Date.now();
+  const slow = await runner.run(repo, { build: 'node -e "setTimeout(() => {}, 60000)"', test: 'npm test', source: 'config', ecosystem: 'npm' });
+  assert.ok(Date.now() - started < 15_000);
+  assert.equal(slow.passed, false);
+  assert.deepEqual(slow.steps.map((s) => [s.name, s.exitCode]), [['build', null]]);
+  assert.match(slow.steps[0].output, /timed out after 1000 ms/);
+});
+
+test('a gate command that does not parse is a failed step naming the config key and the fix', async () => {
+  const repo = makeRepo(nodeProject('assert.ok(true)'));
+  const result = await createGateRunner({ home: tempDir(), env }).run(repo, { test: 'npm test | tee out.txt', source: 'config', ecosystem: 'npm' });
+  assert.equal(result.passed, false);
+  assert.equal(result.steps.length, 1);
+  assert.equal(result.steps[0].exitCode, 2);
+  assert.match(result.steps[0].output, /gate\.test in \.github\/foreman\.yml cannot run: .*'\|' is a shell operator.*Fix gate\.test/);
+  assert.equal(existsSync(join(repo, 'out.txt')), false);
+});
+
+test('gate commands do not see secrets from the environment', async () => {
+  const repo = makeRepo({ 'check.js': 'process.exit(process.env.GITHUB_TOKEN || process.env.ANTHROPIC_API_KEY ? 1 : 0)\n' });
+  const runner = createGateRunner({ home: tempDir(), env: { ...process.env, GITHUB_TOKEN: 'ghs_x', ANTHROPIC_API_KEY: 'sk-x' } });
+  const result = await runner.run(repo, { test: 'node check.js', source: 'config', ecosystem: null });
+  assert.equal(result.passed, true, result.steps[0]?.output);
+});
+
+test('an aborted gate stops and does not pass', async () => {
+  const repo = makeRepo(nodeProject('assert.ok(true)'));
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 300);
+  const result = await createGateRunner({ home: tempDir(), env }).run(repo, { setup: 'node -e "setTimeout(() => {}, 60000)"', test: 'npm test', source: 'config', ecosystem: null }, controller.signal);
+  assert.equal(result.passed, false);
+  assert.deepEqual(result.steps.map((s) => s.name), ['setup']);
+});
+
+// ---- dependency reuse ----------------------------------------------------------------------
+
+/**
+ * A project with one real dependency, vendored as a tarball inside the repository so that
+ * `npm ci` installs it offline in every worktree. Its test requires the dependency and prints
+ * whether node_modules is a link.
+ */
+function projectWithDependency(): string {
+  const scratch = tempDir();
+  writeFiles(join(scratch, 'dep'), { 'package.json': JSON.stringify({ name: 'foreman-fixture-dep', version: '1.0.0', main: 'index.js' }), 'index.js': 'module.exports = 42;\n' });
+  execFileSync('npm', ['pack', '--pack-destination', scratch], { cwd: join(scratch, 'dep'), stdio: 'ignore' });
+  const repo = makeRepo({
+    'package.json': JSON.stringify({ name: 'fixture', version: '1.0.0', scripts: { test: 'node --test' }, dependencies: { 'foreman-fixture-dep': 'file:vendor/foreman-fixture-dep-1.0.0.tgz' } }, null, 2) + '\n',
+    '.gitignore': 'node_modules\n',
+    'test/dep.test.js': [
+      "const test = require('node:test');",
+      "const assert = require('node:assert');",
+      "const fs = require('node:fs');",
+      "test('dep', () => {",
+      "  console.log('node_modules is a link: ' + fs.lstatSync('node_modules').isSymbolicLink());",
+      "  assert.equal(require('foreman-fixture-dep'), 42);",
+      '});',
+      '',
+    ].join('\n'),
+  });
+  mkdirSync(join(repo, 'vendor'));
+  copyFileSync(join(scratch, 'foreman-fixture-dep-1.0.0.tgz'), join(repo, 'vendor', 'foreman-fixture-dep-1.0.0.tgz'));
+  execFileSync('npm', ['install', '--package-lock-only', '--offline', '--no-audit', '--no-fund'], { cwd: repo, stdio: 'ignore' });
+  gitIn(repo, 'add', '-A');
+  gitIn(repo, 'commit', '-q', '-m', 'dependency');
+  return repo;
+}
+
+test('a second worktree with the same lockfile reuses the first install through a symlink', async () => {
+  const repo = projectWithDependency();
+  const home = tempDir();
+  const runner = createGateRunner({ home, env });
+  const first = worktree(repo, home, 'c1');
+  const second = worktree(repo, home, 'c2');
+  const plan: GatePlan = await planGate(first, undefined);
+  assert.equal(plan.setup, 'npm ci');
+
+  const a = await runner.run(first, plan);
+  assert.equal(a.passed, true, JSON.stringify(a, null, 2));
+  assert.equal(a.steps[0].reused, undefined);
+  assert.match(a.steps[0].output, /node_modules moved to .*deps.* and linked here/);
+  const shared = readdirSync(sharedDepsDir(home));
+  assert.equal(shared.length, 1);
+  assert.ok(existsSync(join(sharedDepsDir(home), shared[0], 'node_modules', 'foreman-fixture-dep', 'index.js')));
+
+  const b = await runner.run(second, plan);
+  assert.equal(b.passed, true, JSON.stringify(b, null, 2));
+  assert.equal(b.steps[0].reused, true);
+  assert.match(b.steps[0].output, /node_modules reused from .*nothing was installed/);
+  assert.match(b.steps[1].output, /node_modules is a link: true/);
+
+  // The link goes with the gate: nothing left for `git add --all` or a later npm ci to touch.
+  assert.equal(existsSync(join(second, 'node_modules')), false);
+  assert.equal(gitIn(second, 'status', '--porcelain'), '');
+  gitIn(repo, 'worktree', 'remove', '--force', first);
+  gitIn(repo, 'worktree', 'remove', '--force', second);
+});
+
+test('a changed lockfile or package.json gets its own install; concurrent gates with one key install once', async () => {
+  const repo = projectWithDependency();
+  const home = tempDir();
+  const runner = createGateRunner({ home, env, concurrency: 4 });
+  const dirs = ['c1', 'c2', 'c3'].map((name) => worktree(repo, home, name));
+  const plan = await planGate(dirs[0], undefined);
+
+  const together = await Promise.all(dirs.map((dir) => runner.run(dir, plan)));
+  assert.ok(together.every((r) => r.passed), JSON.stringify(together, null, 2));
+  assert.deepEqual(together.map((r) => r.steps[0].reused === true).sort(), [false, true, true], 'one install, two reuses');
+
+  const lockChanged = worktree(repo, home, 'c4');
+  writeFileSync(join(lockChanged, 'package-lock.json'), readFileSync(join(lockChanged, 'package-lock.json'), 'utf8') + '\n');
+  const c = await runner.run(lockChanged, plan);
+  assert.equal(c.passed, true, JSON.stringify(c, null, 2));
+  assert.equal(c.steps[0].reused, undefined, 'a changed lockfile is installed afresh');
+
+  const pkgChanged = worktree(repo, home, 'c5');
+  const pkg = JSON.parse(readFileSync(join(pkgChanged, 'package.json'), 'utf8'));
+  writeFileSync(join(pkgChanged, 'package.json'), JSON.stringify({ ...pkg, description: 'changed' }, null, 2));
+  const d = await runner.run(pkgChanged, plan);
+  assert.equal(d.steps[0].reused, undefined, 'a changed package.json is installed afresh');
+  assert.equal(readdirSync(sharedDepsDir(home)).length, 3);
+});
+
+test('a shared install is never emptied through a leftover link by a later npm ci', async () => {
+  const repo = projectWithDependency();
+  const home = tempDir();
+  const runner = createGateRunner({ home, env });
+  const dir = worktree(repo, home, 'c1');
+  const plan = await planGate(dir, undefined);
+  assert.equal((await runner.run(dir, plan)).passed, true);
+  const [key] = readdirSync(sharedDepsDir(home));
+  const sharedModules = join(sharedDepsDir(home), key, 'node_modules');
+  const sharedDep = join(sharedModules, 'foreman-fixture-dep');
+  // A link left behind (a gate killed before its cleanup), then a gate with another key: npm ci
+  // empties the node_modules it finds, so it must find none rather than the shared one.
+  symlinkSync(sharedModules, join(dir, 'node_modules'), 'dir');
+  const again = await runner.run(dir, { ...plan, setup: 'npm ci --no-audit' });
+  assert.equal(again.passed, true, JSON.stringify(again, null, 2));
+  assert.equal(again.steps[0].reused, undefined);
+  assert.ok(existsSync(sharedDep), 'the first shared install is intact');
+  assert.equal(readdirSync(sharedDepsDir(home)).length, 2);
+});
+
+// ---- planning ------------------------------------------------------------------------------
+
+const pkg = (value: object): string => JSON.stringify(value);
+
+test('detection: the package manager from the lockfile, build and test from the scripts', async () => {
+  const scripts = { build: 'tsc', test: 'vitest run' };
+  const cases: Array<[Record<string, string>, Partial<GatePlan>]> = [
+    [{ 'package.json': pkg({ scripts }), 'package-lock.json': '{}' }, { setup: 'npm ci', build: 'npm run build', test: 'npm test', ecosystem: 'npm' }],
+    [{ 'package.json': pkg({ scripts }), 'npm-shrinkwrap.json': '{}' }, { setup: 'npm ci', build: 'npm run build', test: 'npm test', ecosystem: 'npm' }],
+    [{ 'package.json': pkg({ scripts }), 'pnpm-lock.yaml': 'lockfileVersion: 9\n' }, { setup: 'pnpm install --frozen-lockfile', build: 'pnpm run build', test: 'pnpm test', ecosystem: 'pnpm' }],
+    [{ 'package.json': pkg({ scripts }), 'yarn.lock': '# yarn\n' }, { setup: 'yarn install --frozen-lockfile', build: 'yarn run build', test: 'yarn test', ecosystem: 'yarn' }],
+    [{ 'package.json': pkg({ scripts: { test: 'node --test' } }) }, { test: 'npm test', ecosystem: 'npm' }],
+    [{ 'package.json': pkg({ scripts: { test: 'jest' }, devDependencies: { jest: '^30' } }) }, { setup: 'npm install', test: 'npm test', ecosystem: 'npm' }],
+    [{ 'package.json': pkg({ packageManager: 'pnpm@10.1.0', scripts: { test: 'vitest' }, dependencies: { a: '1' } }) }, { setup: 'pnpm install', test: 'pnpm test', ecosystem: 'pnpm' }],
+    [{ 'package.json': '{ not json', 'package-lock.json': '{}' }, { setup: 'npm ci', test: 'npm test', ecosystem: 'npm' }],
+    [{ 'package.json': pkg({ scripts: { test: 'echo "Error: no test specified" && exit 1' } }), Makefile: 'all:\n\techo\n\ntest: all\n\t./run-tests\n' }, { test: 'make test', ecosystem: 'npm' }],
+    [{ Makefile: '.PHONY: test\nbuild:\n\tcc x.c\ntest:\n\t./t\n' }, { test: 'make test', ecosystem: 'make' }],
+    [{ 'Cargo.toml': '[package]\nname = "x"\n' }, { build: 'cargo build', test: 'cargo test', ecosystem: 'cargo' }],
+    [{ 'go.mod': 'module example.com/x\n' }, { build: 'go build ./...', test: 'go test ./...', ecosystem: 'go' }],
+    [{ 'pyproject.toml': '[tool.pytest.ini_options]\naddopts = "-q"\n' }, { test: 'python -m pytest', ecosystem: 'python' }],
+    [{ 'setup.cfg': '[tool:pytest]\n' }, { test: 'python -m pytest', ecosystem: 'python' }],
+    [{ 'pytest.ini': '[pytest]\n' }, { test: 'python -m pytest', ecosystem: 'python' }],
+    [{ 'tests/unit/test_parse.py': 'def test_x(): pass\n', 'x.py': '' }, { test: 'python -m pytest', ecosystem: 'python' }],
+  ];
+  for (const [files, expected] of cases) {
+    const repo = makeRepo(files);
+    assert.deepEqual(await planGate(repo, undefined), { source: 'detected', ...expected }, JSON.stringify(files));
+  }
+});
+
+test('the config wins, and a configured gate without setup still installs the detected dependencies', async () => {
+  const repo = makeRepo({ 'package.json': pkg({ scripts: { test: 'jest' } }), 'package-lock.json': '{}' });
+  assert.deepEqual(await planGate(repo, { test: 'make check', build: 'make' }), { setup: 'npm ci', build: 'make', test: 'make check', source: 'config', ecosystem: 'npm' });
+  assert.deepEqual(await planGate(repo, { setup: 'npm install --ignore-scripts', test: 'npm test' }), { setup: 'npm install --ignore-scripts', test: 'npm test', source: 'config', ecosystem: 'npm' });
+  const empty = makeRepo({ 'README.md': 'x\n' });
+  assert.deepEqual(await planGate(empty, { test: './check.sh' }), { test: './check.sh', source: 'config', ecosystem: null });
+});
+
+test('no test command: GateConfigError says what was looked for and shows gate.test in .github/foreman.yml', async () => {
+  const cases: Array<Record<string, string>> = [
+    { 'README.md': 'nothing to test\n' },
+    { 'package.json': pkg({ scripts: { test: 'echo "Error: no test specified" && exit 1' } }) },
+    { Makefile: 'test := yes\nall:\n\techo $(test)\n' },
+    { 'tests/helper.py': '' },
+  ];
+  for (const files of cases) {
+    const repo = makeRepo(files);
+    await assert.rejects(planGate(repo, undefined), (error: unknown) => {
+      assert.ok(error instanceof GateConfigError, String(error));
+      assert.match(error.message, /no test command found/);
+      assert.match(error.message, /package\.json.*Makefile.*Cargo\.toml, go\.mod.*pytest/);
+      assert.match(error.message, /\.github\/foreman\.yml/);
+      assert.match(error.message, /gate:\n {2}setup: npm ci.*\n.*\n {2}test: npm test/);
+      return true;
+    }, JSON.stringify(files));
+  }
+});
