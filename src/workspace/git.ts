@@ -14,9 +14,22 @@ export class GitError extends Error {
   }
 }
 
-export async function git(cwd: string, args: string[]): Promise<string> {
+export interface GitOptions {
+  /** Laid over the environment: identities and dates, or config that must stay out of argv. */
+  env?: Record<string, string>;
+  /** Sent on stdin; a commit message can be longer than one argument may be (128 KiB on Linux). */
+  input?: string;
+}
+
+export async function git(cwd: string, args: string[], options: GitOptions = {}): Promise<string> {
   try {
-    const { stdout } = await execFileAsync('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    const pending = execFileAsync('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env } });
+    if (options.input !== undefined) {
+      // git may exit before reading everything (a bad argument); its exit code reports that, not EPIPE.
+      pending.child.stdin?.on('error', () => undefined);
+      pending.child.stdin?.end(options.input);
+    }
+    const { stdout } = await pending;
     return stdout;
   } catch (error) {
     const e = error as { stderr?: string; message: string };
