@@ -117,10 +117,12 @@ test('running outside a git repository says what to do', async () => {
   assert.match(res.stderr, /is not a git repository: run foreman inside a checkout, or pass --repo DIR/);
 });
 
-test('free text that names no workflow says so and lists the workflows there are', async () => {
+test('free text goes to the model to write a workflow; a model that never submits one ends with exit 2 and no run', async () => {
   const repo = makeRepo({ '.claude/workflows/audit.js': META + 'return 1\n' });
-  const res = await runCli(['run', 'audit the auth code', '--repo', repo], { home: tempDir(), baseURL: fake.url });
+  const home = tempDir();
+  const res = await runCli(['run', 'audit the auth code', '--repo', repo, '--yes'], { home, baseURL: fake.url });
   assert.equal(res.code, 2);
-  assert.match(res.stderr, /"audit the auth code" is not a workflow name or a path\.js/);
-  assert.match(res.stderr, /Available workflows: audit/);
+  assert.match(res.stderr, /did not write a valid workflow in 3 attempts; the last problem: the model answered without calling submit_workflow/);
+  assert.match(res.stderr, /Rephrase the request/);
+  assert.equal((await runCli(['runs', '--json'], { home })).stdout.trim(), '[]');
 });

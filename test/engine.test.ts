@@ -106,7 +106,7 @@ test('stopping a run aborts running agents and marks it stopped and resumable', 
   }
 });
 
-test('an unknown agentType and isolation: worktree each warn once per run, and the agents still run', async () => {
+test("an unknown agentType warns once per run; isolation: 'worktree' agents write in their own worktrees", async () => {
   const events: RunEvent[] = [];
   const out = await runScript(
     `return await parallel([1, 2, 3].map((i) => () => agent('typed ' + i, { agentType: 'wizard', isolation: 'worktree' })))`,
@@ -115,7 +115,12 @@ test('an unknown agentType and isolation: worktree each warn once per run, and t
   assert.deepEqual(out.result, ['echo typed 1', 'echo typed 2', 'echo typed 3']);
   const warnings = events.filter((e) => e.type === 'warn').map((e) => (e as { message: string }).message);
   assert.equal(warnings.filter((m) => m.includes("agentType 'wizard'")).length, 1);
-  assert.equal(warnings.filter((m) => m.includes("isolation: 'worktree'")).length, 1);
+  assert.equal(warnings.filter((m) => m.includes("isolation: 'worktree'")).length, 0);
+  const typed = fake.requests.filter((r) => r.prompt.startsWith('typed '));
+  assert.equal(typed.length, 3);
+  for (const request of typed) assert.ok(request.tools.includes('edit_file'), 'a worktree agent gets the write tools');
+  // They changed nothing, so there is no candidate change to gate.
+  assert.equal(events.filter((e) => e.type === 'change-made').length, 0);
 });
 
 test('no more agents run at once than the concurrency limit', async () => {

@@ -363,13 +363,13 @@ describe('no way out of the sandbox', () => {
        return { leaks, names: Object.getOwnPropertyNames(globalThis) }`,
     )) as { leaks: string[]; names: string[] };
     assert.deepEqual(result.leaks, []);
-    for (const name of ['agent', 'parallel', 'pipeline', 'phase', 'log', 'args', 'budget', 'workflow']) {
+    for (const name of ['agent', 'parallel', 'pipeline', 'phase', 'log', 'args', 'budget', 'workflow', 'change', 'gate', 'propose', 'discard', 'fix']) {
       assert.ok(result.names.includes(name), `missing global ${name}`);
     }
     // Node's own global has every standard built-in, so whatever the isolate has beyond it was added.
     const nodeGlobals = new Set(Object.getOwnPropertyNames(globalThis));
     const added = result.names.filter((name) => !nodeGlobals.has(name));
-    assert.deepEqual(added.sort(), ['agent', 'args', 'budget', 'log', 'parallel', 'phase', 'pipeline', 'workflow']);
+    assert.deepEqual(added.sort(), ['agent', 'args', 'budget', 'change', 'discard', 'fix', 'gate', 'log', 'parallel', 'phase', 'pipeline', 'propose', 'workflow']);
   });
 
   test('stack frames of the globals expose neither functions nor receivers', async () => {

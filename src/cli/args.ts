@@ -4,13 +4,14 @@ import { parseArgs } from 'node:util';
 export class UsageError extends Error {}
 
 export const USAGE = `usage:
-  foreman run <name | path.js> [--args <json|string>] [--repo DIR] [--base REF] [--model M]
-              [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--json]
+  foreman run <name | path.js | "free text"> [--args <json|string>] [--repo DIR] [--base REF]
+              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--yes] [--json]
   foreman resume <runId> [--json]
   foreman runs [--json]
   foreman show <runId> [--agent N]
   foreman list [--repo DIR]
-  foreman validate <file.js>`;
+  foreman validate <file.js>
+  foreman save <runId> <name> [--force]`;
 
 /**
  * `--args`: text that starts with { or [ must be JSON (an error gives the position); other text
@@ -85,7 +86,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     'run',
   );
   if (positionals.length !== 1) {
-    throw new UsageError(`foreman run takes one workflow (a name or a path.js), got ${positionals.length}: quote free text\n${USAGE}`);
+    throw new UsageError(`foreman run takes one workflow (a name, a path.js or free text), got ${positionals.length}: quote free text\n${USAGE}`);
   }
   return {
     ref: positionals[0],
@@ -118,4 +119,19 @@ export function parseValidateArgs(argv: string[]): { file: string } {
   const { positionals } = parse(argv, {}, 'validate');
   if (positionals.length !== 1) throw new UsageError(`foreman validate takes one script file\n${USAGE}`);
   return { file: positionals[0] };
+}
+
+/** Lowercase, so the file name means the same on case-insensitive file systems. */
+const SAVE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+
+export function parseSaveArgs(argv: string[]): { runId: string; name: string; force: boolean } {
+  const { values, positionals } = parse(argv, { force: { type: 'boolean' } }, 'save');
+  if (positionals.length !== 2) {
+    throw new UsageError(`foreman save takes a run id and a name, e.g. \`foreman save 20261121-134501-3f9a audit-auth\` (\`foreman runs\` lists the runs)\n${USAGE}`);
+  }
+  const [runId, name] = positionals;
+  if (!SAVE_NAME.test(name)) {
+    throw new UsageError(`'${name}' is not a valid workflow name: use lowercase letters, digits, '-' and '_', starting with a letter or digit (e.g. audit-auth)`);
+  }
+  return { runId, name, force: values.force ?? false };
 }

@@ -1,23 +1,26 @@
 // The CLI front door: parse, call the service, render. One error path: every failure becomes one
 // message on stderr and an exit code (0 completed, 1 failed or stopped, 2 usage/validation).
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../config/load.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { totalTokens } from '../runtime/types.ts';
-import { openStore, resumeRun, startRun, UnknownRunError, type ServiceEnv } from '../service/runs.ts';
+import { openStore, resumeRun, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
 import { isRunLive } from '../runtime/store.ts';
 import { repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
 import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
-import { parseIdArgs, parseListArgs, parseRunArgs, parseValidateArgs, UsageError, USAGE } from './args.ts';
+import { parseIdArgs, parseListArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE } from './args.ts';
+import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
 import { formatMs, formatTokens, formatUsd, LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where a generated workflow's approval is read from; only asked when it is a terminal. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   /** Aborted on SIGINT/SIGTERM: stops the run, which stays resumable. */
   signal?: AbortSignal;
@@ -43,6 +46,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 function exitCodeFor(error: unknown): number {
+  if (error instanceof NotRunError) return error.exitCode;
   const usage = [UsageError, ScriptValidationError, WorkflowNotFoundError, ConfigError, RepositoryError, UnknownRunError, MissingKeyError];
   return usage.some((type) => error instanceof type) ? 2 : 1;
 }
@@ -65,6 +69,7 @@ function serviceEnv(io: CliIo, reporter: Reporter | null): ServiceEnv {
     listener: reporter ? (event) => reporter.onEvent(event) : undefined,
     signal: io.signal,
     onRunId: (runId) => io.stderr.write(`run ${runId}\n`),
+    commandEnv: io.env,
   };
 }
 
@@ -77,7 +82,9 @@ function reporterFor(io: CliIo): Reporter {
 async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseRunArgs(argv);
   const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd } = args;
-  return withProgress(io, args.json, (env) => startRun({ ref, args: args.args, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd }, env));
+  const request: RunRequest = { ref, args: args.args, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd };
+  if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null), BUILTIN_DIR);
+  return withProgress(io, args.json, (env) => startRun(request, env));
 }
 
 async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
@@ -222,6 +229,29 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** Keeps the script a run ran (generated, saved or built-in) as a saved workflow of its repository. */
+async function saveCommand(argv: string[], io: CliIo): Promise<number> {
+  const args = parseSaveArgs(argv);
+  const store = openStore(foremanHome(io.env));
+  const run = await store.getRun(args.runId).finally(() => store.close());
+  if (!run) throw new UnknownRunError(`no run ${args.runId}: \`foreman runs\` lists the runs`);
+  if (!(await stat(run.repoDir).then((s) => s.isDirectory(), () => false))) {
+    throw new UsageError(`run ${run.id} ran in ${run.repoDir}, which is no longer there: restore that checkout (or clone the repository there), then save again`);
+  }
+  const file = join(run.repoDir, '.claude', 'workflows', `${args.name}.js`);
+  await mkdir(dirname(file), { recursive: true });
+  try {
+    // 'wx' fails if the file exists, with no window between a check and the write.
+    await writeFile(file, run.source, { flag: args.force ? 'w' : 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    throw new UsageError(`${file} already exists: pass --force to overwrite it, or choose another name`);
+  }
+  io.stdout.write(file + '\n');
+  io.stderr.write(`saved the script of run ${run.id} (${run.workflow}): \`foreman run ${args.name}\` runs it\n`);
+  return 0;
+}
+
 const HELP = new Set(['help', '--help', '-h']);
 
 const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
@@ -231,4 +261,5 @@ const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   show: showCommand,
   list: listCommand,
   validate: validateCommand,
+  save: saveCommand,
 };

@@ -43,12 +43,25 @@ export function describeEvent(event: RunEvent): string | null {
       const tail = event.error ? `: ${event.error}` : '';
       return `agent ${event.status} [${event.phase}] ${event.label} ${event.status === 'replayed' ? '(from journal)' : figures}${tail}`;
     }
+    case 'change-made':
+      return `change ${event.changeId} ${event.label}: ${event.files} file${event.files === 1 ? '' : 's'} changed${event.candidate ? ' (left by a worktree agent)' : ''}`;
+    case 'gate-started':
+      return `gate ${event.changeId} ${event.label}: running`;
+    case 'gate-finished':
+      return `gate ${event.changeId} ${event.label}: ${event.passed ? 'passed' : `failed${event.failedStep ? ` at ${event.failedStep}` : ''}`} ${formatMs(event.durationMs)}`;
+    case 'change-proposed':
+      return `proposed ${event.changeId} ${event.label}: ${event.url ?? `branch ${event.branch}`}${event.created ? '' : ' (already there)'}`;
+    case 'change-discarded':
+      return `discarded ${event.changeId} ${event.label}`;
     case 'run-finished':
       return `run ${event.status}${event.error ? `: ${event.error}` : ''}`;
     default:
       return null;
   }
 }
+
+// Scrolled above the live table; agent events only move its figures.
+const PERSISTED_EVENTS = new Set<RunEvent['type']>(['log', 'warn', 'run-started', 'change-made', 'gate-finished', 'change-proposed', 'change-discarded']);
 
 /** Terminal output: the phase table redrawn in place; logs scroll above it. */
 export class LiveTableReporter implements Reporter {
@@ -67,7 +80,7 @@ export class LiveTableReporter implements Reporter {
 
   onEvent(event: RunEvent): void {
     this.#tracker.apply(event);
-    if (event.type === 'log' || event.type === 'warn' || event.type === 'run-started') {
+    if (PERSISTED_EVENTS.has(event.type)) {
       const line = describeEvent(event);
       if (line) this.#log.persist(line);
     }
@@ -109,7 +122,7 @@ export function runJson(outcome: RunOutcome): Record<string, unknown> {
     agents: s.agents,
     usage: s.usage,
     costUsd: round(s.costUsd),
-    changes: [],
+    changes: (s.changes ?? []).map(({ id, label, gate, branch, pr }) => ({ id, label, gate, branch, pr })),
   };
 }
 

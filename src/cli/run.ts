@@ -12,4 +12,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  // A getter: touching process.stdin opens it, and only a generated run asks for approval.
+  get stdin() {
+    return process.stdin;
+  },
+  env: process.env,
+  signal: controller.signal,
+});

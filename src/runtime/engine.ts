@@ -1,13 +1,24 @@
 // The run engine: runs one script in the sandbox and serves its host calls through the journal
 // (replay), the ceilings (agent cap, tokens, USD) and one p-limit for agents.
 import pLimit from 'p-limit';
-import { Journal } from './journal.ts';
 import { costUsd, resolveModel, type ModelTable } from './pricing.ts';
 import { ProgressTracker, type RunSummary } from './progress.ts';
 import { runInSandbox, type SandboxHost } from './sandbox.ts';
 import type { RunEvent, RunListener } from './events.ts';
 import type { RunRecord, RunStatus, Store } from './store.ts';
-import { totalTokens, zeroUsage, type AgentOptions, type AgentRunner, type Usage } from './types.ts';
+import { Journal, type CallTicket } from './journal.ts';
+import {
+  totalTokens,
+  zeroUsage,
+  type AgentOptions,
+  type AgentRunner,
+  type Change,
+  type ChangeFile,
+  type ChangeWorkspace,
+  type GateResult,
+  type Proposal,
+  type Usage,
+} from './types.ts';
 
 // Claude Code's agent types; others are accepted with a warning because a script written for a
 // newer Claude Code should still run.
@@ -26,6 +37,8 @@ export interface EngineDeps {
   /** Finds and validates a workflow for `workflow(name)`. */
   loadNested: (name: string) => Promise<NestedWorkflow>;
   listener?: RunListener;
+  /** Worktrees, gates and proposals for change(), gate(), propose(), discard() and fix(). */
+  workspace?: ChangeWorkspace;
 }
 
 export interface ExecuteOptions {
@@ -35,6 +48,8 @@ export interface ExecuteOptions {
   agentRoot: string;
   resumed: boolean;
   signal?: AbortSignal;
+  /** What happens to changes isolation: 'worktree' agents leave unclaimed (config `changes`). */
+  unclaimedChanges?: 'propose' | 'report';
 }
 
 export interface RunOutcome {
@@ -80,41 +95,91 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     spentUsd += usd;
   };
 
-  async function callAgent(prompt: string, opts: AgentOptions): Promise<unknown> {
+  // ---- agents: read-only, inside a change, and write agents -------------------------------------
+
+  interface ChangeState {
+    label: string;
+    files: ChangeFile[];
+    costUsd: number;
+    gate: GateResult | null;
+    proposal: Proposal | null;
+    discarded: boolean;
+    /** Left by an isolation: 'worktree' agent. */
+    candidate: boolean;
+    /** The candidate agent's final answer, the body of its proposal. */
+    result: unknown;
+  }
+  const changes = new Map<string, ChangeState>();
+
+  const requireWorkspace = (callee: string): ChangeWorkspace => {
+    if (!deps.workspace) throw new Error(`${callee} needs a repository workspace, and this run has none`);
+    return deps.workspace;
+  };
+  const requireChange = (id: unknown, callee: string): ChangeState => {
+    const state = typeof id === 'string' ? changes.get(id) : undefined;
+    if (!state) throw new Error(`${callee}: ${String(id)} is not a change of this run: pass the object change() returned`);
+    if (state.discarded) throw new Error(`${callee}: change ${String(id)} (${state.label}) was discarded`);
+    return state;
+  };
+  const changeMade = (id: string, state: ChangeState): void => {
+    changes.set(id, state);
+    emit({ type: 'change-made', changeId: id, label: state.label, files: state.files.length, candidate: state.candidate });
+  };
+
+  type AgentKind = 'agent' | 'change' | 'worktree-agent';
+
+  function countAgent(): void {
     agentCalls += 1;
     if (agentCalls > limits.maxAgents) {
       throw new CeilingError(
         `agent() was called ${agentCalls} times; a run may start at most ${limits.maxAgents} agents: split the work into several runs`,
       );
     }
-    if (opts.agentType !== undefined && !KNOWN_AGENT_TYPES.has(opts.agentType) && !warned.has(opts.agentType)) {
-      warned.add(opts.agentType);
-      emit({ type: 'warn', message: `agentType '${opts.agentType}' is not one Foreman knows; the agent runs as a general-purpose read-only agent` });
+  }
+
+  function warnOnce(key: string, message: string): void {
+    if (warned.has(key)) return;
+    warned.add(key);
+    emit({ type: 'warn', message });
+  }
+
+  /**
+   * The one path for every model agent. `kind` decides its root and tools: a read-only agent reads
+   * the pristine checkout (or a change's worktree with `cwd`); `change` and isolation: 'worktree'
+   * agents write in a fresh worktree whose result is snapshotted into a change.
+   */
+  async function runModelAgent(kind: AgentKind, prompt: string, opts: AgentOptions): Promise<unknown> {
+    countAgent();
+    if (opts.agentType !== undefined && !KNOWN_AGENT_TYPES.has(opts.agentType)) {
+      warnOnce(opts.agentType, `agentType '${opts.agentType}' is not one Foreman knows; the agent runs as a general-purpose agent`);
     }
-    if (opts.isolation === 'worktree' && !warned.has('isolation:worktree')) {
-      warned.add('isolation:worktree');
-      emit({ type: 'warn', message: "isolation: 'worktree' agents run read-only in this version: write agents arrive with verified fixes" });
-    }
+    const writes = kind !== 'agent';
+    const workspace = writes || opts.cwd !== undefined ? requireWorkspace(kind === 'change' ? 'change()' : 'agent()') : null;
+    const inside = opts.cwd !== undefined && !writes ? requireChange(opts.cwd?.id, 'agent(prompt, { cwd })') : null;
+    const cwdId = inside ? String(opts.cwd!.id) : null;
     const model = resolveModel(models, opts.model ?? limits.model);
     const phase = opts.phase ?? tracker.currentPhase ?? DEFAULT_PHASE;
     const label = opts.label ?? summarisePrompt(prompt);
     // The framing and label/phase are display or runtime concerns: keep them out of the key so
     // cosmetic edits do not invalidate a resume.
-    const ticket = journal.ticket('agent', {
+    const ticket = journal.ticket(kind, {
       prompt,
       schema: opts.schema ?? null,
       model,
       effort: opts.effort ?? null,
       agentType: opts.agentType ?? null,
-      isolation: opts.isolation ?? null,
+      ...(kind === 'agent' ? { isolation: opts.isolation ?? null, cwd: cwdId } : {}),
     });
+    // Stable across resumes: the call's identity, not the order calls happened to arrive in.
+    const changeId = writes ? `c${ticket.key.slice(0, 10)}${ticket.occurrence > 0 ? `-${ticket.occurrence}` : ''}` : null;
 
     if (ticket.replay) {
       const usage = ticket.replay.usage ?? zeroUsage();
       charge(usage, ticket.replay.costUsd);
+      if (inside) inside.costUsd += ticket.replay.costUsd;
       emit({ type: 'agent-queued', phase, label });
       emit({ type: 'agent-finished', phase, label, status: 'replayed', usage, costUsd: ticket.replay.costUsd, elapsedMs: 0 });
-      return ticket.replay.output;
+      return replayWriteAgent(kind, ticket.replay.output, ticket.replay.costUsd, label);
     }
 
     const refuse = stopReason() ?? ceilingReason();
@@ -131,21 +196,40 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
         throw new CeilingError(`agent() refused: ${refuseLate}`);
       }
       emit({ type: 'agent-started', phase, label });
+      let root = options.agentRoot;
+      if (changeId) root = await workspace!.open(changeId);
+      else if (cwdId) root = await workspace!.checkout(cwdId);
       return runner.run({
         index: ticket.seq,
         prompt,
         model,
         schema: opts.schema,
         label,
-        root: options.agentRoot,
+        root,
+        write: writes,
         signal: signal ?? new AbortController().signal,
         shouldStop: () => stopReason() ?? ceilingReason(),
         onUsage: (usage, usedModel) => charge(usage, costUsd(models, usedModel, usage)),
       });
     });
+    if (inside) inside.costUsd += outcome.costUsd;
+
+    let output: unknown = outcome.result;
+    let made: ChangeState | null = null;
+    if (changeId) {
+      const snapshot = outcome.status === 'done' ? await workspace!.snapshot(changeId, `${label}\n\nForeman run ${run.id}, change ${changeId}`) : null;
+      if (snapshot) {
+        made = { label, files: snapshot.files, costUsd: outcome.costUsd, gate: null, proposal: null, discarded: false, candidate: kind === 'worktree-agent', result: outcome.result };
+        const change: Change = { id: changeId, label, result: outcome.result, files: snapshot.files, diff: snapshot.diff };
+        output = kind === 'change' ? change : { result: outcome.result, change };
+      } else {
+        await workspace!.close(changeId);
+        output = kind === 'change' ? null : { result: outcome.result, change: null };
+      }
+    }
     const completed =
       outcome.status === 'done'
-        ? { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind: 'agent', output: outcome.result, usage: outcome.usage, costUsd: outcome.costUsd, phase, label }
+        ? { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind, output, usage: outcome.usage, costUsd: outcome.costUsd, phase, label }
         : undefined;
     // Durable before the script sees the result: that is what makes resume exact.
     const agentNo = await store.recordAgent(
@@ -172,13 +256,114 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     if (completed) {
       journal.remember(completed);
       emit({ type: 'agent-finished', status: 'done', ...finished });
-      return outcome.result;
+      if (made) changeMade(changeId!, made);
+      return kind === 'worktree-agent' ? outcome.result : output;
     }
+    if (changeId) await workspace!.close(changeId);
     emit({ type: 'agent-finished', status: 'failed', error: outcome.error, ...finished });
     if (outcome.status === 'schema-failed') {
       throw new Error(`agent "${label}" gave no answer matching its schema after 5 attempts: ${outcome.error ?? 'invalid result'}`);
     }
     return null;
+  }
+
+  /** What a journaled write agent gives the script on resume; its change is known again. */
+  function replayWriteAgent(kind: AgentKind, output: unknown, cost: number, label: string): unknown {
+    if (kind === 'agent') return output;
+    const change = (kind === 'change' ? output : (output as { change: Change | null }).change) as Change | null;
+    if (change) {
+      changeMade(change.id, { label, files: change.files, costUsd: cost, gate: null, proposal: null, discarded: false, candidate: kind === 'worktree-agent', result: change.result });
+    }
+    return kind === 'change' ? output : (output as { result: unknown }).result;
+  }
+
+  // ---- gate, propose, discard ------------------------------------------------------------------
+
+  /** Journals a completed non-agent call before the script sees it. */
+  async function journalCall(ticket: CallTicket, kind: string, output: unknown, label: string): Promise<void> {
+    const entry = { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind, output, usage: null, costUsd: 0, phase: null, label };
+    await store.appendJournal(run.id, entry);
+    journal.remember(entry);
+  }
+
+  async function callGate(id: unknown): Promise<GateResult> {
+    const workspace = requireWorkspace('gate()');
+    const state = requireChange(id, 'gate(change)');
+    const changeId = String(id);
+    const ticket = journal.ticket('gate', { change: changeId });
+    let result = ticket.replay?.output as GateResult | undefined;
+    if (!result) {
+      const refuse = stopReason();
+      if (refuse) throw new CeilingError(`gate() refused: ${refuse}`);
+      emit({ type: 'gate-started', changeId, label: state.label });
+      result = await workspace.gate(changeId, signal ?? new AbortController().signal);
+      if (signal?.aborted) throw new CeilingError('gate() stopped: the run was stopped');
+      await journalCall(ticket, 'gate', result, state.label);
+    }
+    state.gate = result;
+    const failed = result.steps.find((step) => step.exitCode !== 0);
+    const durationMs = result.steps.reduce((total, step) => total + step.durationMs, 0);
+    emit({ type: 'gate-finished', changeId, label: state.label, passed: result.passed, durationMs, ...(failed ? { failedStep: failed.name } : {}) });
+    return result;
+  }
+
+  async function callPropose(id: unknown, title: string, body: string, draft: boolean): Promise<Proposal> {
+    const workspace = requireWorkspace('propose()');
+    const state = requireChange(id, 'propose(change)');
+    const changeId = String(id);
+    if (!state.gate?.passed) {
+      throw new Error(
+        `propose(): change ${changeId} (${state.label}) has ${state.gate ? 'failed' : 'not been through'} gate(): ` +
+          'only a change whose gate passed can be proposed; call gate(change) and check .passed first',
+      );
+    }
+    const ticket = journal.ticket('propose', { change: changeId, title, body, draft });
+    let proposal = ticket.replay?.output as Proposal | undefined;
+    if (!proposal) {
+      const refuse = stopReason();
+      if (refuse) throw new CeilingError(`propose() refused: ${refuse}`);
+      proposal = await workspace.propose({ changeId, label: state.label, title, body, draft, gate: state.gate, costUsd: state.costUsd, files: state.files });
+      await journalCall(ticket, 'propose', proposal, state.label);
+    }
+    state.proposal = proposal;
+    emit({ type: 'change-proposed', changeId, label: state.label, branch: proposal.branch, url: proposal.pr?.url ?? null, created: proposal.created });
+    return proposal;
+  }
+
+  async function callDiscard(id: unknown): Promise<null> {
+    const workspace = requireWorkspace('discard()');
+    const state = requireChange(id, 'discard(change)');
+    const changeId = String(id);
+    if (state.proposal) throw new Error(`discard(): change ${changeId} (${state.label}) was already proposed on ${state.proposal.branch}`);
+    const ticket = journal.ticket('discard', { change: changeId });
+    if (!ticket.replay) {
+      await workspace.discard(changeId);
+      await journalCall(ticket, 'discard', null, state.label);
+    }
+    state.discarded = true;
+    emit({ type: 'change-discarded', changeId, label: state.label });
+    return null;
+  }
+
+  /**
+   * Changes left by isolation: 'worktree' agents that the script never gated, proposed or
+   * discarded: gated and, when they pass, proposed (config `changes: propose`). Journaled like the
+   * script's own calls, so a resume repeats none of it.
+   */
+  async function settleCandidates(): Promise<void> {
+    if (options.unclaimedChanges === 'report') return;
+    for (const [id, state] of changes) {
+      if (!state.candidate || state.discarded || state.proposal || state.gate) continue;
+      try {
+        const verdict = await callGate(id);
+        if (!verdict.passed) continue;
+        const body = typeof state.result === 'string' ? state.result : JSON.stringify(state.result, null, 2);
+        await callPropose(id, state.label, body, false);
+      } catch (error) {
+        // One candidate that cannot be gated (no test command, say) must not fail the finished run.
+        emit({ type: 'warn', message: `change ${id} (${state.label}) was left unproposed: ${error instanceof Error ? error.message : String(error)}` });
+      }
+    }
   }
 
   async function callWorkflow(name: string): Promise<NestedWorkflow> {
@@ -194,8 +379,19 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
   const host: SandboxHost = {
     async call(kind, payload) {
       const p = payload as { prompt?: unknown; opts?: AgentOptions; name?: unknown };
-      if (kind === 'agent') return callAgent(String(p.prompt), p.opts ?? {});
+      const opts = p.opts ?? {};
+      if (kind === 'agent') {
+        if (opts.isolation === 'worktree' && !deps.workspace) {
+          warnOnce('isolation:worktree', "isolation: 'worktree' agents run read-only here: this run has no repository workspace");
+        }
+        return runModelAgent(opts.isolation === 'worktree' && deps.workspace ? 'worktree-agent' : 'agent', String(p.prompt), opts);
+      }
+      if (kind === 'change') return runModelAgent('change', String(p.prompt), opts);
       if (kind === 'workflow') return callWorkflow(String(p.name));
+      const q = payload as { change?: unknown; title?: unknown; body?: unknown; draft?: unknown };
+      if (kind === 'gate') return callGate(q.change);
+      if (kind === 'propose') return callPropose(q.change, String(q.title), String(q.body ?? ''), q.draft === true);
+      if (kind === 'discard') return callDiscard(q.change);
       throw new Error(`unknown host call ${kind}`);
     },
     log: (message) => emit({ type: 'log', message }),
@@ -216,6 +412,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
       host,
       { memoryLimitMb: limits.memoryLimitMb, cpuLimitMs: limits.cpuLimitMs, wallLimitMs: limits.wallLimitMs },
     );
+    if (!signal?.aborted) await settleCandidates();
     status = signal?.aborted ? 'stopped' : 'completed';
   } catch (cause) {
     status = signal?.aborted ? 'stopped' : 'failed';

@@ -21,6 +21,11 @@ export type RunEvent =
       error?: string;
       agentNo?: number;
     }
+  | { type: 'change-made'; changeId: string; label: string; files: number; candidate: boolean }
+  | { type: 'gate-started'; changeId: string; label: string }
+  | { type: 'gate-finished'; changeId: string; label: string; passed: boolean; durationMs: number; failedStep?: string }
+  | { type: 'change-proposed'; changeId: string; label: string; branch: string; url: string | null; created: boolean }
+  | { type: 'change-discarded'; changeId: string; label: string }
   | { type: 'run-finished'; status: string; error?: string };
 
 export type RunListener = (event: RunEvent) => void;

@@ -1,7 +1,7 @@
 // Folds run events into per-phase figures: the one summary behind the live table, --json output
 // and (later) check runs.
 import type { RunEvent } from './events.ts';
-import { addUsage, totalTokens, zeroUsage, type Usage } from './types.ts';
+import { addUsage, totalTokens, zeroUsage, type ChangeSummary, type Usage } from './types.ts';
 
 export interface PhaseStats {
   title: string;
@@ -23,6 +23,8 @@ export interface RunSummary {
   usage: Usage;
   costUsd: number;
   elapsedMs: number;
+  /** Changes made by write agents, in the order they were made. */
+  changes?: ChangeSummary[];
 }
 
 export class ProgressTracker {
@@ -73,10 +75,30 @@ export class ProgressTracker {
         p.endedAt = this.#now();
         break;
       }
+      case 'change-made':
+        this.#changes.set(event.changeId, { id: event.changeId, label: event.label, gate: null, branch: null, pr: null, status: 'open', candidate: event.candidate });
+        break;
+      case 'gate-finished': {
+        const change = this.#changes.get(event.changeId);
+        if (change) change.gate = event.passed ? 'passed' : 'failed';
+        break;
+      }
+      case 'change-proposed': {
+        const change = this.#changes.get(event.changeId);
+        if (change) Object.assign(change, { status: 'proposed', branch: event.branch, pr: event.url });
+        break;
+      }
+      case 'change-discarded': {
+        const change = this.#changes.get(event.changeId);
+        if (change) change.status = 'discarded';
+        break;
+      }
       default:
         break;
     }
   }
+
+  readonly #changes = new Map<string, ChangeSummary>();
 
   #phase(title: string) {
     let p = this.#phases.get(title);
@@ -100,6 +122,7 @@ export class ProgressTracker {
       const active = p.running + p.queued > 0;
       return { ...p, usage: { ...p.usage }, elapsedMs: Math.round((active ? now : endedAt) - startedAt) };
     });
-    return { phases, agents, usage, costUsd, elapsedMs: Math.round(now - this.#startedAt) };
+    const changes = [...this.#changes.values()].map((change) => ({ ...change }));
+    return { phases, agents, usage, costUsd, elapsedMs: Math.round(now - this.#startedAt), ...(changes.length > 0 ? { changes } : {}) };
   }
 }

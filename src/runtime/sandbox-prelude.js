@@ -15,6 +15,7 @@ function installWorkflowGlobals(host, configJson) {
   const { parse: parseJson, stringify } = JSON;
   const { defineProperty, freeze, isFrozen, getOwnPropertyNames } = Object;
   const { isArray } = Array;
+  const { isInteger } = Number;
   const indirectEval = globalThis.eval;
   const NativeDate = Date;
   const PromiseAll = Promise.all.bind(Promise);
@@ -175,6 +176,146 @@ function installWorkflowGlobals(host, configJson) {
     );
   }
 
+  // ---- Foreman extensions: change, gate, propose, discard, fix -----------------------------------
+
+  // A change crosses back to the host as its id only; the host knows the rest.
+  function changeId(value, callee) {
+    if (value === null || typeof value !== 'object' || typeof value.id !== 'string') {
+      throw new TypeError(`${callee}: expects a change returned by change(), got ${describeType(value)}`);
+    }
+    return value.id;
+  }
+
+  function checkOptions(callee, opts) {
+    if (opts !== undefined && (opts === null || typeof opts !== 'object' || isArray(opts))) {
+      throw new TypeError(`${callee}: opts must be an object, got ${describeType(opts)}`);
+    }
+    return opts ?? {};
+  }
+
+  function change(prompt, opts) {
+    if (typeof prompt !== 'string') {
+      throw new TypeError(`change(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
+    }
+    return callHost('change', { prompt, opts: checkOptions('change(prompt, opts?)', opts) });
+  }
+
+  const gate = (target, opts) =>
+    callHost('gate', { change: changeId(target, 'gate(change, opts?)'), opts: checkOptions('gate(change, opts?)', opts) });
+
+  function propose(target, opts) {
+    const id = changeId(target, 'propose(change, { title, body })');
+    const options = checkOptions('propose(change, { title, body })', opts);
+    if (typeof options.title !== 'string' || options.title.trim() === '') {
+      throw new TypeError('propose(change, { title, body }): title must be a non-empty string');
+    }
+    return callHost('propose', { change: id, title: options.title, body: typeof options.body === 'string' ? options.body : '', draft: options.draft === true });
+  }
+
+  const discard = (target) => callHost('discard', { change: changeId(target, 'discard(change)') });
+
+  const VERDICT = freeze({
+    type: 'object',
+    required: ['verdict', 'reason'],
+    properties: {
+      verdict: { type: 'string', enum: ['accept', 'refute'] },
+      reason: { type: 'string' },
+    },
+  });
+
+  const reviewPrompt = (request, candidate, index) =>
+    [
+      `You are reviewer ${index + 1} of a proposed code change. Your job is to refute it.`,
+      'The change was made by another agent for this request:',
+      '',
+      request,
+      '',
+      `Files changed: ${candidate.files.map((f) => `${f.path} (+${f.additions} -${f.deletions})`).join(', ')}`,
+      '',
+      'The diff against the base commit:',
+      '```diff',
+      candidate.diff,
+      '```',
+      '',
+      'Your working directory is the repository with the change applied: read the changed files and the code around them.',
+      'Answer "refute" if the change is wrong, incomplete, does not do what was asked, breaks other code, or adds',
+      'anything that was not asked for. Answer "accept" only if you tried to find such a flaw and could not.',
+      'Give the concrete reason either way.',
+    ].join('\n');
+
+  // fix(): change → adversarial reviewers → majority → gate → propose, written with the same
+  // globals a script has, so its journal entries are the primitives' own and a resume replays it.
+  async function fix(prompt, opts) {
+    if (typeof prompt !== 'string') {
+      throw new TypeError(`fix(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
+    }
+    const options = checkOptions('fix(prompt, opts?)', opts);
+    const reviewers = options.reviewers === undefined ? 2 : options.reviewers;
+    if (!isInteger(reviewers) || reviewers < 1 || reviewers > 9) {
+      throw new RangeError(`fix(prompt, opts?): reviewers must be an integer from 1 to 9, got ${describeType(reviewers)}`);
+    }
+    const label = typeof options.label === 'string' ? options.label : firstLine(prompt);
+    const outcome = (status, fields) => ({ status, change: null, votes: [], gate: null, pr: null, ...fields });
+
+    let candidate;
+    try {
+      candidate = await change(prompt, { label, phase: options.phase, model: options.model, schema: options.schema });
+    } catch (error) {
+      return outcome('failed', { error: messageOf(error) });
+    }
+    if (candidate === null) return outcome('unchanged');
+
+    const votes = await parallel(
+      Array.from({ length: reviewers }, (_, index) => () =>
+        agent(reviewPrompt(prompt, candidate, index), {
+          cwd: candidate,
+          schema: VERDICT,
+          label: `review ${index + 1}: ${label}`,
+          phase: options.reviewPhase,
+          model: options.reviewModel ?? options.model,
+        }),
+      ),
+    );
+    // A reviewer that gave no verdict does not count as accepting.
+    const accepted = votes.filter((vote) => vote !== null && vote.verdict === 'accept').length;
+    if (accepted * 2 <= reviewers) {
+      await discard(candidate);
+      return outcome('refuted', { change: candidate, votes });
+    }
+
+    let verdict;
+    try {
+      verdict = await gate(candidate);
+    } catch (error) {
+      await discard(candidate);
+      return outcome('failed', { change: candidate, votes, error: messageOf(error) });
+    }
+    if (!verdict.passed) {
+      await discard(candidate);
+      return outcome('gate-failed', { change: candidate, votes, gate: verdict });
+    }
+
+    const title = typeof options.title === 'string' ? options.title : label;
+    const body = [
+      typeof options.body === 'string' ? options.body : prompt,
+      '',
+      '### Review',
+      '',
+      ...votes.map((vote, index) => `- Reviewer ${index + 1}: ${vote === null ? 'no verdict' : `**${vote.verdict}**: ${vote.reason}`}`),
+    ].join('\n');
+    try {
+      const pr = await propose(candidate, { title, body, draft: options.draft === true });
+      return outcome('proposed', { change: candidate, votes, gate: verdict, pr });
+    } catch (error) {
+      return outcome('failed', { change: candidate, votes, gate: verdict, error: messageOf(error) });
+    }
+  }
+
+  function firstLine(text) {
+    const line = text.trim().split('\n')[0] ?? '';
+    return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+  }
+
   // ---- phase, log, args, budget ------------------------------------------------------------------
 
   const phase = (title) => void notify('phase', toLogText(title));
@@ -267,7 +408,10 @@ function installWorkflowGlobals(host, configJson) {
 
   // ---- install -----------------------------------------------------------------------------------
 
-  const globals = { agent, parallel, pipeline, phase, log, args: copyFrozen(config.argsJson), budget, workflow };
+  const globals = {
+    agent, parallel, pipeline, phase, log, args: copyFrozen(config.argsJson), budget, workflow,
+    change, gate, propose, discard, fix,
+  };
   for (const [name, value] of Object.entries(globals)) {
     defineProperty(globalThis, name, { value, writable: false, enumerable: false, configurable: false });
   }

@@ -31,6 +31,8 @@ export interface AgentOptions {
   effort?: string;
   agentType?: string;
   isolation?: 'worktree';
+  /** Foreman: a read-only agent inside a change's worktree (reviewers). Only the id is used. */
+  cwd?: { id?: unknown };
 }
 
 /** One agent for the AgentRunner to run. */
@@ -139,8 +141,13 @@ export interface ProposalRequest {
   commitSha: string;
   baseSha: string;
   title: string;
-  /** Markdown, already rendered with the gate results and the cost. */
+  /** Markdown, already rendered with the gate results and the cost: the pull request body. */
   body: string;
+  /**
+   * The proposal commit's message: title, the script's body and trailers. It leaves out the
+   * gate timings and cost, so that the commit (and its sha) is the same when a resume proposes again.
+   */
+  message: string;
   draft: boolean;
 }
 
@@ -155,4 +162,46 @@ export interface Proposal {
 /** Where verified changes go: local branches (CLI) or pull requests (App, Action). */
 export interface Proposer {
   propose(request: ProposalRequest): Promise<Proposal>;
+}
+
+/** The engine's handle on the repository for write agents; the service implements it. */
+export interface ChangeWorkspace {
+  /** A fresh worktree of the base commit: the write agent's root. */
+  open(changeId: string): Promise<string>;
+  /** Commits what the agent left under the change's ref; null when it changed nothing. */
+  snapshot(changeId: string, message: string): Promise<{ commit: string; files: ChangeFile[]; diff: string } | null>;
+  /** A worktree holding the change commit (reviewers, gate), recreated from the ref if needed. */
+  checkout(changeId: string): Promise<string>;
+  /** Removes the worktree, keeps the ref. */
+  close(changeId: string): Promise<void>;
+  /** Removes the worktree and the ref. */
+  discard(changeId: string): Promise<void>;
+  gate(changeId: string, signal: AbortSignal): Promise<GateResult>;
+  propose(input: ProposeInput): Promise<Proposal>;
+}
+
+export interface ProposeInput {
+  changeId: string;
+  label: string;
+  title: string;
+  /** The script's body; the service renders it with the gate results and the cost. */
+  body: string;
+  draft: boolean;
+  gate: GateResult;
+  /** What the change cost: its write agent and every agent that ran inside it (reviewers). */
+  costUsd: number;
+  files: ChangeFile[];
+}
+
+/** One change of a run, as `--json` and reports list it. */
+export interface ChangeSummary {
+  id: string;
+  label: string;
+  /** null until gated. */
+  gate: 'passed' | 'failed' | null;
+  branch: string | null;
+  pr: string | null;
+  status: 'open' | 'proposed' | 'discarded';
+  /** Left by an isolation: 'worktree' agent rather than made with change(). */
+  candidate: boolean;
 }

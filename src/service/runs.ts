@@ -15,6 +15,9 @@ import { isRunLive, type RunOptions, type RunRecord, type Store } from '../runti
 import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, repositoryRoot, resolveCommit } from '../workspace/checkout.ts';
 import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
 import { validateScript } from '../workflows/validate.ts';
+import type { Proposer } from '../runtime/types.ts';
+import { BranchProposer } from '../workspace/branch-proposer.ts';
+import { createRunWorkspace } from './workspace.ts';
 
 export interface ServiceEnv {
   /** $FOREMAN_HOME: the store and the worktrees. */
@@ -28,10 +31,16 @@ export interface ServiceEnv {
   signal?: AbortSignal;
   /** Called once the run exists, before any agent starts. */
   onRunId?: (runId: string) => void;
+  /** Where propose() sends verified changes; the CLI's default is local branches. */
+  proposer?: (repo: string) => Proposer;
+  /** What gate and agent commands start from; secrets are removed before anything runs. */
+  commandEnv: NodeJS.ProcessEnv;
 }
 
 export interface RunRequest {
   ref: string;
+  /** An already-made script (generated from free text): run it instead of looking `ref` up. */
+  script?: { source: string; file: string };
   args: unknown;
   repoDir: string;
   base: string;
@@ -58,7 +67,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
   const repo = await repositoryRoot(request.repoDir);
   const config = await loadConfig(repo);
   const dirs = workflowDirs(repo, env.userHome, env.builtinDir);
-  const workflow = await resolveWorkflow(request.ref, dirs);
+  const workflow = request.script ? { ...request.script, origin: 'generated' } : await resolveWorkflow(request.ref, dirs);
   if (!workflow) throw new WorkflowNotFoundError(request.ref, await availableNames(dirs));
   const script = validateScript(workflow.source, workflow.file);
   const baseSha = await resolveCommit(repo, request.base);
@@ -122,10 +131,28 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   try {
     // The governor starts at the agent concurrency, so back-off only ever lowers it.
     const governor = new RateGovernor(run.options.concurrency);
-    const runner = new AnthropicAgentRunner({ apiKey: env.apiKey, baseURL: env.baseURL, models, maxTurns: run.options.maxTurns, governor });
+    const runner = new AnthropicAgentRunner({
+      apiKey: env.apiKey,
+      baseURL: env.baseURL,
+      models,
+      maxTurns: run.options.maxTurns,
+      governor,
+      commands: config.agents?.commands,
+      commandTimeoutMs: config.agents?.commandTimeoutMs,
+      commandEnv: env.commandEnv,
+    });
+    const workspace = createRunWorkspace({
+      repo: run.repoDir,
+      home: env.home,
+      runId: run.id,
+      baseSha: run.baseSha,
+      config,
+      proposer: env.proposer ? env.proposer(run.repoDir) : new BranchProposer(run.repoDir),
+      env: env.commandEnv,
+    });
     return await executeRun(
-      { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs) },
-      { run, script, agentRoot, resumed, signal: env.signal },
+      { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs), workspace },
+      { run, script, agentRoot, resumed, signal: env.signal, unclaimedChanges: config.changes ?? 'propose' },
     );
   } finally {
     await removeRunWorktrees(run.repoDir, env.home, run.id);

@@ -9,7 +9,7 @@ export const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta
 
 export function serviceEnv(baseURL: string, events: RunEvent[] = [], extra: Partial<ServiceEnv> = {}): ServiceEnv {
   const home = tempDir();
-  return { home: `${home}/.foreman`, userHome: home, builtinDir: BUILTIN_DIR, apiKey: 'test-key', baseURL, listener: (e) => events.push(e), ...extra };
+  return { home: `${home}/.foreman`, userHome: home, builtinDir: BUILTIN_DIR, apiKey: 'test-key', baseURL, listener: (e) => events.push(e), commandEnv: process.env, ...extra };
 }
 
 /** Runs `body` (a script without meta) as a saved workflow in a fresh repository. */

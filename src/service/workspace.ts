@@ -1,0 +1,69 @@
+// The engine's ChangeWorkspace, put together from the workspace layer: worktrees per change, the
+// gate, and whichever Proposer the front door chose (local branches, or pull requests).
+import type { ForemanConfig } from '../config/schema.ts';
+import { proposalBranch, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
+import type { ChangeWorkspace, Proposer } from '../runtime/types.ts';
+import { ChangeWorktrees } from '../workspace/changes.ts';
+import { createGateRunner, planGate } from '../workspace/gate.ts';
+
+export interface RunWorkspaceOptions {
+  repo: string;
+  home: string;
+  runId: string;
+  baseSha: string;
+  config: ForemanConfig;
+  proposer: Proposer;
+  /** The environment gate commands start from; secrets are removed before they run. */
+  env: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_GATE_TIMEOUT_MS = 600_000;
+
+export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspace {
+  const worktrees = new ChangeWorktrees(options);
+  const gates = createGateRunner({
+    home: options.home,
+    concurrency: options.config.gate?.concurrency,
+    timeoutMs: options.config.gate?.timeoutMs ?? DEFAULT_GATE_TIMEOUT_MS,
+    env: options.env,
+  });
+
+  return {
+    open: (id) => worktrees.open(id),
+    snapshot: (id, message) => worktrees.snapshot(id, message),
+    checkout: (id) => worktrees.checkout(id),
+    close: (id) => worktrees.close(id),
+    discard: (id) => worktrees.discard(id),
+
+    async gate(id, signal) {
+      const dir = await worktrees.checkout(id);
+      const plan = await planGate(dir, options.config.gate);
+      return gates.run(dir, plan, signal);
+    },
+
+    async propose(input) {
+      const commit = await worktrees.commitOf(input.changeId);
+      if (!commit) throw new Error(`propose(): change ${input.changeId} (${input.label}) has no commit any more: it was discarded`);
+      const body = renderProposalBody({
+        body: input.body,
+        runId: options.runId,
+        changeId: input.changeId,
+        label: input.label,
+        files: input.files,
+        gate: input.gate,
+        costUsd: input.costUsd,
+      });
+      return options.proposer.propose({
+        runId: options.runId,
+        changeId: input.changeId,
+        branch: proposalBranch(options.runId, input.changeId, input.title),
+        commitSha: commit,
+        baseSha: options.baseSha,
+        title: input.title,
+        body,
+        message: renderCommitMessage({ title: input.title, body: input.body, runId: options.runId, changeId: input.changeId }),
+        draft: input.draft,
+      });
+    },
+  };
+}

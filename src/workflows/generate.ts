@@ -1,0 +1,268 @@
+// Free text → a workflow script (DESIGN §4.3). The model is guided by the authoring reference and
+// must answer through one tool, so what comes back is the script itself rather than prose about
+// it; every answer goes through the same validator as a saved script, and its errors go back to
+// the model until it validates or the attempts run out.
+
+import { readFileSync } from 'node:fs';
+import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import { addUsage, zeroUsage, type Usage } from '../runtime/types.ts';
+import { ScriptValidationError, validateScript, type ValidatedScript } from './validate.ts';
+import { toParam } from '../agents/loop.ts';
+
+/**
+ * Bumped whenever the reference changes what the model is told; it is written into every
+ * generated script, so a script can be traced to the reference that produced it.
+ */
+export const AUTHORING_REFERENCE_VERSION = 'v1';
+export const SUBMIT_WORKFLOW_TOOL = 'submit_workflow';
+export const MAX_GENERATION_ATTEMPTS = 3;
+
+const REFERENCE_URL = new URL('./authoring-reference.md', import.meta.url);
+const EPHEMERAL = { type: 'ephemeral' } as const;
+
+let reference: string | undefined;
+
+/** The system prompt; read on first use so that commands that never generate never touch it. */
+export function authoringReference(): string {
+  if (reference === undefined) {
+    const text = readFileSync(REFERENCE_URL, 'utf8');
+    const expected = `Authoring reference ${AUTHORING_REFERENCE_VERSION}`;
+    if (text.split('\n', 1)[0].trim() !== expected) {
+      // Scripts would carry a version that does not describe what the model was told.
+      throw new Error(`${REFERENCE_URL.pathname} must start with "${expected}": update the file's first line or AUTHORING_REFERENCE_VERSION`);
+    }
+    reference = text;
+  }
+  return reference;
+}
+
+/**
+ * Text with whitespace is a request for a new workflow: names never contain whitespace. The
+ * caller still checks for an existing path.js, since a path may.
+ */
+export const looksLikeFreeText = (ref: string): boolean => /\s/.test(ref.trim());
+
+export const SUBMIT_WORKFLOW: Anthropic.Tool = {
+  name: SUBMIT_WORKFLOW_TOOL,
+  description:
+    'Submit the complete workflow script. It is validated at once; if it is invalid you get the line, column, problem and fix back, and must submit the whole corrected script again.',
+  input_schema: {
+    type: 'object',
+    required: ['script'],
+    properties: {
+      script: {
+        type: 'string',
+        description: 'The whole script file as plain JavaScript (no Markdown fences), starting with `export const meta = { ... }`.',
+      },
+    },
+    additionalProperties: false,
+  },
+};
+
+export interface WorkflowSummary {
+  name: string;
+  description?: string;
+  whenToUse?: string;
+}
+
+export interface GenerateOptions {
+  /** The user's free text. */
+  request: string;
+  /** The run's `args`, so the script can be written to read them. */
+  args: unknown;
+  /** Resolved model id. */
+  model: string;
+  /** Where the script will be kept: validation errors point into this file. */
+  file: string;
+  /** Saved and built-in workflows the script may call with workflow(). */
+  workflows?: WorkflowSummary[];
+  apiKey?: string;
+  baseURL?: string;
+  signal?: AbortSignal;
+  maxAttempts?: number;
+  maxTokens?: number;
+  /** SDK retries of a failed HTTP request (429, 5xx, connection errors). */
+  maxRetries?: number;
+  /** Called after each rejected attempt, before the next one is requested. */
+  onRejected?: (attempt: number, problem: string) => void;
+}
+
+export interface GeneratedWorkflow {
+  /** Validated; its source starts with a comment naming the request, model and reference. */
+  script: ValidatedScript;
+  attempts: number;
+  model: string;
+  usage: Usage;
+}
+
+/** No attempt produced a valid script: a validation problem (exit 2), nothing was run. */
+export class GenerationFailedError extends Error {
+  readonly attempts: number;
+  /** The last script the model submitted, with its header, if it submitted one. */
+  readonly lastSource: string | null;
+  readonly lastError: ScriptValidationError | null;
+  readonly usage: Usage;
+
+  constructor(attempts: number, problem: string, lastSource: string | null, lastError: ScriptValidationError | null, usage: Usage) {
+    super(`the model did not write a valid workflow in ${attempts} attempt${attempts === 1 ? '' : 's'}; the last problem: ${problem}`);
+    this.name = 'GenerationFailedError';
+    this.attempts = attempts;
+    this.lastSource = lastSource;
+    this.lastError = lastError;
+    this.usage = usage;
+  }
+}
+
+/** The model could not be asked (API error, stopped): nothing was generated or run. */
+export class GenerationApiError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GenerationApiError';
+  }
+}
+
+export async function generateWorkflow(options: GenerateOptions): Promise<GeneratedWorkflow> {
+  const maxAttempts = options.maxAttempts ?? MAX_GENERATION_ATTEMPTS;
+  const client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: options.maxRetries ?? 2 });
+  const header = provenanceHeader(options.request, options.model);
+  const headerLines = header.split('\n').length - 1;
+  const usage = zeroUsage();
+  const messages: Anthropic.MessageParam[] = [{ role: 'user', content: generationPrompt(options) }];
+  const params = {
+    model: options.model,
+    max_tokens: options.maxTokens ?? 16_000,
+    system: [{ type: 'text' as const, text: authoringReference(), cache_control: EPHEMERAL }],
+    tools: [{ ...SUBMIT_WORKFLOW, cache_control: EPHEMERAL }],
+    tool_choice: { type: 'tool' as const, name: SUBMIT_WORKFLOW_TOOL, disable_parallel_tool_use: true },
+  };
+
+  let lastProblem = 'no answer';
+  let lastSource: string | null = null;
+  let lastError: ScriptValidationError | null = null;
+
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const response = await ask(client, { ...params, messages }, options);
+    addUsage(usage, {
+      input: response.usage.input_tokens ?? 0,
+      output: response.usage.output_tokens ?? 0,
+      cacheRead: response.usage.cache_read_input_tokens ?? 0,
+      cacheWrite: response.usage.cache_creation_input_tokens ?? 0,
+    });
+    messages.push({ role: 'assistant', content: response.content.map(toParam) });
+
+    const left = maxAttempts - attempt;
+    const again = `Call ${SUBMIT_WORKFLOW_TOOL} again with the complete corrected script (${left} attempt${left === 1 ? '' : 's'} left).`;
+    const uses = response.content.filter((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use');
+    const submission = uses.find((use) => use.name === SUBMIT_WORKFLOW_TOOL);
+    let feedback: string;
+
+    if (response.stop_reason === 'max_tokens') {
+      lastProblem = `the script was cut off at the output limit (${params.max_tokens} tokens)`;
+      feedback = `Your answer was cut off at the output limit of ${params.max_tokens} tokens. Write a shorter script. ${again}`;
+    } else if (!submission) {
+      lastProblem = `the model answered without calling ${SUBMIT_WORKFLOW_TOOL}`;
+      feedback = `Nobody reads plain text here: answer only by calling ${SUBMIT_WORKFLOW_TOOL} with { script }. ${again}`;
+    } else {
+      const script = scriptOf(submission.input);
+      if (script === null) {
+        lastProblem = `${SUBMIT_WORKFLOW_TOOL} was called without a \`script\` string`;
+        feedback = `${SUBMIT_WORKFLOW_TOOL} needs { script: string } holding the whole file. ${again}`;
+      } else {
+        lastSource = header + script;
+        try {
+          const validated = validateScript(lastSource, options.file);
+          return { script: validated, attempts: attempt, model: options.model, usage };
+        } catch (error) {
+          if (!(error instanceof ScriptValidationError)) throw error;
+          lastError = error;
+          lastProblem = error.message;
+          // The model numbers lines from the start of what it wrote, without the header.
+          const line = Math.max(1, error.line - headerLines);
+          feedback = `The script is invalid at line ${line}, column ${error.column}: ${error.problem}.\nFix: ${error.fix}.\n${again}`;
+        }
+      }
+    }
+
+    if (attempt < maxAttempts) options.onRejected?.(attempt, lastProblem);
+    messages.push({ role: 'user', content: replyTo(uses, submission, feedback) });
+  }
+  throw new GenerationFailedError(maxAttempts, lastProblem, lastSource, lastError, usage);
+}
+
+/**
+ * The API wants a result for every tool_use; the feedback rides on the submission's result
+ * (flagged is_error, which is how the model knows to correct itself), other calls are refused.
+ */
+function replyTo(uses: Anthropic.ToolUseBlock[], submission: Anthropic.ToolUseBlock | undefined, feedback: string): Anthropic.ContentBlockParam[] {
+  const results: Anthropic.ContentBlockParam[] = uses.map((use) => ({
+    type: 'tool_result' as const,
+    tool_use_id: use.id,
+    is_error: true,
+    content: use === submission ? feedback : `There is no tool ${use.name}; only ${SUBMIT_WORKFLOW_TOOL} exists.`,
+  }));
+  if (!submission) results.push({ type: 'text', text: feedback });
+  return results;
+}
+
+function scriptOf(input: unknown): string | null {
+  const script = (input as { script?: unknown } | null)?.script;
+  if (typeof script !== 'string' || script.trim() === '') return null;
+  // Models sometimes fence code out of habit; the fence is not the script's fault.
+  const fenced = /^\s*```[a-z]*\n([\s\S]*?)\n```\s*$/i.exec(script);
+  return (fenced ? fenced[1] : script).replace(/^\n+/, '').replace(/\s*$/, '\n');
+}
+
+/** Prepended to the script: saved with it, it tells a reader where the workflow came from. */
+function provenanceHeader(request: string, model: string): string {
+  // \u2028 and \u2029 end a line comment too, so they must start a new `//` line.
+  const quoted = request.trim().split(/\r\n|[\n\r\u2028\u2029]/).map((line) => `//   ${line}`.trimEnd());
+  return [`// Written by Foreman (authoring reference ${AUTHORING_REFERENCE_VERSION}, ${model}) for the request:`, ...quoted, ''].join('\n');
+}
+
+export function generationPrompt(options: Pick<GenerateOptions, 'request' | 'args' | 'workflows'>): string {
+  const lines = ['Write a Foreman workflow script for this request:', '', '<request>', options.request.trim(), '</request>', ''];
+  if (options.args === null || options.args === undefined) {
+    lines.push('The user passed no args: `args` is null when the script runs.');
+  } else {
+    lines.push(`The script runs with this value as \`args\` (JSON): ${JSON.stringify(options.args)}`);
+  }
+  const workflows = options.workflows ?? [];
+  if (workflows.length > 0) {
+    lines.push('', 'Saved workflows the script may call with workflow(name, args) when one fits:');
+    for (const w of workflows) {
+      lines.push(`- ${w.name}${w.description ? `: ${w.description}` : ''}${w.whenToUse ? ` (${w.whenToUse})` : ''}`);
+    }
+  }
+  lines.push('', `Answer by calling ${SUBMIT_WORKFLOW_TOOL}.`);
+  return lines.join('\n');
+}
+
+async function ask(client: Anthropic, params: Anthropic.MessageCreateParamsNonStreaming, options: GenerateOptions): Promise<Anthropic.Message> {
+  try {
+    // Streamed, as the agents do: the SDK refuses long non-streaming requests.
+    return await client.messages.stream(params, { signal: options.signal }).finalMessage();
+  } catch (error) {
+    throw new GenerationApiError(describeApiFailure(error, options));
+  }
+}
+
+function describeApiFailure(error: unknown, options: GenerateOptions): string {
+  const nothing = 'nothing was run';
+  if (options.signal?.aborted || error instanceof APIUserAbortError) return `stopped while the model was writing the workflow; ${nothing}`;
+  if (error instanceof APIConnectionError) {
+    return `cannot reach the Anthropic API to write the workflow (${error.message}); ${nothing}: check the network and ANTHROPIC_BASE_URL, then try again`;
+  }
+  if (error instanceof APIError) {
+    const detail = error.apiMessage ?? error.message;
+    switch (error.status) {
+      case 401:
+        return `the Anthropic API refused the key (401) while writing the workflow; ${nothing}: check ANTHROPIC_API_KEY. ${detail}`;
+      case 404:
+        return `the Anthropic API does not know model "${options.model}" (404); ${nothing}: pass --model with a valid model id or alias, or fix models.default in .github/foreman.yml. ${detail}`;
+      default:
+        return `the Anthropic API failed while writing the workflow (${error.status ?? error.type ?? 'stream error'}): ${detail}; ${nothing}: try again`;
+    }
+  }
+  return `writing the workflow failed: ${error instanceof Error ? error.message : String(error)}; ${nothing}: try again`;
+}
+

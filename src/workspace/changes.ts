@@ -1,0 +1,137 @@
+// One worktree per write agent, each a detached checkout of the run's base commit under
+// $FOREMAN_HOME/worktrees/<run>/<change>. What an agent leaves is committed to
+// refs/foreman/<run>/<change>: the ref outlives the worktree, so a resumed run finds the change
+// again after a crash removed every worktree.
+import { access, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ChangeFile } from '../runtime/types.ts';
+import { runWorktreeDir } from './checkout.ts';
+import { git } from './git.ts';
+
+/** The diff a script sees is capped; the commit always holds the whole change. */
+export const MAX_DIFF_CHARS = 100_000;
+
+/** Who the change commits are by; proposals get their own commit and message later. */
+const IDENTITY = ['-c', 'user.name=Foreman', '-c', 'user.email=foreman@users.noreply.github.com'];
+
+export interface ChangeSnapshot {
+  commit: string;
+  files: ChangeFile[];
+  diff: string;
+}
+
+export const changeRef = (runId: string, changeId: string): string => `refs/foreman/${runId}/${changeId}`;
+
+export class ChangeWorktrees {
+  readonly #repo: string;
+  readonly #home: string;
+  readonly #runId: string;
+  readonly #baseSha: string;
+
+  constructor(options: { repo: string; home: string; runId: string; baseSha: string }) {
+    this.#repo = options.repo;
+    this.#home = options.home;
+    this.#runId = options.runId;
+    this.#baseSha = options.baseSha;
+  }
+
+  dirOf(changeId: string): string {
+    return join(runWorktreeDir(this.#home, this.#runId), changeId);
+  }
+
+  /** A fresh worktree of the base commit: the write agent's root. */
+  async open(changeId: string): Promise<string> {
+    const dir = this.dirOf(changeId);
+    // A leftover from an attempt that crashed before its snapshot starts over from the base.
+    await this.#removeWorktree(dir);
+    await mkdir(runWorktreeDir(this.#home, this.#runId), { recursive: true });
+    await git(this.#repo, ['worktree', 'add', '--detach', '--quiet', dir, this.#baseSha]);
+    return dir;
+  }
+
+  /**
+   * Commits everything the agent left (new, changed and deleted files; .gitignore honoured) as a
+   * child of the base commit, under the change's ref. null when the agent changed nothing.
+   */
+  async snapshot(changeId: string, message: string): Promise<ChangeSnapshot | null> {
+    const dir = this.dirOf(changeId);
+    await git(dir, ['add', '--all']);
+    const tree = (await git(dir, ['write-tree'])).trim();
+    const baseTree = (await git(this.#repo, ['rev-parse', `${this.#baseSha}^{tree}`])).trim();
+    if (tree === baseTree) return null;
+    const commit = (await git(dir, [...IDENTITY, 'commit-tree', tree, '-p', this.#baseSha, '-m', message])).trim();
+    await git(this.#repo, ['update-ref', changeRef(this.#runId, changeId), commit]);
+    // The worktree now sits on the change commit, so reviewers and the gate see exactly it.
+    await git(dir, ['reset', '--quiet', '--soft', commit]);
+    return { commit, ...(await this.describe(commit)) };
+  }
+
+  /** Files and capped diff of a change commit against the base. */
+  async describe(commit: string): Promise<{ files: ChangeFile[]; diff: string }> {
+    const numstat = await git(this.#repo, ['diff', '--numstat', '-z', '--no-renames', this.#baseSha, commit]);
+    const files: ChangeFile[] = [];
+    for (const record of numstat.split('\0')) {
+      const match = /^(-|\d+)\t(-|\d+)\t(.+)$/s.exec(record);
+      if (!match) continue;
+      // Binary files have no line counts.
+      files.push({ path: match[3], additions: match[1] === '-' ? 0 : Number(match[1]), deletions: match[2] === '-' ? 0 : Number(match[2]) });
+    }
+    const full = await git(this.#repo, ['diff', '--no-color', '--no-ext-diff', this.#baseSha, commit]);
+    const diff = full.length > MAX_DIFF_CHARS ? `${full.slice(0, MAX_DIFF_CHARS)}\n… diff truncated: ${full.length - MAX_DIFF_CHARS} more characters\n` : full;
+    return { files, diff };
+  }
+
+  /** The commit of a change, or null when it was discarded or never made. */
+  async commitOf(changeId: string): Promise<string | null> {
+    try {
+      return (await git(this.#repo, ['rev-parse', '--verify', '--quiet', changeRef(this.#runId, changeId)])).trim() || null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * A worktree holding the change commit, for reviewers and the gate: the write agent's own
+   * when it is still there, else a new one from the ref (a resumed run).
+   */
+  async checkout(changeId: string): Promise<string> {
+    const dir = this.dirOf(changeId);
+    const commit = await this.commitOf(changeId);
+    if (!commit) throw new Error(`change ${changeId} has no commit: it was discarded, or it never changed anything`);
+    if (await exists(join(dir, '.git'))) {
+      const head = (await git(dir, ['rev-parse', 'HEAD'])).trim();
+      if (head === commit) return dir;
+    }
+    await this.#removeWorktree(dir);
+    await mkdir(runWorktreeDir(this.#home, this.#runId), { recursive: true });
+    await git(this.#repo, ['worktree', 'add', '--detach', '--quiet', dir, commit]);
+    return dir;
+  }
+
+  async close(changeId: string): Promise<void> {
+    await this.#removeWorktree(this.dirOf(changeId));
+  }
+
+  /** Removes the worktree and the ref: the change is gone for good. */
+  async discard(changeId: string): Promise<void> {
+    await this.close(changeId);
+    await git(this.#repo, ['update-ref', '-d', changeRef(this.#runId, changeId)]).catch(() => undefined);
+  }
+
+  async #removeWorktree(dir: string): Promise<void> {
+    if (!(await exists(dir))) return;
+    await git(this.#repo, ['worktree', 'remove', '--force', dir]).catch(() => undefined);
+    // A directory git no longer knows as a worktree (a crash mid-add) goes too.
+    await rm(dir, { recursive: true, force: true });
+    await git(this.#repo, ['worktree', 'prune']);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
