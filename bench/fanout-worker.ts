@@ -16,6 +16,7 @@ const outcome = await startRun(
     builtinDir: fileURLToPath(new URL('../workflows/', import.meta.url)),
     apiKey: 'bench',
     baseURL: process.env.ANTHROPIC_BASE_URL,
+    commandEnv: process.env,
     listener: (event) => {
       if (event.type === 'run-started') runStartedAt = performance.now();
       if (event.type === 'run-finished') runEndedAt = performance.now();

@@ -1,4 +1,5 @@
-// `npm run bench`: the fan-out and resume benchmarks of issue #2, printed as figures and ratios.
+// `npm run bench`: fan-out, resume, gate setup per change and worktrees per change,
+// printed as figures and ratios.
 // Never a timed test: it reports, it does not assert.
 import { spawn } from 'node:child_process';
 import { DatabaseSync } from 'node:sqlite';
@@ -7,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { startFakeAnthropic, text } from '../test/support/fake-anthropic.ts';
 import { makeRepo, tempDir } from '../test/support/repo.ts';
 import { cliEnv, BIN, runCli } from '../test/support/cli.ts';
+import { CHANGES, gateSetup } from './gate-setup.ts';
+import { worktreeBench } from './worktrees.ts';
 
 const AGENTS = 1000;
 const CONCURRENCY = 16;
@@ -27,7 +30,7 @@ function worker(args: string[], env: NodeJS.ProcessEnv): Promise<any> {
   });
 }
 
-function table(rows: Array<Record<string, string | number>>): string {
+export function table(rows: Array<Record<string, string | number>>): string {
   const headers = Object.keys(rows[0]);
   const cells = rows.map((r) => headers.map((h) => String(r[h])));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
@@ -129,4 +132,39 @@ if (!only || only === 'fanout') {
 if (!only || only === 'resume') {
   console.log(`\nResume: a ${AGENTS}-agent run killed (SIGKILL) half way, then resumed\n`);
   console.log(table(await resume()));
+}
+if (!only || only === 'gate') {
+  console.log(`\nGate setup per change: ${CHANGES} changes of one commit, a dozen npm dependencies (npm registry, default npm cache, warmed first)\n`);
+  const g = await gateSetup();
+  const verdict = (passed: boolean) => (passed ? 'pass' : 'fail');
+  console.log(
+    table(
+      g.rows.map((r) => ({
+        change: r.change,
+        'naive worktree ms': r.naiveWorktreeMs,
+        'naive npm ci ms': r.naiveSetupMs,
+        'naive verdict': verdict(r.naivePassed),
+        'Foreman worktree ms': r.foremanWorktreeMs,
+        'Foreman setup ms': r.foremanSetupMs,
+        reused: r.reused ? 'yes' : 'no',
+        'Foreman verdict': verdict(r.foremanPassed),
+      })),
+    ),
+  );
+  console.log('');
+  console.log(
+    table([
+      { measure: 'packages in the lockfile', value: g.packages, target: '-' },
+      { measure: `setup ms, ${CHANGES} changes, naive (npm ci each)`, value: g.naiveSetupMs, target: '-' },
+      { measure: `setup ms, ${CHANGES} changes, Foreman (first installs, rest reuse)`, value: g.foremanSetupMs, target: '-' },
+      { measure: 'ratio naive / Foreman (first install included)', value: g.ratio.toFixed(2), target: '>= 5' },
+      { measure: 'ratio per reused change (median npm ci / median reuse)', value: g.steadyRatio.toFixed(1), target: '-' },
+      { measure: 'same verdicts', value: g.sameVerdicts ? 'yes' : 'NO', target: 'yes' },
+      { measure: 'worktrees left', value: g.worktreesLeft, target: '0' },
+    ]),
+  );
+}
+if (!only || only === 'worktrees') {
+  console.log('\nWorktrees per change: a synthetic 20,000-file repository, 8 changes one after another\n');
+  console.log(table(await worktreeBench()));
 }

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 export class UsageError extends Error {}
 
 export const USAGE = `usage:
-  foreman run <name | path.js | "free text"> [--args <json|string>] [--repo DIR] [--base REF]
+  foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId>] [--repo DIR] [--base REF]
               [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--yes] [--json]
   foreman resume <runId> [--json]
   foreman runs [--json]
@@ -67,6 +67,8 @@ export interface RunArgs {
   maxCostUsd?: number;
   json: boolean;
   yes: boolean;
+  /** Use that run's result as args (e.g. fix-findings after an audit). */
+  fromRun?: string;
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
@@ -74,6 +76,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     argv,
     {
       args: { type: 'string' },
+      'from-run': { type: 'string' },
       repo: { type: 'string' },
       base: { type: 'string' },
       model: { type: 'string' },
@@ -88,9 +91,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (positionals.length !== 1) {
     throw new UsageError(`foreman run takes one workflow (a name, a path.js or free text), got ${positionals.length}: quote free text\n${USAGE}`);
   }
+  if (values.args !== undefined && values['from-run'] !== undefined) {
+    throw new UsageError(`--args and --from-run both give the workflow its args: pass one of them\n${USAGE}`);
+  }
   return {
     ref: positionals[0],
     args: parseScriptArgs(values.args),
+    fromRun: values['from-run'],
     repo: values.repo ?? '.',
     base: values.base ?? 'HEAD',
     model: values.model,

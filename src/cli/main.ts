@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../config/load.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { totalTokens } from '../runtime/types.ts';
-import { openStore, resumeRun, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
+import { openStore, resumeRun, runResult, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
 import { isRunLive } from '../runtime/store.ts';
 import { repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
 import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
@@ -82,7 +82,8 @@ function reporterFor(io: CliIo): Reporter {
 async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseRunArgs(argv);
   const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd } = args;
-  const request: RunRequest = { ref, args: args.args, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd };
+  const scriptArgs = args.fromRun === undefined ? args.args : await runResult(foremanHome(io.env), args.fromRun);
+  const request: RunRequest = { ref, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd };
   if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null), BUILTIN_DIR);
   return withProgress(io, args.json, (env) => startRun(request, env));
 }

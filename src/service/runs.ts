@@ -101,6 +101,21 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
   }
 }
 
+/** The result of a finished run, to hand to another workflow as its args (`--from-run`). */
+export async function runResult(home: string, runId: string): Promise<unknown> {
+  const store = openStore(home);
+  try {
+    const run = await store.getRun(runId);
+    if (!run) throw new UnknownRunError(`no run ${runId} in ${storeFile(home)}: \`foreman runs\` lists the runs there`);
+    if (run.status !== 'completed') {
+      throw new UnknownRunError(`run ${runId} is ${run.status} and has no result to pass on: finish it with \`foreman resume ${runId}\`, or pick a completed run`);
+    }
+    return run.result;
+  } finally {
+    await store.close();
+  }
+}
+
 export async function resumeRun(runId: string, env: ServiceEnv): Promise<RunOutcome> {
   const store = openStore(env.home);
   try {
