@@ -42,9 +42,9 @@ export class WorkflowNotFoundError extends Error {
       available.length > 0
         ? `Available workflows: ${available.join(', ')}.`
         : 'There are no saved workflows yet; save one in the repository as .claude/workflows/<name>.js.';
-    // Free text will be turned into a script by the model (DESIGN §4); until then, say so.
+    // `foreman run` turns free text into a script; workflow() inside a script only takes names.
     const what = /\s/.test(ref.trim())
-      ? `"${ref}" is not a workflow name or a path.js, and writing a workflow from free text is not available yet.`
+      ? `"${ref}" is not a workflow name or a path.js: workflow() runs saved and built-in workflows by name.`
       : `Workflow "${ref}" not found.`;
     super(`${what} ${known} Run \`foreman list\` to see the available workflows.`);
     this.name = 'WorkflowNotFoundError';
