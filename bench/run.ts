@@ -48,6 +48,7 @@ async function fanout(latencyMs: number) {
     const callsByForeman = fake.calls;
     const floor = await worker([SDK_FLOOR, 'sdk', fake.url, String(AGENTS), String(CONCURRENCY)], env);
     const httpFloor = await worker([SDK_FLOOR, 'http', fake.url, String(AGENTS), String(CONCURRENCY)], env);
+    const transportFloor = await worker([SDK_FLOOR, 'sdk-transport', fake.url, String(AGENTS), String(CONCURRENCY)], env);
     const ideal = Math.ceil(AGENTS / CONCURRENCY) * latencyMs;
     return {
       latency: `${latencyMs} ms`,
@@ -58,6 +59,7 @@ async function fanout(latencyMs: number) {
       'target eff.': latencyMs ? '>= 0.97' : '-',
       'bare SDK ms': Math.round(floor.wallMs),
       'SDK eff.': latencyMs ? (ideal / floor.wallMs).toFixed(3) : 'n/a',
+      'SDK+transport eff.': latencyMs ? (ideal / transportFloor.wallMs).toFixed(3) : 'n/a',
       'Foreman/SDK': (stats.runWallMs / floor.wallMs).toFixed(3),
       'raw HTTP eff.': latencyMs ? (ideal / httpFloor.wallMs).toFixed(3) : 'n/a',
       'cpu ms/agent': (stats.cpuMs / AGENTS).toFixed(2),

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { AnthropicAgentRunner, type AnthropicAgentRunnerOptions } from '../src/agents/client.ts';
+import { AnthropicAgentRunner, STREAM_ABOVE_MAX_TOKENS, type AnthropicAgentRunnerOptions } from '../src/agents/client.ts';
 import { RateGovernor } from '../src/agents/governor.ts';
 import { costUsd, DEFAULT_MODELS } from '../src/runtime/pricing.ts';
 import type { AgentRequest, Usage } from '../src/runtime/types.ts';
@@ -90,7 +90,15 @@ describe('AnthropicAgentRunner', () => {
     assert.equal(outcome.transcript.final, 'src/auth.ts handles auth');
     const [seen] = h.fake.requests;
     assert.deepEqual(seen.tools, ['list_files', 'read_file', 'search']);
-    assert.equal(seen.body.stream, true, 'requests are streamed');
+    assert.equal(seen.body.stream, undefined, 'a request nobody needs the stream of is a plain request');
+  });
+
+  test('answers allowed more than STREAM_ABOVE_MAX_TOKENS of output are streamed', async () => {
+    const h = await harness({ handler: () => [text('long answer')] }, { maxTokens: STREAM_ABOVE_MAX_TOKENS + 1 });
+    const outcome = await h.runner.run(h.request());
+    assert.equal(outcome.result, 'long answer');
+    assert.equal(h.fake.requests[0].body.stream, true);
+    assert.equal(h.fake.requests[0].body.max_tokens, STREAM_ABOVE_MAX_TOKENS + 1);
   });
 
   test('tool use, then an answer built from the tool result', async () => {
@@ -434,8 +442,10 @@ describe('AnthropicAgentRunner', () => {
     const sonnet = h.fake.requests.filter((r) => r.body.model === MODEL).sort((a, b) => a.receivedAt - b.receivedAt);
     const [leader, ...followers] = sonnet;
     assert.equal(followers.length, 4);
+    assert.equal(leader.body.stream, true, 'the leader streams: its first event releases the followers');
     for (const follower of followers) {
       assert.ok(follower.receivedAt >= leader.respondedAt!, 'follower sent after the leader started streaming');
+      assert.equal(follower.body.stream, undefined);
     }
     // A different prefix is not held back by the sonnet leader.
     const haiku = h.fake.requests.find((r) => r.body.model === 'claude-haiku-5-5')!;

@@ -86,3 +86,24 @@ test('agents recorded in the same tick share one commit and still get distinct n
   assert.equal((await reopened.listAgents('r1')).length, 20);
   await reopened.close();
 });
+
+test('a journal write that cannot be committed rejects with what to do, and the store stays usable', async () => {
+  const store = new SqliteStore(join(tempDir(), 'foreman.db'));
+  await store.createRun(newRun('r1', '2026-11-21T10:00:00Z'));
+  const entry = { key: 'k', occurrence: 0, seq: 1, kind: 'agent', output: 1, usage: null, costUsd: 0, phase: null, label: null };
+  // No run "ghost": the foreign key refuses the row, on the writer thread.
+  await assert.rejects(store.appendJournal('ghost', entry), /could not commit a journal write \(FOREIGN KEY constraint failed\).*FOREMAN_HOME.*resume/);
+  await store.appendJournal('r1', entry);
+  assert.equal((await store.loadJournal('r1')).length, 1);
+  await store.close();
+});
+
+test('an in-memory store commits on the calling thread, with the same batching', async () => {
+  const store = new SqliteStore(':memory:');
+  await store.createRun(newRun('r1', '2026-11-21T10:00:00Z'));
+  const entry = (i: number) => ({ key: `k${i}`, occurrence: 0, seq: i, kind: 'agent', output: i, usage: null, costUsd: 0, phase: null, label: null });
+  await Promise.all(Array.from({ length: 5 }, (_, i) => store.appendJournal('r1', entry(i))));
+  assert.deepEqual((await store.loadJournal('r1')).map((e) => e.output), [0, 1, 2, 3, 4]);
+  await assert.rejects(store.appendJournal('ghost', entry(9)), /FOREIGN KEY/);
+  await store.close();
+});

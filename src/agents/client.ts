@@ -6,6 +6,7 @@ import Anthropic, { AnthropicError, APIConnectionError, APIError, APIUserAbortEr
 import type { ModelTable } from '../runtime/pricing.ts';
 import type { AgentOutcome, AgentRequest, AgentRunner } from '../runtime/types.ts';
 import { CacheWarmup } from './cache-warmup.ts';
+import { createTransport, type Transport } from './http.ts';
 import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
 import { jitteredBackoffMs, RateGovernor, retryAfterMsFromHeaders } from './governor.ts';
 import { ModelCallError, runAgentLoop, type CallModel, type ModelCallOptions } from './loop.ts';
@@ -41,6 +42,7 @@ export interface AnthropicAgentRunnerOptions {
 export class AnthropicAgentRunner implements AgentRunner {
   readonly governor: RateGovernor;
   readonly #client: Anthropic;
+  readonly #transport: Transport;
   readonly #warmup: CacheWarmup;
   readonly #models: ModelTable;
   readonly #maxTurns: number;
@@ -53,7 +55,8 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #commandEnv: NodeJS.ProcessEnv | undefined;
 
   constructor(options: AnthropicAgentRunnerOptions) {
-    this.#client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0 });
+    this.#transport = createTransport();
+    this.#client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, fetch: this.#transport.fetch });
     this.governor = options.governor ?? new RateGovernor(16);
     this.#warmup = new CacheWarmup({ maxWaitMs: options.cacheWarmupMaxWaitMs });
     this.#models = options.models;
@@ -65,6 +68,10 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#commands = options.commands ?? [];
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#commandEnv = options.commandEnv;
+  }
+
+  prepare(concurrency: number): void {
+    this.#transport.preconnect(this.#client.baseURL, Math.min(concurrency, this.governor.maxInFlight));
   }
 
   run(request: AgentRequest): Promise<AgentOutcome> {
@@ -91,7 +98,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       }
       let failure: Failure;
       try {
-        const message = await this.#streamOnce(params, options);
+        const message = await this.#requestOnce(params, options);
         this.governor.onSuccess();
         return message;
       } catch (error) {
@@ -119,12 +126,24 @@ export class AnthropicAgentRunner implements AgentRunner {
     }
   };
 
-  async #streamOnce(params: Anthropic.MessageCreateParamsNonStreaming, options: ModelCallOptions): Promise<Anthropic.Message> {
+  /**
+   * One request. It streams only when something needs the stream: a cache warm-up leader
+   * (its first event releases the agents waiting on its prefix), or an answer long enough that
+   * an idle connection could be dropped before it ends. Everything else is a plain request,
+   * which costs the SDK about half the main-thread time of a stream (docs/benchmarks.md).
+   */
+  async #requestOnce(params: Anthropic.MessageCreateParamsNonStreaming, options: ModelCallOptions): Promise<Anthropic.Message> {
+    if (!options.onFirstEvent && params.max_tokens <= STREAM_ABOVE_MAX_TOKENS) {
+      return await this.#client.messages.create(params, { signal: options.signal });
+    }
     const stream = this.#client.messages.stream(params, { signal: options.signal });
     if (options.onFirstEvent) stream.once('streamEvent', options.onFirstEvent);
     return await stream.finalMessage();
   }
 }
+
+/** Answers allowed more output than this are streamed; at 8,192 (the default) they are not. */
+export const STREAM_ABOVE_MAX_TOKENS = 16_384;
 
 type Failure =
   | { kind: 'aborted' }

@@ -208,7 +208,7 @@ async function firstRequest(
 ): Promise<Anthropic.Message> {
   const ticket = await deps.warmup.enter(prefixKey, request.signal);
   try {
-    return await deps.callModel(params, { signal: request.signal, onFirstEvent: ticket.started });
+    return await deps.callModel(params, { signal: request.signal, ...(ticket.leader ? { onFirstEvent: ticket.started } : {}) });
   } finally {
     ticket.started(); // a leader that failed must not hold its followers for the full wait
   }

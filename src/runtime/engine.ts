@@ -401,6 +401,8 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
   };
 
   emit({ type: 'run-started', runId: run.id, workflow: run.workflow, baseSha: run.baseSha, resumed: options.resumed, replayable: journal.completedCount });
+  // While the sandbox starts, so the script's first agents find their connections open.
+  runner.prepare?.(limits.concurrency);
 
   let status: RunOutcome['status'];
   let result: unknown = null;

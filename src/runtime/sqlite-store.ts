@@ -1,8 +1,12 @@
 // Embedded SQLite store (node:sqlite): one file under $FOREMAN_HOME. WAL with synchronous=FULL so
-// a journal entry is on disk before the script sees the result it records.
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+// a journal entry is on disk before the script sees the result it records. Journal entries and
+// agent records are committed by a writer thread (sqlite-writer-thread.ts); the rest is rare and
+// written here.
+import type { DatabaseSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-write-queue.ts';
+import { json, openDatabase } from './sqlite-writes.ts';
 import { isProcessAlive, type AgentRecord, type JournalEntry, type NewRun, type RunRecord, type RunStatus, type Store } from './store.ts';
 
 // Each entry upgrades the schema by one version; PRAGMA user_version records how far a file got.
@@ -63,17 +67,18 @@ const MIGRATIONS: string[] = [
 
 type Row = Record<string, any>;
 
-const json = (value: unknown): string => JSON.stringify(value ?? null);
 const parse = (text: unknown): any => (typeof text === 'string' ? JSON.parse(text) : null);
 
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
+  readonly #writes: WriteQueue;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.#db = new DatabaseSync(file);
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+    const inMemory = file === ':memory:';
+    if (!inMemory) mkdirSync(dirname(file), { recursive: true });
+    this.#db = openDatabase(file);
     this.#migrate();
+    this.#writes = inMemory ? new InlineWriteQueue(this.#db) : new ThreadWriteQueue(file);
   }
 
   #migrate(): void {
@@ -158,66 +163,18 @@ export class SqliteStore implements Store {
     }));
   }
 
+  /** Durable when the promise resolves; see recordAgent. */
   async appendJournal(runId: string, entry: JournalEntry): Promise<void> {
-    this.#insertJournal(runId, entry);
-  }
-
-  // OR IGNORE: two executions racing to complete the same call keep the first answer.
-  #insertJournal(runId: string, entry: JournalEntry): void {
-    this.#statement(
-      `INSERT OR IGNORE INTO journal (run_id, key, occurrence, seq, kind, output, usage, cost_usd, phase, label)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label);
+    await this.#writes.submit({ kind: 'journal', runId, entry });
   }
 
   /**
-   * Group commit: agents that finish in the same turn of the event loop share one transaction and
-   * so one disk sync. Each caller's promise still resolves only after that commit.
+   * Group commit on the writer thread: agents that finish in the same turn share one
+   * transaction and so one disk sync, and the main thread never waits for the disk. Each
+   * caller's promise still resolves only after that commit.
    */
   recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      this.#pendingAgents.push({ write: () => this.#insertAgent(runId, agent, completed), resolve, reject });
-      if (this.#pendingAgents.length === 1) setImmediate(() => this.#commitPendingAgents());
-    });
-  }
-
-  readonly #pendingAgents: Array<{ write: () => number; resolve: (no: number) => void; reject: (error: Error) => void }> = [];
-
-  #commitPendingAgents(): void {
-    const batch = this.#pendingAgents.splice(0);
-    let numbers: number[];
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
-      numbers = batch.map((item) => item.write());
-      this.#db.exec('COMMIT');
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      for (const item of batch) item.reject(error as Error);
-      return;
-    }
-    batch.forEach((item, i) => item.resolve(numbers[i]));
-  }
-
-  #insertAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): number {
-    const row = this.#statement(
-      `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
-       VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       RETURNING no`,
-    ).get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as Row;
-    if (completed) this.#insertJournal(runId, completed);
-    return Number(row.no);
-  }
-
-  readonly #statements = new Map<string, StatementSync>();
-
-  /** Prepared once per connection: a fan-out writes the same two statements a thousand times. */
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+    return this.#writes.submit({ kind: 'agent', runId, agent, ...(completed ? { completed } : {}) });
   }
 
   async listAgents(runId: string): Promise<AgentRecord[]> {
@@ -231,6 +188,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#writes.close();
     if (this.#db.isOpen) this.#db.close();
   }
 }

@@ -90,6 +90,8 @@ export interface AgentOutcome {
 
 export interface AgentRunner {
   run(request: AgentRequest): Promise<AgentOutcome>;
+  /** A run is starting that may run `concurrency` agents at once: get ready (open connections). */
+  prepare?(concurrency: number): void;
 }
 
 // ---- verified fixes ------------------------------------------------------------------------

@@ -49,6 +49,8 @@ export interface FakeAnthropic {
   url: string;
   /** Number of /v1/messages requests received. */
   readonly calls: number;
+  /** Number of TCP connections accepted. */
+  readonly connections: number;
   requests: FakeRequest[];
   close(): Promise<void>;
 }
@@ -125,6 +127,8 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
         if (!res.headersSent && !res.destroyed) sendError(res, 500, { type: 'api_error', message: `fake-anthropic: ${String(error)}` });
       });
   });
+  let connections = 0;
+  server.on('connection', () => (connections += 1));
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
 
@@ -138,6 +142,9 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
     url: `http://127.0.0.1:${port}`,
     get calls() {
       return calls;
+    },
+    get connections() {
+      return connections;
     },
     requests,
     close: () =>

@@ -1,0 +1,71 @@
+// The store's hot writes — agent records and journal entries — and how a batch of them is
+// committed. Shared by the writer thread (the default) and the in-thread fallback, so both
+// commit exactly the same way.
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { AgentRecord, JournalEntry } from './store.ts';
+
+export type WriteOp =
+  | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry }
+  | { kind: 'journal'; runId: string; entry: JournalEntry };
+
+/** WAL with synchronous=FULL: a commit is on disk before the caller hears of it. */
+export function openDatabase(file: string): DatabaseSync {
+  const db = new DatabaseSync(file);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  return db;
+}
+
+export const json = (value: unknown): string => JSON.stringify(value ?? null);
+
+export class BatchCommitter {
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /**
+   * Writes every op in one transaction, so one disk sync covers the batch. Returns, per op, the
+   * agent's number within its run (0 for journal entries). All or nothing.
+   */
+  commit(ops: readonly WriteOp[]): number[] {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const numbers = ops.map((op) => (op.kind === 'agent' ? this.#insertAgent(op.runId, op.agent, op.completed) : (this.#insertJournal(op.runId, op.entry), 0)));
+      this.#db.exec('COMMIT');
+      return numbers;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  // OR IGNORE: two executions racing to complete the same call keep the first answer.
+  #insertJournal(runId: string, entry: JournalEntry): void {
+    this.#statement(
+      `INSERT OR IGNORE INTO journal (run_id, key, occurrence, seq, kind, output, usage, cost_usd, phase, label)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label);
+  }
+
+  #insertAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): number {
+    const row = this.#statement(
+      `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
+       VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING no`,
+    ).get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as { no: number };
+    if (completed) this.#insertJournal(runId, completed);
+    return Number(row.no);
+  }
+
+  /** Prepared once per connection: a fan-out writes the same two statements a thousand times. */
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
