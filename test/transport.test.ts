@@ -79,3 +79,18 @@ test('a run opens its agents’ connections as it starts, even before the script
   assert.equal(fake.connections, 3);
   assert.equal(fake.calls, 0);
 });
+
+test('request headers arrive whichever form fetch was given them in', async () => {
+  const seen: Array<string | undefined> = [];
+  const fake = await startFakeAnthropic({ handler: () => [text('ok')] });
+  servers.push(fake);
+  const { fetch } = createTransport({});
+  const body = JSON.stringify(params);
+  for (const headers of [new Headers({ 'x-probe': 'a' }), { 'x-probe': 'b' }, [['x-probe', 'c']] as [string, string][]]) {
+    const response = await fetch(`${fake.url}/v1/messages`, { method: 'POST', headers, body });
+    assert.equal(response.status, 200);
+    await response.text();
+  }
+  for (const request of fake.requests) seen.push(request.headers['x-probe'] as string | undefined);
+  assert.deepEqual(seen, ['a', 'b', 'c']);
+});

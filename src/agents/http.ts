@@ -45,7 +45,7 @@ function fetchThrough(dispatcher: Dispatcher): typeof fetch {
     const method = (init?.method ?? 'GET').toUpperCase() as Dispatcher.HttpMethod;
     const response = await request(url, {
       method,
-      headers: init?.headers ? Object.fromEntries(new Headers(init.headers)) : undefined,
+      headers: init?.headers ? requestHeaders(init.headers) : undefined,
       body: init?.body as Dispatcher.DispatchOptions['body'],
       signal: init?.signal ?? undefined,
       dispatcher,
@@ -65,6 +65,15 @@ function fetchThrough(dispatcher: Dispatcher): typeof fetch {
     }
     return new Response(await response.body.arrayBuffer(), status);
   };
+}
+
+/**
+ * undici takes a Headers object (the SDK's kind) as it is, as an iterable of pairs; an array of
+ * pairs would be read as a flat name, value list, so anything else goes through Headers first.
+ */
+function requestHeaders(headers: NonNullable<RequestInit['headers']>): Headers | Record<string, string> {
+  if (headers instanceof Headers) return headers;
+  return Object.fromEntries(new Headers(headers));
 }
 
 /** Connections opened before they are asked for, handed to the pool's connector first. */

@@ -2,7 +2,7 @@
 // baseURL; a handler scripts each reply from the request (prompt, turn, last tool results).
 // Built to serve thousands of requests cheaply: keep-alive, one write per response, no logging.
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface FakeRequest {
@@ -16,6 +16,8 @@ export interface FakeRequest {
   lastToolResults: Array<{ tool_use_id: string; content: string; is_error?: boolean }>;
   /** Names of the tools offered. */
   tools: string[];
+  /** The HTTP request headers, names lowercased. */
+  headers: IncomingHttpHeaders;
   /** performance.now() when the request body had arrived. */
   receivedAt: number;
   /** performance.now() when the response (first byte) was written; unset until then. */
@@ -101,7 +103,7 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
         } catch {
           return sendError(res, 400, { type: 'invalid_request_error', message: 'fake-anthropic: body is not JSON' });
         }
-        const request = describeRequest(body);
+        const request = describeRequest(body, req.headers);
         if (record) requests.push(request);
 
         let reply: FakeReply;
@@ -155,7 +157,7 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
   };
 }
 
-function describeRequest(body: any): FakeRequest {
+function describeRequest(body: any, headers: IncomingHttpHeaders): FakeRequest {
   const messages: any[] = Array.isArray(body.messages) ? body.messages : [];
   const firstUser = messages.find((m) => m.role === 'user');
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
@@ -175,6 +177,7 @@ function describeRequest(body: any): FakeRequest {
     turn: messages.filter((m) => m.role === 'assistant').length,
     lastToolResults,
     tools: Array.isArray(body.tools) ? body.tools.map((t: any) => t.name) : [],
+    headers,
     receivedAt: performance.now(),
   };
 }
