@@ -1,0 +1,66 @@
+// `/workflow …` comment commands (DESIGN §5): what the first line of an issue or pull request
+// comment asks for. Pure parsing; who may ask, and what happens, is the front door's business.
+import { sanitizeCommentText } from './sanitize.ts';
+
+export type WorkflowCommand =
+  /** `ref` is a workflow name, or free text when it names none; `text` is the whole request. */
+  | { kind: 'run'; ref: string; args: unknown; text: string }
+  | { kind: 'approve' | 'stop' | 'resume'; runId: string | null }
+  | { kind: 'status' | 'list' | 'help' }
+  | { kind: 'save'; name: string; runId: string | null }
+  | { kind: 'invalid'; problem: string };
+
+const PREFIX = /^\/workflow(?=\s|$)/;
+const RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const WORKFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const MAX_REQUEST_CHARS = 4_000;
+
+/** The command in a comment, or null when its first line is not a `/workflow` command. */
+export function parseWorkflowCommand(body: string): WorkflowCommand | null {
+  const firstLine = body.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0].trim();
+  if (!PREFIX.test(firstLine)) return null;
+  const rest = sanitizeCommentText(firstLine.slice('/workflow'.length));
+  if (rest === '') return { kind: 'help' };
+  if (rest.length > MAX_REQUEST_CHARS) {
+    return { kind: 'invalid', problem: `the request is ${rest.length} characters long; keep it under ${MAX_REQUEST_CHARS}, or save the workflow in .claude/workflows/ and run it by name` };
+  }
+  const word = rest.split(/\s/, 1)[0];
+  const tail = rest.slice(word.length).trim();
+  const more = tail === '' ? [] : tail.split(/\s+/);
+  switch (word) {
+    case 'help':
+    case 'status':
+    case 'list':
+      return more.length === 0 ? { kind: word } : { kind: 'invalid', problem: `\`/workflow ${word}\` takes nothing after it` };
+    case 'approve':
+    case 'stop':
+    case 'resume':
+      return runIdCommand(word, more);
+    case 'save': {
+      const [name, runId, ...extra] = more;
+      if (!name || !WORKFLOW_NAME.test(name) || extra.length > 0 || (runId !== undefined && !RUN_ID.test(runId))) {
+        return { kind: 'invalid', problem: 'use `/workflow save <name> [run]`: a name of letters, digits, dots, dashes or underscores, then optionally the run id' };
+      }
+      return { kind: 'save', name, runId: runId ?? null };
+    }
+    default:
+      return { kind: 'run', ref: word, args: commentArgs(tail), text: rest };
+  }
+}
+
+function runIdCommand(kind: 'approve' | 'stop' | 'resume', more: string[]): WorkflowCommand {
+  if (more.length > 1 || (more[0] !== undefined && !RUN_ID.test(more[0]))) {
+    return { kind: 'invalid', problem: `use \`/workflow ${kind} [run]\`: the run id as \`/workflow status\` shows it, or nothing for the latest run here` };
+  }
+  return { kind, runId: more[0] ?? null };
+}
+
+/** DESIGN §4: the rest of the line is its JSON value when it parses as JSON, else the string. */
+export function commentArgs(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
