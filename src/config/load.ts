@@ -3,8 +3,17 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { configSchema, type ForemanConfig } from './schema.ts';
 import { DEFAULT_MODELS, type ModelTable } from '../runtime/pricing.ts';
+// The agents.commands patterns are checked with the parser the matcher itself uses, so that what
+// loads is exactly what isCommandAllowed can match; a second parser here could drift from it.
+// Checked here after zod rather than in schema.ts: schema.ts is the plain description of the file
+// (src/workspace/gate.ts imports its types, front doors derive JSON Schema from it), so it imports
+// nothing but zod and src/workspace never ends up depending on itself through src/config. load.ts
+// is only imported by the front doors and the service, which sit above src/workspace, and
+// command.ts imports nothing of Foreman's, so this import makes no cycle.
+import { CommandSyntaxError, parseCommandPattern } from '../workspace/command.ts';
 
 export const CONFIG_PATH = '.github/foreman.yml';
 
@@ -29,14 +38,74 @@ export function parseConfig(text: string, source: string): ForemanConfig {
   } catch (error) {
     throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}: fix the YAML syntax`);
   }
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-    const detail = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
-    throw new ConfigError(`${source}: ${key}: ${detail}: fix or remove that key (see docs/config.md)`);
-  }
+  // reportInput: tells a missing key (input undefined) from one that is there but wrong.
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new ConfigError(`${source}: ${describeIssue(parsed.error.issues[0])}`);
+  checkCommandPatterns(parsed.data, source);
   return parsed.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const key = issue.path.length > 0 ? keyName(issue.path) : '(top level)';
+  if (issue.code === 'invalid_type' && (issue.input === undefined || issue.input === null)) {
+    const field = schemaAt(issue.path);
+    if (field && !(field instanceof z.ZodOptional)) {
+      const example = exampleOf(field, issue.path);
+      const eg = example ? `, e.g. \`${example}\`` : '';
+      if (issue.input === undefined) return `${key}: required key missing: add ${key}${eg} (see docs/config.md)`;
+      return `${key}: required key has no value: give ${key} a value${eg} (see docs/config.md)`;
+    }
+  }
+  if (issue.code === 'invalid_type' && issue.path.length === 0) {
+    return `${issue.message}: the file must be a mapping of keys such as \`limits:\` and \`gate:\` (see docs/config.md)`;
+  }
+  const detail = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
+  return `${key}: ${detail}: fix or remove that key (see docs/config.md)`;
+}
+
+/** `agents.commands[0]`: array indexes as a YAML reader would look them up. */
+function keyName(path: readonly PropertyKey[]): string {
+  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i > 0 ? '.' : ''}${String(part)}`)).join('');
+}
+
+/** The schema of the key at `path`, as declared (still wrapped in optional), or null. */
+function schemaAt(path: readonly PropertyKey[]): z.ZodType | null {
+  let schema: z.ZodType = configSchema;
+  for (const part of path) {
+    while (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+    if (schema instanceof z.ZodObject && typeof part === 'string' && part in schema.shape) schema = schema.shape[part] as z.ZodType;
+    else if (schema instanceof z.ZodArray && typeof part === 'number') schema = schema.element as z.ZodType;
+    else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.ZodType;
+    else return null;
+  }
+  return schema;
+}
+
+/** `test: npm test` from a description such as "Runs the tests, e.g. 'npm test'". */
+function exampleOf(field: z.ZodType, path: readonly PropertyKey[]): string | null {
+  const value = /e\.g\. '([^']+)'/.exec(field.description ?? '')?.[1];
+  const name = path[path.length - 1];
+  return value !== undefined && typeof name === 'string' ? `${name}: ${value}` : null;
+}
+
+/**
+ * A pattern that does not parse would load and then silently match nothing (isCommandAllowed
+ * skips it), leaving the agents without a command the file seems to allow.
+ */
+function checkCommandPatterns(config: ForemanConfig, source: string): void {
+  const patterns = config.agents?.commands ?? [];
+  patterns.forEach((pattern, i) => {
+    try {
+      parseCommandPattern(pattern);
+    } catch (error) {
+      if (!(error instanceof CommandSyntaxError)) throw error;
+      const key = keyName(['agents', 'commands', i]);
+      throw new ConfigError(
+        `${source}: ${key}: ${error.message}. A pattern is one program and its arguments, run without a shell; '*' stands for one argument ` +
+          `and a final '**' for any remaining ones: fix or remove ${key} (see docs/config.md)`,
+      );
+    }
+  });
 }
 
 export function modelTable(config: ForemanConfig): ModelTable {
