@@ -115,6 +115,31 @@ test('review-pr reviews the diff it is given, file by file, and verifies the fin
   assert.equal(out.result.findings[0].title, 'comparison became loose');
 });
 
+test('review-pr --diff-from reviews what the head changed since it left the base, as a pull request shows it', async () => {
+  const repo = makeRepo({ ...FIXTURE, 'src/auth.js': AUTH.replace('==', '===') });
+  gitIn(repo, 'checkout', '-qb', 'feature');
+  writeFiles(repo, { 'src/auth.js': AUTH });
+  gitIn(repo, 'commit', '-qam', 'loosen the comparison');
+  // main moves on meanwhile; its own changes are not the feature's to review.
+  gitIn(repo, 'checkout', '-q', 'main');
+  writeFiles(repo, { 'README.md': 'unrelated\n' });
+  gitIn(repo, 'add', '-A');
+  gitIn(repo, 'commit', '-qm', 'docs on main');
+  const out = await foreman(['run', 'review-pr', '--repo', repo, '--base', 'feature', '--diff-from', 'main'], tempDir());
+  assert.deepEqual(out.result.files, ['src/auth.js']);
+  assert.equal(out.result.findings[0].title, 'comparison became loose');
+
+  const nothing = await runCli(['run', 'review-pr', '--repo', repo, '--diff-from', 'main'], { home: tempDir(), baseURL: fake.url });
+  assert.equal(nothing.code, 2);
+  assert.match(nothing.stderr, /HEAD has no changes since it left main: there is nothing to review/);
+  const unknown = await runCli(['run', 'review-pr', '--repo', repo, '--diff-from', 'nope'], { home: tempDir(), baseURL: fake.url });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /--diff-from nope is not a commit/);
+  const both = await runCli(['run', 'review-pr', '--repo', repo, '--diff-from', 'main', '--args', 'x'], { home: tempDir(), baseURL: fake.url });
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--args and --diff-from each give the workflow its args: pass one of them/);
+});
+
 test('each built-in explains its args when they are missing', async () => {
   const repo = makeRepo(FIXTURE);
   for (const [name, hint] of [['audit', /needs a concern/], ['fix-findings', /needs findings/], ['review-pr', /needs the diff/]] as const) {
@@ -129,7 +154,7 @@ test('--from-run names what is wrong: both --args and --from-run, an unknown run
   const home = tempDir();
   const both = await runCli(['run', 'fix-findings', '--repo', repo, '--args', '[]', '--from-run', 'x'], { home, baseURL: fake.url });
   assert.equal(both.code, 2);
-  assert.match(both.stderr, /pass one of them/);
+  assert.match(both.stderr, /--args and --from-run each give the workflow its args: pass one of them/);
   const unknown = await runCli(['run', 'fix-findings', '--repo', repo, '--from-run', 'nope'], { home, baseURL: fake.url });
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /no run nope.*foreman runs/);

@@ -1,13 +1,13 @@
 export const meta = {
   name: 'review-pr',
   description: 'Review the changes of a pull request file by file; keep only the findings a skeptic could not refute',
-  whenToUse: 'args: the unified diff (e.g. --args "$(git diff main...HEAD)") or { diff, title?, body? }; on GitHub the PR supplies it',
+  whenToUse: 'args: { diff, title?, body? } or the unified diff itself; from the CLI: foreman run review-pr --diff-from main; on GitHub the PR supplies it',
   phases: [{ title: 'Review' }, { title: 'Verify' }],
 }
 
 const diff = typeof args === 'string' ? args : args && args.diff
 if (typeof diff !== 'string' || !diff.includes('diff --git ')) {
-  throw new Error('review-pr needs the diff to review: foreman run review-pr --base <head> --args "$(git diff <base>...<head>)"')
+  throw new Error('review-pr needs the diff to review: foreman run review-pr --diff-from <base branch> (with --base <head>, default HEAD)')
 }
 const intent = args && typeof args === 'object' ? [args.title, args.body].filter(Boolean).join('\n\n') : ''
 

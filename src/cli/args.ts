@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 export class UsageError extends Error {}
 
 export const USAGE = `usage:
-  foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId>] [--repo DIR] [--base REF]
+  foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId> | --diff-from REF] [--repo DIR] [--base REF]
               [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--yes] [--json]
   foreman resume <runId> [--json]
   foreman runs [--json]
@@ -69,6 +69,8 @@ export interface RunArgs {
   yes: boolean;
   /** Use that run's result as args (e.g. fix-findings after an audit). */
   fromRun?: string;
+  /** Args are { diff, base, head }: the changes of --base since it left REF, as a pull request shows them. */
+  diffFrom?: string;
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
@@ -77,6 +79,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     {
       args: { type: 'string' },
       'from-run': { type: 'string' },
+      'diff-from': { type: 'string' },
       repo: { type: 'string' },
       base: { type: 'string' },
       model: { type: 'string' },
@@ -91,13 +94,15 @@ export function parseRunArgs(argv: string[]): RunArgs {
   if (positionals.length !== 1) {
     throw new UsageError(`foreman run takes one workflow (a name, a path.js or free text), got ${positionals.length}: quote free text\n${USAGE}`);
   }
-  if (values.args !== undefined && values['from-run'] !== undefined) {
-    throw new UsageError(`--args and --from-run both give the workflow its args: pass one of them\n${USAGE}`);
+  const argSources = (['args', 'from-run', 'diff-from'] as const).filter((name) => values[name] !== undefined);
+  if (argSources.length > 1) {
+    throw new UsageError(`${argSources.map((name) => `--${name}`).join(' and ')} each give the workflow its args: pass one of them\n${USAGE}`);
   }
   return {
     ref: positionals[0],
     args: parseScriptArgs(values.args),
     fromRun: values['from-run'],
+    diffFrom: values['diff-from'],
     repo: values.repo ?? '.',
     base: values.base ?? 'HEAD',
     model: values.model,

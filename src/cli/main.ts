@@ -9,7 +9,7 @@ import type { RunOutcome } from '../runtime/engine.ts';
 import { totalTokens } from '../runtime/types.ts';
 import { openStore, resumeRun, runResult, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
 import { isRunLive } from '../runtime/store.ts';
-import { repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
+import { changesSince, repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
 import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
 import { parseIdArgs, parseListArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE } from './args.ts';
@@ -82,7 +82,8 @@ function reporterFor(io: CliIo): Reporter {
 async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseRunArgs(argv);
   const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd } = args;
-  const scriptArgs = args.fromRun === undefined ? args.args : await runResult(foremanHome(io.env), args.fromRun);
+  const scriptArgs =
+    args.fromRun !== undefined ? await runResult(foremanHome(io.env), args.fromRun) : args.diffFrom !== undefined ? await changesSince(repo, args.diffFrom, base) : args.args;
   const request: RunRequest = { ref, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd };
   if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null), BUILTIN_DIR);
   return withProgress(io, args.json, (env) => startRun(request, env));

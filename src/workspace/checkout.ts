@@ -17,15 +17,29 @@ export async function repositoryRoot(dir: string): Promise<string> {
   }
 }
 
-export async function resolveCommit(repo: string, ref: string): Promise<string> {
+/** `flag` names the option the ref came from, for the error. */
+export async function resolveCommit(repo: string, ref: string, flag = '--base'): Promise<string> {
   try {
     return (await git(repo, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])).trim();
   } catch (error) {
     if (error instanceof GitError) {
-      throw new RepositoryError(`--base ${ref} is not a commit in ${repo}: pass a branch, tag or commit that exists (git log shows them)`);
+      throw new RepositoryError(`${flag} ${ref} is not a commit in ${repo}: pass a branch, tag or commit that exists (git log shows them)`);
     }
     throw error;
   }
+}
+
+/**
+ * What `head` changed since it left `from`: `git diff from...head`, the diff a pull request shows.
+ * `--diff-from` hands it to a workflow (review-pr) as `{ diff, base, head }`.
+ */
+export async function changesSince(dir: string, from: string, head: string): Promise<{ diff: string; base: string; head: string }> {
+  const repo = await repositoryRoot(dir);
+  const base = await resolveCommit(repo, from, '--diff-from');
+  const headSha = await resolveCommit(repo, head);
+  const diff = await git(repo, ['diff', '--no-color', '--no-ext-diff', `${base}...${headSha}`]);
+  if (diff.trim() === '') throw new RepositoryError(`${head} has no changes since it left ${from}: there is nothing to review`);
+  return { diff, base, head: headSha };
 }
 
 /** Where Foreman keeps the worktrees of one run. */
