@@ -26,23 +26,35 @@ const fake = await startFakeAnthropic({
 });
 after(() => fake.close());
 
-const isReviewer = (req: FakeRequest): boolean => req.prompt.startsWith('You are reviewer');
+type Verdict = 'accept' | 'refute';
+/** 1 for "You are reviewer 1 of …", null for any other agent. */
+const reviewerNumber = (req: FakeRequest): number | null => Number(/^You are reviewer (\d+) /.exec(req.prompt)?.[1] ?? NaN) || null;
 
-/** A write agent that makes one edit, then says what it did; reviewers vote `verdict`. */
-function fixScript(edit: { old_string: string; new_string: string; path?: string }, verdict: 'accept' | 'refute' = 'accept'): Script {
+/**
+ * A write agent that makes one edit, then says what it did; reviewers vote `verdict`, or
+ * reviewer n votes `verdict[n - 1]`.
+ */
+function fixScript(edit: { old_string: string; new_string: string; path?: string }, verdict: Verdict | Verdict[] = 'accept'): Script {
   return (req) => {
-    if (isReviewer(req)) return [toolUse('submit_result', { verdict, reason: verdict === 'accept' ? 'looks right' : 'this breaks callers' })];
+    const reviewer = reviewerNumber(req);
+    if (reviewer !== null) {
+      const vote = Array.isArray(verdict) ? verdict[reviewer - 1] : verdict;
+      return [toolUse('submit_result', { verdict: vote, reason: vote === 'accept' ? 'looks right' : 'this breaks callers' })];
+    }
     if (req.turn === 0) return [toolUse('edit_file', { path: edit.path ?? 'src/math.js', ...edit })];
     return [text('made the edit')];
   };
 }
 
-function workflowRepo(script: string, extra: Record<string, string> = {}): string {
-  return makeRepo({ ...PROJECT, ...extra, '.claude/workflows/fixit.js': `export const meta = { name: 'fixit', description: 'test fixes' }\n${script}` });
+function workflowRepo(script: string, extra: Record<string, string> = {}, project: Record<string, string> = PROJECT): string {
+  return makeRepo({ ...project, ...extra, '.claude/workflows/fixit.js': `export const meta = { name: 'fixit', description: 'test fixes' }\n${script}` });
 }
 
 const foremanBranches = (repo: string): string[] =>
   gitIn(repo, 'for-each-ref', '--format=%(refname:short)', 'refs/heads/foreman/').split('\n').filter(Boolean);
+/** Change commits Foreman keeps in the user's repository: refs/foreman/<run>/<change>. */
+const foremanRefs = (repo: string): string[] =>
+  gitIn(repo, 'for-each-ref', '--format=%(refname)', 'refs/foreman/').split('\n').filter(Boolean);
 const foremanWorktrees = (repo: string, home: string): string[] =>
   gitIn(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree ') && l.includes(home));
 
@@ -263,4 +275,167 @@ test('no Foreman worktree is left after a failed run or a stopped one', async ()
   assert.equal(stopped.code, 1, stopped.stderr);
   assert.match(stopped.stderr, /stopped/);
   assert.deepEqual(foremanWorktrees(stopRepo, stopHome), []);
+});
+
+// ---- changes left by isolation: 'worktree' agents, propose()'s precondition, fix() outcomes ----
+
+/** Runs `script` as the fixit workflow of a fresh fixture repository; the run must complete. */
+async function runCompleted(script: string, extra: Record<string, string> = {}, project: Record<string, string> = PROJECT) {
+  const repo = workflowRepo(script, extra, project);
+  const home = tempDir();
+  const result = await run(repo, home);
+  assert.equal(result.code, 0, result.stderr);
+  return { ...result, repo, home };
+}
+
+const DOCUMENT_ADD = { old_string: 'export function add', new_string: '// Adds two numbers.\nexport function add' };
+const BREAK_ADD = { old_string: 'a + b', new_string: 'a - b' };
+const worktreeAgentScript = (marker: string) => `return await agent('${marker}: document add()', { isolation: 'worktree', label: 'candidate add' })`;
+
+test("an unclaimed worktree agent's change is gated at the end of the run and proposed as its one branch", async () => {
+  scripts.set('MARK-candidate-good', fixScript(DOCUMENT_ADD));
+  const { json, stderr, repo, home } = await runCompleted(worktreeAgentScript('MARK-candidate-good'));
+  assert.equal(json.result, 'made the edit', "the script gets the agent's answer, as in Claude Code");
+
+  const branches = foremanBranches(repo);
+  assert.equal(branches.length, 1, branches.join(', '));
+  const [branch] = branches;
+  assert.match(branch, new RegExp(`^foreman/${json.runId}/c[0-9a-f]+-candidate-add$`));
+  assert.match(gitIn(repo, 'show', `${branch}:src/math.js`), /^\/\/ Adds two numbers\.\nexport function add/);
+  assert.match(gitIn(repo, 'log', '-1', '--format=%B', branch), /^candidate add/);
+  assert.deepEqual(json.changes, [{ id: json.changes[0].id, label: 'candidate add', gate: 'passed', branch, pr: null }]);
+  assert.match(stderr, /change c[0-9a-f]+ candidate add: 1 file changed \(left by a worktree agent\)/);
+  assert.deepEqual(foremanRefs(repo), [], 'a proposed change lives on in its branch, not under refs/foreman/');
+  assert.deepEqual(foremanWorktrees(repo, home), []);
+  assert.equal(readFileSync(join(repo, 'src/math.js'), 'utf8'), ADD);
+});
+
+test('with changes: report, an unclaimed change is listed but neither gated nor proposed', async () => {
+  scripts.set('MARK-candidate-report', fixScript(DOCUMENT_ADD));
+  const { json, stderr, repo, home } = await runCompleted(worktreeAgentScript('MARK-candidate-report'), { '.github/foreman.yml': 'changes: report\n' });
+  assert.deepEqual(foremanBranches(repo), []);
+  assert.equal(json.changes.length, 1);
+  const [listed] = json.changes;
+  assert.deepEqual(listed, { id: listed.id, label: 'candidate add', gate: null, branch: null, pr: null });
+  assert.doesNotMatch(stderr, /gate c/);
+  // Reported, not lost: the change commit stays under its ref for the user to pick up.
+  assert.deepEqual(foremanRefs(repo), [`refs/foreman/${json.runId}/${listed.id}`]);
+  assert.match(gitIn(repo, 'show', `refs/foreman/${json.runId}/${listed.id}:src/math.js`), /^\/\/ Adds two numbers\./);
+  assert.deepEqual(foremanWorktrees(repo, home), []);
+});
+
+test('an unclaimed change that breaks the tests fails its gate at the end of the run and gets no branch', async () => {
+  scripts.set('MARK-candidate-break', fixScript(BREAK_ADD));
+  const { json, stderr, repo, home } = await runCompleted(worktreeAgentScript('MARK-candidate-break'));
+  assert.deepEqual(foremanBranches(repo), []);
+  assert.equal(json.changes.length, 1);
+  assert.equal(json.changes[0].gate, 'failed');
+  assert.equal(json.changes[0].branch, null);
+  assert.match(stderr, /gate c[0-9a-f]+ candidate add: failed at test/);
+  assert.doesNotMatch(stderr, /left unproposed/, 'a failed gate is an outcome, not a propose() error');
+  assert.deepEqual(foremanWorktrees(repo, home), []);
+  assert.deepEqual(foremanRefs(repo), [], 'discarded, as fix() discards a change that fails its gate');
+});
+
+const PROPOSE_REFUSED = /only a change whose gate passed can be proposed; call gate\(change\) and check \.passed first/;
+
+test('propose() refuses a change that was never gated: the run fails saying gate() must pass first', async () => {
+  scripts.set('MARK-ungated', fixScript(DOCUMENT_ADD));
+  const repo = workflowRepo(`const c = await change('MARK-ungated: document add()', { label: 'ungated' })\nreturn await propose(c, { title: 't', body: 'b' })`);
+  const home = tempDir();
+  const { code, json, stderr } = await run(repo, home);
+  assert.equal(code, 1, stderr);
+  assert.equal(json.status, 'failed');
+  assert.match(json.error, /propose\(\): change c[0-9a-f]+ \(ungated\) has not been through gate\(\)/);
+  assert.match(json.error, PROPOSE_REFUSED);
+  assert.match(json.error, /fixit\.js:3:\d+/, 'the error points at the propose() line of the script');
+  assert.match(stderr, /run failed: (?:Error: )?propose\(\): .* has not been through gate\(\)/);
+  assert.deepEqual(foremanBranches(repo), []);
+  assert.doesNotMatch(stderr, /gate c/, 'a failed run settles no candidates, and this change was none');
+});
+
+test('propose() refuses a change whose gate failed', async () => {
+  scripts.set('MARK-gate-failed', fixScript(BREAK_ADD));
+  const { json, repo } = await runCompleted(`const c = await change('MARK-gate-failed: simplify add()', { label: 'gate failed' })
+const g = await gate(c)
+try {
+  await propose(c, { title: 't', body: 'b' })
+  return { passed: g.passed, refused: null }
+} catch (error) {
+  return { passed: g.passed, refused: error.message }
+}`);
+  assert.equal(json.result.passed, false);
+  assert.match(json.result.refused, /^propose\(\): change c[0-9a-f]+ \(gate failed\) has failed gate\(\)/);
+  assert.match(json.result.refused, PROPOSE_REFUSED);
+  assert.deepEqual(foremanBranches(repo), []);
+});
+
+test('fix() with a split vote of its two reviewers is refuted, and the discarded change leaves no ref', async () => {
+  scripts.set('MARK-split', fixScript(DOCUMENT_ADD, ['accept', 'refute']));
+  const { json, stderr, repo } = await runCompleted(`return await fix('MARK-split: document add()', { label: 'split' })`);
+  assert.equal(json.result.status, 'refuted');
+  assert.deepEqual(json.result.votes.map((v: { verdict: string }) => v.verdict), ['accept', 'refute']);
+  assert.equal(json.result.gate, null);
+  assert.equal(json.result.pr, null);
+  assert.deepEqual(foremanBranches(repo), []);
+  assert.deepEqual(foremanRefs(repo), []);
+  assert.match(stderr, /discarded c[0-9a-f]+ split/);
+  assert.deepEqual(json.changes.map((c: { gate: unknown; branch: unknown }) => [c.gate, c.branch]), [[null, null]]);
+});
+
+test('fix() with three reviewers proposes on a two-to-one majority', async () => {
+  scripts.set('MARK-majority', fixScript(DOCUMENT_ADD, ['accept', 'refute', 'accept']));
+  const { json, repo } = await runCompleted(`return await fix('MARK-majority: document add()', { label: 'majority', reviewers: 3 })`);
+  assert.equal(json.result.status, 'proposed');
+  assert.deepEqual(json.result.votes.map((v: { verdict: string }) => v.verdict), ['accept', 'refute', 'accept']);
+  assert.equal(json.result.gate.passed, true);
+  const reviewers = fake.requests.filter((r) => r.prompt.includes('MARK-majority') && r.turn === 0 && reviewerNumber(r) !== null);
+  assert.deepEqual(reviewers.map(reviewerNumber).sort(), [1, 2, 3]);
+  const [branch] = foremanBranches(repo);
+  assert.match(branch, /-majority$/);
+  assert.match(gitIn(repo, 'show', `${branch}:src/math.js`), /^\/\/ Adds two numbers\./);
+  assert.deepEqual(foremanRefs(repo), []);
+});
+
+test('fix() whose write agent edits nothing is unchanged, with no reviewer asked and nothing left', async () => {
+  scripts.set('MARK-nothing', () => [text('the code is fine as it is')]);
+  const { json, repo, home } = await runCompleted(`return await fix('MARK-nothing: document add()', { label: 'nothing' })`);
+  assert.deepEqual(json.result, { status: 'unchanged', change: null, votes: [], gate: null, pr: null });
+  assert.equal(fake.requests.filter((r) => r.prompt.includes('MARK-nothing') && reviewerNumber(r) !== null).length, 0);
+  assert.deepEqual(json.changes, []);
+  assert.deepEqual(foremanBranches(repo), []);
+  assert.deepEqual(foremanRefs(repo), []);
+  assert.deepEqual(foremanWorktrees(repo, home), []);
+});
+
+test('fix() in a repository with no test command fails, with an error that says how to set gate.test', async () => {
+  scripts.set('MARK-no-tests', fixScript(DOCUMENT_ADD));
+  const { json, repo, home } = await runCompleted(`return await fix('MARK-no-tests: document add()', { label: 'no tests' })`, {}, { 'src/math.js': ADD });
+  assert.equal(json.result.status, 'failed');
+  assert.deepEqual(json.result.votes.map((v: { verdict: string }) => v.verdict), ['accept', 'accept']);
+  assert.equal(json.result.gate, null);
+  assert.match(json.result.error, /no test command found to gate changes with/);
+  assert.match(json.result.error, /Set gate\.test .*in \.github\/foreman\.yml/);
+  assert.match(json.result.error, /\ngate:\n(?: .*\n)*  test: \S/, 'the example shows the gate.test key');
+  assert.deepEqual(foremanBranches(repo), []);
+  assert.deepEqual(foremanRefs(repo), [], 'fix() discards a change it could not gate');
+  assert.deepEqual(foremanWorktrees(repo, home), []);
+});
+
+test("agent(prompt, { cwd: change }) reads the change's files with read-only tools; without cwd it reads the base", async () => {
+  scripts.set('MARK-cwd-write', fixScript(DOCUMENT_ADD));
+  // Reads src/math.js, then answers with exactly what read_file gave it.
+  scripts.set('MARK-cwd-read', (req) => (req.turn === 0 ? [toolUse('read_file', { path: 'src/math.js' })] : [text(req.lastToolResults[0].content)]));
+  const { json, repo, home } = await runCompleted(`const c = await change('MARK-cwd-write: document add()', { label: 'cwd' })
+const inChange = await agent('MARK-cwd-read: in the change', { cwd: c })
+const inBase = await agent('MARK-cwd-read: in the base')
+return { inChange, inBase }`);
+  assert.match(json.result.inChange, /\/\/ Adds two numbers\./);
+  assert.match(json.result.inChange, /export function add/);
+  assert.doesNotMatch(json.result.inBase, /Adds two numbers/);
+  assert.match(json.result.inBase, /export function add/);
+  const inChange = fake.requests.find((r) => r.prompt.includes('MARK-cwd-read: in the change'))!;
+  assert.ok(inChange.tools.includes('read_file'));
+  assert.ok(!inChange.tools.includes('edit_file') && !inChange.tools.includes('write_file'), inChange.tools.join(', '));
+  assert.deepEqual(foremanWorktrees(repo, home), []);
 });

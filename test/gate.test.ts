@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGateRunner, GateConfigError, planGate, sharedDepsDir, type GatePlan } from '../src/workspace/gate.ts';
+import { availableParallelism } from 'node:os';
+import { createGateRunner, GateConfigError, GateSlots, planGate, processGateSlots, sharedDepsDir, type GatePlan } from '../src/workspace/gate.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 
 const env = process.env;
@@ -87,6 +88,102 @@ test('an aborted gate stops and does not pass', async () => {
   const result = await createGateRunner({ home: tempDir(), env }).run(repo, { setup: 'node -e "setTimeout(() => {}, 60000)"', test: 'npm test', source: 'config', ecosystem: null }, controller.signal);
   assert.equal(result.passed, false);
   assert.deepEqual(result.steps.map((s) => s.name), ['setup']);
+});
+
+// ---- how many gates at once ----------------------------------------------------------------
+
+/**
+ * A repository whose test step is a real program: it appends `start <id> <ms>` to a log outside
+ * the worktree, sleeps 300 ms, then appends `end <id> <ms>`.
+ */
+function stampingRepo(): { repo: string; log: string; plan: (id: string) => GatePlan } {
+  const repo = makeRepo({
+    'stamp.cjs': [
+      "const { appendFileSync } = require('node:fs');",
+      'const [log, id] = process.argv.slice(2);',
+      'appendFileSync(log, `start ${id} ${Date.now()}\\n`);',
+      'setTimeout(() => appendFileSync(log, `end ${id} ${Date.now()}\\n`), 300);',
+      '',
+    ].join('\n'),
+  });
+  const log = join(tempDir(), 'stamps.log');
+  return { repo, log, plan: (id) => ({ test: `node stamp.cjs ${log} ${id}`, source: 'config', ecosystem: null }) };
+}
+
+/** The ids that started and ended, and the most gates whose programs ran at the same moment. */
+function readStamps(log: string): { started: string[]; ended: string[]; maxOverlap: number } {
+  const events = readFileSync(log, 'utf8').trim().split('\n').map((line) => {
+    const [kind, id, at] = line.split(' ');
+    return { kind, id, at: Number(at) };
+  });
+  // At the same millisecond an end counts first: the slot is released before the next gate spawns.
+  events.sort((a, b) => a.at - b.at || (a.kind === 'end' ? -1 : 1));
+  let running = 0;
+  let maxOverlap = 0;
+  for (const event of events) {
+    running += event.kind === 'start' ? 1 : -1;
+    maxOverlap = Math.max(maxOverlap, running);
+  }
+  const ids = (kind: string): string[] => events.filter((e) => e.kind === kind).map((e) => e.id).sort();
+  return { started: ids('start'), ended: ids('end'), maxOverlap };
+}
+
+test('gate.concurrency 2: four gates run two at a time, and all four run', async () => {
+  const { repo, log, plan } = stampingRepo();
+  // Shared slots larger than the cap, so that the run's own cap is what is measured.
+  const runner = createGateRunner({ home: tempDir(), env, concurrency: 2, slots: new GateSlots(8) });
+  const results = await Promise.all(['g1', 'g2', 'g3', 'g4'].map((id) => runner.run(repo, plan(id))));
+  assert.ok(results.every((r) => r.passed), JSON.stringify(results, null, 2));
+  const stamps = readStamps(log);
+  assert.deepEqual(stamps.started, ['g1', 'g2', 'g3', 'g4']);
+  assert.deepEqual(stamps.ended, ['g1', 'g2', 'g3', 'g4']);
+  assert.ok(stamps.maxOverlap <= 2, `at most 2 gates at once, saw ${stamps.maxOverlap}`);
+  assert.equal(stamps.maxOverlap, 2, 'two gates did run at once: the cap limits, it does not serialise');
+});
+
+test('two runs in one process share the gate slots: two runners with 2 gates each, 2 slots, 2 at once', async () => {
+  const { repo, log, plan } = stampingRepo();
+  const slots = new GateSlots(2);
+  // Each run allows 4 at once on its own; only the shared slots keep the process at 2.
+  const runA = createGateRunner({ home: tempDir(), env, concurrency: 4, slots });
+  const runB = createGateRunner({ home: tempDir(), env, concurrency: 4, slots });
+  const results = await Promise.all([runA.run(repo, plan('a1')), runB.run(repo, plan('b1')), runA.run(repo, plan('a2')), runB.run(repo, plan('b2'))]);
+  assert.ok(results.every((r) => r.passed), JSON.stringify(results, null, 2));
+  const stamps = readStamps(log);
+  assert.deepEqual(stamps.ended, ['a1', 'a2', 'b1', 'b2']);
+  assert.ok(stamps.maxOverlap <= 2, `at most 2 gates at once in the process, saw ${stamps.maxOverlap}`);
+  assert.equal(slots.active, 0);
+  assert.equal(slots.waiting, 0);
+});
+
+test('by default every runner takes its slots from the one process-wide pool, one slot per core', async () => {
+  const pool = processGateSlots();
+  assert.equal(processGateSlots(), pool);
+  assert.equal(pool.size, availableParallelism());
+  const { repo, plan } = stampingRepo();
+  const before = pool.active;
+  const runs = [createGateRunner({ home: tempDir(), env }), createGateRunner({ home: tempDir(), env, concurrency: 1 })].map((runner, i) => runner.run(repo, plan(`p${i}`)));
+  // Both gates hold (or wait for) the shared pool's slots while they run: once the capped one
+  // has passed its own cap (a microtask), both count there.
+  await new Promise((done) => setImmediate(done));
+  assert.equal(pool.active + pool.waiting - before, 2);
+  assert.ok((await Promise.all(runs)).every((r) => r.passed));
+  assert.equal(pool.active, before);
+});
+
+test('a gate stopped while it waits for a slot ends at once, without running', async () => {
+  const { repo, log, plan } = stampingRepo();
+  const slots = new GateSlots(1);
+  const runner = createGateRunner({ home: tempDir(), env, slots });
+  const first = runner.run(repo, plan('first'));
+  const controller = new AbortController();
+  const waiting = runner.run(repo, plan('stopped'), controller.signal);
+  assert.equal(slots.waiting, 1);
+  controller.abort();
+  assert.deepEqual(await waiting, { passed: false, steps: [] });
+  assert.equal(slots.waiting, 0);
+  assert.equal((await first).passed, true);
+  assert.deepEqual(readStamps(log).started, ['first']);
 });
 
 // ---- dependency reuse ----------------------------------------------------------------------

@@ -43,7 +43,7 @@ export const configSchema = z.strictObject({
       build: z.string().min(1).optional().describe("Builds the project, e.g. 'npm run build'"),
       test: z.string().min(1).describe("Runs the tests, e.g. 'npm test'. Required when gate is set"),
       timeoutMs: z.int().min(1000).optional().describe('Timeout of each gate step (default 600000)'),
-      concurrency: z.int().min(1).max(64).optional().describe('Gates at once (default: the number of CPU cores)'),
+      concurrency: z.int().min(1).max(64).optional().describe("This run's gates at once, at most the number of CPU cores: every run in a process shares one pool of that size (default: the whole pool)"),
     })
     .optional(),
   changes: z

@@ -1,7 +1,7 @@
 // What a verified change looks like to the people who review it: the pull request body, the
 // commit message and the branch name. Pure functions of their inputs, so a resumed run renders
 // the same text and the proposal commit keeps the same sha.
-import type { ChangeFile, GateResult, GateStep } from '../runtime/types.ts';
+import type { ChangeFile, GateResult, GateStep, ProposalVote } from '../runtime/types.ts';
 
 /** GitHub refuses a pull request body longer than this. */
 export const MAX_PR_BODY_CHARS = 65_536;
@@ -30,7 +30,7 @@ export interface ProposalBodyInput {
   files: ChangeFile[];
   gate: GateResult | null;
   costUsd: number;
-  votes?: Array<{ accepted: boolean; reason: string }>;
+  votes?: ProposalVote[];
 }
 
 export function renderProposalBody(input: ProposalBodyInput): string {
@@ -139,7 +139,7 @@ interface Tail {
   cut: number;
 }
 
-function renderVotes(votes: Array<{ accepted: boolean; reason: string }>): string {
+function renderVotes(votes: ProposalVote[]): string {
   const accepted = votes.filter((vote) => vote.accepted).length;
   const rows = votes.map((vote, index) => {
     let reason = oneLine(vote.reason);

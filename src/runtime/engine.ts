@@ -17,6 +17,7 @@ import {
   type ChangeWorkspace,
   type GateResult,
   type Proposal,
+  type ProposalVote,
   type Usage,
 } from './types.ts';
 
@@ -148,7 +149,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
    * the pristine checkout (or a change's worktree with `cwd`); `change` and isolation: 'worktree'
    * agents write in a fresh worktree whose result is snapshotted into a change.
    */
-  async function runModelAgent(kind: AgentKind, prompt: string, opts: AgentOptions): Promise<unknown> {
+  async function runModelAgent(kind: AgentKind, prompt: string, opts: AgentOptions, failure: 'null' | 'throw' = 'null'): Promise<unknown> {
     countAgent();
     if (opts.agentType !== undefined && !KNOWN_AGENT_TYPES.has(opts.agentType)) {
       warnOnce(opts.agentType, `agentType '${opts.agentType}' is not one Foreman knows; the agent runs as a general-purpose agent`);
@@ -264,6 +265,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     if (outcome.status === 'schema-failed') {
       throw new Error(`agent "${label}" gave no answer matching its schema after 5 attempts: ${outcome.error ?? 'invalid result'}`);
     }
+    if (failure === 'throw') throw new Error(`the agent "${label}" ${outcome.status === 'stopped' ? 'was stopped' : 'failed'}: ${outcome.error ?? 'no answer'}`);
     return null;
   }
 
@@ -275,6 +277,17 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
       changeMade(change.id, { label, files: change.files, costUsd: cost, gate: null, proposal: null, discarded: false, candidate: kind === 'worktree-agent', result: change.result });
     }
     return kind === 'change' ? output : (output as { result: unknown }).result;
+  }
+
+  /**
+   * DESIGN §3: a change's ref lives until it is proposed or discarded. A proposed change lives on
+   * in its branch, so its ref goes once the run has completed; a failed or stopped run keeps it,
+   * since its resume may still propose from it.
+   */
+  async function releaseProposed(): Promise<void> {
+    for (const [id, state] of changes) {
+      if (state.proposal) await deps.workspace?.discard(id).catch(() => undefined);
+    }
   }
 
   // ---- gate, propose, discard ------------------------------------------------------------------
@@ -307,7 +320,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     return result;
   }
 
-  async function callPropose(id: unknown, title: string, body: string, draft: boolean): Promise<Proposal> {
+  async function callPropose(id: unknown, title: string, body: string, draft: boolean, votes: ProposalVote[] | undefined): Promise<Proposal> {
     const workspace = requireWorkspace('propose()');
     const state = requireChange(id, 'propose(change)');
     const changeId = String(id);
@@ -317,12 +330,12 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
           'only a change whose gate passed can be proposed; call gate(change) and check .passed first',
       );
     }
-    const ticket = journal.ticket('propose', { change: changeId, title, body, draft });
+    const ticket = journal.ticket('propose', { change: changeId, title, body, draft, ...(votes ? { votes } : {}) });
     let proposal = ticket.replay?.output as Proposal | undefined;
     if (!proposal) {
       const refuse = stopReason();
       if (refuse) throw new CeilingError(`propose() refused: ${refuse}`);
-      proposal = await workspace.propose({ changeId, label: state.label, title, body, draft, gate: state.gate, costUsd: state.costUsd, files: state.files });
+      proposal = await workspace.propose({ changeId, label: state.label, title, body, draft, gate: state.gate, costUsd: state.costUsd, files: state.files, ...(votes ? { votes } : {}) });
       await journalCall(ticket, 'propose', proposal, state.label);
     }
     state.proposal = proposal;
@@ -356,9 +369,13 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
       if (!state.candidate || state.discarded || state.proposal || state.gate) continue;
       try {
         const verdict = await callGate(id);
-        if (!verdict.passed) continue;
+        // As fix() does: a change that fails the tests is not kept (the run lists its gate result).
+        if (!verdict.passed) {
+          await callDiscard(id);
+          continue;
+        }
         const body = typeof state.result === 'string' ? state.result : JSON.stringify(state.result, null, 2);
-        await callPropose(id, state.label, body, false);
+        await callPropose(id, state.label, body, false, undefined);
       } catch (error) {
         // One candidate that cannot be gated (no test command, say) must not fail the finished run.
         emit({ type: 'warn', message: `change ${id} (${state.label}) was left unproposed: ${error instanceof Error ? error.message : String(error)}` });
@@ -378,7 +395,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
 
   const host: SandboxHost = {
     async call(kind, payload) {
-      const p = payload as { prompt?: unknown; opts?: AgentOptions; name?: unknown };
+      const p = payload as { prompt?: unknown; opts?: AgentOptions; name?: unknown; failure?: unknown };
       const opts = p.opts ?? {};
       if (kind === 'agent') {
         if (opts.isolation === 'worktree' && !deps.workspace) {
@@ -386,11 +403,12 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
         }
         return runModelAgent(opts.isolation === 'worktree' && deps.workspace ? 'worktree-agent' : 'agent', String(p.prompt), opts);
       }
-      if (kind === 'change') return runModelAgent('change', String(p.prompt), opts);
+      // fix() asks for failures as errors, to tell a failed write agent from one that changed nothing.
+      if (kind === 'change') return runModelAgent('change', String(p.prompt), opts, p.failure === 'throw' ? 'throw' : 'null');
       if (kind === 'workflow') return callWorkflow(String(p.name));
-      const q = payload as { change?: unknown; title?: unknown; body?: unknown; draft?: unknown };
+      const q = payload as { change?: unknown; title?: unknown; body?: unknown; draft?: unknown; votes?: unknown };
       if (kind === 'gate') return callGate(q.change);
-      if (kind === 'propose') return callPropose(q.change, String(q.title), String(q.body ?? ''), q.draft === true);
+      if (kind === 'propose') return callPropose(q.change, String(q.title), String(q.body ?? ''), q.draft === true, proposalVotes(q.votes));
       if (kind === 'discard') return callDiscard(q.change);
       throw new Error(`unknown host call ${kind}`);
     },
@@ -416,6 +434,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     );
     if (!signal?.aborted) await settleCandidates();
     status = signal?.aborted ? 'stopped' : 'completed';
+    if (status === 'completed') await releaseProposed();
   } catch (cause) {
     status = signal?.aborted ? 'stopped' : 'failed';
     error = cause instanceof Error ? cause.message : String(cause);
@@ -426,6 +445,14 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
   await store.finishRun(run.id, { status, result, error, summary, finishedAt: new Date().toISOString() });
   emit({ type: 'run-finished', status, ...(error ? { error } : {}) });
   return { runId: run.id, status, result, error, summary };
+}
+
+/** The prelude sends votes already checked; anything else from the sandbox is refused. */
+function proposalVotes(votes: unknown): ProposalVote[] | undefined {
+  if (votes === undefined) return undefined;
+  const valid = Array.isArray(votes) && votes.every((v) => typeof v?.accepted === 'boolean' && typeof v?.reason === 'string');
+  if (!valid) throw new TypeError('propose(): votes must be [{ accepted, reason }]');
+  return (votes as ProposalVote[]).map(({ accepted, reason }) => ({ accepted, reason }));
 }
 
 function summarisePrompt(prompt: string): string {

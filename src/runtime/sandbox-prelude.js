@@ -200,6 +200,10 @@ function installWorkflowGlobals(host, configJson) {
     return callHost('change', { prompt, opts: checkOptions('change(prompt, opts?)', opts) });
   }
 
+  // change() for fix(): a write agent that fails throws (fix() reports 'failed') instead of
+  // resolving to null, which for fix() means it changed nothing ('unchanged').
+  const changeOrThrow = (prompt, opts) => callHost('change', { prompt, opts, failure: 'throw' });
+
   const gate = (target, opts) =>
     callHost('gate', { change: changeId(target, 'gate(change, opts?)'), opts: checkOptions('gate(change, opts?)', opts) });
 
@@ -209,7 +213,23 @@ function installWorkflowGlobals(host, configJson) {
     if (typeof options.title !== 'string' || options.title.trim() === '') {
       throw new TypeError('propose(change, { title, body }): title must be a non-empty string');
     }
-    return callHost('propose', { change: id, title: options.title, body: typeof options.body === 'string' ? options.body : '', draft: options.draft === true });
+    const request = { change: id, title: options.title, body: typeof options.body === 'string' ? options.body : '', draft: options.draft === true };
+    if (options.votes !== undefined) request.votes = reviewVotes(options.votes);
+    return callHost('propose', request);
+  }
+
+  // The reviewers' verdicts, shown as a table in the pull request. A reviewer that gave no
+  // verdict (null) is shown as not accepting.
+  function reviewVotes(votes) {
+    const usage = 'propose(change, { votes }): votes must be an array of at most 9 { verdict: "accept" | "refute", reason } or null';
+    if (!isArray(votes) || votes.length > 9) throw new TypeError(`${usage}, got ${describeType(votes)}`);
+    return votes.map((vote) => {
+      if (vote === null) return { accepted: false, reason: 'no verdict' };
+      if (typeof vote !== 'object' || (vote.verdict !== 'accept' && vote.verdict !== 'refute') || typeof vote.reason !== 'string') {
+        throw new TypeError(`${usage}, got ${describeType(vote)} in it`);
+      }
+      return { accepted: vote.verdict === 'accept', reason: vote.reason };
+    });
   }
 
   const discard = (target) => callHost('discard', { change: changeId(target, 'discard(change)') });
@@ -259,7 +279,7 @@ function installWorkflowGlobals(host, configJson) {
 
     let candidate;
     try {
-      candidate = await change(prompt, { label, phase: options.phase, model: options.model, schema: options.schema });
+      candidate = await changeOrThrow(prompt, { label, phase: options.phase, model: options.model, schema: options.schema });
     } catch (error) {
       return outcome('failed', { error: messageOf(error) });
     }
@@ -296,15 +316,9 @@ function installWorkflowGlobals(host, configJson) {
     }
 
     const title = typeof options.title === 'string' ? options.title : label;
-    const body = [
-      typeof options.body === 'string' ? options.body : prompt,
-      '',
-      '### Review',
-      '',
-      ...votes.map((vote, index) => `- Reviewer ${index + 1}: ${vote === null ? 'no verdict' : `**${vote.verdict}**: ${vote.reason}`}`),
-    ].join('\n');
+    const body = typeof options.body === 'string' ? options.body : prompt;
     try {
-      const pr = await propose(candidate, { title, body, draft: options.draft === true });
+      const pr = await propose(candidate, { title, body, draft: options.draft === true, votes });
       return outcome('proposed', { change: candidate, votes, gate: verdict, pr });
     } catch (error) {
       return outcome('failed', { change: candidate, votes, gate: verdict, error: messageOf(error) });

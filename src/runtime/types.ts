@@ -193,6 +193,13 @@ export interface ProposeInput {
   /** What the change cost: its write agent and every agent that ran inside it (reviewers). */
   costUsd: number;
   files: ChangeFile[];
+  /** The reviewers' verdicts, when the script passed them (fix() does). */
+  votes?: ProposalVote[];
+}
+
+export interface ProposalVote {
+  accepted: boolean;
+  reason: string;
 }
 
 /** One change of a run, as `--json` and reports list it. */

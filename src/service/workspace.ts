@@ -4,7 +4,7 @@ import type { ForemanConfig } from '../config/schema.ts';
 import { proposalBranch, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
 import type { ChangeWorkspace, Proposer } from '../runtime/types.ts';
 import { ChangeWorktrees } from '../workspace/changes.ts';
-import { createGateRunner, planGate } from '../workspace/gate.ts';
+import { createGateRunner, type GateSlots, planGate } from '../workspace/gate.ts';
 
 export interface RunWorkspaceOptions {
   repo: string;
@@ -15,15 +15,20 @@ export interface RunWorkspaceOptions {
   proposer: Proposer;
   /** The environment gate commands start from; secrets are removed before they run. */
   env: NodeJS.ProcessEnv;
+  /** The gate slots this run shares with the process's other runs (default: processGateSlots()). */
+  gateSlots?: GateSlots;
 }
 
 export const DEFAULT_GATE_TIMEOUT_MS = 600_000;
 
 export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspace {
   const worktrees = new ChangeWorktrees(options);
+  // Gates take slots from one pool per process (one per CPU core), shared with every other run
+  // in it; the repository's gate.concurrency only caps this run's share (see processGateSlots).
   const gates = createGateRunner({
     home: options.home,
     concurrency: options.config.gate?.concurrency,
+    ...(options.gateSlots ? { slots: options.gateSlots } : {}),
     timeoutMs: options.config.gate?.timeoutMs ?? DEFAULT_GATE_TIMEOUT_MS,
     env: options.env,
   });
@@ -52,6 +57,7 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
         files: input.files,
         gate: input.gate,
         costUsd: input.costUsd,
+        ...(input.votes ? { votes: input.votes } : {}),
       });
       return options.proposer.propose({
         runId: options.runId,

@@ -16,7 +16,6 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import pLimit from 'p-limit';
 import type { ForemanConfig } from '../config/schema.ts';
 import type { GateResult, GateStep, GateStepName } from '../runtime/types.ts';
 import { cleanEnvironment, CommandSyntaxError, parseCommandLine, runProcess } from './command.ts';
@@ -64,7 +63,7 @@ export async function planGate(dir: string, config: ForemanConfig['gate']): Prom
   if (!detected.test) {
     throw new GateConfigError(
       `no test command found to gate changes with in ${dir}: looked for a "test" script in package.json (npm's placeholder "no test specified" does not count), a "test:" target in a Makefile, Cargo.toml, go.mod, and pytest (pytest.ini or conftest.py, pytest mentioned in pyproject.toml, setup.cfg or tox.ini, or tests/test_*.py). ` +
-        `Set the commands in .github/foreman.yml, for example:\n\n${CONFIG_EXAMPLE}\n`,
+        `Set gate.test (and, if needed, gate.setup and gate.build) in .github/foreman.yml, for example:\n\n${CONFIG_EXAMPLE}\n`,
     );
   }
   const { setup, build, test, ecosystem } = detected;
@@ -158,13 +157,94 @@ async function usesPytest(dir: string): Promise<boolean> {
   return tests.some((path) => /^test_.*\.py$/.test(basename(path)));
 }
 
+// ---- how many gates at once ----------------------------------------------------------------
+
+/**
+ * Slots for gates: at most `size` hold one at a time, the rest wait in FIFO order. A wait ends
+ * early when its signal aborts, so a stopped run never queues behind other runs' gates.
+ */
+export class GateSlots {
+  readonly size: number;
+  #active = 0;
+  #waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`gate slots: size must be a whole number of at least 1, got ${size}`);
+    this.size = size;
+  }
+
+  /** Gates holding a slot now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Gates waiting for a slot now. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /** Resolves to the slot's release function, or to null if `signal` aborted first. */
+  acquire(signal?: AbortSignal): Promise<(() => void) | null> {
+    if (signal?.aborted) return Promise.resolve(null);
+    if (this.#active < this.size) {
+      this.#active += 1;
+      return Promise.resolve(this.#releaser());
+    }
+    return new Promise((done) => {
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        this.#active += 1;
+        done(this.#releaser());
+      };
+      const onAbort = (): void => {
+        const at = this.#waiting.indexOf(grant);
+        if (at >= 0) this.#waiting.splice(at, 1);
+        done(null);
+      };
+      this.#waiting.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#active -= 1;
+      this.#waiting.shift()?.();
+    };
+  }
+}
+
+let processSlots: GateSlots | undefined;
+
+/**
+ * The gate slots every runner in this process shares unless given its own: one per CPU core.
+ *
+ * The rule: gates are CPU-bound, and the CPU belongs to the process (the host), not to a run. So
+ * there is one pool per process, sized by the host, and a run's `gate.concurrency` only caps that
+ * run's share of it: it can lower, never raise, the gates at once. The pool is not sized from a
+ * run's config because that config comes from the repository being run: in a process that runs
+ * several repositories' workflows (the GitHub App), one repository could then take every core.
+ */
+export function processGateSlots(): GateSlots {
+  processSlots ??= new GateSlots(availableParallelism());
+  return processSlots;
+}
+
 // ---- running -------------------------------------------------------------------------------
 
 export interface GateRunnerOptions {
   /** Foreman's data dir; shared dependency installs live in $home/deps. */
   home: string;
-  /** Gates at once (default: the number of CPU cores); gates are CPU-bound, agents are not. */
+  /**
+   * Gates at once from this runner (one runner per run): a cap within `slots`, which it cannot
+   * raise. Default: no cap of its own. Gates are CPU-bound, agents are not.
+   */
   concurrency?: number;
+  /** The slots shared with other runners (default: processGateSlots(), one per CPU core). */
+  slots?: GateSlots;
   /** Timeout of each step (default 600000). */
   timeoutMs?: number;
   /** The environment the commands start from; secrets are removed before they run. */
@@ -179,7 +259,9 @@ export interface GateRunner {
 const STEPS: GateStepName[] = ['setup', 'build', 'test'];
 
 export function createGateRunner(options: GateRunnerOptions): GateRunner {
-  const limit = pLimit(options.concurrency ?? availableParallelism());
+  const shared = options.slots ?? processGateSlots();
+  // The run's own cap is taken first, so that a gate waiting on it holds none of the shared slots.
+  const own = options.concurrency !== undefined && options.concurrency < shared.size ? new GateSlots(options.concurrency) : null;
   const context: StepContext = {
     home: resolve(options.home),
     env: cleanEnvironment(options.env),
@@ -187,7 +269,22 @@ export function createGateRunner(options: GateRunnerOptions): GateRunner {
     ...(options.maxOutputChars ? { maxOutputChars: options.maxOutputChars } : {}),
   };
   return {
-    run: (dir, plan, signal) => limit(() => runGate(resolve(dir), plan, context, signal)),
+    async run(dir, plan, signal) {
+      const releaseOwn = own ? await own.acquire(signal) : () => undefined;
+      // Stopped while waiting: no step ran, and an aborted gate never passes.
+      if (!releaseOwn) return { passed: false, steps: [] };
+      try {
+        const releaseShared = await shared.acquire(signal);
+        if (!releaseShared) return { passed: false, steps: [] };
+        try {
+          return await runGate(resolve(dir), plan, context, signal);
+        } finally {
+          releaseShared();
+        }
+      } finally {
+        releaseOwn();
+      }
+    },
   };
 }
 

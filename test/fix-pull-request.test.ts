@@ -1,0 +1,89 @@
+// fix() on GitHub: the pull request it opens carries the finding, the reviewers' verdicts, the
+// gate result and the cost. The real engine, sandbox, worktrees and gate; a real bare remote;
+// only GitHub's REST API is mocked.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { Octokit } from '@octokit/core';
+import nock from 'nock';
+import { GitHubProposer } from '../src/github/proposer.ts';
+import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { runScript, serviceEnv } from './support/service.ts';
+import { gitIn, tempDir } from './support/repo.ts';
+
+const API = 'https://api.github.test';
+const FINDING = 'src/greet.js: greet() drops the name; it must return "hello " + name';
+
+const fake = await startFakeAnthropic({
+  handler: (req) => {
+    if (req.prompt.startsWith('DIES')) return { status: 400, error: { type: 'invalid_request_error', message: 'prompt is too long' } };
+    if (req.prompt.startsWith('You are reviewer 1')) return [toolUse('submit_result', { verdict: 'accept', reason: 'the name is returned now' })];
+    if (req.prompt.startsWith('You are reviewer 2')) return [toolUse('submit_result', { verdict: 'accept', reason: 'tests cover it and pass' })];
+    if (req.turn === 0) return [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })];
+    return [text('greet() returns the name again')];
+  },
+});
+before(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1'); // the fake Messages API
+});
+after(async () => {
+  nock.enableNetConnect();
+  await fake.close();
+});
+
+test('fix() opens one pull request whose body has the finding, both verdicts, the gate and the cost', async () => {
+  const remote = tempDir('foreman-remote-');
+  execFileSync('git', ['init', '-q', '--bare', remote]);
+  let posted: { title: string; body: string; head: string; base: string } | undefined;
+  const scope = nock(API)
+    .get('/repos/acme/greeter/pulls')
+    .query(true)
+    .reply(200, [])
+    .post('/repos/acme/greeter/pulls', (body) => ((posted = body), true))
+    .reply(201, { number: 12, html_url: 'https://github.test/acme/greeter/pull/12' });
+
+  let repo = '';
+  const env = serviceEnv(fake.url, [], {
+    proposer: (repoDir) => {
+      repo = repoDir;
+      return new GitHubProposer({ octokit: new Octokit({ auth: 't', baseUrl: API }), owner: 'acme', repo: 'greeter', repoDir, remoteUrl: remote, token: 'ghs_x', baseBranch: 'main' });
+    },
+  });
+  const out = await runScript(`return await fix(${JSON.stringify(FINDING)}, { title: 'greet() returns the name' })`, env, {
+    files: {
+      'package.json': JSON.stringify({ name: 'greeter', type: 'module', scripts: { test: 'node --test' } }),
+      'src/greet.js': "export const greet = (name) => 'hello '\n",
+      'greet.test.js': "import { test } from 'node:test'\nimport assert from 'node:assert'\nimport { greet } from './src/greet.js'\ntest('greets', () => assert.equal(greet('ada'), 'hello ada'))\n",
+    },
+  });
+
+  assert.equal(out.status, 'completed', out.error ?? '');
+  const result = out.result as { status: string; pr: { pr: { number: number } } };
+  assert.equal(result.status, 'proposed');
+  assert.equal(result.pr.pr.number, 12);
+  assert.ok(scope.isDone(), 'one lookup, one pull request');
+  assert.equal(posted?.title, 'greet() returns the name');
+  const body = posted!.body;
+  assert.ok(body.startsWith(FINDING), 'the finding leads the body');
+  assert.match(body, /### Reviewers: 2 of 2 accepted/);
+  assert.match(body, /\| 1 \| ✅ accepted \| the name is returned now \|/);
+  assert.match(body, /\| 2 \| ✅ accepted \| tests cover it and pass \|/);
+  assert.match(body, /### Gate: ✅ passed/);
+  assert.match(body, /### Cost\n\n\*\*\$\d+\.\d+\*\*/);
+  assert.match(body, /src\/greet\.js/);
+  // What was pushed is the change, on its own branch.
+  const branch = posted!.head;
+  assert.match(execFileSync('git', ['--git-dir', remote, 'show', `${branch}:src/greet.js`], { encoding: 'utf8' }), /'hello ' \+ name/);
+  // Proposed, so its ref under refs/foreman/ is gone (DESIGN §3); the pushed branch holds it.
+  assert.equal(gitIn(repo, 'for-each-ref', 'refs/foreman/'), '');
+});
+
+test('a write agent that dies makes fix() failed, with the reason, not unchanged', async () => {
+  const out = await runScript(`return await fix('DIES: fix everything')`, serviceEnv(fake.url), { files: { 'a.txt': 'a\n' } });
+  assert.equal(out.status, 'completed', out.error ?? '');
+  const result = out.result as { status: string; error: string; change: unknown };
+  assert.equal(result.status, 'failed');
+  assert.match(result.error, /failed: .*prompt is too long/);
+  assert.equal(result.change, null);
+});
