@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchCommitter, openDatabase, type WriteOp } from './sqlite-writes.ts';
 
-export type WriterRequest = { id: number; op: WriteOp } | { close: true };
+export type WriterRequest = { ops: Array<{ id: number; op: WriteOp }> } | { close: true };
 export type WriterReply = { ids: number[]; numbers: number[] } | { ids: number[]; error: string };
 
 const db = openDatabase((workerData as { file: string }).file);
@@ -13,15 +13,16 @@ const committer = new BatchCommitter(db);
 let pending: Array<{ id: number; op: WriteOp }> = [];
 
 const port = parentPort!;
-port.on('message', (message: WriterRequest) => {
+port.on('message', (text: string) => {
+  const message = JSON.parse(text) as WriterRequest;
   if ('close' in message) {
     flush();
     db.close();
     port.close();
     return;
   }
-  pending.push(message);
-  if (pending.length === 1) setImmediate(flush);
+  if (pending.length === 0) setImmediate(flush);
+  pending.push(...message.ops);
 });
 
 function flush(): void {
