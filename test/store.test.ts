@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { SqliteStore } from '../src/runtime/sqlite-store.ts';
+import { MIGRATIONS } from '../src/runtime/sqlite-schema.ts';
 import type { NewRun } from '../src/runtime/store.ts';
 import { tempDir } from './support/repo.ts';
 
@@ -35,7 +36,7 @@ test('migrations set the schema version and reopening keeps every run, journal e
   await store.close();
 
   const version = new DatabaseSync(file).prepare('PRAGMA user_version').get() as { user_version: number };
-  assert.equal(version.user_version, 1);
+  assert.equal(version.user_version, MIGRATIONS.length);
 
   const reopened = new SqliteStore(file);
   assert.deepEqual((await reopened.listRuns()).map((r) => r.id), ['r2', 'r1']);

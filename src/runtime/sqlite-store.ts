@@ -6,64 +6,9 @@ import type { DatabaseSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-write-queue.ts';
+import { migrate } from './sqlite-schema.ts';
 import { json, openDatabase } from './sqlite-writes.ts';
 import { isProcessAlive, type AgentRecord, type JournalEntry, type NewRun, type RunRecord, type RunStatus, type Store } from './store.ts';
-
-// Each entry upgrades the schema by one version; PRAGMA user_version records how far a file got.
-const MIGRATIONS: string[] = [
-  `CREATE TABLE runs (
-     id TEXT PRIMARY KEY,
-     workflow TEXT NOT NULL,
-     origin TEXT NOT NULL,
-     file TEXT NOT NULL,
-     source TEXT NOT NULL,
-     args TEXT NOT NULL,
-     repo_dir TEXT NOT NULL,
-     base_ref TEXT NOT NULL,
-     base_sha TEXT NOT NULL,
-     options TEXT NOT NULL,
-     status TEXT NOT NULL,
-     pid INTEGER,
-     started_at TEXT NOT NULL,
-     finished_at TEXT,
-     result TEXT,
-     error TEXT,
-     summary TEXT
-   );
-   CREATE INDEX runs_started ON runs (started_at);
-   CREATE TABLE journal (
-     run_id TEXT NOT NULL REFERENCES runs (id),
-     key TEXT NOT NULL,
-     occurrence INTEGER NOT NULL,
-     seq INTEGER NOT NULL,
-     kind TEXT NOT NULL,
-     output TEXT NOT NULL,
-     usage TEXT,
-     cost_usd REAL NOT NULL DEFAULT 0,
-     phase TEXT,
-     label TEXT,
-     PRIMARY KEY (run_id, key, occurrence)
-   );
-   CREATE TABLE agents (
-     run_id TEXT NOT NULL REFERENCES runs (id),
-     no INTEGER NOT NULL,
-     key TEXT NOT NULL,
-     occurrence INTEGER NOT NULL,
-     label TEXT,
-     phase TEXT,
-     model TEXT NOT NULL,
-     status TEXT NOT NULL,
-     prompt TEXT NOT NULL,
-     usage TEXT NOT NULL,
-     cost_usd REAL NOT NULL,
-     turns INTEGER NOT NULL,
-     elapsed_ms INTEGER NOT NULL,
-     error TEXT,
-     transcript TEXT NOT NULL,
-     finished_at TEXT NOT NULL,
-     PRIMARY KEY (run_id, no)
-   );`,
-];
 
 type Row = Record<string, any>;
 
@@ -77,28 +22,8 @@ export class SqliteStore implements Store {
     const inMemory = file === ':memory:';
     if (!inMemory) mkdirSync(dirname(file), { recursive: true });
     this.#db = openDatabase(file);
-    this.#migrate();
+    migrate(this.#db);
     this.#writes = inMemory ? new InlineWriteQueue(this.#db) : new ThreadWriteQueue(file);
-  }
-
-  #migrate(): void {
-    const current = Number((this.#db.prepare('PRAGMA user_version').get() as Row).user_version);
-    if (current > MIGRATIONS.length) {
-      throw new Error(
-        `the Foreman store was written by a newer Foreman (schema ${current}, this one knows ${MIGRATIONS.length}): upgrade Foreman or point FOREMAN_HOME elsewhere`,
-      );
-    }
-    for (let version = current; version < MIGRATIONS.length; version++) {
-      this.#db.exec('BEGIN IMMEDIATE');
-      try {
-        this.#db.exec(MIGRATIONS[version]);
-        this.#db.exec(`PRAGMA user_version = ${version + 1}`);
-        this.#db.exec('COMMIT');
-      } catch (error) {
-        this.#db.exec('ROLLBACK');
-        throw error;
-      }
-    }
   }
 
   async createRun(run: NewRun): Promise<void> {

@@ -1,0 +1,72 @@
+// The embedded work queue: a `jobs` table in the store's SQLite file. Each call is one statement
+// or one immediate transaction, so several processes (the app, its workers, app replicas on one
+// volume) can share it: a job is claimed by exactly one of them.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import type { Job, WorkQueue } from './queue.ts';
+import { migrate } from './sqlite-schema.ts';
+import { openDatabase } from './sqlite-writes.ts';
+
+type Row = Record<string, any>;
+
+export class SqliteWorkQueue implements WorkQueue {
+  readonly #db: DatabaseSync;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.#db = openDatabase(file);
+    migrate(this.#db);
+  }
+
+  async enqueue(kind: string, key: string, payload: unknown): Promise<{ id: number; created: boolean }> {
+    const inserted = this.#db
+      .prepare(`INSERT OR IGNORE INTO jobs (kind, key, payload, enqueued_at) VALUES (?, ?, ?, ?) RETURNING id`)
+      .get(kind, key, JSON.stringify(payload ?? null), new Date().toISOString()) as Row | undefined;
+    if (inserted) return { id: Number(inserted.id), created: true };
+    const existing = this.#db.prepare('SELECT id FROM jobs WHERE key = ?').get(key) as Row;
+    return { id: Number(existing.id), created: false };
+  }
+
+  async claim(kinds: readonly string[], holder: string): Promise<Job | null> {
+    if (kinds.length === 0) return null;
+    const marks = kinds.map(() => '?').join(', ');
+    const row = this.#db
+      .prepare(
+        `UPDATE jobs SET status = 'claimed', holder = ?, claimed_at = ?, attempts = attempts + 1
+         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND kind IN (${marks}) ORDER BY id LIMIT 1)
+         RETURNING *`,
+      )
+      .get(holder, new Date().toISOString(), ...kinds) as Row | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  async finish(id: number, error?: string): Promise<void> {
+    this.#db
+      .prepare(`UPDATE jobs SET status = ?, finished_at = ?, error = ?, holder = NULL WHERE id = ?`)
+      .run(error === undefined ? 'done' : 'failed', new Date().toISOString(), error ?? null, id);
+  }
+
+  async release(id: number): Promise<void> {
+    this.#db.prepare(`UPDATE jobs SET status = 'queued', holder = NULL WHERE id = ? AND status = 'claimed'`).run(id);
+  }
+
+  async releaseHolder(holder: string): Promise<number> {
+    const result = this.#db.prepare(`UPDATE jobs SET status = 'queued', holder = NULL WHERE holder = ? AND status = 'claimed'`).run(holder);
+    return Number(result.changes);
+  }
+
+  /** For `foreman app` status and tests: jobs by status. */
+  async counts(): Promise<Record<string, number>> {
+    const rows = this.#db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all() as Row[];
+    return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}
+
+function toJob(row: Row): Job {
+  return { id: Number(row.id), kind: row.kind, key: row.key, payload: JSON.parse(row.payload), attempts: Number(row.attempts), enqueuedAt: row.enqueued_at };
+}

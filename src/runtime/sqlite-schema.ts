@@ -1,0 +1,102 @@
+// The schema of the embedded SQLite file under $FOREMAN_HOME, shared by the run store and the
+// work queue: each migration upgrades it by one version, and PRAGMA user_version records how
+// far a file got.
+import type { DatabaseSync } from 'node:sqlite';
+
+// Each entry upgrades the schema by one version; PRAGMA user_version records how far a file got.
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     workflow TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     file TEXT NOT NULL,
+     source TEXT NOT NULL,
+     args TEXT NOT NULL,
+     repo_dir TEXT NOT NULL,
+     base_ref TEXT NOT NULL,
+     base_sha TEXT NOT NULL,
+     options TEXT NOT NULL,
+     status TEXT NOT NULL,
+     pid INTEGER,
+     started_at TEXT NOT NULL,
+     finished_at TEXT,
+     result TEXT,
+     error TEXT,
+     summary TEXT
+   );
+   CREATE INDEX runs_started ON runs (started_at);
+   CREATE TABLE journal (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     key TEXT NOT NULL,
+     occurrence INTEGER NOT NULL,
+     seq INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     output TEXT NOT NULL,
+     usage TEXT,
+     cost_usd REAL NOT NULL DEFAULT 0,
+     phase TEXT,
+     label TEXT,
+     PRIMARY KEY (run_id, key, occurrence)
+   );
+   CREATE TABLE agents (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     no INTEGER NOT NULL,
+     key TEXT NOT NULL,
+     occurrence INTEGER NOT NULL,
+     label TEXT,
+     phase TEXT,
+     model TEXT NOT NULL,
+     status TEXT NOT NULL,
+     prompt TEXT NOT NULL,
+     usage TEXT NOT NULL,
+     cost_usd REAL NOT NULL,
+     turns INTEGER NOT NULL,
+     elapsed_ms INTEGER NOT NULL,
+     error TEXT,
+     transcript TEXT NOT NULL,
+     finished_at TEXT NOT NULL,
+     PRIMARY KEY (run_id, no)
+   );`,
+  // 2: the work queue (webhook deliveries, runs, scheduled runs).
+  `CREATE TABLE jobs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     kind TEXT NOT NULL,
+     key TEXT NOT NULL UNIQUE,
+     payload TEXT NOT NULL,
+     status TEXT NOT NULL DEFAULT 'queued',
+     attempts INTEGER NOT NULL DEFAULT 0,
+     holder TEXT,
+     enqueued_at TEXT NOT NULL,
+     claimed_at TEXT,
+     finished_at TEXT,
+     error TEXT
+   );
+   CREATE INDEX jobs_waiting ON jobs (status, kind, id);`,
+];
+
+/** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */
+export function migrate(db: DatabaseSync): void {
+  const current = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `the Foreman store was written by a newer Foreman (schema ${current}, this one knows ${MIGRATIONS.length}): upgrade Foreman or point FOREMAN_HOME elsewhere`,
+    );
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      // Another process may have migrated while this one waited for the lock.
+      const now = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+      if (now > version) {
+        db.exec('COMMIT');
+        continue;
+      }
+      db.exec(MIGRATIONS[version]);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+      db.exec('COMMIT');
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+}
