@@ -38,6 +38,11 @@ export function parseConfig(text: string, source: string): ForemanConfig {
   } catch (error) {
     throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}: fix the YAML syntax`);
   }
+  return validateConfig(raw, source);
+}
+
+/** Checks an already parsed config (the GitHub App reads YAML through Probot's config plugin). */
+export function validateConfig(raw: unknown, source: string): ForemanConfig {
   // reportInput: tells a missing key (input undefined) from one that is there but wrong.
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ConfigError(`${source}: ${describeIssue(parsed.error.issues[0])}`);

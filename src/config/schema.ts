@@ -46,6 +46,15 @@ export const configSchema = z.strictObject({
       concurrency: z.int().min(1).max(64).optional().describe("This run's gates at once, at most the number of CPU cores: every run in a process shares one pool of that size (default: the whole pool)"),
     })
     .optional(),
+  permissions: z
+    .strictObject({
+      trigger: z
+        .enum(['read', 'triage', 'write', 'maintain', 'admin'])
+        .optional()
+        .describe("The least repository role whose `/workflow` comments start runs, e.g. 'maintain' (default write)"),
+    })
+    .optional()
+    .describe('Who may start runs from GitHub (the GitHub App and the Action)'),
   changes: z
     .enum(['propose', 'report'])
     .optional()

@@ -56,9 +56,13 @@ export class SqliteWorkQueue implements WorkQueue {
     return Number(result.changes);
   }
 
-  /** For `foreman app` status and tests: jobs by status. */
-  async counts(): Promise<Record<string, number>> {
-    const rows = this.#db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all() as Row[];
+  /** For `foreman app` status and tests: jobs (of one kind) by status. */
+  async counts(kind?: string): Promise<Record<string, number>> {
+    const rows = (
+      kind === undefined
+        ? this.#db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all()
+        : this.#db.prepare('SELECT status, COUNT(*) AS n FROM jobs WHERE kind = ? GROUP BY status').all(kind)
+    ) as Row[];
     return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
   }
 

@@ -1,0 +1,161 @@
+// The GitHub App's webhook side and the intake of `/workflow` comments: a real Probot instance on
+// a local port, signed deliveries built from @octokit/webhooks-examples, GitHub's API in nock.
+import { after, afterEach, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import nock from 'nock';
+import { HELP } from '../src/app/intake.ts';
+import { API, exampleComment, prComment, startApp, type AppHarness } from './support/github-app.ts';
+
+const REPO = '/repos/Codertocat/Hello-World';
+let h: AppHarness;
+
+before(async () => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+  h = await startApp();
+});
+afterEach(() => {
+  const pending = nock.pendingMocks();
+  nock.cleanAll();
+  assert.deepEqual(pending, [], 'every expected GitHub call was made');
+});
+after(async () => {
+  await h.close();
+  nock.enableNetConnect();
+});
+
+/** The calls every intake makes: an installation token, the config (repo, then the org's .github). */
+function intake(config: string | null = null): nock.Scope {
+  // Probot caches the installation token: only the first intake asks for one.
+  const scope = nock(API).post('/app/installations/1/access_tokens').optionally().reply(201, { token: 'ghs_installation', expires_at: '2099-01-01T00:00:00Z' });
+  if (config === null) {
+    scope.get(`${REPO}/contents/.github%2Fforeman.yml`).reply(404).get('/repos/Codertocat/.github/contents/.github%2Fforeman.yml').reply(404);
+  } else {
+    scope.get(`${REPO}/contents/.github%2Fforeman.yml`).reply(200, config);
+  }
+  return scope;
+}
+
+const permission = (scope: nock.Scope, login: string, role: string) =>
+  scope.get(`${REPO}/collaborators/${login}/permission`).reply(200, { permission: role === 'maintain' ? 'write' : role, role_name: role, user: { login } });
+
+/** Waits until the intake loop has finished every comment job. */
+async function settled(): Promise<Record<string, number>> {
+  for (let i = 0; i < 200; i++) {
+    const counts = await h.queue.counts('comment');
+    if (!counts.queued && !counts.claimed) return counts;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('intake did not settle');
+}
+
+async function runJobs(): Promise<any[]> {
+  const jobs = [];
+  for (let job; (job = await h.queue.claim(['run'], 'test-worker')); ) jobs.push(job);
+  for (const job of jobs) await h.queue.release(job.id);
+  return jobs;
+}
+
+test('unsigned and wrongly signed deliveries are refused, and nothing is queued', async () => {
+  const payload = prComment('/workflow audit auth');
+  const before = await h.queue.counts();
+  assert.equal((await h.deliver('issue_comment', payload, { signature: null })).status, 401);
+  assert.equal((await h.deliver('issue_comment', payload, { signature: `sha256=${'0'.repeat(64)}` })).status, 401);
+  assert.deepEqual(await h.queue.counts(), before);
+});
+
+test('a /workflow comment by a writer on a pull request: acknowledged at once, checked, reacted to, and its run queued', async () => {
+  const scope = intake();
+  permission(scope, 'Codertocat', 'write');
+  let reaction: unknown;
+  scope.post(`${REPO}/issues/comments/492700400/reactions`, (body) => ((reaction = body), true)).reply(201, {});
+
+  const delivery = await h.deliver('issue_comment', prComment('/workflow audit {"concern": "auth"}'));
+  assert.equal(delivery.status, 200);
+  await settled();
+  assert.deepEqual(reaction, { content: 'eyes' });
+  const [run] = await runJobs();
+  assert.equal(run.kind, 'run');
+  assert.equal(run.key, 'comment:Codertocat/Hello-World#492700400');
+  assert.deepEqual(run.payload.command, { kind: 'run', ref: 'audit', args: { concern: 'auth' }, text: 'audit {"concern": "auth"}' });
+  assert.equal(run.payload.isPullRequest, true);
+  assert.equal(run.payload.installationId, 1);
+  assert.equal(run.payload.cloneUrl, 'https://github.com/Codertocat/Hello-World.git');
+  assert.deepEqual(run.payload.config, {});
+  assert.equal(run.payload.deliveryId, delivery.id);
+  for (const job of await runJobs()) await h.queue.finish(job.id);
+});
+
+test('a commenter without write access gets one polite refusal, once, and no run', async () => {
+  const scope = intake();
+  permission(scope, 'visitor', 'read');
+  let refusal = '';
+  scope.post(`${REPO}/issues/1/comments`, (body) => ((refusal = body.body), true)).reply(201, {});
+  const payload = prComment('/workflow audit auth', { login: 'visitor', commentId: 7001 });
+  const first = await h.deliver('issue_comment', payload);
+  await settled();
+  assert.match(refusal, /^@visitor, thanks for asking: Foreman starts workflows only for people with \*\*write\*\* access to this repository \(you have read\)/);
+  // GitHub redelivers the same delivery: nothing is said or run again (no mock is left for it).
+  assert.equal((await h.deliver('issue_comment', payload, { id: first.id })).status, 200);
+  await settled();
+  assert.deepEqual(await runJobs(), []);
+});
+
+test('comments by bots, Foreman included, and comments that are no command are ignored without a call', async () => {
+  const before = await h.queue.counts();
+  assert.equal((await h.deliver('issue_comment', prComment('/workflow audit auth', { login: 'foreman[bot]', type: 'Bot' }))).status, 200);
+  assert.equal((await h.deliver('issue_comment', prComment('looks good, /workflow later'))).status, 200);
+  const edited = { ...prComment('/workflow audit auth'), action: 'edited', changes: { body: { from: 'x' } } };
+  assert.equal((await h.deliver('issue_comment', edited)).status, 200);
+  const deleted = { ...prComment('/workflow audit auth'), action: 'deleted' };
+  assert.equal((await h.deliver('issue_comment', deleted)).status, 200);
+  await settled();
+  assert.deepEqual(await h.queue.counts(), before);
+});
+
+test('an invalid config gets one comment naming the key and the fix, and no run', async () => {
+  const scope = intake('limits:\n  concurrency: lots\n');
+  permission(scope, 'Codertocat', 'write');
+  scope.post(`${REPO}/issues/comments/7002/reactions`).reply(201, {});
+  let said = '';
+  scope.post(`${REPO}/issues/1/comments`, (body) => ((said = body.body), true)).reply(201, {});
+  await h.deliver('issue_comment', prComment('/workflow audit auth', { commentId: 7002 }));
+  await settled();
+  assert.match(said, /cannot use this repository's config/);
+  assert.match(said, /limits\.concurrency/);
+  assert.deepEqual(await runJobs(), []);
+});
+
+test('permissions.trigger raises the bar: a writer is refused where maintain is needed', async () => {
+  const scope = intake('permissions:\n  trigger: maintain\n');
+  permission(scope, 'Codertocat', 'write');
+  let refusal = '';
+  scope.post(`${REPO}/issues/1/comments`, (body) => ((refusal = body.body), true)).reply(201, {});
+  await h.deliver('issue_comment', prComment('/workflow audit auth', { commentId: 7003 }));
+  await settled();
+  assert.match(refusal, /\*\*maintain\*\* access .*\(you have write\)/);
+  assert.deepEqual(await runJobs(), []);
+});
+
+test('/workflow help and a malformed command are answered with the commands', async () => {
+  for (const [body, expected] of [
+    ['/workflow help', HELP],
+    ['/workflow stop now please', /not understood: use `\/workflow stop \[run\]`/],
+  ] as const) {
+    const scope = intake();
+    permission(scope, 'Codertocat', 'admin');
+    scope.post(/\/reactions$/).reply(201, {});
+    let said = '';
+    scope.post(`${REPO}/issues/1/comments`, (b) => ((said = b.body), true)).reply(201, {});
+    await h.deliver('issue_comment', prComment(body, { commentId: body.length + 8000 }));
+    await settled();
+    if (typeof expected === 'string') assert.equal(said, expected);
+    else assert.match(said, expected);
+  }
+});
+
+test('the example delivery exactly as GitHub documents it (an issue, not a pull request) is not a command', async () => {
+  const before = await h.queue.counts();
+  assert.equal((await h.deliver('issue_comment', exampleComment())).status, 200);
+  assert.deepEqual(await h.queue.counts(), before);
+});

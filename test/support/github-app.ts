@@ -1,0 +1,99 @@
+// A real Probot instance serving Foreman's app on a local port, and signed deliveries built from
+// @octokit/webhooks-examples. GitHub's REST API is nock'd by the tests.
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import type { WebhookDefinition } from '@octokit/webhooks-examples';
+import { Probot, ProbotOctokit } from 'probot';
+import { webhookHandler } from '../../src/app/webhooks.ts';
+import { createForemanApp, type ForemanApp } from '../../src/app/app.ts';
+import { SqliteWorkQueue } from '../../src/runtime/sqlite-queue.ts';
+import { tempDir } from './repo.ts';
+
+// The package's main is JSON, which ESM imports only with an import attribute TypeScript's
+// erasable syntax leaves alone; require reads it as it is.
+const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as WebhookDefinition[];
+
+export const WEBHOOK_SECRET = 'test-webhook-secret';
+export const API = 'https://api.github.com';
+
+export interface AppHarness {
+  url: string;
+  queue: SqliteWorkQueue;
+  app: ForemanApp;
+  /** POSTs a delivery; `signature: null` leaves it unsigned, a string replaces it. */
+  deliver(name: string, payload: unknown, options?: { signature?: string | null; id?: string }): Promise<{ status: number; ms: number; id: string }>;
+  close(): Promise<void>;
+}
+
+export async function startApp(): Promise<AppHarness> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const probot = new Probot({
+    appId: 1,
+    privateKey,
+    secret: WEBHOOK_SECRET,
+    logLevel: 'fatal',
+    // A function, so it applies after Probot's own throttle options: the production pacing of
+    // content-creating requests (a second or more apart) would only slow the tests down.
+    Octokit: ProbotOctokit.defaults((options: any) => ({ ...options, retry: { enabled: false }, throttle: { ...options.throttle, enabled: false } })),
+  });
+  const queue = new SqliteWorkQueue(join(tempDir(), 'foreman.db'));
+  const app = createForemanApp({ queue, holder: 'test', pollMs: 20 });
+  await probot.load(app.appFn);
+  const handle = webhookHandler(probot, WEBHOOK_SECRET);
+  const server: Server = createServer(async (req, res) => {
+    if (!(await handle(req, res))) res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    queue,
+    app,
+    async deliver(name, payload, options = {}) {
+      const body = JSON.stringify(payload);
+      const id = options.id ?? randomUUID();
+      const signature = options.signature === undefined ? `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(body).digest('hex')}` : options.signature;
+      const started = performance.now();
+      const response = await fetch(`${url}/api/github/webhooks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-github-event': name, 'x-github-delivery': id, ...(signature ? { 'x-hub-signature-256': signature } : {}) },
+        body,
+      });
+      await response.text();
+      return { status: response.status, ms: performance.now() - started, id };
+    },
+    async close() {
+      await app.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queue.close();
+    },
+  };
+}
+
+/** GitHub's own example of an issue_comment.created delivery (the one with an installation), as given. */
+export function exampleComment(): any {
+  const definition = examples.find((d) => d.name === 'issue_comment')!;
+  const example = definition.examples.find((e: any) => e.action === 'created' && e.installation);
+  return structuredClone(example);
+}
+
+/** That example as a comment on a pull request, by `login`, saying `body`. */
+export function prComment(body: string, overrides: { login?: string; type?: 'User' | 'Bot'; commentId?: number } = {}): any {
+  const payload = exampleComment();
+  payload.comment.body = body;
+  if (overrides.commentId) payload.comment.id = overrides.commentId;
+  if (overrides.login) payload.comment.user.login = payload.sender.login = overrides.login;
+  if (overrides.type) payload.comment.user.type = payload.sender.type = overrides.type;
+  const { owner, name } = { owner: payload.repository.owner.login, name: payload.repository.name };
+  payload.issue.pull_request = {
+    url: `${API}/repos/${owner}/${name}/pulls/${payload.issue.number}`,
+    html_url: `https://github.com/${owner}/${name}/pull/${payload.issue.number}`,
+    diff_url: `https://github.com/${owner}/${name}/pull/${payload.issue.number}.diff`,
+    patch_url: `https://github.com/${owner}/${name}/pull/${payload.issue.number}.patch`,
+  };
+  return payload;
+}
