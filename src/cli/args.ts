@@ -11,7 +11,8 @@ export const USAGE = `usage:
   foreman show <runId> [--agent N]
   foreman list [--repo DIR]
   foreman validate <file.js>
-  foreman save <runId> <name> [--force]`;
+  foreman save <runId> <name> [--force]
+  foreman app [--port N] [--host H]          the GitHub App's webhook server (README: Run the GitHub App)`;
 
 /**
  * `--args`: text that starts with { or [ must be JSON (an error gives the position); other text

@@ -1,0 +1,63 @@
+// `foreman app` as a user starts it: the real executable, credentials in the environment.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { BIN } from './support/cli.ts';
+import { exampleComment } from './support/github-app.ts';
+import { tempDir } from './support/repo.ts';
+
+function startApp(env: NodeJS.ProcessEnv, args: string[] = ['--port', '0', '--host', '127.0.0.1']) {
+  const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'app', ...args], { env: { PATH: process.env.PATH, HOME: tempDir(), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const listening = new Promise<string>((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (d) => {
+      stderr += d;
+      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+      if (url) resolve(url);
+    });
+    child.on('close', (code) => reject(new Error(`foreman app exited ${code}: ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { child, listening, exited, stderr: () => stderr };
+}
+
+test('foreman app serves verified deliveries and a health check, and stops on SIGTERM', async () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const home = tempDir();
+  const app = startApp({ APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 's3cret', FOREMAN_HOME: home, LOG_LEVEL: 'fatal' });
+  const url = await app.listening;
+
+  const health = await fetch(`${url}/healthz`);
+  assert.equal(health.status, 200);
+  assert.equal(((await health.json()) as { ok: boolean }).ok, true);
+
+  const body = JSON.stringify(exampleComment());
+  const post = (signature: string | null) =>
+    fetch(`${url}/api/github/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': 'd1', ...(signature ? { 'x-hub-signature-256': signature } : {}) },
+      body,
+    });
+  const unsigned = await post(null);
+  assert.equal(unsigned.status, 401);
+  assert.match(await unsigned.text(), /WEBHOOK_SECRET/);
+  assert.equal((await post(`sha256=${createHmac('sha256', 's3cret').update(body).digest('hex')}`)).status, 200);
+  assert.equal((await fetch(`${url}/elsewhere`)).status, 404);
+
+  app.child.kill('SIGTERM');
+  assert.equal(await app.exited, 0, app.stderr());
+});
+
+test('foreman app without a webhook secret says which variable to set, exit 2', async () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const app = startApp({ APP_ID: '1', PRIVATE_KEY: privateKey, FOREMAN_HOME: tempDir() });
+  await assert.rejects(app.listening, /WEBHOOK_SECRET is not set: use the secret you gave the App on GitHub/);
+  assert.equal(await app.exited, 2);
+});
+
+test('foreman app with a bad option shows the usage, exit 2', async () => {
+  const app = startApp({}, ['--prot', '1']);
+  await assert.rejects(app.listening, /Unknown option '--prot'[\s\S]*usage: foreman app/);
+  assert.equal(await app.exited, 2);
+});
