@@ -10,6 +10,7 @@ import { makeRepo, tempDir } from '../test/support/repo.ts';
 import { cliEnv, BIN, runCli } from '../test/support/cli.ts';
 import { CHANGES, gateSetup } from './gate-setup.ts';
 import { worktreeBench } from './worktrees.ts';
+import { RATE_PER_S, SECONDS, webhookBench } from './webhooks.ts';
 
 const AGENTS = 1000;
 const CONCURRENCY = 16;
@@ -173,4 +174,18 @@ if (!only || only === 'gate') {
 if (!only || only === 'worktrees') {
   console.log('\nWorktrees per change: a synthetic 20,000-file repository, 8 changes one after another\n');
   console.log(table(await worktreeBench()));
+}
+if (!only || only === 'webhooks') {
+  console.log(`\nWebhook acknowledgement: signed /workflow deliveries, ${RATE_PER_S} per second for ${SECONDS} s, a new connection each\n`);
+  const w = await webhookBench();
+  const row = (name: string, r: typeof w.foreman) => ({ server: name, sent: r.sent, 'not 200': r.failed, 'p50 ms': r.p50.toFixed(2), 'p99 ms': r.p99.toFixed(2), 'max ms': r.max.toFixed(1) });
+  console.log(table([row('foreman app', w.foreman), row('bare Probot', w.bare)]));
+  console.log('');
+  console.log(
+    table([
+      { measure: 'p99 ms, foreman app', value: w.foreman.p99.toFixed(2), target: '<= 50' },
+      { measure: 'p99 ratio foreman / bare Probot', value: (w.foreman.p99 / w.bare.p99).toFixed(2), target: '<= 1.2' },
+      { measure: 'p50 ratio foreman / bare Probot', value: (w.foreman.p50 / w.bare.p50).toFixed(2), target: '-' },
+    ]),
+  );
 }

@@ -17,6 +17,13 @@ export class SqliteWorkQueue implements WorkQueue {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = openDatabase(file);
     migrate(this.#db);
+    // An enqueue is committed before the webhook is acknowledged. WAL with synchronous=NORMAL
+    // makes that commit survive the process crashing (OOM, SIGKILL, a deploy) without waiting
+    // for the disk; only an OS crash or power loss could drop the last deliveries, the same
+    // durability as Redis's default `appendfsync everysec` that a shared queue would have. The
+    // disk sync cost as much as everything else an acknowledgement does (docs/benchmarks.md).
+    // Run journals keep synchronous=FULL on their own connections.
+    this.#db.exec('PRAGMA synchronous = NORMAL');
   }
 
   async enqueue(kind: string, key: string, payload: unknown): Promise<{ id: number; created: boolean }> {
