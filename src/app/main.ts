@@ -40,18 +40,19 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppUsageError(`--port must be a port number, got ${values.port ?? io.env.PORT}`);
   const host = values.host ?? io.env.HOST ?? '0.0.0.0';
 
-  const probot = createProbot({ env: io.env });
   const hasCredentials = Boolean(io.env.APP_ID) && Boolean(io.env.PRIVATE_KEY || io.env.PRIVATE_KEY_PATH);
   if (!hasCredentials) {
     io.stderr.write(`foreman app: no APP_ID and private key yet: starting the GitHub App registration on http://localhost:${port}\n`);
     // Probot's setup flow registers the App from app.yml and writes the credentials to .env.
-    await probotRun(() => {}, { env: { ...io.env, PORT: String(port), HOST: host } });
+    const setup = await probotRun(() => {}, { env: { ...io.env, PORT: String(port), HOST: host } });
     await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
+    await setup.stop();
     return 0;
   }
   const secret = io.env.WEBHOOK_SECRET;
   if (!secret) throw new AppUsageError('WEBHOOK_SECRET is not set: use the secret you gave the App on GitHub, so deliveries can be verified');
 
+  const probot = createProbot({ env: io.env });
   const home = resolve(io.env.FOREMAN_HOME || join(io.env.HOME ?? '.', '.foreman'));
   const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
   const foreman = createForemanApp({ queue, holder: `app:${hostname()}:${process.pid}` });
