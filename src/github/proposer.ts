@@ -7,6 +7,7 @@ import { MAX_PR_BODY_CHARS, proposalTitle } from '../report/proposal.ts';
 import type { Proposal, ProposalRequest, Proposer } from '../runtime/types.ts';
 import { git, GitError } from '../workspace/git.ts';
 import { checkBranchName, createProposalCommit, proposalMessage, type ProposalCommitOptions } from '../workspace/proposal-commit.ts';
+import { gitAuthEnv, scrubToken } from './git-auth.ts';
 
 export interface GitHubProposerOptions extends ProposalCommitOptions {
   octokit: Octokit;
@@ -140,25 +141,8 @@ export class GitHubProposer implements Proposer {
     }
   }
 
-  /**
-   * The token as an HTTP header, set through the environment so it is in no argument list
-   * (visible to every local user in ps) and no error message. Keyed on the remote URL: a
-   * more specific key wins over the header actions/checkout leaves for https://github.com/,
-   * and the empty value first clears that one so only ours is sent.
-   */
   #authEnv(): Record<string, string> {
-    const { remoteUrl, token } = this.#options;
-    const key = /^https?:\/\//i.test(remoteUrl) ? `http.${remoteUrl}.extraheader` : 'http.extraheader';
-    const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
-    // Config the caller already passes this way is kept.
-    const first = Number(process.env.GIT_CONFIG_COUNT) || 0;
-    return {
-      GIT_CONFIG_COUNT: String(first + 2),
-      [`GIT_CONFIG_KEY_${first}`]: key,
-      [`GIT_CONFIG_VALUE_${first}`]: '',
-      [`GIT_CONFIG_KEY_${first + 1}`]: key,
-      [`GIT_CONFIG_VALUE_${first + 1}`]: header,
-    };
+    return gitAuthEnv(this.#options.remoteUrl, this.#options.token);
   }
 
   /** What git said, scrubbed; its verbose modes print pages, the end says what went wrong. */
@@ -170,14 +154,7 @@ export class GitHubProposer implements Proposer {
 
   /** Whatever git or GitHub said, without the token in any form. */
   #scrub(text: string): string {
-    const { token } = this.#options;
-    let clean = text
-      .replace(/(authorization:\s*\w+\s+)\S+/gi, '$1***')
-      .replace(/(\/\/)[^/@\s]+@/g, '$1***@');
-    if (token) {
-      for (const secret of [token, Buffer.from(`x-access-token:${token}`).toString('base64')]) clean = clean.split(secret).join('***');
-    }
-    return clean;
+    return scrubToken(text, this.#options.token);
   }
 
   #describe(error: unknown): string {

@@ -1,0 +1,87 @@
+// Local copies of repositories the App works on: one partial clone (no file contents until a
+// checkout needs them) per repository under $FOREMAN_HOME/clones, fetched again before each
+// run, so a run never starts from a full download. The token travels as an HTTP header only
+// (git-auth.ts); the clone's config keeps the plain URL.
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { git, GitError } from '../workspace/git.ts';
+import { gitAuthEnv, scrubToken } from './git-auth.ts';
+
+export interface SyncRequest {
+  /** $FOREMAN_HOME/clones */
+  cacheDir: string;
+  owner: string;
+  repo: string;
+  /** repository.clone_url */
+  cloneUrl: string;
+  token: string;
+  /** Extra refs to fetch besides the branches, e.g. `refs/pull/7/head`. */
+  refs?: string[];
+}
+
+export class CloneError extends Error {}
+
+const NAME = /^[A-Za-z0-9_.-]+$/;
+// One sync per clone at a time in this process; git's own locks guard against other processes.
+const syncing = new Map<string, Promise<unknown>>();
+
+/** The clone's path, up to date with the remote's branches (and `refs`). */
+export async function syncClone(request: SyncRequest): Promise<string> {
+  const { owner, repo } = request;
+  if (!NAME.test(owner) || !NAME.test(repo) || owner.startsWith('.') || repo.startsWith('.')) {
+    throw new CloneError(`refusing to clone ${owner}/${repo}: not a GitHub owner/repository name`);
+  }
+  const host = new URL(request.cloneUrl).host.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const dir = join(request.cacheDir, host, owner, `${repo}.git`);
+  const previous = syncing.get(dir) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(() => sync(dir, request));
+  syncing.set(dir, next);
+  try {
+    await next;
+  } finally {
+    if (syncing.get(dir) === next) syncing.delete(dir);
+  }
+  return dir;
+}
+
+async function sync(dir: string, request: SyncRequest): Promise<void> {
+  const env = gitAuthEnv(request.cloneUrl, request.token);
+  const run = async (cwd: string, args: string[]) => {
+    try {
+      return await git(cwd, args, { env });
+    } catch (error) {
+      if (!(error instanceof GitError)) throw error;
+      throw new CloneError(
+        `${args[0]} of ${request.owner}/${request.repo} failed: ${scrubToken(error.stderr.trim(), request.token).slice(-2_000)}; ` +
+          'check that the App is installed on the repository and may read its contents',
+      );
+    }
+  };
+  const extra = (request.refs ?? []).map((ref) => `+${ref}:${ref}`);
+  if (await exists(join(dir, 'HEAD'))) {
+    await run(dir, ['remote', 'set-url', 'origin', request.cloneUrl]);
+    await run(dir, ['fetch', '--quiet', '--prune', '--filter=blob:none', 'origin', '+refs/heads/*:refs/remotes/origin/*', ...extra]);
+    return;
+  }
+  // Into a temporary directory first: a clone cut short never looks like a finished one.
+  await mkdir(dirname(dir), { recursive: true });
+  const partial = `${dir}.partial-${randomBytes(4).toString('hex')}`;
+  try {
+    await run(dirname(dir), ['clone', '--quiet', '--bare', '--filter=blob:none', request.cloneUrl, partial]);
+    // A bare clone maps branches onto refs/heads; fetches keep them under refs/remotes/origin.
+    await run(partial, ['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*']);
+    await run(partial, ['fetch', '--quiet', '--filter=blob:none', 'origin', '+refs/heads/*:refs/remotes/origin/*', ...extra]);
+    await rename(partial, dir);
+  } catch (error) {
+    await rm(partial, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
