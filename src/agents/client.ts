@@ -10,6 +10,7 @@ import { createTransport, type Transport } from './http.ts';
 import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
 import { jitteredBackoffMs, RateGovernor, retryAfterMsFromHeaders } from './governor.ts';
 import { ModelCallError, runAgentLoop, type CallModel, type ModelCallOptions } from './loop.ts';
+import type { ProcessLedger } from '../workspace/process-ledger.ts';
 
 export interface AnthropicAgentRunnerOptions {
   /** Defaults to ANTHROPIC_API_KEY (read by the SDK). */
@@ -37,6 +38,8 @@ export interface AnthropicAgentRunnerOptions {
   commandTimeoutMs?: number;
   /** The environment run_command starts from; secrets are removed before a command runs. Default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
+  /** Where run_command's processes are written down while they run (`$FOREMAN_HOME/processes`). */
+  processLedger?: ProcessLedger;
 }
 
 export class AnthropicAgentRunner implements AgentRunner {
@@ -53,6 +56,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #commands: readonly string[];
   readonly #commandTimeoutMs: number | undefined;
   readonly #commandEnv: NodeJS.ProcessEnv | undefined;
+  readonly #processLedger: ProcessLedger | undefined;
 
   constructor(options: AnthropicAgentRunnerOptions) {
     this.#transport = createTransport();
@@ -68,6 +72,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#commands = options.commands ?? [];
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#commandEnv = options.commandEnv;
+    this.#processLedger = options.processLedger;
   }
 
   prepare(concurrency: number): void {
@@ -85,6 +90,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       commands: this.#commands,
       commandTimeoutMs: this.#commandTimeoutMs,
       commandEnv: this.#commandEnv,
+      processLedger: this.#processLedger,
     });
   }
 

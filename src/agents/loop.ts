@@ -30,6 +30,7 @@ import {
   withCachedTools,
 } from './prompts.ts';
 import { executeTool, isMutatingTool, READ_TOOLS, WRITE_TOOLS, type ToolContext, type ToolResult } from './tools.ts';
+import type { ProcessLedger } from '../workspace/process-ledger.ts';
 
 export interface ModelCallOptions {
   signal: AbortSignal;
@@ -66,6 +67,7 @@ export interface AgentLoopDeps {
   commandTimeoutMs?: number;
   /** The environment run_command starts from, before secrets are removed; default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
+  processLedger?: ProcessLedger | undefined;
 }
 
 /** Tool inputs and outputs are stored this long in transcripts. */
@@ -103,6 +105,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
       commands: deps.commands,
       commandTimeoutMs: deps.commandTimeoutMs,
       commandEnv: deps.commandEnv,
+      ...(deps.processLedger ? { processLedger: deps.processLedger } : {}),
       signal: request.signal,
     };
     const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };

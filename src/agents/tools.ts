@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type Anthropic from '@anthropic-ai/sdk';
 import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../workspace/command.ts';
+import type { ProcessLedger } from '../workspace/process-ledger.ts';
 
 export interface ToolResult {
   output: string;
@@ -154,6 +155,8 @@ export interface ToolContext {
   commandEnv?: NodeJS.ProcessEnv;
   /** The agent's signal: stopping the agent kills a running command. */
   signal?: AbortSignal;
+  /** Where running commands are written down, so a Foreman that dies cannot orphan them. */
+  processLedger?: ProcessLedger;
 }
 
 /** Runs one tool for an agent. Never throws: failures are tool errors for the model. */
@@ -646,6 +649,7 @@ async function runCommand(args: Record<string, unknown>, context: ToolContext): 
     // runProcess keeps the tail: test runners and compilers put the verdict last.
     maxOutputChars: MAX_COMMAND_OUTPUT,
     signal: context.signal,
+    ...(context.processLedger ? { ledger: context.processLedger } : {}),
   });
 
   const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;

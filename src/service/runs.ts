@@ -12,6 +12,7 @@ import { DEFAULT_SANDBOX_LIMITS } from '../runtime/sandbox.ts';
 import type { RunListener } from '../runtime/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
 import { isRunLive, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
+import { ProcessLedger, processLedgerDir } from '../workspace/process-ledger.ts';
 import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, repositoryRoot, resolveCommit } from '../workspace/checkout.ts';
 import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
 import { validateScript } from '../workflows/validate.ts';
@@ -137,6 +138,9 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   const dirs = workflowDirs(run.repoDir, env.userHome, env.builtinDir);
   // The stored source, not the file: a resume runs exactly what the crashed run ran.
   const script = validateScript(run.source, run.file);
+  // Commands a killed Foreman left running would write into worktrees this run may recreate.
+  const ledger = new ProcessLedger(processLedgerDir(env.home));
+  ledger.reapOrphans();
   await pruneStaleWorktrees(run.repoDir, env.home, async (id) => {
     if (id === run.id) return false;
     const other = await store.getRun(id);
@@ -155,6 +159,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       commands: config.agents?.commands,
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,
+      processLedger: ledger,
     });
     const workspace = createRunWorkspace({
       repo: run.repoDir,

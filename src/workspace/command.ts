@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { parse, type ParseEntry } from 'shell-quote';
+import { MARKER_VARIABLE, type ProcessLedger } from './process-ledger.ts';
 
 export class CommandSyntaxError extends Error {}
 
@@ -174,6 +175,8 @@ export interface RunProcessOptions {
   timeoutMs: number;
   maxOutputChars?: number;
   signal?: AbortSignal;
+  /** Where the group is written down while it runs, so a Foreman that dies cannot orphan it. */
+  ledger?: ProcessLedger;
 }
 
 /**
@@ -201,7 +204,10 @@ export function runProcess(argv: readonly string[], opts: RunProcessOptions): Pr
     let killTimer: NodeJS.Timeout | undefined;
     let closeTimer: NodeJS.Timeout | undefined;
 
-    const child = spawn(program, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    const marker = opts.ledger?.newMarker();
+    const env = marker ? { ...opts.env, [MARKER_VARIABLE]: marker } : opts.env;
+    const child = spawn(program, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    if (marker && child.pid !== undefined) opts.ledger!.record(child.pid, marker, program);
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => tail.push(chunk));
@@ -238,6 +244,7 @@ export function runProcess(argv: readonly string[], opts: RunProcessOptions): Pr
       clearTimeout(timer);
       clearTimeout(closeTimer);
       opts.signal?.removeEventListener('abort', onAbort);
+      if (marker && child.pid !== undefined) opts.ledger!.forget(child.pid);
       resolve({ ...result, timedOut, output: tail.text(), durationMs: elapsed() });
     };
 

@@ -20,6 +20,7 @@ import type { ForemanConfig } from '../config/schema.ts';
 import type { GateResult, GateStep, GateStepName } from '../runtime/types.ts';
 import { cleanEnvironment, CommandSyntaxError, parseCommandLine, runProcess } from './command.ts';
 import { git } from './git.ts';
+import { ProcessLedger, processLedgerDir } from './process-ledger.ts';
 
 export class GateConfigError extends Error {}
 
@@ -267,6 +268,7 @@ export function createGateRunner(options: GateRunnerOptions): GateRunner {
     env: cleanEnvironment(options.env),
     timeoutMs: options.timeoutMs ?? DEFAULT_GATE_STEP_TIMEOUT_MS,
     ...(options.maxOutputChars ? { maxOutputChars: options.maxOutputChars } : {}),
+    ledger: new ProcessLedger(processLedgerDir(options.home)),
   };
   return {
     async run(dir, plan, signal) {
@@ -293,6 +295,7 @@ interface StepContext {
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
   maxOutputChars?: number;
+  ledger: ProcessLedger;
 }
 
 async function runGate(dir: string, plan: GatePlan, context: StepContext, signal: AbortSignal | undefined): Promise<GateResult> {
@@ -326,7 +329,7 @@ async function runGate(dir: string, plan: GatePlan, context: StepContext, signal
 }
 
 async function commandStep(name: GateStepName, dir: string, command: string, argv: string[], context: StepContext, signal: AbortSignal | undefined): Promise<GateStep> {
-  const result = await runProcess(argv, { cwd: dir, env: context.env, timeoutMs: context.timeoutMs, ...(context.maxOutputChars ? { maxOutputChars: context.maxOutputChars } : {}), ...(signal ? { signal } : {}) });
+  const result = await runProcess(argv, { cwd: dir, env: context.env, timeoutMs: context.timeoutMs, ledger: context.ledger, ...(context.maxOutputChars ? { maxOutputChars: context.maxOutputChars } : {}), ...(signal ? { signal } : {}) });
   return { name, command, exitCode: result.exitCode, durationMs: result.durationMs, output: result.output };
 }
 
