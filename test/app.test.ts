@@ -154,6 +154,24 @@ test('/workflow help and a malformed command are answered with the commands', as
   }
 });
 
+test('/workflow list answers with the saved workflows from GitHub and the built-in ones', async () => {
+  const scope = intake();
+  permission(scope, 'Codertocat', 'write');
+  scope.post(/\/reactions$/).reply(201, {});
+  scope.get(`${REPO}/contents/.claude%2Fworkflows`).reply(200, [
+    { type: 'file', name: 'auth-audit.js' },
+    { type: 'file', name: 'README.md' },
+    { type: 'dir', name: 'lib' },
+  ]);
+  let said = '';
+  scope.post(`${REPO}/issues/1/comments`, (b) => ((said = b.body), true)).reply(201, {});
+  await h.deliver('issue_comment', prComment('/workflow list', { commentId: 7100 }));
+  await settled();
+  assert.match(said, /^\| `auth-audit` \| `\.claude\/workflows\/auth-audit\.js` \| \|$/m);
+  for (const builtin of ['audit', 'security-sweep', 'fix-findings', 'review-pr']) assert.match(said, new RegExp(`^\\| \`${builtin}\` \\| built in \\| \\S`, 'm'));
+  assert.doesNotMatch(said, /README|lib/);
+});
+
 test('the example delivery exactly as GitHub documents it (an issue, not a pull request) is not a command', async () => {
   const before = await h.queue.counts();
   assert.equal((await h.deliver('issue_comment', exampleComment())).status, 200);

@@ -12,6 +12,8 @@ export interface ForemanAppOptions {
   holder: string;
   /** How often the intake loop looks for work it was not woken for (another replica's). */
   pollMs?: number;
+  /** Foreman's built-in workflows/ directory. */
+  builtinDir: string;
 }
 
 export interface ForemanApp {
@@ -56,7 +58,7 @@ export function createForemanApp(options: ForemanAppOptions): ForemanApp {
       const comment = job.payload as CommentJob;
       try {
         const octokit = (await app.auth(comment.installationId)) as unknown as InstallationOctokit;
-        const outcome = await takeComment(comment, octokit, options.queue);
+        const outcome = await takeComment(comment, octokit, options.queue, { builtinDir: options.builtinDir });
         app.log.info({ delivery: comment.deliveryId, ...outcome }, `intake of /workflow ${comment.command.kind}`);
         await options.queue.finish(job.id);
       } catch (error) {

@@ -6,6 +6,7 @@ import type { Octokit } from '@octokit/core';
 import { ConfigError, CONFIG_PATH, validateConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import type { WorkQueue } from '../runtime/queue.ts';
+import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob } from './deliveries.ts';
 
 /** What intake needs of an installation's Octokit: requests, and Probot's config plugin. */
@@ -27,7 +28,12 @@ export interface RunJob extends CommentJob {
   config: ForemanConfig;
 }
 
-export async function takeComment(job: CommentJob, octokit: InstallationOctokit, queue: WorkQueue): Promise<IntakeOutcome> {
+export interface IntakeOptions {
+  /** Foreman's built-in workflows/ directory, for `/workflow list`. */
+  builtinDir: string;
+}
+
+export async function takeComment(job: CommentJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
   const repo = { owner: job.owner, repo: job.repo };
   let config: ForemanConfig | null = null;
   let configProblem: string | null = null;
@@ -63,6 +69,9 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
     case 'help':
       await reply(octokit, job, HELP);
       return { outcome: 'answered', command: 'help' };
+    case 'list':
+      await reply(octokit, job, await listing(octokit, job, options.builtinDir));
+      return { outcome: 'answered', command: 'list' };
     case 'invalid':
       await reply(octokit, job, `That \`/workflow\` command was not understood: ${command.problem}.\n\n${HELP}`);
       return { outcome: 'answered', command: 'invalid' };
@@ -90,6 +99,30 @@ async function roleOf(octokit: InstallationOctokit, job: CommentJob): Promise<Ro
     if ((error as { status?: number }).status === 404) return null;
     throw error;
   }
+}
+
+/** `/workflow list`: the repository's saved workflows (from GitHub), then the built-in ones. */
+async function listing(octokit: InstallationOctokit, job: CommentJob, builtinDir: string): Promise<string> {
+  let saved: string[] = [];
+  try {
+    const { data } = await octokit.request('GET /repos/{owner}/{repo}/contents/{path}', { owner: job.owner, repo: job.repo, path: '.claude/workflows' });
+    if (Array.isArray(data)) saved = data.filter((entry) => entry.type === 'file' && entry.name.endsWith('.js')).map((entry) => entry.name.slice(0, -3)).sort();
+  } catch (error) {
+    if ((error as { status?: number }).status !== 404) throw error;
+  }
+  const none = { repoDir: '/nonexistent', userDir: '/nonexistent' };
+  const builtin = (await listWorkflows({ ...none, builtinDir })).filter((w) => w.origin === 'builtin' && !w.error);
+  const cell = (text: string | undefined) => (text ?? '').replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+  return [
+    '**Workflows** for `/workflow <name> [args]`:',
+    '',
+    '| name | from | what it does |',
+    '| --- | --- | --- |',
+    ...saved.map((name) => `| \`${name}\` | \`.claude/workflows/${name}.js\` | |`),
+    ...builtin.filter((w) => !saved.includes(w.name)).map((w) => `| \`${w.name}\` | built in | ${cell(w.description)} |`),
+    '',
+    'Or describe what to do in words: `/workflow <request>` has a workflow written for it, shown as a plan first.',
+  ].join('\n');
 }
 
 async function reply(octokit: InstallationOctokit, job: CommentJob, body: string): Promise<void> {

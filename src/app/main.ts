@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createProbot, run as probotRun } from 'probot';
 import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
@@ -19,6 +20,8 @@ export interface AppIo {
 }
 
 export class AppUsageError extends Error {}
+
+const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
 
 const USAGE = `usage: foreman app [--port N] [--host H]
   Serves GitHub webhooks at ${WEBHOOK_PATH} (and /healthz). Environment: APP_ID, PRIVATE_KEY or
@@ -55,7 +58,7 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   const probot = createProbot({ env: io.env });
   const home = resolve(io.env.FOREMAN_HOME || join(io.env.HOME ?? '.', '.foreman'));
   const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
-  const foreman = createForemanApp({ queue, holder: `app:${hostname()}:${process.pid}` });
+  const foreman = createForemanApp({ queue, holder: `app:${hostname()}:${process.pid}`, builtinDir: BUILTIN_DIR });
   await probot.load(foreman.appFn);
   const handle = webhookHandler(probot, secret);
   const server: Server = createServer(async (req, res) => {

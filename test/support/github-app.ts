@@ -4,6 +4,7 @@ import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import { Probot, ProbotOctokit } from 'probot';
@@ -40,7 +41,7 @@ export async function startApp(): Promise<AppHarness> {
     Octokit: ProbotOctokit.defaults((options: any) => ({ ...options, retry: { enabled: false }, throttle: { ...options.throttle, enabled: false } })),
   });
   const queue = new SqliteWorkQueue(join(tempDir(), 'foreman.db'));
-  const app = createForemanApp({ queue, holder: 'test', pollMs: 20 });
+  const app = createForemanApp({ queue, holder: 'test', pollMs: 20, builtinDir: fileURLToPath(new URL('../../workflows/', import.meta.url)) });
   await probot.load(app.appFn);
   const handle = webhookHandler(probot, WEBHOOK_SECRET);
   const server: Server = createServer(async (req, res) => {
