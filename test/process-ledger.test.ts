@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcessLedger } from '../src/workspace/process-ledger.ts';
 import { runProcess } from '../src/workspace/command.ts';
@@ -60,7 +60,7 @@ test('an entry whose group no longer carries its marker (a recycled id) is dropp
   const dir = join(tempDir(), 'processes');
   // This very process group, recorded with a marker none of its processes has.
   const ledger = new ProcessLedger(dir);
-  ledger.record(process.pid, 'not-our-marker', 'node');
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify({ owner: 999_999_999, marker: 'not-our-marker', command: 'node', startedAt: '' }));
   assert.deepEqual(ledger.reapOrphans(() => false), []);
   assert.deepEqual(readdirSync(dir), []);

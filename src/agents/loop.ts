@@ -67,7 +67,7 @@ export interface AgentLoopDeps {
   commandTimeoutMs?: number;
   /** The environment run_command starts from, before secrets are removed; default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
-  processLedger?: ProcessLedger | undefined;
+  processLedger?: ProcessLedger;
 }
 
 /** Tool inputs and outputs are stored this long in transcripts. */
@@ -105,7 +105,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
       commands: deps.commands,
       commandTimeoutMs: deps.commandTimeoutMs,
       commandEnv: deps.commandEnv,
-      ...(deps.processLedger ? { processLedger: deps.processLedger } : {}),
+      processLedger: deps.processLedger,
       signal: request.signal,
     };
     const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };

@@ -649,7 +649,7 @@ async function runCommand(args: Record<string, unknown>, context: ToolContext): 
     // runProcess keeps the tail: test runners and compilers put the verdict last.
     maxOutputChars: MAX_COMMAND_OUTPUT,
     signal: context.signal,
-    ...(context.processLedger ? { ledger: context.processLedger } : {}),
+    ledger: context.processLedger,
   });
 
   const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;

@@ -2,7 +2,8 @@
 // checkout needs them) per repository under $FOREMAN_HOME/clones, fetched again before each
 // run, so a run never starts from a full download. The token travels as an HTTP header only
 // (git-auth.ts); the clone's config keeps the plain URL.
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { git, GitError } from '../workspace/git.ts';
@@ -59,7 +60,7 @@ async function sync(dir: string, request: SyncRequest): Promise<void> {
     }
   };
   const extra = (request.refs ?? []).map((ref) => `+${ref}:${ref}`);
-  if (await exists(join(dir, 'HEAD'))) {
+  if (existsSync(join(dir, 'HEAD'))) {
     await run(dir, ['remote', 'set-url', 'origin', request.cloneUrl]);
     await run(dir, ['fetch', '--quiet', '--prune', '--filter=blob:none', 'origin', '+refs/heads/*:refs/remotes/origin/*', ...extra]);
     return;
@@ -77,11 +78,4 @@ async function sync(dir: string, request: SyncRequest): Promise<void> {
     await rm(partial, { recursive: true, force: true });
     throw error;
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

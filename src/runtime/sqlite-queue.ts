@@ -6,12 +6,13 @@ import { dirname } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Job, WorkQueue } from './queue.ts';
 import { migrate } from './sqlite-schema.ts';
-import { openDatabase } from './sqlite-writes.ts';
+import { openDatabase, PreparedStatements } from './sqlite-writes.ts';
 
 type Row = Record<string, any>;
 
 export class SqliteWorkQueue implements WorkQueue {
   readonly #db: DatabaseSync;
+  readonly #statements: PreparedStatements;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -24,22 +25,23 @@ export class SqliteWorkQueue implements WorkQueue {
     // disk sync cost as much as everything else an acknowledgement does (docs/benchmarks.md).
     // Run journals keep synchronous=FULL on their own connections.
     this.#db.exec('PRAGMA synchronous = NORMAL');
+    this.#statements = new PreparedStatements(this.#db);
   }
 
   async enqueue(kind: string, key: string, payload: unknown): Promise<{ id: number; created: boolean }> {
-    const inserted = this.#db
-      .prepare(`INSERT OR IGNORE INTO jobs (kind, key, payload, enqueued_at) VALUES (?, ?, ?, ?) RETURNING id`)
+    const inserted = this.#statements
+      .get(`INSERT OR IGNORE INTO jobs (kind, key, payload, enqueued_at) VALUES (?, ?, ?, ?) RETURNING id`)
       .get(kind, key, JSON.stringify(payload ?? null), new Date().toISOString()) as Row | undefined;
     if (inserted) return { id: Number(inserted.id), created: true };
-    const existing = this.#db.prepare('SELECT id FROM jobs WHERE key = ?').get(key) as Row;
+    const existing = this.#statements.get('SELECT id FROM jobs WHERE key = ?').get(key) as Row;
     return { id: Number(existing.id), created: false };
   }
 
   async claim(kinds: readonly string[], holder: string): Promise<Job | null> {
     if (kinds.length === 0) return null;
     const marks = kinds.map(() => '?').join(', ');
-    const row = this.#db
-      .prepare(
+    const row = this.#statements
+      .get(
         `UPDATE jobs SET status = 'claimed', holder = ?, claimed_at = ?, attempts = attempts + 1
          WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND kind IN (${marks}) ORDER BY id LIMIT 1)
          RETURNING *`,
@@ -49,17 +51,17 @@ export class SqliteWorkQueue implements WorkQueue {
   }
 
   async finish(id: number, error?: string): Promise<void> {
-    this.#db
-      .prepare(`UPDATE jobs SET status = ?, finished_at = ?, error = ?, holder = NULL WHERE id = ?`)
+    this.#statements
+      .get(`UPDATE jobs SET status = ?, finished_at = ?, error = ?, holder = NULL WHERE id = ?`)
       .run(error === undefined ? 'done' : 'failed', new Date().toISOString(), error ?? null, id);
   }
 
   async release(id: number): Promise<void> {
-    this.#db.prepare(`UPDATE jobs SET status = 'queued', holder = NULL WHERE id = ? AND status = 'claimed'`).run(id);
+    this.#statements.get(`UPDATE jobs SET status = 'queued', holder = NULL WHERE id = ? AND status = 'claimed'`).run(id);
   }
 
   async releaseHolder(holder: string): Promise<number> {
-    const result = this.#db.prepare(`UPDATE jobs SET status = 'queued', holder = NULL WHERE holder = ? AND status = 'claimed'`).run(holder);
+    const result = this.#statements.get(`UPDATE jobs SET status = 'queued', holder = NULL WHERE holder = ? AND status = 'claimed'`).run(holder);
     return Number(result.changes);
   }
 
@@ -67,8 +69,8 @@ export class SqliteWorkQueue implements WorkQueue {
   async counts(kind?: string): Promise<Record<string, number>> {
     const rows = (
       kind === undefined
-        ? this.#db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all()
-        : this.#db.prepare('SELECT status, COUNT(*) AS n FROM jobs WHERE kind = ? GROUP BY status').all(kind)
+        ? this.#statements.get('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status').all()
+        : this.#statements.get('SELECT status, COUNT(*) AS n FROM jobs WHERE kind = ? GROUP BY status').all(kind)
     ) as Row[];
     return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
   }

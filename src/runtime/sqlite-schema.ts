@@ -3,7 +3,6 @@
 // far a file got.
 import type { DatabaseSync } from 'node:sqlite';
 
-// Each entry upgrades the schema by one version; PRAGMA user_version records how far a file got.
 export const MIGRATIONS: string[] = [
   `CREATE TABLE runs (
      id TEXT PRIMARY KEY,

@@ -17,12 +17,32 @@ export function openDatabase(file: string): DatabaseSync {
 
 export const json = (value: unknown): string => JSON.stringify(value ?? null);
 
-export class BatchCommitter {
+/** Statements prepared once per connection: the hot writes run the same few SQL texts over and over. */
+export class PreparedStatements {
   readonly #db: DatabaseSync;
-  readonly #statements = new Map<string, StatementSync>();
+  readonly #cache = new Map<string, StatementSync>();
 
   constructor(db: DatabaseSync) {
     this.#db = db;
+  }
+
+  get(sql: string): StatementSync {
+    let statement = this.#cache.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#cache.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+export class BatchCommitter {
+  readonly #db: DatabaseSync;
+  readonly #statements: PreparedStatements;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#statements = new PreparedStatements(db);
   }
 
   /**
@@ -43,29 +63,19 @@ export class BatchCommitter {
 
   // OR IGNORE: two executions racing to complete the same call keep the first answer.
   #insertJournal(runId: string, entry: JournalEntry): void {
-    this.#statement(
+    this.#statements.get(
       `INSERT OR IGNORE INTO journal (run_id, key, occurrence, seq, kind, output, usage, cost_usd, phase, label)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label);
   }
 
   #insertAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): number {
-    const row = this.#statement(
+    const row = this.#statements.get(
       `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
        VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        RETURNING no`,
     ).get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as { no: number };
     if (completed) this.#insertJournal(runId, completed);
     return Number(row.no);
-  }
-
-  /** Prepared once per connection: a fan-out writes the same two statements a thousand times. */
-  #statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
   }
 }
