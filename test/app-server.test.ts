@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BIN } from './support/cli.ts';
 import { exampleComment } from './support/github-app.ts';
@@ -23,11 +24,27 @@ function startApp(env: NodeJS.ProcessEnv, args: string[] = ['--port', '0', '--ho
   return { child, listening, exited, stderr: () => stderr };
 }
 
-test('foreman app serves verified deliveries and a health check, and stops on SIGTERM', async () => {
+/** The processes `pid` started (Linux). */
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+}
+
+test('foreman app serves verified deliveries and a health check, forks a worker without its secrets, and stops both on SIGTERM', async () => {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   const home = tempDir();
-  const app = startApp({ APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 's3cret', FOREMAN_HOME: home, LOG_LEVEL: 'fatal' });
+  const app = startApp({ APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 's3cret', WORKER_SECRET: 'w0rker', ANTHROPIC_API_KEY: 'sk-test', FOREMAN_HOME: home, LOG_LEVEL: 'fatal' });
   const url = await app.listening;
+
+  // The worker: forked, with the Anthropic key but none of the App's secrets.
+  let workers: number[] = [];
+  for (let i = 0; i < 100 && workers.length === 0; i++) {
+    workers = childrenOf(app.child.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('worker'));
+    if (workers.length === 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(workers.length, 1, 'one forked worker');
+  const environment = readFileSync(`/proc/${workers[0]}/environ`, 'utf8').split('\0');
+  assert.ok(environment.includes('ANTHROPIC_API_KEY=sk-test'));
+  for (const secret of ['PRIVATE_KEY', 'WEBHOOK_SECRET', 'WORKER_SECRET']) assert.ok(!environment.some((v) => v.startsWith(`${secret}=`)), `the worker has no ${secret}`);
 
   const health = await fetch(`${url}/healthz`);
   assert.equal(health.status, 200);
@@ -46,8 +63,21 @@ test('foreman app serves verified deliveries and a health check, and stops on SI
   assert.equal((await post(`sha256=${createHmac('sha256', 's3cret').update(body).digest('hex')}`)).status, 200);
   assert.equal((await fetch(`${url}/elsewhere`)).status, 404);
 
+  // The token endpoint for workers elsewhere wants the worker secret.
+  const token = (secret: string) => fetch(`${url}/internal/tokens`, { method: 'POST', headers: { authorization: `Bearer ${secret}` }, body: '{}' });
+  assert.equal((await token('wrong')).status, 401);
+  assert.equal((await token('w0rker')).status, 400, 'the right secret gets as far as checking the request');
+
   app.child.kill('SIGTERM');
   assert.equal(await app.exited, 0, app.stderr());
+  assert.ok(!existsSync(`/proc/${workers[0]}`) || readFileSync(`/proc/${workers[0]}/stat`, 'utf8').split(' ')[2] === 'Z', 'the worker stopped with the app');
+});
+
+test('foreman app without an Anthropic key says to set it or to run workers elsewhere, exit 2', async () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const app = startApp({ APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 's', FOREMAN_HOME: tempDir() });
+  await assert.rejects(app.listening, /ANTHROPIC_API_KEY is not set: .* pass --no-worker and run `foreman worker` elsewhere/);
+  assert.equal(await app.exited, 2);
 });
 
 test('foreman app without a webhook secret says which variable to set, exit 2', async () => {

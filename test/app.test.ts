@@ -51,7 +51,7 @@ async function settled(): Promise<Record<string, number>> {
 
 async function runJobs(): Promise<any[]> {
   const jobs = [];
-  for (let job; (job = await h.queue.claim(['run'], 'test-worker')); ) jobs.push(job);
+  for (let job; (job = await h.queue.claim(['start', 'resume'], 'test-claimer')); ) jobs.push(job);
   for (const job of jobs) await h.queue.release(job.id);
   return jobs;
 }
@@ -75,14 +75,18 @@ test('a /workflow comment by a writer on a pull request: acknowledged at once, c
   await settled();
   assert.deepEqual(reaction, { content: 'eyes' });
   const [run] = await runJobs();
-  assert.equal(run.kind, 'run');
+  assert.equal(run.kind, 'start');
   assert.equal(run.key, 'comment:Codertocat/Hello-World#492700400');
-  assert.deepEqual(run.payload.command, { kind: 'run', ref: 'audit', args: { concern: 'auth' }, text: 'audit {"concern": "auth"}' });
-  assert.equal(run.payload.isPullRequest, true);
-  assert.equal(run.payload.installationId, 1);
-  assert.equal(run.payload.cloneUrl, 'https://github.com/Codertocat/Hello-World.git');
-  assert.deepEqual(run.payload.config, {});
-  assert.equal(run.payload.deliveryId, delivery.id);
+  const { context } = run.payload;
+  assert.equal(context.workflow, 'audit');
+  assert.deepEqual(context.args, { concern: 'auth' });
+  assert.equal(context.trigger, '`/workflow audit {"concern": "auth"}` by @Codertocat');
+  assert.equal(context.isPullRequest, true);
+  assert.equal(context.issueNumber, 1);
+  assert.equal(context.installationId, 1);
+  assert.equal(context.cloneUrl, 'https://github.com/Codertocat/Hello-World.git');
+  assert.deepEqual(context.config, {});
+  assert.equal(delivery.status, 200);
   for (const job of await runJobs()) await h.queue.finish(job.id);
 });
 

@@ -8,6 +8,8 @@ import type { ForemanConfig } from '../config/schema.ts';
 import type { WorkQueue } from '../runtime/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob } from './deliveries.ts';
+import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
+import type { ResumeJob, StartJob } from './worker.ts';
 
 /** What intake needs of an installation's Octokit: requests, and Probot's config plugin. */
 export type InstallationOctokit = Pick<Octokit, 'request'> & {
@@ -23,14 +25,10 @@ export type IntakeOutcome =
 const ROLE_RANK = { read: 1, triage: 2, write: 3, maintain: 4, admin: 5 } as const;
 type Role = keyof typeof ROLE_RANK;
 
-/** A `run` job: the comment, its config, and who may be told about it. */
-export interface RunJob extends CommentJob {
-  config: ForemanConfig;
-}
-
 export interface IntakeOptions {
   /** Foreman's built-in workflows/ directory, for `/workflow list`. */
   builtinDir: string;
+  registry: RunRegistry;
 }
 
 export async function takeComment(job: CommentJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
@@ -45,7 +43,9 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
     configProblem = error.message;
   }
 
-  const needed: Role = config?.permissions?.trigger ?? 'write';
+  // Approving lets fork code build with the App's token nearby: never less than write, whatever trigger says.
+  const trigger: Role = config?.permissions?.trigger ?? 'write';
+  const needed: Role = job.command.kind === 'approve' && ROLE_RANK[trigger] < ROLE_RANK.write ? 'write' : trigger;
   const role = await roleOf(octokit, job);
   if (role === null || ROLE_RANK[role] < ROLE_RANK[needed]) {
     const reason = `${job.author} has ${role ?? 'no'} access; \`/workflow\` needs ${needed}`;
@@ -76,10 +76,70 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
       await reply(octokit, job, `That \`/workflow\` command was not understood: ${command.problem}.\n\n${HELP}`);
       return { outcome: 'answered', command: 'invalid' };
     case 'run': {
-      const run: RunJob = { ...job, config: config ?? {} };
+      const active = await activeRun(options.registry, job);
+      if (active) {
+        await reply(octokit, job, busyMessage(active));
+        return { outcome: 'answered', command: 'busy' };
+      }
+      const start: StartJob = {
+        context: {
+          installationId: job.installationId,
+          owner: job.owner,
+          repo: job.repo,
+          cloneUrl: job.cloneUrl,
+          defaultBranch: job.defaultBranch,
+          issueNumber: job.issueNumber,
+          isPullRequest: job.isPullRequest,
+          trigger: `\`/workflow ${command.text.length > 80 ? `${command.text.slice(0, 77)}...` : command.text}\` by @${job.author}`,
+          author: job.author,
+          workflow: command.ref,
+          args: command.args,
+          config: config ?? {},
+        },
+      };
       // Keyed by the comment: however often it is delivered, it starts one run.
-      const { id, created } = await queue.enqueue('run', `comment:${job.owner}/${job.repo}#${job.commentId}`, run);
+      const { id, created } = await queue.enqueue('start', `comment:${job.owner}/${job.repo}#${job.commentId}`, start);
       return { outcome: 'enqueued', jobId: id, created };
+    }
+    case 'stop': {
+      const entry = await namedOrLatest(options.registry, job, command.runId);
+      if (!entry?.runId || entry.state !== 'active') {
+        await reply(octokit, job, `There is no active Foreman run${command.runId ? ` \`${command.runId}\`` : ''} here to stop. ${HELP_LINE}`);
+        return { outcome: 'answered', command: 'stop' };
+      }
+      await options.registry.requestStop(entry.runId);
+      return { outcome: 'answered', command: 'stop' };
+    }
+    case 'resume': {
+      const entry = await namedOrLatest(options.registry, job, command.runId);
+      if (!entry?.runId || entry.state === 'active' || entry.status === 'completed') {
+        const why = !entry?.runId ? 'there is no Foreman run here' : entry.state === 'active' ? `run \`${entry.runId}\` is still active` : `run \`${entry.runId}\` completed`;
+        await reply(octokit, job, `Nothing to resume: ${why}. ${HELP_LINE}`);
+        return { outcome: 'answered', command: 'resume' };
+      }
+      const resume: ResumeJob = { runId: entry.runId, by: job.author };
+      const { id, created } = await queue.enqueue('resume', `resume:${entry.runId}:${job.deliveryId}`, resume);
+      return { outcome: 'enqueued', jobId: id, created };
+    }
+    case 'approve': {
+      const entry = await namedOrLatest(options.registry, job, command.runId);
+      if (!entry?.runId || !entry.context.fork || entry.context.approvedBy) {
+        await reply(octokit, job, `Nothing here waits for approval: \`/workflow approve\` lets a run on a fork's pull request build, test and propose its code. ${HELP_LINE}`);
+        return { outcome: 'answered', command: 'approve' };
+      }
+      if (entry.state === 'active') {
+        await reply(octokit, job, busyMessage(entry));
+        return { outcome: 'answered', command: 'approve' };
+      }
+      // A new run of the same request, with the code trusted: the refused gates were journaled as refusals.
+      const start: StartJob = { context: { ...freshContext(entry.context), approvedBy: job.author, trigger: `${entry.context.trigger}, approved by @${job.author}` } };
+      const { id, created } = await queue.enqueue('start', `approve:${entry.runId}:${job.commentId}`, start);
+      return { outcome: 'enqueued', jobId: id, created };
+    }
+    case 'status': {
+      const entry = await options.registry.latest(`${job.owner}/${job.repo}`, job.issueNumber);
+      await reply(octokit, job, entry?.runId ? statusReply(entry) : `No Foreman run has reported here yet. ${HELP_LINE}`);
+      return { outcome: 'answered', command: 'status' };
     }
     default:
       await reply(octokit, job, `\`/workflow ${command.kind}\` is not available in this version of Foreman yet. ${HELP_LINE}`);
@@ -87,8 +147,32 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
   }
 }
 
+async function activeRun(registry: RunRegistry, job: CommentJob): Promise<GitHubRunEntry | null> {
+  const entry = await registry.latest(`${job.owner}/${job.repo}`, job.issueNumber);
+  return entry?.state === 'active' ? entry : null;
+}
+
+/** The run a command names, when it ran here; else the newest run on this issue or pull request. */
+async function namedOrLatest(registry: RunRegistry, job: CommentJob, runId: string | null): Promise<GitHubRunEntry | null> {
+  if (runId === null) return registry.latest(`${job.owner}/${job.repo}`, job.issueNumber);
+  const entry = await registry.get(runId);
+  // A run id from another repository is not this comment's to steer.
+  return entry && entry.repo === `${job.owner}/${job.repo}` ? entry : null;
+}
+
+/** What a new run of the same request starts from: the worker resolves the base again. */
+function freshContext(context: GitHubRunContext): GitHubRunContext {
+  const { headSha: _head, defaultSha: _default, targetBranch: _target, fork: _fork, progressCommentId: _comment, ...rest } = context;
+  return rest;
+}
+
+function statusReply(entry: GitHubRunEntry): string {
+  const state = entry.state === 'active' ? (entry.stopRequested ? 'stopping' : 'running') : (entry.status ?? 'finished');
+  return `Run \`${entry.runId}\` (\`${entry.context.workflow}\`, ${entry.context.trigger}) is **${state}**.${entry.state === 'active' ? ' `/workflow stop` stops it.' : entry.status !== 'completed' ? ' `/workflow resume` resumes it.' : ''}`;
+}
+
 /** The commenter's role on the repository, or null when GitHub knows of none. */
-async function roleOf(octokit: InstallationOctokit, job: CommentJob): Promise<Role | null> {
+async function roleOf(octokit: InstallationOctokit, job: Pick<CommentJob, 'owner' | 'repo' | 'author'>): Promise<Role | null> {
   try {
     const { data } = await octokit.request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner: job.owner, repo: job.repo, username: job.author });
     const named = (data as { role_name?: string }).role_name;
@@ -125,7 +209,7 @@ async function listing(octokit: InstallationOctokit, job: CommentJob, builtinDir
   ].join('\n');
 }
 
-async function reply(octokit: InstallationOctokit, job: CommentJob, body: string): Promise<void> {
+async function reply(octokit: InstallationOctokit, job: Pick<CommentJob, 'owner' | 'repo' | 'issueNumber'>, body: string): Promise<void> {
   await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: job.owner, repo: job.repo, issue_number: job.issueNumber, body });
 }
 
@@ -140,3 +224,44 @@ export const HELP = [
   '- `/workflow save <name> [run]`: a pull request adding the run\'s script to `.claude/workflows/`',
   '- `/workflow help`: this message',
 ].join('\n');
+
+/** A Stop or Resume button on a summary check, or a re-run of one of a run's checks. */
+export interface CheckActionJob {
+  deliveryId: string;
+  installationId: number;
+  owner: string;
+  repo: string;
+  /** The check's external_id: the run id. */
+  runId: string;
+  action: 'stop' | 'resume';
+  author: string;
+}
+
+/** The same rules as a comment: the config's trigger role, one polite refusal where the run reports. */
+export async function takeCheckAction(job: CheckActionJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
+  const entry = await options.registry.get(job.runId);
+  if (!entry || entry.repo !== `${job.owner}/${job.repo}`) return { outcome: 'answered', command: `${job.action} of an unknown run` };
+  let trigger: Role = 'write';
+  try {
+    const { config: raw } = await octokit.config.get({ owner: job.owner, repo: job.repo, path: CONFIG_PATH });
+    trigger = validateConfig(raw, CONFIG_PATH).permissions?.trigger ?? 'write';
+  } catch (error) {
+    // A config broken since the run started: keep the default bar rather than lower it.
+    if (!(error instanceof ConfigError)) throw error;
+  }
+  const role = await roleOf(octokit, { owner: job.owner, repo: job.repo, author: job.author });
+  if (role === null || ROLE_RANK[role] < ROLE_RANK[trigger]) {
+    if (entry.issueNumber !== null) {
+      await reply(octokit, { owner: job.owner, repo: job.repo, issueNumber: entry.issueNumber }, `@${job.author}, thanks: only people with **${trigger}** access can ${job.action} Foreman runs here (you have ${role ?? 'none'}).`);
+    }
+    return { outcome: 'refused', reason: `${job.author} has ${role ?? 'no'} access; ${job.action} needs ${trigger}` };
+  }
+  if (job.action === 'stop') {
+    await options.registry.requestStop(job.runId);
+    return { outcome: 'answered', command: 'stop' };
+  }
+  if (entry.state === 'active' || entry.status === 'completed') return { outcome: 'answered', command: 'resume of a run that needs none' };
+  const resume: ResumeJob = { runId: job.runId, by: job.author };
+  const { id, created } = await queue.enqueue('resume', `resume:${job.runId}:${job.deliveryId}`, resume);
+  return { outcome: 'enqueued', jobId: id, created };
+}

@@ -2,6 +2,7 @@
 // PRIVATE_KEY_PATH, WEBHOOK_SECRET) it serves deliveries and runs the intake; without them it
 // starts Probot's manifest registration flow, which creates the App from app.yml and writes the
 // credentials to .env.
+import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -9,8 +10,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createProbot, run as probotRun } from 'probot';
+import { appTokenSource, CachedTokenSource, type TokenSource } from '../github/installation.ts';
 import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
+import type { WorkQueue } from '../runtime/queue.ts';
 import { createForemanApp } from './app.ts';
+import { SqliteRunRegistry, type RunRegistry } from './run-registry.ts';
+import { serveTokens } from './token-broker.ts';
+import { serveTokenRequest } from './token-endpoint.ts';
 import { webhookHandler, WEBHOOK_PATH } from './webhooks.ts';
 
 export interface AppIo {
@@ -23,15 +29,20 @@ export class AppUsageError extends Error {}
 
 const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
 
-const USAGE = `usage: foreman app [--port N] [--host H]
-  Serves GitHub webhooks at ${WEBHOOK_PATH} (and /healthz). Environment: APP_ID, PRIVATE_KEY or
-  PRIVATE_KEY_PATH, WEBHOOK_SECRET, FOREMAN_HOME; GHE_HOST (and GHE_PROTOCOL) for GitHub
-  Enterprise Server. Without APP_ID and a private key it starts the App registration flow.`;
+const USAGE = `usage: foreman app [--port N] [--host H] [--no-worker]
+  Serves GitHub webhooks at ${WEBHOOK_PATH} (and /healthz) and forks a \`foreman worker\` that
+  executes the runs (--no-worker: workers run elsewhere, sharing FOREMAN_HOME). Environment:
+  APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, ANTHROPIC_API_KEY, FOREMAN_HOME;
+  WORKER_SECRET to serve tokens to workers on other machines; GHE_HOST (and GHE_PROTOCOL) for
+  GitHub Enterprise Server. Without APP_ID and a private key it starts the App registration flow.`;
+
+/** What the worker must never see: the App's key and the secrets that prove deliveries and workers. */
+const APP_SECRETS = ['PRIVATE_KEY', 'PRIVATE_KEY_PATH', 'WEBHOOK_SECRET', 'WORKER_SECRET', 'GITHUB_CLIENT_SECRET', 'CLIENT_SECRET'];
 
 export async function appMain(argv: string[], io: AppIo): Promise<number> {
-  let values: { port?: string; host?: string; help?: boolean };
+  let values: { port?: string; host?: string; help?: boolean; 'no-worker'?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean' }, 'no-worker': { type: 'boolean' } }, strict: true }));
   } catch (error) {
     throw new AppUsageError(`${(error as Error).message}\n${USAGE}`);
   }
@@ -55,14 +66,24 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   const secret = io.env.WEBHOOK_SECRET;
   if (!secret) throw new AppUsageError('WEBHOOK_SECRET is not set: use the secret you gave the App on GitHub, so deliveries can be verified');
 
+  if (!values['no-worker'] && !io.env.ANTHROPIC_API_KEY) {
+    throw new AppUsageError('ANTHROPIC_API_KEY is not set: the worker `foreman app` starts needs it to run agents; set it, or pass --no-worker and run `foreman worker` elsewhere');
+  }
+
   const probot = createProbot({ env: io.env });
   const home = resolve(io.env.FOREMAN_HOME || join(io.env.HOME ?? '.', '.foreman'));
   const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
-  const foreman = createForemanApp({ queue, holder: `app:${hostname()}:${process.pid}`, builtinDir: BUILTIN_DIR });
+  const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
+  // A restarted container: whatever this host's previous processes held goes back in line.
+  await recoverHost(queue, registry);
+  const tokens = new CachedTokenSource(appTokenSource(() => probot.auth() as never));
+  const worker = values['no-worker'] ? null : superviseWorker({ env: io.env, home, tokens, queue, registry, stderr: io.stderr });
+  const foreman = createForemanApp({ queue, registry, holder: `app:${hostname()}:${process.pid}`, builtinDir: BUILTIN_DIR, onQueued: () => worker?.wake() });
   await probot.load(foreman.appFn);
   const handle = webhookHandler(probot, secret);
   const server: Server = createServer(async (req, res) => {
     if (await handle(req, res)) return;
+    if (await serveTokenRequest(req, res, io.env.WORKER_SECRET, tokens)) return;
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, jobs: await queue.counts() }));
       return;
@@ -77,6 +98,66 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   io.stderr.write('foreman app: stopping\n');
   await new Promise<void>((done) => server.close(() => done()));
   await foreman.stop();
+  await worker?.stop();
   await queue.close();
+  await registry.close();
   return 0;
+}
+
+async function recoverHost(queue: WorkQueue, registry: RunRegistry): Promise<void> {
+  for (const prefix of [`app:${hostname()}:`, `worker:${hostname()}:`]) {
+    await queue.releaseHolder(prefix);
+    await registry.interrupt(prefix);
+  }
+}
+
+interface WorkerSupervisor {
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Forks `foreman worker` with the App's secrets removed from its environment, answers its token
+ * requests, and starts it again if it dies; what it held goes back in line and resumes.
+ */
+function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string; tokens: TokenSource; queue: WorkQueue; registry: RunRegistry; stderr: NodeJS.WritableStream }): WorkerSupervisor {
+  const entry = fileURLToPath(new URL('../../bin/foreman.js', import.meta.url));
+  const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !APP_SECRETS.includes(name)));
+  let child: ChildProcess | null = null;
+  let stopping = false;
+  let restarts = 0;
+
+  const start = () => {
+    const started = Date.now();
+    child = fork(entry, ['worker'], { env: { ...env, FOREMAN_HOME: options.home }, execArgv: ['--no-node-snapshot'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    serveTokens(child, options.tokens);
+    const pid = child.pid;
+    child.once('exit', async (code, signal) => {
+      child = null;
+      if (stopping) return;
+      const holder = `worker:${hostname()}:${pid}/`;
+      await options.queue.releaseHolder(holder);
+      await options.registry.interrupt(holder);
+      // A worker that keeps dying at once is waited for longer each time, up to a minute.
+      restarts = Date.now() - started > 60_000 ? 0 : restarts + 1;
+      const delay = Math.min(60_000, 500 * 2 ** restarts);
+      options.stderr.write(`foreman app: the worker stopped (${signal ?? `exit ${code}`}); starting it again in ${delay} ms\n`);
+      setTimeout(() => stopping || start(), delay).unref();
+    });
+  };
+  start();
+  return {
+    wake: () => {
+      if (child?.connected) child.send({ type: 'wake' });
+    },
+    async stop() {
+      stopping = true;
+      const running = child;
+      if (!running || running.exitCode !== null) return;
+      await new Promise<void>((done) => {
+        running.once('exit', () => done());
+        running.kill('SIGTERM');
+      });
+    },
+  };
 }

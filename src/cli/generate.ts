@@ -23,7 +23,7 @@ import { listWorkflows, workflowDirs } from '../workflows/load.ts';
 import { formatPlan, planWorkflow } from '../workflows/plan.ts';
 import type { RunArgs } from './args.ts';
 import type { CliIo } from './main.ts';
-import { formatTokens, formatUsd } from './output.ts';
+import { formatTokens, formatUsd } from '../report/format.ts';
 
 /** Ends `foreman run` before any run exists; the exit code says why (2 invalid or refused, 1 declined). */
 export class NotRunError extends Error {

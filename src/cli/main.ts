@@ -14,7 +14,8 @@ import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
 import { parseIdArgs, parseListArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE } from './args.ts';
 import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
-import { formatMs, formatTokens, formatUsd, LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
+import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import { LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };

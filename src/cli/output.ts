@@ -5,15 +5,13 @@ import type { RunEvent } from '../runtime/events.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { ProgressTracker, type RunSummary } from '../runtime/progress.ts';
 import { totalTokens } from '../runtime/types.ts';
+import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
 
 export interface Reporter {
   onEvent(event: RunEvent): void;
   close(): void;
 }
 
-export const formatTokens = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
-export const formatUsd = (usd: number): string => `$${usd < 10 ? usd.toFixed(4) : usd.toFixed(2)}`;
-export const formatMs = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`);
 
 /** Non-terminal output: one line per event, stable for logs and CI. */
 export class LineReporter implements Reporter {

@@ -55,6 +55,7 @@ export const configSchema = z.strictObject({
     })
     .optional()
     .describe('Who may start runs from GitHub (the GitHub App and the Action)'),
+  sarif: z.boolean().optional().describe('Upload the findings of runs started from GitHub to code scanning as SARIF (default false)'),
   changes: z
     .enum(['propose', 'report'])
     .optional()

@@ -3,7 +3,7 @@
 // run, so a run never starts from a full download. The token travels as an HTTP header only
 // (git-auth.ts); the clone's config keeps the plain URL.
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { git, GitError } from '../workspace/git.ts';
@@ -78,4 +78,53 @@ async function sync(dir: string, request: SyncRequest): Promise<void> {
     await rm(partial, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * Downloads the file contents of `shas` that the partial clone does not have yet, in one fetch,
+ * with the token. Afterwards checkouts, diffs and worktrees of those commits need no network:
+ * git's own on-demand fetch would run without credentials, from inside agents' and gates' git
+ * commands, which must never see the token.
+ */
+export async function hydrateCommits(dir: string, shas: string[], auth: { cloneUrl: string; token: string }): Promise<number> {
+  const missing = new Set<string>();
+  for (const sha of shas) {
+    // --missing=print lists absent objects as `?<oid>` instead of fetching them one by one.
+    const out = await git(dir, ['rev-list', '--objects', '--missing=print', sha]);
+    for (const line of out.split('\n')) if (line.startsWith('?')) missing.add(line.slice(1).trim());
+  }
+  if (missing.size === 0) return 0;
+  try {
+    // What git itself runs for a promisor fetch, in one batch.
+    await git(dir, ['-c', 'fetch.negotiationAlgorithm=noop', 'fetch', '--quiet', 'origin', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--filter=blob:none', '--stdin'], {
+      env: gitAuthEnv(auth.cloneUrl, auth.token),
+      input: [...missing].join('\n') + '\n',
+    });
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error;
+    throw new CloneError(`fetching the files of ${shas.join(', ')} failed: ${scrubToken(error.stderr.trim(), auth.token).slice(-2_000)}; check that the App may read the repository contents`);
+  }
+  return missing.size;
+}
+
+/**
+ * The saved workflows of commit `sha` (`.claude/workflows/*.js`), written under
+ * `<dest>/.claude/workflows/` so the service can look them up as it does in a checkout.
+ * Returns `dest`.
+ */
+export async function extractWorkflows(dir: string, sha: string, dest: string): Promise<string> {
+  const target = join(dest, '.claude', 'workflows');
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
+  const listing = await git(dir, ['ls-tree', '-z', `${sha}:.claude/workflows`]).catch((error) => {
+    // No such directory at that commit: no saved workflows.
+    if (error instanceof GitError) return '';
+    throw error;
+  });
+  for (const entry of listing.split('\0')) {
+    const match = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
+    if (!match || !match[2].endsWith('.js') || match[2].includes('/')) continue;
+    await writeFile(join(target, match[2]), await git(dir, ['cat-file', 'blob', match[1]]));
+  }
+  return dest;
 }

@@ -17,8 +17,8 @@ export interface GitHubProposerOptions extends ProposalCommitOptions {
   repoDir: string;
   /** Where branches are pushed; credentials never go in it, the token travels as a header. */
   remoteUrl: string;
-  /** An installation or Actions token with contents: write. */
-  token: string;
+  /** An installation or Actions token with contents: write; a function when tokens expire during a run. */
+  token: string | (() => Promise<string>);
   /** The branch pull requests are opened against. */
   baseBranch: string;
 }
@@ -27,6 +27,8 @@ type PullRef = { number: number; url: string };
 
 export class GitHubProposer implements Proposer {
   readonly #options: GitHubProposerOptions;
+  /** The token of the git call under way, for scrubbing what git says. */
+  #token = '';
 
   constructor(options: GitHubProposerOptions) {
     this.#options = options;
@@ -103,7 +105,7 @@ export class GitHubProposer implements Proposer {
     if (before === null) {
       try {
         // --no-verify: the repository's own pre-push hooks (installed by the gate's setup step) are not ours to run.
-        await git(this.#options.repoDir, ['push', '--no-verify', '--quiet', this.#options.remoteUrl, `${sha}:${ref}`], { env: this.#authEnv() });
+        await git(this.#options.repoDir, ['push', '--no-verify', '--quiet', this.#options.remoteUrl, `${sha}:${ref}`], { env: await this.#authEnv() });
         return;
       } catch (error) {
         if (!(error instanceof GitError)) throw error;
@@ -126,7 +128,7 @@ export class GitHubProposer implements Proposer {
 
   async #remoteTarget(ref: string): Promise<string | null> {
     try {
-      const out = await git(this.#options.repoDir, ['ls-remote', '--refs', this.#options.remoteUrl, ref], { env: this.#authEnv() });
+      const out = await git(this.#options.repoDir, ['ls-remote', '--refs', this.#options.remoteUrl, ref], { env: await this.#authEnv() });
       for (const line of out.split('\n')) {
         const [sha, name] = line.split('\t');
         if (name === ref) return sha;
@@ -141,8 +143,10 @@ export class GitHubProposer implements Proposer {
     }
   }
 
-  #authEnv(): Record<string, string> {
-    return gitAuthEnv(this.#options.remoteUrl, this.#options.token);
+  async #authEnv(): Promise<Record<string, string>> {
+    const { token } = this.#options;
+    this.#token = typeof token === 'string' ? token : await token();
+    return gitAuthEnv(this.#options.remoteUrl, this.#token);
   }
 
   /** What git said, scrubbed; its verbose modes print pages, the end says what went wrong. */
@@ -154,7 +158,7 @@ export class GitHubProposer implements Proposer {
 
   /** Whatever git or GitHub said, without the token in any form. */
   #scrub(text: string): string {
-    return scrubToken(text, this.#options.token);
+    return scrubToken(text, typeof this.#options.token === 'string' ? this.#options.token : this.#token);
   }
 
   #describe(error: unknown): string {

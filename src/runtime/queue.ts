@@ -22,7 +22,7 @@ export interface WorkQueue {
   finish(id: number, error?: string): Promise<void>;
   /** Back in line, to be claimed again (its holder is shutting down). */
   release(id: number): Promise<void>;
-  /** Jobs of a holder that is gone go back in line. Returns how many. */
-  releaseHolder(holder: string): Promise<number>;
+  /** Jobs of holders that are gone (every holder starting with `prefix`) go back in line. Returns how many. */
+  releaseHolder(prefix: string): Promise<number>;
   close(): Promise<void>;
 }

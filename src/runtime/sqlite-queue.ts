@@ -60,8 +60,8 @@ export class SqliteWorkQueue implements WorkQueue {
     this.#statements.get(`UPDATE jobs SET status = 'queued', holder = NULL WHERE id = ? AND status = 'claimed'`).run(id);
   }
 
-  async releaseHolder(holder: string): Promise<number> {
-    const result = this.#statements.get(`UPDATE jobs SET status = 'queued', holder = NULL WHERE holder = ? AND status = 'claimed'`).run(holder);
+  async releaseHolder(prefix: string): Promise<number> {
+    const result = this.#statements.get(`UPDATE jobs SET status = 'queued', holder = NULL WHERE substr(holder, 1, length(?)) = ? AND status = 'claimed'`).run(prefix, prefix);
     return Number(result.changes);
   }
 

@@ -71,6 +71,24 @@ export const MIGRATIONS: string[] = [
      error TEXT
    );
    CREATE INDEX jobs_waiting ON jobs (status, kind, id);`,
+  // 3: runs started from GitHub: where they report, whether a stop was asked for, and at most
+  // one active run per pull request or issue.
+  `CREATE TABLE github_runs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     run_id TEXT UNIQUE,
+     job_key TEXT NOT NULL UNIQUE,
+     holder TEXT,
+     repo TEXT NOT NULL,
+     issue_number INTEGER,
+     state TEXT NOT NULL,
+     status TEXT,
+     stop_requested INTEGER NOT NULL DEFAULT 0,
+     context TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE UNIQUE INDEX github_runs_one_active ON github_runs (repo, issue_number) WHERE state = 'active' AND issue_number IS NOT NULL;
+   CREATE INDEX github_runs_by_issue ON github_runs (repo, issue_number, id);`,
 ];
 
 /** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */

@@ -36,6 +36,19 @@ export interface ServiceEnv {
   proposer?: (repo: string) => Proposer;
   /** What gate and agent commands start from; secrets are removed before anything runs. */
   commandEnv: NodeJS.ProcessEnv;
+  /** The repository's config when the front door read it itself (the App: from the default branch). */
+  config?: ForemanConfig;
+  /**
+   * Where saved workflows (`.claude/workflows/`) are looked up instead of the repository's working
+   * tree: the App runs in a bare clone and extracts them from the default branch.
+   */
+  workflowRoot?: string;
+  /**
+   * The code under review is not trusted (a fork's pull request without a maintainer's approval):
+   * the reason. Nothing of it is built, tested or proposed, and agents run no commands; read-only
+   * agents still read it.
+   */
+  untrusted?: string;
 }
 
 export interface RunRequest {
@@ -66,8 +79,8 @@ export const openStore = (home: string): Store => new SqliteStore(storeFile(home
 
 export async function startRun(request: RunRequest, env: ServiceEnv): Promise<RunOutcome> {
   const repo = await repositoryRoot(request.repoDir);
-  const config = await loadConfig(repo);
-  const dirs = workflowDirs(repo, env.userHome, env.builtinDir);
+  const config = env.config ?? (await loadConfig(repo));
+  const dirs = workflowDirs(env.workflowRoot ?? repo, env.userHome, env.builtinDir);
   const workflow = request.script ? { ...request.script, origin: 'generated' } : await resolveWorkflow(request.ref, dirs);
   if (!workflow) throw new WorkflowNotFoundError(request.ref, await availableNames(dirs));
   const script = validateScript(workflow.source, workflow.file);
@@ -126,7 +139,7 @@ export async function resumeRun(runId: string, env: ServiceEnv): Promise<RunOutc
       throw new RunBusyError(`run ${runId} is being executed by process ${run.pid}: wait for it, or stop that process first`);
     }
     env.onRunId?.(run.id);
-    const config = await loadConfig(run.repoDir);
+    const config = env.config ?? (await loadConfig(run.repoDir));
     return await execute(store, { ...run, status: 'running', pid: process.pid }, config, env, true);
   } finally {
     await store.close();
@@ -135,7 +148,7 @@ export async function resumeRun(runId: string, env: ServiceEnv): Promise<RunOutc
 
 async function execute(store: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, resumed: boolean): Promise<RunOutcome> {
   const models = modelTable(config);
-  const dirs = workflowDirs(run.repoDir, env.userHome, env.builtinDir);
+  const dirs = workflowDirs(env.workflowRoot ?? run.repoDir, env.userHome, env.builtinDir);
   // The stored source, not the file: a resume runs exactly what the crashed run ran.
   const script = validateScript(run.source, run.file);
   // Commands a killed Foreman left running would write into worktrees this run may recreate.
@@ -156,7 +169,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       models,
       maxTurns: run.options.maxTurns,
       governor,
-      commands: config.agents?.commands,
+      commands: env.untrusted ? [] : config.agents?.commands,
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,
       processLedger: ledger,
@@ -169,6 +182,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       config,
       proposer: env.proposer ? env.proposer(run.repoDir) : new BranchProposer(run.repoDir),
       env: env.commandEnv,
+      ...(env.untrusted ? { refusal: env.untrusted } : {}),
     });
     return await executeRun(
       { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs), workspace },

@@ -17,6 +17,8 @@ export interface RunWorkspaceOptions {
   env: NodeJS.ProcessEnv;
   /** The gate slots this run shares with the process's other runs (default: processGateSlots()). */
   gateSlots?: GateSlots;
+  /** Why gates and proposals are refused for this run (untrusted code), if they are. */
+  refusal?: string;
 }
 
 export const DEFAULT_GATE_TIMEOUT_MS = 600_000;
@@ -41,12 +43,14 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
     discard: (id) => worktrees.discard(id),
 
     async gate(id, signal) {
+      if (options.refusal) throw new Error(`gate() refused: ${options.refusal}`);
       const dir = await worktrees.checkout(id);
       const plan = await planGate(dir, options.config.gate);
       return gates.run(dir, plan, signal);
     },
 
     async propose(input) {
+      if (options.refusal) throw new Error(`propose() refused: ${options.refusal}`);
       const commit = await worktrees.commitOf(input.changeId);
       if (!commit) throw new Error(`propose(): change ${input.changeId} (${input.label}) has no commit any more: it was discarded`);
       const body = renderProposalBody({

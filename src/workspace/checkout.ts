@@ -6,8 +6,11 @@ import { git, GitError } from './git.ts';
 
 export class RepositoryError extends Error {}
 
+/** The top of the working tree; for a bare repository (the App's clones), its git directory. */
 export async function repositoryRoot(dir: string): Promise<string> {
   try {
+    const [bare, gitDir] = (await git(resolve(dir), ['rev-parse', '--is-bare-repository', '--absolute-git-dir'])).trim().split('\n');
+    if (bare === 'true') return gitDir;
     return (await git(resolve(dir), ['rev-parse', '--show-toplevel'])).trim();
   } catch (error) {
     if (error instanceof GitError || (error as NodeJS.ErrnoException).code === 'ENOENT') {

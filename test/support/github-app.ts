@@ -10,6 +10,9 @@ import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import { Probot, ProbotOctokit } from 'probot';
 import { webhookHandler } from '../../src/app/webhooks.ts';
 import { createForemanApp, type ForemanApp } from '../../src/app/app.ts';
+import { SqliteRunRegistry } from '../../src/app/run-registry.ts';
+import { ForemanWorker, type Logger } from '../../src/app/worker.ts';
+import { appTokenSource, CachedTokenSource } from '../../src/github/installation.ts';
 import { SqliteWorkQueue } from '../../src/runtime/sqlite-queue.ts';
 import { tempDir } from './repo.ts';
 
@@ -23,25 +26,68 @@ export const API = 'https://api.github.com';
 export interface AppHarness {
   url: string;
   queue: SqliteWorkQueue;
+  registry: SqliteRunRegistry;
   app: ForemanApp;
+  /** The worker, when asked for: in this process, so nock sees its GitHub calls. */
+  worker: ForemanWorker | null;
+  /** $FOREMAN_HOME of the worker. */
+  home: string;
+  /** What the worker logged as warnings and errors (a GitHub call that failed, a run that did not start). */
+  problems: Array<{ obj: object; msg?: string }>;
   /** POSTs a delivery; `signature: null` leaves it unsigned, a string replaces it. */
   deliver(name: string, payload: unknown, options?: { signature?: string | null; id?: string }): Promise<{ status: number; ms: number; id: string }>;
   close(): Promise<void>;
 }
 
-export async function startApp(): Promise<AppHarness> {
+export interface HarnessOptions {
+  /** Start a worker that sends agents to this Messages API. */
+  anthropicUrl?: string;
+  /** Least time between two updates of one check or comment (the product's is 3 s). */
+  reportIntervalMs?: number;
+  /** A store shared with another harness (two app instances on one volume). */
+  home?: string;
+}
+
+export async function startApp(options: HarnessOptions = {}): Promise<AppHarness> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const probot = new Probot({
-    appId: 1,
-    privateKey,
-    secret: WEBHOOK_SECRET,
-    logLevel: 'fatal',
-    // A function, so it applies after Probot's own throttle options: the production pacing of
-    // content-creating requests (a second or more apart) would only slow the tests down.
-    Octokit: ProbotOctokit.defaults((options: any) => ({ ...options, retry: { enabled: false }, throttle: { ...options.throttle, enabled: false } })),
-  });
-  const queue = new SqliteWorkQueue(join(tempDir(), 'foreman.db'));
-  const app = createForemanApp({ queue, holder: 'test', pollMs: 20, builtinDir: fileURLToPath(new URL('../../workflows/', import.meta.url)) });
+  // A function, so it applies after Probot's own throttle options: the production pacing of
+  // content-creating requests (a second or more apart) would only slow the tests down.
+  const Octokit = ProbotOctokit.defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o.throttle, enabled: false } }));
+  const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, logLevel: process.env.FOREMAN_TEST_DEBUG ? 'debug' : 'fatal', Octokit });
+  const home = options.home ?? join(tempDir(), '.foreman');
+  const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
+  const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
+  const builtinDir = fileURLToPath(new URL('../../workflows/', import.meta.url));
+  const problems: AppHarness['problems'] = [];
+  let worker: ForemanWorker | null = null;
+  if (options.anthropicUrl) {
+    // FOREMAN_TEST_DEBUG=1 prints what the worker logs.
+    const debug = process.env.FOREMAN_TEST_DEBUG ? (obj: object, msg?: string) => console.error(msg, obj) : () => {};
+    const log: Logger = {
+      info: debug,
+      warn: (obj, msg) => (debug(obj, msg), problems.push({ obj, msg })),
+      error: (obj, msg) => (debug(obj, msg), problems.push({ obj, msg })),
+    };
+    worker = new ForemanWorker({
+      queue,
+      registry,
+      holder: 'test-worker/',
+      home,
+      builtinDir,
+      tokens: new CachedTokenSource(appTokenSource(() => probot.auth() as never)),
+      apiUrl: API,
+      Octokit,
+      anthropic: { apiKey: 'test-key', baseURL: options.anthropicUrl },
+      commandEnv: process.env,
+      log,
+      version: '0.0.0-test',
+      pollMs: 20,
+      stopPollMs: 50,
+      reportIntervalMs: options.reportIntervalMs ?? 0,
+    });
+    worker.start();
+  }
+  const app = createForemanApp({ queue, registry, holder: 'test', pollMs: 20, builtinDir, onQueued: () => worker?.wake() });
   await probot.load(app.appFn);
   const handle = webhookHandler(probot, WEBHOOK_SECRET);
   const server: Server = createServer(async (req, res) => {
@@ -53,7 +99,11 @@ export async function startApp(): Promise<AppHarness> {
   return {
     url,
     queue,
+    registry,
     app,
+    worker,
+    home,
+    problems,
     async deliver(name, payload, options = {}) {
       const body = JSON.stringify(payload);
       const id = options.id ?? randomUUID();
@@ -69,6 +119,8 @@ export async function startApp(): Promise<AppHarness> {
     },
     async close() {
       await app.stop();
+      await worker?.stop();
+      await registry.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.close();
     },

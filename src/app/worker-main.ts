@@ -1,0 +1,86 @@
+// `foreman worker`: executes queued runs. Forked by `foreman app` (tokens over IPC), or started on
+// its own next to it with the same FOREMAN_HOME, asking the app for tokens over HTTP
+// (FOREMAN_APP_URL and WORKER_SECRET). Either way it never holds the App's private key.
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { CachedTokenSource, githubApiUrl, type TokenSource } from '../github/installation.ts';
+import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
+import { SqliteRunRegistry } from './run-registry.ts';
+import { HttpTokenSource } from './token-endpoint.ts';
+import { IpcTokenSource, type WakeMessage } from './token-broker.ts';
+import { ForemanWorker } from './worker.ts';
+
+export interface WorkerIo {
+  env: NodeJS.ProcessEnv;
+  stderr: NodeJS.WritableStream;
+  signal: AbortSignal;
+}
+
+export class WorkerUsageError extends Error {}
+
+const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
+export const VERSION = '0.1.0';
+
+const USAGE = `usage: foreman worker [--max-runs N]
+  Executes the runs the GitHub App queued. Environment: FOREMAN_HOME (shared with the app),
+  ANTHROPIC_API_KEY; when not forked by \`foreman app\`: FOREMAN_APP_URL and WORKER_SECRET, to ask
+  the app for installation tokens. GHE_HOST (and GHE_PROTOCOL) for GitHub Enterprise Server.`;
+
+export async function workerMain(argv: string[], io: WorkerIo): Promise<number> {
+  let values: { 'max-runs'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { 'max-runs': { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
+  } catch (error) {
+    throw new WorkerUsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    io.stderr.write(`${USAGE}\n`);
+    return 0;
+  }
+  const maxRuns = Number(values['max-runs'] ?? 2);
+  if (!Number.isInteger(maxRuns) || maxRuns < 1) throw new WorkerUsageError(`--max-runs must be a whole number of at least 1, got ${values['max-runs']}`);
+  if (!io.env.ANTHROPIC_API_KEY) throw new WorkerUsageError('ANTHROPIC_API_KEY is not set: the worker needs it to run agents; set it in the environment of `foreman app` or `foreman worker`');
+
+  const home = resolve(io.env.FOREMAN_HOME || join(io.env.HOME ?? '.', '.foreman'));
+  const tokens = new CachedTokenSource(tokenSource(io.env));
+  const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
+  const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
+  const log = pino({ name: 'foreman-worker', level: io.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const holder = `worker:${hostname()}:${process.pid}/`;
+  // Runs a dead worker left claimed are not lost: its jobs went back in line when the app restarted it,
+  // and the runs themselves resume from their journals.
+  const worker = new ForemanWorker({
+    queue,
+    registry,
+    holder,
+    home,
+    builtinDir: BUILTIN_DIR,
+    tokens,
+    apiUrl: githubApiUrl(io.env),
+    anthropic: { apiKey: io.env.ANTHROPIC_API_KEY, baseURL: io.env.ANTHROPIC_BASE_URL },
+    commandEnv: io.env,
+    log,
+    version: VERSION,
+    maxRuns,
+  });
+  process.on('message', (message: WakeMessage) => message?.type === 'wake' && worker.wake());
+  worker.start();
+  log.info({ home, maxRuns }, 'worker started');
+  await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
+  log.info('worker stopping: runs in hand are stopped and stay resumable');
+  await worker.stop();
+  await queue.close();
+  await registry.close();
+  return 0;
+}
+
+function tokenSource(env: NodeJS.ProcessEnv): TokenSource {
+  if (process.send) return new IpcTokenSource();
+  if (!env.FOREMAN_APP_URL || !env.WORKER_SECRET) {
+    throw new WorkerUsageError('foreman worker needs installation tokens from the app: set FOREMAN_APP_URL (the app\'s address) and WORKER_SECRET (the same value as the app\'s), or let `foreman app` start the worker');
+  }
+  return new HttpTokenSource(env.FOREMAN_APP_URL, env.WORKER_SECRET);
+}

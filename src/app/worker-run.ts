@@ -1,0 +1,16 @@
+// `foreman worker` entry: wires the process to workerMain(). One error path. No logic here.
+import { workerMain, WorkerUsageError } from './worker-main.ts';
+
+const controller = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
+// Forked by `foreman app`: when the app goes, so does the worker.
+process.once('disconnect', () => controller.abort());
+
+try {
+  process.exitCode = await workerMain(process.argv.slice(3), { env: process.env, stderr: process.stderr, signal: controller.signal });
+} catch (error) {
+  process.stderr.write(`foreman worker: ${(error as Error).message}\n`);
+  process.exitCode = error instanceof WorkerUsageError ? 2 : 1;
+}
+// The IPC channel would keep a forked worker alive after its work is done.
+process.disconnect?.();

@@ -1,0 +1,348 @@
+// The worker: executes runs the webhook side queued. It clones (partially, with a token scoped to
+// the one repository), pins the base, runs the workflow through the same service as the CLI, and
+// reports to GitHub as it goes. It never holds the App's private key: tokens come from a
+// TokenSource (the webhook process, over IPC, when forked by `foreman app`).
+import { join } from 'node:path';
+import { ProbotOctokit } from 'probot';
+import type { RunOutcome } from '../runtime/engine.ts';
+import type { Job, WorkQueue } from '../runtime/queue.ts';
+import { resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
+import { extractWorkflows, hydrateCommits, syncClone } from '../github/clone.ts';
+import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
+import { GitHubProposer } from '../github/proposer.ts';
+import { GitHubRunReport } from '../github/run-report.ts';
+import { git } from '../workspace/git.ts';
+import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
+import { validateScript } from '../workflows/validate.ts';
+import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
+
+/** A run to start: queued by the intake (comments), labels, schedules and releases. */
+export interface StartJob {
+  context: GitHubRunContext;
+  /** A branch to run on instead of the default one (schedules' `branches`). */
+  branch?: string;
+}
+
+/** A run to resume: `/workflow resume`, the Resume button, or a re-run of the summary check. */
+export interface ResumeJob {
+  runId: string;
+  by: string;
+}
+
+export const WORKER_JOB_KINDS = ['start', 'resume'] as const;
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface WorkerOptions {
+  queue: WorkQueue;
+  registry: RunRegistry;
+  /** Identifies this worker's claims in the queue. */
+  holder: string;
+  /** $FOREMAN_HOME: the store, clones and worktrees. */
+  home: string;
+  builtinDir: string;
+  tokens: TokenSource;
+  /** GitHub's REST base URL (githubApiUrl()). */
+  apiUrl: string;
+  /** The Octokit class: ProbotOctokit, with its retries and rate-limit handling. */
+  Octokit?: typeof ProbotOctokit;
+  anthropic: { apiKey?: string; baseURL?: string };
+  /** What gate and agent commands start from; the service removes secrets. */
+  commandEnv: NodeJS.ProcessEnv;
+  log: Logger;
+  version: string;
+  /** Runs this worker executes at once (default 2). */
+  maxRuns?: number;
+  pollMs?: number;
+  /** How often a running run looks for a stop request (default 1 s). */
+  stopPollMs?: number;
+  reportIntervalMs?: number;
+}
+
+type Rest = InstanceType<typeof ProbotOctokit>;
+
+export class ForemanWorker {
+  readonly #o: WorkerOptions;
+  readonly #active = new Set<Promise<void>>();
+  readonly #controllers = new Set<AbortController>();
+  #stopped = false;
+  #wake: () => void = () => {};
+  #loop: Promise<void> = Promise.resolve();
+
+  constructor(options: WorkerOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#loop = this.#claimLoop();
+  }
+
+  /** Another process queued work: look now rather than at the next poll. */
+  wake(): void {
+    this.#wake();
+  }
+
+  /** Stops claiming, stops the runs in hand (they stay resumable) and waits for them. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake();
+    for (const controller of this.#controllers) controller.abort();
+    await this.#loop;
+    await Promise.allSettled([...this.#active]);
+  }
+
+  async #claimLoop(): Promise<void> {
+    const maxRuns = this.#o.maxRuns ?? 2;
+    while (!this.#stopped) {
+      const job = this.#active.size < maxRuns ? await this.#o.queue.claim(WORKER_JOB_KINDS, this.#o.holder) : null;
+      if (!job) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.#o.pollMs ?? 1_000);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        continue;
+      }
+      const work = this.#handle(job).finally(() => {
+        this.#active.delete(work);
+        this.#wake();
+      });
+      this.#active.add(work);
+    }
+  }
+
+  async #handle(job: Job): Promise<void> {
+    try {
+      if (job.kind === 'start') await this.#start(job.payload as StartJob, job.key);
+      else await this.#resume(job.payload as ResumeJob);
+      await this.#o.queue.finish(job.id);
+    } catch (error) {
+      this.#o.log.error({ job: job.id, kind: job.kind, err: error }, 'worker job failed');
+      await this.#o.queue.finish(job.id, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  #octokit(context: GitHubRunContext): Rest {
+    const Octokit = this.#o.Octokit ?? ProbotOctokit;
+    return new Octokit({
+      authStrategy: tokenSourceAuth,
+      auth: { tokens: this.#o.tokens, installationId: context.installationId, repository: context.repo },
+      baseUrl: this.#o.apiUrl,
+    } as any);
+  }
+
+  async #token(context: GitHubRunContext): Promise<string> {
+    return (await this.#o.tokens.installationToken(context.installationId, context.repo)).token;
+  }
+
+  async #start(job: StartJob, key: string): Promise<void> {
+    const { registry } = this.#o;
+    const octokit = this.#octokit(job.context);
+    const begun = await registry.begin(job.context, { key, holder: this.#o.holder });
+    if ('busy' in begun) {
+      await this.#say(octokit, job.context, busyMessage(begun.busy));
+      return;
+    }
+    if ('again' in begun && begun.again.runId) {
+      // A worker died with this job in hand after the run existed: resume it, finished agents stay paid for.
+      await this.#continue(begun.again, 'the worker restarted');
+      return;
+    }
+    const entry = 'again' in begun ? begun.again : begun.begun;
+    const context: GitHubRunContext = { ...job.context };
+    const repo = `${context.owner}/${context.repo}`;
+    let report: GitHubRunReport | null = null;
+    try {
+      this.#o.log.info({ repo, issue: context.issueNumber, workflow: context.workflow }, 'preparing a run');
+      const prepared = await this.#prepare(octokit, context, job.branch);
+      Object.assign(context, prepared.context);
+      this.#o.log.info({ repo, head: context.headSha, fork: context.fork }, 'repository ready');
+      await registry.update(entry.id, context);
+      const dirs = workflowDirs(prepared.workflowRoot, this.#noUserHome(), this.#o.builtinDir);
+      const workflow = await resolveWorkflow(context.workflow, dirs);
+      if (!workflow || workflow.origin === 'path') throw new WorkflowNotFoundError(context.workflow, await availableNames(dirs));
+      const meta = validateScript(workflow.source, workflow.file).meta;
+      report = this.#report(octokit, context, (meta.phases ?? []).map((p) => p.title));
+      const outcome = await this.#execute(entry.id, context, report, prepared.workflowRoot, (env) =>
+        startRun({ ref: context.workflow, args: context.args, repoDir: prepared.clone, base: context.headSha! }, env),
+      );
+      await registry.end(entry.id, outcome.status);
+    } catch (error) {
+      await registry.end(entry.id, 'failed');
+      const reason = error instanceof Error ? error.message : String(error);
+      if (report) await report.failedToStart(reason);
+      else await this.#say(octokit, context, `Foreman could not start \`${context.workflow}\`: ${reason}`);
+      this.#o.log.warn({ repo: `${context.owner}/${context.repo}`, err: error }, 'run did not start');
+    }
+  }
+
+  async #resume(job: ResumeJob): Promise<void> {
+    const known = await this.#o.registry.get(job.runId);
+    if (!known) throw new Error(`run ${job.runId} was not started from GitHub here`);
+    const again = await this.#o.registry.reactivate(job.runId, this.#o.holder);
+    if (!again) throw new Error(`run ${job.runId} is gone`);
+    if ('busy' in again) {
+      await this.#say(this.#octokit(known.context), known.context, busyMessage(again.busy));
+      return;
+    }
+    await this.#continue('begun' in again ? again.begun : again.again, `resumed by @${job.by}`);
+  }
+
+  /** Resumes a registered run from its journal, reporting to the same comment. */
+  async #continue(entry: GitHubRunEntry, why: string): Promise<void> {
+    const context = entry.context;
+    const runId = entry.runId!;
+    const octokit = this.#octokit(context);
+    try {
+      const { workflowRoot } = await this.#fetch(context, [context.headSha!, context.defaultSha!]);
+      const report = this.#report(octokit, { ...context, trigger: `${context.trigger}, ${why}` }, []);
+      const outcome = await this.#execute(entry.id, context, report, workflowRoot, (env) => resumeRun(runId, env), runId);
+      await this.#o.registry.end(entry.id, outcome.status);
+    } catch (error) {
+      await this.#o.registry.end(entry.id, 'failed');
+      await this.#say(octokit, context, `Foreman could not resume run \`${runId}\`: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Where the run starts from, and whether its code is trusted; clones and fetches what it needs. */
+  async #prepare(octokit: Rest, context: GitHubRunContext, branch: string | undefined): Promise<{ clone: string; workflowRoot: string; context: Partial<GitHubRunContext> }> {
+    let headSha: string | null = null;
+    let targetBranch = branch ?? context.defaultBranch;
+    let fork = false;
+    const refs: string[] = [];
+    if (context.isPullRequest && context.issueNumber !== null) {
+      const { data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: context.owner, repo: context.repo, pull_number: context.issueNumber });
+      headSha = pull.head.sha;
+      // A deleted fork has no head repository: its code is no more trusted than a live fork's.
+      fork = pull.head.repo?.full_name !== `${context.owner}/${context.repo}`;
+      // A fork's branch is not ours to push to: fixes go to the branch the pull request targets.
+      targetBranch = fork ? pull.base.ref : pull.head.ref;
+      refs.push(`refs/pull/${context.issueNumber}/head`);
+    }
+    const token = await this.#token(context);
+    const clone = await syncClone({ cacheDir: join(this.#o.home, 'clones'), owner: context.owner, repo: context.repo, cloneUrl: context.cloneUrl, token, refs });
+    const defaultSha = await revParse(clone, `refs/remotes/origin/${context.defaultBranch}`);
+    headSha ??= await revParse(clone, `refs/remotes/origin/${targetBranch}`);
+    const { workflowRoot } = await this.#fetch({ ...context, headSha, defaultSha }, [headSha, defaultSha], clone);
+    return { clone, workflowRoot, context: { headSha, defaultSha, targetBranch, fork } };
+  }
+
+  /** Brings the clone up to date, downloads the commits' files, and extracts the default branch's saved workflows. */
+  async #fetch(context: GitHubRunContext, shas: string[], synced?: string): Promise<{ clone: string; workflowRoot: string }> {
+    const token = await this.#token(context);
+    const refs = context.isPullRequest && context.issueNumber !== null ? [`refs/pull/${context.issueNumber}/head`] : [];
+    const clone = synced ?? (await syncClone({ cacheDir: join(this.#o.home, 'clones'), owner: context.owner, repo: context.repo, cloneUrl: context.cloneUrl, token, refs }));
+    await hydrateCommits(clone, [...new Set(shas)], { cloneUrl: context.cloneUrl, token });
+    // Saved workflows and config come from the default branch: a pull request cannot change what runs on it.
+    const workflowRoot = await extractWorkflows(clone, context.defaultSha!, join(this.#o.home, 'github', 'workflows', context.owner, context.repo, context.defaultSha!));
+    return { clone, workflowRoot };
+  }
+
+  #report(octokit: Rest, context: GitHubRunContext, plan: string[]): GitHubRunReport {
+    return new GitHubRunReport(
+      {
+        octokit,
+        owner: context.owner,
+        repo: context.repo,
+        headSha: context.headSha!,
+        issueNumber: context.issueNumber,
+        progressCommentId: context.progressCommentId ?? null,
+        workflow: context.workflow,
+        trigger: context.trigger,
+        plan,
+        sarif: context.config.sarif ? { ref: context.isPullRequest ? `refs/pull/${context.issueNumber}/head` : `refs/heads/${context.targetBranch}` } : null,
+        version: this.#o.version,
+      },
+      {
+        ...(this.#o.reportIntervalMs !== undefined ? { intervalMs: this.#o.reportIntervalMs } : {}),
+        onError: (error, what) => this.#o.log.warn({ repo: `${context.owner}/${context.repo}`, err: error }, `GitHub report: ${what} failed`),
+      },
+    );
+  }
+
+  /** Runs (or resumes) with the GitHub proposer, the report as listener, and stop requests polled. */
+  async #execute(
+    entryId: number,
+    context: GitHubRunContext,
+    report: GitHubRunReport,
+    workflowRoot: string,
+    go: (env: ServiceEnv) => Promise<RunOutcome>,
+    knownRunId?: string,
+  ): Promise<RunOutcome> {
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    let runId = knownRunId ?? null;
+    const poll = setInterval(() => {
+      if (!runId) return;
+      this.#o.registry.get(runId).then(
+        (entry) => entry?.stopRequested && controller.abort(),
+        () => undefined,
+      );
+    }, this.#o.stopPollMs ?? 1_000);
+    const untrusted =
+      context.fork && !context.approvedBy
+        ? `this pull request's code comes from a fork; a maintainer's \`/workflow approve\` lets Foreman build, test and propose it`
+        : undefined;
+    try {
+      const outcome = await go({
+        home: this.#o.home,
+        userHome: this.#noUserHome(),
+        builtinDir: this.#o.builtinDir,
+        apiKey: this.#o.anthropic.apiKey,
+        baseURL: this.#o.anthropic.baseURL,
+        listener: report.listener,
+        signal: controller.signal,
+        commandEnv: this.#o.commandEnv,
+        config: context.config,
+        workflowRoot,
+        ...(untrusted ? { untrusted } : {}),
+        proposer: (repoDir) =>
+          new GitHubProposer({
+            octokit: this.#octokit(context),
+            owner: context.owner,
+            repo: context.repo,
+            repoDir,
+            remoteUrl: context.cloneUrl,
+            token: () => this.#token(context),
+            baseBranch: context.targetBranch!,
+          }),
+        onRunId: (id) => {
+          runId = id;
+          void this.#o.registry.attach(entryId, id);
+          void report.started(id).then(async () => {
+            const commentId = await report.commentId;
+            if (commentId !== null && commentId !== context.progressCommentId) {
+              context.progressCommentId = commentId;
+              await this.#o.registry.update(entryId, context);
+            }
+          });
+        },
+      });
+      await report.finish(outcome);
+      return outcome;
+    } finally {
+      clearInterval(poll);
+      this.#controllers.delete(controller);
+    }
+  }
+
+  /** Runs from GitHub never read the server's own ~/.claude/workflows. */
+  #noUserHome(): string {
+    return join(this.#o.home, 'github', 'no-user-workflows');
+  }
+
+  async #say(octokit: Rest, context: GitHubRunContext, body: string): Promise<void> {
+    if (context.issueNumber === null) return;
+    await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: context.owner, repo: context.repo, issue_number: context.issueNumber, body });
+  }
+}
+
+async function revParse(clone: string, ref: string): Promise<string> {
+  return (await git(clone, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])).trim();
+}

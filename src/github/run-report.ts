@@ -1,0 +1,426 @@
+// A run as GitHub shows it (DESIGN §5): one check run per phase with its figures and per-agent
+// table, one summary check with Stop and Resume buttons, one progress comment edited in place,
+// findings as annotations (and SARIF when asked). Fed the run's events; every GitHub call is
+// throttled per check or comment, so a 1,000-agent fan-out makes a handful of requests.
+import { gzipSync } from 'node:zlib';
+import type { Octokit } from '@octokit/core';
+import type { RunOutcome } from '../runtime/engine.ts';
+import type { RunEvent } from '../runtime/events.ts';
+import { ProgressTracker, type PhaseStats, type RunSummary } from '../runtime/progress.ts';
+import { totalTokens } from '../runtime/types.ts';
+import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, sarifOf, type Annotation, type Finding } from './findings.ts';
+import { Throttle } from './throttle.ts';
+
+type Rest = Pick<Octokit, 'request'>;
+
+export interface RunReportTarget {
+  octokit: Rest;
+  owner: string;
+  repo: string;
+  /** The commit the checks attach to: the run's base. */
+  headSha: string;
+  /** Where the progress comment goes; null: no comment (schedules, releases). */
+  issueNumber: number | null;
+  /** The comment to edit, when the run already has one (a resume). */
+  progressCommentId: number | null;
+  workflow: string;
+  /** What started the run, shown in the comment: "`/workflow audit auth` by @octocat". */
+  trigger: string;
+  /** The workflow's declared phases, shown as the plan before they start. */
+  plan?: string[];
+  /** Upload findings to code scanning, for this ref (config `sarif: true`). */
+  sarif?: { ref: string } | null;
+  version: string;
+}
+
+export interface RunReportOptions {
+  /** Least time between two updates of one check or of the comment (default 3 s). */
+  intervalMs?: number;
+  onError?: (error: unknown, what: string) => void;
+}
+
+export const SUMMARY_ACTIONS = {
+  stop: { label: 'Stop', description: 'Stop this run; finished agents are kept', identifier: 'stop' },
+  resume: { label: 'Resume', description: 'Resume without paying for finished agents again', identifier: 'resume' },
+} as const;
+
+const MAX_OUTPUT_CHARS = 65_000;
+const MAX_AGENT_ROWS = 300;
+
+interface AgentRow {
+  label: string;
+  status: string;
+  tokens: number;
+  costUsd: number;
+  elapsedMs: number;
+  error?: string;
+}
+
+interface PhaseCheck {
+  title: string;
+  id: Promise<number | null>;
+  url: string | null;
+  throttle: Throttle;
+  agents: AgentRow[];
+  completed: boolean;
+}
+
+export class GitHubRunReport {
+  readonly #t: RunReportTarget;
+  readonly #interval: number;
+  readonly #onError: (error: unknown, what: string) => void;
+  readonly #tracker = new ProgressTracker();
+  readonly #phases = new Map<string, PhaseCheck>();
+  readonly #proposals: Array<{ label: string; url: string | null; branch: string }> = [];
+  #runId: string | null = null;
+  #summaryId: Promise<number | null> = Promise.resolve(null);
+  #summaryUrl: string | null = null;
+  #summaryThrottle: Throttle;
+  #comment: Throttle;
+  #commentId: Promise<number | null>;
+  #final: string | null = null;
+
+  constructor(target: RunReportTarget, options: RunReportOptions = {}) {
+    this.#t = target;
+    this.#interval = options.intervalMs ?? 3_000;
+    this.#onError = options.onError ?? (() => {});
+    this.#summaryThrottle = new Throttle(this.#interval, (e) => this.#onError(e, 'updating the summary check'));
+    this.#comment = new Throttle(this.#interval, (e) => this.#onError(e, 'editing the progress comment'));
+    this.#commentId = Promise.resolve(target.progressCommentId);
+  }
+
+  get commentId(): Promise<number | null> {
+    return this.#commentId;
+  }
+
+  /** The run exists: open its summary check and (unless the run has one) its progress comment. */
+  async started(runId: string): Promise<void> {
+    this.#runId = runId;
+    this.#summaryId = this.#createCheck(`Foreman: ${this.#t.workflow}`, {
+      external_id: runId,
+      output: { title: 'Running', summary: this.#summaryText() },
+      actions: [SUMMARY_ACTIONS.stop],
+    }).then((check) => {
+      this.#summaryUrl = check?.url ?? null;
+      return check?.id ?? null;
+    });
+    const { issueNumber } = this.#t;
+    if (issueNumber !== null && this.#t.progressCommentId === null) {
+      this.#commentId = this.#rest('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { issue_number: issueNumber, body: this.#liveText() }).then(
+        (r) => r.data.id as number,
+        (error) => {
+          this.#onError(error, 'posting the progress comment');
+          return null;
+        },
+      );
+    }
+    await Promise.all([this.#summaryId, this.#commentId]);
+    this.#scheduleComment();
+  }
+
+  readonly listener = (event: RunEvent): void => {
+    this.#tracker.apply(event);
+    switch (event.type) {
+      case 'phase':
+        this.#phase(event.title);
+        break;
+      case 'agent-queued':
+      case 'agent-started':
+        this.#phase(event.phase);
+        break;
+      case 'agent-finished': {
+        const phase = this.#phase(event.phase);
+        if (phase.agents.length < MAX_AGENT_ROWS) {
+          phase.agents.push({ label: event.label, status: event.status, tokens: totalTokens(event.usage), costUsd: event.costUsd, elapsedMs: event.elapsedMs, ...(event.error ? { error: event.error } : {}) });
+        }
+        break;
+      }
+      case 'change-proposed':
+        this.#proposals.push({ label: event.label, url: event.url, branch: event.branch });
+        break;
+      default:
+        break;
+    }
+    for (const phase of this.#phases.values()) if (!phase.completed) this.#schedulePhase(phase);
+    this.#completeSettledPhases();
+    this.#summaryThrottle.schedule(() => this.#updateSummary());
+    this.#scheduleComment();
+  };
+
+  /** The run is over: complete every check, attach the findings, write the final comment. */
+  async finish(outcome: RunOutcome): Promise<void> {
+    const summary = this.#tracker.summary();
+    const findings = outcome.status === 'completed' ? findingsOf(outcome.result) : [];
+    const annotations = annotationsOf(findings);
+    const phases = [...this.#phases.values()];
+    const last = phases.at(-1);
+    for (const phase of phases) {
+      if (phase.completed) continue;
+      await this.#completePhase(phase, summary, outcome.status, phase === last ? annotations : []);
+    }
+    let sarifNote = '';
+    if (this.#t.sarif && findings.length > 0) sarifNote = await this.#uploadSarif(findings);
+
+    await this.#summaryThrottle.flush();
+    const summaryId = await this.#summaryId;
+    if (summaryId !== null) {
+      const conclusion = outcome.status === 'completed' ? 'success' : outcome.status === 'stopped' ? 'cancelled' : 'failure';
+      // Findings are annotated on the last phase's check; a run without phases has them here.
+      const own = last ? [] : annotations;
+      const output = { title: this.#outcomeTitle(outcome, findings.length), summary: this.#summaryText(outcome, findings) };
+      await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
+        check_run_id: summaryId,
+        status: 'completed',
+        conclusion,
+        completed_at: new Date().toISOString(),
+        output: { ...output, annotations: own.slice(0, ANNOTATIONS_PER_REQUEST) },
+        // Only a run that did not complete can be resumed.
+        actions: outcome.status === 'completed' ? [] : [SUMMARY_ACTIONS.resume],
+      })
+        .then(() => this.#moreAnnotations(summaryId, own, output.title))
+        .catch((e) => this.#onError(e, 'completing the summary check'));
+    }
+    this.#final = this.#finalText(outcome, findings, sarifNote);
+    await this.#comment.flush();
+    this.#comment.schedule(() => this.#writeComment());
+    await this.#comment.flush();
+  }
+
+  /** The run could not start (no such workflow, a clone that failed): say why where it was asked. */
+  async failedToStart(reason: string): Promise<void> {
+    this.#final = `${this.#heading('❌ not started')}\n\n${reason}`;
+    this.#comment.schedule(() => this.#writeComment());
+    await this.#comment.flush();
+  }
+
+  // ---- checks ------------------------------------------------------------------------------------
+
+  #phase(title: string): PhaseCheck {
+    let phase = this.#phases.get(title);
+    if (!phase) {
+      const created: PhaseCheck = { title, id: Promise.resolve(null), url: null, throttle: new Throttle(this.#interval, (e) => this.#onError(e, `updating check ${title}`)), agents: [], completed: false };
+      created.id = this.#createCheck(`Foreman: ${this.#t.workflow} / ${title}`, {
+        external_id: this.#runId ?? undefined,
+        output: { title: 'Starting', summary: `Phase **${title}** of run \`${this.#runId}\`.` },
+      }).then((check) => {
+        created.url = check?.url ?? null;
+        return check?.id ?? null;
+      });
+      this.#phases.set(title, created);
+      phase = created;
+    }
+    return phase;
+  }
+
+  async #createCheck(name: string, fields: Record<string, unknown>): Promise<{ id: number; url: string } | null> {
+    try {
+      const { data } = await this.#rest('POST /repos/{owner}/{repo}/check-runs', { name, head_sha: this.#t.headSha, status: 'in_progress', started_at: new Date().toISOString(), ...fields });
+      return { id: data.id as number, url: data.html_url as string };
+    } catch (error) {
+      this.#onError(error, `creating check ${name}`);
+      return null;
+    }
+  }
+
+  #schedulePhase(phase: PhaseCheck): void {
+    phase.throttle.schedule(async () => {
+      const id = await phase.id;
+      if (id === null || phase.completed) return;
+      const stats = this.#stats(phase.title);
+      await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { check_run_id: id, output: this.#phaseOutput(phase, stats) });
+    });
+  }
+
+  /** A phase whose agents are all done, once a later phase began, is finished: complete its check. */
+  #completeSettledPhases(): void {
+    const phases = [...this.#phases.values()];
+    const summary = this.#tracker.summary();
+    for (const phase of phases.slice(0, -1)) {
+      if (phase.completed) continue;
+      const stats = summary.phases.find((p) => p.title === phase.title);
+      if (stats && stats.running === 0 && stats.queued === 0) void this.#completePhase(phase, summary, 'completed', []);
+    }
+  }
+
+  async #completePhase(phase: PhaseCheck, summary: RunSummary, runStatus: string, annotations: Annotation[]): Promise<void> {
+    if (phase.completed) return;
+    phase.completed = true;
+    await phase.throttle.flush();
+    const id = await phase.id;
+    if (id === null) return;
+    const stats = summary.phases.find((p) => p.title === phase.title) ?? null;
+    const conclusion = runStatus === 'stopped' && stats && stats.running + stats.queued > 0 ? 'cancelled' : runStatus === 'failed' ? 'failure' : stats && stats.failed > 0 ? 'neutral' : 'success';
+    const output = this.#phaseOutput(phase, stats);
+    try {
+      await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
+        check_run_id: id,
+        status: 'completed',
+        conclusion,
+        completed_at: new Date().toISOString(),
+        output: { ...output, annotations: annotations.slice(0, ANNOTATIONS_PER_REQUEST) },
+      });
+      await this.#moreAnnotations(id, annotations, output.title);
+    } catch (error) {
+      this.#onError(error, `completing check ${phase.title}`);
+    }
+  }
+
+  /** GitHub takes 50 annotations per request: the rest follow in further updates of the same check. */
+  async #moreAnnotations(id: number, annotations: Annotation[], title: string): Promise<void> {
+    for (let at = ANNOTATIONS_PER_REQUEST; at < annotations.length; at += ANNOTATIONS_PER_REQUEST) {
+      await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
+        check_run_id: id,
+        output: { title, summary: `${annotations.length} findings annotated.`, annotations: annotations.slice(at, at + ANNOTATIONS_PER_REQUEST) },
+      });
+    }
+  }
+
+  #stats(title: string): PhaseStats | null {
+    return this.#tracker.summary().phases.find((p) => p.title === title) ?? null;
+  }
+
+  #phaseOutput(phase: PhaseCheck, stats: PhaseStats | null): { title: string; summary: string; text: string } {
+    const s = stats ?? { agents: 0, failed: 0, running: 0, queued: 0, tokens: 0, costUsd: 0, elapsedMs: 0, replayed: 0 };
+    const title = `${s.agents} agents done${s.failed ? `, ${s.failed} failed` : ''}${s.running ? `, ${s.running} running` : ''} · ${formatTokens(s.tokens)} tokens · ${formatUsd(s.costUsd)} · ${formatMs(s.elapsedMs)}`;
+    const summary = [
+      `Phase **${phase.title}** of run \`${this.#runId}\` (${this.#t.workflow}).`,
+      '',
+      '| done | failed | replayed | running | queued | tokens | cost | time |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| ${s.agents} | ${s.failed} | ${s.replayed} | ${s.running} | ${s.queued} | ${formatTokens(s.tokens)} | ${formatUsd(s.costUsd)} | ${formatMs(s.elapsedMs)} |`,
+    ].join('\n');
+    const rows = phase.agents.map((a) => `| ${cell(a.label)} | ${a.status === 'done' ? '✅' : a.status === 'replayed' ? '↩️' : '❌'} ${a.status}${a.error ? `: ${cell(a.error).slice(0, 200)}` : ''} | ${formatTokens(a.tokens)} | ${formatUsd(a.costUsd)} | ${formatMs(a.elapsedMs)} |`);
+    const text = ['| agent | status | tokens | cost | time |', '| --- | --- | ---: | ---: | ---: |', ...rows, ...(s.agents > phase.agents.length ? [`\n…and ${s.agents - phase.agents.length} more agents.`] : [])].join('\n');
+    return { title: title.slice(0, 255), summary: summary.slice(0, MAX_OUTPUT_CHARS), text: text.slice(0, MAX_OUTPUT_CHARS) };
+  }
+
+  async #updateSummary(): Promise<void> {
+    const id = await this.#summaryId;
+    if (id === null || this.#final !== null) return;
+    const s = this.#tracker.summary();
+    await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
+      check_run_id: id,
+      output: { title: `${s.agents} agents · ${formatTokens(totalTokens(s.usage))} tokens · ${formatUsd(s.costUsd)}`, summary: this.#summaryText() },
+    });
+  }
+
+  #summaryText(outcome?: RunOutcome, findings: Finding[] = []): string {
+    const s = this.#tracker.summary();
+    return [
+      `Run \`${this.#runId}\` of **${this.#t.workflow}**, started by ${this.#t.trigger}.`,
+      '',
+      phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
+      ...(outcome ? ['', outcomeLine(outcome, findings.length, this.#proposals.length)] : ['', 'Stop it with the **Stop** button, or comment `/workflow stop`.']),
+    ].join('\n').slice(0, MAX_OUTPUT_CHARS);
+  }
+
+  #outcomeTitle(outcome: RunOutcome, findings: number): string {
+    const s = outcome.summary;
+    return `${outcome.status} · ${s.agents} agents · ${findings} findings · ${this.#proposals.length} pull requests · ${formatUsd(s.costUsd)}`;
+  }
+
+  async #uploadSarif(findings: Finding[]): Promise<string> {
+    const sarif = sarifOf(findings, { name: 'Foreman', version: this.#t.version, workflow: this.#t.workflow });
+    try {
+      await this.#rest('POST /repos/{owner}/{repo}/code-scanning/sarifs', {
+        commit_sha: this.#t.headSha,
+        ref: this.#t.sarif!.ref,
+        sarif: gzipSync(JSON.stringify(sarif)).toString('base64'),
+        tool_name: 'Foreman',
+      });
+      return `${findings.length} findings were uploaded to code scanning.`;
+    } catch (error) {
+      this.#onError(error, 'uploading SARIF');
+      const status = (error as { status?: number }).status;
+      return `The findings could not be uploaded to code scanning (${status ?? 'error'}): ${status === 403 || status === 404 ? 'enable code scanning for the repository and give the App "Code scanning alerts: write"' : 'see the app log'}.`;
+    }
+  }
+
+  // ---- the progress comment -----------------------------------------------------------------------
+
+  #heading(state: string): string {
+    return `### Foreman · \`${this.#t.workflow}\` · ${state}`;
+  }
+
+  #scheduleComment(): void {
+    if (this.#t.issueNumber === null) return;
+    this.#comment.schedule(() => this.#writeComment());
+  }
+
+  async #writeComment(): Promise<void> {
+    const id = await this.#commentId;
+    if (id === null) return;
+    await this.#editComment(id, this.#final ?? this.#liveText());
+  }
+
+  async #editComment(id: number, body: string): Promise<void> {
+    await this.#rest('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { comment_id: id, body: body.slice(0, MAX_OUTPUT_CHARS) });
+  }
+
+  #liveText(): string {
+    const s = this.#tracker.summary();
+    const started = new Set(s.phases.map((p) => p.title));
+    const waiting = (this.#t.plan ?? []).filter((title) => !started.has(title));
+    return [
+      this.#heading('⏳ running'),
+      '',
+      `Run \`${this.#runId}\`, started by ${this.#t.trigger} on ${this.#t.headSha.slice(0, 7)}.${this.#summaryUrl ? ` [Checks](${this.#summaryUrl})` : ''}`,
+      '',
+      phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
+      ...(waiting.length ? ['', `Still to come: ${waiting.map((w) => `**${w}**`).join(', ')}.`] : []),
+      ...this.#proposalLines(),
+      '',
+      `Stop it with \`/workflow stop ${this.#runId}\` or the **Stop** button on the check.`,
+    ].join('\n');
+  }
+
+  #finalText(outcome: RunOutcome, findings: Finding[], sarifNote: string): string {
+    const icon = outcome.status === 'completed' ? '✅ completed' : outcome.status === 'stopped' ? '⏹️ stopped' : '❌ failed';
+    const shown = findings.slice(0, 20);
+    return [
+      this.#heading(icon),
+      '',
+      `Run \`${outcome.runId}\`, started by ${this.#t.trigger} on ${this.#t.headSha.slice(0, 7)}.${this.#summaryUrl ? ` [Checks](${this.#summaryUrl})` : ''}`,
+      '',
+      phaseTable(outcome.summary, (title) => this.#phases.get(title)?.url ?? null),
+      '',
+      outcomeLine(outcome, findings.length, this.#proposals.length),
+      ...(shown.length
+        ? ['', '**Findings**', '', ...shown.map((f) => `- \`${f.file}${f.line ? `:${f.line}` : ''}\`${f.severity ? ` (${f.severity})` : ''}: ${cell(f.title)}`), ...(findings.length > shown.length ? [`- …and ${findings.length - shown.length} more, annotated on the checks`] : [])]
+        : []),
+      ...this.#proposalLines(),
+      ...(sarifNote ? ['', sarifNote] : []),
+      ...(outcome.status === 'completed' ? [] : ['', `Resume it with \`/workflow resume ${outcome.runId}\` or the **Resume** button: finished agents are not paid for again.`]),
+    ].join('\n');
+  }
+
+  #proposalLines(): string[] {
+    if (this.#proposals.length === 0) return [];
+    return ['', '**Pull requests**', '', ...this.#proposals.map((p) => `- ${p.url ?? `branch \`${p.branch}\``}: ${cell(p.label)}`)];
+  }
+
+  #rest(route: string, parameters: Record<string, unknown>): Promise<{ data: any }> {
+    return this.#t.octokit.request(route, { owner: this.#t.owner, repo: this.#t.repo, ...parameters }) as Promise<{ data: any }>;
+  }
+}
+
+function phaseTable(summary: RunSummary, linkOf: (title: string) => string | null): string {
+  if (summary.phases.length === 0) return '_No agents yet._';
+  const rows = summary.phases.map((p) => {
+    const link = linkOf(p.title);
+    const name = link ? `[${cell(p.title)}](${link})` : cell(p.title);
+    return `| ${name} | ${p.agents} | ${p.failed} | ${p.running} | ${p.queued} | ${formatTokens(p.tokens)} | ${formatUsd(p.costUsd)} | ${formatMs(p.elapsedMs)} |`;
+  });
+  return ['| phase | done | failed | running | queued | tokens | cost | time |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |', ...rows, `| **total** | ${summary.agents} | | | | ${formatTokens(totalTokens(summary.usage))} | ${formatUsd(summary.costUsd)} | ${formatMs(summary.elapsedMs)} |`].join('\n');
+}
+
+function outcomeLine(outcome: RunOutcome, findings: number, prs: number): string {
+  const parts = [`**${outcome.status}**`, `${findings} findings`, `${prs} pull requests`, `${formatUsd(outcome.summary.costUsd)}`];
+  return `${parts.join(' · ')}${outcome.error ? `\n\n> ${cell(outcome.error).slice(0, 2_000)}` : ''}`;
+}
+
+/** Text from a run (labels, errors, titles) inside a markdown table cell or list item. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;');
+}

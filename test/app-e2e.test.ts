@@ -1,0 +1,153 @@
+// End to end through the GitHub App: a signed `issue_comment.created` delivery (GitHub's own
+// example payload) on a pull request reaches the real Probot server; the intake checks the
+// commenter; the worker clones from a local `git http-backend`, runs a saved workflow with the
+// fake Messages API, reports checks and a progress comment, and opens one pull request per
+// verified fix. GitHub's REST API is nock'd, and nothing else may be called.
+import { after, afterEach, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import nock from 'nock';
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
+import { API, prComment, startApp, type AppHarness } from './support/github-app.ts';
+import { fakeRestApi, intakeReads, INSTALLATION_TOKEN, pullRequest, startRemote, type Remote } from './support/github-remote.ts';
+
+const WORKFLOW = `export const meta = {
+  name: 'audit-fix',
+  description: 'Audit the greeting, then fix what was found',
+  phases: [{ title: 'Audit' }, { title: 'Fix' }],
+}
+const FINDINGS = {
+  type: 'object',
+  required: ['findings'],
+  properties: { findings: { type: 'array', items: { type: 'object', required: ['file', 'title'],
+    properties: { file: { type: 'string' }, line: { type: 'number' }, title: { type: 'string' }, detail: { type: 'string' }, severity: { type: 'string' } } } } },
+}
+phase('Audit')
+const report = await agent('AUDIT the greeting code', { schema: FINDINGS, label: 'audit greet' })
+const findings = report ? report.findings : []
+phase('Fix')
+const fixes = await parallel(findings.map((f) => () => fix('FIX ' + f.file + ': ' + f.title, { title: 'Fix: ' + f.title, reviewers: 2, reviewPhase: 'Fix' })))
+return { findings, fixes: fixes.map((f) => f && f.status) }
+`;
+
+const FILES = {
+  'package.json': JSON.stringify({ name: 'greeter', type: 'module', scripts: { test: 'node --test' } }),
+  'src/greet.js': "export const greet = (name) => 'hello '\n",
+  'greet.test.js': "import { test } from 'node:test'\nimport assert from 'node:assert'\nimport { greet } from './src/greet.js'\ntest('greets', () => assert.equal(greet('ada'), 'hello ada'))\n",
+  '.claude/workflows/audit-fix.js': WORKFLOW,
+};
+
+const FINDING = { file: 'src/greet.js', line: 1, title: 'greet() drops the name', detail: 'greet returns "hello " without the name', severity: 'high' };
+
+let fake: FakeAnthropic;
+let remote: Remote;
+let h: AppHarness;
+
+before(async () => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+  fake = await startFakeAnthropic({
+    handler: (req) => {
+      if (req.prompt.startsWith('AUDIT')) return [toolUse('submit_result', { findings: [FINDING] })];
+      if (req.prompt.startsWith('You are reviewer')) return [toolUse('submit_result', { verdict: 'accept', reason: 'the name is returned now' })];
+      if (req.prompt.includes('FIX') && req.turn === 0) return [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })];
+      return [text('done')];
+    },
+  });
+  remote = await startRemote(FILES);
+  h = await startApp({ anthropicUrl: fake.url });
+});
+afterEach(() => nock.cleanAll());
+after(async () => {
+  await h.close();
+  await remote.close();
+  await fake.close();
+  nock.enableNetConnect();
+});
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('/workflow on a pull request: checks per phase, a progress comment edited in place, one pull request per verified fix, nothing else', async () => {
+  const github = fakeRestApi(API);
+  const reads = intakeReads(API, 'Codertocat', 'write');
+  const pull = pullRequest(API, remote);
+  const payload = prComment('/workflow audit-fix');
+  payload.repository.clone_url = remote.cloneUrl;
+  payload.repository.default_branch = 'main';
+
+  const delivery = await h.deliver('issue_comment', payload);
+  assert.equal(delivery.status, 200);
+  const entry = await until('the run to finish', async () => {
+    const latest = await h.registry.latest('Codertocat/Hello-World', 1);
+    return latest?.state === 'done' ? latest : null;
+  }).catch(async (error) => {
+    throw new Error(`${error.message}: ${JSON.stringify({ problems: h.problems, jobs: await h.queue.counts(), api: github.record }, null, 1).slice(0, 5_000)}`);
+  });
+  github.stop();
+  const { record } = github;
+
+  // Nothing more than this: every expected call made, none unexpected, no GitHub call failed.
+  assert.deepEqual(record.unexpected, []);
+  assert.deepEqual(h.problems, []);
+  assert.ok(reads.isDone() && pull.isDone(), 'the config, the permission and the pull request were read');
+  assert.equal(entry.status, 'completed');
+
+  // The reaction, and the worker's token was scoped to the one repository.
+  assert.deepEqual(record.reactions, [{ content: 'eyes' }]);
+  assert.ok(record.tokenRequests.some((body) => JSON.stringify(body?.repositories) === '["Hello-World"]'), 'a token for Hello-World only');
+
+  // A check per phase plus the summary, all on the pull request's head, all completed.
+  const names = record.checksCreated.map((c) => c.body.name).sort();
+  assert.deepEqual(names, ['Foreman: audit-fix', 'Foreman: audit-fix / Audit', 'Foreman: audit-fix / Fix']);
+  for (const check of record.checksCreated) {
+    assert.equal(check.body.head_sha, remote.headSha);
+    assert.equal(check.body.external_id, entry.runId);
+    const completed = record.checkUpdates.filter((u) => u.id === check.id && u.body.status === 'completed');
+    assert.equal(completed.length, 1, `${check.body.name} completed once`);
+    assert.ok(completed[0].body.conclusion, `${check.body.name} has a conclusion`);
+    assert.match(completed[0].body.output.summary, new RegExp(`run \`${entry.runId}\``, 'i'));
+  }
+  const summary = record.checksCreated.find((c) => c.body.name === 'Foreman: audit-fix')!;
+  assert.deepEqual(summary.body.actions.map((a: any) => a.identifier), ['stop']);
+  const fixCheck = record.checksCreated.find((c) => c.body.name.endsWith('/ Fix'))!;
+  const fixDone = record.checkUpdates.find((u) => u.id === fixCheck.id && u.body.status === 'completed')!;
+  assert.deepEqual(fixDone.body.output.annotations, [
+    { path: 'src/greet.js', start_line: 1, end_line: 1, annotation_level: 'failure', title: FINDING.title, message: FINDING.detail },
+  ]);
+  assert.match(fixDone.body.output.text, /\| agent \| status \|/);
+  const auditCheck = record.checksCreated.find((c) => c.body.name.endsWith('/ Audit'))!;
+  const auditDone = record.checkUpdates.find((u) => u.id === auditCheck.id && u.body.status === 'completed')!;
+  assert.match(auditDone.body.output.title, /^1 agents done/);
+  assert.equal(auditDone.body.conclusion, 'success');
+
+  // One verified fix: one branch pushed to the git server, one pull request into the PR's branch.
+  assert.equal(record.pullsOpened.length, 1);
+  const opened = record.pullsOpened[0];
+  assert.equal(opened.base, 'feature');
+  assert.equal(opened.title, 'Fix: greet() drops the name');
+  const pushed = execFileSync('git', ['--git-dir', remote.bare, 'show', `refs/heads/${opened.head}:src/greet.js`], { encoding: 'utf8' });
+  assert.match(pushed, /'hello ' \+ name/);
+  const parent = execFileSync('git', ['--git-dir', remote.bare, 'rev-parse', `refs/heads/${opened.head}^`], { encoding: 'utf8' }).trim();
+  assert.equal(parent, remote.headSha, 'the fix sits on the pull request head');
+
+  // One progress comment, edited in place, ending with the outcome, the finding and the pull request.
+  assert.equal(record.comments.length, 1);
+  const commentId = record.comments[0].id;
+  assert.ok(record.commentEdits.length >= 1 && record.commentEdits.every((e) => e.id === commentId));
+  const last = record.commentEdits.at(-1)!.body;
+  assert.match(last, /### Foreman · `audit-fix` · ✅ completed/);
+  assert.match(last, /`src\/greet\.js:1` \(high\): greet\(\) drops the name/);
+  assert.match(last, /https:\/\/github\.com\/Codertocat\/Hello-World\/pull\/50/);
+  assert.match(last, /\| \[Audit\]\(https:\/\/github\.com\/Codertocat\/Hello-World\/runs\/\d+\) \| 1 \|/);
+
+  // The token travelled as a header only.
+  for (const req of remote.server.requests) assert.ok(!req.url.includes(INSTALLATION_TOKEN));
+});
