@@ -6,6 +6,11 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { openStore } from '../src/service/runs.ts';
+import { tempDir } from './support/repo.ts';
 import nock from 'nock';
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { API, prComment, startApp, type AppHarness } from './support/github-app.ts';
@@ -30,15 +35,28 @@ const fixes = await parallel(findings.map((f) => () => fix('FIX ' + f.file + ': 
 return { findings, fixes: fixes.map((f) => f && f.status) }
 `;
 
+// Four agents; the last two wait until the test lets them answer, so a stop lands mid-fan-out.
+const SLOW = `export const meta = { name: 'slow', description: 'A fan-out to stop half way', phases: [{ title: 'Scan' }] }
+phase('Scan')
+const seen = await parallel([0, 1, 2, 3].map((i) => () => agent('SCAN ' + i, { label: 'scan ' + i })))
+return { answers: seen }
+`;
+
+const MARKER = join(tempDir('foreman-gate-marker-'), 'gate-ran');
+
 const FILES = {
-  'package.json': JSON.stringify({ name: 'greeter', type: 'module', scripts: { test: 'node --test' } }),
+  // The gate leaves a mark, so a test can tell that it never ran.
+  'package.json': JSON.stringify({ name: 'greeter', type: 'module', scripts: { test: `node --test && node -e "require('fs').writeFileSync('${MARKER}', '')"` } }),
   'src/greet.js': "export const greet = (name) => 'hello '\n",
   'greet.test.js': "import { test } from 'node:test'\nimport assert from 'node:assert'\nimport { greet } from './src/greet.js'\ntest('greets', () => assert.equal(greet('ada'), 'hello ada'))\n",
   '.claude/workflows/audit-fix.js': WORKFLOW,
+  '.claude/workflows/slow.js': SLOW,
 };
 
 const FINDING = { file: 'src/greet.js', line: 1, title: 'greet() drops the name', detail: 'greet returns "hello " without the name', severity: 'high' };
 
+let release: () => void = () => {};
+let held = new Promise<void>((resolve) => (release = resolve));
 let fake: FakeAnthropic;
 let remote: Remote;
 let h: AppHarness;
@@ -48,6 +66,8 @@ before(async () => {
   nock.enableNetConnect('127.0.0.1');
   fake = await startFakeAnthropic({
     handler: (req) => {
+      if (/^SCAN [23]/.test(req.prompt)) return held.then(() => [text(`answer to ${req.prompt}`)]);
+      if (req.prompt.startsWith('SCAN')) return [text(`answer to ${req.prompt}`)];
       if (req.prompt.startsWith('AUDIT')) return [toolUse('submit_result', { findings: [FINDING] })];
       if (req.prompt.startsWith('You are reviewer')) return [toolUse('submit_result', { verdict: 'accept', reason: 'the name is returned now' })];
       if (req.prompt.includes('FIX') && req.turn === 0) return [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })];
@@ -137,6 +157,7 @@ test('/workflow on a pull request: checks per phase, a progress comment edited i
   assert.match(pushed, /'hello ' \+ name/);
   const parent = execFileSync('git', ['--git-dir', remote.bare, 'rev-parse', `refs/heads/${opened.head}^`], { encoding: 'utf8' }).trim();
   assert.equal(parent, remote.headSha, 'the fix sits on the pull request head');
+  assert.ok(existsSync(MARKER), 'the gate ran the tests');
 
   // One progress comment, edited in place, ending with the outcome, the finding and the pull request.
   assert.equal(record.comments.length, 1);
@@ -150,4 +171,97 @@ test('/workflow on a pull request: checks per phase, a progress comment edited i
 
   // The token travelled as a header only.
   for (const req of remote.server.requests) assert.ok(!req.url.includes(INSTALLATION_TOKEN));
+});
+
+/** A run's row in the store the worker shares. */
+async function storedRun(runId: string) {
+  const store = openStore(h.home);
+  try {
+    return (await store.getRun(runId))!;
+  } finally {
+    await store.close();
+  }
+}
+
+const doneRun = (status?: string) =>
+  until(`the run to end${status ? ` ${status}` : ''}`, async () => {
+    const latest = await h.registry.latest('Codertocat/Hello-World', 1);
+    return latest?.state === 'done' && (!status || latest.status === status) ? latest : null;
+  });
+
+function comment(body: string, commentId: number) {
+  const payload = prComment(body, { commentId });
+  payload.repository.clone_url = remote.cloneUrl;
+  payload.repository.default_branch = 'main';
+  return payload;
+}
+
+/** GitHub's example of a check_run.requested_action delivery, as a click on one of Foreman's buttons. */
+function buttonClick(runId: string, identifier: string) {
+  const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as any[];
+  const payload = structuredClone(examples.find((d) => d.name === 'check_run').examples.find((e: any) => e.action === 'requested_action'));
+  payload.check_run.external_id = runId;
+  payload.requested_action = { identifier };
+  payload.repository = comment('/workflow', 1).repository;
+  payload.installation = { id: 1 };
+  payload.sender = { ...payload.sender, login: 'Codertocat', type: 'User' };
+  return payload;
+}
+
+test('/workflow stop stops a running run, and the Resume button finishes it without asking finished agents again', async () => {
+  held = new Promise<void>((resolve) => (release = resolve));
+  const github = fakeRestApi(API);
+  intakeReads(API, 'Codertocat', 'write');
+  pullRequest(API, remote);
+  const callsBefore = fake.requests.length;
+  assert.equal((await h.deliver('issue_comment', comment('/workflow slow', 8101))).status, 200);
+  // Two agents answered, two are waiting on the model.
+  await until('two answers and two agents waiting', async () => fake.requests.slice(callsBefore).filter((r) => r.prompt.startsWith('SCAN')).length === 4);
+  const running = await until('the run id', async () => (await h.registry.latest('Codertocat/Hello-World', 1))?.runId);
+
+  intakeReads(API, 'Codertocat', 'write');
+  assert.equal((await h.deliver('issue_comment', comment('/workflow stop', 8102))).status, 200);
+  const stopped = await doneRun('stopped');
+  assert.equal(stopped.runId, running);
+  assert.equal((await storedRun(running)).status, 'stopped');
+  const summary = github.record.checksCreated.find((c) => c.body.name === 'Foreman: slow')!;
+  const closed = github.record.checkUpdates.find((u) => u.id === summary.id && u.body.status === 'completed')!;
+  assert.equal(closed.body.conclusion, 'cancelled');
+  assert.deepEqual(closed.body.actions.map((a: any) => a.identifier), ['resume'], 'a stopped run offers Resume');
+  assert.match(github.record.commentEdits.at(-1)!.body, /⏹️ stopped[\s\S]*\/workflow resume/);
+
+  // The Resume button: checked like a comment (config, permission), then resumed from the journal.
+  release();
+  const callsAtStop = fake.requests.length;
+  intakeReads(API, 'Codertocat', 'write');
+  pullRequest(API, remote).persist(false);
+  assert.equal((await h.deliver('check_run', buttonClick(running, 'resume'))).status, 200);
+  const resumed = await doneRun('completed');
+  github.stop();
+  assert.equal(resumed.runId, running);
+  const again = fake.requests.slice(callsAtStop).map((r) => r.prompt);
+  assert.deepEqual(again.sort(), ['SCAN 2', 'SCAN 3'], 'only the agents that had not finished asked the model again');
+  const result = (await storedRun(running)).result as { answers: string[] };
+  assert.deepEqual(result.answers, ['answer to SCAN 0', 'answer to SCAN 1', 'answer to SCAN 2', 'answer to SCAN 3']);
+  assert.deepEqual(github.record.unexpected, []);
+  assert.deepEqual(h.problems, []);
+  assert.equal(new Set(github.record.comments.map((c) => c.id)).size, 1, 'the resume reports in the same progress comment');
+});
+
+test('on a fork pull request without approval, nothing of the fork is built or proposed', async () => {
+  rmSync(MARKER, { force: true });
+  const github = fakeRestApi(API);
+  intakeReads(API, 'Codertocat', 'write');
+  pullRequest(API, remote, { fork: true });
+  assert.equal((await h.deliver('issue_comment', comment('/workflow audit-fix', 8201))).status, 200);
+  const entry = await doneRun();
+  github.stop();
+  assert.equal(entry.status, 'completed');
+  assert.equal(entry.context.fork, true);
+  const result = (await storedRun(entry.runId!)).result as { fixes: string[] };
+  assert.deepEqual(result.fixes, ['failed']);
+  assert.equal(existsSync(MARKER), false, 'the gate never ran the fork code');
+  assert.deepEqual(github.record.pullsOpened, []);
+  assert.deepEqual(github.record.unexpected, []);
+  assert.match(github.record.commentEdits.at(-1)!.body, /✅ completed[\s\S]*0 pull requests/);
 });
