@@ -3,6 +3,7 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nock from 'nock';
+import { createRequire } from 'node:module';
 import { HELP } from '../src/app/intake.ts';
 import { API, exampleComment, prComment, startApp, type AppHarness } from './support/github-app.ts';
 
@@ -181,3 +182,44 @@ test('the example delivery exactly as GitHub documents it (an issue, not a pull 
   assert.equal((await h.deliver('issue_comment', exampleComment())).status, 200);
   assert.deepEqual(await h.queue.counts(), before);
 });
+
+function labeled(name: string): any {
+  const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as any[];
+  const payload = structuredClone(examples.find((d) => d.name === 'pull_request').examples.find((e: any) => e.action === 'labeled' && e.installation));
+  payload.label = { ...payload.label, name };
+  payload.repository = exampleComment().repository;
+  payload.installation = { id: 1 };
+  payload.sender = { ...payload.sender, login: 'Codertocat', type: 'User' };
+  return payload;
+}
+
+test('a label the config maps starts its workflow on the pull request; other labels cost one config read', async () => {
+  const config = 'labels:\n  security-review: { workflow: audit, args: { concern: auth } }\n';
+  const scope = intake(config);
+  permission(scope, 'Codertocat', 'write');
+  const payload = labeled('security-review');
+  assert.equal((await h.deliver('pull_request', payload)).status, 200);
+  await settledKind('event');
+  const [run] = await runJobs();
+  assert.equal(run.kind, 'start');
+  assert.equal(run.payload.context.workflow, 'audit');
+  assert.deepEqual(run.payload.context.args, { concern: 'auth' });
+  assert.equal(run.payload.context.issueNumber, payload.pull_request.number);
+  assert.equal(run.payload.context.isPullRequest, true);
+  assert.equal(run.payload.context.trigger, 'the label `security-review` by @Codertocat');
+  for (const job of await runJobs()) await h.queue.finish(job.id);
+
+  intake(config);
+  assert.equal((await h.deliver('pull_request', labeled('needs-docs'))).status, 200);
+  await settledKind('event');
+  assert.deepEqual(await runJobs(), []);
+});
+
+async function settledKind(kind: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const counts = await h.queue.counts(kind);
+    if (!counts.queued && !counts.claimed) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${kind} intake did not settle`);
+}

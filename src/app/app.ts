@@ -4,9 +4,10 @@
 // in a worker (worker.ts), which the intake wakes through `onQueued`.
 import type { ApplicationFunction, Probot } from 'probot';
 import type { WorkQueue } from '../runtime/queue.ts';
-import { commentJob, type CommentJob } from './deliveries.ts';
-import { takeCheckAction, takeComment, type CheckActionJob, type InstallationOctokit, type IntakeOutcome } from './intake.ts';
+import { commentJob, deliveredRepository, type CommentJob } from './deliveries.ts';
+import { takeCheckAction, takeComment, takeEvent, type CheckActionJob, type EventJob, type InstallationOctokit, type IntakeOutcome } from './intake.ts';
 import type { RunRegistry } from './run-registry.ts';
+import { probotScheduleSource, Scheduler } from './scheduler.ts';
 
 export interface ForemanAppOptions {
   queue: WorkQueue;
@@ -19,6 +20,8 @@ export interface ForemanAppOptions {
   builtinDir: string;
   /** Called when the intake queued work for a worker (the in-process or forked one). */
   onQueued?: () => void;
+  /** How often schedules are looked at; 0 turns them off (default a minute). */
+  scheduleIntervalMs?: number;
 }
 
 export interface ForemanApp {
@@ -27,12 +30,13 @@ export interface ForemanApp {
   stop(): Promise<void>;
 }
 
-const INTAKE_KINDS = ['comment', 'check-action'] as const;
+const INTAKE_KINDS = ['comment', 'check-action', 'event'] as const;
 
 export function createForemanApp(options: ForemanAppOptions): ForemanApp {
   let wake: () => void = () => {};
   let stopped = false;
   let loop: Promise<void> = Promise.resolve();
+  let scheduler: Scheduler | null = null;
 
   const appFn: ApplicationFunction = (app) => {
     app.on('issue_comment.created', async (context) => {
@@ -54,7 +58,42 @@ export function createForemanApp(options: ForemanAppOptions): ForemanApp {
       await options.queue.enqueue('check-action', `delivery:${context.id}`, job);
       wake();
     });
+    app.on(['issues.labeled', 'pull_request.labeled'], async (context) => {
+      const { repository, sender, installation, label } = context.payload;
+      const issue = 'issue' in context.payload ? context.payload.issue : context.payload.pull_request;
+      if (!installation || !label || sender.type === 'Bot') return;
+      const job: EventJob = {
+        deliveryId: context.id,
+        ...deliveredRepository(installation, repository),
+        event: 'label',
+        name: label.name,
+        issueNumber: issue.number,
+        isPullRequest: context.name === 'pull_request' || Boolean((issue as { pull_request?: unknown }).pull_request),
+        author: sender.login,
+      };
+      await options.queue.enqueue('event', `delivery:${context.id}`, job);
+      wake();
+    });
+    app.on('release.published', async (context) => {
+      const { repository, sender, installation, release } = context.payload;
+      if (!installation || !sender || sender.type === 'Bot') return;
+      const job: EventJob = {
+        deliveryId: context.id,
+        ...deliveredRepository(installation, repository),
+        event: 'release',
+        name: release.tag_name,
+        issueNumber: null,
+        isPullRequest: false,
+        author: sender.login,
+      };
+      await options.queue.enqueue('event', `delivery:${context.id}`, job);
+      wake();
+    });
     loop = intakeLoop(app);
+    if (options.scheduleIntervalMs !== 0) {
+      scheduler = new Scheduler({ queue: options.queue, source: probotScheduleSource(app), onQueued: options.onQueued, log: app.log });
+      scheduler.start(options.scheduleIntervalMs);
+    }
   };
 
   async function intakeLoop(app: Probot): Promise<void> {
@@ -71,12 +110,16 @@ export function createForemanApp(options: ForemanAppOptions): ForemanApp {
         });
         continue;
       }
-      const payload = job.payload as CommentJob | CheckActionJob;
+      const payload = job.payload as CommentJob | CheckActionJob | EventJob;
       try {
         const octokit = (await app.auth(payload.installationId)) as unknown as InstallationOctokit;
         const intake = { builtinDir: options.builtinDir, registry: options.registry };
         const outcome: IntakeOutcome =
-          job.kind === 'comment' ? await takeComment(payload as CommentJob, octokit, options.queue, intake) : await takeCheckAction(payload as CheckActionJob, octokit, options.queue, intake);
+          job.kind === 'comment'
+            ? await takeComment(payload as CommentJob, octokit, options.queue, intake)
+            : job.kind === 'event'
+              ? await takeEvent(payload as EventJob, octokit, options.queue, intake)
+              : await takeCheckAction(payload as CheckActionJob, octokit, options.queue, intake);
         app.log.info({ delivery: payload.deliveryId, ...outcome }, `intake of ${job.kind}`);
         await options.queue.finish(job.id);
         if (outcome.outcome === 'enqueued') options.onQueued?.();
@@ -92,6 +135,7 @@ export function createForemanApp(options: ForemanAppOptions): ForemanApp {
     async stop() {
       stopped = true;
       wake();
+      await scheduler?.stop();
       await loop;
     },
   };

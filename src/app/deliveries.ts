@@ -4,14 +4,25 @@
 import type { Context } from 'probot';
 import { parseWorkflowCommand, type WorkflowCommand } from '../github/commands.ts';
 
-/** A `/workflow` comment, as the intake step needs it; enqueued as a `comment` job. */
-export interface CommentJob {
-  deliveryId: string;
+/** The repository a delivery is about, and the installation that may act on it. */
+export interface DeliveredRepository {
   installationId: number;
   owner: string;
   repo: string;
   cloneUrl: string;
   defaultBranch: string;
+}
+
+export function deliveredRepository(
+  installation: { id: number },
+  repository: { name: string; owner: { login: string }; clone_url: string; default_branch: string },
+): DeliveredRepository {
+  return { installationId: installation.id, owner: repository.owner.login, repo: repository.name, cloneUrl: repository.clone_url, defaultBranch: repository.default_branch };
+}
+
+/** A `/workflow` comment, as the intake step needs it; enqueued as a `comment` job. */
+export interface CommentJob extends DeliveredRepository {
+  deliveryId: string;
   issueNumber: number;
   isPullRequest: boolean;
   commentId: number;
@@ -36,11 +47,7 @@ export function commentJob(deliveryId: string, payload: IssueCommentCreatedEvent
   if (!installation) return { ignored: 'delivery without an installation: the app is not installed on this repository' };
   return {
     deliveryId,
-    installationId: installation.id,
-    owner: repository.owner.login,
-    repo: repository.name,
-    cloneUrl: repository.clone_url,
-    defaultBranch: repository.default_branch,
+    ...deliveredRepository(installation, repository),
     issueNumber: issue.number,
     isPullRequest: Boolean(issue.pull_request),
     commentId: comment.id,

@@ -7,7 +7,7 @@ import { ConfigError, CONFIG_PATH, validateConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import type { WorkQueue } from '../runtime/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
-import type { CommentJob } from './deliveries.ts';
+import type { CommentJob, DeliveredRepository } from './deliveries.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 import type { ResumeJob, StartJob } from './worker.ts';
 
@@ -82,20 +82,13 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
         return { outcome: 'answered', command: 'busy' };
       }
       const start: StartJob = {
-        context: {
-          installationId: job.installationId,
-          owner: job.owner,
-          repo: job.repo,
-          cloneUrl: job.cloneUrl,
-          defaultBranch: job.defaultBranch,
-          issueNumber: job.issueNumber,
-          isPullRequest: job.isPullRequest,
+        context: startContext(job, {
           trigger: `\`/workflow ${command.text.length > 80 ? `${command.text.slice(0, 77)}...` : command.text}\` by @${job.author}`,
           author: job.author,
           workflow: command.ref,
           args: command.args,
           config: config ?? {},
-        },
+        }),
       };
       // Keyed by the comment: however often it is delivered, it starts one run.
       const { id, created } = await queue.enqueue('start', `comment:${job.owner}/${job.repo}#${job.commentId}`, start);
@@ -147,7 +140,7 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
   }
 }
 
-async function activeRun(registry: RunRegistry, job: CommentJob): Promise<GitHubRunEntry | null> {
+async function activeRun(registry: RunRegistry, job: Pick<CommentJob, 'owner' | 'repo' | 'issueNumber'>): Promise<GitHubRunEntry | null> {
   const entry = await registry.latest(`${job.owner}/${job.repo}`, job.issueNumber);
   return entry?.state === 'active' ? entry : null;
 }
@@ -158,6 +151,15 @@ async function namedOrLatest(registry: RunRegistry, job: CommentJob, runId: stri
   const entry = await registry.get(runId);
   // A run id from another repository is not this comment's to steer.
   return entry && entry.repo === `${job.owner}/${job.repo}` ? entry : null;
+}
+
+/** A run's context: where it was asked for, and what it runs. */
+function startContext(
+  where: DeliveredRepository & { issueNumber: number | null; isPullRequest: boolean },
+  what: Pick<GitHubRunContext, 'trigger' | 'author' | 'workflow' | 'args' | 'config'>,
+): GitHubRunContext {
+  const { installationId, owner, repo, cloneUrl, defaultBranch, issueNumber, isPullRequest } = where;
+  return { installationId, owner, repo, cloneUrl, defaultBranch, issueNumber, isPullRequest, ...what };
 }
 
 /** What a new run of the same request starts from: the worker resolves the base again. */
@@ -209,7 +211,8 @@ async function listing(octokit: InstallationOctokit, job: CommentJob, builtinDir
   ].join('\n');
 }
 
-async function reply(octokit: InstallationOctokit, job: Pick<CommentJob, 'owner' | 'repo' | 'issueNumber'>, body: string): Promise<void> {
+async function reply(octokit: InstallationOctokit, job: { owner: string; repo: string; issueNumber: number | null }, body: string): Promise<void> {
+  if (job.issueNumber === null) return;
   await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: job.owner, repo: job.repo, issue_number: job.issueNumber, body });
 }
 
@@ -263,5 +266,62 @@ export async function takeCheckAction(job: CheckActionJob, octokit: Installation
   if (entry.state === 'active' || entry.status === 'completed') return { outcome: 'answered', command: 'resume of a run that needs none' };
   const resume: ResumeJob = { runId: job.runId, by: job.author };
   const { id, created } = await queue.enqueue('resume', `resume:${job.runId}:${job.deliveryId}`, resume);
+  return { outcome: 'enqueued', jobId: id, created };
+}
+
+/** A label put on an issue or pull request, or a published release: starts what the config maps it to. */
+export interface EventJob extends DeliveredRepository {
+  deliveryId: string;
+  event: 'label' | 'release';
+  /** The label's name, or the release's tag. */
+  name: string;
+  issueNumber: number | null;
+  isPullRequest: boolean;
+  author: string;
+}
+
+export async function takeEvent(job: EventJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
+  const repo = { owner: job.owner, repo: job.repo };
+  let config: ForemanConfig;
+  try {
+    const { config: raw } = await octokit.config.get({ ...repo, path: CONFIG_PATH });
+    config = validateConfig(raw, CONFIG_PATH);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    // Only a label someone mapped can be meant for Foreman; the config that should map it is broken.
+    if (job.issueNumber !== null) await reply(octokit, job, `Foreman cannot use this repository's config, so the label \`${job.name}\` started nothing.\n\n> ${error.message}\n\nFix the file on the default branch.`);
+    return { outcome: 'config-error', message: error.message };
+  }
+  const start = job.event === 'label' ? config.labels?.[job.name] : config.on?.release;
+  // Most labels and releases are none of Foreman's business: say nothing.
+  if (start === undefined) return { outcome: 'answered', command: `${job.event} with no workflow` };
+  const { workflow, args } = typeof start === 'string' ? { workflow: start, args: null } : { workflow: start.workflow, args: start.args ?? null };
+
+  const needed: Role = config.permissions?.trigger ?? 'write';
+  const role = await roleOf(octokit, job);
+  if (role === null || ROLE_RANK[role] < ROLE_RANK[needed]) {
+    if (job.issueNumber !== null) {
+      await reply(octokit, job, `@${job.author}, thanks: the label \`${job.name}\` starts \`${workflow}\` only when someone with **${needed}** access puts it on (you have ${role ?? 'none'}).`);
+    }
+    return { outcome: 'refused', reason: `${job.author} has ${role ?? 'no'} access; ${job.event} runs need ${needed}` };
+  }
+  if (job.issueNumber !== null) {
+    const active = await activeRun(options.registry, { ...job, issueNumber: job.issueNumber });
+    if (active) {
+      await reply(octokit, job, busyMessage(active));
+      return { outcome: 'answered', command: 'busy' };
+    }
+  }
+  const startJob: StartJob = {
+    context: startContext(job, {
+      trigger: job.event === 'label' ? `the label \`${job.name}\` by @${job.author}` : `the release \`${job.name}\` by @${job.author}`,
+      author: job.author,
+      workflow,
+      args,
+      config,
+    }),
+    ...(job.event === 'release' ? { tag: job.name } : {}),
+  };
+  const { id, created } = await queue.enqueue('start', `event:${job.deliveryId}`, startJob);
   return { outcome: 'enqueued', jobId: id, created };
 }

@@ -21,6 +21,8 @@ export interface StartJob {
   context: GitHubRunContext;
   /** A branch to run on instead of the default one (schedules' `branches`). */
   branch?: string;
+  /** A tag to run on (a published release); fixes target the default branch. */
+  tag?: string;
 }
 
 /** A run to resume: `/workflow resume`, the Resume button, or a re-run of the summary check. */
@@ -160,7 +162,7 @@ export class ForemanWorker {
     let report: GitHubRunReport | null = null;
     try {
       this.#o.log.info({ repo, issue: context.issueNumber, workflow: context.workflow }, 'preparing a run');
-      const prepared = await this.#prepare(octokit, context, job.branch);
+      const prepared = await this.#prepare(octokit, context, job);
       Object.assign(context, prepared.context);
       this.#o.log.info({ repo, head: context.headSha, fork: context.fork }, 'repository ready');
       await registry.update(entry.id, context);
@@ -211,11 +213,11 @@ export class ForemanWorker {
   }
 
   /** Where the run starts from, and whether its code is trusted; clones and fetches what it needs. */
-  async #prepare(octokit: Rest, context: GitHubRunContext, branch: string | undefined): Promise<{ clone: string; workflowRoot: string; context: Partial<GitHubRunContext> }> {
+  async #prepare(octokit: Rest, context: GitHubRunContext, job: StartJob): Promise<{ clone: string; workflowRoot: string; context: Partial<GitHubRunContext> }> {
     let headSha: string | null = null;
-    let targetBranch = branch ?? context.defaultBranch;
+    let targetBranch = job.branch ?? context.defaultBranch;
     let fork = false;
-    const refs: string[] = [];
+    const refs: string[] = job.tag ? [`refs/tags/${job.tag}`] : [];
     if (context.isPullRequest && context.issueNumber !== null) {
       const { data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: context.owner, repo: context.repo, pull_number: context.issueNumber });
       headSha = pull.head.sha;
@@ -228,7 +230,7 @@ export class ForemanWorker {
     const token = await this.#token(context);
     const clone = await syncClone({ cacheDir: join(this.#o.home, 'clones'), owner: context.owner, repo: context.repo, cloneUrl: context.cloneUrl, token, refs });
     const defaultSha = await revParse(clone, `refs/remotes/origin/${context.defaultBranch}`);
-    headSha ??= await revParse(clone, `refs/remotes/origin/${targetBranch}`);
+    headSha ??= await revParse(clone, job.tag ? `refs/tags/${job.tag}` : `refs/remotes/origin/${targetBranch}`);
     const { workflowRoot } = await this.#fetch({ ...context, headSha, defaultSha }, [headSha, defaultSha], clone);
     return { clone, workflowRoot, context: { headSha, defaultSha, targetBranch, fork } };
   }

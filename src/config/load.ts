@@ -14,6 +14,7 @@ import { DEFAULT_MODELS, type ModelTable } from '../runtime/pricing.ts';
 // is only imported by the front doors and the service, which sit above src/workspace, and
 // command.ts imports nothing of Foreman's, so this import makes no cycle.
 import { CommandSyntaxError, parseCommandPattern } from '../workspace/command.ts';
+import { Cron } from 'croner';
 
 export const CONFIG_PATH = '.github/foreman.yml';
 
@@ -47,6 +48,7 @@ export function validateConfig(raw: unknown, source: string): ForemanConfig {
   const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw new ConfigError(`${source}: ${describeIssue(parsed.error.issues[0])}`);
   checkCommandPatterns(parsed.data, source);
+  checkSchedules(parsed.data, source);
   return parsed.data;
 }
 
@@ -108,6 +110,29 @@ function checkCommandPatterns(config: ForemanConfig, source: string): void {
       throw new ConfigError(
         `${source}: ${key}: ${error.message}. A pattern is one program and its arguments, run without a shell; '*' stands for one argument ` +
           `and a final '**' for any remaining ones: fix or remove ${key} (see docs/config.md)`,
+      );
+    }
+  });
+}
+
+/** A cron expression or time zone that does not parse would never fire, and nobody would notice. */
+function checkSchedules(config: ForemanConfig, source: string): void {
+  (config.schedules ?? []).forEach((schedule, i) => {
+    if (schedule.timezone !== undefined) {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: schedule.timezone });
+      } catch {
+        const key = keyName(['schedules', i, 'timezone']);
+        throw new ConfigError(`${source}: ${key}: ${schedule.timezone} is not an IANA time zone: use one such as Europe/Berlin or America/New_York, or remove ${key} for UTC (see docs/config.md)`);
+      }
+    }
+    try {
+      new Cron(schedule.cron, { paused: true, ...(schedule.timezone ? { timezone: schedule.timezone } : {}) });
+    } catch (error) {
+      const key = keyName(['schedules', i, 'cron']);
+      throw new ConfigError(
+        `${source}: ${key}: ${(error as Error).message}: give a cron expression of five fields (minute hour day-of-month month day-of-week), ` +
+          `e.g. '0 3 * * 1' for Mondays at 03:00: fix ${key} (see docs/config.md)`,
       );
     }
   });

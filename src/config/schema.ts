@@ -8,6 +8,15 @@ const price = z.strictObject({
   cacheWrite: z.number().nonnegative(),
 });
 
+/** A workflow a GitHub event starts: its name, or the name and its args. */
+const workflowStart = z.union([
+  z.string().min(1),
+  z.strictObject({
+    workflow: z.string().min(1).describe("A saved or built-in workflow's name, e.g. 'audit'"),
+    args: z.unknown().optional().describe('What the workflow gets as `args`'),
+  }),
+]);
+
 export const configSchema = z.strictObject({
   models: z
     .strictObject({
@@ -55,6 +64,32 @@ export const configSchema = z.strictObject({
     })
     .optional()
     .describe('Who may start runs from GitHub (the GitHub App and the Action)'),
+  approval: z
+    .enum(['generated', 'always', 'never'])
+    .optional()
+    .describe("Which runs started from GitHub wait for `/workflow approve` after their plan is shown: 'generated' scripts (default), 'always', or 'never'"),
+  labels: z
+    .record(z.string().min(1), workflowStart)
+    .optional()
+    .describe("Label name → the workflow it starts when put on an issue or pull request, e.g. { security-review: 'audit' }"),
+  schedules: z
+    .array(
+      z.strictObject({
+        cron: z.string().min(1).describe("When, as a cron expression in UTC unless timezone is set, e.g. '0 3 * * 1'"),
+        workflow: z.string().min(1).describe("The workflow to run, e.g. 'security-sweep'"),
+        args: z.unknown().optional().describe('What the workflow gets as `args`'),
+        branches: z.array(z.string().min(1)).optional().describe("Branches (globs) to run it on, one run each, e.g. ['release/*'] (default: the default branch)"),
+        timezone: z.string().min(1).optional().describe("An IANA time zone for cron, e.g. 'Europe/Berlin' (default UTC)"),
+      }),
+    )
+    .optional()
+    .describe('Workflows the GitHub App runs on a schedule'),
+  on: z
+    .strictObject({
+      release: workflowStart.optional().describe("The workflow a published release starts, on the release's tag, e.g. 'security-sweep'"),
+    })
+    .optional()
+    .describe('Workflows that GitHub events start'),
   sarif: z.boolean().optional().describe('Upload the findings of runs started from GitHub to code scanning as SARIF (default false)'),
   changes: z
     .enum(['propose', 'report'])

@@ -25,6 +25,7 @@ export const API = 'https://api.github.com';
 
 export interface AppHarness {
   url: string;
+  probot: Probot;
   queue: SqliteWorkQueue;
   registry: SqliteRunRegistry;
   app: ForemanApp;
@@ -87,7 +88,8 @@ export async function startApp(options: HarnessOptions = {}): Promise<AppHarness
     });
     worker.start();
   }
-  const app = createForemanApp({ queue, registry, holder: 'test', pollMs: 20, builtinDir, onQueued: () => worker?.wake() });
+  // Schedules are ticked by the tests themselves.
+  const app = createForemanApp({ queue, registry, holder: 'test', pollMs: 20, builtinDir, onQueued: () => worker?.wake(), scheduleIntervalMs: 0 });
   await probot.load(app.appFn);
   const handle = webhookHandler(probot, WEBHOOK_SECRET);
   const server: Server = createServer(async (req, res) => {
@@ -98,6 +100,7 @@ export async function startApp(options: HarnessOptions = {}): Promise<AppHarness
 
   return {
     url,
+    probot,
     queue,
     registry,
     app,

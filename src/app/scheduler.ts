@@ -1,0 +1,143 @@
+// Scheduled runs (config `schedules:`): every minute the app reads the schedules of the
+// repositories it is installed on and queues the runs that fell due since its last look. Every
+// replica does this; the queue's job key (repository, schedule, branch, due time) makes each
+// due run one job however many replicas saw it: the lock is the store's unique key.
+import { matchesGlob } from 'node:path';
+import { Cron } from 'croner';
+import type { Probot } from 'probot';
+import { ConfigError, CONFIG_PATH, validateConfig } from '../config/load.ts';
+import type { ForemanConfig } from '../config/schema.ts';
+import type { WorkQueue } from '../runtime/queue.ts';
+import { deliveredRepository, type DeliveredRepository } from './deliveries.ts';
+import type { StartJob } from './worker.ts';
+
+export type InstalledRepository = DeliveredRepository;
+
+/** What the scheduler needs to know of GitHub. */
+export interface ScheduleSource {
+  repositories(): Promise<InstalledRepository[]>;
+  /** The repository's config; null when it has none. Invalid configs throw ConfigError. */
+  config(repository: InstalledRepository): Promise<ForemanConfig | null>;
+  branches(repository: InstalledRepository): Promise<string[]>;
+}
+
+export interface SchedulerOptions {
+  queue: WorkQueue;
+  source: ScheduleSource;
+  onQueued?: () => void;
+  log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+export class Scheduler {
+  readonly #o: SchedulerOptions;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<unknown> = Promise.resolve();
+
+  constructor(options: SchedulerOptions) {
+    this.#o = options;
+  }
+
+  /** Looks every `intervalMs` (default a minute). Runs that fell due while no replica was up are not made up for. */
+  start(intervalMs = 60_000): void {
+    let last = new Date();
+    this.#timer = setInterval(() => {
+      const now = new Date();
+      const from = last;
+      last = now;
+      this.#running = this.tick(from, now).catch((error) => this.#o.log.warn({ err: error }, 'schedules could not be read'));
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  /** Queues the runs due in (from, to]; returns how many this call created. */
+  async tick(from: Date, to: Date): Promise<number> {
+    let created = 0;
+    for (const repository of await this.#o.source.repositories()) {
+      let config: ForemanConfig | null;
+      try {
+        config = await this.#o.source.config(repository);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        this.#o.log.warn({ repo: `${repository.owner}/${repository.repo}`, err: error.message }, 'schedules skipped: invalid config');
+        continue;
+      }
+      const schedules = config?.schedules ?? [];
+      for (const [index, schedule] of schedules.entries()) {
+        const due = dueTimes(schedule.cron, schedule.timezone, from, to);
+        if (due.length === 0) continue;
+        const branches = schedule.branches ? (await this.#o.source.branches(repository)).filter((b) => schedule.branches!.some((glob) => matchesGlob(b, glob))) : [repository.defaultBranch];
+        for (const at of due) {
+          for (const branch of branches) {
+            const job: StartJob = {
+              context: {
+                installationId: repository.installationId,
+                owner: repository.owner,
+                repo: repository.repo,
+                cloneUrl: repository.cloneUrl,
+                defaultBranch: repository.defaultBranch,
+                issueNumber: null,
+                isPullRequest: false,
+                trigger: `the schedule \`${schedule.cron}\` on \`${branch}\``,
+                author: null,
+                workflow: schedule.workflow,
+                args: schedule.args ?? null,
+                config: config!,
+              },
+              branch,
+            };
+            const key = `schedule:${repository.owner}/${repository.repo}:${index}:${schedule.cron}:${schedule.workflow}:${branch}:${at.toISOString()}`;
+            const { created: isNew } = await this.#o.queue.enqueue('start', key, job);
+            if (isNew) created++;
+          }
+        }
+      }
+    }
+    if (created > 0) this.#o.onQueued?.();
+    return created;
+  }
+}
+
+/** The times in (from, to] a cron expression names; a minute at most in practice. */
+export function dueTimes(cron: string, timezone: string | undefined, from: Date, to: Date): Date[] {
+  const pattern = new Cron(cron, { paused: true, ...(timezone ? { timezone } : {}) });
+  const times: Date[] = [];
+  for (let next = pattern.nextRun(from); next && next <= to && times.length < 60; next = pattern.nextRun(next)) times.push(next);
+  return times;
+}
+
+/** The App's installations and repositories through Probot: the app's JWT, then each installation's token. */
+export function probotScheduleSource(app: Probot): ScheduleSource {
+  // Probot caches installation tokens until shortly before they expire.
+  const installationOctokit = (id: number): Promise<any> => app.auth(id);
+  return {
+    async repositories() {
+      const appOctokit: any = await app.auth();
+      const installations = await appOctokit.paginate('GET /app/installations', { per_page: 100 });
+      const all: InstalledRepository[] = [];
+      for (const installation of installations) {
+        const octokit = await installationOctokit(installation.id);
+        const repos = await octokit.paginate('GET /installation/repositories', { per_page: 100 });
+        for (const r of repos) {
+          if (r.archived) continue;
+          all.push(deliveredRepository(installation, r));
+        }
+      }
+      return all;
+    },
+    async config(repository) {
+      const octokit = await installationOctokit(repository.installationId);
+      const { config } = await octokit.config.get({ owner: repository.owner, repo: repository.repo, path: CONFIG_PATH });
+      return Object.keys(config ?? {}).length === 0 ? null : validateConfig(config, `${repository.owner}/${repository.repo}: ${CONFIG_PATH}`);
+    },
+    async branches(repository) {
+      const octokit = await installationOctokit(repository.installationId);
+      const branches = await octokit.paginate('GET /repos/{owner}/{repo}/branches', { owner: repository.owner, repo: repository.repo, per_page: 100 });
+      return branches.map((b: { name: string }) => b.name);
+    },
+  };
+}

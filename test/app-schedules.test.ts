@@ -1,0 +1,97 @@
+// Schedules: two app replicas sharing one store both look at the schedules, and each due run is
+// queued once. GitHub's API (installations, repositories, config, branches) is nock'd.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import nock from 'nock';
+import { probotScheduleSource, Scheduler, dueTimes } from '../src/app/scheduler.ts';
+import type { StartJob } from '../src/app/worker.ts';
+import { API, startApp, type AppHarness } from './support/github-app.ts';
+import { tempDir } from './support/repo.ts';
+
+const CONFIG = `schedules:
+  - cron: '0 3 * * 1'
+    workflow: security-sweep
+    args: { severity: high }
+    branches: ['release/*']
+`;
+
+let replicas: AppHarness[];
+
+before(async () => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+  const home = tempDir();
+  replicas = [await startApp({ home }), await startApp({ home })];
+});
+after(async () => {
+  for (const r of replicas) await r.close();
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+/** What each replica's look at GitHub costs: installations, their repositories, the config, the branches. */
+function github(times: number): nock.Scope {
+  return nock(API)
+    .get('/app/installations')
+    .query(true)
+    .times(times)
+    .reply(200, [{ id: 1, account: { login: 'acme' } }])
+    .post('/app/installations/1/access_tokens')
+    .times(times)
+    .optionally()
+    .reply(201, { token: 'ghs_t', expires_at: '2099-01-01T00:00:00Z' })
+    .get('/installation/repositories')
+    .query(true)
+    .times(times)
+    .reply(200, { total_count: 1, repositories: [{ name: 'widgets', owner: { login: 'acme' }, clone_url: 'https://github.com/acme/widgets.git', default_branch: 'main', archived: false }] })
+    .get('/repos/acme/widgets/contents/.github%2Fforeman.yml')
+    .times(times)
+    .reply(200, CONFIG)
+    .get('/repos/acme/widgets/branches')
+    .query(true)
+    .times(times)
+    .reply(200, [{ name: 'main' }, { name: 'release/1.x' }, { name: 'release/2.x' }, { name: 'feature/release/x' }]);
+}
+
+const quiet = { info: () => {}, warn: (obj: object) => assert.fail(`unexpected warning ${JSON.stringify(obj)}`) };
+
+test('a due schedule is queued once across two replicas sharing a store, one run per matching branch', async () => {
+  const scope = github(2);
+  const schedulers = replicas.map((r) => new Scheduler({ queue: r.queue, source: probotScheduleSource(r.probot), log: quiet }));
+  // Monday 2026-11-30 03:00 UTC falls in this minute; both replicas look at once.
+  const from = new Date('2026-11-30T02:59:30Z');
+  const to = new Date('2026-11-30T03:00:30Z');
+  const created = await Promise.all(schedulers.map((s) => s.tick(from, to)));
+  assert.ok(scope.isDone(), 'both replicas read the schedules');
+  assert.equal(created[0] + created[1], 2, 'two runs queued in all, whichever replica got there first');
+
+  const jobs = [];
+  for (let job; (job = await replicas[0].queue.claim(['start'], 'test')); ) jobs.push(job);
+  assert.deepEqual(jobs.map((j) => j.key).sort(), [
+    'schedule:acme/widgets:0:0 3 * * 1:security-sweep:release/1.x:2026-11-30T03:00:00.000Z',
+    'schedule:acme/widgets:0:0 3 * * 1:security-sweep:release/2.x:2026-11-30T03:00:00.000Z',
+  ]);
+  const start = jobs[0].payload as StartJob;
+  assert.equal(start.context.workflow, 'security-sweep');
+  assert.deepEqual(start.context.args, { severity: 'high' });
+  assert.equal(start.context.issueNumber, null);
+  assert.match(start.branch!, /^release\/[12]\.x$/);
+  for (const job of jobs) await replicas[0].queue.finish(job.id);
+});
+
+test('a minute in which nothing is due queues nothing', async () => {
+  const scope = github(1);
+  const scheduler = new Scheduler({ queue: replicas[0].queue, source: probotScheduleSource(replicas[0].probot), log: quiet });
+  assert.equal(await scheduler.tick(new Date('2026-11-30T03:00:30Z'), new Date('2026-11-30T03:01:30Z')), 0);
+  // The branches are only listed when a run is due.
+  assert.deepEqual(scope.pendingMocks(), [`GET ${API}:443/repos/acme/widgets/branches`]);
+  nock.cleanAll();
+});
+
+test('due times: every minute of a window that a cron expression names, in its time zone', () => {
+  assert.deepEqual(dueTimes('*/30 * * * *', undefined, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T01:00:00Z')).map((d) => d.toISOString()), [
+    '2026-01-01T00:30:00.000Z',
+    '2026-01-01T01:00:00.000Z',
+  ]);
+  assert.deepEqual(dueTimes('0 3 * * *', 'Europe/Berlin', new Date('2026-06-01T00:00:00Z'), new Date('2026-06-01T02:00:00Z')).map((d) => d.toISOString()), ['2026-06-01T01:00:00.000Z']);
+});
