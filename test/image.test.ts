@@ -1,0 +1,56 @@
+// The Docker image, as far as it can be tried without a Docker daemon: the files the Dockerfile
+// copies, installed the way it installs them (production dependencies, no install scripts), must
+// start `foreman app`, load isolated-vm's prebuilt binary, and pass the image's health check.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './support/repo.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+
+test('the Dockerfile: node:24-slim with git, production install, a non-root user, a volume, a health check, foreman app', () => {
+  assert.match(dockerfile, /^FROM node:24-slim$/m);
+  assert.match(dockerfile, /apt-get install -y --no-install-recommends git/);
+  assert.match(dockerfile, /^RUN npm ci --omit=dev --ignore-scripts/m);
+  assert.match(dockerfile, /^USER foreman$/m);
+  assert.match(dockerfile, /^ENV FOREMAN_HOME=\/data/m);
+  assert.match(dockerfile, /^HEALTHCHECK /m);
+  assert.match(dockerfile, /^CMD \["app"\]$/m);
+});
+
+test('what the image holds, installed as the image installs it, serves the App and passes the health check', async () => {
+  const dir = tempDir('foreman-image-');
+  for (const [, sources] of dockerfile.matchAll(/^COPY (.+) \S+$/gm)) {
+    for (const source of sources.split(/\s+/)) cpSync(join(ROOT, source), join(dir, source), { recursive: true });
+  }
+  const npm = dockerfile.match(/^RUN (npm ci [^&\n]+)/m)![1].trim().split(/\s+/);
+  execFileSync(npm[0], [...npm.slice(1), '--prefer-offline', '--no-audit', '--no-fund'], { cwd: dir, stdio: 'ignore' });
+  const entry = JSON.parse(dockerfile.match(/^ENTRYPOINT (.+)$/m)![1]) as string[];
+
+  const ivm = execFileSync(process.execPath, ['--no-node-snapshot', '--input-type=module', '-e', "const { default: ivm } = await import('isolated-vm'); const i = new ivm.Isolate(); process.stdout.write(String(i.compileScriptSync('6 * 7').runSync(i.createContextSync())))"], { cwd: dir, encoding: 'utf8' });
+  assert.equal(ivm, '42', 'isolated-vm loads its prebuilt binary without install scripts');
+
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const port = String(20_000 + Math.floor(Math.random() * 20_000));
+  const env = { PATH: process.env.PATH, HOME: dir, FOREMAN_HOME: join(dir, 'data'), PORT: port, APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 's', ANTHROPIC_API_KEY: 'k', LOG_LEVEL: 'fatal' };
+  const app = spawn(process.execPath, [...entry.slice(1), 'app', '--host', '127.0.0.1'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  app.stderr!.setEncoding('utf8').on('data', (d) => (stderr += d));
+  try {
+    const check = dockerfile.match(/CMD (node -e .+)$/m)![1];
+    const script = /^node -e "(.+)"$/.exec(check)![1];
+    let healthy = false;
+    for (let i = 0; i < 100 && !healthy; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      healthy = await new Promise<boolean>((resolve) => spawn(process.execPath, ['-e', script], { env }).on('close', (code) => resolve(code === 0)));
+    }
+    assert.ok(healthy, `the health check passes: ${stderr}`);
+  } finally {
+    app.kill('SIGTERM');
+  }
+});
