@@ -37,7 +37,7 @@ test('what the image holds, installed as the image installs it, serves the App a
 
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   const port = String(20_000 + Math.floor(Math.random() * 20_000));
-  const env = { PATH: process.env.PATH, HOME: dir, FOREMAN_HOME: join(dir, 'data'), PORT: port, APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 's', ANTHROPIC_API_KEY: 'k', LOG_LEVEL: 'fatal' };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: dir, FOREMAN_HOME: join(dir, 'data'), PORT: port, APP_ID: '1', PRIVATE_KEY: privateKey, WEBHOOK_SECRET: 's', ANTHROPIC_API_KEY: 'k', LOG_LEVEL: 'fatal' };
   const app = spawn(process.execPath, [...entry.slice(1), 'app', '--host', '127.0.0.1'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   app.stderr!.setEncoding('utf8').on('data', (d) => (stderr += d));

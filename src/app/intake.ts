@@ -9,7 +9,7 @@ import type { WorkQueue } from '../runtime/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob, DeliveredRepository } from './deliveries.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
-import type { ResumeJob, StartJob } from './worker.ts';
+import type { ResumeJob, SaveJob, StartJob } from './worker.ts';
 
 /** What intake needs of an installation's Octokit: requests, and Probot's config plugin. */
 export type InstallationOctokit = Pick<Octokit, 'request'> & {
@@ -90,6 +90,7 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
           config: config ?? {},
         }),
       };
+      start.context.request = command.text;
       // Keyed by the comment: however often it is delivered, it starts one run.
       const { id, created } = await queue.enqueue('start', `comment:${job.owner}/${job.repo}#${job.commentId}`, start);
       return { outcome: 'enqueued', jobId: id, created };
@@ -116,17 +117,24 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
     }
     case 'approve': {
       const entry = await namedOrLatest(options.registry, job, command.runId);
-      if (!entry?.runId || !entry.context.fork || entry.context.approvedBy) {
-        await reply(octokit, job, `Nothing here waits for approval: \`/workflow approve\` lets a run on a fork's pull request build, test and propose its code. ${HELP_LINE}`);
+      const waiting = entry?.context.awaitingApproval === true;
+      const untrustedFork = entry?.runId && entry.context.fork && !entry.context.approvedBy;
+      if (!entry || (!waiting && !untrustedFork)) {
+        await reply(
+          octokit,
+          job,
+          `Nothing here waits for approval: \`/workflow approve\` runs a plan Foreman showed here, or lets a run on a fork's pull request build, test and propose its code. ${HELP_LINE}`,
+        );
         return { outcome: 'answered', command: 'approve' };
       }
       if (entry.state === 'active') {
         await reply(octokit, job, busyMessage(entry));
         return { outcome: 'answered', command: 'approve' };
       }
-      // A new run of the same request, with the code trusted: the refused gates were journaled as refusals.
-      const start: StartJob = { context: { ...freshContext(entry.context), approvedBy: job.author, trigger: `${entry.context.trigger}, approved by @${job.author}` } };
-      const { id, created } = await queue.enqueue('start', `approve:${entry.runId}:${job.commentId}`, start);
+      // A new run of the same request (and the same script, for a generated one) with the approval on it.
+      const { awaitingApproval: _waiting, ...context } = freshContext(entry.context);
+      const start: StartJob = { context: { ...context, approvedBy: job.author, trigger: `${entry.context.trigger}, approved by @${job.author}` } };
+      const { id, created } = await queue.enqueue('start', `approve:${entry.id}:${job.commentId}`, start);
       return { outcome: 'enqueued', jobId: id, created };
     }
     case 'status': {
@@ -134,9 +142,16 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
       await reply(octokit, job, entry?.runId ? statusReply(entry) : `No Foreman run has reported here yet. ${HELP_LINE}`);
       return { outcome: 'answered', command: 'status' };
     }
-    default:
-      await reply(octokit, job, `\`/workflow ${command.kind}\` is not available in this version of Foreman yet. ${HELP_LINE}`);
-      return { outcome: 'answered', command: command.kind };
+    case 'save': {
+      const entry = await namedOrLatest(options.registry, job, command.runId);
+      if (!entry || (!entry.runId && !entry.context.script)) {
+        await reply(octokit, job, `There is no Foreman run${command.runId ? ` \`${command.runId}\`` : ''} here whose script could be saved. ${HELP_LINE}`);
+        return { outcome: 'answered', command: 'save' };
+      }
+      const save: SaveJob = { entryId: entry.id, name: command.name, author: job.author };
+      const { id, created } = await queue.enqueue('save', `comment:${job.owner}/${job.repo}#${job.commentId}`, save);
+      return { outcome: 'enqueued', jobId: id, created };
+    }
   }
 }
 

@@ -25,6 +25,12 @@ export interface GitHubRunContext {
   author: string | null;
   workflow: string;
   args: unknown;
+  /** The whole request of a `/workflow` comment: free text when `workflow` names no workflow. */
+  request?: string;
+  /** A script the model wrote for `request`, kept from the plan to the approved run. */
+  script?: { source: string; file: string };
+  /** The plan was shown and the run waits for `/workflow approve` (config `approval`). */
+  awaitingApproval?: boolean;
   /** Set once the worker has resolved the base: the commit the run reads. */
   headSha?: string;
   /** The default branch's commit when the run started: its config and saved workflows. */

@@ -6,14 +6,19 @@ import { join } from 'node:path';
 import { ProbotOctokit } from 'probot';
 import type { RunOutcome } from '../runtime/engine.ts';
 import type { Job, WorkQueue } from '../runtime/queue.ts';
-import { resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
+import { openStore, resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
 import { extractWorkflows, hydrateCommits, syncClone } from '../github/clone.ts';
 import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { GitHubRunReport } from '../github/run-report.ts';
 import { git } from '../workspace/git.ts';
-import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
-import { validateScript } from '../workflows/validate.ts';
+import { randomBytes } from 'node:crypto';
+import { modelTable } from '../config/load.ts';
+import { resolveModel } from '../runtime/pricing.ts';
+import { GenerationFailedError, generateWorkflow, looksLikeFreeText } from '../workflows/generate.ts';
+import { availableNames, listWorkflows, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
+import { formatPlan, planWorkflow } from '../workflows/plan.ts';
+import { validateScript, type ValidatedScript } from '../workflows/validate.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 
 /** A run to start: queued by the intake (comments), labels, schedules and releases. */
@@ -31,7 +36,15 @@ export interface ResumeJob {
   by: string;
 }
 
-export const WORKER_JOB_KINDS = ['start', 'resume'] as const;
+/** `/workflow save <name>`: a pull request adding a run's script to `.claude/workflows/`. */
+export interface SaveJob {
+  /** The run's registry entry. */
+  entryId: number;
+  name: string;
+  author: string;
+}
+
+export const WORKER_JOB_KINDS = ['start', 'resume', 'save'] as const;
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -122,6 +135,7 @@ export class ForemanWorker {
   async #handle(job: Job): Promise<void> {
     try {
       if (job.kind === 'start') await this.#start(job.payload as StartJob, job.key);
+      else if (job.kind === 'save') await this.#save(job.payload as SaveJob);
       else await this.#resume(job.payload as ResumeJob);
       await this.#o.queue.finish(job.id);
     } catch (error) {
@@ -167,13 +181,17 @@ export class ForemanWorker {
       this.#o.log.info({ repo, head: context.headSha, fork: context.fork }, 'repository ready');
       await registry.update(entry.id, context);
       const dirs = workflowDirs(prepared.workflowRoot, this.#noUserHome(), this.#o.builtinDir);
-      const workflow = await resolveWorkflow(context.workflow, dirs);
-      if (!workflow || workflow.origin === 'path') throw new WorkflowNotFoundError(context.workflow, await availableNames(dirs));
-      const meta = validateScript(workflow.source, workflow.file).meta;
-      report = this.#report(octokit, context, (meta.phases ?? []).map((p) => p.title));
-      const outcome = await this.#execute(entry.id, context, report, prepared.workflowRoot, (env) =>
-        startRun({ ref: context.workflow, args: context.args, repoDir: prepared.clone, base: context.headSha! }, env),
-      );
+      const script = context.script ? { ...context.script, origin: 'generated' } : await this.#script(context, dirs);
+      const validated = validateScript(script.source, script.file);
+      const generated = script.origin === 'generated';
+      const approval = context.config.approval ?? 'generated';
+      if (!context.approvedBy && (approval === 'always' || (approval === 'generated' && generated))) {
+        await this.#askForApproval(entry.id, context, validated, generated ? { source: script.source, file: script.file } : null);
+        return;
+      }
+      report = this.#report(octokit, context, (validated.meta.phases ?? []).map((p) => p.title));
+      const request = { ref: context.workflow, args: context.args, repoDir: prepared.clone, base: context.headSha!, ...(generated ? { script: { source: script.source, file: script.file } } : {}) };
+      const outcome = await this.#execute(entry.id, context, report, prepared.workflowRoot, (env) => startRun(request, env));
       await registry.end(entry.id, outcome.status);
     } catch (error) {
       await registry.end(entry.id, 'failed');
@@ -210,6 +228,127 @@ export class ForemanWorker {
       await this.#o.registry.end(entry.id, 'failed');
       await this.#say(octokit, context, `Foreman could not resume run \`${runId}\`: ${error instanceof Error ? error.message : String(error)}`);
     }
+  }
+
+  /**
+   * Opens a pull request that adds the run's script (a generated one, or whatever the run ran) as
+   * `.claude/workflows/<name>.js` on the default branch. Through the API alone: no clone needed.
+   */
+  async #save(job: SaveJob): Promise<void> {
+    const entry = await this.#o.registry.byId(job.entryId);
+    if (!entry) throw new Error(`registry entry ${job.entryId} is gone`);
+    const { context } = entry;
+    const octokit = this.#octokit(context);
+    const repo = { owner: context.owner, repo: context.repo };
+    let source = context.script?.source ?? null;
+    if (source === null && entry.runId) {
+      const store = openStore(this.#o.home);
+      try {
+        source = (await store.getRun(entry.runId))?.source ?? null;
+      } finally {
+        await store.close();
+      }
+    }
+    if (source === null) {
+      await this.#say(octokit, context, `Foreman no longer has the script of run \`${entry.runId}\`, so there is nothing to save.`);
+      return;
+    }
+    const path = `.claude/workflows/${job.name}.js`;
+    const exists = await octokit.request('GET /repos/{owner}/{repo}/contents/{path}', { ...repo, path, ref: context.defaultBranch }).then(
+      () => true,
+      (error: { status?: number }) => {
+        if (error.status === 404) return false;
+        throw error;
+      },
+    );
+    if (exists) {
+      await this.#say(octokit, context, `\`${path}\` already exists on \`${context.defaultBranch}\`: choose another name, e.g. \`/workflow save ${job.name}-2\`.`);
+      return;
+    }
+    const branch = `foreman/save-${job.name}-${entry.runId ?? `plan-${entry.id}`}`;
+    const open = await octokit.request('GET /repos/{owner}/{repo}/pulls', { ...repo, head: `${context.owner}:${branch}`, state: 'open' });
+    let url = open.data[0]?.html_url as string | undefined;
+    if (!url) {
+      const { data: base } = await octokit.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { ...repo, ref: `heads/${context.defaultBranch}` });
+      await octokit.request('POST /repos/{owner}/{repo}/git/refs', { ...repo, ref: `refs/heads/${branch}`, sha: base.object.sha }).catch((error: { status?: number }) => {
+        // The branch is there from an attempt cut short: the file is put on it again below.
+        if (error.status !== 422) throw error;
+      });
+      await octokit.request('PUT /repos/{owner}/{repo}/contents/{path}', {
+        ...repo,
+        path,
+        branch,
+        message: `Save the ${job.name} workflow${entry.runId ? ` from run ${entry.runId}` : ''}`,
+        content: Buffer.from(source).toString('base64'),
+      });
+      const { data: pull } = await octokit.request('POST /repos/{owner}/{repo}/pulls', {
+        ...repo,
+        head: branch,
+        base: context.defaultBranch,
+        title: `Save workflow ${job.name}`,
+        body: `Adds \`${path}\`, ${context.script ? 'the workflow Foreman wrote' : 'the workflow that ran'} for ${context.trigger}${entry.runId ? ` (run \`${entry.runId}\`)` : ''}, as asked by @${job.author}. Once merged, \`/workflow ${job.name}\` runs it.`,
+      });
+      url = pull.html_url;
+    }
+    await this.#say(octokit, context, `Proposed \`${path}\` in ${url}.`);
+  }
+
+  /** The saved or built-in workflow the request names, or one the model writes for it (free text). */
+  async #script(context: GitHubRunContext, dirs: WorkflowDirs): Promise<{ source: string; file: string; origin: string }> {
+    const workflow = await resolveWorkflow(context.workflow, dirs);
+    if (workflow && workflow.origin !== 'path') return workflow;
+    const request = context.request ?? context.workflow;
+    if (!looksLikeFreeText(request)) throw new WorkflowNotFoundError(context.workflow, await availableNames(dirs));
+    const models = modelTable(context.config);
+    const file = join(this.#o.home, 'generated', `${context.owner}-${context.repo}-${Date.now()}-${randomBytes(2).toString('hex')}.js`);
+    try {
+      const generated = await generateWorkflow({
+        // Sanitised when the comment was parsed: no hidden characters or markup reach the model.
+        request,
+        args: null,
+        model: resolveModel(models, undefined),
+        file,
+        workflows: (await listWorkflows(dirs)).filter((w) => !w.error).map(({ name, description, whenToUse }) => ({ name, description, whenToUse })),
+        apiKey: this.#o.anthropic.apiKey,
+        baseURL: this.#o.anthropic.baseURL,
+      });
+      return { source: generated.script.source, file, origin: 'generated' };
+    } catch (error) {
+      if (error instanceof GenerationFailedError) throw new Error(`${error.message}. Rephrase the request, or save a workflow in .claude/workflows/ and run it by name`);
+      throw error;
+    }
+  }
+
+  /** Shows the plan (and a generated script) and parks the run until `/workflow approve`. */
+  async #askForApproval(entryId: number, context: GitHubRunContext, script: ValidatedScript, generated: { source: string; file: string } | null): Promise<void> {
+    const waiting: GitHubRunContext = { ...context, awaitingApproval: true, ...(generated ? { script: generated } : {}) };
+    await this.#o.registry.update(entryId, waiting);
+    await this.#o.registry.end(entryId, 'awaiting-approval');
+    const plan = formatPlan(planWorkflow(script));
+    const fence = '`'.repeat(Math.max(3, longestBacktickRun(script.source) + 1));
+    await this.#say(
+      this.#octokit(context),
+      context,
+      [
+        `### Foreman · plan for ${context.trigger}`,
+        '',
+        generated ? 'Foreman wrote a workflow for this request. Nothing has run yet.' : 'This repository asks for approval before every run (`approval: always`). Nothing has run yet.',
+        '',
+        '```text',
+        ...plan,
+        '```',
+        '',
+        `<details><summary>The script (${script.source.split('\n').length} lines)</summary>`,
+        '',
+        `${fence}js`,
+        script.source.trimEnd(),
+        fence,
+        '',
+        '</details>',
+        '',
+        `Someone with write access runs it with \`/workflow approve\`.${generated ? ' After it ran, `/workflow save <name>` proposes it as a saved workflow.' : ''}`,
+      ].join('\n'),
+    );
   }
 
   /** Where the run starts from, and whether its code is trusted; clones and fetches what it needs. */
@@ -343,6 +482,10 @@ export class ForemanWorker {
     if (context.issueNumber === null) return;
     await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: context.owner, repo: context.repo, issue_number: context.issueNumber, body });
   }
+}
+
+function longestBacktickRun(text: string): number {
+  return Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
 }
 
 async function revParse(clone: string, ref: string): Promise<string> {

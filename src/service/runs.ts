@@ -54,7 +54,7 @@ export interface ServiceEnv {
 export interface RunRequest {
   ref: string;
   /** An already-made script (generated from free text): run it instead of looking `ref` up. */
-  script?: { source: string; file: string };
+  script?: { source: string; file: string; origin?: string };
   args: unknown;
   repoDir: string;
   base: string;
@@ -81,7 +81,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
   const repo = await repositoryRoot(request.repoDir);
   const config = env.config ?? (await loadConfig(repo));
   const dirs = workflowDirs(env.workflowRoot ?? repo, env.userHome, env.builtinDir);
-  const workflow = request.script ? { ...request.script, origin: 'generated' } : await resolveWorkflow(request.ref, dirs);
+  const workflow = request.script ? { origin: 'generated', ...request.script } : await resolveWorkflow(request.ref, dirs);
   if (!workflow) throw new WorkflowNotFoundError(request.ref, await availableNames(dirs));
   const script = validateScript(workflow.source, workflow.file);
   const baseSha = await resolveCommit(repo, request.base);
