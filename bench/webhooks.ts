@@ -64,13 +64,14 @@ async function load(url: string): Promise<{ p50: number; p99: number; max: numbe
 
 export async function webhookBench() {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  // GitHub's API, as far as the intake is concerned: every call answers 404 at once.
+  // GitHub's API, as far as the intake is concerned: every call answers 404 at once. `foreman app`
+  // forks its worker as in production; with no token for the intake, no run reaches it.
   const api = createServer((req, res) => req.resume().on('end', () => res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}')));
   await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
   const apiHost = `127.0.0.1:${(api.address() as AddressInfo).port}`;
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: tempDir(), PRIVATE_KEY: privateKey, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'fatal' };
 
-  const foreman = await start([BIN, 'app', '--port', '0', '--host', '127.0.0.1'], { ...base, APP_ID: '1', FOREMAN_HOME: tempDir(), GHE_HOST: apiHost, GHE_PROTOCOL: 'http' }, 'stderr');
+  const foreman = await start([BIN, 'app', '--port', '0', '--host', '127.0.0.1'], { ...base, APP_ID: '1', ANTHROPIC_API_KEY: 'bench', FOREMAN_HOME: tempDir(), GHE_HOST: apiHost, GHE_PROTOCOL: 'http' }, 'stderr');
   const bare = await start([BARE], base, 'stdout');
   try {
     // A short warm-up each, then the measured runs.

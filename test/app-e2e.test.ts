@@ -166,6 +166,11 @@ test('/workflow on a pull request: checks per phase, a progress comment edited i
   const parent = execFileSync('git', ['--git-dir', remote.bare, 'rev-parse', `refs/heads/${opened.head}^`], { encoding: 'utf8' }).trim();
   assert.equal(parent, remote.headSha, 'the fix sits on the pull request head');
   assert.ok(existsSync(MARKER), 'the gate ran the tests');
+  // Asked for without args on a pull request, the workflow got the change under review.
+  const args = (await storedRun(entry.runId!)).args as { diff: string; base: string; head: string };
+  assert.equal(args.head, remote.headSha);
+  assert.equal(args.base, remote.mainSha);
+  assert.match(args.diff, /^diff --git a\/NOTES\.md b\/NOTES\.md/);
 
   // One progress comment, edited in place, ending with the outcome, the finding and the pull request.
   assert.equal(record.comments.length, 1);
@@ -272,6 +277,42 @@ test('on a fork pull request without approval, nothing of the fork is built or p
   assert.deepEqual(github.record.pullsOpened, []);
   assert.deepEqual(github.record.unexpected, []);
   assert.match(github.record.commentEdits.at(-1)!.body, /✅ completed[\s\S]*0 pull requests/);
+
+  // A maintainer approves: the same request runs again on the commit they saw, gated and proposed.
+  const approved = fakeRestApi(API);
+  intakeReads(API, 'Codertocat', 'maintain');
+  pullRequest(API, remote, { fork: true });
+  assert.equal((await h.deliver('issue_comment', comment('/workflow approve', 8202))).status, 200);
+  const second = await doneRun();
+  approved.stop();
+  assert.notEqual(second.runId, entry.runId);
+  assert.equal(second.context.approvedBy, 'Codertocat');
+  assert.deepEqual(((await storedRun(second.runId!)).result as { fixes: string[] }).fixes, ['proposed']);
+  assert.ok(existsSync(MARKER), 'approved, the gate ran');
+  assert.equal(approved.record.pullsOpened.length, 1);
+  assert.equal(approved.record.pullsOpened[0].base, 'main', "a fork's branch is not ours: the fix goes to the branch the pull request targets");
+  assert.deepEqual(approved.record.unexpected, []);
+});
+
+test('an approval is for the commit the approver saw: a push after it runs nothing', async () => {
+  const github = fakeRestApi(API);
+  intakeReads(API, 'Codertocat', 'write');
+  pullRequest(API, remote, { fork: true });
+  assert.equal((await h.deliver('issue_comment', comment('/workflow slow', 8211))).status, 200);
+  held = Promise.resolve();
+  await doneRun('completed');
+  intakeReads(API, 'Codertocat', 'write');
+  // The fork pushed after the run the maintainer is approving.
+  nock(API).get('/repos/Codertocat/Hello-World/pulls/1').reply(200, { number: 1, head: { sha: 'f'.repeat(40), ref: 'feature', repo: { full_name: 'stranger/Hello-World' } }, base: { sha: remote.mainSha, ref: 'main' } });
+  assert.equal((await h.deliver('issue_comment', comment('/workflow approve', 8212))).status, 200);
+  const refused = await doneRun('failed');
+  github.stop();
+  assert.equal(refused.runId, null, 'no run was started');
+  assert.match(github.record.comments.at(-1)!.body, /the pull request changed after the approval \(approved [0-9a-f]{7}, now fffffff\)/);
+  assert.deepEqual(github.record.unexpected, []);
+  // The worker logged the run that did not start; that was the point.
+  assert.deepEqual(h.problems.map((p) => p.msg), ['run did not start']);
+  h.problems.length = 0;
 });
 
 test('free text: the model writes a workflow, its plan is shown, and it runs on /workflow approve', async () => {

@@ -223,3 +223,15 @@ async function settledKind(kind: string): Promise<void> {
   }
   throw new Error(`${kind} intake did not settle`);
 }
+
+test('a config that is not valid YAML gets one comment saying so, and no run', async () => {
+  const scope = intake('limits: [unclosed\n');
+  permission(scope, 'Codertocat', 'write');
+  scope.post(`${REPO}/issues/comments/7004/reactions`).reply(201, {});
+  let said = '';
+  scope.post(`${REPO}/issues/1/comments`, (body) => ((said = body.body), true)).reply(201, {});
+  await h.deliver('issue_comment', prComment('/workflow audit auth', { commentId: 7004 }));
+  await settled();
+  assert.match(said, /\.github\/foreman\.yml could not be read: .*: fix the YAML syntax on the default branch/);
+  assert.deepEqual(await runJobs(), []);
+});

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloneError, syncClone } from '../src/github/clone.ts';
+import { CloneError, extractWorkflows, hydrateCommits, syncClone } from '../src/github/clone.ts';
 import { startGitHttp, type GitHttpServer } from './support/git-http.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 
@@ -73,4 +73,28 @@ test('owner and repository names that could climb out of the cache are refused',
   for (const [owner, repo] of [['..', 'x'], ['acme', '../../etc'], ['.git', 'x'], ['acme', 'a/b']]) {
     await assert.rejects(syncClone({ ...request(tempDir()), owner, repo }), CloneError);
   }
+});
+
+test('hydrating a commit downloads its files in one fetch, none of its history, and the saved workflows can be read', async () => {
+  // History: the first commit's files are replaced; only the newest commit's are needed.
+  const work = makeRepo({ 'old.txt': 'old\n'.repeat(100) });
+  gitIn(work, 'rm', '-q', 'old.txt');
+  writeFiles(work, { 'new.txt': 'new\n', '.claude/workflows/w.js': 'export const meta = { name: "w", description: "d" }\nreturn 1\n', '.claude/workflows/notes.md': 'x' });
+  gitIn(work, 'add', '-A');
+  gitIn(work, 'commit', '-q', '-m', 'second');
+  const served = join(root, 'acme', 'history.git');
+  execFileSync('git', ['init', '-q', '--bare', served]);
+  execFileSync('git', ['--git-dir', served, 'config', 'uploadpack.allowFilter', 'true']);
+  execFileSync('git', ['--git-dir', served, 'config', 'uploadpack.allowAnySHA1InWant', 'true']);
+  gitIn(work, 'push', '-q', served, 'HEAD:refs/heads/main');
+  const head = gitIn(work, 'rev-parse', 'HEAD').trim();
+  const cloneUrl = `${server.url}/acme/history.git`;
+  const dir = await syncClone({ cacheDir: tempDir(), owner: 'acme', repo: 'history', cloneUrl, token: TOKEN });
+  const missing = () => git(dir, 'rev-list', '--objects', '--all', '--missing=print').split('\n').filter((l) => l.startsWith('?')).length;
+  assert.equal(missing(), 4, 'no file contents yet: old.txt, new.txt and the two under .claude/workflows');
+  assert.equal(await hydrateCommits(dir, [head], { cloneUrl, token: TOKEN }), 3);
+  assert.equal(missing(), 1, 'only the old commit\'s file is still missing');
+  assert.equal(await hydrateCommits(dir, [head], { cloneUrl, token: TOKEN }), 0, 'a second hydration fetches nothing');
+  const out = await extractWorkflows(dir, head, tempDir());
+  assert.deepEqual(readdirSync(join(out, '.claude', 'workflows')), ['w.js']);
 });

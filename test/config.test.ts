@@ -75,3 +75,12 @@ test('loadConfig reads the file from the repository and reports its path; no fil
     rmSync(repo, { recursive: true, force: true });
   }
 });
+
+test('schedules: a cron expression that does not parse, has a seconds field, or a time zone that is none name the key and the fix', () => {
+  assert.match(configError("schedules:\n  - cron: '61 3 * * 1'\n    workflow: audit\n"), /^\.github\/foreman\.yml: schedules\[0\]\.cron: .*minute.*: give a cron expression of five fields .* e\.g\. '0 3 \* \* 1'/);
+  assert.match(configError("schedules:\n  - cron: '* * * * * *'\n    workflow: audit\n"), /schedules\[0\]\.cron: 6 fields: give a cron expression of five fields/);
+  assert.match(configError("schedules:\n  - cron: '0 3 * * 1'\n    workflow: audit\n    timezone: Mars/Base\n"), /schedules\[0\]\.timezone: Mars\/Base is not an IANA time zone: use one such as Europe\/Berlin/);
+  assert.match(configError("schedules:\n  - cron: '0 3 * * 1'\n"), /schedules\[0\]\.workflow: required key missing: add schedules\[0\]\.workflow, e\.g\. `workflow: security-sweep`/);
+  const ok = parseConfig("schedules:\n  - cron: '@daily'\n    workflow: audit\n    branches: ['release/*']\n", CONFIG_PATH);
+  assert.deepEqual(ok.schedules, [{ cron: '@daily', workflow: 'audit', branches: ['release/*'] }]);
+});

@@ -36,8 +36,7 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
   let config: ForemanConfig | null = null;
   let configProblem: string | null = null;
   try {
-    const { config: raw } = await octokit.config.get({ ...repo, path: CONFIG_PATH });
-    config = validateConfig(raw, CONFIG_PATH);
+    config = await readRepositoryConfig(octokit, job.owner, job.repo);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     configProblem = error.message;
@@ -133,7 +132,9 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
       }
       // A new run of the same request (and the same script, for a generated one) with the approval on it.
       const { awaitingApproval: _waiting, ...context } = freshContext(entry.context);
-      const start: StartJob = { context: { ...context, approvedBy: job.author, trigger: `${entry.context.trigger}, approved by @${job.author}` } };
+      const start: StartJob = {
+        context: { ...context, approvedBy: job.author, ...(entry.context.headSha ? { approvedSha: entry.context.headSha } : {}), trigger: `${entry.context.trigger}, approved by @${job.author}` },
+      };
       const { id, created } = await queue.enqueue('start', `approve:${entry.id}:${job.commentId}`, start);
       return { outcome: 'enqueued', jobId: id, created };
     }
@@ -186,6 +187,24 @@ function freshContext(context: GitHubRunContext): GitHubRunContext {
 function statusReply(entry: GitHubRunEntry): string {
   const state = entry.state === 'active' ? (entry.stopRequested ? 'stopping' : 'running') : (entry.status ?? 'finished');
   return `Run \`${entry.runId}\` (\`${entry.context.workflow}\`, ${entry.context.trigger}) is **${state}**.${entry.state === 'active' ? ' `/workflow stop` stops it.' : entry.status !== 'completed' ? ' `/workflow resume` resumes it.' : ''}`;
+}
+
+/**
+ * `.github/foreman.yml` of the default branch (with the org's `.github` defaults), checked. Every
+ * way the file can be wrong, YAML that does not parse included, is a ConfigError naming the fix.
+ */
+export async function readRepositoryConfig(octokit: InstallationOctokit, owner: string, repo: string): Promise<ForemanConfig> {
+  let raw: Record<string, unknown>;
+  try {
+    ({ config: raw } = await octokit.config.get({ owner, repo, path: CONFIG_PATH }));
+  } catch (error) {
+    // Probot's config plugin says "could not be parsed" for YAML or JSON it cannot read, and a directory in the file's place.
+    const message = error instanceof Error ? error.message : '';
+    if (!message.startsWith('[@probot/octokit-plugin-config]')) throw error;
+    const cause = (error as { cause?: { message?: string } }).cause?.message?.split('\n')[0];
+    throw new ConfigError(`${CONFIG_PATH} could not be read: ${cause ?? message.replace(/^\[[^\]]+\]\s*/, '')}: fix the YAML syntax on the default branch (see docs/config.md)`);
+  }
+  return validateConfig(raw, CONFIG_PATH);
 }
 
 /** The commenter's role on the repository, or null when GitHub knows of none. */
@@ -261,8 +280,7 @@ export async function takeCheckAction(job: CheckActionJob, octokit: Installation
   if (!entry || entry.repo !== `${job.owner}/${job.repo}`) return { outcome: 'answered', command: `${job.action} of an unknown run` };
   let trigger: Role = 'write';
   try {
-    const { config: raw } = await octokit.config.get({ owner: job.owner, repo: job.repo, path: CONFIG_PATH });
-    trigger = validateConfig(raw, CONFIG_PATH).permissions?.trigger ?? 'write';
+    trigger = (await readRepositoryConfig(octokit, job.owner, job.repo)).permissions?.trigger ?? 'write';
   } catch (error) {
     // A config broken since the run started: keep the default bar rather than lower it.
     if (!(error instanceof ConfigError)) throw error;
@@ -296,11 +314,9 @@ export interface EventJob extends DeliveredRepository {
 }
 
 export async function takeEvent(job: EventJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
-  const repo = { owner: job.owner, repo: job.repo };
   let config: ForemanConfig;
   try {
-    const { config: raw } = await octokit.config.get({ ...repo, path: CONFIG_PATH });
-    config = validateConfig(raw, CONFIG_PATH);
+    config = await readRepositoryConfig(octokit, job.owner, job.repo);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Only a label someone mapped can be meant for Foreman; the config that should map it is broken.

@@ -5,7 +5,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,6 +14,7 @@ import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
 import type { WorkQueue } from '../runtime/queue.ts';
 import { createForemanApp } from './app.ts';
 import { SqliteRunRegistry, type RunRegistry } from './run-registry.ts';
+import { holderName, releaseGoneHolders } from './holders.ts';
 import { serveTokens } from './token-broker.ts';
 import { serveTokenRequest } from './token-endpoint.ts';
 import { webhookHandler, WEBHOOK_PATH } from './webhooks.ts';
@@ -74,11 +74,11 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   const home = resolve(io.env.FOREMAN_HOME || join(io.env.HOME ?? '.', '.foreman'));
   const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
   const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
-  // A restarted container: whatever this host's previous processes held goes back in line.
-  await recoverHost(queue, registry);
+  // A restarted container, a worker that was killed: what this host's gone processes held goes back in line.
+  await releaseGoneHolders(queue, registry);
   const tokens = new CachedTokenSource(appTokenSource(() => probot.auth() as never));
   const worker = values['no-worker'] ? null : superviseWorker({ env: io.env, home, tokens, queue, registry, stderr: io.stderr });
-  const foreman = createForemanApp({ queue, registry, holder: `app:${hostname()}:${process.pid}`, builtinDir: BUILTIN_DIR, onQueued: () => worker?.wake() });
+  const foreman = createForemanApp({ queue, registry, holder: holderName('app'), builtinDir: BUILTIN_DIR, onQueued: () => worker?.wake() });
   await probot.load(foreman.appFn);
   const handle = webhookHandler(probot, secret);
   const server: Server = createServer(async (req, res) => {
@@ -104,13 +104,6 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   return 0;
 }
 
-async function recoverHost(queue: WorkQueue, registry: RunRegistry): Promise<void> {
-  for (const prefix of [`app:${hostname()}:`, `worker:${hostname()}:`]) {
-    await queue.releaseHolder(prefix);
-    await registry.interrupt(prefix);
-  }
-}
-
 interface WorkerSupervisor {
   wake(): void;
   stop(): Promise<void>;
@@ -131,13 +124,10 @@ function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string; tokens
     const started = Date.now();
     child = fork(entry, ['worker'], { env: { ...env, FOREMAN_HOME: options.home }, execArgv: ['--no-node-snapshot'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     serveTokens(child, options.tokens);
-    const pid = child.pid;
     child.once('exit', async (code, signal) => {
       child = null;
       if (stopping) return;
-      const holder = `worker:${hostname()}:${pid}/`;
-      await options.queue.releaseHolder(holder);
-      await options.registry.interrupt(holder);
+      await releaseGoneHolders(options.queue, options.registry);
       // A worker that keeps dying at once is waited for longer each time, up to a minute.
       restarts = Date.now() - started > 60_000 ? 0 : restarts + 1;
       const delay = Math.min(60_000, 500 * 2 ** restarts);

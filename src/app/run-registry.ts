@@ -40,6 +40,10 @@ export interface GitHubRunContext {
   /** The pull request's code comes from a fork: nothing of it is built or proposed without approval. */
   fork?: boolean;
   approvedBy?: string | null;
+  /** The commit the approver saw: a run approved for it never builds anything pushed later. */
+  approvedSha?: string;
+  /** The release tag a run was started on. */
+  tag?: string;
   progressCommentId?: number | null;
   config: ForemanConfig;
 }
@@ -69,6 +73,8 @@ export interface RunRegistry {
   reactivate(runId: string, holder: string): Promise<BeginOutcome | null>;
   /** The active runs of holders that are gone (a worker that died) become interrupted. */
   interrupt(holderPrefix: string): Promise<number>;
+  /** The holders of active runs. */
+  holders(): Promise<string[]>;
   end(id: number, status: string): Promise<void>;
   /** Marks an active run for stopping; false when it is not active. */
   requestStop(runId: string): Promise<boolean>;
@@ -151,6 +157,11 @@ export class SqliteRunRegistry implements RunRegistry {
 
   async end(id: number, status: string): Promise<void> {
     this.#sql.get(`UPDATE github_runs SET state = 'done', status = ?, updated_at = ? WHERE id = ?`).run(status, new Date().toISOString(), id);
+  }
+
+  async holders(): Promise<string[]> {
+    const rows = this.#sql.get(`SELECT DISTINCT holder FROM github_runs WHERE state = 'active' AND holder IS NOT NULL`).all() as Row[];
+    return rows.map((row) => String(row.holder));
   }
 
   async requestStop(runId: string): Promise<boolean> {

@@ -5,10 +5,11 @@
 import { matchesGlob } from 'node:path';
 import { Cron } from 'croner';
 import type { Probot } from 'probot';
-import { ConfigError, CONFIG_PATH, validateConfig } from '../config/load.ts';
+import { ConfigError } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import type { WorkQueue } from '../runtime/queue.ts';
 import { deliveredRepository, type DeliveredRepository } from './deliveries.ts';
+import { readRepositoryConfig } from './intake.ts';
 import type { StartJob } from './worker.ts';
 
 export type InstalledRepository = DeliveredRepository;
@@ -62,8 +63,8 @@ export class Scheduler {
       try {
         config = await this.#o.source.config(repository);
       } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        this.#o.log.warn({ repo: `${repository.owner}/${repository.repo}`, err: error.message }, 'schedules skipped: invalid config');
+        // One repository's broken config or unreadable file must not cost the others their schedules.
+        this.#o.log.warn({ repo: `${repository.owner}/${repository.repo}`, err: error instanceof ConfigError ? error.message : error }, 'schedules skipped: the config could not be read');
         continue;
       }
       const schedules = config?.schedules ?? [];
@@ -130,9 +131,8 @@ export function probotScheduleSource(app: Probot): ScheduleSource {
       return all;
     },
     async config(repository) {
-      const octokit = await installationOctokit(repository.installationId);
-      const { config } = await octokit.config.get({ owner: repository.owner, repo: repository.repo, path: CONFIG_PATH });
-      return Object.keys(config ?? {}).length === 0 ? null : validateConfig(config, `${repository.owner}/${repository.repo}: ${CONFIG_PATH}`);
+      const config = await readRepositoryConfig(await installationOctokit(repository.installationId), repository.owner, repository.repo);
+      return Object.keys(config).length === 0 ? null : config;
     },
     async branches(repository) {
       const octokit = await installationOctokit(repository.installationId);

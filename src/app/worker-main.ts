@@ -1,7 +1,6 @@
 // `foreman worker`: executes queued runs. Forked by `foreman app` (tokens over IPC), or started on
 // its own next to it with the same FOREMAN_HOME, asking the app for tokens over HTTP
 // (FOREMAN_APP_URL and WORKER_SECRET). Either way it never holds the App's private key.
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,6 +11,7 @@ import { SqliteRunRegistry } from './run-registry.ts';
 import { HttpTokenSource } from './token-endpoint.ts';
 import { IpcTokenSource, type WakeMessage } from './token-broker.ts';
 import { ForemanWorker } from './worker.ts';
+import { holderName, releaseGoneHolders } from './holders.ts';
 
 export interface WorkerIo {
   env: NodeJS.ProcessEnv;
@@ -49,9 +49,9 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
   const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
   const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
   const log = pino({ name: 'foreman-worker', level: io.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
-  const holder = `worker:${hostname()}:${process.pid}/`;
-  // Runs a dead worker left claimed are not lost: its jobs went back in line when the app restarted it,
-  // and the runs themselves resume from their journals.
+  const holder = holderName('worker');
+  // Work a gone worker on this host left claimed goes back in line; its runs resume from their journals.
+  await releaseGoneHolders(queue, registry);
   const worker = new ForemanWorker({
     queue,
     registry,

@@ -12,6 +12,7 @@ import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { GitHubRunReport } from '../github/run-report.ts';
 import { git } from '../workspace/git.ts';
+import { sanitizeCommentText } from '../github/sanitize.ts';
 import { randomBytes } from 'node:crypto';
 import { modelTable } from '../config/load.ts';
 import { resolveModel } from '../runtime/pricing.ts';
@@ -185,12 +186,15 @@ export class ForemanWorker {
       const validated = validateScript(script.source, script.file);
       const generated = script.origin === 'generated';
       const approval = context.config.approval ?? 'generated';
-      if (!context.approvedBy && (approval === 'always' || (approval === 'generated' && generated))) {
+      // Schedules and releases were set up on the default branch by maintainers: that is their approval.
+      const asked = context.issueNumber !== null;
+      if (asked && !context.approvedBy && (approval === 'always' || (approval === 'generated' && generated))) {
         await this.#askForApproval(entry.id, context, validated, generated ? { source: script.source, file: script.file } : null);
         return;
       }
       report = this.#report(octokit, context, (validated.meta.phases ?? []).map((p) => p.title));
-      const request = { ref: context.workflow, args: context.args, repoDir: prepared.clone, base: context.headSha!, ...(generated ? { script: { source: script.source, file: script.file } } : {}) };
+      const args = context.args ?? prepared.pullRequestArgs;
+      const request = { ref: context.workflow, args, repoDir: prepared.clone, base: context.headSha!, ...(generated ? { script: { source: script.source, file: script.file } } : {}) };
       const outcome = await this.#execute(entry.id, context, report, prepared.workflowRoot, (env) => startRun(request, env));
       await registry.end(entry.id, outcome.status);
     } catch (error) {
@@ -352,14 +356,26 @@ export class ForemanWorker {
   }
 
   /** Where the run starts from, and whether its code is trusted; clones and fetches what it needs. */
-  async #prepare(octokit: Rest, context: GitHubRunContext, job: StartJob): Promise<{ clone: string; workflowRoot: string; context: Partial<GitHubRunContext> }> {
+  async #prepare(
+    octokit: Rest,
+    context: GitHubRunContext,
+    job: StartJob,
+  ): Promise<{ clone: string; workflowRoot: string; context: Partial<GitHubRunContext>; pullRequestArgs: unknown }> {
     let headSha: string | null = null;
     let targetBranch = job.branch ?? context.defaultBranch;
     let fork = false;
+    let pullRequest: { baseSha: string; title: string; body: string } | null = null;
     const refs: string[] = job.tag ? [`refs/tags/${job.tag}`] : [];
     if (context.isPullRequest && context.issueNumber !== null) {
       const { data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: context.owner, repo: context.repo, pull_number: context.issueNumber });
       headSha = pull.head.sha;
+      if (context.approvedSha && context.approvedSha !== headSha) {
+        throw new Error(
+          `the pull request changed after the approval (approved ${context.approvedSha.slice(0, 7)}, now ${headSha!.slice(0, 7)}): ` +
+            'nothing pushed since is run on that approval; review the new commits, then `/workflow approve` again',
+        );
+      }
+      pullRequest = { baseSha: pull.base.sha, title: pull.title ?? '', body: pull.body ?? '' };
       // A deleted fork has no head repository: its code is no more trusted than a live fork's.
       fork = pull.head.repo?.full_name !== `${context.owner}/${context.repo}`;
       // A fork's branch is not ours to push to: fixes go to the branch the pull request targets.
@@ -370,8 +386,19 @@ export class ForemanWorker {
     const clone = await syncClone({ cacheDir: join(this.#o.home, 'clones'), owner: context.owner, repo: context.repo, cloneUrl: context.cloneUrl, token, refs });
     const defaultSha = await revParse(clone, `refs/remotes/origin/${context.defaultBranch}`);
     headSha ??= await revParse(clone, job.tag ? `refs/tags/${job.tag}` : `refs/remotes/origin/${targetBranch}`);
-    const { workflowRoot } = await this.#fetch({ ...context, headSha, defaultSha }, [headSha, defaultSha], clone);
-    return { clone, workflowRoot, context: { headSha, defaultSha, targetBranch, fork } };
+    // On a pull request, a workflow asked for without args gets what review-pr reads: the change itself.
+    let pullRequestArgs: unknown = null;
+    const shas = [headSha, defaultSha];
+    if (pullRequest) {
+      const mergeBase = (await git(clone, ['merge-base', pullRequest.baseSha, headSha])).trim();
+      shas.push(mergeBase);
+      await hydrateCommits(clone, [mergeBase, headSha], { cloneUrl: context.cloneUrl, token });
+      const diff = await git(clone, ['diff', '--no-color', '--no-ext-diff', `${mergeBase}...${headSha}`]);
+      // The title and body are the author's words, maybe a stranger's: sanitised like a comment.
+      pullRequestArgs = { diff, base: mergeBase, head: headSha, title: sanitizeCommentText(pullRequest.title), body: sanitizeCommentText(pullRequest.body) };
+    }
+    const { workflowRoot } = await this.#fetch({ ...context, headSha, defaultSha }, shas, clone);
+    return { clone, workflowRoot, context: { headSha, defaultSha, targetBranch, fork, ...(job.tag ? { tag: job.tag } : {}) }, pullRequestArgs };
   }
 
   /** Brings the clone up to date, downloads the commits' files, and extracts the default branch's saved workflows. */
@@ -397,7 +424,9 @@ export class ForemanWorker {
         workflow: context.workflow,
         trigger: context.trigger,
         plan,
-        sarif: context.config.sarif ? { ref: context.isPullRequest ? `refs/pull/${context.issueNumber}/head` : `refs/heads/${context.targetBranch}` } : null,
+        sarif: context.config.sarif
+          ? { ref: context.isPullRequest ? `refs/pull/${context.issueNumber}/head` : context.tag ? `refs/tags/${context.tag}` : `refs/heads/${context.targetBranch}` }
+          : null,
         version: this.#o.version,
       },
       {

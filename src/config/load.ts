@@ -126,10 +126,13 @@ function checkSchedules(config: ForemanConfig, source: string): void {
         throw new ConfigError(`${source}: ${key}: ${schedule.timezone} is not an IANA time zone: use one such as Europe/Berlin or America/New_York, or remove ${key} for UTC (see docs/config.md)`);
       }
     }
+    const key = keyName(['schedules', i, 'cron']);
     try {
+      // croner also reads a leading seconds field: '* * * * * *' would start a run every second.
+      const fields = schedule.cron.trim().split(/\s+/).length;
+      if (!schedule.cron.trim().startsWith('@') && fields !== 5) throw new Error(`${fields} fields`);
       new Cron(schedule.cron, { paused: true, ...(schedule.timezone ? { timezone: schedule.timezone } : {}) });
     } catch (error) {
-      const key = keyName(['schedules', i, 'cron']);
       throw new ConfigError(
         `${source}: ${key}: ${(error as Error).message}: give a cron expression of five fields (minute hour day-of-month month day-of-week), ` +
           `e.g. '0 3 * * 1' for Mondays at 03:00: fix ${key} (see docs/config.md)`,

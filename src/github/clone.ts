@@ -89,8 +89,9 @@ async function sync(dir: string, request: SyncRequest): Promise<void> {
 export async function hydrateCommits(dir: string, shas: string[], auth: { cloneUrl: string; token: string }): Promise<number> {
   const missing = new Set<string>();
   for (const sha of shas) {
-    // --missing=print lists absent objects as `?<oid>` instead of fetching them one by one.
-    const out = await git(dir, ['rev-list', '--objects', '--missing=print', sha]);
+    // The commit's own tree only (--no-walk), not its history; --missing=print lists absent
+    // objects as `?<oid>` instead of fetching them one by one.
+    const out = await git(dir, ['rev-list', '--objects', '--no-walk', '--missing=print', sha]);
     for (const line of out.split('\n')) if (line.startsWith('?')) missing.add(line.slice(1).trim());
   }
   if (missing.size === 0) return 0;

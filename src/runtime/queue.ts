@@ -24,5 +24,7 @@ export interface WorkQueue {
   release(id: number): Promise<void>;
   /** Jobs of holders that are gone (every holder starting with `prefix`) go back in line. Returns how many. */
   releaseHolder(prefix: string): Promise<number>;
+  /** The holders of claimed jobs. */
+  holders(): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -65,6 +65,11 @@ export class SqliteWorkQueue implements WorkQueue {
     return Number(result.changes);
   }
 
+  async holders(): Promise<string[]> {
+    const rows = this.#statements.get(`SELECT DISTINCT holder FROM jobs WHERE status = 'claimed' AND holder IS NOT NULL`).all() as Row[];
+    return rows.map((row) => String(row.holder));
+  }
+
   /** For `foreman app` status and tests: jobs (of one kind) by status. */
   async counts(kind?: string): Promise<Record<string, number>> {
     const rows = (

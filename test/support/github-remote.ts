@@ -75,54 +75,47 @@ export function fakeRestApi(api: string): { record: ApiRecord; scope: nock.Scope
     if (new URL(req.url).hostname !== '127.0.0.1') record.unexpected.push(`${req.method} ${req.url}`);
   };
   nock.emitter.on('no match', onNoMatch);
-  const scope = nock(api)
-    .persist()
-    .post('/app/installations/1/access_tokens')
-    .reply(201, async (req: Request) => {
-      record.tokenRequests.push(await bodyOf(req));
-      return { token: INSTALLATION_TOKEN, expires_at: new Date(Date.now() + 3_600_000).toISOString() };
-    })
-    .post(`${REPO_PATH}/check-runs`)
-    .reply(201, async (req: Request) => {
-      const id = nextCheck++;
-      record.checksCreated.push({ id, body: await bodyOf(req) });
-      return { id, html_url: `https://github.com/${OWNER}/${NAME}/runs/${id}` };
-    })
-    .patch(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/)
-    .reply(200, async (req: Request) => {
-      const id = Number(new URL(req.url).pathname.split('/').pop());
-      record.checkUpdates.push({ id, body: await bodyOf(req) });
-      return { id };
-    })
-    .post(`${REPO_PATH}/issues/1/comments`)
-    .reply(201, async (req: Request) => {
-      const id = nextComment++;
-      record.comments.push({ id, body: (await bodyOf(req)).body });
-      return { id };
-    })
-    .patch(/\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+$/)
-    .reply(200, async (req: Request) => {
-      const id = Number(new URL(req.url).pathname.split('/').pop());
-      record.commentEdits.push({ id, body: (await bodyOf(req)).body });
-      return { id };
-    })
-    .post(/\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+\/reactions$/)
-    .reply(201, async (req: Request) => (record.reactions.push(await bodyOf(req)), {}))
-    .get(`${REPO_PATH}/pulls`)
-    .query(true)
-    .reply(200, [])
-    .post(`${REPO_PATH}/pulls`)
-    .reply(201, async (req: Request) => {
-      const number = nextPull++;
-      record.pullsOpened.push(await bodyOf(req));
-      return { number, html_url: `https://github.com/${OWNER}/${NAME}/pull/${number}` };
-    });
+  const scope = nock(api).persist();
+  // Kept, so stop() can take them out: a stopped recorder must not answer the next test's calls.
+  const interceptors: nock.Interceptor[] = [];
+  const on = (interceptor: nock.Interceptor) => (interceptors.push(interceptor), interceptor);
+  on(scope.post('/app/installations/1/access_tokens')).reply(201, async (req: Request) => {
+    record.tokenRequests.push(await bodyOf(req));
+    return { token: INSTALLATION_TOKEN, expires_at: new Date(Date.now() + 3_600_000).toISOString() };
+  });
+  on(scope.post(`${REPO_PATH}/check-runs`)).reply(201, async (req: Request) => {
+    const id = nextCheck++;
+    record.checksCreated.push({ id, body: await bodyOf(req) });
+    return { id, html_url: `https://github.com/${OWNER}/${NAME}/runs/${id}` };
+  });
+  on(scope.patch(/\/repos\/Codertocat\/Hello-World\/check-runs\/\d+$/)).reply(200, async (req: Request) => {
+    const id = Number(new URL(req.url).pathname.split('/').pop());
+    record.checkUpdates.push({ id, body: await bodyOf(req) });
+    return { id };
+  });
+  on(scope.post(`${REPO_PATH}/issues/1/comments`)).reply(201, async (req: Request) => {
+    const id = nextComment++;
+    record.comments.push({ id, body: (await bodyOf(req)).body });
+    return { id };
+  });
+  on(scope.patch(/\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+$/)).reply(200, async (req: Request) => {
+    const id = Number(new URL(req.url).pathname.split('/').pop());
+    record.commentEdits.push({ id, body: (await bodyOf(req)).body });
+    return { id };
+  });
+  on(scope.post(/\/repos\/Codertocat\/Hello-World\/issues\/comments\/\d+\/reactions$/)).reply(201, async (req: Request) => (record.reactions.push(await bodyOf(req)), {}));
+  on(scope.get(`${REPO_PATH}/pulls`).query(true)).reply(200, []);
+  on(scope.post(`${REPO_PATH}/pulls`)).reply(201, async (req: Request) => {
+    const number = nextPull++;
+    record.pullsOpened.push(await bodyOf(req));
+    return { number, html_url: `https://github.com/${OWNER}/${NAME}/pull/${number}` };
+  });
   return {
     record,
     scope,
     stop() {
       nock.emitter.removeListener('no match', onNoMatch);
-      scope.persist(false);
+      for (const interceptor of interceptors) nock.removeInterceptor(interceptor);
     },
   };
 }

@@ -1,0 +1,45 @@
+// Who holds a queued job or an active run: the process's role, host, pid and start time. The
+// start time tells a recycled pid (a restarted container reuses the same small pids) from the
+// process that claimed the work, so work of a process that is gone can be handed back safely.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { WorkQueue } from '../runtime/queue.ts';
+import type { RunRegistry } from './run-registry.ts';
+
+const HOLDER = /^(app|worker):([^:]+):(\d+):(\d+)\/$/;
+
+export function holderName(role: 'app' | 'worker'): string {
+  return `${role}:${hostname()}:${process.pid}:${startTime(process.pid) ?? 0}/`;
+}
+
+/** Field 22 of /proc/<pid>/stat, in clock ticks since boot; null when there is no such process. */
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie has exited: its work is not being done.
+    if (fields[0] === 'Z') return null;
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** A holder on this host whose process is no longer the one that claimed the work. Other hosts' are never judged. */
+export function holderGone(holder: string, host = hostname()): boolean {
+  const match = HOLDER.exec(holder);
+  if (!match || match[2] !== host) return false;
+  if (match[4] === '0') return false;
+  return startTime(Number(match[3])) !== match[4];
+}
+
+/** Hands back the jobs and runs of this host's processes that are gone; returns how many holders. */
+export async function releaseGoneHolders(queue: WorkQueue, registry: RunRegistry): Promise<number> {
+  const gone = [...new Set([...(await queue.holders()), ...(await registry.holders())])].filter((holder) => holderGone(holder));
+  for (const holder of gone) {
+    await queue.releaseHolder(holder);
+    await registry.interrupt(holder);
+  }
+  return gone.length;
+}
