@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +73,58 @@ test('foreman app serves verified deliveries and a health check, forks a worker 
   app.child.kill('SIGTERM');
   assert.equal(await app.exited, 0, app.stderr());
   assert.ok(!existsSync(`/proc/${workers[0]}`) || readFileSync(`/proc/${workers[0]}/stat`, 'utf8').split(' ')[2] === 'Z', 'the worker stopped with the app');
+});
+
+test('foreman app answers a /workflow comment from its intake thread, through the GitHub API it is pointed at', async () => {
+  // GitHub Enterprise Server's API, as far as a /workflow help needs it.
+  const calls: string[] = [];
+  let answer = '';
+  const api = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d)).on('end', () => {
+      calls.push(`${req.method} ${req.url}`);
+      const json = (status: number, value: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+      if (req.url === '/api/v3/app/installations/1/access_tokens') return json(201, { token: 'ghs_t', expires_at: '2099-01-01T00:00:00Z' });
+      if (req.url?.includes('/collaborators/Codertocat/permission')) return json(200, { permission: 'write', role_name: 'write' });
+      if (req.url?.endsWith('/reactions')) return json(201, {});
+      if (req.method === 'POST' && req.url === '/api/v3/repos/Codertocat/Hello-World/issues/1/comments') {
+        answer = JSON.parse(body).body;
+        return json(201, { id: 1 });
+      }
+      return json(404, { message: 'Not Found' });
+    });
+  });
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const app = startApp({
+    APP_ID: '1',
+    PRIVATE_KEY: privateKey,
+    WEBHOOK_SECRET: 's3cret',
+    ANTHROPIC_API_KEY: 'k',
+    FOREMAN_HOME: tempDir(),
+    LOG_LEVEL: 'fatal',
+    GHE_HOST: `127.0.0.1:${(api.address() as AddressInfo).port}`,
+    GHE_PROTOCOL: 'http',
+  });
+  try {
+    const url = await app.listening;
+    const payload = exampleComment();
+    payload.comment.body = '/workflow help';
+    const body = JSON.stringify(payload);
+    const delivered = await fetch(`${url}/api/github/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': 'd2', 'x-hub-signature-256': `sha256=${createHmac('sha256', 's3cret').update(body).digest('hex')}` },
+      body,
+    });
+    assert.equal(delivered.status, 200);
+    for (let i = 0; i < 200 && !answer; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.match(answer, /^\*\*Foreman\*\* runs workflows on this repository/, `the help was posted; calls: ${calls.join(', ')}`);
+    assert.ok(calls.includes('POST /api/v3/repos/Codertocat/Hello-World/issues/comments/492700400/reactions'));
+  } finally {
+    app.child.kill('SIGTERM');
+    assert.equal(await app.exited, 0, app.stderr());
+    api.close();
+  }
 });
 
 test('foreman app without an Anthropic key says to set it or to run workers elsewhere, exit 2', async () => {

@@ -3,6 +3,7 @@
 // starts Probot's manifest registration flow, which creates the App from app.yml and writes the
 // credentials to .env.
 import { fork, type ChildProcess } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import type { WorkQueue } from '../runtime/queue.ts';
 import { createForemanApp } from './app.ts';
 import { SqliteRunRegistry, type RunRegistry } from './run-registry.ts';
 import { holderName, releaseGoneHolders } from './holders.ts';
+import type { IntakeThreadData } from './intake-thread.ts';
 import { serveTokens } from './token-broker.ts';
 import { serveTokenRequest } from './token-endpoint.ts';
 import { webhookHandler, WEBHOOK_PATH } from './webhooks.ts';
@@ -78,8 +80,8 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   await releaseGoneHolders(queue, registry);
   const tokens = new CachedTokenSource(appTokenSource(() => probot.auth() as never));
   const worker = values['no-worker'] ? null : superviseWorker({ env: io.env, home, tokens, queue, registry, stderr: io.stderr });
-  const foreman = createForemanApp({ queue, registry, holder: holderName('app'), builtinDir: BUILTIN_DIR, onQueued: () => worker?.wake() });
-  await probot.load(foreman.appFn);
+  const intake = startIntakeThread({ env: io.env, dbFile: join(home, 'foreman.db'), holder: holderName('app'), builtinDir: BUILTIN_DIR }, () => worker?.wake());
+  await probot.load(createForemanApp({ queue, onDelivery: () => intake.wake() }));
   const handle = webhookHandler(probot, secret);
   const server: Server = createServer(async (req, res) => {
     if (await handle(req, res)) return;
@@ -97,11 +99,38 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
   io.stderr.write('foreman app: stopping\n');
   await new Promise<void>((done) => server.close(() => done()));
-  await foreman.stop();
+  await intake.stop();
   await worker?.stop();
   await queue.close();
   await registry.close();
   return 0;
+}
+
+/** The intake on a thread of its own: the acknowledgement path never waits behind its GitHub calls. */
+function startIntakeThread(data: IntakeThreadData, onQueued: () => void): { wake(): void; stop(): Promise<void> } {
+  const thread = new Worker(new URL('./intake-thread.ts', import.meta.url), { workerData: data });
+  thread.on('message', (message) => message === 'queued' && onQueued());
+  thread.on('error', (error) => process.stderr.write(`foreman app: the intake thread failed: ${error.message}\n`));
+  let wakeQueued = false;
+  return {
+    wake() {
+      // One message per event-loop turn, however many deliveries arrived in it.
+      if (wakeQueued) return;
+      wakeQueued = true;
+      setImmediate(() => {
+        wakeQueued = false;
+        thread.postMessage('wake');
+      });
+    },
+    async stop() {
+      await new Promise<void>((done) => {
+        thread.once('exit', () => done());
+        thread.once('message', (message) => message === 'stopped' && done());
+        thread.postMessage('stop');
+      });
+      await thread.terminate();
+    },
+  };
 }
 
 interface WorkerSupervisor {

@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import { Probot, ProbotOctokit } from 'probot';
 import { webhookHandler } from '../../src/app/webhooks.ts';
-import { createForemanApp, type ForemanApp } from '../../src/app/app.ts';
+import { createForemanApp } from '../../src/app/app.ts';
+import { IntakeLoop } from '../../src/app/intake-loop.ts';
 import { SqliteRunRegistry } from '../../src/app/run-registry.ts';
 import { ForemanWorker, type Logger } from '../../src/app/worker.ts';
 import { appTokenSource, CachedTokenSource } from '../../src/github/installation.ts';
@@ -28,7 +29,7 @@ export interface AppHarness {
   probot: Probot;
   queue: SqliteWorkQueue;
   registry: SqliteRunRegistry;
-  app: ForemanApp;
+  intake: IntakeLoop;
   /** The worker, when asked for: in this process, so nock sees its GitHub calls. */
   worker: ForemanWorker | null;
   /** $FOREMAN_HOME of the worker. */
@@ -88,9 +89,10 @@ export async function startApp(options: HarnessOptions = {}): Promise<AppHarness
     });
     worker.start();
   }
-  // Schedules are ticked by the tests themselves.
-  const app = createForemanApp({ queue, registry, holder: 'test', pollMs: 20, builtinDir, onQueued: () => worker?.wake(), scheduleIntervalMs: 0 });
-  await probot.load(app.appFn);
+  // In this process, so nock sees its calls; schedules are ticked by the tests themselves.
+  const intake = new IntakeLoop({ probot, queue, registry, holder: 'test', pollMs: 20, builtinDir, onQueued: () => worker?.wake(), scheduleIntervalMs: 0 });
+  intake.start();
+  await probot.load(createForemanApp({ queue, onDelivery: () => intake.wake() }));
   const handle = webhookHandler(probot, WEBHOOK_SECRET);
   const server: Server = createServer(async (req, res) => {
     if (!(await handle(req, res))) res.writeHead(404).end();
@@ -103,7 +105,7 @@ export async function startApp(options: HarnessOptions = {}): Promise<AppHarness
     probot,
     queue,
     registry,
-    app,
+    intake,
     worker,
     home,
     problems,
@@ -121,7 +123,7 @@ export async function startApp(options: HarnessOptions = {}): Promise<AppHarness
       return { status: response.status, ms: performance.now() - started, id };
     },
     async close() {
-      await app.stop();
+      await intake.stop();
       await worker?.stop();
       await registry.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,0 +1,97 @@
+// The API side of the webhook process: takes the deliveries the handlers queued, checks them
+// against GitHub (config, the sender's role), answers or queues runs, and looks at schedules.
+// `foreman app` runs it on a thread of its own (intake-thread.ts), so its requests and JSON never
+// hold up the acknowledgement of the next delivery; tests run it in-process, where nock sees it.
+import type { Probot } from 'probot';
+import type { WorkQueue } from '../runtime/queue.ts';
+import type { CommentJob } from './deliveries.ts';
+import { takeCheckAction, takeComment, takeEvent, type CheckActionJob, type EventJob, type InstallationOctokit, type IntakeOutcome } from './intake.ts';
+import type { RunRegistry } from './run-registry.ts';
+import { probotScheduleSource, Scheduler } from './scheduler.ts';
+
+export const INTAKE_KINDS = ['comment', 'check-action', 'event'] as const;
+
+export interface IntakeLoopOptions {
+  /** Probot with the App's credentials: app.auth() for installation tokens and the config plugin. */
+  probot: Probot;
+  queue: WorkQueue;
+  registry: RunRegistry;
+  /** Identifies this process's claims in the queue. */
+  holder: string;
+  /** Foreman's built-in workflows/ directory, for `/workflow list`. */
+  builtinDir: string;
+  /** How often the loop looks for work it was not woken for (another replica's). */
+  pollMs?: number;
+  /** Called when work for a worker was queued. */
+  onQueued?: () => void;
+  /** How often schedules are looked at; 0 turns them off (default a minute). */
+  scheduleIntervalMs?: number;
+}
+
+export class IntakeLoop {
+  readonly #o: IntakeLoopOptions;
+  #stopped = false;
+  #wake: () => void = () => {};
+  #loop: Promise<void> = Promise.resolve();
+  #scheduler: Scheduler | null = null;
+
+  constructor(options: IntakeLoopOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#loop = this.#run();
+    if (this.#o.scheduleIntervalMs !== 0) {
+      this.#scheduler = new Scheduler({ queue: this.#o.queue, source: probotScheduleSource(this.#o.probot), onQueued: this.#o.onQueued, log: this.#o.probot.log });
+      this.#scheduler.start(this.#o.scheduleIntervalMs);
+    }
+  }
+
+  /** A delivery was queued: take it now rather than at the next poll. */
+  wake(): void {
+    this.#wake();
+  }
+
+  /** Stops after the job in hand. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake();
+    await this.#scheduler?.stop();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const { probot, queue } = this.#o;
+    while (!this.#stopped) {
+      const job = await queue.claim(INTAKE_KINDS, this.#o.holder);
+      if (!job) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.#o.pollMs ?? 1_000);
+          timer.unref();
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        continue;
+      }
+      const payload = job.payload as CommentJob | CheckActionJob | EventJob;
+      try {
+        const octokit = (await probot.auth(payload.installationId)) as unknown as InstallationOctokit;
+        const intake = { builtinDir: this.#o.builtinDir, registry: this.#o.registry };
+        const outcome: IntakeOutcome =
+          job.kind === 'comment'
+            ? await takeComment(payload as CommentJob, octokit, queue, intake)
+            : job.kind === 'event'
+              ? await takeEvent(payload as EventJob, octokit, queue, intake)
+              : await takeCheckAction(payload as CheckActionJob, octokit, queue, intake);
+        probot.log.info({ delivery: payload.deliveryId, ...outcome }, `intake of ${job.kind}`);
+        await queue.finish(job.id);
+        if (outcome.outcome === 'enqueued') this.#o.onQueued?.();
+      } catch (error) {
+        probot.log.error({ delivery: payload.deliveryId, err: error }, 'intake failed');
+        await queue.finish(job.id, error instanceof Error ? error.message : String(error));
+      }
+    }
+  }
+}

@@ -1,0 +1,41 @@
+// The intake's thread in `foreman app`: its own Probot (same credentials, same process, so the
+// key stays where it was), its own connections to the store. Messages: 'wake' and 'stop' in,
+// 'queued' (work for the worker) and 'stopped' out.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createProbot } from 'probot';
+import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
+import { IntakeLoop } from './intake-loop.ts';
+import { SqliteRunRegistry } from './run-registry.ts';
+
+export interface IntakeThreadData {
+  env: NodeJS.ProcessEnv;
+  dbFile: string;
+  holder: string;
+  builtinDir: string;
+  scheduleIntervalMs?: number;
+}
+
+const data = workerData as IntakeThreadData;
+const port = parentPort!;
+const queue = new SqliteWorkQueue(data.dbFile);
+const registry = new SqliteRunRegistry(data.dbFile);
+const loop = new IntakeLoop({
+  probot: createProbot({ env: data.env }),
+  queue,
+  registry,
+  holder: data.holder,
+  builtinDir: data.builtinDir,
+  onQueued: () => port.postMessage('queued'),
+  ...(data.scheduleIntervalMs !== undefined ? { scheduleIntervalMs: data.scheduleIntervalMs } : {}),
+});
+loop.start();
+port.on('message', async (message: string) => {
+  if (message === 'wake') loop.wake();
+  if (message === 'stop') {
+    await loop.stop();
+    await queue.close();
+    await registry.close();
+    port.postMessage('stopped');
+    port.close();
+  }
+});
