@@ -235,3 +235,22 @@ test('a config that is not valid YAML gets one comment saying so, and no run', a
   assert.match(said, /\.github\/foreman\.yml could not be read: .*: fix the YAML syntax on the default branch/);
   assert.deepEqual(await runJobs(), []);
 });
+
+test('a published release starts on.release on its tag', async () => {
+  const examples = createRequire(import.meta.url)('@octokit/webhooks-examples') as any[];
+  const payload = structuredClone(examples.find((d) => d.name === 'release').examples.find((e: any) => e.action === 'published'));
+  payload.repository = exampleComment().repository;
+  payload.installation = { id: 1 };
+  payload.sender = { ...payload.sender, login: 'Codertocat', type: 'User' };
+  const scope = intake('on:\n  release: { workflow: security-sweep, args: { severity: high } }\n');
+  permission(scope, 'Codertocat', 'write');
+  assert.equal((await h.deliver('release', payload)).status, 200);
+  await settledKind('event');
+  const [run] = await runJobs();
+  assert.equal(run.payload.tag, payload.release.tag_name);
+  assert.equal(run.payload.context.workflow, 'security-sweep');
+  assert.deepEqual(run.payload.context.args, { severity: 'high' });
+  assert.equal(run.payload.context.issueNumber, null);
+  assert.equal(run.payload.context.trigger, `the release \`${payload.release.tag_name}\` by @Codertocat`);
+  for (const job of await runJobs()) await h.queue.finish(job.id);
+});

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Octokit } from '@octokit/core';
 import nock from 'nock';
+import { gunzipSync } from 'node:zlib';
 import { GitHubRunReport } from '../src/github/run-report.ts';
 import type { RunOutcome } from '../src/runtime/engine.ts';
 import { zeroUsage } from '../src/runtime/types.ts';
@@ -87,4 +88,34 @@ test('120 findings are annotated 50 at a time on the last phase check', async ()
   const paths = batches.flatMap((b) => b.body.output.annotations.map((a: any) => a.path));
   assert.ok(!paths.includes('../outside.js'), 'a path that leads out of the repository is not annotated');
   assert.deepEqual(batches[0].body.output.annotations[0], { path: 'src/f0.js', start_line: 1, end_line: 1, annotation_level: 'warning', title: 'problem 0', message: 'problem 0' });
+});
+
+test('sarif: the findings are uploaded to code scanning as gzipped SARIF for the run commit and ref', async () => {
+  recorder();
+  let upload: any;
+  nock(API)
+    .post('/repos/o/r/code-scanning/sarifs', (body) => ((upload = body), true))
+    .reply(202, { id: 'sarif-1' });
+  const report = new GitHubRunReport(
+    { octokit: new Octokit({ baseUrl: API }), owner: 'o', repo: 'r', headSha: 'b'.repeat(40), issueNumber: null, progressCommentId: null, workflow: 'audit', trigger: 'a test', version: '1.2.3', sarif: { ref: 'refs/tags/v1.0.0' } },
+    { intervalMs: 0 },
+  );
+  await report.started('r1');
+  report.listener({ type: 'phase', title: 'Audit' });
+  await report.finish(outcome({ findings: [{ file: 'src/a.js', line: 3, title: 'SQL built from input', detail: 'user input reaches the query', severity: 'critical', cwe: 'CWE-89' }] }, 1));
+  nock.cleanAll();
+  assert.equal(upload.commit_sha, 'b'.repeat(40));
+  assert.equal(upload.ref, 'refs/tags/v1.0.0');
+  const sarif = JSON.parse(gunzipSync(Buffer.from(upload.sarif, 'base64')).toString());
+  assert.equal(sarif.version, '2.1.0');
+  assert.equal(sarif.runs[0].tool.driver.name, 'Foreman');
+  assert.deepEqual(sarif.runs[0].tool.driver.rules, [{ id: 'CWE-89', shortDescription: { text: 'CWE-89' } }]);
+  assert.deepEqual(sarif.runs[0].results, [
+    {
+      ruleId: 'CWE-89',
+      level: 'error',
+      message: { text: 'SQL built from input\n\nuser input reaches the query' },
+      locations: [{ physicalLocation: { artifactLocation: { uri: 'src/a.js' }, region: { startLine: 3 } } }],
+    },
+  ]);
 });
