@@ -8,6 +8,7 @@ import type { ForemanConfig } from '../config/schema.ts';
 import type { WorkQueue } from '../runtime/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob, DeliveredRepository } from './deliveries.ts';
+import { ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 import type { ResumeJob, SaveJob, StartJob } from './worker.ts';
 
@@ -22,8 +23,6 @@ export type IntakeOutcome =
   | { outcome: 'answered'; command: string }
   | { outcome: 'enqueued'; jobId: number; created: boolean };
 
-const ROLE_RANK = { read: 1, triage: 2, write: 3, maintain: 4, admin: 5 } as const;
-type Role = keyof typeof ROLE_RANK;
 
 export interface IntakeOptions {
   /** Foreman's built-in workflows/ directory, for `/workflow list`. */
@@ -205,20 +204,6 @@ export async function readRepositoryConfig(octokit: InstallationOctokit, owner: 
     throw new ConfigError(`${CONFIG_PATH} could not be read: ${cause ?? message.replace(/^\[[^\]]+\]\s*/, '')}: fix the YAML syntax on the default branch (see docs/config.md)`);
   }
   return validateConfig(raw, CONFIG_PATH);
-}
-
-/** The commenter's role on the repository, or null when GitHub knows of none. */
-async function roleOf(octokit: InstallationOctokit, job: Pick<CommentJob, 'owner' | 'repo' | 'author'>): Promise<Role | null> {
-  try {
-    const { data } = await octokit.request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner: job.owner, repo: job.repo, username: job.author });
-    const named = (data as { role_name?: string }).role_name;
-    if (named && named in ROLE_RANK) return named as Role;
-    return data.permission in ROLE_RANK ? (data.permission as Role) : null;
-  } catch (error) {
-    // 404: not a collaborator at all (for example someone commenting on a public repository).
-    if ((error as { status?: number }).status === 404) return null;
-    throw error;
-  }
 }
 
 /** `/workflow list`: the repository's saved workflows (from GitHub), then the built-in ones. */

@@ -6,6 +6,9 @@ import type { RunOutcome } from '../runtime/engine.ts';
 import { ProgressTracker, type RunSummary } from '../runtime/progress.ts';
 import { totalTokens } from '../runtime/types.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import { describeEvent } from '../report/event-lines.ts';
+
+export { describeEvent };
 
 export interface Reporter {
   onEvent(event: RunEvent): void;
@@ -24,38 +27,6 @@ export class LineReporter implements Reporter {
     if (line) this.#write(line);
   }
   close(): void {}
-}
-
-export function describeEvent(event: RunEvent): string | null {
-  switch (event.type) {
-    case 'run-started':
-      return event.resumed ? `resume ${event.workflow} at ${event.baseSha.slice(0, 12)} (${event.replayable} journaled calls to replay)` : `start ${event.workflow} at ${event.baseSha.slice(0, 12)}`;
-    case 'phase':
-      return `phase ${event.title}`;
-    case 'log':
-      return `log ${event.message}`;
-    case 'warn':
-      return `warn ${event.message}`;
-    case 'agent-finished': {
-      const figures = `${formatTokens(totalTokens(event.usage))} tok ${formatUsd(event.costUsd)} ${formatMs(event.elapsedMs)}`;
-      const tail = event.error ? `: ${event.error}` : '';
-      return `agent ${event.status} [${event.phase}] ${event.label} ${event.status === 'replayed' ? '(from journal)' : figures}${tail}`;
-    }
-    case 'change-made':
-      return `change ${event.changeId} ${event.label}: ${event.files} file${event.files === 1 ? '' : 's'} changed${event.candidate ? ' (left by a worktree agent)' : ''}`;
-    case 'gate-started':
-      return `gate ${event.changeId} ${event.label}: running`;
-    case 'gate-finished':
-      return `gate ${event.changeId} ${event.label}: ${event.passed ? 'passed' : `failed${event.failedStep ? ` at ${event.failedStep}` : ''}`} ${formatMs(event.durationMs)}`;
-    case 'change-proposed':
-      return `proposed ${event.changeId} ${event.label}: ${event.url ?? `branch ${event.branch}`}${event.created ? '' : ' (already there)'}`;
-    case 'change-discarded':
-      return `discarded ${event.changeId} ${event.label}`;
-    case 'run-finished':
-      return `run ${event.status}${event.error ? `: ${event.error}` : ''}`;
-    default:
-      return null;
-  }
 }
 
 // Scrolled above the live table; agent events only move its figures.

@@ -21,6 +21,8 @@ export interface GitHubProposerOptions extends ProposalCommitOptions {
   token: string | (() => Promise<string>);
   /** The branch pull requests are opened against. */
   baseBranch: string;
+  /** false: push the branch and open no pull request (the Action's `propose: branch`). */
+  pullRequests?: boolean;
 }
 
 type PullRef = { number: number; url: string };
@@ -36,13 +38,14 @@ export class GitHubProposer implements Proposer {
 
   async propose(request: ProposalRequest): Promise<Proposal> {
     const { branch } = request;
-    const open = await this.#findOpenPull(branch);
+    const open = this.#options.pullRequests === false ? null : await this.#findOpenPull(branch);
     if (open) return { branch, pr: open, created: false };
 
     const { repoDir } = this.#options;
     await checkBranchName(repoDir, branch);
     const sha = await createProposalCommit(repoDir, request.commitSha, request.baseSha, proposalMessage(request), this.#options);
     await this.#push(sha, branch);
+    if (this.#options.pullRequests === false) return { branch, pr: null, created: true };
 
     const pr = await this.#openPull(request, request.draft);
     return pr ? { branch, pr, created: true } : { branch, pr: await this.#foundAfterRace(branch), created: false };

@@ -21,6 +21,9 @@ interface Waiter {
 const writeFailed = (detail: string): Error =>
   new Error(`the run store could not commit a journal write (${detail}): check that FOREMAN_HOME is writable and has free space, then resume the run`);
 
+// Next to this file: the TypeScript source, or in the Action's bundle (dist/) its bundled sibling.
+const WRITER_THREAD = new URL(import.meta.url.endsWith('.ts') ? './sqlite-writer-thread.ts' : './sqlite-writer-thread.js', import.meta.url);
+
 export class ThreadWriteQueue implements WriteQueue {
   readonly #file: string;
   #worker: Worker | null = null;
@@ -66,7 +69,7 @@ export class ThreadWriteQueue implements WriteQueue {
   }
 
   #start(): Worker {
-    const worker = new Worker(new URL('./sqlite-writer-thread.ts', import.meta.url), { workerData: { file: this.#file } });
+    const worker = new Worker(WRITER_THREAD, { workerData: { file: this.#file } });
     worker.unref();
     worker.on('message', (reply: WriterReply) => {
       reply.ids.forEach((id, i) => {

@@ -1,0 +1,470 @@
+// Runs inside the isolate, once per sandbox, before the workflow script. sandbox.ts reads this
+// file as text and calls installWorkflowGlobals from a context.evalClosure, so the isolated-vm
+// References in `host` live only in this function's closure: nothing the script can reach
+// (globalThis, function objects, stack frames) ever holds one. Strict mode matters here: it keeps
+// `fn.arguments`/`fn.caller` and CallSite#getThis/getFunction from exposing this code's frames.
+//
+// host:   { call, log, phase, warn, budgetSpent }, each an ivm.Reference to a host function.
+// configJson: JSON text { argsJson, budgetTotal (null = unlimited), maxItemsPerCall, maxTransferChars }.
+// Returns runMain(main) for the host: it runs the compiled script and reports how it ended.
+
+function installWorkflowGlobals(host, configJson) {
+  'use strict';
+
+  // Captured now so that a script which overwrites a built-in cannot change how the globals work.
+  const { parse: parseJson, stringify } = JSON;
+  const { defineProperty, freeze, isFrozen, getOwnPropertyNames } = Object;
+  const { isArray } = Array;
+  const { isInteger } = Number;
+  const indirectEval = globalThis.eval;
+  const NativeDate = Date;
+  const PromiseAll = Promise.all.bind(Promise);
+
+  const config = parseJson(configJson);
+  const maxItems = config.maxItemsPerCall;
+  const maxChars = config.maxTransferChars;
+  const megabytes = (chars) => `${(chars / (1024 * 1024)).toFixed(1)} MB`;
+
+  // ---- crossing the boundary -------------------------------------------------------------------
+
+  function toJson(value, what) {
+    let json;
+    try {
+      json = stringify(value);
+    } catch (error) {
+      throw new TypeError(`${what} must be JSON-serialisable: ${messageOf(error)}`);
+    }
+    if (json === undefined) json = 'null';
+    if (json.length > maxChars) {
+      throw new RangeError(
+        `${what} is ${megabytes(json.length)} as JSON; the limit is ${megabytes(maxChars)}: pass less data ` +
+          '(for example file paths instead of file contents)',
+      );
+    }
+    return json;
+  }
+
+  // The host answers every call with {"ok":true,"value":…} or {"ok":false,"message":…}; it never
+  // rejects, so that a failure arrives here as a plain Error with the host's message.
+  async function callHost(kind, payload) {
+    const request = toJson(payload, `${kind}() arguments`);
+    const reply = await host.call.apply(undefined, [kind, request], {
+      arguments: { copy: true },
+      result: { promise: true, copy: true },
+    });
+    const answer = parseJson(reply);
+    if (!answer.ok) throw new Error(answer.message);
+    return answer.value;
+  }
+
+  const notify = (channel, message) => host[channel].applySync(undefined, [message], { arguments: { copy: true } });
+
+  const MAX_LOG_CHARS = 64 * 1024;
+  function toLogText(value) {
+    let text;
+    if (typeof value === 'string') text = value;
+    else {
+      try {
+        text = stringify(value) ?? String(value);
+      } catch {
+        text = safeString(value);
+      }
+    }
+    return text.length > MAX_LOG_CHARS ? `${text.slice(0, MAX_LOG_CHARS)}… (truncated)` : text;
+  }
+
+  // String() itself throws for some values (objects without a prototype, hostile toString).
+  function safeString(value) {
+    try {
+      return String(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+
+  function messageOf(error) {
+    try {
+      return error instanceof Error ? String(error.message) : toLogText(error);
+    } catch {
+      return 'unprintable error';
+    }
+  }
+
+  function describeType(value) {
+    if (value === null || value === undefined) return String(value);
+    if (isArray(value)) return 'an array';
+    if (typeof value === 'object') return 'an object';
+    if (typeof value === 'function') return 'a function';
+    const shown = typeof value === 'string' ? stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : safeString(value);
+    return `${typeof value} ${shown}`;
+  }
+
+  function deepFreeze(value) {
+    if (value !== null && typeof value === 'object' && !isFrozen(value)) {
+      freeze(value);
+      for (const key of getOwnPropertyNames(value)) deepFreeze(value[key]);
+    }
+    return value;
+  }
+
+  const copyFrozen = (json) => (json === null ? undefined : deepFreeze(parseJson(json)));
+
+  // ---- agent, parallel, pipeline -----------------------------------------------------------------
+
+  function agent(prompt, opts) {
+    if (typeof prompt !== 'string') {
+      throw new TypeError(`agent(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
+    }
+    if (opts !== undefined && (opts === null || typeof opts !== 'object' || isArray(opts))) {
+      throw new TypeError(`agent(prompt, opts?): opts must be an object, got ${describeType(opts)}`);
+    }
+    return callHost('agent', { prompt, opts: opts ?? {} });
+  }
+
+  function checkItems(callee, items, itemsName) {
+    if (!isArray(items)) {
+      throw new TypeError(`${callee}() expects an array of ${itemsName}, got ${describeType(items)}`);
+    }
+    if (items.length > maxItems) {
+      throw new RangeError(
+        `${callee}() got ${items.length} items; the limit is ${maxItems} per call: split the work into batches ` +
+          `of at most ${maxItems} (for example await ${callee}() on consecutive slices)`,
+      );
+    }
+  }
+
+  // Argument errors throw at the call; once started, the returned promise never rejects.
+  function parallel(thunks) {
+    checkItems('parallel', thunks, 'functions');
+    return PromiseAll(
+      thunks.map(async (thunk, index) => {
+        if (typeof thunk !== 'function') {
+          notify('warn', `parallel(): item ${index} is ${describeType(thunk)}, not a function; its result is null`);
+          return null;
+        }
+        try {
+          return await thunk();
+        } catch (error) {
+          notify('warn', `parallel(): item ${index} failed, its result is null: ${messageOf(error)}`);
+          return null;
+        }
+      }),
+    );
+  }
+
+  // Each item runs through all stages on its own: no barrier between stages.
+  function pipeline(items, ...stages) {
+    checkItems('pipeline', items, 'items');
+    stages.forEach((stage, position) => {
+      if (typeof stage !== 'function') {
+        throw new TypeError(`pipeline(): stage ${position + 1} is ${describeType(stage)}, not a function`);
+      }
+    });
+    return PromiseAll(
+      items.map(async (item, index) => {
+        let result = item;
+        for (const [position, stage] of stages.entries()) {
+          try {
+            result = await stage(result, item, index);
+          } catch (error) {
+            notify('warn', `pipeline(): item ${index} failed in stage ${position + 1}, its result is null: ${messageOf(error)}`);
+            return null;
+          }
+        }
+        return result;
+      }),
+    );
+  }
+
+  // ---- Foreman extensions: change, gate, propose, discard, fix -----------------------------------
+
+  // A change crosses back to the host as its id only; the host knows the rest.
+  function changeId(value, callee) {
+    if (value === null || typeof value !== 'object' || typeof value.id !== 'string') {
+      throw new TypeError(`${callee}: expects a change returned by change(), got ${describeType(value)}`);
+    }
+    return value.id;
+  }
+
+  function checkOptions(callee, opts) {
+    if (opts !== undefined && (opts === null || typeof opts !== 'object' || isArray(opts))) {
+      throw new TypeError(`${callee}: opts must be an object, got ${describeType(opts)}`);
+    }
+    return opts ?? {};
+  }
+
+  function change(prompt, opts) {
+    if (typeof prompt !== 'string') {
+      throw new TypeError(`change(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
+    }
+    return callHost('change', { prompt, opts: checkOptions('change(prompt, opts?)', opts) });
+  }
+
+  // change() for fix(): a write agent that fails throws (fix() reports 'failed') instead of
+  // resolving to null, which for fix() means it changed nothing ('unchanged').
+  const changeOrThrow = (prompt, opts) => callHost('change', { prompt, opts, failure: 'throw' });
+
+  const gate = (target, opts) =>
+    callHost('gate', { change: changeId(target, 'gate(change, opts?)'), opts: checkOptions('gate(change, opts?)', opts) });
+
+  function propose(target, opts) {
+    const id = changeId(target, 'propose(change, { title, body })');
+    const options = checkOptions('propose(change, { title, body })', opts);
+    if (typeof options.title !== 'string' || options.title.trim() === '') {
+      throw new TypeError('propose(change, { title, body }): title must be a non-empty string');
+    }
+    const request = { change: id, title: options.title, body: typeof options.body === 'string' ? options.body : '', draft: options.draft === true };
+    if (options.votes !== undefined) request.votes = reviewVotes(options.votes);
+    return callHost('propose', request);
+  }
+
+  // The reviewers' verdicts, shown as a table in the pull request. A reviewer that gave no
+  // verdict (null) is shown as not accepting.
+  function reviewVotes(votes) {
+    const usage = 'propose(change, { votes }): votes must be an array of at most 9 { verdict: "accept" | "refute", reason } or null';
+    if (!isArray(votes) || votes.length > 9) throw new TypeError(`${usage}, got ${describeType(votes)}`);
+    return votes.map((vote) => {
+      if (vote === null) return { accepted: false, reason: 'no verdict' };
+      if (typeof vote !== 'object' || (vote.verdict !== 'accept' && vote.verdict !== 'refute') || typeof vote.reason !== 'string') {
+        throw new TypeError(`${usage}, got ${describeType(vote)} in it`);
+      }
+      return { accepted: vote.verdict === 'accept', reason: vote.reason };
+    });
+  }
+
+  const discard = (target) => callHost('discard', { change: changeId(target, 'discard(change)') });
+
+  const VERDICT = freeze({
+    type: 'object',
+    required: ['verdict', 'reason'],
+    properties: {
+      verdict: { type: 'string', enum: ['accept', 'refute'] },
+      reason: { type: 'string' },
+    },
+  });
+
+  const reviewPrompt = (request, candidate, index) =>
+    [
+      `You are reviewer ${index + 1} of a proposed code change. Your job is to refute it.`,
+      'The change was made by another agent for this request:',
+      '',
+      request,
+      '',
+      `Files changed: ${candidate.files.map((f) => `${f.path} (+${f.additions} -${f.deletions})`).join(', ')}`,
+      '',
+      'The diff against the base commit:',
+      '```diff',
+      candidate.diff,
+      '```',
+      '',
+      'Your working directory is the repository with the change applied: read the changed files and the code around them.',
+      'Answer "refute" if the change is wrong, incomplete, does not do what was asked, breaks other code, or adds',
+      'anything that was not asked for. Answer "accept" only if you tried to find such a flaw and could not.',
+      'Give the concrete reason either way.',
+    ].join('\n');
+
+  // fix(): change → adversarial reviewers → majority → gate → propose, written with the same
+  // globals a script has, so its journal entries are the primitives' own and a resume replays it.
+  async function fix(prompt, opts) {
+    if (typeof prompt !== 'string') {
+      throw new TypeError(`fix(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
+    }
+    const options = checkOptions('fix(prompt, opts?)', opts);
+    const reviewers = options.reviewers === undefined ? 2 : options.reviewers;
+    if (!isInteger(reviewers) || reviewers < 1 || reviewers > 9) {
+      throw new RangeError(`fix(prompt, opts?): reviewers must be an integer from 1 to 9, got ${describeType(reviewers)}`);
+    }
+    const label = typeof options.label === 'string' ? options.label : firstLine(prompt);
+    const outcome = (status, fields) => ({ status, change: null, votes: [], gate: null, pr: null, ...fields });
+
+    let candidate;
+    try {
+      candidate = await changeOrThrow(prompt, { label, phase: options.phase, model: options.model, schema: options.schema });
+    } catch (error) {
+      return outcome('failed', { error: messageOf(error) });
+    }
+    if (candidate === null) return outcome('unchanged');
+
+    const votes = await parallel(
+      Array.from({ length: reviewers }, (_, index) => () =>
+        agent(reviewPrompt(prompt, candidate, index), {
+          cwd: candidate,
+          schema: VERDICT,
+          label: `review ${index + 1}: ${label}`,
+          phase: options.reviewPhase,
+          model: options.reviewModel ?? options.model,
+        }),
+      ),
+    );
+    // A reviewer that gave no verdict does not count as accepting.
+    const accepted = votes.filter((vote) => vote !== null && vote.verdict === 'accept').length;
+    if (accepted * 2 <= reviewers) {
+      await discard(candidate);
+      return outcome('refuted', { change: candidate, votes });
+    }
+
+    let verdict;
+    try {
+      verdict = await gate(candidate);
+    } catch (error) {
+      await discard(candidate);
+      return outcome('failed', { change: candidate, votes, error: messageOf(error) });
+    }
+    if (!verdict.passed) {
+      await discard(candidate);
+      return outcome('gate-failed', { change: candidate, votes, gate: verdict });
+    }
+
+    const title = typeof options.title === 'string' ? options.title : label;
+    const body = typeof options.body === 'string' ? options.body : prompt;
+    try {
+      const pr = await propose(candidate, { title, body, draft: options.draft === true, votes });
+      return outcome('proposed', { change: candidate, votes, gate: verdict, pr });
+    } catch (error) {
+      return outcome('failed', { change: candidate, votes, gate: verdict, error: messageOf(error) });
+    }
+  }
+
+  function firstLine(text) {
+    const line = text.trim().split('\n')[0] ?? '';
+    return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+  }
+
+  // ---- phase, log, args, budget ------------------------------------------------------------------
+
+  const phase = (title) => void notify('phase', toLogText(title));
+  const log = (message) => void notify('log', toLogText(message));
+
+  const budgetTotal = config.budgetTotal === null ? Infinity : config.budgetTotal;
+  const spent = () => Number(host.budgetSpent.applySync(undefined, [], { result: { copy: true } }));
+  const budget = freeze({
+    total: budgetTotal,
+    spent,
+    remaining: () => Math.max(0, budgetTotal - spent()),
+  });
+
+  // ---- workflow ----------------------------------------------------------------------------------
+
+  async function workflow(name, nestedArgs) {
+    if (typeof name !== 'string') {
+      throw new TypeError(`workflow(name, args?): name must be a string, got ${describeType(name)}`);
+    }
+    const argsJson = nestedArgs === undefined ? null : toJson(nestedArgs, 'workflow() args');
+    const script = await callHost('workflow', { name, args: nestedArgs });
+    const nestedMain = compileNested(script.body, script.file);
+    const refuseNesting = () => {
+      throw new Error(`workflow() nests one level: ${name} cannot call workflow()`);
+    };
+    return nestedMain(copyFrozen(argsJson), refuseNesting);
+  }
+
+  // Same wrapper shape as the main script (prefix on the body's first line keeps line numbers);
+  // its own args and workflow parameters shadow the globals.
+  function compileNested(body, file) {
+    const sourceUrl = String(file).replace(/[\s]/g, '_');
+    try {
+      return indirectEval(`(async function (args, workflow) {${body}\n})\n//# sourceURL=${sourceUrl}`);
+    } catch (error) {
+      throw new SyntaxError(`${file}: ${messageOf(error)}`);
+    }
+  }
+
+  // ---- determinism guards ------------------------------------------------------------------------
+
+  // A resumed run replays journaled agent results; a script that reads the clock or randomness
+  // would decide differently the second time and no longer match its journal.
+  const nondeterministic = (call, instead) =>
+    new Error(
+      `${call} is not available in workflow scripts: a resumed run replays journaled results, so ` +
+        `time and randomness would send the script down a different path. ${instead}`,
+    );
+  const TIME_INSTEAD = 'Pass the time in through args instead; new Date(x) with an argument works.';
+
+  const GuardedDate = function Date(...parts) {
+    if (new.target === undefined) throw nondeterministic('Date() called as a function', TIME_INSTEAD);
+    if (parts.length === 0) throw nondeterministic('new Date() without an argument', TIME_INSTEAD);
+    return Reflect.construct(NativeDate, parts, new.target);
+  };
+  defineProperty(GuardedDate, 'length', { value: 7 });
+  defineProperty(GuardedDate, 'prototype', { value: NativeDate.prototype, writable: false });
+  defineProperty(NativeDate.prototype, 'constructor', { value: GuardedDate });
+  for (const name of ['parse', 'UTC']) {
+    defineProperty(GuardedDate, name, { value: NativeDate[name], writable: true, configurable: true });
+  }
+  defineProperty(GuardedDate, 'now', {
+    value: function now() {
+      throw nondeterministic('Date.now()', TIME_INSTEAD);
+    },
+    writable: true,
+    configurable: true,
+  });
+  defineProperty(globalThis, 'Date', { value: GuardedDate, writable: true, configurable: true });
+  defineProperty(Math, 'random', {
+    value: function random() {
+      throw nondeterministic(
+        'Math.random()',
+        'Pass a seed or the values in through args instead, or derive them from the data (an item index, a hash).',
+      );
+    },
+    writable: true,
+    configurable: true,
+  });
+
+  // V8's built-in console prints nowhere in an isolate; route it to the run's log so that a
+  // script's console.log is not silently lost.
+  const consoleTargets = { log, info: log, debug: log, warn: (m) => notify('warn', toLogText(m)) };
+  consoleTargets.error = consoleTargets.warn;
+  const consoleShim = {};
+  for (const [method, target] of Object.entries(consoleTargets)) {
+    consoleShim[method] = (...parts) => target(parts.map(toLogText).join(' '));
+  }
+  defineProperty(globalThis, 'console', { value: freeze(consoleShim), writable: true, configurable: true });
+
+  // ---- install -----------------------------------------------------------------------------------
+
+  const globals = {
+    agent, parallel, pipeline, phase, log, args: copyFrozen(config.argsJson), budget, workflow,
+    change, gate, propose, discard, fix,
+  };
+  for (const [name, value] of Object.entries(globals)) {
+    defineProperty(globalThis, name, { value, writable: false, enumerable: false, configurable: false });
+  }
+
+  // How the script ended, as plain strings the host copies out. The result is serialised here,
+  // inside the isolate, so that its size and CPU cost count against the script's own limits.
+  return async function runMain(main) {
+    let value;
+    try {
+      value = await main();
+    } catch (error) {
+      return describeThrown(error);
+    }
+    let json;
+    try {
+      json = stringify(value === undefined ? null : value);
+    } catch (error) {
+      return { outcome: 'result', message: `the script's return value is not JSON-serialisable: ${messageOf(error)}` };
+    }
+    if (json === undefined) {
+      return { outcome: 'result', message: `the script returned ${typeof value}, which JSON cannot represent` };
+    }
+    if (json.length > maxChars) {
+      return {
+        outcome: 'result',
+        message: `the script's return value is ${megabytes(json.length)} as JSON; the limit is ${megabytes(maxChars)}: return a summary`,
+      };
+    }
+    return { outcome: 'ok', json };
+  };
+
+  function describeThrown(error) {
+    try {
+      if (error instanceof Error) {
+        return { outcome: 'error', name: String(error.name), message: String(error.message), stack: String(error.stack) };
+      }
+    } catch {
+      // A hostile getter on the error: fall through to the plain description.
+    }
+    return { outcome: 'error', name: 'Error', message: `the script threw a non-Error value: ${toLogText(error)}`, stack: '' };
+  }
+}

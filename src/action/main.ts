@@ -1,0 +1,228 @@
+// The GitHub Action: the same runs as the App, in the repository's own CI. The event says what to
+// run (trigger.ts); a commenter or labeller is checked against the config's trigger role before
+// anything of a pull request is fetched; the run goes through the same service as the CLI, and is
+// reported as check runs, a job summary, step outputs and (when asked) SARIF.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as core from '@actions/core';
+import * as github from '@actions/github';
+import type { Octokit } from '@octokit/core';
+import { CONFIG_PATH, parseConfig } from '../config/load.ts';
+import type { ForemanConfig } from '../config/schema.ts';
+import { findingsOf, sarifOf } from '../github/findings.ts';
+import { gitAuthEnv } from '../github/git-auth.ts';
+import { GitHubProposer } from '../github/proposer.ts';
+import { hasRole, roleOf, type Role } from '../github/roles.ts';
+import { GitHubRunReport } from '../github/run-report.ts';
+import { describeEvent } from '../report/event-lines.ts';
+import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import type { RunOutcome } from '../runtime/engine.ts';
+import type { RunEvent } from '../runtime/events.ts';
+import { totalTokens, type Proposer } from '../runtime/types.ts';
+import { startRun } from '../service/runs.ts';
+import { git } from '../workspace/git.ts';
+import { readInputs, type ActionInputs } from './inputs.ts';
+import { triggerOf, type RunTrigger } from './trigger.ts';
+
+export const VERSION = '0.1.0';
+
+/** A run that did not complete: the step fails with this one message. */
+export class RunFailedError extends Error {}
+
+/** The built-in workflows: beside the bundle in dist/, or at the repository root from source. */
+function builtinDir(): string {
+  const bundled = new URL('./workflows/', import.meta.url);
+  return fileURLToPath(existsSync(bundled) ? bundled : new URL('../../workflows/', import.meta.url));
+}
+
+export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const inputs = readInputs();
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const { owner, repo } = github.context.repo;
+  const payload = github.context.payload;
+  const octokit = github.getOctokit(inputs.githubToken, { baseUrl: env.GITHUB_API_URL || 'https://api.github.com' }) as unknown as Octokit;
+  const config = await readConfig(workspace, inputs.config);
+
+  const trigger = triggerOf(github.context.eventName, payload, inputs, config);
+  if (trigger.kind === 'skip') {
+    core.notice(`Foreman: nothing to run: ${trigger.reason}`);
+    core.setOutput('status', 'skipped');
+    return;
+  }
+  // With secrets in reach, someone without the role is turned away before anything of theirs is fetched or run.
+  if (trigger.checkRoleOf) {
+    const needed: Role = config.permissions?.trigger ?? 'write';
+    const role = await roleOf(octokit, { owner, repo, author: trigger.checkRoleOf });
+    if (!hasRole(role, needed)) {
+      if (trigger.issueNumber !== null) {
+        await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+          owner,
+          repo,
+          issue_number: trigger.issueNumber,
+          body: `@${trigger.checkRoleOf}, thanks for asking: Foreman starts workflows only for people with **${needed}** access to this repository (you have ${role ?? 'none'}). A maintainer can run the same command for you.`,
+        });
+      }
+      core.notice(`Foreman: not run: ${trigger.checkRoleOf} has ${role ?? 'no'} access and ${needed} is needed`);
+      core.setOutput('status', 'refused');
+      return;
+    }
+  }
+  if (trigger.commentId !== null) {
+    await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { owner, repo, comment_id: trigger.commentId, content: 'eyes' });
+  }
+
+  const remoteUrl = `${env.GITHUB_SERVER_URL || 'https://github.com'}/${owner}/${repo}.git`;
+  const where = await baseOf(trigger, inputs, octokit, { owner, repo, workspace, remoteUrl, payload, env });
+  const home = env.FOREMAN_HOME || join(env.RUNNER_TEMP || join(workspace, '..'), 'foreman');
+  const report = inputs.checkRuns
+    ? new GitHubRunReport(
+        {
+          octokit,
+          owner,
+          repo,
+          headSha: where.sha,
+          issueNumber: trigger.issueNumber,
+          progressCommentId: null,
+          workflow: trigger.workflow,
+          trigger: trigger.description,
+          sarif: inputs.sarif ? { ref: where.ref } : null,
+          version: VERSION,
+        },
+        { onError: (error, what) => core.warning(`GitHub report: ${what} failed: ${(error as Error).message}`) },
+      )
+    : null;
+
+  const outcome = await startRun(
+    { ref: trigger.workflow, args: trigger.args, repoDir: workspace, base: where.sha, model: inputs.model, concurrency: inputs.concurrency, budgetTokens: inputs.budgetTokens, maxCostUsd: inputs.maxCostUsd },
+    {
+      home,
+      userHome: join(home, 'no-user-workflows'),
+      builtinDir: builtinDir(),
+      apiKey: inputs.anthropicApiKey,
+      baseURL: env.ANTHROPIC_BASE_URL,
+      config,
+      commandEnv: env,
+      ...(where.untrusted ? { untrusted: where.untrusted } : {}),
+      proposer: (repoDir) => proposerFor(inputs, { octokit, owner, repo, repoDir, remoteUrl, baseBranch: where.targetBranch }),
+      onRunId: (runId) => {
+        core.info(`run ${runId}`);
+        void report?.started(runId);
+      },
+      listener: (event: RunEvent) => {
+        const line = describeEvent(event);
+        if (line) core.info(line);
+        report?.listener(event);
+      },
+    },
+  );
+  await report?.finish(outcome);
+  await publish(outcome, trigger, home, inputs);
+  if (outcome.status !== 'completed') throw new RunFailedError(`run ${outcome.runId} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
+}
+
+async function readConfig(workspace: string, path: string): Promise<ForemanConfig> {
+  const file = join(workspace, path);
+  if (!existsSync(file)) {
+    if (path !== CONFIG_PATH) throw new Error(`config ${path} does not exist in the checkout: fix the config input, or check out the repository first (actions/checkout)`);
+    return {};
+  }
+  return parseConfig(await readFile(file, 'utf8'), path);
+}
+
+interface Base {
+  sha: string;
+  /** The ref SARIF is uploaded for. */
+  ref: string;
+  /** Where fixes go. */
+  targetBranch: string;
+  untrusted?: string;
+}
+
+/** The commit the run reads: a pull request's head (fetched only now, after the role check), or the event's commit. */
+async function baseOf(
+  trigger: RunTrigger,
+  inputs: ActionInputs,
+  octokit: Octokit,
+  at: { owner: string; repo: string; workspace: string; remoteUrl: string; payload: any; env: NodeJS.ProcessEnv },
+): Promise<Base> {
+  const defaultBranch: string = at.payload.repository?.default_branch ?? 'main';
+  if (trigger.pullNumber !== null) {
+    const { data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: at.owner, repo: at.repo, pull_number: trigger.pullNumber });
+    const ref = `refs/pull/${trigger.pullNumber}/head`;
+    await git(at.workspace, ['fetch', '--quiet', '--no-tags', at.remoteUrl, `+${ref}:refs/foreman/pull/${trigger.pullNumber}`], { env: gitAuthEnv(at.remoteUrl, inputs.githubToken) });
+    const fork = pull.head.repo?.full_name !== `${at.owner}/${at.repo}`;
+    // A commenter with the trigger role vouches for the pull request; a label on a fork's pull
+    // request (no secrets in its job anyway) runs read-only.
+    const untrusted = fork && trigger.commentId === null ? "this pull request's code comes from a fork: the Action builds and proposes it only when someone with the trigger role asks in a comment" : undefined;
+    return { sha: pull.head.sha, ref, targetBranch: fork ? pull.base.ref : pull.head.ref, ...(untrusted ? { untrusted } : {}) };
+  }
+  const sha = inputs.base ? (await git(at.workspace, ['rev-parse', '--verify', '--end-of-options', `${inputs.base}^{commit}`])).trim() : (at.env.GITHUB_SHA ?? 'HEAD');
+  const refName = at.env.GITHUB_REF ?? `refs/heads/${defaultBranch}`;
+  return { sha, ref: refName, targetBranch: refName.startsWith('refs/heads/') ? refName.slice('refs/heads/'.length) : defaultBranch };
+}
+
+function proposerFor(inputs: ActionInputs, at: { octokit: Octokit; owner: string; repo: string; repoDir: string; remoteUrl: string; baseBranch: string }): Proposer {
+  if (inputs.propose === 'none') {
+    return {
+      propose: async () => {
+        throw new Error('proposals are off (propose: none): the change is reported, not pushed');
+      },
+    };
+  }
+  return new GitHubProposer({ ...at, token: inputs.githubToken, pullRequests: inputs.propose === 'pr' });
+}
+
+/** Step outputs, the job summary, the report file and the SARIF file. */
+async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, inputs: ActionInputs): Promise<void> {
+  const findings = outcome.status === 'completed' ? findingsOf(outcome.result) : [];
+  const pulls = (outcome.summary.changes ?? []).filter((c) => c.pr).map((c) => c.pr as string);
+  const dir = join(home, 'reports');
+  await mkdir(dir, { recursive: true });
+  const reportPath = join(dir, `${outcome.runId}.json`);
+  await writeFile(reportPath, JSON.stringify({ runId: outcome.runId, status: outcome.status, error: outcome.error, result: outcome.result, summary: outcome.summary, findings, pullRequests: pulls }, null, 2));
+  if (inputs.sarif) await writeFile(join(dir, `${outcome.runId}.sarif`), JSON.stringify(sarifOf(findings, { name: 'Foreman', version: VERSION, workflow: trigger.workflow }), null, 2));
+
+  const s = outcome.summary;
+  core.setOutput('run-id', outcome.runId);
+  core.setOutput('status', outcome.status);
+  core.setOutput('result', JSON.stringify(outcome.result ?? null));
+  core.setOutput('findings', JSON.stringify(findings));
+  core.setOutput('pull-requests', JSON.stringify(pulls));
+  core.setOutput('tokens', String(totalTokens(s.usage)));
+  core.setOutput('cost-usd', s.costUsd.toFixed(6));
+  core.setOutput('report-path', reportPath);
+
+  core.summary.addHeading(`Foreman · ${trigger.workflow} · ${outcome.status}`, 2);
+  core.summary.addRaw(`Run <code>${outcome.runId}</code>, started by ${escape(trigger.description)}.`, true);
+  core.summary.addTable([
+    [
+      { data: 'phase', header: true },
+      { data: 'agents', header: true },
+      { data: 'failed', header: true },
+      { data: 'tokens', header: true },
+      { data: 'cost', header: true },
+      { data: 'time', header: true },
+    ],
+    ...s.phases.map((p) => [escape(p.title), String(p.agents), String(p.failed), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]),
+    ['total', String(s.agents), String(s.phases.reduce((n, p) => n + p.failed, 0)), formatTokens(totalTokens(s.usage)), formatUsd(s.costUsd), formatMs(s.elapsedMs)],
+  ]);
+  if (findings.length > 0) {
+    core.summary.addHeading(`Findings (${findings.length})`, 3);
+    core.summary.addList(findings.slice(0, 50).map((f) => `<code>${escape(f.file)}${f.line ? `:${f.line}` : ''}</code>${f.severity ? ` (${f.severity})` : ''}: ${escape(f.title)}`));
+  }
+  if (pulls.length > 0) {
+    core.summary.addHeading('Pull requests', 3);
+    core.summary.addList(pulls.map((url) => `<a href="${escape(url)}">${escape(url)}</a>`));
+  }
+  if (outcome.error) core.summary.addRaw(`<p><strong>${escape(outcome.error)}</strong></p>`, true);
+  await core.summary.write();
+  for (const f of findings.slice(0, 50)) {
+    core.warning(f.detail || f.title, { title: f.title, file: f.file, ...(f.line ? { startLine: f.line } : {}) });
+  }
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}

@@ -1,0 +1,28 @@
+// The committed bundle in dist/ is what `npm run build` makes from the sources as they are: a
+// change to src/ without a rebuild fails here, before users get a stale Action.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildAction } from '../scripts/build-action.ts';
+import { tempDir } from './support/repo.ts';
+
+const DIST = fileURLToPath(new URL('../dist', import.meta.url));
+
+function files(root: string, dir = root): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(root, path) : [relative(root, path)];
+  });
+}
+
+test('dist/ is what npm run build makes: run it and commit dist/ when this fails', async () => {
+  const fresh = join(tempDir('foreman-dist-'), 'dist');
+  await buildAction(fresh);
+  const built = files(fresh).sort();
+  assert.deepEqual(files(DIST).sort(), built, 'the same files: run `npm run build` and commit dist/');
+  for (const file of built) {
+    assert.ok(readFileSync(join(DIST, file)).equals(readFileSync(join(fresh, file))), `dist/${file} is stale: run \`npm run build\` and commit dist/`);
+  }
+});
