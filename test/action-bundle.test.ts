@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { buildAction } from '../scripts/build-action.ts';
 import { tempDir } from './support/repo.ts';
 
@@ -25,4 +26,16 @@ test('dist/ is what npm run build makes: run it and commit dist/ when this fails
   for (const file of built) {
     assert.ok(readFileSync(join(DIST, file)).equals(readFileSync(join(fresh, file))), `dist/${file} is stale: run \`npm run build\` and commit dist/`);
   }
+});
+
+test('action.yml parses, runs the bundle on node24, and declares exactly the inputs and outputs the code uses', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const action = parseYaml(readFileSync(join(root, 'action.yml'), 'utf8'));
+  assert.deepEqual(action.runs, { using: 'node24', main: 'dist/index.js' });
+  const code = ['src/action/inputs.ts', 'src/action/main.ts'].map((file) => readFileSync(join(root, file), 'utf8')).join('\n');
+  const read = new Set([...code.matchAll(/core\.getInput\('([^']+)'\)|(?:positive|flag)\('([^']+)'/g)].map((m) => m[1] ?? m[2]));
+  const written = new Set([...code.matchAll(/core\.setOutput\('([^']+)'/g)].map((m) => m[1]));
+  assert.deepEqual(Object.keys(action.inputs).sort(), [...read].sort());
+  assert.deepEqual(Object.keys(action.outputs).sort(), [...written].sort());
+  for (const [name, input] of Object.entries(action.inputs) as Array<[string, { description?: string }]>) assert.ok(input.description, `input ${name} is described`);
 });

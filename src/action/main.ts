@@ -37,6 +37,15 @@ function builtinDir(): string {
   return fileURLToPath(existsSync(bundled) ? bundled : new URL('../../workflows/', import.meta.url));
 }
 
+/** The Action: its one error path is here, core.setFailed with the message. */
+export async function run(): Promise<void> {
+  try {
+    await actionMain();
+  } catch (error) {
+    core.setFailed(error instanceof Error ? error.message : String(error));
+  }
+}
+
 export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const inputs = readInputs();
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();

@@ -1,9 +1,5 @@
-// The Action's entry (bundled to dist/main.js): one error path, core.setFailed. No logic here.
-import * as core from '@actions/core';
-import { actionMain } from './main.ts';
+// The Action's entry (bundled to dist/main.js). No logic here: main.ts has it, and its one error
+// path. @github/local-action runs main.ts's run() from source the same way.
+import { run } from './main.ts';
 
-try {
-  await actionMain();
-} catch (error) {
-  core.setFailed(error instanceof Error ? error.message : String(error));
-}
+await run();
