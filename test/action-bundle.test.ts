@@ -39,3 +39,21 @@ test('action.yml parses, runs the bundle on node24, and declares exactly the inp
   assert.deepEqual(Object.keys(action.outputs).sort(), [...written].sort());
   for (const [name, input] of Object.entries(action.inputs) as Array<[string, { description?: string }]>) assert.ok(input.description, `input ${name} is described`);
 });
+
+test('the example workflows parse, ask for their permissions, and give the Action its key', () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dir = join(root, 'examples/workflows');
+  const action = parseYaml(readFileSync(join(root, 'action.yml'), 'utf8'));
+  const examples = readdirSync(dir);
+  assert.deepEqual(examples.sort(), ['foreman-comments.yml', 'foreman-label-audit.yml', 'foreman-release-sweep.yml']);
+  for (const file of examples) {
+    const workflow = parseYaml(readFileSync(join(dir, file), 'utf8'));
+    assert.ok(workflow.permissions && !('write-all' === workflow.permissions), `${file} sets least permissions`);
+    assert.equal(workflow.permissions.contents, 'write', `${file}: fix branches are pushed`);
+    const steps = Object.values(workflow.jobs as Record<string, { steps?: Array<{ uses?: string; with?: Record<string, unknown> }> }>).flatMap((job) => job.steps ?? []);
+    const foreman = steps.find((step) => step.uses?.includes('/foreman@'));
+    assert.ok(foreman, `${file} uses the Action`);
+    assert.equal(foreman.with?.['anthropic-api-key'], '${{ secrets.ANTHROPIC_API_KEY }}');
+    for (const input of Object.keys(foreman.with ?? {})) assert.ok(input in action.inputs, `${file}: ${input} is an input of action.yml`);
+  }
+});

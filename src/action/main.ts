@@ -167,9 +167,17 @@ async function baseOf(
     const untrusted = fork && trigger.commentId === null ? "this pull request's code comes from a fork: the Action builds and proposes it only when someone with the trigger role asks in a comment" : undefined;
     return { sha: pull.head.sha, ref, targetBranch: fork ? pull.base.ref : pull.head.ref, ...(untrusted ? { untrusted } : {}) };
   }
-  const sha = inputs.base ? (await git(at.workspace, ['rev-parse', '--verify', '--end-of-options', `${inputs.base}^{commit}`])).trim() : (at.env.GITHUB_SHA ?? 'HEAD');
+  if (inputs.base) {
+    // A branch as base (a sweep of release branches) is also where its fixes go.
+    const sha = (await git(at.workspace, ['rev-parse', '--verify', '--end-of-options', `${inputs.base}^{commit}`]).catch(() => {
+      throw new Error(`base ${inputs.base} is not a commit in the checkout: check it out first (actions/checkout with ref: ${inputs.base}, or fetch-depth: 0)`);
+    })).trim();
+    const full = (await git(at.workspace, ['rev-parse', '--symbolic-full-name', '--end-of-options', inputs.base]).catch(() => '')).trim();
+    const branch = /^refs\/(?:heads|remotes\/origin)\/(.+)$/.exec(full)?.[1];
+    return { sha, ref: branch ? `refs/heads/${branch}` : (at.env.GITHUB_REF ?? `refs/heads/${defaultBranch}`), targetBranch: branch ?? defaultBranch };
+  }
   const refName = at.env.GITHUB_REF ?? `refs/heads/${defaultBranch}`;
-  return { sha, ref: refName, targetBranch: refName.startsWith('refs/heads/') ? refName.slice('refs/heads/'.length) : defaultBranch };
+  return { sha: at.env.GITHUB_SHA ?? 'HEAD', ref: refName, targetBranch: refName.startsWith('refs/heads/') ? refName.slice('refs/heads/'.length) : defaultBranch };
 }
 
 function proposerFor(inputs: ActionInputs, at: { octokit: Octokit; owner: string; repo: string; repoDir: string; remoteUrl: string; baseBranch: string }): Proposer {
