@@ -11,6 +11,7 @@ import * as github from '@actions/github';
 import type { Octokit } from '@octokit/core';
 import { CONFIG_PATH, parseConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
+import { uploadSarif } from '../github/code-scanning.ts';
 import { findingsOf, sarifOf } from '../github/findings.ts';
 import { gitAuthEnv } from '../github/git-auth.ts';
 import { GitHubProposer } from '../github/proposer.ts';
@@ -127,6 +128,10 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<
     },
   );
   await report?.finish(outcome);
+  if (inputs.sarif && !report) {
+    const findings = outcome.status === 'completed' ? findingsOf(outcome.result) : [];
+    if (findings.length > 0) core.info(await uploadSarif({ octokit, owner, repo, commitSha: where.sha, ref: where.ref, workflow: trigger.workflow, version: VERSION }, findings, (e) => core.warning(`SARIF upload failed: ${(e as Error).message}`)));
+  }
   await publish(outcome, trigger, home, inputs);
   if (outcome.status !== 'completed') throw new RunFailedError(`run ${outcome.runId} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
 }

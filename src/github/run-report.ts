@@ -2,14 +2,14 @@
 // table, one summary check with Stop and Resume buttons, one progress comment edited in place,
 // findings as annotations (and SARIF when asked). Fed the run's events; every GitHub call is
 // throttled per check or comment, so a 1,000-agent fan-out makes a handful of requests.
-import { gzipSync } from 'node:zlib';
 import type { Octokit } from '@octokit/core';
 import type { RunOutcome } from '../runtime/engine.ts';
 import type { RunEvent } from '../runtime/events.ts';
 import { ProgressTracker, type PhaseStats, type RunSummary } from '../runtime/progress.ts';
 import { totalTokens } from '../runtime/types.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
-import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, sarifOf, type Annotation, type Finding } from './findings.ts';
+import { uploadSarif } from './code-scanning.ts';
+import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, type Annotation, type Finding } from './findings.ts';
 import { Throttle } from './throttle.ts';
 
 type Rest = Pick<Octokit, 'request'>;
@@ -160,7 +160,10 @@ export class GitHubRunReport {
       await this.#completePhase(phase, summary, outcome.status, phase === last ? annotations : []);
     }
     let sarifNote = '';
-    if (this.#t.sarif && findings.length > 0) sarifNote = await this.#uploadSarif(findings);
+    if (this.#t.sarif && findings.length > 0) {
+      const { octokit, owner, repo, headSha, workflow, version } = this.#t;
+      sarifNote = await uploadSarif({ octokit, owner, repo, commitSha: headSha, ref: this.#t.sarif.ref, workflow, version }, findings, (e) => this.#onError(e, 'uploading SARIF'));
+    }
 
     await this.#summaryThrottle.flush();
     const summaryId = await this.#summaryId;
@@ -318,23 +321,6 @@ export class GitHubRunReport {
   #outcomeTitle(outcome: RunOutcome, findings: number): string {
     const s = outcome.summary;
     return `${outcome.status} · ${s.agents} agents · ${findings} findings · ${this.#proposals.length} pull requests · ${formatUsd(s.costUsd)}`;
-  }
-
-  async #uploadSarif(findings: Finding[]): Promise<string> {
-    const sarif = sarifOf(findings, { name: 'Foreman', version: this.#t.version, workflow: this.#t.workflow });
-    try {
-      await this.#rest('POST /repos/{owner}/{repo}/code-scanning/sarifs', {
-        commit_sha: this.#t.headSha,
-        ref: this.#t.sarif!.ref,
-        sarif: gzipSync(JSON.stringify(sarif)).toString('base64'),
-        tool_name: 'Foreman',
-      });
-      return `${findings.length} findings were uploaded to code scanning.`;
-    } catch (error) {
-      this.#onError(error, 'uploading SARIF');
-      const status = (error as { status?: number }).status;
-      return `The findings could not be uploaded to code scanning (${status ?? 'error'}): ${status === 403 || status === 404 ? 'enable code scanning for the repository and give the App "Code scanning alerts: write"' : 'see the app log'}.`;
-    }
   }
 
   // ---- the progress comment -----------------------------------------------------------------------
