@@ -261,6 +261,30 @@ test('/workflow stop stops a running run, and the Resume button finishes it with
   assert.equal(new Set(github.record.comments.map((c) => c.id)).size, 1, 'the resume reports in the same progress comment');
 });
 
+test('a worker shut down mid-run (a deploy) hands the run on: the next worker resumes it from the journal', async () => {
+  held = new Promise<void>((resolve) => (release = resolve));
+  const github = fakeRestApi(API);
+  intakeReads(API, 'Codertocat', 'write');
+  pullRequest(API, remote);
+  const from = fake.requests.length;
+  assert.equal((await h.deliver('issue_comment', comment('/workflow slow', 8151))).status, 200);
+  await until('two answers and two agents waiting', async () => fake.requests.slice(from).filter((r) => r.prompt.startsWith('SCAN')).length === 4);
+  const runId = await until('the run id', async () => (await h.registry.latest('Codertocat/Hello-World', 1))?.runId);
+
+  await h.restartWorker();
+  const atRestart = fake.requests.length;
+  await until('the new worker to ask for the unfinished agents', async () => fake.requests.slice(atRestart).filter((r) => r.prompt.startsWith('SCAN')).length === 2);
+  release();
+  const done = await doneRun('completed');
+  github.stop();
+  assert.equal(done.runId, runId, 'the same run, resumed');
+  assert.deepEqual(fake.requests.slice(atRestart).map((r) => r.prompt).sort(), ['SCAN 2', 'SCAN 3']);
+  assert.deepEqual(((await storedRun(runId)).result as { answers: string[] }).answers, ['answer to SCAN 0', 'answer to SCAN 1', 'answer to SCAN 2', 'answer to SCAN 3']);
+  assert.deepEqual(await h.queue.counts('start'), { done: (await h.queue.counts('start')).done }, 'no start job left claimed or waiting');
+  assert.deepEqual(github.record.unexpected, []);
+  assert.deepEqual(h.problems, []);
+});
+
 test('on a fork pull request without approval, nothing of the fork is built or proposed', async () => {
   rmSync(MARKER, { force: true });
   const github = fakeRestApi(API);

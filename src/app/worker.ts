@@ -140,6 +140,11 @@ export class ForemanWorker {
       else await this.#resume(job.payload as ResumeJob);
       await this.#o.queue.finish(job.id);
     } catch (error) {
+      if (error instanceof ShutDown) {
+        // Back in line: the next worker resumes the run from its journal (registry.begin's `again`).
+        await this.#o.queue.release(job.id);
+        return;
+      }
       this.#o.log.error({ job: job.id, kind: job.kind, err: error }, 'worker job failed');
       await this.#o.queue.finish(job.id, error instanceof Error ? error.message : String(error));
     }
@@ -196,8 +201,9 @@ export class ForemanWorker {
       const args = context.args ?? prepared.pullRequestArgs;
       const request = { ref: context.workflow, args, repoDir: prepared.clone, base: context.headSha!, ...(generated ? { script: { source: script.source, file: script.file } } : {}) };
       const outcome = await this.#execute(entry.id, context, report, prepared.workflowRoot, (env) => startRun(request, env));
-      await registry.end(entry.id, outcome.status);
+      await this.#ended(entry.id, outcome);
     } catch (error) {
+      if (error instanceof ShutDown) throw error;
       await registry.end(entry.id, 'failed');
       const reason = error instanceof Error ? error.message : String(error);
       if (report) await report.failedToStart(reason);
@@ -227,8 +233,9 @@ export class ForemanWorker {
       const { workflowRoot } = await this.#fetch(context, [context.headSha!, context.defaultSha!]);
       const report = this.#report(octokit, { ...context, trigger: `${context.trigger}, ${why}` }, []);
       const outcome = await this.#execute(entry.id, context, report, workflowRoot, (env) => resumeRun(runId, env), runId);
-      await this.#o.registry.end(entry.id, outcome.status);
+      await this.#ended(entry.id, outcome);
     } catch (error) {
+      if (error instanceof ShutDown) throw error;
       await this.#o.registry.end(entry.id, 'failed');
       await this.#say(octokit, context, `Foreman could not resume run \`${runId}\`: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -502,6 +509,15 @@ export class ForemanWorker {
     }
   }
 
+  /** Records how a run ended; one this worker stopped because it is shutting down is handed on instead. */
+  async #ended(entryId: number, outcome: RunOutcome): Promise<void> {
+    if (this.#stopped && outcome.status === 'stopped') {
+      await this.#o.registry.end(entryId, 'interrupted');
+      throw new ShutDown();
+    }
+    await this.#o.registry.end(entryId, outcome.status);
+  }
+
   /** Runs from GitHub never read the server's own ~/.claude/workflows. */
   #noUserHome(): string {
     return join(this.#o.home, 'github', 'no-user-workflows');
@@ -512,6 +528,9 @@ export class ForemanWorker {
     await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: context.owner, repo: context.repo, issue_number: context.issueNumber, body });
   }
 }
+
+/** The worker is shutting down: the job goes back in line rather than being finished. */
+class ShutDown extends Error {}
 
 function longestBacktickRun(text: string): number {
   return Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));

@@ -12,7 +12,7 @@ import { webhookHandler } from '../../src/app/webhooks.ts';
 import { createForemanApp } from '../../src/app/app.ts';
 import { IntakeLoop } from '../../src/app/intake-loop.ts';
 import { SqliteRunRegistry } from '../../src/app/run-registry.ts';
-import { ForemanWorker, type Logger } from '../../src/app/worker.ts';
+import { ForemanWorker, type Logger, type WorkerOptions } from '../../src/app/worker.ts';
 import { appTokenSource, CachedTokenSource } from '../../src/github/installation.ts';
 import { SqliteWorkQueue } from '../../src/runtime/sqlite-queue.ts';
 import { tempDir } from './repo.ts';
@@ -32,6 +32,8 @@ export interface AppHarness {
   intake: IntakeLoop;
   /** The worker, when asked for: in this process, so nock sees its GitHub calls. */
   worker: ForemanWorker | null;
+  /** Stops the worker as a deploy would (SIGTERM) and starts a new one on the same store. */
+  restartWorker(): Promise<void>;
   /** $FOREMAN_HOME of the worker. */
   home: string;
   /** What the worker logged as warnings and errors (a GitHub call that failed, a run that did not start). */
@@ -50,19 +52,20 @@ export interface HarnessOptions {
   home?: string;
 }
 
-export async function startApp(options: HarnessOptions = {}): Promise<AppHarness> {
+export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness> {
+  let restart = async () => {};
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   // A function, so it applies after Probot's own throttle options: the production pacing of
   // content-creating requests (a second or more apart) would only slow the tests down.
   const Octokit = ProbotOctokit.defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o.throttle, enabled: false } }));
   const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, logLevel: process.env.FOREMAN_TEST_DEBUG ? 'debug' : 'fatal', Octokit });
-  const home = options.home ?? join(tempDir(), '.foreman');
+  const home = harness.home ?? join(tempDir(), '.foreman');
   const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
   const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
   const builtinDir = fileURLToPath(new URL('../../workflows/', import.meta.url));
   const problems: AppHarness['problems'] = [];
   let worker: ForemanWorker | null = null;
-  if (options.anthropicUrl) {
+  if (harness.anthropicUrl) {
     // FOREMAN_TEST_DEBUG=1 prints what the worker logs.
     const debug = process.env.FOREMAN_TEST_DEBUG ? (obj: object, msg?: string) => console.error(msg, obj) : () => {};
     const log: Logger = {
@@ -70,7 +73,7 @@ export async function startApp(options: HarnessOptions = {}): Promise<AppHarness
       warn: (obj, msg) => (debug(obj, msg), problems.push({ obj, msg })),
       error: (obj, msg) => (debug(obj, msg), problems.push({ obj, msg })),
     };
-    worker = new ForemanWorker({
+    const workerOptions: WorkerOptions = {
       queue,
       registry,
       holder: 'test-worker/',
@@ -79,15 +82,21 @@ export async function startApp(options: HarnessOptions = {}): Promise<AppHarness
       tokens: new CachedTokenSource(appTokenSource(() => probot.auth() as never)),
       apiUrl: API,
       Octokit,
-      anthropic: { apiKey: 'test-key', baseURL: options.anthropicUrl },
+      anthropic: { apiKey: 'test-key', baseURL: harness.anthropicUrl },
       commandEnv: process.env,
       log,
       version: '0.0.0-test',
       pollMs: 20,
       stopPollMs: 50,
-      reportIntervalMs: options.reportIntervalMs ?? 0,
-    });
+      reportIntervalMs: harness.reportIntervalMs ?? 0,
+    };
+    worker = new ForemanWorker(workerOptions);
     worker.start();
+    restart = async () => {
+      await worker!.stop();
+      worker = new ForemanWorker({ ...workerOptions, holder: `test-worker-${Date.now()}/` });
+      worker.start();
+    };
   }
   // In this process, so nock sees its calls; schedules are ticked by the tests themselves.
   const intake = new IntakeLoop({ probot, queue, registry, holder: 'test', pollMs: 20, builtinDir, onQueued: () => worker?.wake(), scheduleIntervalMs: 0 });
@@ -106,7 +115,10 @@ export async function startApp(options: HarnessOptions = {}): Promise<AppHarness
     queue,
     registry,
     intake,
-    worker,
+    get worker() {
+      return worker;
+    },
+    restartWorker: () => restart(),
     home,
     problems,
     async deliver(name, payload, options = {}) {
