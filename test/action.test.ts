@@ -193,3 +193,21 @@ test('a schedule runs the configured workflow on the commit of the event, and a 
   assert.equal(errors.length, 1, failing.stdout);
   assert.match(errors[0], /no-such-workflow/);
 });
+
+test('a label on a pull request runs the workflow input on its head, after checking who put it on', async () => {
+  const from = api.calls.length;
+  const examples = (await import('node:module')).createRequire(import.meta.url)('@octokit/webhooks-examples') as any[];
+  const payload = structuredClone(examples.find((d) => d.name === 'pull_request').examples.find((e: any) => e.action === 'labeled' && e.installation));
+  payload.label = { name: 'security-review' };
+  payload.pull_request.number = 1;
+  payload.sender = { login: 'Codertocat', type: 'User' };
+  const run = await runAction('pull_request', payload, { workflow: 'nightly' });
+  assert.equal(run.code, 0, run.stdout);
+  assert.equal(run.outputs.status, 'completed');
+  const calls = since(from);
+  assert.ok(calls.includes('GET /repos/Codertocat/Hello-World/collaborators/Codertocat/permission'), 'the labeller was checked');
+  assert.ok(calls.includes('POST /repos/Codertocat/Hello-World/issues/1/comments'), 'the progress comment is on the pull request');
+  const checks = api.calls.slice(from).filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs'));
+  assert.ok(checks.length > 0 && checks.every((c) => c.body.head_sha === remote.headSha), 'the run read the pull request head');
+  assert.equal(gitIn(run.workspace, 'rev-parse', 'refs/foreman/pull/1').trim(), remote.headSha, 'fetched after the check');
+});
