@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
@@ -14,7 +14,11 @@ import { INSTALLATION_TOKEN, NAME, OWNER, startRemote, type Remote } from './sup
 import { exampleComment, prComment } from './support/github-app.ts';
 import { gitIn, tempDir } from './support/repo.ts';
 
-const ENTRY = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+// What users get: the repository at a tag, action.yml and dist/ without any npm install.
+const ACTION_DIR = tempDir('foreman-action-checkout-');
+cpSync(fileURLToPath(new URL('../action.yml', import.meta.url)), join(ACTION_DIR, 'action.yml'));
+cpSync(fileURLToPath(new URL('../dist', import.meta.url)), join(ACTION_DIR, 'dist'), { recursive: true });
+const ENTRY = join(ACTION_DIR, 'dist', 'index.js');
 
 const AUDIT_FIX = `export const meta = { name: 'audit-fix', description: 'Audit, then fix', phases: [{ title: 'Audit' }, { title: 'Fix' }] }
 phase('Audit')
