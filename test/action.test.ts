@@ -56,6 +56,7 @@ before(async () => {
   });
   api = await startFakeGitHubApi(OWNER, NAME);
   Object.assign(api.roles, { Codertocat: 'write', visitor: 'read' });
+  api.diffs[1] = 'diff --git a/NOTES.md b/NOTES.md\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES.md\n@@ -0,0 +1 @@\n+a change under review\n';
   api.pulls[1] = { number: 1, head: { sha: remote.headSha, ref: 'feature', repo: { full_name: `${OWNER}/${NAME}` } }, base: { sha: remote.mainSha, ref: 'main' } };
 });
 after(async () => {
@@ -214,4 +215,8 @@ test('a label on a pull request runs the workflow input on its head, after check
   const checks = api.calls.slice(from).filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs'));
   assert.ok(checks.length > 0 && checks.every((c) => c.body.head_sha === remote.headSha), 'the run read the pull request head');
   assert.equal(gitIn(run.workspace, 'rev-parse', 'refs/foreman/pull/1').trim(), remote.headSha, 'fetched after the check');
+  // Asked for without args on a pull request, the workflow got the change, as on the App.
+  const { args } = JSON.parse(run.outputs.result);
+  assert.equal(args.head, remote.headSha);
+  assert.match(args.diff, /^diff --git a\/NOTES\.md b\/NOTES\.md/);
 });

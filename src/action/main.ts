@@ -15,6 +15,7 @@ import { uploadSarif } from '../github/code-scanning.ts';
 import { findingsOf, sarifOf } from '../github/findings.ts';
 import { gitAuthEnv } from '../github/git-auth.ts';
 import { GitHubProposer } from '../github/proposer.ts';
+import { sanitizeCommentText } from '../github/sanitize.ts';
 import { hasRole, roleOf, type Role } from '../github/roles.ts';
 import { GitHubRunReport } from '../github/run-report.ts';
 import { describeEvent } from '../report/event-lines.ts';
@@ -105,7 +106,7 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<
     : null;
 
   const outcome = await startRun(
-    { ref: trigger.workflow, args: trigger.args, repoDir: workspace, base: where.sha, model: inputs.model, concurrency: inputs.concurrency, budgetTokens: inputs.budgetTokens, maxCostUsd: inputs.maxCostUsd },
+    { ref: trigger.workflow, args: trigger.args ?? where.pullRequestArgs ?? null, repoDir: workspace, base: where.sha, model: inputs.model, concurrency: inputs.concurrency, budgetTokens: inputs.budgetTokens, maxCostUsd: inputs.maxCostUsd },
     {
       home,
       userHome: join(home, 'no-user-workflows'),
@@ -152,6 +153,8 @@ interface Base {
   /** Where fixes go. */
   targetBranch: string;
   untrusted?: string;
+  /** On a pull request, the args of a workflow asked for without any: the change under review. */
+  pullRequestArgs?: unknown;
 }
 
 /** The commit the run reads: a pull request's head (fetched only now, after the role check), or the event's commit. */
@@ -170,7 +173,11 @@ async function baseOf(
     // A commenter with the trigger role vouches for the pull request; a label on a fork's pull
     // request (no secrets in its job anyway) runs read-only.
     const untrusted = fork && trigger.commentId === null ? "this pull request's code comes from a fork: the Action builds and proposes it only when someone with the trigger role asks in a comment" : undefined;
-    return { sha: pull.head.sha, ref, targetBranch: fork ? pull.base.ref : pull.head.ref, ...(untrusted ? { untrusted } : {}) };
+    // What review-pr reads, as the App gives it: GitHub's own diff of the pull request, since the
+    // runner's shallow checkout has no merge base to diff against.
+    const { data: diff } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: at.owner, repo: at.repo, pull_number: trigger.pullNumber, mediaType: { format: 'diff' } });
+    const pullRequestArgs = { diff: String(diff), base: pull.base.sha, head: pull.head.sha, title: sanitizeCommentText(pull.title ?? ''), body: sanitizeCommentText(pull.body ?? '') };
+    return { sha: pull.head.sha, ref, targetBranch: fork ? pull.base.ref : pull.head.ref, pullRequestArgs, ...(untrusted ? { untrusted } : {}) };
   }
   if (inputs.base) {
     // A branch as base (a sweep of release branches) is also where its fixes go.

@@ -18,13 +18,15 @@ export interface FakeGitHubApi {
   roles: Record<string, string>;
   /** The pull requests GET /pulls/{n} answers with. */
   pulls: Record<number, unknown>;
+  /** Their diffs, for `Accept: application/vnd.github.diff`. */
+  diffs: Record<number, string>;
   close(): Promise<void>;
 }
 
 export async function startFakeGitHubApi(owner: string, repo: string): Promise<FakeGitHubApi> {
   const base = `/repos/${owner}/${repo}`;
   let next = 1;
-  const api: Omit<FakeGitHubApi, 'url' | 'close'> = { calls: [], unexpected: [], roles: {}, pulls: {} };
+  const api: Omit<FakeGitHubApi, 'url' | 'close'> = { calls: [], unexpected: [], roles: {}, pulls: {}, diffs: {} };
   const server = createServer((req, res) => {
     let text = '';
     req.on('data', (d) => (text += d)).on('end', () => {
@@ -39,7 +41,11 @@ export async function startFakeGitHubApi(owner: string, repo: string): Promise<F
         return role ? json(200, { permission: role === 'maintain' ? 'write' : role, role_name: role }) : json(404, { message: 'Not Found' });
       }
       const pull = new RegExp(`^GET ${base}/pulls/(\\d+)$`).exec(route);
-      if (pull && api.pulls[Number(pull[1])]) return json(200, api.pulls[Number(pull[1])]);
+      if (pull && api.pulls[Number(pull[1])]) {
+        // GitHub answers with the pull request's diff when asked for that media type.
+        if (String(req.headers.accept).includes('diff')) return res.writeHead(200, { 'content-type': 'text/plain' }).end(api.diffs[Number(pull[1])] ?? '');
+        return json(200, api.pulls[Number(pull[1])]);
+      }
       if (route === `POST ${base}/check-runs`) return json(201, { id: next++, html_url: `https://github.test/${owner}/${repo}/runs/${next}` });
       if (new RegExp(`^PATCH ${base}/check-runs/\\d+$`).test(route)) return json(200, {});
       if (new RegExp(`^POST ${base}/issues/\\d+/comments$`).test(route)) return json(201, { id: next++ });
