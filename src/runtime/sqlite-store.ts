@@ -112,6 +112,10 @@ export class SqliteStore implements Store {
     return row ? toAgent(row) : null;
   }
 
+  prepareWrites(): void {
+    this.#writes.prepare();
+  }
+
   async close(): Promise<void> {
     await this.#writes.close();
     if (this.#db.isOpen) this.#db.close();

@@ -11,6 +11,8 @@ export interface WriteQueue {
   submit(op: WriteOp): Promise<number>;
   /** Commits what is queued, then lets go of the thread. */
   close(): Promise<void>;
+  /** A run is about to write: get ready now rather than on its first write. */
+  prepare(): void;
 }
 
 interface Waiter {
@@ -35,6 +37,10 @@ export class ThreadWriteQueue implements WriteQueue {
 
   constructor(file: string) {
     this.#file = file;
+  }
+
+  prepare(): void {
+    this.#worker ??= this.#start();
   }
 
   submit(op: WriteOp): Promise<number> {
@@ -101,6 +107,8 @@ export class InlineWriteQueue implements WriteQueue {
   constructor(db: DatabaseSync) {
     this.#committer = new BatchCommitter(db);
   }
+
+  prepare(): void {}
 
   submit(op: WriteOp): Promise<number> {
     return new Promise<number>((resolve, reject) => {

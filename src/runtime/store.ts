@@ -97,6 +97,8 @@ export interface Store {
   recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number>;
   listAgents(runId: string): Promise<AgentRecord[]>;
   getAgent(runId: string, no: number): Promise<AgentRecord | null>;
+  /** A run is about to record agents: set up what its writes need now, not on the first one. */
+  prepareWrites?(): void;
   close(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { loadConfig, modelTable } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
-import { AnthropicAgentRunner } from '../agents/client.ts';
+import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
 import { RateGovernor } from '../agents/governor.ts';
 import { executeRun, type RunOutcome } from '../runtime/engine.ts';
 import { DEFAULT_SANDBOX_LIMITS } from '../runtime/sandbox.ts';
@@ -151,6 +151,10 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   const dirs = workflowDirs(env.workflowRoot ?? run.repoDir, env.userHome, env.builtinDir);
   // The stored source, not the file: a resume runs exactly what the crashed run ran.
   const script = validateScript(run.source, run.file);
+  // Both cost the main thread while it would otherwise wait for git below, rather than when the
+  // first agents are waiting to send or record.
+  const warm = warmRequestPath().catch(() => undefined);
+  store.prepareWrites?.();
   // Commands a killed Foreman left running would write into worktrees this run may recreate.
   const ledger = new ProcessLedger(processLedgerDir(env.home));
   ledger.reapOrphans();
@@ -160,6 +164,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
     return other !== null && isRunLive(other);
   });
   const agentRoot = await createPristineCheckout(run.repoDir, run.baseSha, env.home, run.id);
+  await warm;
   try {
     // The governor starts at the agent concurrency, so back-off only ever lowers it.
     const governor = new RateGovernor(run.options.concurrency);
