@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ProbotOctokit } from 'probot';
 import type { RunOutcome } from '../runtime/engine.ts';
 import type { Job, WorkQueue } from '../runtime/queue.ts';
-import { openStore, resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
+import { resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
 import { extractWorkflows, hydrateCommits, syncClone } from '../github/clone.ts';
 import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
 import { GitHubProposer } from '../github/proposer.ts';
@@ -18,9 +18,9 @@ import { modelTable } from '../config/load.ts';
 import { resolveModel } from '../runtime/pricing.ts';
 import { GenerationFailedError, generateWorkflow, looksLikeFreeText } from '../workflows/generate.ts';
 import { availableNames, listWorkflows, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
-import { formatPlan, planWorkflow } from '../workflows/plan.ts';
 import { validateScript, type ValidatedScript } from '../workflows/validate.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
+import { planComment, saveWorkflow } from './saved-workflows.ts';
 
 /** A run to start: queued by the intake (comments), labels, schedules and releases. */
 export interface StartJob {
@@ -241,67 +241,12 @@ export class ForemanWorker {
     }
   }
 
-  /**
-   * Opens a pull request that adds the run's script (a generated one, or whatever the run ran) as
-   * `.claude/workflows/<name>.js` on the default branch. Through the API alone: no clone needed.
-   */
+  /** `/workflow save`: the pull request is saved-workflows.ts's; the answer goes where it was asked. */
   async #save(job: SaveJob): Promise<void> {
     const entry = await this.#o.registry.byId(job.entryId);
     if (!entry) throw new Error(`registry entry ${job.entryId} is gone`);
-    const { context } = entry;
-    const octokit = this.#octokit(context);
-    const repo = { owner: context.owner, repo: context.repo };
-    let source = context.script?.source ?? null;
-    if (source === null && entry.runId) {
-      const store = openStore(this.#o.home);
-      try {
-        source = (await store.getRun(entry.runId))?.source ?? null;
-      } finally {
-        await store.close();
-      }
-    }
-    if (source === null) {
-      await this.#say(octokit, context, `Foreman no longer has the script of run \`${entry.runId}\`, so there is nothing to save.`);
-      return;
-    }
-    const path = `.claude/workflows/${job.name}.js`;
-    const exists = await octokit.request('GET /repos/{owner}/{repo}/contents/{path}', { ...repo, path, ref: context.defaultBranch }).then(
-      () => true,
-      (error: { status?: number }) => {
-        if (error.status === 404) return false;
-        throw error;
-      },
-    );
-    if (exists) {
-      await this.#say(octokit, context, `\`${path}\` already exists on \`${context.defaultBranch}\`: choose another name, e.g. \`/workflow save ${job.name}-2\`.`);
-      return;
-    }
-    const branch = `foreman/save-${job.name}-${entry.runId ?? `plan-${entry.id}`}`;
-    const open = await octokit.request('GET /repos/{owner}/{repo}/pulls', { ...repo, head: `${context.owner}:${branch}`, state: 'open' });
-    let url = open.data[0]?.html_url as string | undefined;
-    if (!url) {
-      const { data: base } = await octokit.request('GET /repos/{owner}/{repo}/git/ref/{ref}', { ...repo, ref: `heads/${context.defaultBranch}` });
-      await octokit.request('POST /repos/{owner}/{repo}/git/refs', { ...repo, ref: `refs/heads/${branch}`, sha: base.object.sha }).catch((error: { status?: number }) => {
-        // The branch is there from an attempt cut short: the file is put on it again below.
-        if (error.status !== 422) throw error;
-      });
-      await octokit.request('PUT /repos/{owner}/{repo}/contents/{path}', {
-        ...repo,
-        path,
-        branch,
-        message: `Save the ${job.name} workflow${entry.runId ? ` from run ${entry.runId}` : ''}`,
-        content: Buffer.from(source).toString('base64'),
-      });
-      const { data: pull } = await octokit.request('POST /repos/{owner}/{repo}/pulls', {
-        ...repo,
-        head: branch,
-        base: context.defaultBranch,
-        title: `Save workflow ${job.name}`,
-        body: `Adds \`${path}\`, ${context.script ? 'the workflow Foreman wrote' : 'the workflow that ran'} for ${context.trigger}${entry.runId ? ` (run \`${entry.runId}\`)` : ''}, as asked by @${job.author}. Once merged, \`/workflow ${job.name}\` runs it.`,
-      });
-      url = pull.html_url;
-    }
-    await this.#say(octokit, context, `Proposed \`${path}\` in ${url}.`);
+    const octokit = this.#octokit(entry.context);
+    await this.#say(octokit, entry.context, await saveWorkflow(octokit, entry, job, this.#o.home));
   }
 
   /** The saved or built-in workflow the request names, or one the model writes for it (free text). */
@@ -335,31 +280,7 @@ export class ForemanWorker {
     const waiting: GitHubRunContext = { ...context, awaitingApproval: true, ...(generated ? { script: generated } : {}) };
     await this.#o.registry.update(entryId, waiting);
     await this.#o.registry.end(entryId, 'awaiting-approval');
-    const plan = formatPlan(planWorkflow(script));
-    const fence = '`'.repeat(Math.max(3, longestBacktickRun(script.source) + 1));
-    await this.#say(
-      this.#octokit(context),
-      context,
-      [
-        `### Foreman · plan for ${context.trigger}`,
-        '',
-        generated ? 'Foreman wrote a workflow for this request. Nothing has run yet.' : 'This repository asks for approval before every run (`approval: always`). Nothing has run yet.',
-        '',
-        '```text',
-        ...plan,
-        '```',
-        '',
-        `<details><summary>The script (${script.source.split('\n').length} lines)</summary>`,
-        '',
-        `${fence}js`,
-        script.source.trimEnd(),
-        fence,
-        '',
-        '</details>',
-        '',
-        `Someone with write access runs it with \`/workflow approve\`.${generated ? ' After it ran, `/workflow save <name>` proposes it as a saved workflow.' : ''}`,
-      ].join('\n'),
-    );
+    await this.#say(this.#octokit(context), context, planComment(context.trigger, script, generated !== null));
   }
 
   /** Where the run starts from, and whether its code is trusted; clones and fetches what it needs. */
@@ -531,10 +452,6 @@ export class ForemanWorker {
 
 /** The worker is shutting down: the job goes back in line rather than being finished. */
 class ShutDown extends Error {}
-
-function longestBacktickRun(text: string): number {
-  return Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
-}
 
 async function revParse(clone: string, ref: string): Promise<string> {
   return (await git(clone, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])).trim();
