@@ -317,8 +317,9 @@ export class ForemanWorker {
     // On a pull request, a workflow asked for without args gets what review-pr reads: the change itself.
     let pullRequestArgs: unknown = null;
     const shas = [headSha, defaultSha];
-    if (pullRequest) {
-      const mergeBase = (await git(clone, ['merge-base', pullRequest.baseSha, headSha])).trim();
+    // The base branch may have been force-pushed past the pull request's base: no merge base, no diff.
+    const mergeBase = pullRequest ? (await git(clone, ['merge-base', pullRequest.baseSha, headSha]).catch(() => '')).trim() : '';
+    if (pullRequest && mergeBase) {
       shas.push(mergeBase);
       await hydrateCommits(clone, [mergeBase, headSha], { cloneUrl: context.cloneUrl, token });
       const diff = await git(clone, ['diff', '--no-color', '--no-ext-diff', `${mergeBase}...${headSha}`]);
