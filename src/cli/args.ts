@@ -12,7 +12,9 @@ export const USAGE = `usage:
   foreman list [--repo DIR]
   foreman validate <file.js>
   foreman save <runId> <name> [--force]
-  foreman app [--port N] [--host H]          the GitHub App's webhook server (README: Run the GitHub App)`;
+  foreman app [--port N] [--host H] [--no-worker]
+                                             the GitHub App: webhooks, and a worker for its runs (README: Run the GitHub App)
+  foreman worker [--max-runs N]              runs the App's queued runs next to \`foreman app --no-worker\``;
 
 /**
  * `--args`: text that starts with { or [ must be JSON (an error gives the position); other text
