@@ -51,6 +51,11 @@ test('what the image holds, installed as the image installs it, serves the App a
     }
     assert.ok(healthy, `the health check passes: ${stderr}`);
   } finally {
+    // It must stop on SIGTERM, worker and intake thread included; a hang fails here, not the suite.
+    const exited = new Promise<number | null>((resolve) => app.on('close', resolve));
     app.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000).unref())]);
+    if (code === 'hung') app.kill('SIGKILL');
+    assert.equal(code, 0, `foreman app stops on SIGTERM: ${stderr}`);
   }
 });

@@ -4,6 +4,7 @@
 // credentials to .env.
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -109,7 +110,13 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
 /** The intake on a thread of its own: the acknowledgement path never waits behind its GitHub calls. */
 function startIntakeThread(data: IntakeThreadData, onQueued: () => void): { wake(): void; stop(): Promise<void> } {
   const thread = new Worker(new URL('./intake-thread.ts', import.meta.url), { workerData: data });
-  thread.on('message', (message) => message === 'queued' && onQueued());
+  let exited = false;
+  const gone = new Promise<void>((done) => thread.once('exit', () => ((exited = true), done())));
+  let stopped: () => void = () => {};
+  thread.on('message', (message) => {
+    if (message === 'queued') onQueued();
+    if (message === 'stopped') stopped();
+  });
   thread.on('error', (error) => process.stderr.write(`foreman app: the intake thread failed: ${error.message}\n`));
   let wakeQueued = false;
   return {
@@ -123,15 +130,18 @@ function startIntakeThread(data: IntakeThreadData, onQueued: () => void): { wake
       });
     },
     async stop() {
-      await new Promise<void>((done) => {
-        thread.once('exit', () => done());
-        thread.once('message', (message) => message === 'stopped' && done());
-        thread.postMessage('stop');
-      });
+      if (exited) return;
+      // The job in hand finishes; a thread that does not answer within the grace is ended.
+      const answered = new Promise<void>((done) => (stopped = done));
+      thread.postMessage('stop');
+      await Promise.race([answered, gone, sleep(STOP_GRACE_MS, undefined, { ref: false })]);
       await thread.terminate();
     },
   };
 }
+
+/** How long a stopping thread or worker may take before it is ended. */
+const STOP_GRACE_MS = 10_000;
 
 interface WorkerSupervisor {
   wake(): void;
@@ -172,11 +182,15 @@ function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string; tokens
     async stop() {
       stopping = true;
       const running = child;
-      if (!running || running.exitCode !== null) return;
-      await new Promise<void>((done) => {
-        running.once('exit', () => done());
-        running.kill('SIGTERM');
-      });
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = new Promise<void>((done) => running.once('exit', () => done()));
+      running.kill('SIGTERM');
+      // Its runs stop and go back in line; one that hangs is killed, and resumes from its journal.
+      const ended = await Promise.race([exited.then(() => true), sleep(STOP_GRACE_MS * 3, undefined, { ref: false }).then(() => false)]);
+      if (!ended) {
+        running.kill('SIGKILL');
+        await exited;
+      }
     },
   };
 }
