@@ -20,10 +20,12 @@ import { hasRole, roleOf, type Role } from '../github/roles.ts';
 import { GitHubRunReport } from '../github/run-report.ts';
 import { describeEvent } from '../report/event-lines.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import { escapeHtml } from '../report/markdown.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import type { RunEvent } from '../runtime/events.ts';
 import { totalTokens, type Proposer } from '../runtime/types.ts';
 import { startRun } from '../service/runs.ts';
+import { resolveCommit } from '../workspace/checkout.ts';
 import { git } from '../workspace/git.ts';
 import { readInputs, type ActionInputs } from './inputs.ts';
 import { triggerOf, type RunTrigger } from './trigger.ts';
@@ -181,9 +183,9 @@ async function baseOf(
   }
   if (inputs.base) {
     // A branch as base (a sweep of release branches) is also where its fixes go.
-    const sha = (await git(at.workspace, ['rev-parse', '--verify', '--end-of-options', `${inputs.base}^{commit}`]).catch(() => {
+    const sha = await resolveCommit(at.workspace, inputs.base, 'base').catch(() => {
       throw new Error(`base ${inputs.base} is not a commit in the checkout: check it out first (actions/checkout with ref: ${inputs.base}, or fetch-depth: 0)`);
-    })).trim();
+    });
     const full = (await git(at.workspace, ['rev-parse', '--symbolic-full-name', '--end-of-options', inputs.base]).catch(() => '')).trim();
     const branch = /^refs\/(?:heads|remotes\/origin)\/(.+)$/.exec(full)?.[1];
     return { sha, ref: branch ? `refs/heads/${branch}` : (at.env.GITHUB_REF ?? `refs/heads/${defaultBranch}`), targetBranch: branch ?? defaultBranch };
@@ -224,7 +226,7 @@ async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, i
   core.setOutput('report-path', reportPath);
 
   core.summary.addHeading(`Foreman · ${trigger.workflow} · ${outcome.status}`, 2);
-  core.summary.addRaw(`Run <code>${outcome.runId}</code>, started by ${escape(trigger.description)}.`, true);
+  core.summary.addRaw(`Run <code>${outcome.runId}</code>, started by ${escapeHtml(trigger.description)}.`, true);
   core.summary.addTable([
     [
       { data: 'phase', header: true },
@@ -234,24 +236,20 @@ async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, i
       { data: 'cost', header: true },
       { data: 'time', header: true },
     ],
-    ...s.phases.map((p) => [escape(p.title), String(p.agents), String(p.failed), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]),
+    ...s.phases.map((p) => [escapeHtml(p.title), String(p.agents), String(p.failed), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]),
     ['total', String(s.agents), String(s.phases.reduce((n, p) => n + p.failed, 0)), formatTokens(totalTokens(s.usage)), formatUsd(s.costUsd), formatMs(s.elapsedMs)],
   ]);
   if (findings.length > 0) {
     core.summary.addHeading(`Findings (${findings.length})`, 3);
-    core.summary.addList(findings.slice(0, 50).map((f) => `<code>${escape(f.file)}${f.line ? `:${f.line}` : ''}</code>${f.severity ? ` (${f.severity})` : ''}: ${escape(f.title)}`));
+    core.summary.addList(findings.slice(0, 50).map((f) => `<code>${escapeHtml(f.file)}${f.line ? `:${f.line}` : ''}</code>${f.severity ? ` (${f.severity})` : ''}: ${escapeHtml(f.title)}`));
   }
   if (pulls.length > 0) {
     core.summary.addHeading('Pull requests', 3);
-    core.summary.addList(pulls.map((url) => `<a href="${escape(url)}">${escape(url)}</a>`));
+    core.summary.addList(pulls.map((url) => `<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`));
   }
-  if (outcome.error) core.summary.addRaw(`<p><strong>${escape(outcome.error)}</strong></p>`, true);
+  if (outcome.error) core.summary.addRaw(`<p><strong>${escapeHtml(outcome.error)}</strong></p>`, true);
   await core.summary.write();
   for (const f of findings.slice(0, 50)) {
     core.warning(f.detail || f.title, { title: f.title, file: f.file, ...(f.line ? { startLine: f.line } : {}) });
   }
-}
-
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

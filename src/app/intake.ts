@@ -9,6 +9,7 @@ import type { WorkQueue } from '../runtime/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob, DeliveredRepository } from './deliveries.ts';
 import { ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
+import { tableCell } from '../report/markdown.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 import type { ResumeJob, SaveJob, StartJob } from './worker.ts';
 
@@ -217,14 +218,13 @@ async function listing(octokit: InstallationOctokit, job: CommentJob, builtinDir
   }
   const none = { repoDir: '/nonexistent', userDir: '/nonexistent' };
   const builtin = (await listWorkflows({ ...none, builtinDir })).filter((w) => w.origin === 'builtin' && !w.error);
-  const cell = (text: string | undefined) => (text ?? '').replace(/\|/g, '\\|').replace(/\s+/g, ' ');
   return [
     '**Workflows** for `/workflow <name> [args]`:',
     '',
     '| name | from | what it does |',
     '| --- | --- | --- |',
     ...saved.map((name) => `| \`${name}\` | \`.claude/workflows/${name}.js\` | |`),
-    ...builtin.filter((w) => !saved.includes(w.name)).map((w) => `| \`${w.name}\` | built in | ${cell(w.description)} |`),
+    ...builtin.filter((w) => !saved.includes(w.name)).map((w) => `| \`${w.name}\` | built in | ${tableCell(w.description ?? '')} |`),
     '',
     'Or describe what to do in words: `/workflow <request>` has a workflow written for it, shown as a plan first.',
   ].join('\n');

@@ -11,6 +11,7 @@ import { extractWorkflows, hydrateCommits, syncClone } from '../github/clone.ts'
 import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { GitHubRunReport } from '../github/run-report.ts';
+import { resolveCommit } from '../workspace/checkout.ts';
 import { git } from '../workspace/git.ts';
 import { sanitizeCommentText } from '../github/sanitize.ts';
 import { randomBytes } from 'node:crypto';
@@ -208,7 +209,7 @@ export class ForemanWorker {
       const reason = error instanceof Error ? error.message : String(error);
       if (report) await report.failedToStart(reason);
       else await this.#say(octokit, context, `Foreman could not start \`${context.workflow}\`: ${reason}`);
-      this.#o.log.warn({ repo: `${context.owner}/${context.repo}`, err: error }, 'run did not start');
+      this.#o.log.warn({ repo, err: error }, 'run did not start');
     }
   }
 
@@ -312,21 +313,19 @@ export class ForemanWorker {
     }
     const token = await this.#token(context);
     const clone = await syncClone({ cacheDir: join(this.#o.home, 'clones'), owner: context.owner, repo: context.repo, cloneUrl: context.cloneUrl, token, refs });
-    const defaultSha = await revParse(clone, `refs/remotes/origin/${context.defaultBranch}`);
-    headSha ??= await revParse(clone, job.tag ? `refs/tags/${job.tag}` : `refs/remotes/origin/${targetBranch}`);
-    // On a pull request, a workflow asked for without args gets what review-pr reads: the change itself.
-    let pullRequestArgs: unknown = null;
-    const shas = [headSha, defaultSha];
+    const defaultSha = await resolveCommit(clone, `refs/remotes/origin/${context.defaultBranch}`, 'the default branch');
+    headSha ??= await resolveCommit(clone, job.tag ? `refs/tags/${job.tag}` : `refs/remotes/origin/${targetBranch}`, job.tag ? 'the tag' : 'the branch');
     // The base branch may have been force-pushed past the pull request's base: no merge base, no diff.
     const mergeBase = pullRequest ? (await git(clone, ['merge-base', pullRequest.baseSha, headSha]).catch(() => '')).trim() : '';
+    // One hydration for every commit the run reads, the merge base included.
+    const { workflowRoot } = await this.#fetch({ ...context, headSha, defaultSha }, mergeBase ? [headSha, defaultSha, mergeBase] : [headSha, defaultSha], clone);
+    // On a pull request, a workflow asked for without args gets what review-pr reads: the change itself.
+    let pullRequestArgs: unknown = null;
     if (pullRequest && mergeBase) {
-      shas.push(mergeBase);
-      await hydrateCommits(clone, [mergeBase, headSha], { cloneUrl: context.cloneUrl, token });
       const diff = await git(clone, ['diff', '--no-color', '--no-ext-diff', `${mergeBase}...${headSha}`]);
       // The title and body are the author's words, maybe a stranger's: sanitised like a comment.
       pullRequestArgs = { diff, base: mergeBase, head: headSha, title: sanitizeCommentText(pullRequest.title), body: sanitizeCommentText(pullRequest.body) };
     }
-    const { workflowRoot } = await this.#fetch({ ...context, headSha, defaultSha }, shas, clone);
     return { clone, workflowRoot, context: { headSha, defaultSha, targetBranch, fork, ...(job.tag ? { tag: job.tag } : {}) }, pullRequestArgs };
   }
 
@@ -453,7 +452,3 @@ export class ForemanWorker {
 
 /** The worker is shutting down: the job goes back in line rather than being finished. */
 class ShutDown extends Error {}
-
-async function revParse(clone: string, ref: string): Promise<string> {
-  return (await git(clone, ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`])).trim();
-}

@@ -8,6 +8,7 @@ import type { RunEvent } from '../runtime/events.ts';
 import { ProgressTracker, type PhaseStats, type RunSummary } from '../runtime/progress.ts';
 import { totalTokens } from '../runtime/types.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import { tableCell } from '../report/markdown.ts';
 import { uploadSarif } from './code-scanning.ts';
 import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, type Annotation, type Finding } from './findings.ts';
 import { Throttle } from './throttle.ts';
@@ -119,21 +120,27 @@ export class GitHubRunReport {
     this.#scheduleComment();
   }
 
+  // Called for every event of a run (several per agent): it only records, and schedules the
+  // throttled updates of what the event changed.
   readonly listener = (event: RunEvent): void => {
     this.#tracker.apply(event);
+    let changed: PhaseCheck | null = null;
     switch (event.type) {
       case 'phase':
-        this.#phase(event.title);
+        changed = this.#phase(event.title);
+        // A new phase may leave earlier ones with nothing running.
+        this.#completeSettledPhases();
         break;
       case 'agent-queued':
       case 'agent-started':
-        this.#phase(event.phase);
+        changed = this.#phase(event.phase);
         break;
       case 'agent-finished': {
-        const phase = this.#phase(event.phase);
-        if (phase.agents.length < MAX_AGENT_ROWS) {
-          phase.agents.push({ label: event.label, status: event.status, tokens: totalTokens(event.usage), costUsd: event.costUsd, elapsedMs: event.elapsedMs, ...(event.error ? { error: event.error } : {}) });
+        changed = this.#phase(event.phase);
+        if (changed.agents.length < MAX_AGENT_ROWS) {
+          changed.agents.push({ label: event.label, status: event.status, tokens: totalTokens(event.usage), costUsd: event.costUsd, elapsedMs: event.elapsedMs, ...(event.error ? { error: event.error } : {}) });
         }
+        this.#completeSettledPhases();
         break;
       }
       case 'change-proposed':
@@ -142,8 +149,7 @@ export class GitHubRunReport {
       default:
         break;
     }
-    for (const phase of this.#phases.values()) if (!phase.completed) this.#schedulePhase(phase);
-    this.#completeSettledPhases();
+    if (changed && !changed.completed) this.#schedulePhase(changed);
     this.#summaryThrottle.schedule(() => this.#updateSummary());
     this.#scheduleComment();
   };
@@ -185,7 +191,6 @@ export class GitHubRunReport {
         .catch((e) => this.#onError(e, 'completing the summary check'));
     }
     this.#final = this.#finalText(outcome, findings, sarifNote);
-    await this.#comment.flush();
     this.#comment.schedule(() => this.#writeComment());
     await this.#comment.flush();
   }
@@ -238,6 +243,7 @@ export class GitHubRunReport {
   /** A phase whose agents are all done, once a later phase began, is finished: complete its check. */
   #completeSettledPhases(): void {
     const phases = [...this.#phases.values()];
+    if (phases.slice(0, -1).every((phase) => phase.completed)) return;
     const summary = this.#tracker.summary();
     for (const phase of phases.slice(0, -1)) {
       if (phase.completed) continue;
@@ -293,7 +299,7 @@ export class GitHubRunReport {
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       `| ${s.agents} | ${s.failed} | ${s.replayed} | ${s.running} | ${s.queued} | ${formatTokens(s.tokens)} | ${formatUsd(s.costUsd)} | ${formatMs(s.elapsedMs)} |`,
     ].join('\n');
-    const rows = phase.agents.map((a) => `| ${cell(a.label)} | ${a.status === 'done' ? '✅' : a.status === 'replayed' ? '↩️' : '❌'} ${a.status}${a.error ? `: ${cell(a.error).slice(0, 200)}` : ''} | ${formatTokens(a.tokens)} | ${formatUsd(a.costUsd)} | ${formatMs(a.elapsedMs)} |`);
+    const rows = phase.agents.map((a) => `| ${tableCell(a.label)} | ${a.status === 'done' ? '✅' : a.status === 'replayed' ? '↩️' : '❌'} ${a.status}${a.error ? `: ${tableCell(a.error).slice(0, 200)}` : ''} | ${formatTokens(a.tokens)} | ${formatUsd(a.costUsd)} | ${formatMs(a.elapsedMs)} |`);
     const text = ['| agent | status | tokens | cost | time |', '| --- | --- | ---: | ---: | ---: |', ...rows, ...(s.agents > phase.agents.length ? [`\n…and ${s.agents - phase.agents.length} more agents.`] : [])].join('\n');
     return { title: title.slice(0, 255), summary: summary.slice(0, MAX_OUTPUT_CHARS), text: text.slice(0, MAX_OUTPUT_CHARS) };
   }
@@ -373,7 +379,7 @@ export class GitHubRunReport {
       '',
       outcomeLine(outcome, findings.length, this.#proposals.length),
       ...(shown.length
-        ? ['', '**Findings**', '', ...shown.map((f) => `- \`${f.file}${f.line ? `:${f.line}` : ''}\`${f.severity ? ` (${f.severity})` : ''}: ${cell(f.title)}`), ...(findings.length > shown.length ? [`- …and ${findings.length - shown.length} more, annotated on the checks`] : [])]
+        ? ['', '**Findings**', '', ...shown.map((f) => `- \`${f.file}${f.line ? `:${f.line}` : ''}\`${f.severity ? ` (${f.severity})` : ''}: ${tableCell(f.title)}`), ...(findings.length > shown.length ? [`- …and ${findings.length - shown.length} more, annotated on the checks`] : [])]
         : []),
       ...this.#proposalLines(),
       ...(sarifNote ? ['', sarifNote] : []),
@@ -383,7 +389,7 @@ export class GitHubRunReport {
 
   #proposalLines(): string[] {
     if (this.#proposals.length === 0) return [];
-    return ['', '**Pull requests**', '', ...this.#proposals.map((p) => `- ${p.url ?? `branch \`${p.branch}\``}: ${cell(p.label)}`)];
+    return ['', '**Pull requests**', '', ...this.#proposals.map((p) => `- ${p.url ?? `branch \`${p.branch}\``}: ${tableCell(p.label)}`)];
   }
 
   #rest(route: string, parameters: Record<string, unknown>): Promise<{ data: any }> {
@@ -395,7 +401,7 @@ function phaseTable(summary: RunSummary, linkOf: (title: string) => string | nul
   if (summary.phases.length === 0) return '_No agents yet._';
   const rows = summary.phases.map((p) => {
     const link = linkOf(p.title);
-    const name = link ? `[${cell(p.title)}](${link})` : cell(p.title);
+    const name = link ? `[${tableCell(p.title)}](${link})` : tableCell(p.title);
     return `| ${name} | ${p.agents} | ${p.failed} | ${p.running} | ${p.queued} | ${formatTokens(p.tokens)} | ${formatUsd(p.costUsd)} | ${formatMs(p.elapsedMs)} |`;
   });
   return ['| phase | done | failed | running | queued | tokens | cost | time |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |', ...rows, `| **total** | ${summary.agents} | | | | ${formatTokens(totalTokens(summary.usage))} | ${formatUsd(summary.costUsd)} | ${formatMs(summary.elapsedMs)} |`].join('\n');
@@ -403,10 +409,5 @@ function phaseTable(summary: RunSummary, linkOf: (title: string) => string | nul
 
 function outcomeLine(outcome: RunOutcome, findings: number, prs: number): string {
   const parts = [`**${outcome.status}**`, `${findings} findings`, `${prs} pull requests`, `${formatUsd(outcome.summary.costUsd)}`];
-  return `${parts.join(' · ')}${outcome.error ? `\n\n> ${cell(outcome.error).slice(0, 2_000)}` : ''}`;
-}
-
-/** Text from a run (labels, errors, titles) inside a markdown table cell or list item. */
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/</g, '&lt;');
+  return `${parts.join(' · ')}${outcome.error ? `\n\n> ${tableCell(outcome.error).slice(0, 2_000)}` : ''}`;
 }

@@ -2,6 +2,7 @@
 // commit message and the branch name. Pure functions of their inputs, so a resumed run renders
 // the same text and the proposal commit keeps the same sha.
 import type { ChangeFile, GateResult, GateStep, ProposalVote } from '../runtime/types.ts';
+import { escapeHtml, oneLine, tableCell } from './markdown.ts';
 
 /** GitHub refuses a pull request body longer than this. */
 export const MAX_PR_BODY_CHARS = 65_536;
@@ -144,7 +145,7 @@ function renderVotes(votes: ProposalVote[]): string {
   const rows = votes.map((vote, index) => {
     let reason = oneLine(vote.reason);
     if (reason.length > MAX_REASON_CHARS) reason = `${safeSlice(reason, MAX_REASON_CHARS)}…`;
-    return `| ${index + 1} | ${vote.accepted ? '✅ accepted' : '❌ refuted'} | ${cell(reason) || '—'} |`;
+    return `| ${index + 1} | ${vote.accepted ? '✅ accepted' : '❌ refuted'} | ${tableCell(reason) || '—'} |`;
   });
   return [`### Reviewers: ${accepted} of ${votes.length} accepted`, '', '| # | Verdict | Reason |', '| ---: | --- | --- |', ...rows].join('\n');
 }
@@ -242,18 +243,6 @@ function code(text: string, inTable = false): string {
   return `${ticks}${pad}${inner}${pad}${ticks}`;
 }
 
-/** Plain text in a table cell: no pipes ending the cell, no raw HTML. */
-function cell(text: string): string {
-  return escapeHtml(text).replace(/\|/g, '\\|');
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
 
 function normaliseNewlines(text: string): string {
   return text.replace(/\r\n?/g, '\n');
