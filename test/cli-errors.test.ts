@@ -108,7 +108,7 @@ test('an invalid config names the key and the fix', async () => {
   const repo = makeRepo({ '.claude/workflows/x.js': META + 'return 1\n', '.github/foreman.yml': 'limits:\n  concurency: 4\n' });
   const res = await runCli(['run', 'x', '--repo', repo], { home: tempDir(), baseURL: fake.url });
   assert.equal(res.code, 2);
-  assert.match(res.stderr, /\.github\/foreman\.yml: limits: unknown key concurency/);
+  assert.match(res.stderr, /\.github\/foreman\.yml: limits\.concurency: unknown key "concurency" — did you mean "concurrency"\?/);
 });
 
 test('running outside a git repository says what to do', async () => {

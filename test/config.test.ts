@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { ConfigError, CONFIG_PATH, loadConfig, parseConfig } from '../src/config/load.ts';
-import { tempDir, writeFiles } from './support/repo.ts';
+import { makeRepo, tempDir, writeFiles } from './support/repo.ts';
+import { runCli } from './support/cli.ts';
 
 function configError(text: string): string {
   try {
@@ -48,9 +49,40 @@ test('valid agents.commands patterns load as written', () => {
   assert.deepEqual(config.agents?.commands, ['npm test', 'npx eslint **', 'node --test *', '**']);
 });
 
-test('an unknown key is named, with the fix', () => {
-  assert.equal(configError('limits:\n  concurency: 4\n'), '.github/foreman.yml: limits: unknown key concurency: fix or remove that key (see docs/config.md)');
-  assert.match(configError('gate:\n  test: npm test\n  tests: npm test\n'), /^\.github\/foreman\.yml: gate: unknown key tests: fix or remove that key/);
+test('an unknown key is named by its path, with the key it most likely meant', () => {
+  assert.equal(
+    configError('limits:\n  concurency: 4\n'),
+    '.github/foreman.yml: limits.concurency: unknown key "concurency" — did you mean "concurrency"? Rename it to limits.concurrency (see docs/config.md)',
+  );
+  assert.match(configError('lables:\n  security-review: audit\n'), /^\.github\/foreman\.yml: lables: unknown key "lables" — did you mean "labels"\? Rename it to labels /);
+  assert.match(configError('aprroval: always\n'), /^\.github\/foreman\.yml: aprroval: unknown key "aprroval" — did you mean "approval"\?/);
+  assert.match(configError("schedules:\n  - cron: '@daily'\n    workflow: audit\n    timzone: UTC\n"), /^\.github\/foreman\.yml: schedules\[0\]\.timzone: unknown key "timzone" — did you mean "timezone"\?/);
+  // Inside a union: a label starts a workflow by name or by { workflow, args }.
+  assert.match(configError('labels:\n  review:\n    workflw: audit\n'), /^\.github\/foreman\.yml: labels\.review\.workflw: unknown key "workflw" — did you mean "workflow"\?/);
+});
+
+test('a typo of a required key is reported as the typo, not as the key it left missing', () => {
+  assert.equal(
+    configError('gate:\n  tset: npm test\n'),
+    '.github/foreman.yml: gate.tset: unknown key "tset" — did you mean "test"? Rename it to gate.test (see docs/config.md)',
+  );
+});
+
+test('an unknown key like no known one lists the keys its mapping takes; one beside the key it resembles is to be removed', () => {
+  assert.equal(
+    configError('gate:\n  test: npm test\n  verbose: true\n'),
+    '.github/foreman.yml: gate.verbose: unknown key "verbose": gate takes setup, build, test, timeoutMs, concurrency; fix or remove it (see docs/config.md)',
+  );
+  assert.match(configError('gate:\n  test: npm test\n  tests: npm test\n'), /^\.github\/foreman\.yml: gate\.tests: unknown key "tests", next to gate\.test: remove it/);
+  assert.match(configError('wat: 1\n'), /^\.github\/foreman\.yml: wat: unknown key "wat": the top level takes models, limits, agents, gate,/);
+});
+
+test('unknown keys are hostile input: control characters are escaped, long keys cut, many keys counted', () => {
+  const message = configError(`"bad\\nkey\\u001b[31m": 1\n${'k'.repeat(500)}: 1\n${Array.from({ length: 8 }, (_, i) => `extra${i}: 1`).join('\n')}\n`);
+  assert.doesNotMatch(message, /[\n\u001b]/);
+  assert.match(message, /^\.github\/foreman\.yml: unknown keys \["bad\\nkey\\u001b\[31m"\], \["k{60}…"\], extra0, extra1, extra2: the top level takes models, .*; fix or remove them;/);
+  assert.doesNotMatch(message, /k{61}/);
+  assert.match(message, /and 5 more unknown keys in the top level/);
 });
 
 test('a key that is there but wrong still says to fix or remove it', () => {
@@ -83,4 +115,15 @@ test('schedules: a cron expression that does not parse, has a seconds field, or 
   assert.match(configError("schedules:\n  - cron: '0 3 * * 1'\n"), /schedules\[0\]\.workflow: required key missing: add schedules\[0\]\.workflow, e\.g\. `workflow: security-sweep`/);
   const ok = parseConfig("schedules:\n  - cron: '@daily'\n    workflow: audit\n    branches: ['release/*']\n", CONFIG_PATH);
   assert.deepEqual(ok.schedules, [{ cron: '@daily', workflow: 'audit', branches: ['release/*'] }]);
+});
+
+test('foreman run refuses a config with a mistyped key, naming its path and the key it meant', async () => {
+  const repo = makeRepo({
+    '.claude/workflows/x.js': "export const meta = { name: 'x', description: 'd' }\nreturn 1\n",
+    [CONFIG_PATH]: 'gate:\n  tset: npm test\n',
+  });
+  const res = await runCli(['run', 'x', '--repo', repo], { home: tempDir(), baseURL: 'http://127.0.0.1:9' });
+  assert.equal(res.code, 2, res.stderr);
+  assert.match(res.stderr, /^foreman: \.github\/foreman\.yml: gate\.tset: unknown key "tset" — did you mean "test"\? Rename it to gate\.test \(see docs\/config\.md\)$/m);
+  assert.doesNotMatch(res.stderr, /^run \d/m, 'no run was created');
 });

@@ -153,6 +153,17 @@ test('an invalid first answer goes back as an is_error tool result with line and
   assert.match(feedback.content, /2 attempts left/);
 });
 
+test('undefined names go back to the model all at once, each at its line in what the model wrote', async () => {
+  const undeclared = `${META}const map = await agent('List files', { schema: FILES })\nawait new Promise((done) => setTimeout(done, 1000))\nreturn map\n`;
+  const { run, requests } = await generate([[toolUse(SUBMIT_WORKFLOW_TOOL, { script: undeclared })], [toolUse(SUBMIT_WORKFLOW_TOOL, { script: VALID })]]);
+  assert.equal((await run).attempts, 2);
+  const feedback = requests()[1].lastToolResults[0];
+  assert.equal(feedback.is_error, true);
+  assert.match(feedback.content, /invalid at line 2, column 49: "FILES" is not defined\.\nFix: declare it before use/);
+  assert.match(feedback.content, /\nAlso at line 3, column 29: "setTimeout" is not defined\.\nFix: timers do not exist in the sandbox/);
+  assert.match(feedback.content, /2 attempts left/);
+});
+
 test('three invalid answers fail with the last validation error, pointing into the kept file', async () => {
   const { run, requests } = await generate([
     [toolUse(SUBMIT_WORKFLOW_TOOL, { script: REQUIRES })],

@@ -1,8 +1,14 @@
 import { test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { ScriptValidationError, validateScript } from '../src/workflows/validate.ts';
+import { MAX_SCRIPT_CHARS, ScriptValidationError, validateScript } from '../src/workflows/validate.ts';
+import { DEFINED_NAMES } from '../src/workflows/sandbox-globals.ts';
+import { runInSandbox } from '../src/runtime/sandbox.ts';
+import { startFakeAnthropic, text } from './support/fake-anthropic.ts';
+import { makeRepo, tempDir } from './support/repo.ts';
+import { runCli } from './support/cli.ts';
 
 const FILE = '.claude/workflows/sample.js';
 const META = "export const meta = { name: 'sample', description: 'A sample workflow' }\n";
@@ -26,7 +32,9 @@ function assertRejected(source: string, line: number, column: number, problem: R
   assert.match(error.problem, problem);
   if (fix) assert.match(error.fix, fix);
   assert.equal(error.file, FILE);
-  assert.equal(error.message, `${FILE}:${line}:${column}: ${error.problem}\n  fix: ${error.fix}`);
+  const first = `${FILE}:${line}:${column}: ${error.problem}\n  fix: ${error.fix}`;
+  if (error.more.length === 0) assert.equal(error.message, first);
+  else assert.ok(error.message.startsWith(`${first}\n`), error.message);
   return error;
 }
 
@@ -196,4 +204,169 @@ test('TypeScript detection prints no ExperimentalWarning', () => {
   const child = spawnSync(process.execPath, ['--input-type=module', '--eval', program], { encoding: 'utf8' });
   assert.equal(child.stdout.trim(), 'TypeScript syntax is not supported in workflow scripts');
   assert.equal(child.stderr, '');
+});
+
+// ---- names used without a declaration ----------------------------------------------------------
+
+test('a name used without a declaration is reported at its first use, with what to do', () => {
+  // The first example of docs/script-api.md as it was: FILES was never declared.
+  const source = `${META}phase('Map')\nconst map = await agent(\`List files that handle \${args}\`, { schema: FILES, model: 'haiku' })\nreturn map.files.concat(FILES)\n`;
+  const error = assertRejected(source, 3, 69, /^"FILES" is not defined$/, /declare it before use \(`const FILES = \.\.\.`\).*workflow globals \(agent, parallel/);
+  assert.deepEqual(error.more, [], 'a name is reported once');
+});
+
+test('every undefined name is reported in one error, each at its position, with a fix that fits it', () => {
+  const error = assertRejected(
+    `${META}await new Promise((resolve) => setTimeout(resolve, 10))\nconst env = process.env.TOKEN\nreturn agnet(env)\n`,
+    2,
+    32,
+    /^"setTimeout" is not defined$/,
+    /timers do not exist in the sandbox/,
+  );
+  assert.deepEqual(
+    error.more.map(({ line, column, problem }) => [line, column, problem]),
+    [
+      [3, 13, '"process" is not defined'],
+      [4, 8, '"agnet" is not defined'],
+    ],
+  );
+  assert.match(error.more[0].fix, /no `process`.*through args/);
+  assert.match(error.more[1].fix, /^did you mean `agent`\?/);
+  // The message is the one `foreman validate` prints: a file:line:column line per name.
+  assert.deepEqual(
+    error.message.split('\n').filter((line) => !line.startsWith('  ')),
+    [`${FILE}:2:32: "setTimeout" is not defined`, `${FILE}:3:13: "process" is not defined`, `${FILE}:4:8: "agnet" is not defined`],
+  );
+});
+
+test('assigning to an undeclared name is an error; a near miss of a declared name is suggested', () => {
+  const error = assertRejected(`${META}const results = []\nresult = await agent('x')\nreturn results\n`, 3, 1, /^"result" is not defined$/, /did you mean `results`/);
+  assert.equal(error.more.length, 0);
+  assertRejected(`${META}total = 0\nreturn total\n`, 2, 1, /^"total" is not defined$/, /declare it before assigning to it: `let total = \.\.\.`/);
+});
+
+test('after ten names the rest are counted, not listed', () => {
+  const names = Array.from({ length: 13 }, (_, i) => `missing${i}`);
+  const error = rejection(`${META}return [${names.join(', ')}]\n`);
+  assert.equal(error.more.length, 9);
+  assert.match(error.more[8].fix, /and 3 more undefined names after this one/);
+});
+
+test('scoping follows the language: hoisting, blocks, functions, classes, patterns, catch, labels', () => {
+  // Every name below is declared where it is used; none may be reported.
+  const source = `${META}
+const SCHEMA = { type: 'object' }
+log(hoisted(), later, typeof later)
+function hoisted() { return inner(); function inner() { return arguments.length } }
+var later = 1
+if (later) { var fromBlock = 2; function annexB() { return fromBlock } }
+annexB()
+const { a, b: [c, d = a], ...rest } = { a: 1, b: [2] }
+const [first = c, , ...others] = [d, rest]
+label: for (const item of others) { for (let i = 0; i < 2; i++) { if (i) continue label; break label } }
+for (var k in rest) log(k)
+for (const [key, value] of Object.entries(rest)) log(key + value)
+try { JSON.parse('x') } catch ({ message }) { log(message) } finally { log(first) }
+try { log(1) } catch { log(2) }
+switch (later) { case 1: let inCase = 3; log(inCase); break; default: log(inCase) }
+class Finding extends Error {
+  static count = 0
+  #secret = SCHEMA
+  label = Finding.count
+  get secret() { return this.#secret }
+  [Symbol.iterator]() { return [].values() }
+  static { var staticOnly = Finding.count; log(staticOnly) }
+}
+const Named = class Self { clone() { return new Self() } }
+const fn = function recurse(n = later, { depth } = { depth: n }) { return n ? recurse(n - 1, { depth }) : depth }
+const arrow = async (x, ...ys) => x + ys.length + (await agent('q', { schema: SCHEMA, label: \`\${x}\` }))
+const shorthand = { fn, arrow, Named, get g() { return this }, m() { return super.toString() } }
+const member = shorthand.fn.name + shorthand['arrow'].length + new Finding().secret + globalThis.Math.max(1)
+let counter = 0; counter++; counter += 1; [counter] = [2]; ({ counter } = { counter: 3 })
+await parallel([() => agent('a'), () => change('b').then((ch) => ch && gate(ch))])
+log(console, budget.remaining(), pipeline, phase, workflow, propose, discard, fix, undefined, NaN, Infinity)
+return { member, counter, args, later: typeof notDeclaredButTested === 'undefined' ? 0 : notDeclaredButTested }
+`;
+  assert.doesNotThrow(() => validateScript(source, FILE));
+});
+
+test('a block, function, catch or loop variable is not visible outside it', () => {
+  assertRejected(`${META}{ let inBlock = 1 }\nreturn inBlock\n`, 3, 8, /^"inBlock" is not defined$/);
+  assertRejected(`${META}function f() { var local = 1 }\nreturn local\n`, 3, 8, /^"local" is not defined$/);
+  assertRejected(`${META}const f = (param) => param\nreturn param\n`, 3, 8, /^"param" is not defined$/);
+  assertRejected(`${META}try {} catch (caught) {}\nreturn caught\n`, 3, 8, /^"caught" is not defined$/);
+  assertRejected(`${META}for (let i = 0; i < 1; i++) {}\nreturn i\n`, 3, 8, /^"i" is not defined$/);
+  assertRejected(`${META}const c = class Self {}\nreturn Self\n`, 3, 8, /^"Self" is not defined$/);
+  assertRejected(`${META}const f = function inner() {}\nreturn inner\n`, 3, 8, /^"inner" is not defined$/);
+});
+
+test('property keys, member names and labels are not variables; shorthand properties and defaults are', () => {
+  assert.doesNotThrow(() => validateScript(`${META}const o = { key: 1, 'q': 2 }\nlbl: for (;;) break lbl\nreturn o.key + o.notThere\n`, FILE));
+  assertRejected(`${META}return { shorthand }\n`, 2, 10, /^"shorthand" is not defined$/);
+  assertRejected(`${META}return { [computed]: 1 }\n`, 2, 11, /^"computed" is not defined$/);
+  assertRejected(`${META}return o2[key2]\n`, 2, 8, /^"o2" is not defined$/);
+  assertRejected(`${META}function f(x = fallback) { return x }\nreturn f()\n`, 2, 16, /^"fallback" is not defined$/);
+  assertRejected(`${META}class C extends Base {}\nreturn C\n`, 2, 17, /^"Base" is not defined$/);
+});
+
+test('a name the script tests with typeof is not reported, since the script guards it', () => {
+  assert.doesNotThrow(() => validateScript(`${META}const r = typeof require === 'function' ? 1 : 0\nif (typeof structuredClone !== 'undefined') log(structuredClone(r))\nreturn r\n`, FILE));
+  // typeof of a member still reads the object first.
+  assertRejected(`${META}return typeof missing.x\n`, 2, 15, /^"missing" is not defined$/);
+});
+
+test('the known globals are exactly what the sandbox has', async () => {
+  const names = await runInSandbox(
+    { body: 'return Object.getOwnPropertyNames(globalThis)', file: FILE },
+    { args: null, budgetTotal: null },
+    { call: async () => null, log: () => {}, phase: () => {}, warn: () => {}, budgetSpent: () => 0 },
+  );
+  const expected = [...DEFINED_NAMES].filter((name) => name !== 'arguments').sort();
+  assert.deepEqual((names as string[]).sort(), expected);
+});
+
+test('a script over 64 KB is refused before it is parsed', () => {
+  const big = `${META}return '${'x'.repeat(MAX_SCRIPT_CHARS)}'\n`;
+  const started = performance.now();
+  assertRejected(big, 1, 1, /^the script is 65 KB; workflow scripts may be at most 64 KB$/, /through args/);
+  assert.ok(performance.now() - started < 100);
+});
+
+test('nesting too deep to check is a validation error, not a crash', () => {
+  assertRejected(`${META}return q${'.a'.repeat(20_000)}\n`, 1, 1, /^the script nests too deeply to be checked$/, /split long chains/);
+});
+
+test('the check stays fast on a script of many declarations and undefined names', () => {
+  const parts: string[] = [];
+  for (let i = 0, length = META.length; length < MAX_SCRIPT_CHARS - 32; i++) {
+    const part = i % 2 ? `let v${i}=u${i}` : `u${i}=v${i - 1}`;
+    parts.push(part);
+    length += part.length + 1;
+  }
+  const started = performance.now();
+  const error = rejection(`${META}${parts.join(';')}\n`);
+  assert.match(error.problem, /is not defined/);
+  assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
+});
+
+test('foreman validate exits 2 naming each undefined name; foreman run refuses the script before any run starts', async () => {
+  const fake = await startFakeAnthropic({ handler: () => [text('unexpected')] });
+  try {
+    const script = `${META}const map = await agent('List files', { schema: FILES })\nsetTimeout(() => log(map), 10)\nreturn map\n`;
+    const repo = makeRepo({ '.claude/workflows/undeclared.js': script });
+    const home = tempDir();
+
+    const validated = await runCli(['validate', join(repo, '.claude/workflows/undeclared.js')], { home });
+    assert.equal(validated.code, 2, validated.stderr);
+    assert.match(validated.stderr, /undeclared\.js:2:49: "FILES" is not defined\n {2}fix: declare it before use/);
+    assert.match(validated.stderr, /undeclared\.js:3:1: "setTimeout" is not defined\n {2}fix: timers do not exist in the sandbox/);
+
+    const ran = await runCli(['run', 'undeclared', '--repo', repo], { home, baseURL: fake.url });
+    assert.equal(ran.code, 2, ran.stderr);
+    assert.match(ran.stderr, /"FILES" is not defined/);
+    assert.doesNotMatch(ran.stderr, /^run \d/m, 'no run was created');
+    assert.equal(fake.calls, 0);
+  } finally {
+    await fake.close();
+  }
 });

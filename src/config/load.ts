@@ -15,6 +15,7 @@ import { DEFAULT_MODELS, type ModelTable } from '../runtime/pricing.ts';
 // command.ts imports nothing of Foreman's, so this import makes no cycle.
 import { CommandSyntaxError, parseCommandPattern } from '../workspace/command.ts';
 import { Cron } from 'croner';
+import { nearestName, quoteName } from '../report/did-you-mean.ts';
 
 export const CONFIG_PATH = '.github/foreman.yml';
 
@@ -46,7 +47,12 @@ export function parseConfig(text: string, source: string): ForemanConfig {
 export function validateConfig(raw: unknown, source: string): ForemanConfig {
   // reportInput: tells a missing key (input undefined) from one that is there but wrong.
   const parsed = configSchema.safeParse(raw, { reportInput: true });
-  if (!parsed.success) throw new ConfigError(`${source}: ${describeIssue(parsed.error.issues[0])}`);
+  if (!parsed.success) {
+    // A typo usually causes a second issue as well (`gate: { tset: … }` leaves gate.test missing),
+    // and the typo is the one whose fix resolves both.
+    const unknown = findUnknownKeys(parsed.error.issues, []);
+    throw new ConfigError(`${source}: ${unknown ? describeUnknownKeys(unknown) : describeIssue(parsed.error.issues[0])}`);
+  }
   checkCommandPatterns(parsed.data, source);
   checkSchedules(parsed.data, source);
   return parsed.data;
@@ -66,13 +72,73 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type' && issue.path.length === 0) {
     return `${issue.message}: the file must be a mapping of keys such as \`limits:\` and \`gate:\` (see docs/config.md)`;
   }
-  const detail = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
-  return `${key}: ${detail}: fix or remove that key (see docs/config.md)`;
+  return `${key}: ${issue.message}: fix or remove that key (see docs/config.md)`;
 }
 
-/** `agents.commands[0]`: array indexes as a YAML reader would look them up. */
+/** The first unknown-key issue, also inside the branches of a union (a label's workflow or its { workflow, args }). */
+interface UnknownKeys {
+  /** the mapping that has them */
+  path: PropertyKey[];
+  keys: string[];
+  /** the mapping's value, as read */
+  input: unknown;
+}
+
+function findUnknownKeys(issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]): UnknownKeys | null {
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') return { path: [...prefix, ...issue.path], keys: issue.keys, input: issue.input };
+    if (issue.code === 'invalid_union') {
+      for (const branch of issue.errors) {
+        const found = findUnknownKeys(branch, [...prefix, ...issue.path]);
+        if (found) return found;
+      }
+    }
+  }
+  return null;
+}
+
+/** Keys YAML lets anyone write, so only a few are named, each shortened, each with the key it most likely meant. */
+const MAX_NAMED_KEYS = 5;
+
+function describeUnknownKeys({ path, keys, input }: UnknownKeys): string {
+  const known = knownKeysAt(path);
+  const parent = path.length > 0 ? keyName(path) : 'the top level';
+  const present = (key: string) => typeof input === 'object' && input !== null && Object.hasOwn(input, key);
+  const clauses: string[] = [];
+  const unmatched: string[] = [];
+  for (const key of keys.slice(0, MAX_NAMED_KEYS)) {
+    const at = keyName([...path, key]);
+    const meant = nearestName(key, known);
+    if (meant && present(meant)) clauses.push(`${at}: unknown key ${quoteName(key)}, next to ${keyName([...path, meant])}: remove it`);
+    else if (meant) clauses.push(`${at}: unknown key ${quoteName(key)} — did you mean ${quoteName(meant)}? Rename it to ${keyName([...path, meant])}`);
+    else unmatched.push(key);
+  }
+  if (unmatched.length === 1) {
+    clauses.push(`${keyName([...path, unmatched[0]])}: unknown key ${quoteName(unmatched[0])}: ${parent} takes ${known.join(', ')}; fix or remove it`);
+  } else if (unmatched.length > 1) {
+    clauses.push(`unknown keys ${unmatched.map((key) => keyName([...path, key])).join(', ')}: ${parent} takes ${known.join(', ')}; fix or remove them`);
+  }
+  if (keys.length > MAX_NAMED_KEYS) clauses.push(`and ${keys.length - MAX_NAMED_KEYS} more unknown keys in ${parent}`);
+  return `${clauses.join('; ')} (see docs/config.md)`;
+}
+
+/** The keys the mapping at `path` takes: the object schema there, or the object branch of a union. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema = schemaAt(path);
+  while (schema instanceof z.ZodOptional) schema = schema.unwrap() as z.ZodType;
+  if (schema instanceof z.ZodUnion) schema = (schema.options as z.ZodType[]).find((option) => option instanceof z.ZodObject) ?? null;
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+/** `agents.commands[0]`: array indexes as a YAML reader would look them up; a key that is no plain word is quoted. */
 function keyName(path: readonly PropertyKey[]): string {
-  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i > 0 ? '.' : ''}${String(part)}`)).join('');
+  return path
+    .map((part, i) => {
+      if (typeof part === 'number') return `[${part}]`;
+      const name = String(part);
+      return /^[\w-]{1,60}$/.test(name) ? `${i > 0 ? '.' : ''}${name}` : `[${quoteName(name)}]`;
+    })
+    .join('');
 }
 
 /** The schema of the key at `path`, as declared (still wrapped in optional), or null. */

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { addUsage, zeroUsage, type Usage } from '../runtime/types.ts';
-import { ScriptValidationError, validateScript, type ValidatedScript } from './validate.ts';
+import { ScriptValidationError, validateScript, type ScriptProblem, type ValidatedScript } from './validate.ts';
 import { toParam } from '../agents/loop.ts';
 
 /**
@@ -177,8 +177,10 @@ export async function generateWorkflow(options: GenerateOptions): Promise<Genera
           lastError = error;
           lastProblem = error.message;
           // The model numbers lines from the start of what it wrote, without the header.
-          const line = Math.max(1, error.line - headerLines);
-          feedback = `The script is invalid at line ${line}, column ${error.column}: ${error.problem}.\nFix: ${error.fix}.\n${again}`;
+          const at = (problem: ScriptProblem) =>
+            `line ${Math.max(1, problem.line - headerLines)}, column ${problem.column}: ${problem.problem}.\nFix: ${problem.fix}.\n`;
+          // All the undefined names at once, so that one corrected attempt can fix every one.
+          feedback = `The script is invalid at ${at(error)}${error.more.map((problem) => `Also at ${at(problem)}`).join('')}${again}`;
         }
       }
     }

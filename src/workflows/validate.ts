@@ -4,6 +4,9 @@
 import { getLineInfo, parse } from 'acorn';
 import type { ArrayExpression, Expression, Node, ObjectExpression, Options, Program, Property, SpreadElement } from 'acorn';
 import { stripTypeScriptTypes } from 'node:module';
+import { nearestName, quoteName } from '../report/did-you-mean.ts';
+import { findFreeVariables } from './free-variables.ts';
+import { DEFINED_NAMES, ONLY_GLOBALS, undefinedNameFix } from './sandbox-globals.ts';
 
 export interface WorkflowMeta {
   name: string;
@@ -21,23 +24,33 @@ export interface ValidatedScript {
   file: string;
 }
 
-export class ScriptValidationError extends Error {
-  readonly file: string;
+export interface ScriptProblem {
   /** 1-based */
   readonly line: number;
   /** 1-based */
   readonly column: number;
   readonly problem: string;
   readonly fix: string;
+}
 
-  constructor(file: string, line: number, column: number, problem: string, fix: string) {
-    super(`${file}:${line}:${column}: ${problem}\n  fix: ${fix}`);
+export class ScriptValidationError extends Error implements ScriptProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly problem: string;
+  readonly fix: string;
+  /** Further problems found in the same pass (undefined names after the first), in source order. */
+  readonly more: readonly ScriptProblem[];
+
+  constructor(file: string, line: number, column: number, problem: string, fix: string, more: readonly ScriptProblem[] = []) {
+    super([{ line, column, problem, fix }, ...more].map((p) => `${file}:${p.line}:${p.column}: ${p.problem}\n  fix: ${p.fix}`).join('\n'));
     this.name = 'ScriptValidationError';
     this.file = file;
     this.line = line;
     this.column = column;
     this.problem = problem;
     this.fix = fix;
+    this.more = more;
   }
 }
 
@@ -50,10 +63,18 @@ const PARSE_OPTIONS: Options = {
 };
 
 const META_SHAPE = '`export const meta = { name: ..., description: ... }`';
-const USE_GLOBALS_FIX =
-  'remove it; workflow scripts run in a sandbox with only plain JavaScript and the workflow globals (agent, parallel, pipeline, phase, log, args, budget, workflow)';
+const USE_GLOBALS_FIX = `remove it; ${ONLY_GLOBALS}`;
 const LITERAL_FIX =
   'write the value out as a literal (string, number, boolean, null, array or object); meta is read without running the script';
+
+/**
+ * Scripts are hostile input and acorn's checks for redeclared names cost the square of the names
+ * in one scope (64 KB of `let a,b,c…` parses in about 0.2 s, 200 KB in 10 s); the largest
+ * built-in workflow is 4 KB, and a generated one is capped by the model's output tokens.
+ */
+export const MAX_SCRIPT_CHARS = 64 * 1024;
+/** Undefined names listed in one error; more are counted, not listed. */
+const MAX_LISTED_NAMES = 10;
 
 export function validateScript(source: string, file: string): ValidatedScript {
   const errorAt = (offset: number, problem: string, fix: string): ScriptValidationError => {
@@ -61,10 +82,25 @@ export function validateScript(source: string, file: string): ValidatedScript {
     return new ScriptValidationError(file, line, column + 1, problem, fix);
   };
 
+  if (source.length > MAX_SCRIPT_CHARS) {
+    throw errorAt(
+      0,
+      `the script is ${Math.ceil(source.length / 1024)} KB; workflow scripts may be at most ${MAX_SCRIPT_CHARS / 1024} KB`,
+      'keep data out of the script: agents read the repository themselves, and input comes in through args',
+    );
+  }
   const program = parseScript(source, errorAt);
   const metaDeclaration = findMetaDeclaration(program, errorAt);
   const meta = readMeta(metaDeclaration.object, errorAt);
-  rejectForbiddenSyntax(program, metaDeclaration.statement, errorAt);
+  try {
+    rejectForbiddenSyntax(program, metaDeclaration.statement, errorAt);
+    rejectUndefinedNames(program, source, file);
+  } catch (error) {
+    // The checks recurse over the tree, which acorn builds without recursing for chains such as
+    // a.b.c… or f()()…: nesting a few thousand deep outruns the stack.
+    if (!(error instanceof RangeError && /call stack/i.test(error.message))) throw error;
+    throw errorAt(0, 'the script nests too deeply to be checked', 'split long chains and deeply nested functions into separate statements');
+  }
 
   const exportKeyword = metaDeclaration.statement.start;
   const body = source.slice(0, exportKeyword) + ' '.repeat('export'.length) + source.slice(exportKeyword + 'export'.length);
@@ -344,4 +380,22 @@ function rejectForbiddenSyntax(program: Program, metaStatement: Node, errorAt: E
         }
     }
   });
+}
+
+/** Every undeclared name at its first use, so that one round of fixes covers them all. */
+function rejectUndefinedNames(program: Program, source: string, file: string): void {
+  const { free, declared } = findFreeVariables(program, DEFINED_NAMES);
+  if (free.length === 0) return;
+  const problems: ScriptProblem[] = free.slice(0, MAX_LISTED_NAMES).map(({ name, start, assigned }) => {
+    const { line, column } = getLineInfo(source, start);
+    const suggestion = nearestName(name, [...declared, ...DEFINED_NAMES]);
+    return { line, column: column + 1, problem: `${quoteName(name)} is not defined`, fix: undefinedNameFix(name, assigned, suggestion) };
+  });
+  const unlisted = free.length - problems.length;
+  if (unlisted > 0) {
+    const last = problems[problems.length - 1];
+    problems[problems.length - 1] = { ...last, fix: `${last.fix}\n  (and ${unlisted} more undefined name${unlisted === 1 ? '' : 's'} after this one)` };
+  }
+  const [first, ...more] = problems;
+  throw new ScriptValidationError(file, first.line, first.column, first.problem, first.fix, more);
 }
