@@ -5,30 +5,15 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { childrenOf, startAppProcess } from './support/app-process.ts';
 import { BIN } from './support/cli.ts';
 import { exampleComment } from './support/github-app.ts';
 import { tempDir } from './support/repo.ts';
 
-function startApp(env: NodeJS.ProcessEnv, args: string[] = ['--port', '0', '--host', '127.0.0.1'], cwd?: string) {
-  const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'app', ...args], { cwd, env: { PATH: process.env.PATH, HOME: tempDir(), ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (d) => {
-      stderr += d;
-      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
-      if (url) resolve(url);
-    });
-    child.on('close', (code) => reject(new Error(`foreman app exited ${code}: ${stderr}`)));
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { child, listening, exited, stderr: () => stderr };
-}
-
-/** The processes `pid` started (Linux). */
-function childrenOf(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+function startApp(env: NodeJS.ProcessEnv, args?: string[], cwd?: string) {
+  return startAppProcess(env, args, { cwd });
 }
 
 test('foreman app serves verified deliveries and a health check, forks a worker without its secrets, and stops both on SIGTERM', async () => {

@@ -8,6 +8,7 @@ import type { CommentJob } from './deliveries.ts';
 import { takeCheckAction, takeComment, takeEvent, type CheckActionJob, type EventJob, type InstallationOctokit, type IntakeOutcome } from './intake.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { probotScheduleSource, Scheduler } from './scheduler.ts';
+import type { Logger } from './worker.ts';
 
 export const INTAKE_KINDS = ['comment', 'check-action', 'event'] as const;
 
@@ -26,6 +27,8 @@ export interface IntakeLoopOptions {
   onQueued?: () => void;
   /** How often schedules are looked at; 0 turns them off (default a minute). */
   scheduleIntervalMs?: number;
+  /** Where the loop and its schedules log (default Probot's). */
+  log?: Logger;
 }
 
 export class IntakeLoop {
@@ -34,15 +37,19 @@ export class IntakeLoop {
   #wake: () => void = () => {};
   #loop: Promise<void> = Promise.resolve();
   #scheduler: Scheduler | null = null;
+  readonly #log: Logger;
 
   constructor(options: IntakeLoopOptions) {
     this.#o = options;
+    // Probot sets its log only once it has initialized, after start(): looked up at each call.
+    const probot = options.probot;
+    this.#log = options.log ?? { info: (obj, msg) => probot.log.info(obj, msg), warn: (obj, msg) => probot.log.warn(obj, msg), error: (obj, msg) => probot.log.error(obj, msg) };
   }
 
   start(): void {
     this.#loop = this.#run();
     if (this.#o.scheduleIntervalMs !== 0) {
-      this.#scheduler = new Scheduler({ queue: this.#o.queue, source: probotScheduleSource(this.#o.probot), onQueued: this.#o.onQueued, log: this.#o.probot.log });
+      this.#scheduler = new Scheduler({ queue: this.#o.queue, source: probotScheduleSource(this.#o.probot), onQueued: this.#o.onQueued, log: this.#log });
       this.#scheduler.start(this.#o.scheduleIntervalMs);
     }
   }
@@ -85,11 +92,11 @@ export class IntakeLoop {
             : job.kind === 'event'
               ? await takeEvent(payload as EventJob, octokit, queue, intake)
               : await takeCheckAction(payload as CheckActionJob, octokit, queue, intake);
-        probot.log.info({ delivery: payload.deliveryId, ...outcome }, `intake of ${job.kind}`);
+        this.#log.info({ delivery: payload.deliveryId, ...outcome }, `intake of ${job.kind}`);
         await queue.finish(job.id);
         if (outcome.outcome === 'enqueued') this.#o.onQueued?.();
       } catch (error) {
-        probot.log.error({ delivery: payload.deliveryId, err: error }, 'intake failed');
+        this.#log.error({ delivery: payload.deliveryId, err: error }, 'intake failed');
         await queue.finish(job.id, error instanceof Error ? error.message : String(error));
       }
     }

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createProbot } from 'probot';
 import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
 import { IntakeLoop } from './intake-loop.ts';
+import { appLog, type LogSettings } from './log.ts';
 import { SqliteRunRegistry } from './run-registry.ts';
 
 export interface IntakeThreadData {
@@ -13,14 +14,18 @@ export interface IntakeThreadData {
   holder: string;
   builtinDir: string;
   scheduleIntervalMs?: number;
+  log: LogSettings;
 }
 
 const data = workerData as IntakeThreadData;
 const port = parentPort!;
 const queue = new SqliteWorkQueue(data.dbFile);
 const registry = new SqliteRunRegistry(data.dbFile);
+// Probot gets the logger now: its own is set only once it has initialized.
+const log = appLog(data.log, 'foreman-intake');
 const loop = new IntakeLoop({
-  probot: createProbot({ env: data.env }),
+  probot: createProbot({ env: data.env, overrides: { log } }),
+  log,
   queue,
   registry,
   holder: data.holder,

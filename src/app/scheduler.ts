@@ -1,7 +1,7 @@
-// Scheduled runs (config `schedules:`): every minute the app reads the schedules of the
-// repositories it is installed on and queues the runs that fell due since its last look. Every
-// replica does this; the queue's job key (repository, schedule, branch, due time) makes each
-// due run one job however many replicas saw it: the lock is the store's unique key.
+// Scheduled runs (config `schedules:`): every minute (FOREMAN_SCHEDULE_INTERVAL_MS) the app reads
+// the schedules of the repositories it is installed on and queues the runs that fell due since its
+// last look. Every replica does this; the queue's job key (repository, schedule, branch, due time)
+// makes each due run one job however many replicas saw it: the lock is the store's unique key.
 import { matchesGlob } from 'node:path';
 import { Cron } from 'croner';
 import type { Probot } from 'probot';
@@ -33,6 +33,7 @@ export class Scheduler {
   readonly #o: SchedulerOptions;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<unknown> = Promise.resolve();
+  #stopped = false;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -41,17 +42,24 @@ export class Scheduler {
   /** Looks every `intervalMs` (default a minute). Runs that fell due while no replica was up are not made up for. */
   start(intervalMs = 60_000): void {
     let last = new Date();
-    this.#timer = setInterval(() => {
-      const now = new Date();
-      const from = last;
-      last = now;
-      this.#running = this.tick(from, now).catch((error) => this.#o.log.warn({ err: error }, 'schedules could not be read'));
-    }, intervalMs);
-    this.#timer.unref();
+    // The next look is timed from the end of this one: a slow GitHub never has two looks in flight.
+    const look = () => {
+      this.#timer = setTimeout(() => {
+        const now = new Date();
+        const from = last;
+        last = now;
+        this.#running = this.tick(from, now)
+          .catch((error) => this.#o.log.warn({ err: error }, 'schedules could not be read'))
+          .finally(() => this.#stopped || look());
+      }, intervalMs);
+      this.#timer.unref();
+    };
+    look();
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
   }
 

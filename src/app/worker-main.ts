@@ -4,7 +4,6 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { CachedTokenSource, githubApiUrl, type TokenSource } from '../github/installation.ts';
 import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
 import { SqliteRunRegistry } from './run-registry.ts';
@@ -12,6 +11,7 @@ import { HttpTokenSource } from './token-endpoint.ts';
 import { IpcTokenSource, type WakeMessage } from './token-broker.ts';
 import { ForemanWorker } from './worker.ts';
 import { holderName, releaseGoneHolders } from './holders.ts';
+import { appLog, readLogSettings, type LogSettings } from './log.ts';
 
 export interface WorkerIo {
   env: NodeJS.ProcessEnv;
@@ -27,7 +27,8 @@ export const VERSION = '0.1.0';
 const USAGE = `usage: foreman worker [--max-runs N]
   Executes the runs the GitHub App queued. Environment: FOREMAN_HOME (shared with the app),
   ANTHROPIC_API_KEY; when not forked by \`foreman app\`: FOREMAN_APP_URL and WORKER_SECRET, to ask
-  the app for installation tokens. GHE_HOST (and GHE_PROTOCOL) for GitHub Enterprise Server.`;
+  the app for installation tokens. GHE_HOST (and GHE_PROTOCOL) for GitHub Enterprise Server.
+  LOG_LEVEL (default info) and LOG_FORMAT (pretty or json) as for the app; logs go to stdout.`;
 
 export async function workerMain(argv: string[], io: WorkerIo): Promise<number> {
   let values: { 'max-runs'?: string; help?: boolean };
@@ -43,12 +44,19 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
   const maxRuns = Number(values['max-runs'] ?? 2);
   if (!Number.isInteger(maxRuns) || maxRuns < 1) throw new WorkerUsageError(`--max-runs must be a whole number of at least 1, got ${values['max-runs']}`);
   if (!io.env.ANTHROPIC_API_KEY) throw new WorkerUsageError('ANTHROPIC_API_KEY is not set: the worker needs it to run agents; set it in the environment of `foreman app` or `foreman worker`');
+  let logSettings: LogSettings;
+  try {
+    logSettings = readLogSettings(io.env);
+  } catch (error) {
+    throw new WorkerUsageError((error as Error).message);
+  }
 
   const home = resolve(io.env.FOREMAN_HOME || join(io.env.HOME ?? '.', '.foreman'));
   const tokens = new CachedTokenSource(tokenSource(io.env));
   const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
   const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
-  const log = pino({ name: 'foreman-worker', level: io.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  // Logged as the app logs (LOG_FORMAT, LOG_LEVEL), into the same stream when the app forked it.
+  const log = appLog(logSettings, 'foreman-worker');
   const holder = holderName('worker');
   // Work a gone worker on this host left claimed goes back in line; its runs resume from their journals.
   await releaseGoneHolders(queue, registry);

@@ -1,0 +1,186 @@
+// `foreman app` over its lifetime, as the real process: its parts (webhook server, intake thread,
+// worker) keep working, are started again when they die, and /healthz says which one is down.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { appPrivateKey, childrenOf, deliver, eventually, processesWithEnv, startAppProcess, type AppProcess } from './support/app-process.ts';
+import { startFakeAppApi, type FakeAppApi } from './support/fake-app-api.ts';
+import { exitThread, inspectorUrl } from './support/inspector.ts';
+import { exampleComment } from './support/github-app.ts';
+import { tempDir } from './support/repo.ts';
+
+const SECRET = 's3cret';
+
+interface Health {
+  ok: boolean;
+  down?: string[];
+  parts: Record<string, string>;
+}
+
+async function health(url: string): Promise<{ status: number; body: Health }> {
+  const response = await fetch(`${url}/healthz`);
+  return { status: response.status, body: (await response.json()) as Health };
+}
+
+function appEnv(api: FakeAppApi | null, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    APP_ID: '1',
+    PRIVATE_KEY: appPrivateKey(),
+    WEBHOOK_SECRET: SECRET,
+    ANTHROPIC_API_KEY: 'k',
+    FOREMAN_HOME: tempDir(),
+    LOG_LEVEL: 'fatal',
+    ...(api ? { GHE_HOST: api.host, GHE_PROTOCOL: 'http' } : {}),
+    ...extra,
+  };
+}
+
+/** Comments `/workflow help` on Codertocat/Hello-World#1 and waits for the App's answer there. */
+async function helpIsAnswered(app: AppProcess, url: string, api: FakeAppApi, id: string): Promise<void> {
+  const payload = exampleComment();
+  payload.comment.body = '/workflow help';
+  const before = api.replies.length;
+  assert.equal((await deliver(url, 'issue_comment', payload, SECRET, id)).status, 200);
+  const reply = await eventually(`the answer to ${id}; calls: ${api.calls.join(', ')}; log: ${app.stdout()}`, () => api.replies.slice(before).find((r) => r.issue === 'Codertocat/Hello-World#1'));
+  assert.match(reply.body, /^\*\*Foreman\*\* runs workflows on this repository/);
+}
+
+async function stop(app: AppProcess): Promise<void> {
+  app.child.kill('SIGTERM');
+  const code = await Promise.race([app.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000).unref())]);
+  if (code === 'hung') app.child.kill('SIGKILL');
+  assert.equal(code, 0, `foreman app stops on SIGTERM: ${app.stderr()}`);
+}
+
+test('a repository whose config does not parse costs the App nothing: after several schedule ticks a comment is still answered and /healthz is up', async () => {
+  const api = await startFakeAppApi('Codertocat', { broken: 'schedules: [\n  - cron: "0 3 * * 1"\n', 'Hello-World': null });
+  const app = startAppProcess(appEnv(api, { FOREMAN_SCHEDULE_INTERVAL_MS: '150', LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }), ['--port', '0', '--host', '127.0.0.1', '--no-worker']);
+  try {
+    const url = await app.listening;
+    const configReads = () => api.calls.filter((c) => c === 'GET /repos/Codertocat/broken/contents/.github%2Fforeman.yml').length;
+    await eventually(`three schedule ticks; calls: ${api.calls.join(', ')}; stderr: ${app.stderr()}`, () => configReads() >= 3);
+
+    const warnings = app.stdout().split('\n').filter((line) => line.includes('schedules skipped')).map((line) => JSON.parse(line));
+    assert.ok(warnings.length >= 3, `each tick logged the broken config: ${app.stdout()}`);
+    assert.equal(warnings[0].repo, 'Codertocat/broken');
+    assert.match(warnings[0].err, /could not be read/);
+    assert.doesNotMatch(app.stderr(), /intake thread failed/);
+
+    await helpIsAnswered(app, url, api, 'after-ticks');
+    const { status, body } = await health(url);
+    assert.equal(status, 200);
+    assert.deepEqual(body.parts, { 'webhook server': 'up', 'intake thread': 'up' });
+  } finally {
+    await stop(app);
+    api.close();
+  }
+});
+
+test('an intake thread that dies is started again, and /healthz answers 503 naming it until it is back', async () => {
+  const api = await startFakeAppApi('Codertocat', { 'Hello-World': null });
+  const app = startAppProcess(appEnv(api, { LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }), ['--port', '0', '--host', '127.0.0.1', '--no-worker'], { nodeArgs: ['--inspect=127.0.0.1:0'] });
+  try {
+    const url = await app.listening;
+    assert.equal((await health(url)).status, 200);
+
+    await exitThread(inspectorUrl(app.stderr())!, '/src/app/intake-thread.ts', 7);
+    const down = await eventually('/healthz to report the thread down', async () => {
+      const answer = await health(url);
+      return answer.status !== 200 && answer;
+    });
+    assert.equal(down.status, 503);
+    assert.deepEqual(down.body.down, ['intake thread']);
+    assert.equal(down.body.parts['webhook server'], 'up');
+
+    await eventually('/healthz to be up again', async () => (await health(url)).status === 200);
+    const restarted = app.stdout().split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((entry) => /intake thread stopped/.test(entry.msg));
+    assert.ok(restarted, `the restart was logged: ${app.stdout()}`);
+    assert.equal(restarted.exit, 7);
+    await helpIsAnswered(app, url, api, 'after-restart');
+  } finally {
+    await stop(app);
+    api.close();
+  }
+});
+
+test('a worker that dies is started again, and /healthz answers 503 naming it until it is back', async () => {
+  const app = startAppProcess(appEnv(null));
+  try {
+    const url = await app.listening;
+    assert.deepEqual((await health(url)).body.parts, { 'webhook server': 'up', 'intake thread': 'up', worker: 'up' });
+    const [worker] = childrenOf(app.child.pid!);
+    process.kill(worker, 'SIGKILL');
+    const down = await eventually('/healthz to report the worker down', async () => {
+      const answer = await health(url);
+      return answer.status !== 200 && answer;
+    });
+    assert.equal(down.status, 503);
+    assert.deepEqual(down.body.down, ['worker']);
+    await eventually('/healthz to be up again', async () => (await health(url)).status === 200);
+    assert.notEqual(childrenOf(app.child.pid!)[0], worker, 'a new worker');
+  } finally {
+    await stop(app);
+  }
+});
+
+test('a port in use: exit 1 within seconds, with a message that names --port, and no worker left behind', async () => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as AddressInfo).port;
+  const env = appEnv(null);
+  const app = startAppProcess(env, ['--port', String(port), '--host', '127.0.0.1']);
+  try {
+    const code = await Promise.race([app.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref())]);
+    if (code === 'hung') app.child.kill('SIGKILL');
+    assert.equal(code, 1, app.stderr());
+    assert.match(app.stderr(), new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use .*--port`));
+    assert.doesNotMatch(app.stderr(), /ERR_IPC_DISCONNECTED/);
+    assert.deepEqual(processesWithEnv(`FOREMAN_HOME=${env.FOREMAN_HOME}`), [], 'no process of this app is left');
+  } finally {
+    taken.close();
+  }
+});
+
+test('the App and its worker log alike: text by default, JSON lines with LOG_FORMAT=json, at LOG_LEVEL', async () => {
+  for (const format of ['pretty', 'json'] as const) {
+    const app = startAppProcess(appEnv(null, { LOG_LEVEL: 'info', ...(format === 'json' ? { LOG_FORMAT: 'json' } : {}) }));
+    try {
+      await app.listening;
+      const logged = () => app.stdout().split('\n').filter(Boolean);
+      await eventually(`both processes' start in the log: ${app.stdout()}`, () => logged().some((l) => l.includes('foreman-worker')) && logged().some((l) => l.includes('the intake thread started')));
+      if (format === 'json') {
+        const entries = logged().map((line) => JSON.parse(line));
+        assert.ok(entries.some((e) => e.name === 'foreman-worker' && e.msg === 'worker started' && e.level === 30));
+        assert.ok(entries.some((e) => e.name === 'foreman-app' && e.msg === 'the intake thread started'));
+      } else {
+        assert.ok(logged().every((line) => !line.startsWith('{')), `no JSON lines: ${app.stdout()}`);
+        assert.ok(logged().some((line) => /^INFO \(foreman-worker\): worker started/.test(line)), app.stdout());
+        assert.ok(logged().some((line) => /^INFO \(foreman-app\): the intake thread started/.test(line)), app.stdout());
+      }
+    } finally {
+      await stop(app);
+    }
+  }
+  const quiet = startAppProcess(appEnv(null, { LOG_LEVEL: 'warn' }));
+  try {
+    await quiet.listening;
+    assert.equal((await health(await quiet.listening)).status, 200);
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    await stop(quiet);
+  }
+  assert.equal(quiet.stdout(), '', 'LOG_LEVEL=warn leaves out the info lines of both');
+});
+
+test('bad LOG_LEVEL, LOG_FORMAT or FOREMAN_SCHEDULE_INTERVAL_MS: exit 2 naming the variable and what it takes', async () => {
+  for (const [name, value, message] of [
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "loud"/],
+    ['LOG_FORMAT', 'xml', /LOG_FORMAT must be pretty or json; got "xml"/],
+    ['FOREMAN_SCHEDULE_INTERVAL_MS', '5', /FOREMAN_SCHEDULE_INTERVAL_MS must be a whole number of milliseconds, at least 100; got "5"/],
+  ] as const) {
+    const app = startAppProcess(appEnv(null, { [name]: value }));
+    await assert.rejects(app.listening, message);
+    assert.equal(await app.exited, 2);
+  }
+});
