@@ -59,7 +59,7 @@ test('a run whose token budget refuses agents ends budget-exhausted, exit 3, one
   // The reason and the way out, once.
   const reasons = lines.filter((l) => l.includes('the token budget is spent (600 of 600 tokens)'));
   assert.equal(reasons.length, 1, res.stderr);
-  assert.match(reasons[0], new RegExp(`45 agents did not run or finish; raise the cap and resume: \`foreman resume ${runId} --budget-tokens <higher>\``));
+  assert.match(reasons[0], new RegExp(`45 agents did not run or finish; raise the cap and resume: \`foreman resume ${runId} --budget-tokens N\``));
   assert.equal(res.stdout, '', 'no result is printed as if the run had completed');
 
   const runs = await runCli(['runs', '--json'], env);
@@ -110,7 +110,7 @@ test('resume without a raised cap stops at the same cap again, at no cost; the U
   const first = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--max-cost-usd', '0.001', '--max-agents', '10', '--json'], env);
   assert.equal(first.code, 3, first.stderr);
   const runId = JSON.parse(first.stdout).runId;
-  assert.match(JSON.parse(first.stdout).error, /the cost cap is reached .*--max-cost-usd <higher>/);
+  assert.match(JSON.parse(first.stdout).error, /the cost cap is reached .*--max-cost-usd X/);
 
   const before = fake.requests.length;
   const same = await runCli(['resume', runId, '--json'], env);
@@ -119,7 +119,7 @@ test('resume without a raised cap stops at the same cap again, at no cost; the U
 
   const raisedUsd = await runCli(['resume', runId, '--max-cost-usd', '5', '--json'], env);
   assert.equal(raisedUsd.code, 3, raisedUsd.stderr);
-  assert.match(JSON.parse(raisedUsd.stdout).error, /a run may start at most 10 agents: 40 agents did not run or finish; .*--max-agents <higher>/);
+  assert.match(JSON.parse(raisedUsd.stdout).error, /a run may start at most 10 agents: 40 agents did not run or finish; .*--max-agents N/);
 
   const raisedAgents = await runCli(['resume', runId, '--max-agents', '50', '--json'], env);
   assert.equal(raisedAgents.code, 0, raisedAgents.stderr);
@@ -167,7 +167,7 @@ test('on GitHub a run the USD cap ended is not a success: action_required checks
     const comment = api.calls.filter((c) => c.method === 'PATCH' && c.path.startsWith('/repos/o/r/issues/comments/')).at(-1)!.body.body as string;
     assert.match(comment, /^### Foreman · `fan` · ⚠️ budget exhausted/);
     assert.doesNotMatch(comment, /✅|completed/);
-    assert.match(comment, /\*\*budget-exhausted\*\*/);
+    assert.match(comment, /\*\*budget-exhausted\*\* · 5 agents refused · /);
     assert.match(comment, /the cost cap is reached .*5 agents did not run or finish/);
     assert.deepEqual(api.unexpected, []);
   } finally {

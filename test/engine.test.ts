@@ -80,7 +80,7 @@ test('the 1,001st agent() of a run throws', async () => {
     { concurrency: 32 },
   );
   assert.equal(out.status, 'budget-exhausted', out.error ?? '');
-  assert.match(out.error ?? '', /a run may start at most 1000 agents: 1 agent did not run or finish; raise the cap and resume: .*--max-agents <higher>/);
+  assert.match(out.error ?? '', /a run may start at most 1000 agents: 1 agent did not run or finish; raise the cap and resume: .*--max-agents N/);
   const r = out.result as { ok: number; error: string };
   assert.equal(r.ok, 1000);
   assert.match(r.error, /agent\(\) was called 1001 times; a run may start at most 1000 agents/);

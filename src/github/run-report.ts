@@ -409,6 +409,7 @@ function phaseTable(summary: RunSummary, linkOf: (title: string) => string | nul
 }
 
 function outcomeLine(outcome: RunOutcome, findings: number, prs: number): string {
-  const parts = [`**${outcome.status}**`, `${findings} findings`, `${prs} pull requests`, `${formatUsd(outcome.summary.costUsd)}`];
+  const refused = outcome.summary.refused ? [`${outcome.summary.refused} agents refused`] : [];
+  const parts = [`**${outcome.status}**`, ...refused, `${findings} findings`, `${prs} pull requests`, `${formatUsd(outcome.summary.costUsd)}`];
   return `${parts.join(' · ')}${outcome.error ? `\n\n> ${tableCell(outcome.error).slice(0, 2_000)}` : ''}`;
 }

@@ -68,14 +68,14 @@ export class CeilingError extends RefusalError {}
 interface Refusal {
   cap: CapKind | null;
   reason: string;
-  /** The CLI flag and config key that raise the cap. */
-  raise?: { flag: string; config: string };
+  /** The CLI flag (with its usage placeholder) and config key that raise the cap. */
+  raise?: { flag: string; placeholder: string; config: string };
 }
 
-const RAISE: Record<CapKind, { flag: string; config: string }> = {
-  tokens: { flag: '--budget-tokens', config: 'limits.budgetTokens' },
-  usd: { flag: '--max-cost-usd', config: 'limits.maxCostUsd' },
-  agents: { flag: '--max-agents', config: 'limits.agentsPerRun' },
+const RAISE: Record<CapKind, NonNullable<Refusal['raise']>> = {
+  tokens: { flag: '--budget-tokens', placeholder: 'N', config: 'limits.budgetTokens' },
+  usd: { flag: '--max-cost-usd', placeholder: 'X', config: 'limits.maxCostUsd' },
+  agents: { flag: '--max-agents', placeholder: 'N', config: 'limits.agentsPerRun' },
 };
 
 export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Promise<RunOutcome> {
@@ -492,7 +492,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
 function capMessage(runId: string, cap: Refusal, agents: number, scriptError: string | null): string {
   const raise = cap.raise!;
   const kept = `${agents} agent${agents === 1 ? '' : 's'} did not run or finish`;
-  const resume = `raise the cap and resume: \`foreman resume ${runId} ${raise.flag} <higher>\` (config ${raise.config}) runs only the agents that did not finish`;
+  const resume = `raise the cap and resume: \`foreman resume ${runId} ${raise.flag} ${raise.placeholder}\` (config ${raise.config}) runs only the agents that did not finish`;
   const after = scriptError && !scriptError.includes('agent() refused: ') ? `; the script then stopped with: ${scriptError}` : '';
   return `${cap.reason}: ${kept}; ${resume}${after}`;
 }
