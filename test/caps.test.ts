@@ -10,6 +10,7 @@ import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
 import { runScript, serviceEnv } from './support/service.ts';
 import { GitHubRunReport } from '../src/github/run-report.ts';
+import type { RunEvent } from '../src/runtime/events.ts';
 
 // 120 tokens an agent (100 in, 20 out). For fix(): the write agent documents add(), reviewers accept.
 const fake = await startFakeAnthropic({
@@ -198,4 +199,23 @@ test('fix() whose reviewer the agent cap refused keeps its change (not refuted),
   const out = JSON.parse(resumed.stdout);
   assert.equal(out.result.status, 'proposed');
   assert.match(gitIn(repo, 'show', `${out.result.pr.branch}:src/math.js`), /^\/\/ Adds two numbers\./);
+});
+
+test('pipeline() refusals are reported once, as agent-refused events, and a script that patches WeakSet changes nothing', async () => {
+  const events: RunEvent[] = [];
+  const out = await runScript(
+    `WeakSet.prototype.has = () => false
+     const r = await pipeline(['a', 'b', 'c', 'd'], (x) => agent('pipe ' + x), (y) => y.length)
+     try { await agent('after') } catch (e) { log('caught: ' + e.message) }
+     return r`,
+    serviceEnv(fake.url, events),
+    { budgetTokens: 200, concurrency: 1 },
+  );
+  assert.equal(out.status, 'budget-exhausted');
+  assert.deepEqual(out.result, [11, 11, null, null]);
+  const refused = events.filter((e) => e.type === 'agent-refused');
+  assert.deepEqual(refused.map((e) => e.type === 'agent-refused' && [e.label, e.cap]), [['pipe c', 'tokens'], ['pipe d', 'tokens'], ['after', 'tokens']]);
+  assert.deepEqual(events.filter((e) => e.type === 'warn'), [], 'no second report of a refusal');
+  assert.ok(events.some((e) => e.type === 'log' && /caught: agent\(\) refused: the token budget is spent \(240 of 200 tokens\): raise --budget-tokens/.test(e.message)));
+  assert.equal(out.summary.refused, 3);
 });
