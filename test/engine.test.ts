@@ -48,7 +48,8 @@ test('the token budget is a ceiling: agent() throws once it is spent, and no mod
     serviceEnv(fake.url),
     { budgetTokens: 300 },
   );
-  assert.equal(out.status, 'completed', out.error ?? '');
+  // The script caught the throw and returned, yet the run did not complete: the cap ended it.
+  assert.equal(out.status, 'budget-exhausted', out.error ?? '');
   const r = out.result as { got: number; error: string; spent: number; remaining: number; total: number };
   assert.equal(r.got, 3);
   assert.equal(r.spent, 360);
@@ -65,6 +66,7 @@ test('the USD cap stops new agents with a message that names it', async () => {
     { maxCostUsd: 0.0001 },
   );
   assert.match(String(out.result), /cost cap is reached .*raise --max-cost-usd/);
+  assert.equal(out.status, 'budget-exhausted');
 });
 
 test('the 1,001st agent() of a run throws', async () => {
@@ -77,7 +79,8 @@ test('the 1,001st agent() of a run throws', async () => {
     serviceEnv(fake.url, events),
     { concurrency: 32 },
   );
-  assert.equal(out.status, 'completed', out.error ?? '');
+  assert.equal(out.status, 'budget-exhausted', out.error ?? '');
+  assert.match(out.error ?? '', /a run may start at most 1000 agents: 1 agent did not run or finish; raise the cap and resume: .*--max-agents N/);
   const r = out.result as { ok: number; error: string };
   assert.equal(r.ok, 1000);
   assert.match(r.error, /agent\(\) was called 1001 times; a run may start at most 1000 agents/);

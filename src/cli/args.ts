@@ -5,8 +5,8 @@ export class UsageError extends Error {}
 
 export const USAGE = `usage:
   foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId> | --diff-from REF] [--repo DIR] [--base REF]
-              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--yes] [--json]
-  foreman resume <runId> [--json]
+              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--yes] [--json]
+  foreman resume <runId> [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--json]
   foreman runs [--json]
   foreman show <runId> [--agent N]
   foreman list [--repo DIR]
@@ -68,6 +68,7 @@ export interface RunArgs {
   concurrency?: number;
   budgetTokens?: number;
   maxCostUsd?: number;
+  maxAgents?: number;
   json: boolean;
   yes: boolean;
   /** Use that run's result as args (e.g. fix-findings after an audit). */
@@ -87,8 +88,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       base: { type: 'string' },
       model: { type: 'string' },
       concurrency: { type: 'string' },
-      'budget-tokens': { type: 'string' },
-      'max-cost-usd': { type: 'string' },
+      ...CAP_OPTIONS,
       json: { type: 'boolean' },
       yes: { type: 'boolean' },
     },
@@ -110,11 +110,43 @@ export function parseRunArgs(argv: string[]): RunArgs {
     base: values.base ?? 'HEAD',
     model: values.model,
     concurrency: positiveInt('concurrency', values.concurrency),
-    budgetTokens: positiveInt('budget-tokens', values['budget-tokens']),
-    maxCostUsd: positiveNumber('max-cost-usd', values['max-cost-usd']),
+    ...capsOf(values),
     json: values.json ?? false,
     yes: values.yes ?? false,
   };
+}
+
+// The ceilings of a run (DESIGN §2), for `run` and, raised, for `resume`.
+const CAP_OPTIONS = {
+  'budget-tokens': { type: 'string' },
+  'max-cost-usd': { type: 'string' },
+  'max-agents': { type: 'string' },
+} as const;
+
+/** The same bound as config limits.agentsPerRun. */
+const MAX_AGENTS_LIMIT = 100_000;
+
+function capsOf(values: { 'budget-tokens'?: string; 'max-cost-usd'?: string; 'max-agents'?: string }): { budgetTokens?: number; maxCostUsd?: number; maxAgents?: number } {
+  const maxAgents = positiveInt('max-agents', values['max-agents']);
+  if (maxAgents !== undefined && maxAgents > MAX_AGENTS_LIMIT) throw new UsageError(`--max-agents is at most ${MAX_AGENTS_LIMIT}, got ${maxAgents}: split the work into several runs`);
+  return {
+    budgetTokens: positiveInt('budget-tokens', values['budget-tokens']),
+    maxCostUsd: positiveNumber('max-cost-usd', values['max-cost-usd']),
+    maxAgents,
+  };
+}
+
+export interface ResumeArgs {
+  runId: string;
+  json: boolean;
+  /** Caps that replace the run's own; unset ones stay as the run had them. */
+  caps: { budgetTokens?: number; maxCostUsd?: number; maxAgents?: number };
+}
+
+export function parseResumeArgs(argv: string[]): ResumeArgs {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, ...CAP_OPTIONS }, 'resume');
+  if (positionals.length !== 1) throw new UsageError(`foreman resume takes one run id (\`foreman runs\` lists them)\n${USAGE}`);
+  return { runId: positionals[0], json: values.json ?? false, caps: capsOf(values) };
 }
 
 export function parseIdArgs(argv: string[], command: string): { runId: string; json: boolean; agent?: number } {

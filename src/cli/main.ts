@@ -1,5 +1,6 @@
 // The CLI front door: parse, call the service, render. One error path: every failure becomes one
-// message on stderr and an exit code (0 completed, 1 failed or stopped, 2 usage/validation).
+// message on stderr and an exit code (0 completed, 1 failed or stopped, 2 usage/validation,
+// 3 budget-exhausted).
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,7 @@ import { isRunLive } from '../runtime/store.ts';
 import { changesSince, repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
 import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
-import { parseIdArgs, parseListArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE } from './args.ts';
+import { parseIdArgs, parseListArgs, parseResumeArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE } from './args.ts';
 import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
@@ -82,17 +83,17 @@ function reporterFor(io: CliIo): Reporter {
 
 async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseRunArgs(argv);
-  const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd } = args;
+  const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents } = args;
   const scriptArgs =
     args.fromRun !== undefined ? await runResult(foremanHome(io.env), args.fromRun) : args.diffFrom !== undefined ? await changesSince(repo, args.diffFrom, base) : args.args;
-  const request: RunRequest = { ref, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd };
+  const request: RunRequest = { ref, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents };
   if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null), BUILTIN_DIR);
   return withProgress(io, args.json, (env) => startRun(request, env));
 }
 
 async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
-  const args = parseIdArgs(argv, 'resume');
-  return withProgress(io, args.json, (env) => resumeRun(args.runId, env));
+  const args = parseResumeArgs(argv);
+  return withProgress(io, args.json, (env) => resumeRun(args.runId, env, args.caps));
 }
 
 /** Runs with progress on stderr, then prints the outcome; the exit code follows the status. */
@@ -104,20 +105,25 @@ async function withProgress(io: CliIo, json: boolean, execute: (env: ServiceEnv)
   } finally {
     reporter.close();
   }
-  return finish(outcome, json, io);
+  // One line per event already ended with `run <status>: <error>`; the live table did not.
+  return finish(outcome, json, io, reporter instanceof LineReporter);
 }
 
-function finish(outcome: RunOutcome, json: boolean, io: CliIo): number {
+/** DESIGN §6, and 3 so that a script or CI job can tell a run a cap ended from a failed one. */
+const EXIT_CODES: Record<RunOutcome['status'], number> = { completed: 0, failed: 1, stopped: 1, 'budget-exhausted': 3 };
+
+function finish(outcome: RunOutcome, json: boolean, io: CliIo, errorShown: boolean): number {
   if (json) {
     io.stdout.write(JSON.stringify(runJson(outcome)) + '\n');
   } else {
     const s = outcome.summary;
     const tokens = totalTokens(s.usage);
-    io.stderr.write(`${outcome.status}: ${s.agents} agents, ${formatTokens(tokens)} tokens, ${formatUsd(s.costUsd)}, ${formatMs(s.elapsedMs)}\n`);
-    if (outcome.error) io.stderr.write(`foreman: ${outcome.error}\n`);
+    const refused = s.refused ? `, ${s.refused} refused` : '';
+    io.stderr.write(`${outcome.status}: ${s.agents} agents${refused}, ${formatTokens(tokens)} tokens, ${formatUsd(s.costUsd)}, ${formatMs(s.elapsedMs)}\n`);
+    if (outcome.error && !errorShown) io.stderr.write(`foreman: ${outcome.error}\n`);
     if (outcome.status === 'completed') io.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
   }
-  return outcome.status === 'completed' ? 0 : 1;
+  return EXIT_CODES[outcome.status];
 }
 
 async function runsCommand(argv: string[], io: CliIo): Promise<number> {
@@ -137,7 +143,7 @@ async function runsCommand(argv: string[], io: CliIo): Promise<number> {
     } else if (runs.length === 0) {
       io.stdout.write('no runs yet: `foreman run <workflow>` starts one\n');
     } else {
-      for (const r of runs) io.stdout.write(`${r.runId}  ${r.status.padEnd(11)}  ${r.workflow}  ${r.startedAt}\n`);
+      for (const r of runs) io.stdout.write(`${r.runId}  ${r.status.padEnd(16)}  ${r.workflow}  ${r.startedAt}\n`);
     }
     return 0;
   } finally {

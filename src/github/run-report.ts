@@ -9,6 +9,7 @@ import { ProgressTracker, type PhaseStats, type RunSummary } from '../runtime/pr
 import { totalTokens } from '../runtime/types.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { tableCell } from '../report/markdown.ts';
+import { OUTCOME_HEADINGS, phaseConclusion, RUN_CONCLUSIONS } from '../report/outcome.ts';
 import { uploadSarif } from './code-scanning.ts';
 import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, type Annotation, type Finding } from './findings.ts';
 import { Throttle } from './throttle.ts';
@@ -174,7 +175,7 @@ export class GitHubRunReport {
     await this.#summaryThrottle.flush();
     const summaryId = await this.#summaryId;
     if (summaryId !== null) {
-      const conclusion = outcome.status === 'completed' ? 'success' : outcome.status === 'stopped' ? 'cancelled' : 'failure';
+      const conclusion = RUN_CONCLUSIONS[outcome.status];
       // Findings are annotated on the last phase's check; a run without phases has them here.
       const own = last ? [] : annotations;
       const output = { title: this.#outcomeTitle(outcome, findings.length), summary: this.#summaryText(outcome, findings) };
@@ -252,14 +253,14 @@ export class GitHubRunReport {
     }
   }
 
-  async #completePhase(phase: PhaseCheck, summary: RunSummary, runStatus: string, annotations: Annotation[]): Promise<void> {
+  async #completePhase(phase: PhaseCheck, summary: RunSummary, runStatus: RunOutcome['status'], annotations: Annotation[]): Promise<void> {
     if (phase.completed) return;
     phase.completed = true;
     await phase.throttle.flush();
     const id = await phase.id;
     if (id === null) return;
     const stats = summary.phases.find((p) => p.title === phase.title) ?? null;
-    const conclusion = runStatus === 'stopped' && stats && stats.running + stats.queued > 0 ? 'cancelled' : runStatus === 'failed' ? 'failure' : stats && stats.failed > 0 ? 'neutral' : 'success';
+    const conclusion = phaseConclusion(runStatus, stats);
     const output = this.#phaseOutput(phase, stats);
     try {
       await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
@@ -290,8 +291,8 @@ export class GitHubRunReport {
   }
 
   #phaseOutput(phase: PhaseCheck, stats: PhaseStats | null): { title: string; summary: string; text: string } {
-    const s = stats ?? { agents: 0, failed: 0, running: 0, queued: 0, tokens: 0, costUsd: 0, elapsedMs: 0, replayed: 0 };
-    const title = `${s.agents} agents done${s.failed ? `, ${s.failed} failed` : ''}${s.running ? `, ${s.running} running` : ''} · ${formatTokens(s.tokens)} tokens · ${formatUsd(s.costUsd)} · ${formatMs(s.elapsedMs)}`;
+    const s = stats ?? { agents: 0, failed: 0, running: 0, queued: 0, tokens: 0, costUsd: 0, elapsedMs: 0, replayed: 0, refused: 0 };
+    const title = `${s.agents} agents done${s.failed ? `, ${s.failed} failed` : ''}${s.refused ? `, ${s.refused} refused` : ''}${s.running ? `, ${s.running} running` : ''} · ${formatTokens(s.tokens)} tokens · ${formatUsd(s.costUsd)} · ${formatMs(s.elapsedMs)}`;
     const summary = [
       `Phase **${phase.title}** of run \`${this.#runId}\` (${this.#t.workflow}).`,
       '',
@@ -368,7 +369,7 @@ export class GitHubRunReport {
   }
 
   #finalText(outcome: RunOutcome, findings: Finding[], sarifNote: string): string {
-    const icon = outcome.status === 'completed' ? '✅ completed' : outcome.status === 'stopped' ? '⏹️ stopped' : '❌ failed';
+    const icon = OUTCOME_HEADINGS[outcome.status];
     const shown = findings.slice(0, 20);
     return [
       this.#heading(icon),
@@ -408,6 +409,7 @@ function phaseTable(summary: RunSummary, linkOf: (title: string) => string | nul
 }
 
 function outcomeLine(outcome: RunOutcome, findings: number, prs: number): string {
-  const parts = [`**${outcome.status}**`, `${findings} findings`, `${prs} pull requests`, `${formatUsd(outcome.summary.costUsd)}`];
+  const refused = outcome.summary.refused ? [`${outcome.summary.refused} agents refused`] : [];
+  const parts = [`**${outcome.status}**`, ...refused, `${findings} findings`, `${prs} pull requests`, `${formatUsd(outcome.summary.costUsd)}`];
   return `${parts.join(' · ')}${outcome.error ? `\n\n> ${tableCell(outcome.error).slice(0, 2_000)}` : ''}`;
 }

@@ -1,7 +1,14 @@
 // One line of text per run event: the CLI's output off a terminal, and the Action's log.
-import type { RunEvent } from '../runtime/events.ts';
+import type { CapKind, RunEvent } from '../runtime/events.ts';
 import { totalTokens } from '../runtime/types.ts';
 import { formatMs, formatTokens, formatUsd } from './format.ts';
+
+// Short: a fan-out can refuse hundreds of agents; the run's last line says how to raise the cap.
+const CAP_REACHED: Record<CapKind, string> = {
+  tokens: 'the token budget is spent',
+  usd: 'the cost cap is reached',
+  agents: 'the agent cap is reached',
+};
 
 export function describeEvent(event: RunEvent): string | null {
   switch (event.type) {
@@ -18,6 +25,8 @@ export function describeEvent(event: RunEvent): string | null {
       const tail = event.error ? `: ${event.error}` : '';
       return `agent ${event.status} [${event.phase}] ${event.label} ${event.status === 'replayed' ? '(from journal)' : figures}${tail}`;
     }
+    case 'agent-refused':
+      return `agent refused [${event.phase}] ${event.label}: ${event.cap ? CAP_REACHED[event.cap] : 'the run was stopped'}`;
     case 'change-made':
       return `change ${event.changeId} ${event.label}: ${event.files} file${event.files === 1 ? '' : 's'} changed${event.candidate ? ' (left by a worktree agent)' : ''}`;
     case 'gate-started':

@@ -3,8 +3,8 @@
 import pLimit from 'p-limit';
 import { costUsd, resolveModel, type ModelTable } from './pricing.ts';
 import { ProgressTracker, type RunSummary } from './progress.ts';
-import { runInSandbox, type SandboxHost } from './sandbox.ts';
-import type { RunEvent, RunListener } from './events.ts';
+import { RefusalError, runInSandbox, type SandboxHost } from './sandbox.ts';
+import type { CapKind, RunEvent, RunListener } from './events.ts';
 import type { RunRecord, RunStatus, Store } from './store.ts';
 import { Journal, type CallTicket } from './journal.ts';
 import {
@@ -61,8 +61,22 @@ export interface RunOutcome {
   summary: RunSummary;
 }
 
-/** Thrown into the script when a ceiling stops a new agent. */
-export class CeilingError extends Error {}
+/** Thrown into the script when a ceiling or a stop refuses a new agent (or gate, or proposal). */
+export class CeilingError extends RefusalError {}
+
+/** Why a host call was refused: a cap (which one, and how to raise it) or the run's stop (cap null). */
+interface Refusal {
+  cap: CapKind | null;
+  reason: string;
+  /** The CLI flag (with its usage placeholder) and config key that raise the cap. */
+  raise?: { flag: string; placeholder: string; config: string };
+}
+
+const RAISE: Record<CapKind, NonNullable<Refusal['raise']>> = {
+  tokens: { flag: '--budget-tokens', placeholder: 'N', config: 'limits.budgetTokens' },
+  usd: { flag: '--max-cost-usd', placeholder: 'X', config: 'limits.maxCostUsd' },
+  agents: { flag: '--max-agents', placeholder: 'N', config: 'limits.agentsPerRun' },
+};
 
 export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Promise<RunOutcome> {
   const { store, runner, models } = deps;
@@ -80,16 +94,28 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
   let agentCalls = 0;
   let spentTokens = 0;
   let spentUsd = 0;
+  // The run hit a cap: the latest cap that refused or cut short an agent, and how many agents it
+  // kept from finishing. Set even when the script caught the throw: the run is not complete.
+  let capHit: Refusal | null = null;
+  let cappedAgents = 0;
 
-  const stopReason = (): string | null => (signal?.aborted ? 'the run was stopped' : null);
-  const ceilingReason = (): string | null => {
+  const stopRefusal = (): Refusal | null => (signal?.aborted ? { cap: null, reason: 'the run was stopped' } : null);
+  const stopReason = (): string | null => stopRefusal()?.reason ?? null;
+  const capRefusal = (): Refusal | null => {
     if (limits.budgetTokens !== null && spentTokens >= limits.budgetTokens) {
-      return `the token budget is spent (${spentTokens} of ${limits.budgetTokens} tokens): raise --budget-tokens or make the workflow smaller`;
+      return { cap: 'tokens', reason: `the token budget is spent (${spentTokens} of ${limits.budgetTokens} tokens)`, raise: RAISE.tokens };
     }
     if (limits.maxCostUsd !== null && spentUsd >= limits.maxCostUsd) {
-      return `the cost cap is reached ($${spentUsd.toFixed(4)} of $${limits.maxCostUsd}): raise --max-cost-usd or make the workflow smaller`;
+      return { cap: 'usd', reason: `the cost cap is reached ($${spentUsd.toFixed(4)} of $${limits.maxCostUsd})`, raise: RAISE.usd };
     }
     return null;
+  };
+  /** What the script's error says: the reason and, for a cap, how to raise it. */
+  const refusalText = (refusal: Refusal): string =>
+    refusal.raise ? `${refusal.reason}: raise ${refusal.raise.flag} (config ${refusal.raise.config}) and resume the run, or make the workflow smaller` : refusal.reason;
+  const noteCap = (refusal: Refusal): void => {
+    capHit = refusal;
+    cappedAgents += 1;
   };
   const charge = (usage: Usage, usd: number): void => {
     spentTokens += totalTokens(usage);
@@ -129,13 +155,17 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
 
   type AgentKind = 'agent' | 'change' | 'worktree-agent';
 
-  function countAgent(): void {
+  function agentCapRefusal(): Refusal | null {
     agentCalls += 1;
-    if (agentCalls > limits.maxAgents) {
-      throw new CeilingError(
-        `agent() was called ${agentCalls} times; a run may start at most ${limits.maxAgents} agents: split the work into several runs`,
-      );
-    }
+    if (agentCalls <= limits.maxAgents) return null;
+    return { cap: 'agents', reason: `agent() was called ${agentCalls} times; a run may start at most ${limits.maxAgents} agents`, raise: RAISE.agents };
+  }
+
+  /** The one path for an agent that will not run: reported once (agent-refused), thrown into the script. */
+  function refuseAgent(phase: string, label: string, refusal: Refusal): never {
+    if (refusal.cap) noteCap(refusal);
+    emit({ type: 'agent-refused', phase, label, cap: refusal.cap, reason: refusal.reason });
+    throw new CeilingError(`agent() refused: ${refusalText(refusal)}`);
   }
 
   function warnOnce(key: string, message: string): void {
@@ -150,7 +180,13 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
    * agents write in a fresh worktree whose result is snapshotted into a change.
    */
   async function runModelAgent(kind: AgentKind, prompt: string, opts: AgentOptions, failure: 'null' | 'throw' = 'null'): Promise<unknown> {
-    countAgent();
+    const phase = opts.phase ?? tracker.currentPhase ?? DEFAULT_PHASE;
+    const label = opts.label ?? summarisePrompt(prompt);
+    const overCap = agentCapRefusal();
+    if (overCap) {
+      emit({ type: 'agent-queued', phase, label });
+      refuseAgent(phase, label, overCap);
+    }
     if (opts.agentType !== undefined && !KNOWN_AGENT_TYPES.has(opts.agentType)) {
       warnOnce(opts.agentType, `agentType '${opts.agentType}' is not one Foreman knows; the agent runs as a general-purpose agent`);
     }
@@ -159,8 +195,6 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     const inside = opts.cwd !== undefined && !writes ? requireChange(opts.cwd?.id, 'agent(prompt, { cwd })') : null;
     const cwdId = inside ? String(opts.cwd!.id) : null;
     const model = resolveModel(models, opts.model ?? limits.model);
-    const phase = opts.phase ?? tracker.currentPhase ?? DEFAULT_PHASE;
-    const label = opts.label ?? summarisePrompt(prompt);
     // The framing and label/phase are display or runtime concerns: keep them out of the key so
     // cosmetic edits do not invalidate a resume.
     const ticket = journal.ticket(kind, {
@@ -183,19 +217,14 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
       return replayWriteAgent(kind, ticket.replay.output, ticket.replay.costUsd, label);
     }
 
-    const refuse = stopReason() ?? ceilingReason();
-    if (refuse) throw new CeilingError(`agent() refused: ${refuse}`);
-
     emit({ type: 'agent-queued', phase, label });
+    const refusal = stopRefusal() ?? capRefusal();
+    if (refusal) refuseAgent(phase, label, refusal);
     // The limit covers the agent's model work only: its slot goes to the next agent while this
     // one's record is committed.
     const outcome = await limit(async () => {
-      const refuseLate = stopReason() ?? ceilingReason();
-      if (refuseLate) {
-        emit({ type: 'agent-started', phase, label });
-        emit({ type: 'agent-finished', phase, label, status: 'failed', usage: zeroUsage(), costUsd: 0, elapsedMs: 0, error: refuseLate });
-        throw new CeilingError(`agent() refused: ${refuseLate}`);
-      }
+      const refusalLate = stopRefusal() ?? capRefusal();
+      if (refusalLate) refuseAgent(phase, label, refusalLate);
       emit({ type: 'agent-started', phase, label });
       let root = options.agentRoot;
       if (changeId) root = await workspace!.open(changeId);
@@ -209,11 +238,14 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
         root,
         write: writes,
         signal: signal ?? new AbortController().signal,
-        shouldStop: () => stopReason() ?? ceilingReason(),
+        shouldStop: () => stopReason() ?? capRefusal()?.reason ?? null,
         onUsage: (usage, usedModel) => charge(usage, costUsd(models, usedModel, usage)),
       });
     });
     if (inside) inside.costUsd += outcome.costUsd;
+    // Stopped, but not by the user: a cap cut it short before its next model turn.
+    const cutByCap = outcome.status === 'stopped' && !signal?.aborted ? capRefusal() : null;
+    if (cutByCap) noteCap(cutByCap);
 
     let output: unknown = outcome.result;
     let made: ChangeState | null = null;
@@ -433,18 +465,36 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
       { memoryLimitMb: limits.memoryLimitMb, cpuLimitMs: limits.cpuLimitMs, wallLimitMs: limits.wallLimitMs },
     );
     if (!signal?.aborted) await settleCandidates();
-    status = signal?.aborted ? 'stopped' : 'completed';
+    status = signal?.aborted ? 'stopped' : capHit ? 'budget-exhausted' : 'completed';
     if (status === 'completed') await releaseProposed();
   } catch (cause) {
-    status = signal?.aborted ? 'stopped' : 'failed';
+    status = signal?.aborted ? 'stopped' : capHit ? 'budget-exhausted' : 'failed';
     error = cause instanceof Error ? cause.message : String(cause);
   }
   if (status === 'stopped') error = 'the run was stopped; `foreman resume ' + run.id + '` continues it';
+  if (status === 'budget-exhausted') {
+    // Agents already running when the cap was reached add to the spend: say what it ended at.
+    const cap = capHit!.cap === 'agents' ? capHit! : (capRefusal() ?? capHit!);
+    error = capMessage(run.id, cap, cappedAgents, error);
+  }
 
   const summary = tracker.summary();
   await store.finishRun(run.id, { status, result, error, summary, finishedAt: new Date().toISOString() });
   emit({ type: 'run-finished', status, ...(error ? { error } : {}) });
   return { runId: run.id, status, result, error, summary };
+}
+
+/**
+ * The one message of a run a cap ended: which cap, how many agents it kept from finishing, and the
+ * resume that raises it. A script error that was not the refusal itself follows, since it may be a
+ * consequence (a null where an agent's answer was expected) or a bug of its own.
+ */
+function capMessage(runId: string, cap: Refusal, agents: number, scriptError: string | null): string {
+  const raise = cap.raise!;
+  const kept = `${agents} agent${agents === 1 ? '' : 's'} did not run or finish`;
+  const resume = `raise the cap and resume: \`foreman resume ${runId} ${raise.flag} ${raise.placeholder}\` (config ${raise.config}) runs only the agents that did not finish`;
+  const after = scriptError && !scriptError.includes('agent() refused: ') ? `; the script then stopped with: ${scriptError}` : '';
+  return `${cap.reason}: ${kept}; ${resume}${after}`;
 }
 
 /** The prelude sends votes already checked; anything else from the sandbox is refused. */

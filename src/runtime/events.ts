@@ -1,6 +1,9 @@
 // What a run reports while it happens. Front doors render these (live table, lines, check runs).
 import type { Usage } from './types.ts';
 
+/** The ceilings of DESIGN §2 that refuse agents: token budget, USD cap, agents per run. */
+export type CapKind = 'tokens' | 'usd' | 'agents';
+
 export type AgentEventStatus = 'done' | 'failed' | 'replayed';
 
 export type RunEvent =
@@ -21,6 +24,11 @@ export type RunEvent =
       error?: string;
       agentNo?: number;
     }
+  /**
+   * A queued agent that never ran: a cap (cap says which) or a stop (cap null) refused it. The
+   * script's agent() call throws; this is the one place the refusal is reported.
+   */
+  | { type: 'agent-refused'; phase: string; label: string; cap: CapKind | null; reason: string }
   | { type: 'change-made'; changeId: string; label: string; files: number; candidate: boolean }
   | { type: 'gate-started'; changeId: string; label: string }
   | { type: 'gate-finished'; changeId: string; label: string; passed: boolean; durationMs: number; failedStep?: string }

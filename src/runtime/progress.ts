@@ -9,6 +9,8 @@ export interface PhaseStats {
   agents: number;
   failed: number;
   replayed: number;
+  /** Agents a cap or a stop refused before they ran; not counted in `agents`. */
+  refused: number;
   running: number;
   queued: number;
   tokens: number;
@@ -23,6 +25,8 @@ export interface RunSummary {
   usage: Usage;
   costUsd: number;
   elapsedMs: number;
+  /** Agents refused by a cap or a stop, over all phases. */
+  refused?: number;
   /** Changes made by write agents, in the order they were made. */
   changes?: ChangeSummary[];
 }
@@ -75,6 +79,12 @@ export class ProgressTracker {
         p.endedAt = this.#now();
         break;
       }
+      case 'agent-refused': {
+        const p = this.#phase(event.phase);
+        p.queued = Math.max(0, p.queued - 1);
+        p.refused += 1;
+        break;
+      }
       case 'change-made':
         this.#changes.set(event.changeId, { id: event.changeId, label: event.label, gate: null, branch: null, pr: null, status: 'open', candidate: event.candidate });
         break;
@@ -104,7 +114,7 @@ export class ProgressTracker {
     let p = this.#phases.get(title);
     if (!p) {
       const now = this.#now();
-      p = { title, agents: 0, failed: 0, replayed: 0, running: 0, queued: 0, tokens: 0, usage: zeroUsage(), costUsd: 0, elapsedMs: 0, startedAt: now, endedAt: now };
+      p = { title, agents: 0, failed: 0, replayed: 0, refused: 0, running: 0, queued: 0, tokens: 0, usage: zeroUsage(), costUsd: 0, elapsedMs: 0, startedAt: now, endedAt: now };
       this.#phases.set(title, p);
     }
     return p;
@@ -114,15 +124,17 @@ export class ProgressTracker {
     const now = this.#now();
     const usage = zeroUsage();
     let agents = 0;
+    let refused = 0;
     let costUsd = 0;
     const phases = [...this.#phases.values()].map(({ startedAt, endedAt, ...p }) => {
       agents += p.agents;
+      refused += p.refused;
       costUsd += p.costUsd;
       addUsage(usage, p.usage);
       const active = p.running + p.queued > 0;
       return { ...p, usage: { ...p.usage }, elapsedMs: Math.round((active ? now : endedAt) - startedAt) };
     });
     const changes = [...this.#changes.values()].map((change) => ({ ...change }));
-    return { phases, agents, usage, costUsd, elapsedMs: Math.round(now - this.#startedAt), ...(changes.length > 0 ? { changes } : {}) };
+    return { phases, agents, usage, costUsd, elapsedMs: Math.round(now - this.#startedAt), ...(refused > 0 ? { refused } : {}), ...(changes.length > 0 ? { changes } : {}) };
   }
 }

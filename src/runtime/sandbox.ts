@@ -45,6 +45,12 @@ export interface SandboxGlobals {
   maxItemsPerCall?: number;
 }
 
+/**
+ * A host call the host declined to start (a ceiling, a stop) and has already reported: the
+ * script still gets an Error, but parallel() and pipeline() do not print it a second time.
+ */
+export class RefusalError extends Error {}
+
 export type SandboxFailure = 'memory' | 'cpu' | 'wall' | 'script' | 'result';
 
 export class SandboxError extends Error {
@@ -165,7 +171,7 @@ function decodeOutcome(outcome: MainOutcome, file: string): unknown {
 
 /**
  * The function behind the prelude's async host calls. It never rejects: failures travel as
- * {"ok":false,"message"} so the script gets an Error with exactly the host's message, and a call
+ * {"ok":false,"message","refused"?} so the script gets an Error with exactly the host's message, and a call
  * that settles after the sandbox died has nothing left to reject into.
  */
 function serveHostCall(host: SandboxHost): (kind: unknown, requestJson: unknown) => Promise<string> {
@@ -179,7 +185,7 @@ function serveHostCall(host: SandboxHost): (kind: unknown, requestJson: unknown)
       if (kind === 'workflow') assertNestedScript(value, payload);
       return `{"ok":true,"value":${replyJson(kind, value)}}`;
     } catch (error) {
-      return JSON.stringify({ ok: false, message: errorMessage(error) });
+      return JSON.stringify({ ok: false, message: errorMessage(error), ...(error instanceof RefusalError ? { refused: true } : {}) });
     }
   };
 }

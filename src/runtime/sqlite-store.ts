@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-write-queue.ts';
 import { migrate } from './sqlite-schema.ts';
 import { json, openDatabase } from './sqlite-writes.ts';
-import { isProcessAlive, type AgentRecord, type JournalEntry, type NewRun, type RunRecord, type RunStatus, type Store } from './store.ts';
+import { isProcessAlive, type AgentRecord, type JournalEntry, type NewRun, type RunOptions, type RunRecord, type RunStatus, type Store } from './store.ts';
 
 type Row = Record<string, any>;
 
@@ -62,6 +62,10 @@ export class SqliteStore implements Store {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       throw error;
     }
+  }
+
+  async updateRunOptions(id: string, options: RunOptions): Promise<void> {
+    this.#db.prepare('UPDATE runs SET options = ? WHERE id = ?').run(json(options), id);
   }
 
   async finishRun(

@@ -2,7 +2,14 @@
 // so many workers can later share PostgreSQL; the embedded default is SqliteStore.
 import type { Usage } from './types.ts';
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped';
+/**
+ * 'budget-exhausted': a cap (token budget, USD cap, agents per run) refused an agent, even if the
+ * script caught the throw and returned; raising the cap and resuming finishes it.
+ */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'budget-exhausted';
+
+/** The ceilings a resume may raise (DESIGN §2); the rest of a run's options stay as they were. */
+export type RunCaps = Partial<Pick<RunOptions, 'budgetTokens' | 'maxCostUsd' | 'maxAgents'>>;
 
 export interface RunOptions {
   model?: string;
@@ -83,6 +90,8 @@ export interface Store {
   listRuns(limit?: number): Promise<RunRecord[]>;
   /** Claims the run for process `pid`; false if another live process holds it. */
   claimRun(id: string, pid: number): Promise<boolean>;
+  /** Stores the caps a resume raised, so the next resume starts from them. */
+  updateRunOptions(id: string, options: RunOptions): Promise<void>;
   finishRun(
     id: string,
     outcome: { status: RunStatus; result: unknown; error: string | null; summary: unknown; finishedAt: string },

@@ -11,7 +11,7 @@ import { executeRun, type RunOutcome } from '../runtime/engine.ts';
 import { DEFAULT_SANDBOX_LIMITS } from '../runtime/sandbox.ts';
 import type { RunListener } from '../runtime/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
-import { isRunLive, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
+import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
 import { ProcessLedger, processLedgerDir } from '../workspace/process-ledger.ts';
 import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, repositoryRoot, resolveCommit } from '../workspace/checkout.ts';
 import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
@@ -62,6 +62,7 @@ export interface RunRequest {
   concurrency?: number;
   budgetTokens?: number;
   maxCostUsd?: number;
+  maxAgents?: number;
 }
 
 export class UnknownRunError extends Error {}
@@ -130,7 +131,11 @@ export async function runResult(home: string, runId: string): Promise<unknown> {
   }
 }
 
-export async function resumeRun(runId: string, env: ServiceEnv): Promise<RunOutcome> {
+/**
+ * Continues a run from its journal. `caps` replace the run's own (a budget-exhausted run resumes
+ * with a raised cap) and are stored with it for the next resume; unset caps stay as they were.
+ */
+export async function resumeRun(runId: string, env: ServiceEnv, caps: RunCaps = {}): Promise<RunOutcome> {
   const store = openStore(env.home);
   try {
     const run = await store.getRun(runId);
@@ -138,9 +143,12 @@ export async function resumeRun(runId: string, env: ServiceEnv): Promise<RunOutc
     if (!(await store.claimRun(runId, process.pid))) {
       throw new RunBusyError(`run ${runId} is being executed by process ${run.pid}: wait for it, or stop that process first`);
     }
+    const raised = Object.entries(caps).filter(([, value]) => value !== undefined);
+    const options: RunOptions = { ...run.options, ...Object.fromEntries(raised) };
+    if (raised.length > 0) await store.updateRunOptions(runId, options);
     env.onRunId?.(run.id);
     const config = env.config ?? (await loadConfig(run.repoDir));
-    return await execute(store, { ...run, status: 'running', pid: process.pid }, config, env, true);
+    return await execute(store, { ...run, options, status: 'running', pid: process.pid }, config, env, true);
   } finally {
     await store.close();
   }
@@ -217,7 +225,7 @@ function runOptions(config: ForemanConfig, request: RunRequest): RunOptions {
     memoryLimitMb: limits.memoryMb ?? DEFAULT_LIMITS.memoryLimitMb,
     cpuLimitMs: limits.cpuMs ?? DEFAULT_LIMITS.cpuLimitMs,
     wallLimitMs: limits.wallMs ?? DEFAULT_LIMITS.wallLimitMs,
-    maxAgents: limits.agentsPerRun ?? DEFAULT_LIMITS.maxAgents,
+    maxAgents: request.maxAgents ?? limits.agentsPerRun ?? DEFAULT_LIMITS.maxAgents,
     maxTurns: limits.maxTurns ?? DEFAULT_LIMITS.maxTurns,
   };
 }
