@@ -1,12 +1,12 @@
 // One line of text per run event: the CLI's output off a terminal, and the Action's log.
 import type { RunEvent } from '../runtime/events.ts';
 import { totalTokens } from '../runtime/types.ts';
-import { formatMs, formatTokens, formatUsd } from './format.ts';
+import { count, formatMs, formatTokens, formatUsd } from './format.ts';
 
 export function describeEvent(event: RunEvent): string | null {
   switch (event.type) {
     case 'run-started':
-      return event.resumed ? `resume ${event.workflow} at ${event.baseSha.slice(0, 12)} (${event.replayable} journaled calls to replay)` : `start ${event.workflow} at ${event.baseSha.slice(0, 12)}`;
+      return event.resumed ? `resume ${event.workflow} at ${event.baseSha.slice(0, 12)} (${count(event.replayable, 'journaled call')} to replay)` : `start ${event.workflow} at ${event.baseSha.slice(0, 12)}`;
     case 'phase':
       return `phase ${event.title}`;
     case 'log':
@@ -19,7 +19,7 @@ export function describeEvent(event: RunEvent): string | null {
       return `agent ${event.status} [${event.phase}] ${event.label} ${event.status === 'replayed' ? '(from journal)' : figures}${tail}`;
     }
     case 'change-made':
-      return `change ${event.changeId} ${event.label}: ${event.files} file${event.files === 1 ? '' : 's'} changed${event.candidate ? ' (left by a worktree agent)' : ''}`;
+      return `change ${event.changeId} ${event.label}: ${count(event.files, 'file')} changed${event.candidate ? ' (left by a worktree agent)' : ''}`;
     case 'gate-started':
       return `gate ${event.changeId} ${event.label}: running`;
     case 'gate-finished':

@@ -1,7 +1,8 @@
 // What a run reports while it happens. Front doors render these (live table, lines, check runs).
 import type { Usage } from './types.ts';
 
-export type AgentEventStatus = 'done' | 'failed' | 'replayed';
+/** 'stopped': aborted by a stop of the run (Ctrl-C) or a cap, as the store records it; not a failure. */
+export type AgentEventStatus = 'done' | 'failed' | 'stopped' | 'replayed';
 
 export type RunEvent =
   | { type: 'run-started'; runId: string; workflow: string; baseSha: string; resumed: boolean; replayable: number }
@@ -19,7 +20,6 @@ export type RunEvent =
       costUsd: number;
       elapsedMs: number;
       error?: string;
-      agentNo?: number;
     }
   | { type: 'change-made'; changeId: string; label: string; files: number; candidate: boolean }
   | { type: 'gate-started'; changeId: string; label: string }

@@ -5,9 +5,13 @@ import { addUsage, totalTokens, zeroUsage, type ChangeSummary, type Usage } from
 
 export interface PhaseStats {
   title: string;
-  /** Agents finished (done, failed or replayed). */
+  /** Agents finished (done, failed, stopped or replayed). */
   agents: number;
+  /** Finished with an answer, replayed ones included. */
+  done: number;
   failed: number;
+  /** Aborted by a stop or a cap; agents never started are still `queued`. */
+  stopped: number;
   replayed: number;
   running: number;
   queued: number;
@@ -67,7 +71,9 @@ export class ProgressTracker {
         if (event.status === 'replayed') p.queued = Math.max(0, p.queued - 1);
         else p.running = Math.max(0, p.running - 1);
         p.agents += 1;
+        if (event.status === 'done' || event.status === 'replayed') p.done += 1;
         if (event.status === 'failed') p.failed += 1;
+        if (event.status === 'stopped') p.stopped += 1;
         if (event.status === 'replayed') p.replayed += 1;
         addUsage(p.usage, event.usage);
         p.tokens = totalTokens(p.usage);
@@ -104,7 +110,7 @@ export class ProgressTracker {
     let p = this.#phases.get(title);
     if (!p) {
       const now = this.#now();
-      p = { title, agents: 0, failed: 0, replayed: 0, running: 0, queued: 0, tokens: 0, usage: zeroUsage(), costUsd: 0, elapsedMs: 0, startedAt: now, endedAt: now };
+      p = { title, agents: 0, done: 0, failed: 0, stopped: 0, replayed: 0, running: 0, queued: 0, tokens: 0, usage: zeroUsage(), costUsd: 0, elapsedMs: 0, startedAt: now, endedAt: now };
       this.#phases.set(title, p);
     }
     return p;
