@@ -80,8 +80,10 @@ export class LiveTableReporter implements Reporter {
   }
 
   note(line: string): void {
+    // persist() takes the table away; the next tick draws it again below the line, so a burst of
+    // log lines costs one redraw.
     this.#log.persist(line);
-    this.#render(true);
+    this.#dirty = true;
   }
 
   stopping(line: string): void {
