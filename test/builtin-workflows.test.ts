@@ -140,12 +140,19 @@ test('review-pr --diff-from reviews what the head changed since it left the base
   assert.match(both.stderr, /--args and --diff-from each give the workflow its args: pass one of them/);
 });
 
-test('each built-in explains its args when they are missing', async () => {
+test('each built-in explains its args when they are missing (a usage error, no run) or empty', async () => {
   const repo = makeRepo(FIXTURE);
-  for (const [name, hint] of [['audit', /needs a concern/], ['fix-findings', /needs findings/], ['review-pr', /needs the diff/]] as const) {
-    const result = await runCli(['run', name, '--repo', repo], { home: tempDir(), baseURL: fake.url });
-    assert.equal(result.code, 1, name);
-    assert.match(result.stderr, hint);
+  for (const [name, needs, hint] of [
+    ['audit', /audit needs args: the concern/, /needs a concern/],
+    ['fix-findings', /fix-findings needs args: \{ findings/, /needs findings/],
+    ['review-pr', /review-pr needs args: \{ diff/, /needs the diff/],
+  ] as const) {
+    const missing = await runCli(['run', name, '--repo', repo], { home: tempDir(), baseURL: fake.url });
+    assert.equal(missing.code, 2, name);
+    assert.match(missing.stderr, needs);
+    const empty = await runCli(['run', name, '--repo', repo, '--args', '""'], { home: tempDir(), baseURL: fake.url });
+    assert.equal(empty.code, 1, name);
+    assert.match(empty.stderr, hint);
   }
 });
 
@@ -158,7 +165,7 @@ test('--from-run names what is wrong: both --args and --from-run, an unknown run
   const unknown = await runCli(['run', 'fix-findings', '--repo', repo, '--from-run', 'nope'], { home, baseURL: fake.url });
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /no run nope.*foreman runs/);
-  const failed = await runCli(['run', 'audit', '--repo', repo, '--json'], { home, baseURL: fake.url });
+  const failed = await runCli(['run', 'audit', '--repo', repo, '--args', '""', '--json'], { home, baseURL: fake.url });
   const failedId = JSON.parse(failed.stdout).runId;
   const noResult = await runCli(['run', 'fix-findings', '--repo', repo, '--from-run', failedId], { home, baseURL: fake.url });
   assert.equal(noResult.code, 2);

@@ -132,7 +132,7 @@ test('resume rejects a cap that is not a positive number, naming the flag', asyn
   const { env } = setup();
   const res = await runCli(['resume', '20260101-000000-abcd', '--budget-tokens', 'lots'], env);
   assert.equal(res.code, 2);
-  assert.match(res.stderr, /--budget-tokens must be a whole number of at least 1, got 'lots'/);
+  assert.match(res.stderr, /--budget-tokens must be a positive integer, got 'lots'/);
 });
 
 test('on GitHub a run the USD cap ended is not a success: action_required checks and a comment that does not say completed', async () => {

@@ -55,7 +55,7 @@ test('bad flags and bad numbers are usage errors', async () => {
   assert.match(unknown.stderr, /frobnicate/);
   const badNumber = await runCli(['run', 'x', '--concurrency', 'many'], { home });
   assert.equal(badNumber.code, 2);
-  assert.match(badNumber.stderr, /--concurrency must be a whole number/);
+  assert.match(badNumber.stderr, /--concurrency must be a positive integer, got 'many'/);
   const noCommand = await runCli(['launch'], { home });
   assert.equal(noCommand.code, 2);
   assert.match(noCommand.stderr, /unknown command 'launch'/);

@@ -5,7 +5,7 @@ import { ProgressTracker } from '../src/runtime/progress.ts';
 
 const usage = { input: 1000, output: 200, cacheRead: 0, cacheWrite: 0 };
 
-test('the phase table counts done, failed, running and queued agents per phase, with totals', () => {
+test('the phase table counts done, failed, running and queued agents per phase, with totals; a failed agent is not done', () => {
   let now = 0;
   const tracker = new ProgressTracker(() => now);
   tracker.apply({ type: 'phase', title: 'Map' });
@@ -22,12 +22,30 @@ test('the phase table counts done, failed, running and queued agents per phase, 
   assert.deepEqual(table.map((line) => line.split(/\s+/)), [
     ['phase', 'done', 'failed', 'running', 'queued', 'tokens', 'cost', 'elapsed'],
     ['Map', '1', '0', '0', '0', '1.2k', '$0.0100', '1.5s'],
-    ['Audit', '1', '1', '1', '1', '1.2k', '$0.0100', '0.5s'],
-    ['total', '2', '1', '1', '1', '2.4k', '$0.0200', '2.0s'],
+    ['Audit', '0', '1', '1', '1', '1.2k', '$0.0100', '0.5s'],
+    ['total', '1', '1', '1', '1', '2.4k', '$0.0200', '2.0s'],
+  ]);
+});
+
+test('a stopped agent gets a stopped column, not a failure', () => {
+  const tracker = new ProgressTracker(() => 0);
+  for (const label of ['a', 'b', 'c']) tracker.apply({ type: 'agent-queued', phase: 'Scan', label });
+  tracker.apply({ type: 'agent-started', phase: 'Scan', label: 'a' });
+  tracker.apply({ type: 'agent-finished', phase: 'Scan', label: 'a', status: 'stopped', usage, costUsd: 0, elapsedMs: 5, error: 'stopped' });
+  const table = renderPhaseTable(tracker.summary()).split('\n');
+  assert.deepEqual(table.map((line) => line.split(/\s+/)), [
+    ['phase', 'done', 'failed', 'stopped', 'running', 'queued', 'tokens', 'cost', 'elapsed'],
+    ['Scan', '0', '0', '1', '0', '2', '1.2k', '$0.0000', '0.0s'],
+    ['total', '0', '0', '1', '0', '2', '1.2k', '$0.0000', '0.0s'],
   ]);
 });
 
 test('line output names replayed agents and failures', () => {
   assert.equal(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't1', status: 'replayed', usage, costUsd: 0, elapsedMs: 0 }), 'agent replayed [Fan] t1 (from journal)');
   assert.match(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't2', status: 'failed', usage, costUsd: 0.5, elapsedMs: 2000, error: 'HTTP 400' })!, /^agent failed \[Fan\] t2 1\.2k tok \$0\.5000 2\.0s: HTTP 400$/);
+});
+
+test('event lines say "1 journaled call" and "1 file", not "1 ... calls"', () => {
+  assert.equal(describeEvent({ type: 'run-started', runId: 'r', workflow: 'w', baseSha: 'a'.repeat(40), resumed: true, replayable: 1 }), `resume w at ${'a'.repeat(12)} (1 journaled call to replay)`);
+  assert.equal(describeEvent({ type: 'change-made', changeId: 'c1', label: 'fix', files: 1, candidate: false }), 'change c1 fix: 1 file changed');
 });

@@ -118,7 +118,7 @@ test('SIGINT stops the run: agents are aborted, the run is marked stopped, exit 
   child.kill('SIGINT');
   const stopped = await done;
   assert.equal(stopped.code, 1, stopped.stderr);
-  assert.match(stopped.stderr, /stopping \(SIGINT\)/);
+  assert.match(stopped.stderr, /^foreman: stopping: agents are aborted and the run stays resumable/m);
   assert.match(stopped.stderr, /the run was stopped; `foreman resume \S+` continues it/);
   const runId = /^run (\S+)/.exec(stopped.stderr)![1];
   assert.equal(JSON.parse((await runCli(['runs', '--json'], env)).stdout)[0].status, 'stopped');

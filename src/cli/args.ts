@@ -3,18 +3,62 @@ import { parseArgs } from 'node:util';
 
 export class UsageError extends Error {}
 
+/** Each command's synopsis (the lines of the usage text) and what its --help adds. */
+const COMMANDS_HELP: Record<string, { synopsis: string; details: string }> = {
+  run: {
+    synopsis: `foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId> | --diff-from REF] [--repo DIR] [--base REF]
+              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--yes] [--json]`,
+    details: `Runs a workflow against a pristine checkout of the commit --base names; uncommitted changes are not
+seen by agents. \`run <id>\` is the first line on stderr; the result goes to stdout.
+  --args V             the workflow's args: JSON if V starts with { or [, else its JSON value or the text
+  --from-run ID        the result of a completed run as args (e.g. fix-findings after an audit)
+  --diff-from REF      args { diff, base, head }: what --base changed since it left REF
+  --repo DIR           the repository (default: the current directory)
+  --base REF           the commit agents read (default HEAD)
+  --model M            the agents' default model (an alias such as haiku, or a model id)
+  --concurrency N      agents in flight at once (default 16)
+  --budget-tokens N    start no agent once N tokens are spent (the run ends budget-exhausted)
+  --max-cost-usd X     start no agent once $X is spent
+  --max-agents N       start at most N agents (default 1,000)
+  --yes                run a workflow written from free text without asking
+  --json               one JSON object on stdout instead of the result
+Exit codes: 0 completed, 1 failed or stopped, 2 usage, validation or config errors, 3 budget-exhausted.`,
+  },
+  resume: {
+    synopsis: 'foreman resume <runId> [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--json]',
+    details: 'Continues a stopped, failed, killed or budget-exhausted run from its journal: finished agents are not paid for again.\nIt runs the script the run started with, with the same args; caps given here are raised and stored with the run.',
+  },
+  runs: { synopsis: 'foreman runs [--json]', details: 'Lists the runs, newest first; a run whose process was killed shows as interrupted.' },
+  show: { synopsis: 'foreman show <runId> [--agent N] [--json]', details: "A run's status and agents; --agent N shows one agent's prompt, tool calls and result." },
+  list: { synopsis: 'foreman list [--repo DIR] [--json]', details: 'The workflows a name finds: .claude/workflows, ~/.claude/workflows, then the built-in ones.' },
+  validate: { synopsis: 'foreman validate <file.js>', details: 'Checks a workflow script without running it.' },
+  save: { synopsis: 'foreman save <runId> <name> [--force]', details: "Keeps a run's script as .claude/workflows/<name>.js of its repository (--force overwrites)." },
+  app: {
+    synopsis: 'foreman app [--port N] [--host H] [--no-worker]',
+    details: 'the GitHub App: webhooks, and a worker for its runs (README: Run the GitHub App)',
+  },
+  worker: { synopsis: 'foreman worker [--max-runs N]', details: 'runs the App\'s queued runs next to `foreman app --no-worker`' },
+};
+
+const SERVER_COMMANDS = new Set(['app', 'worker']);
+
 export const USAGE = `usage:
-  foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId> | --diff-from REF] [--repo DIR] [--base REF]
-              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--yes] [--json]
-  foreman resume <runId> [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--json]
-  foreman runs [--json]
-  foreman show <runId> [--agent N]
-  foreman list [--repo DIR]
-  foreman validate <file.js>
-  foreman save <runId> <name> [--force]
-  foreman app [--port N] [--host H] [--no-worker]
-                                             the GitHub App: webhooks, and a worker for its runs (README: Run the GitHub App)
-  foreman worker [--max-runs N]              runs the App's queued runs next to \`foreman app --no-worker\``;
+${Object.entries(COMMANDS_HELP)
+  .map(([name, { synopsis, details }]) => (SERVER_COMMANDS.has(name) ? `  ${synopsis}\n${' '.repeat(45)}${details}` : `  ${synopsis}`))
+  .join('\n')}
+  foreman --version
+  foreman <command> --help                   one command's options`;
+
+/** `foreman <command> --help`; null for a command there is none. */
+export function commandHelp(command: string): string | null {
+  const help = Object.hasOwn(COMMANDS_HELP, command) ? COMMANDS_HELP[command] : undefined;
+  return help ? `usage: ${help.synopsis}\n\n${help.details}` : null;
+}
+
+export const wantsHelp = (argv: string[]): boolean => {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+};
 
 /**
  * `--args`: text that starts with { or [ must be JSON (an error gives the position); other text
@@ -40,23 +84,43 @@ export function parseScriptArgs(text: string | undefined): unknown {
 function positiveInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a whole number of at least 1, got '${value}'`);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got '${value}': pass a whole number of at least 1, e.g. --${flag} 4`);
   return n;
 }
 
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be a number above 0, got '${value}'`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be a positive number, got '${value}': pass a number above 0, e.g. --${flag} 2.5`);
   return n;
 }
 
 function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(argv: string[], options: T, command: string) {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: negativeValuesJoined(argv, options), options, allowPositionals: true, strict: true });
   } catch (error) {
     throw new UsageError(`foreman ${command}: ${(error as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
   }
+}
+
+/**
+ * parseArgs takes `--concurrency -3` for two flags and calls it ambiguous; a number after a flag
+ * that takes a value is that value, so the range check can say what is wrong with it.
+ */
+function negativeValuesJoined(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return [...out, ...argv.slice(i)];
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+    const next = argv[i + 1];
+    if (name !== null && options[name]?.type === 'string' && next !== undefined && /^-\.?\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i += 1;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
 }
 
 export interface RunArgs {
@@ -156,10 +220,11 @@ export function parseIdArgs(argv: string[], command: string): { runId: string; j
   return { runId: positionals[0], json: values.json ?? false, agent: positiveInt('agent', values.agent) };
 }
 
-export function parseListArgs(argv: string[], command: string): { repo: string; json: boolean } {
+/** `repo` is unset when --repo was not given. */
+export function parseListArgs(argv: string[], command: string): { repo?: string; json: boolean } {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' }, repo: { type: 'string' } }, command);
   if (positionals.length > 0) throw new UsageError(`foreman ${command} takes no positional arguments\n${USAGE}`);
-  return { repo: values.repo ?? '.', json: values.json ?? false };
+  return { repo: values.repo, json: values.json ?? false };
 }
 
 export function parseValidateArgs(argv: string[]): { file: string } {

@@ -23,7 +23,7 @@ import { listWorkflows, workflowDirs } from '../workflows/load.ts';
 import { formatPlan, planWorkflow } from '../workflows/plan.ts';
 import type { RunArgs } from './args.ts';
 import type { CliIo } from './main.ts';
-import { formatTokens, formatUsd } from '../report/format.ts';
+import { count, formatTokens, formatUsd } from '../report/format.ts';
 
 /** Ends `foreman run` before any run exists; the exit code says why (2 invalid or refused, 1 declined). */
 export class NotRunError extends Error {
@@ -89,7 +89,8 @@ export async function writeWorkflow(args: RunArgs, io: CliIo, env: ServiceEnv, b
   for (const line of formatPlan(plan)) say(line);
   say(`  budget:  ${budget.length > 0 ? budget.join(', ') : 'no token budget or cost cap (--budget-tokens, --max-cost-usd set one)'}`);
   say(`  script:  ${file}`);
-  say(`  written in ${generated.attempts} attempt${generated.attempts === 1 ? '' : 's'}: ${formatTokens(totalTokens(generated.usage))} tokens, ${formatUsd(cost)}`);
+  const tokens = totalTokens(generated.usage);
+  say(`  written in ${count(generated.attempts, 'attempt')}: ${count(tokens, 'token', formatTokens(tokens))}, ${formatUsd(cost)}`);
   say('');
 
   if (args.yes) return { source: generated.script.source, file };

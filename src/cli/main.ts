@@ -1,6 +1,7 @@
 // The CLI front door: parse, call the service, render. One error path: every failure becomes one
 // message on stderr and an exit code (0 completed, 1 failed or stopped, 2 usage/validation,
 // 3 budget-exhausted).
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -8,14 +9,14 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../config/load.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { totalTokens } from '../runtime/types.ts';
-import { openStore, resumeRun, runResult, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
-import { isRunLive } from '../runtime/store.ts';
+import { MissingArgsError, openStore, resumeRun, runResult, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
+import { isRunLive, type RunRecord } from '../runtime/store.ts';
 import { changesSince, repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
 import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
-import { parseIdArgs, parseListArgs, parseResumeArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE } from './args.ts';
+import { commandHelp, parseIdArgs, parseListArgs, parseResumeArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE, wantsHelp } from './args.ts';
 import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
-import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import { count, formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
 
 export interface CliIo {
@@ -32,14 +33,25 @@ const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const err = (line: string) => io.stderr.write(line + '\n');
+  io.signal?.addEventListener('abort', () => announceStop(io), { once: true });
   try {
     const [command, ...rest] = argv;
     if (command === undefined || HELP.has(command)) {
-      io.stdout.write(USAGE + '\n');
+      // `foreman help run` is `foreman run --help`.
+      io.stdout.write((rest[0] !== undefined && commandHelp(rest[0])) || USAGE);
+      io.stdout.write('\n');
       return command === undefined ? 2 : 0;
+    }
+    if (VERSION.has(command)) {
+      io.stdout.write(`foreman ${foremanVersion()}\n`);
+      return 0;
     }
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+    if (wantsHelp(rest)) {
+      io.stdout.write(commandHelp(command) + '\n');
+      return 0;
+    }
     return await run(rest, io);
   } catch (error) {
     err(`foreman: ${(error as Error).message}`);
@@ -49,11 +61,23 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
 function exitCodeFor(error: unknown): number {
   if (error instanceof NotRunError) return error.exitCode;
-  const usage = [UsageError, ScriptValidationError, WorkflowNotFoundError, ConfigError, RepositoryError, UnknownRunError, MissingKeyError];
+  const usage = [UsageError, ScriptValidationError, WorkflowNotFoundError, ConfigError, RepositoryError, UnknownRunError, MissingKeyError, MissingArgsError];
   return usage.some((type) => error instanceof type) ? 2 : 1;
 }
 
 class MissingKeyError extends Error {}
+
+const foremanVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The reporter showing a run, while one is: the stop line goes through it, not past it. */
+const showing = new WeakMap<CliIo, Reporter>();
+
+function announceStop(io: CliIo): void {
+  const line = 'foreman: stopping: agents are aborted and the run stays resumable; Ctrl-C again quits at once';
+  const reporter = showing.get(io);
+  if (reporter) reporter.stopping(line);
+  else io.stderr.write(line + '\n');
+}
 
 function serviceEnv(io: CliIo, reporter: Reporter | null): ServiceEnv {
   const apiKey = io.env.ANTHROPIC_API_KEY;
@@ -70,7 +94,7 @@ function serviceEnv(io: CliIo, reporter: Reporter | null): ServiceEnv {
     baseURL: io.env.ANTHROPIC_BASE_URL || undefined,
     listener: reporter ? (event) => reporter.onEvent(event) : undefined,
     signal: io.signal,
-    onRunId: (runId) => io.stderr.write(`run ${runId}\n`),
+    ...(reporter ? { onRunId: (runId: string) => reporter.started(runId), onNote: (note: string) => reporter.note(`note: ${note}`) } : {}),
     commandEnv: io.env,
   };
 }
@@ -81,14 +105,26 @@ function reporterFor(io: CliIo): Reporter {
   return io.stderr.isTTY && !io.env.CI ? new LiveTableReporter(io.stderr as NodeJS.WriteStream) : new LineReporter((line) => io.stderr.write(line + '\n'));
 }
 
+/** A --repo that is not there is named as such, not as "not a git repository". */
+async function existingDir(dir: string): Promise<string> {
+  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new UsageError(`--repo ${dir} is not a directory: pass the directory of a git checkout`);
+  return dir;
+}
+
 async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseRunArgs(argv);
+  await existingDir(args.repo);
   const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents } = args;
   const scriptArgs =
     args.fromRun !== undefined ? await runResult(foremanHome(io.env), args.fromRun) : args.diffFrom !== undefined ? await changesSince(repo, args.diffFrom, base) : args.args;
   const request: RunRequest = { ref, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents };
   if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null), BUILTIN_DIR);
-  return withProgress(io, args.json, (env) => startRun(request, env));
+  try {
+    return await withProgress(io, args.json, (env) => startRun(request, env));
+  } catch (error) {
+    if (!(error instanceof MissingArgsError)) throw error;
+    throw new UsageError(`${error.message}. Pass them with --args <json|string> (or --from-run <runId>, --diff-from REF); \`foreman run --help\` lists the options`);
+  }
 }
 
 async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
@@ -99,10 +135,12 @@ async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
 /** Runs with progress on stderr, then prints the outcome; the exit code follows the status. */
 async function withProgress(io: CliIo, json: boolean, execute: (env: ServiceEnv) => Promise<RunOutcome>): Promise<number> {
   const reporter = reporterFor(io);
+  showing.set(io, reporter);
   let outcome: RunOutcome;
   try {
     outcome = await execute(serviceEnv(io, reporter));
   } finally {
+    showing.delete(io);
     reporter.close();
   }
   // One line per event already ended with `run <status>: <error>`; the live table did not.
@@ -112,19 +150,40 @@ async function withProgress(io: CliIo, json: boolean, execute: (env: ServiceEnv)
 /** DESIGN §6, and 3 so that a script or CI job can tell a run a cap ended from a failed one. */
 const EXIT_CODES: Record<RunOutcome['status'], number> = { completed: 0, failed: 1, stopped: 1, 'budget-exhausted': 3 };
 
-function finish(outcome: RunOutcome, json: boolean, io: CliIo, errorShown: boolean): number {
+async function finish(outcome: RunOutcome, json: boolean, io: CliIo, errorShown: boolean): Promise<number> {
   if (json) {
     io.stdout.write(JSON.stringify(runJson(outcome)) + '\n');
   } else {
-    const s = outcome.summary;
-    const tokens = totalTokens(s.usage);
-    const refused = s.refused ? `, ${s.refused} refused` : '';
-    io.stderr.write(`${outcome.status}: ${s.agents} agents${refused}, ${formatTokens(tokens)} tokens, ${formatUsd(s.costUsd)}, ${formatMs(s.elapsedMs)}\n`);
+    const refused = outcome.summary.refused ? `, ${outcome.summary.refused} refused` : '';
+    io.stderr.write(`${outcome.status}: ${await storedTotals(foremanHome(io.env), outcome, refused)}\n`);
     if (outcome.error && !errorShown) io.stderr.write(`foreman: ${outcome.error}\n`);
     if (outcome.status === 'completed') io.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
   }
   return EXIT_CODES[outcome.status];
 }
+
+/**
+ * The run's agents as `foreman show` lists them (every attempt, from the store), so the two agree:
+ * "6 agents (done 4, stopped 2), 1.2k tokens, $0.0032, 4.5s".
+ */
+async function storedTotals(home: string, outcome: RunOutcome, refused: string): Promise<string> {
+  const store = openStore(home);
+  const agents = await store.listAgents(outcome.runId).finally(() => store.close());
+  const byStatus = new Map<string, number>();
+  let tokens = 0;
+  let costUsd = 0;
+  for (const agent of agents) {
+    byStatus.set(agent.status, (byStatus.get(agent.status) ?? 0) + 1);
+    tokens += totalTokens(agent.usage);
+    costUsd += agent.costUsd;
+  }
+  // "done 4, stopped 2": status words as `foreman show` prints them, so no plural to get wrong.
+  const breakdown = byStatus.size > 1 || (byStatus.size === 1 && !byStatus.has('done')) ? ` (${[...byStatus].map(([status, n]) => `${status} ${n}`).join(', ')})` : '';
+  return `${count(agents.length, 'agent')}${breakdown}${refused}, ${count(tokens, 'token', formatTokens(tokens))}, ${formatUsd(costUsd)}, ${formatMs(outcome.summary.elapsedMs)}`;
+}
+
+/** A 'running' run whose process is gone crashed or was killed: it is interrupted, and resumable. */
+const displayStatus = (run: RunRecord): string => (run.status === 'running' && !isRunLive(run) ? 'interrupted' : run.status);
 
 async function runsCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseListArgs(argv, 'runs');
@@ -133,8 +192,7 @@ async function runsCommand(argv: string[], io: CliIo): Promise<number> {
     const runs = (await store.listRuns()).map((run) => ({
       runId: run.id,
       workflow: run.workflow,
-      // A 'running' run whose process is gone crashed or was killed: say so, it can be resumed.
-      status: run.status === 'running' && !isRunLive(run) ? 'interrupted' : run.status,
+      status: displayStatus(run),
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,
     }));
@@ -166,7 +224,7 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
         return 0;
       }
       const t = agent.transcript as { system?: string; turns?: Array<{ text: string; toolCalls: Array<{ name: string; input: unknown; output: string; isError: boolean }> }>; final?: unknown };
-      out(`agent ${agent.no} [${agent.phase}] ${agent.label}  ${agent.status}  ${agent.model}  ${agent.turns} turns  ${formatUsd(agent.costUsd)}`);
+      out(`agent ${agent.no} [${agent.phase}] ${agent.label}  ${agent.status}  ${agent.model}  ${count(agent.turns, 'turn')}  ${formatUsd(agent.costUsd)}`);
       if (agent.error) out(`error: ${agent.error}`);
       out('\nprompt:');
       out(agent.prompt);
@@ -184,10 +242,10 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
     }
     const agents = await store.listAgents(run.id);
     if (args.json) {
-      out(JSON.stringify({ ...run, source: undefined, agents: agents.map(({ transcript, ...a }) => a) }));
+      out(JSON.stringify({ ...run, status: displayStatus(run), source: undefined, agents: agents.map(({ transcript, ...a }) => a) }));
       return 0;
     }
-    out(`run ${run.id}  ${run.workflow}  ${run.status}`);
+    out(`run ${run.id}  ${run.workflow}  ${displayStatus(run)}`);
     out(`repo ${run.repoDir} at ${run.baseSha.slice(0, 12)} (${run.baseRef})`);
     out(`started ${run.startedAt}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}`);
     if (run.error) out(`error: ${run.error}`);
@@ -208,7 +266,8 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
 
 async function listCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseListArgs(argv, 'list');
-  const repo = await repositoryRoot(args.repo).catch(() => resolve(args.repo));
+  // Without --repo, outside a checkout, the user's and the built-in workflows are still worth listing.
+  const repo = args.repo === undefined ? await repositoryRoot('.').catch(() => resolve('.')) : await repositoryRoot(await existingDir(args.repo));
   const workflows = await listWorkflows(workflowDirs(repo, io.env.HOME ?? homedir(), BUILTIN_DIR));
   if (args.json) {
     io.stdout.write(JSON.stringify(workflows) + '\n');
@@ -262,6 +321,7 @@ async function saveCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 const HELP = new Set(['help', '--help', '-h']);
+const VERSION = new Set(['version', '--version', '-V']);
 
 const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
   run: runCommand,

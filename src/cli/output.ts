@@ -11,18 +11,38 @@ import { describeEvent } from '../report/event-lines.ts';
 export { describeEvent };
 
 export interface Reporter {
+  /** The run exists: `run <id>` is the first line, before any figure. */
+  started(runId: string): void;
+  /** A line of Foreman's own (a note, the stop): kept, never drawn over. */
+  note(line: string): void;
+  /**
+   * The run is being stopped: `line` says so, once. The warnings the stop causes (one per agent
+   * the script can no longer start) are not shown: they say nothing the stop did not.
+   */
+  stopping(line: string): void;
   onEvent(event: RunEvent): void;
   close(): void;
 }
 
-
 /** Non-terminal output: one line per event, stable for logs and CI. */
 export class LineReporter implements Reporter {
   readonly #write: (line: string) => void;
+  #stopping = false;
   constructor(write: (line: string) => void) {
     this.#write = write;
   }
+  started(runId: string): void {
+    this.#write(`run ${runId}`);
+  }
+  note(line: string): void {
+    this.#write(line);
+  }
+  stopping(line: string): void {
+    this.#stopping = true;
+    this.#write(line);
+  }
   onEvent(event: RunEvent): void {
+    if (this.#stopping && event.type === 'warn') return;
     const line = describeEvent(event);
     if (line) this.#write(line);
   }
@@ -32,48 +52,78 @@ export class LineReporter implements Reporter {
 // Scrolled above the live table; agent events only move its figures.
 const PERSISTED_EVENTS = new Set<RunEvent['type']>(['log', 'warn', 'run-started', 'change-made', 'gate-finished', 'change-proposed', 'change-discarded']);
 
-/** Terminal output: the phase table redrawn in place; logs scroll above it. */
+/**
+ * Terminal output: the phase table redrawn in place below every line written above it. All of
+ * stderr goes through here while a run is shown: log-update erases the lines it drew last, so a
+ * line written past it would be erased too (the run id was, before it was written here).
+ */
 export class LiveTableReporter implements Reporter {
   readonly #tracker = new ProgressTracker();
   readonly #log: ReturnType<typeof createLogUpdate>;
-  readonly #timer: NodeJS.Timeout;
+  #timer: NodeJS.Timeout | null = null;
+  #runId: string | null = null;
+  #stopping = false;
   #dirty = true;
 
   constructor(stream: NodeJS.WriteStream) {
     this.#log = createLogUpdate(stream);
+  }
+
+  started(runId: string): void {
+    this.#runId = runId;
+    this.#log.persist(`run ${runId}`);
     // A steady tick keeps elapsed time moving; events only mark the table dirty so a burst of
-    // 1,000 agent events costs one redraw.
+    // 1,000 agent events costs one redraw. No table before the id: the id is the first line.
     this.#timer = setInterval(() => this.#render(), 100);
     this.#timer.unref();
+    this.#render(true);
+  }
+
+  note(line: string): void {
+    // persist() takes the table away; the next tick draws it again below the line, so a burst of
+    // log lines costs one redraw.
+    this.#log.persist(line);
+    this.#dirty = true;
+  }
+
+  stopping(line: string): void {
+    this.#stopping = true;
+    this.note(line);
   }
 
   onEvent(event: RunEvent): void {
     this.#tracker.apply(event);
-    if (PERSISTED_EVENTS.has(event.type)) {
+    if (PERSISTED_EVENTS.has(event.type) && !(this.#stopping && event.type === 'warn')) {
       const line = describeEvent(event);
-      if (line) this.#log.persist(line);
+      if (line) this.note(line);
     }
     this.#dirty = true;
   }
 
   #render(force = false): void {
-    if (!this.#dirty && !force) return;
+    if (this.#runId === null || (!this.#dirty && !force)) return;
     this.#dirty = false;
-    this.#log(renderPhaseTable(this.#tracker.summary()));
+    // The id again below the figures: the first line scrolls away under a long log.
+    this.#log(`${renderPhaseTable(this.#tracker.summary())}\nrun ${this.#runId}${this.#stopping && this.#timer ? ' (stopping)' : ''}`);
   }
 
   close(): void {
-    clearInterval(this.#timer);
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
     this.#render(true);
     this.#log.done();
   }
 }
 
+const COUNTS = ['done', 'failed', 'stopped', 'running', 'queued'] as const;
+
 export function renderPhaseTable(summary: RunSummary): string {
-  const header = ['phase', 'done', 'failed', 'running', 'queued', 'tokens', 'cost', 'elapsed'];
-  const rows = summary.phases.map((p) => [p.title, String(p.agents), String(p.failed), String(p.running), String(p.queued), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]);
-  const total = totalTokens(summary.usage);
-  rows.push(['total', String(summary.agents), String(summary.phases.reduce((n, p) => n + p.failed, 0)), String(summary.phases.reduce((n, p) => n + p.running, 0)), String(summary.phases.reduce((n, p) => n + p.queued, 0)), formatTokens(total), formatUsd(summary.costUsd), formatMs(summary.elapsedMs)]);
+  // The stopped column appears once an agent was stopped: most runs never have one.
+  const counts = COUNTS.filter((field) => field !== 'stopped' || summary.phases.some((p) => p.stopped > 0));
+  const header = ['phase', ...counts, 'tokens', 'cost', 'elapsed'];
+  const rows = summary.phases.map((p) => [p.title, ...counts.map((field) => String(p[field])), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]);
+  const total = (field: (typeof COUNTS)[number]) => String(summary.phases.reduce((n, p) => n + p[field], 0));
+  rows.push(['total', ...counts.map(total), formatTokens(totalTokens(summary.usage)), formatUsd(summary.costUsd), formatMs(summary.elapsedMs)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), ...rows.map(line)].join('\n');

@@ -7,8 +7,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     interrupts += 1;
     if (interrupts > 1) process.exit(130);
-    process.stderr.write(`\nforeman: stopping (${signal}); press Ctrl-C again to quit at once\n`);
+    // main() says it is stopping, through the live table if one is drawn.
     controller.abort();
+  });
+}
+
+// A reader that goes away (`foreman runs | head`) is not an error: stop writing, quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
   });
 }
 

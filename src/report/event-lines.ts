@@ -1,7 +1,7 @@
 // One line of text per run event: the CLI's output off a terminal, and the Action's log.
 import type { CapKind, RunEvent } from '../runtime/events.ts';
 import { totalTokens } from '../runtime/types.ts';
-import { formatMs, formatTokens, formatUsd } from './format.ts';
+import { count, formatMs, formatTokens, formatUsd } from './format.ts';
 
 // Short: a fan-out can refuse hundreds of agents; the run's last line says how to raise the cap.
 const CAP_REACHED: Record<CapKind, string> = {
@@ -13,7 +13,7 @@ const CAP_REACHED: Record<CapKind, string> = {
 export function describeEvent(event: RunEvent): string | null {
   switch (event.type) {
     case 'run-started':
-      return event.resumed ? `resume ${event.workflow} at ${event.baseSha.slice(0, 12)} (${event.replayable} journaled calls to replay)` : `start ${event.workflow} at ${event.baseSha.slice(0, 12)}`;
+      return event.resumed ? `resume ${event.workflow} at ${event.baseSha.slice(0, 12)} (${count(event.replayable, 'journaled call')} to replay)` : `start ${event.workflow} at ${event.baseSha.slice(0, 12)}`;
     case 'phase':
       return `phase ${event.title}`;
     case 'log':
@@ -28,7 +28,7 @@ export function describeEvent(event: RunEvent): string | null {
     case 'agent-refused':
       return `agent refused [${event.phase}] ${event.label}: ${event.cap ? CAP_REACHED[event.cap] : 'the run was stopped'}`;
     case 'change-made':
-      return `change ${event.changeId} ${event.label}: ${event.files} file${event.files === 1 ? '' : 's'} changed${event.candidate ? ' (left by a worktree agent)' : ''}`;
+      return `change ${event.changeId} ${event.label}: ${count(event.files, 'file')} changed${event.candidate ? ' (left by a worktree agent)' : ''}`;
     case 'gate-started':
       return `gate ${event.changeId} ${event.label}: running`;
     case 'gate-finished':

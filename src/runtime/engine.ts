@@ -223,13 +223,14 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     // The limit covers the agent's model work only: its slot goes to the next agent while this
     // one's record is committed.
     const outcome = await limit(async () => {
+      // An agent refused here never started: the store has no record of it, and a resume runs it.
       const refusalLate = stopRefusal() ?? capRefusal();
       if (refusalLate) refuseAgent(phase, label, refusalLate);
       emit({ type: 'agent-started', phase, label });
       let root = options.agentRoot;
       if (changeId) root = await workspace!.open(changeId);
       else if (cwdId) root = await workspace!.checkout(cwdId);
-      return runner.run({
+      const ran = await runner.run({
         index: ticket.seq,
         prompt,
         model,
@@ -241,6 +242,19 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
         shouldStop: () => stopReason() ?? capRefusal()?.reason ?? null,
         onUsage: (usage, usedModel) => charge(usage, costUsd(models, usedModel, usage)),
       });
+      // Inside the slot, so "running" counts the agents holding one and never exceeds the
+      // concurrency while finished agents' records are written.
+      emit({
+        type: 'agent-finished',
+        phase,
+        label,
+        status: ran.status === 'done' ? 'done' : ran.status === 'stopped' ? 'stopped' : 'failed',
+        usage: ran.usage,
+        costUsd: ran.costUsd,
+        elapsedMs: ran.elapsedMs,
+        ...(ran.status === 'done' || !ran.error ? {} : { error: ran.error }),
+      });
+      return ran;
     });
     if (inside) inside.costUsd += outcome.costUsd;
     // Stopped, but not by the user: a cap cut it short before its next model turn.
@@ -265,7 +279,7 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
         ? { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind, output, usage: outcome.usage, costUsd: outcome.costUsd, phase, label }
         : undefined;
     // Durable before the script sees the result: that is what makes resume exact.
-    const agentNo = await store.recordAgent(
+    await store.recordAgent(
       run.id,
       {
         key: ticket.key,
@@ -285,15 +299,12 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
       },
       completed,
     );
-    const finished = { phase, label, usage: outcome.usage, costUsd: outcome.costUsd, elapsedMs: outcome.elapsedMs, agentNo };
     if (completed) {
       journal.remember(completed);
-      emit({ type: 'agent-finished', status: 'done', ...finished });
       if (made) changeMade(changeId!, made);
       return kind === 'worktree-agent' ? outcome.result : output;
     }
     if (changeId) await workspace!.close(changeId);
-    emit({ type: 'agent-finished', status: 'failed', error: outcome.error, ...finished });
     if (outcome.status === 'schema-failed') {
       throw new Error(`agent "${label}" gave no answer matching its schema after 5 attempts: ${outcome.error ?? 'invalid result'}`);
     }

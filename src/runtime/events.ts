@@ -4,7 +4,8 @@ import type { Usage } from './types.ts';
 /** The ceilings of DESIGN §2 that refuse agents: token budget, USD cap, agents per run. */
 export type CapKind = 'tokens' | 'usd' | 'agents';
 
-export type AgentEventStatus = 'done' | 'failed' | 'replayed';
+/** 'stopped': aborted by a stop of the run (Ctrl-C) or a cap, as the store records it; not a failure. */
+export type AgentEventStatus = 'done' | 'failed' | 'stopped' | 'replayed';
 
 export type RunEvent =
   | { type: 'run-started'; runId: string; workflow: string; baseSha: string; resumed: boolean; replayable: number }
@@ -22,7 +23,6 @@ export type RunEvent =
       costUsd: number;
       elapsedMs: number;
       error?: string;
-      agentNo?: number;
     }
   /**
    * A queued agent that never ran: a cap (cap says which) or a stop (cap null) refused it. The

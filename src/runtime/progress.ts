@@ -5,11 +5,15 @@ import { addUsage, totalTokens, zeroUsage, type ChangeSummary, type Usage } from
 
 export interface PhaseStats {
   title: string;
-  /** Agents finished (done, failed or replayed). */
+  /** Agents finished (done, failed, stopped or replayed). */
   agents: number;
+  /** Finished with an answer, replayed ones included. */
+  done: number;
   failed: number;
+  /** Aborted by a stop or a cap; agents never started are still `queued`. */
+  stopped: number;
   replayed: number;
-  /** Agents a cap or a stop refused before they ran; not counted in `agents`. */
+  /** Agents a cap refused before they ran; not counted in `agents`. */
   refused: number;
   running: number;
   queued: number;
@@ -71,7 +75,9 @@ export class ProgressTracker {
         if (event.status === 'replayed') p.queued = Math.max(0, p.queued - 1);
         else p.running = Math.max(0, p.running - 1);
         p.agents += 1;
+        if (event.status === 'done' || event.status === 'replayed') p.done += 1;
         if (event.status === 'failed') p.failed += 1;
+        if (event.status === 'stopped') p.stopped += 1;
         if (event.status === 'replayed') p.replayed += 1;
         addUsage(p.usage, event.usage);
         p.tokens = totalTokens(p.usage);
@@ -80,6 +86,8 @@ export class ProgressTracker {
         break;
       }
       case 'agent-refused': {
+        // A stop's refusals stay queued (a resume runs them); a cap's are refused until one is raised.
+        if (event.cap === null) break;
         const p = this.#phase(event.phase);
         p.queued = Math.max(0, p.queued - 1);
         p.refused += 1;
@@ -114,7 +122,7 @@ export class ProgressTracker {
     let p = this.#phases.get(title);
     if (!p) {
       const now = this.#now();
-      p = { title, agents: 0, failed: 0, replayed: 0, refused: 0, running: 0, queued: 0, tokens: 0, usage: zeroUsage(), costUsd: 0, elapsedMs: 0, startedAt: now, endedAt: now };
+      p = { title, agents: 0, done: 0, failed: 0, stopped: 0, replayed: 0, refused: 0, running: 0, queued: 0, tokens: 0, usage: zeroUsage(), costUsd: 0, elapsedMs: 0, startedAt: now, endedAt: now };
       this.#phases.set(title, p);
     }
     return p;

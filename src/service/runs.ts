@@ -2,7 +2,7 @@
 // the run, give agents a pristine checkout, execute, clean up. Front doors only parse input and
 // render output.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { loadConfig, modelTable } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
@@ -13,7 +13,8 @@ import type { RunListener } from '../runtime/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
 import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
 import { ProcessLedger, processLedgerDir } from '../workspace/process-ledger.ts';
-import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, repositoryRoot, resolveCommit } from '../workspace/checkout.ts';
+import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, repositoryRoot } from '../workspace/checkout.ts';
+import { resolveBase, uncommittedNote } from './checkout-notes.ts';
 import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
 import { validateScript } from '../workflows/validate.ts';
 import type { Proposer } from '../runtime/types.ts';
@@ -32,6 +33,11 @@ export interface ServiceEnv {
   signal?: AbortSignal;
   /** Called once the run exists, before any agent starts. */
   onRunId?: (runId: string) => void;
+  /**
+   * Notes for a person at a terminal (uncommitted work agents will not see, a resume that will
+   * meet its script's error again); called after onRunId. Front doors without a person leave it out.
+   */
+  onNote?: (note: string) => void;
   /** Where propose() sends verified changes; the CLI's default is local branches. */
   proposer?: (repo: string) => Proposer;
   /** What gate and agent commands start from; secrets are removed before anything runs. */
@@ -66,6 +72,14 @@ export interface RunRequest {
 }
 
 export class UnknownRunError extends Error {}
+
+/** The workflow declares `args: 'required'` in its meta and was given none; no run was made. */
+export class MissingArgsError extends Error {
+  constructor(workflow: string, whenToUse: string | undefined) {
+    const what = whenToUse?.replace(/^args:\s*/i, '');
+    super(`${workflow} needs args${what ? `: ${what}` : ''}`);
+  }
+}
 export class RunBusyError extends Error {}
 
 export const DEFAULT_LIMITS = {
@@ -85,7 +99,10 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
   const workflow = request.script ? { origin: 'generated', ...request.script } : await resolveWorkflow(request.ref, dirs);
   if (!workflow) throw new WorkflowNotFoundError(request.ref, await availableNames(dirs));
   const script = validateScript(workflow.source, workflow.file);
-  const baseSha = await resolveCommit(repo, request.base);
+  if (script.meta.args === 'required' && (request.args === null || request.args === undefined)) {
+    throw new MissingArgsError(script.meta.name, script.meta.whenToUse);
+  }
+  const baseSha = await resolveBase(repo, request.base);
 
   const store = openStore(env.home);
   try {
@@ -110,6 +127,10 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
     };
     await store.createRun(run);
     env.onRunId?.(run.id);
+    if (env.onNote) {
+      const note = await uncommittedNote(repo, request.base, baseSha);
+      if (note) env.onNote(note);
+    }
     return await execute(store, run, config, env, false);
   } finally {
     await store.close();
@@ -147,11 +168,26 @@ export async function resumeRun(runId: string, env: ServiceEnv, caps: RunCaps = 
     const options: RunOptions = { ...run.options, ...Object.fromEntries(raised) };
     if (raised.length > 0) await store.updateRunOptions(runId, options);
     env.onRunId?.(run.id);
+    const again = run.status === 'failed' && run.error ? scriptErrorAdvice(run) : null;
+    if (again) env.onNote?.(`run ${run.id} failed with: ${firstLine(run.error!)}. Resume runs the same script with the same args, so an error of the script itself comes back: ${again}`);
     const config = env.config ?? (await loadConfig(run.repoDir));
-    return await execute(store, { ...run, options, status: 'running', pid: process.pid }, config, env, true);
+    const outcome = await execute(store, { ...run, options, status: 'running', pid: process.pid }, config, env, true);
+    if (again && outcome.status === 'failed' && outcome.error === run.error) {
+      env.onNote?.(`the resumed run failed with the same error, so the script (or its args) must change: ${again}`);
+    }
+    return outcome;
   } finally {
     await store.close();
   }
+}
+
+const firstLine = (text: string): string => text.split('\n')[0];
+
+/** How to get past an error of the script itself; resuming an edited script is not supported. */
+function scriptErrorAdvice(run: RunRecord): string {
+  if (run.origin === 'generated') return `keep the script with \`foreman save ${run.id} <name>\`, fix .claude/workflows/<name>.js, then \`foreman run <name>\``;
+  const ref = run.origin === 'path' ? run.file : basename(run.file, '.js');
+  return `fix the script or its args, then start a new run (\`foreman run ${ref} --args ...\`)`;
 }
 
 async function execute(store: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, resumed: boolean): Promise<RunOutcome> {
