@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { startFakeGitHubApps } from './support/fake-github-apps.ts';
 import { startAppIn } from './support/app-process.ts';
 import { tempDir } from './support/repo.ts';
+import { browserSkipReason, launchBrowser } from './support/browser.ts';
 
 const APP_YML = parseYaml(readFileSync(new URL('../app.yml', import.meta.url), 'utf8'));
 const SETUP_URL = /open (http:\/\/\S+?)\/ in a browser/;
@@ -29,8 +30,10 @@ test('from a directory outside the project, foreman app registers Foreman\'s app
   const setup = startAppIn(dir, { GHE_HOST: github.host, GHE_PROTOCOL: 'http' });
   try {
     const origin = (await setup.waitFor(SETUP_URL))[1];
-    const page = await fetch(`${origin}/`).then((r) => r.text());
-    const form = registerForm(page);
+    const response = await fetch(`${origin}/`);
+    assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+    assert.match(response.headers.get('content-security-policy')!, /frame-ancestors 'none'/);
+    const form = registerForm(await response.text());
     assert.match(form.action, new RegExp(`^${github.url}/settings/apps/new\\?state=[0-9a-f]{32}$`));
 
     // The browser posts the form to GitHub, which sends it back here with a code.
@@ -117,4 +120,56 @@ test('with NODE_ENV=production and no credentials, foreman app says to register 
   const app = startAppIn(tempDir(), { NODE_ENV: 'production' });
   assert.equal(await app.exited, 2);
   assert.match(app.stderr(), /NODE_ENV=production foreman app does not register an App: register it once outside production/);
+});
+
+test('in a real browser, the setup pages tell a Foreman user the webhook URL, GH_ORG, the worker and Docker options, and the register button ends on the next steps', { skip: browserSkipReason() }, async () => {
+  const github = await startFakeGitHubApps();
+  const dir = tempDir('foreman-register-');
+  const setup = startAppIn(dir, { GHE_HOST: github.host, GHE_PROTOCOL: 'http' });
+  const browser = await launchBrowser();
+  try {
+    const origin = (await setup.waitFor(SETUP_URL))[1];
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    let text = await page.text();
+    assert.match(text, /Register Foreman as a GitHub App/);
+    assert.ok(text.includes(`GitHub will send webhooks to ${origin}/api/github/webhooks`), text);
+    assert.match(text, /start it again with GH_ORG=<organization>/);
+    assert.match(text, /127\.0\.0\.1 is this machine's own address: GitHub cannot deliver webhooks to it/);
+    assert.ok(text.includes(`Foreman writes the App's credentials to ${dir}/.env`), text);
+    assert.match(text, /foreman app --no-worker only serves webhooks; run foreman worker next to it/);
+    assert.ok(text.includes(`--env-file ${dir}/.env -e ANTHROPIC_API_KEY foreman`), text);
+
+    // "Use an existing App" names the webhook URL to set (Probot's page left it blank).
+    await page.goto(`${origin}/existing`);
+    assert.ok((await page.text()).includes(`set the Webhook URL to ${origin}/api/github/webhooks`));
+
+    // The public address, typed in and sent, goes into the manifest.
+    await page.goto(`${origin}/`);
+    await page.navigateBy(`(document.querySelector('input[name=public_url]').value = 'https://foreman.example.com', document.querySelector('input[name=public_url]').form.submit())`);
+    assert.equal(await page.evaluate('document.getElementById("webhook-url").textContent'), 'https://foreman.example.com/api/github/webhooks');
+    assert.equal(await page.evaluate('document.getElementById("local-address")'), null, 'a public address gets no warning');
+
+    // Register: the browser posts the manifest to GitHub, which sends it back with a code.
+    await page.navigateBy('document.getElementById("register").click()');
+    text = await page.text();
+    assert.match(text, /Foreman is registered as Foreman/);
+    assert.ok(text.includes(`${dir}/.env, readable by you only`), text);
+    assert.ok(text.includes('GitHub sends webhooks to https://foreman.example.com/api/github/webhooks'), text);
+    assert.equal(await page.evaluate('document.querySelector("#install a").href'), `${github.url}/apps/foreman/installations/new`);
+    assert.match(text, /Run foreman app again in .*: it reads .*\.env/);
+    assert.match(text, /ANTHROPIC_API_KEY=… foreman app/);
+    assert.match(text, /foreman app --no-worker/);
+    assert.match(text, /docker run/);
+
+    assert.equal(github.manifests.length, 1);
+    assert.equal(github.manifests[0].manifest.hook_attributes.url, 'https://foreman.example.com/api/github/webhooks');
+    assert.equal(github.manifests[0].manifest.name, 'Foreman');
+    assert.equal(await setup.exited, 0);
+    assert.equal(statSync(join(dir, '.env')).mode & 0o777, 0o600);
+  } finally {
+    await browser.close();
+    await setup.stop();
+    await github.close();
+  }
 });

@@ -135,7 +135,7 @@ export async function registerApp(options: RegistrationOptions): Promise<{ probl
       phase = 'registered';
       options.stderr.write(
         `foreman app: registered the GitHub App "${outcome.view.name}" (App ID ${outcome.view.appId}); its credentials are in ${envFile} (mode 600).\n` +
-          `foreman app: next: install it (${outcome.view.installUrl}), then run \`foreman app\` again in ${options.dir} to serve webhooks.\n`,
+          `foreman app: next: install it (${outcome.view.installUrl}), then run \`foreman app\` again in ${options.dir} to serve webhooks (its worker needs ANTHROPIC_API_KEY).\n`,
       );
       res.once('finish', () => registered());
       res.once('close', () => registered());
@@ -144,7 +144,13 @@ export async function registerApp(options: RegistrationOptions): Promise<{ probl
     const page = problemPage('Not found', `foreman app is waiting for the App to be registered: open ${requestOrigin(req, options.port)}/`, 404);
     send(page.status, page.html);
   });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host, resolve));
+  try {
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host, resolve));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') return { problem: `port ${options.port} on ${options.host} is taken: start foreman app with --port <another> (or PORT)` };
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host.includes(':') ? `[${options.host}]` : options.host;
   options.stderr.write(
