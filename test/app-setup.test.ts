@@ -3,7 +3,7 @@
 // restart that must serve with what the registration wrote.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
@@ -27,6 +27,8 @@ function registerForm(page: string): { action: string; manifest: any } {
 test('from a directory outside the project, foreman app registers Foreman\'s app.yml with the webhook path, writes .env 0600, and a restart serves with it', async () => {
   const github = await startFakeGitHubApps();
   const dir = tempDir('foreman-register-');
+  // What the directory's .env held already stays, and the file ends up readable by its owner only.
+  writeFileSync(join(dir, '.env'), 'FOREMAN_HOME=./data', { mode: 0o644 });
   const setup = startAppIn(dir, { GHE_HOST: github.host, GHE_PROTOCOL: 'http' });
   try {
     const origin = (await setup.waitFor(SETUP_URL))[1];
@@ -59,16 +61,18 @@ test('from a directory outside the project, foreman app registers Foreman\'s app
     const envFile = join(dir, '.env');
     assert.equal(statSync(envFile).mode & 0o777, 0o600);
     const written = parseEnv(readFileSync(envFile, 'utf8'));
+    assert.equal(written.FOREMAN_HOME, './data');
     assert.equal(written.APP_ID, '4242');
     assert.equal(written.WEBHOOK_SECRET, github.webhookSecret);
     assert.equal(written.PRIVATE_KEY?.trim(), github.pem.trim());
     assert.equal(written.GITHUB_CLIENT_SECRET, undefined, 'the OAuth client secret Foreman never uses is not kept');
 
     // The restart in the same directory serves, with the key from .env signing the App's JWT.
-    const served = startAppIn(dir, { GHE_HOST: github.host, GHE_PROTOCOL: 'http', WORKER_SECRET: 'w' }, ['--no-worker']);
+    const served = startAppIn(dir, { GHE_HOST: github.host, GHE_PROTOCOL: 'http', WORKER_SECRET: 'w', FOREMAN_HOME: undefined }, ['--no-worker']);
     try {
       const url = (await served.waitFor(/listening on (http:\/\/\S+)/))[1];
-      assert.match(served.stderr(), new RegExp(`read APP_ID, PRIVATE_KEY, WEBHOOK_SECRET from ${dir}/\\.env`));
+      assert.match(served.stderr(), new RegExp(`read APP_ID, FOREMAN_HOME, PRIVATE_KEY, WEBHOOK_SECRET from ${dir}/\\.env\n`));
+      assert.ok(existsSync(join(dir, 'data', 'foreman.db')), 'FOREMAN_HOME from .env, relative to the directory');
       assert.doesNotMatch(served.stderr(), /registration/);
       assert.equal((await fetch(`${url}/healthz`)).status, 200);
       const token = await fetch(`${url}/internal/tokens`, { method: 'POST', headers: { authorization: 'Bearer w' }, body: JSON.stringify({ installationId: 7, repository: 'demo' }) });
@@ -103,6 +107,12 @@ test('the registration takes a code only with a state it issued, writes nothing 
     assert.match(form.action, new RegExp(`^${github.url}/organizations/acme/settings/apps/new\\?state=`));
     assert.equal(form.manifest.hook_attributes.url, 'https://foreman.example.com/api/github/webhooks');
     assert.equal(form.manifest.redirect_url, `${origin}/registered`, 'the browser still comes back here');
+    // A code GitHub does not know (used, or older than an hour): said, and the registration goes on.
+    const state = new URL(form.action).searchParams.get('state');
+    const refused = await fetch(`${origin}/registered?code=stale&state=${state}`);
+    assert.equal(refused.status, 502);
+    assert.match(await refused.text(), /GitHub refused to finish the registration \(404: Not Found\); its code is good once and for an hour: register again/);
+    assert.equal(existsSync(join(dir, '.env')), false);
     const bad = await fetch(`${origin}/?public_url=javascript:alert(1)`);
     assert.equal(bad.status, 400);
 

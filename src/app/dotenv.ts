@@ -72,7 +72,8 @@ export function appendToEnvFile(dir: string, values: Record<string, string>, com
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  const lines = [`# ${comment}`, ...Object.entries(values).map(([name, value]) => envLine(name, value))];
+  // One comment line, whatever the App's name holds: no line break could start a variable.
+  const lines = [`# ${comment.replace(/[^\x20-\x7e]/g, ' ')}`, ...Object.entries(values).map(([name, value]) => envLine(name, value))];
   const text = `${before}${before && !before.endsWith('\n') ? '\n' : ''}${before ? '\n' : ''}${lines.join('\n')}\n`;
   const temporary = join(dir, `.env.${randomBytes(6).toString('hex')}.tmp`);
   try {

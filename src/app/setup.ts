@@ -115,7 +115,10 @@ export async function registerApp(options: RegistrationOptions): Promise<{ probl
     }
     if (url.pathname === REGISTERED_PATH) {
       if (phase !== 'waiting') {
-        const page = problemPage('Already registered', `This foreman app has registered an App already${phase === 'registered' ? `, into ${envFile}` : ''}; run foreman app again in ${options.dir} to serve it.`, 409);
+        const page =
+          phase === 'converting'
+            ? problemPage('Registering', 'This foreman app is finishing a registration right now: wait for that page.', 409)
+            : problemPage('Already registered', `This foreman app has registered an App already, into ${envFile}; run foreman app again in ${options.dir} to serve it.`, 409);
         return send(page.status, page.html);
       }
       const webhookUrl = issued.get(url.searchParams.get('state') ?? '');
