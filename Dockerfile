@@ -1,7 +1,7 @@
 # Foreman's GitHub App: `foreman app` serves webhooks and forks the worker that runs workflows.
 # Build: docker build -t foreman .
 # Run:   docker run --init -p 3000:3000 -v foreman-home:/data -e APP_ID -e PRIVATE_KEY -e WEBHOOK_SECRET -e ANTHROPIC_API_KEY foreman
-#        (README: Run the GitHub App; --env-file would keep the quotes around PRIVATE_KEY)
+#        or --env-file .env, the registration's file, instead of the -e APP_ID -e PRIVATE_KEY -e WEBHOOK_SECRET
 FROM node:24-slim
 
 # git: clones, worktrees and pushes. ca-certificates: HTTPS to GitHub and the Anthropic API.

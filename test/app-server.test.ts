@@ -6,7 +6,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { childrenOf, startAppProcess } from './support/app-process.ts';
 import { BIN } from './support/cli.ts';
 import { exampleComment } from './support/github-app.ts';
@@ -130,26 +129,4 @@ test('foreman app with a bad option shows the usage, exit 2', async () => {
   const app = startApp({}, ['--prot', '1']);
   await assert.rejects(app.listening, /Unknown option '--prot'[\s\S]*usage: foreman app/);
   assert.equal(await app.exited, 2);
-});
-
-test('without credentials, foreman app serves the registration page with the manifest of app.yml', async () => {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const port = String(20_000 + Math.floor(Math.random() * 20_000));
-  const child = spawn(process.execPath, ['--no-node-snapshot', BIN, 'app', '--port', port], { cwd: root, env: { PATH: process.env.PATH, HOME: tempDir() }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d) => (stderr += d));
-  try {
-    let page = '';
-    for (let i = 0; i < 100 && !page; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      page = await fetch(`http://localhost:${port}/probot`).then((r) => (r.ok ? r.text() : ''), () => '');
-    }
-    assert.match(stderr, /no APP_ID and private key yet: starting the GitHub App registration/);
-    const manifest = JSON.parse(/name="manifest" id="manifest" value='([^']+)'/.exec(page)![1]);
-    assert.equal(manifest.name, 'Foreman');
-    assert.deepEqual(manifest.default_events, ['issue_comment', 'issues', 'pull_request', 'check_run', 'release']);
-    assert.deepEqual(manifest.default_permissions, { contents: 'write', pull_requests: 'write', issues: 'write', checks: 'write', metadata: 'read', security_events: 'write' });
-  } finally {
-    child.kill('SIGTERM');
-  }
 });

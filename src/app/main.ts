@@ -1,13 +1,14 @@
 // `foreman app`: the GitHub App's webhook server. With credentials (APP_ID, PRIVATE_KEY or
-// PRIVATE_KEY_PATH, WEBHOOK_SECRET) it serves deliveries and runs the intake; without them it
-// starts Probot's manifest registration flow, which creates the App from app.yml and writes the
-// credentials to .env.
+// PRIVATE_KEY_PATH, WEBHOOK_SECRET, from the environment or ./.env) it serves deliveries and runs
+// the intake; without them it registers the App from Foreman's app.yml (setup.ts), which writes
+// the credentials to ./.env.
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { run as probotRun } from 'probot';
 import { readLogSettings, type LogSettings } from './log.ts';
 import { serveApp } from './serve.ts';
 import { WEBHOOK_PATH } from './webhooks.ts';
+import { readAppStart } from './credentials.ts';
+import { registerApp } from './setup.ts';
 
 export interface AppIo {
   env: NodeJS.ProcessEnv;
@@ -22,7 +23,8 @@ const USAGE = `usage: foreman app [--port N] [--host H] [--no-worker]
   executes the runs (--no-worker: workers run elsewhere, sharing FOREMAN_HOME). Environment:
   APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, ANTHROPIC_API_KEY, FOREMAN_HOME;
   WORKER_SECRET to serve tokens to workers on other machines; GHE_HOST (and GHE_PROTOCOL) for
-  GitHub Enterprise Server. Without APP_ID and a private key it starts the App registration flow.`;
+  GitHub Enterprise Server. Reads ./.env (the environment's values win). Without APP_ID and a
+  private key it registers the App (GH_ORG=<org>: under that organization) and writes ./.env.`;
 
 export async function appMain(argv: string[], io: AppIo): Promise<number> {
   let values: { port?: string; host?: string; help?: boolean; 'no-worker'?: boolean };
@@ -35,21 +37,20 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
     io.stderr.write(`${USAGE}\n`);
     return 0;
   }
+  const start = readAppStart(process.cwd(), io.env, io.stderr);
+  if (start.state === 'bad') throw new AppUsageError(start.problem);
+  // From here on, Probot, the worker and the intake see .env's values as if they were set, and the key as checked.
+  io = { ...io, env: start.env };
   const port = Number(values.port ?? io.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppUsageError(`--port must be a port number, got ${values.port ?? io.env.PORT}`);
   const host = values.host ?? io.env.HOST ?? '0.0.0.0';
 
-  const hasCredentials = Boolean(io.env.APP_ID) && Boolean(io.env.PRIVATE_KEY || io.env.PRIVATE_KEY_PATH);
-  if (!hasCredentials) {
-    io.stderr.write(`foreman app: no APP_ID and private key yet: starting the GitHub App registration on http://localhost:${port}\n`);
-    // Probot's setup flow registers the App from app.yml and writes the credentials to .env.
-    const setup = await probotRun(() => {}, { env: { ...io.env, PORT: String(port), HOST: host } });
-    await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
-    await setup.stop();
+  if (start.state === 'register') {
+    const refused = await registerApp({ env: io.env, dir: process.cwd(), port, host, stderr: io.stderr, signal: io.signal });
+    if (refused) throw new AppUsageError(refused.problem);
     return 0;
   }
-  const secret = io.env.WEBHOOK_SECRET;
-  if (!secret) throw new AppUsageError('WEBHOOK_SECRET is not set: use the secret you gave the App on GitHub, so deliveries can be verified');
+  const secret = start.webhookSecret;
 
   if (!values['no-worker'] && !io.env.ANTHROPIC_API_KEY) {
     throw new AppUsageError('ANTHROPIC_API_KEY is not set: the worker `foreman app` starts needs it to run agents; set it, or pass --no-worker and run `foreman worker` elsewhere');

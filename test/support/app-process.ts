@@ -1,5 +1,6 @@
-// `foreman app` as a user starts it: the real executable as a child process, credentials in its
-// environment, and signed deliveries to it over HTTP.
+// `foreman app` as a user starts it: the real executable as a child process (in a directory of
+// the test's choosing, as after `npm link`), credentials in its environment or ./.env, and signed
+// deliveries to it over HTTP.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,6 +14,10 @@ export interface AppProcess {
   exited: Promise<number | null>;
   stdout(): string;
   stderr(): string;
+  /** Resolves with the first match of `pattern` in stderr; rejects if the process exits first. */
+  waitFor(pattern: RegExp): Promise<RegExpExecArray>;
+  /** SIGTERM, then its exit code. */
+  stop(): Promise<number | null>;
 }
 
 export function startAppProcess(env: NodeJS.ProcessEnv, args: string[] = ['--port', '0', '--host', '127.0.0.1'], options: { cwd?: string; nodeArgs?: string[] } = {}): AppProcess {
@@ -23,18 +28,40 @@ export function startAppProcess(env: NodeJS.ProcessEnv, args: string[] = ['--por
   });
   let stdout = '';
   let stderr = '';
+  const listeners = new Set<() => void>();
   child.stdout!.setEncoding('utf8').on('data', (d) => (stdout += d));
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stderr!.setEncoding('utf8').on('data', (d) => {
-      stderr += d;
-      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
-      if (url) resolve(url);
-    });
-    child.on('close', (code) => reject(new Error(`foreman app exited ${code}: ${stderr}`)));
+  child.stderr!.setEncoding('utf8').on('data', (d) => {
+    stderr += d;
+    for (const listener of listeners) listener();
   });
-  listening.catch(() => {});
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { child, listening, exited, stdout: () => stdout, stderr: () => stderr };
+  const waitFor = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(stderr);
+        if (!match) return;
+        listeners.delete(check);
+        resolve(match);
+      };
+      listeners.add(check);
+      check();
+      exited.then((code) => {
+        listeners.delete(check);
+        reject(new Error(`foreman app exited ${code} before ${pattern}: ${stderr}`));
+      });
+    });
+  const listening = waitFor(/listening on (http:\/\/\S+)/).then((match) => match[1]!);
+  listening.catch(() => {});
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  return { child, listening, exited, stdout: () => stdout, stderr: () => stderr, waitFor, stop };
+}
+
+/** `foreman app` started in `cwd` on a port of its own choosing, with a fresh FOREMAN_HOME and quiet logs. */
+export function startAppIn(cwd: string, env: NodeJS.ProcessEnv, args: string[] = []): AppProcess {
+  return startAppProcess({ FOREMAN_HOME: tempDir(), LOG_LEVEL: 'fatal', ...env }, ['--port', '0', '--host', '127.0.0.1', ...args], { cwd });
 }
 
 /** An RSA key of the kind GitHub gives an App. */
