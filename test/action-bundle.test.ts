@@ -47,7 +47,11 @@ test('the example workflows parse, ask for their permissions, and give the Actio
   const examples = readdirSync(dir);
   assert.deepEqual(examples.sort(), ['foreman-comments.yml', 'foreman-label-audit.yml', 'foreman-release-sweep.yml']);
   for (const file of examples) {
-    const workflow = parseYaml(readFileSync(join(dir, file), 'utf8'));
+    const text = readFileSync(join(dir, file), 'utf8');
+    for (const line of text.split('\n').filter((l) => l.includes('uses: your-org/foreman@'))) assert.match(line, /# replace: /, `${file} says to replace the placeholder`);
+    const workflow = parseYaml(text);
+    // `/workflow stop` cancels the run's workflow run through the Actions API.
+    if (workflow.on.issue_comment) assert.equal(workflow.permissions.actions, 'write', `${file}: /workflow stop needs actions: write`);
     assert.ok(workflow.permissions && !('write-all' === workflow.permissions), `${file} sets least permissions`);
     assert.equal(workflow.permissions.contents, 'write', `${file}: fix branches are pushed`);
     const steps = Object.values(workflow.jobs as Record<string, { steps?: Array<{ uses?: string; with?: Record<string, unknown> }> }>).flatMap((job) => job.steps ?? []);

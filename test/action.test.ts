@@ -4,7 +4,7 @@
 // local stand-in), the repository served by `git http-backend`, and the fake Messages API.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,15 +31,32 @@ const SWEEP = `export const meta = { name: 'nightly', description: 'One look', p
 phase('Look')
 return { seen: await agent('LOOK at the code'), args }
 `;
+const SLOW = `export const meta = { name: 'slow', description: 'Waits', phases: [{ title: 'Wait' }] }
+phase('Wait')
+return await agent('SLOW: wait until stopped')
+`;
+// What the model writes for a request in words.
+const WRITTEN = `export const meta = { name: 'greeting-check', description: 'Looks at the greeting', phases: [{ title: 'Check' }] }
+phase('Check')
+return { seen: await agent('LOOK at the greeting') }
+`;
 const FINDING = { file: 'src/greet.js', line: 1, title: 'greet() drops the name', detail: 'the name is missing', severity: 'high' };
 
 let fake: FakeAnthropic;
 let remote: Remote;
 let api: FakeGitHubApi;
+// The SLOW agent's reply waits for this, so that only a stop ends its run.
+let releaseSlow: () => void = () => {};
+const slowReleased = new Promise<void>((resolve) => (releaseSlow = resolve));
 
 before(async () => {
   fake = await startFakeAnthropic({
-    handler: (req) => {
+    handler: async (req) => {
+      if (req.tools.includes('submit_workflow')) return [toolUse('submit_workflow', { script: WRITTEN })];
+      if (req.prompt.startsWith('SLOW')) {
+        await slowReleased;
+        return [text('released')];
+      }
       if (req.prompt.startsWith('AUDIT')) return [toolUse('submit_result', { findings: [FINDING] })];
       if (req.prompt.startsWith('You are reviewer')) return [toolUse('submit_result', { verdict: 'accept', reason: 'fixed' })];
       if (req.prompt.includes('FIX') && req.turn === 0) return [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })];
@@ -53,6 +70,9 @@ before(async () => {
     'greet.test.js': "import { test } from 'node:test'\nimport assert from 'node:assert'\nimport { greet } from './src/greet.js'\ntest('greets', () => assert.equal(greet('ada'), 'hello ada'))\n",
     '.claude/workflows/audit-fix.js': AUDIT_FIX,
     '.claude/workflows/nightly.js': SWEEP,
+    '.claude/workflows/slow.js': SLOW,
+    '.github/foreman-always.yml': 'approval: always\n',
+    '.github/foreman-never.yml': 'approval: never\n',
   });
   api = await startFakeGitHubApi(OWNER, NAME);
   Object.assign(api.roles, { Codertocat: 'write', visitor: 'read' });
@@ -60,6 +80,7 @@ before(async () => {
   api.pulls[1] = { number: 1, head: { sha: remote.headSha, ref: 'feature', repo: { full_name: `${OWNER}/${NAME}` } }, base: { sha: remote.mainSha, ref: 'main' } };
 });
 after(async () => {
+  releaseSlow();
   await api.close();
   await remote.close();
   await fake.close();
@@ -74,7 +95,12 @@ interface ActionRun {
 }
 
 /** Runs the built action the way the runner does, for one event. */
-async function runAction(eventName: string, payload: unknown, inputs: Record<string, string>): Promise<ActionRun> {
+async function runAction(eventName: string, payload: unknown, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
+  return startAction(eventName, payload, inputs, extraEnv).done;
+}
+
+/** The same, handing back the process while it runs, as the runner holds it (to cancel it). */
+function startAction(eventName: string, payload: unknown, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<ActionRun> } {
   const dir = tempDir('foreman-action-');
   // actions/checkout's result: the default branch, shallow, with the token's header already gone.
   const workspace = join(dir, 'workspace');
@@ -108,13 +134,20 @@ async function runAction(eventName: string, payload: unknown, inputs: Record<str
     'INPUT_CHECK-RUNS': 'true',
     INPUT_SARIF: 'false',
     ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [`INPUT_${k.toUpperCase()}`, v])),
+    ...extraEnv,
   };
   const child = spawn(process.execPath, [ENTRY], { env, cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d) => (stdout += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, outputs: parseOutputs(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8'), workspace };
+  const done = new Promise<number | null>((resolve) => child.on('close', resolve)).then((code) => ({
+    code,
+    stdout,
+    outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
+    summary: readFileSync(summaryFile, 'utf8'),
+    workspace,
+  }));
+  return { child, done };
 }
 
 /** The runner's GITHUB_OUTPUT format: `name<<delimiter`, the value's lines, the delimiter. */
@@ -219,4 +252,226 @@ test('a label on a pull request runs the workflow input on its head, after check
   const { args } = JSON.parse(run.outputs.result);
   assert.equal(args.head, remote.headSha);
   assert.match(args.diff, /^diff --git a\/NOTES\.md b\/NOTES\.md/);
+});
+
+/** A comment on issue `issue` (not a pull request) by `login`, saying `body`. */
+function issueComment(body: string, issue: number, commentId: number, login = 'Codertocat'): any {
+  const payload = exampleComment();
+  payload.comment.body = body;
+  payload.comment.id = commentId;
+  payload.comment.user.login = payload.sender.login = login;
+  payload.issue.number = issue;
+  delete payload.issue.pull_request;
+  return payload;
+}
+
+/** What the Action said on an issue or pull request since `from` comments. */
+const saidOn = (issue: number, from = 0) => api.comments.slice(from).filter((c) => c.issue === issue);
+const writerCalls = () => fake.requests.filter((r) => r.tools.includes('submit_workflow')).length;
+const agentCalls = () => fake.requests.length - writerCalls();
+
+test('free text on a pull request is shown as a plan; /workflow approve runs that script on the commit it was made for', async () => {
+  const fromComments = api.comments.length;
+  const fromCalls = api.calls.length;
+  const writes = writerCalls();
+  const asked = await runAction('issue_comment', prComment('/workflow find what is wrong with the greeting', { commentId: 5001 }), {});
+  assert.equal(asked.code, 0, asked.stdout);
+  assert.equal(asked.outputs.status, 'awaiting-approval');
+  assert.equal(writerCalls(), writes + 1, 'the model wrote the workflow');
+  const [plan] = saidOn(1, fromComments);
+  assert.match(plan.body, /^### Foreman · plan for `\/workflow find what is wrong with the greeting` by @Codertocat/);
+  assert.match(plan.body, /phases:  Check/);
+  assert.match(plan.body, /agents:  about 1 /);
+  assert.match(plan.body, /<details><summary>The script/);
+  assert.ok(plan.body.includes("return { seen: await agent('LOOK at the greeting') }"), 'the script is shown');
+  assert.match(plan.body, /Someone with write access runs it with `\/workflow approve`\.\n/);
+  assert.doesNotMatch(plan.body, /workflow save/, 'the Action cannot save scripts');
+  assert.ok(!since(fromCalls).some((c) => c.endsWith('/check-runs')), 'nothing ran');
+
+  const approved = await runAction('issue_comment', prComment('/workflow approve', { commentId: 5002 }), {}, { GITHUB_RUN_ID: '9001' });
+  assert.equal(approved.code, 0, approved.stdout);
+  assert.equal(approved.outputs.status, 'completed');
+  assert.deepEqual(JSON.parse(approved.outputs.result), { seen: 'all quiet' });
+  assert.equal(writerCalls(), writes + 1, 'the approved script ran as shown, not written again');
+  const checks = api.calls.slice(fromCalls).filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs'));
+  assert.deepEqual(checks.map((c) => c.body.name).sort(), ['Foreman: greeting-check', 'Foreman: greeting-check / Check']);
+  assert.ok(checks.every((c) => c.body.head_sha === remote.headSha), 'on the planned commit');
+  const progress = saidOn(1, fromComments).at(-1)!;
+  assert.match(progress.body, /^### Foreman · `greeting-check` · ✅ completed/);
+  assert.match(progress.body, /started by `\/workflow find what is wrong with the greeting` by @Codertocat, approved by @Codertocat/);
+
+  // One approval, one run.
+  const again = await runAction('issue_comment', prComment('/workflow approve', { commentId: 5003 }), {});
+  assert.equal(again.outputs.status, 'answered');
+  assert.match(saidOn(1).at(-1)!.body, /^\[That plan\]\(.+\) was approved already and ran as run `\d{8}-\d{6}-[0-9a-f]{4}` \(completed\)/);
+  assert.deepEqual(api.unexpected, []);
+});
+
+test("an approval runs only the Action's own plan, unedited, and not after the pull request moved", async () => {
+  const agents = agentCalls();
+  const asked = await runAction('issue_comment', issueComment('/workflow check the greeting once more', 7, 5101), {});
+  assert.equal(asked.outputs.status, 'awaiting-approval');
+  const plan = api.comments.at(-1)!;
+  assert.equal(plan.issue, 7);
+
+  // Someone with write access posts a copy of the plan, marker and all: it is not the Action's.
+  const original = plan.body;
+  plan.user = { login: 'Codertocat', type: 'User' };
+  const forged = await runAction('issue_comment', issueComment('/workflow approve', 7, 5102), {});
+  assert.equal(forged.outputs.status, 'answered');
+  assert.match(api.comments.at(-1)!.body, /^Nothing here waits for approval/);
+  plan.user = { login: api.identity, type: 'Bot' };
+
+  // The plan's script, edited after it was shown, no longer has the hash the Action recorded.
+  plan.body = original.replace("agent('LOOK at the greeting')", "agent('LOOK at something else')");
+  const edited = await runAction('issue_comment', issueComment('/workflow approve', 7, 5103), {});
+  assert.equal(edited.outputs.status, 'answered');
+  assert.match(api.comments.at(-1)!.body, /no longer holds the script the Action wrote/);
+  plan.body = original;
+
+  // A commit pushed to the pull request after the plan: the approval is not for it.
+  const onPull = await runAction('issue_comment', prComment('/workflow check the greeting once more', { commentId: 5104 }), {});
+  assert.equal(onPull.outputs.status, 'awaiting-approval');
+  const pull = api.pulls[1] as { head: { sha: string } };
+  pull.head.sha = remote.mainSha;
+  try {
+    const moved = await runAction('issue_comment', prComment('/workflow approve', { commentId: 5105 }), {});
+    assert.equal(moved.code, 1);
+    assert.match(api.comments.at(-1)!.body, /^Foreman could not start .*the pull request changed after the plan \(planned on [0-9a-f]{7}, now [0-9a-f]{7}\)/);
+  } finally {
+    pull.head.sha = remote.headSha;
+  }
+  assert.equal(agentCalls(), agents, 'no agent ran');
+});
+
+test('help, list, status, resume, save and an unknown word are each answered on the issue', async () => {
+  const issue = 8;
+  let n = 5200;
+  const ask = async (body: string) => {
+    const from = api.comments.length;
+    const run = await runAction('issue_comment', issueComment(body, issue, n++), {});
+    const replies = saidOn(issue, from);
+    return { run, reply: replies.at(-1)?.body ?? '' };
+  };
+
+  const help = await ask('/workflow help');
+  assert.equal(help.run.outputs.status, 'answered');
+  for (const command of ['/workflow <name> [args]', '/workflow <what to do, in words>', '/workflow approve', '/workflow status', '/workflow stop', '/workflow list']) {
+    assert.ok(help.reply.includes(command), `help names ${command}`);
+  }
+  assert.match(help.reply, /cannot resume a run or save a script/);
+
+  assert.match((await ask('/workflow list')).reply, /^\*\*Workflows\*\* for `\/workflow <name> \[args\]`: .*`audit-fix`.*`nightly`/);
+  assert.match((await ask('/workflow status')).reply, /^No Foreman run has reported here yet/);
+
+  // One word that names no workflow is not free text: the answer is the workflows there are.
+  const unknown = await ask('/workflow find');
+  assert.equal(unknown.run.code, 1);
+  assert.match(unknown.reply, /^Foreman could not start `\/workflow find` by @Codertocat: Workflow "find" not found\. Available workflows: .*audit-fix/);
+
+  const ran = await ask('/workflow nightly');
+  assert.equal(ran.run.outputs.status, 'completed');
+  assert.match((await ask('/workflow status')).reply, new RegExp(`^Run \`${ran.run.outputs['run-id']}\` \\(\`nightly\`, \\[progress\\]\\(.+\\)\\) is \\*\\*completed\\*\\*\\.$`));
+  assert.match((await ask('/workflow resume')).reply, /^The Action cannot resume a run/);
+  assert.match((await ask('/workflow save greeting')).reply, /`\.claude\/workflows\/greeting\.js`/);
+  assert.match((await ask('/workflow stop')).reply, /^There is no Foreman run in progress here to stop/);
+  assert.match((await ask('/workflow stop now please')).reply, /^That `\/workflow` command was not understood/);
+  assert.deepEqual(api.unexpected, []);
+});
+
+test("the Action's checks and comments offer no buttons and no resume, only what works there", async () => {
+  const from = api.calls.length;
+  const run = await runAction('issue_comment', issueComment('/workflow nightly', 9, 5300), {}, { GITHUB_RUN_ID: '9100' });
+  assert.equal(run.outputs.status, 'completed');
+  const calls = api.calls.slice(from);
+  const created = calls.filter((c) => c.method === 'POST' && c.path.endsWith('/check-runs'));
+  const updated = calls.filter((c) => c.method === 'PATCH' && c.path.includes('/check-runs/'));
+  for (const call of [...created, ...updated]) {
+    assert.deepEqual(call.body.actions ?? [], [], 'no Stop or Resume button');
+    assert.doesNotMatch(JSON.stringify(call.body.output ?? {}), /\*\*Stop\*\* button|\/workflow resume/);
+  }
+  const summary = created.find((c) => c.body.name === 'Foreman: nightly')!;
+  assert.match(summary.body.output.summary, /Stop it by commenting `\/workflow stop` on #9, or by cancelling \[the workflow run\]\(.+\/actions\/runs\/9100\)\./);
+  const bodies = calls.filter((c) => c.path.includes('/comments') && c.body?.body).map((c) => c.body.body as string);
+  assert.ok(bodies.length >= 2);
+  for (const body of bodies) assert.doesNotMatch(body, /\*\*Stop\*\* button|\*\*Resume\*\* button|\/workflow resume|\/workflow stop \d/);
+  assert.match(bodies[0], /Stop it with `\/workflow stop`, or by cancelling \[the workflow run\]/);
+});
+
+test('/workflow stop cancels the workflow run executing the run, which stops and says so', async () => {
+  const issue = 10;
+  const started = startAction('issue_comment', issueComment('/workflow slow', issue, 5400), {}, { GITHUB_RUN_ID: '9200' });
+  api.workflowRuns[9200] = { status: 'in_progress', conclusion: null };
+  // What the runner does when a workflow run is cancelled: SIGINT to the step's process.
+  api.onCancel = (id) => {
+    if (id === 9200) started.child.kill('SIGINT');
+  };
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!saidOn(issue).some((c) => c.body.includes('⏳ running') && c.body.includes('Wait'))) {
+      assert.ok(Date.now() < deadline, 'the run reported that it runs');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const running = await runAction('issue_comment', issueComment('/workflow status', issue, 5401), {});
+    assert.equal(running.outputs.status, 'answered');
+    assert.match(saidOn(issue).at(-1)!.body, /is \*\*running\*\* in \[workflow run 9200\]\(.+\/actions\/runs\/9200\)/);
+
+    const from = api.calls.length;
+    const stop = await runAction('issue_comment', issueComment('/workflow stop', issue, 5402), {});
+    assert.equal(stop.outputs.status, 'answered');
+    assert.ok(since(from).includes('POST /repos/Codertocat/Hello-World/actions/runs/9200/cancel'));
+    assert.match(saidOn(issue).at(-1)!.body, /^Cancelling \[workflow run 9200\]\(.+\), which executes run `\d{8}-\d{6}-[0-9a-f]{4}` \(`slow`\)/);
+
+    const stopped = await started.done;
+    assert.equal(stopped.outputs.status, 'stopped');
+    api.workflowRuns[9200] = { status: 'completed', conclusion: 'cancelled' };
+    const progress = saidOn(issue).find((c) => c.body.startsWith('### Foreman · `slow`'))!;
+    assert.match(progress.body, /^### Foreman · `slow` · ⏹️ stopped/);
+    await runAction('issue_comment', issueComment('/workflow status', issue, 5403), {});
+    assert.match(saidOn(issue).at(-1)!.body, /^Run `\d{8}-\d{6}-[0-9a-f]{4}` \(`slow`, .+\) is \*\*stopped\*\*\.$/);
+  } finally {
+    // As the runner cancels: index.js hands the signal to the Action's process.
+    started.child.kill('SIGINT');
+    await started.done;
+    api.onCancel = () => {};
+  }
+});
+
+test('/workflow stop with a token that may not cancel workflow runs says what permission to add', async () => {
+  const issue = 11;
+  const started = startAction('issue_comment', issueComment('/workflow slow', issue, 5500), {}, { GITHUB_RUN_ID: '9300' });
+  api.workflowRuns[9300] = { status: 'in_progress', conclusion: null };
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!saidOn(issue).some((c) => c.body.includes('⏳ running'))) {
+      assert.ok(Date.now() < deadline, 'the run reported that it runs');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    api.cancelStatus = 403;
+    const stop = await runAction('issue_comment', issueComment('/workflow stop', issue, 5501), {});
+    assert.equal(stop.outputs.status, 'answered');
+    assert.match(saidOn(issue).at(-1)!.body, /^Foreman cannot cancel \[workflow run 9300\]\(.+\) \(run `.+` \(`slow`\)\): the workflow's token lacks `actions: write`\. Add `actions: write` to the `permissions:`/);
+    assert.equal(started.child.exitCode, null, 'the run goes on');
+  } finally {
+    api.cancelStatus = null;
+    started.child.kill('SIGINT');
+    await started.done;
+  }
+});
+
+test('config approval: always shows the plan of a named workflow too; never runs a written one at once', async () => {
+  const always = { config: '.github/foreman-always.yml' };
+  const asked = await runAction('issue_comment', issueComment('/workflow nightly {"depth": 1}', 12, 5600), always);
+  assert.equal(asked.outputs.status, 'awaiting-approval');
+  assert.match(saidOn(12).at(-1)!.body, /asks for approval before every run \(`approval: always`\)/);
+  const approved = await runAction('issue_comment', issueComment('/workflow approve', 12, 5601), always);
+  assert.equal(approved.outputs.status, 'completed');
+  assert.deepEqual(JSON.parse(approved.outputs.result).args, { depth: 1 }, 'with the args it was asked with');
+
+  const writes = writerCalls();
+  const never = await runAction('issue_comment', issueComment('/workflow look at the greeting', 13, 5602), { config: '.github/foreman-never.yml' });
+  assert.equal(never.outputs.status, 'completed');
+  assert.equal(writerCalls(), writes + 1);
+  assert.deepEqual(JSON.parse(never.outputs.result), { seen: 'all quiet' });
+  assert.ok(!saidOn(13).some((c) => c.body.includes('plan for')), 'no plan was shown');
 });

@@ -1,7 +1,9 @@
 // The GitHub Action: the same runs as the App, in the repository's own CI. The event says what to
 // run (trigger.ts); a commenter or labeller is checked against the config's trigger role before
-// anything of a pull request is fetched; the run goes through the same service as the CLI, and is
-// reported as check runs, a job summary, step outputs and (when asked) SARIF.
+// anything of a pull request is fetched; every other `/workflow` comment is answered
+// (commands.ts); a workflow written for free text is shown as a plan and runs on `/workflow
+// approve`; the run goes through the same service as the CLI, and is reported as check runs, a
+// job summary, step outputs and (when asked) SARIF.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,31 +11,41 @@ import { fileURLToPath } from 'node:url';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import type { Octokit } from '@octokit/core';
-import { CONFIG_PATH, parseConfig } from '../config/load.ts';
+import { CONFIG_PATH, modelTable, parseConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import { uploadSarif } from '../github/code-scanning.ts';
 import { findingsOf, sarifOf } from '../github/findings.ts';
 import { gitAuthEnv } from '../github/git-auth.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { sanitizeCommentText } from '../github/sanitize.ts';
-import { hasRole, roleOf, type Role } from '../github/roles.ts';
-import { GitHubRunReport } from '../github/run-report.ts';
+import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
+import { GitHubRunReport, type RunControls } from '../github/run-report.ts';
 import { describeEvent } from '../report/event-lines.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { escapeHtml } from '../report/markdown.ts';
+import { planComment } from '../report/plan-comment.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import type { RunEvent } from '../runtime/events.ts';
 import { totalTokens, type Proposer } from '../runtime/types.ts';
+import { resolveModel } from '../runtime/pricing.ts';
 import { startRun } from '../service/runs.ts';
+import { scriptForRequest, type RequestedScript } from '../service/scripts.ts';
+import { validateScript } from '../workflows/validate.ts';
+import { workflowDirs } from '../workflows/load.ts';
 import { resolveCommit } from '../workspace/checkout.ts';
 import { git } from '../workspace/git.ts';
+import { answerCommand, reply, sha256, type ApprovedPlan } from './commands.ts';
 import { readInputs, type ActionInputs } from './inputs.ts';
+import { markerLine } from './own-comments.ts';
 import { triggerOf, type RunTrigger } from './trigger.ts';
 
 export const VERSION = '0.1.0';
 
 /** A run that did not complete: the step fails with this one message. */
 export class RunFailedError extends Error {}
+
+/** GitHub's limit on a comment's body. */
+const MAX_COMMENT_CHARS = 65_536;
 
 /** The built-in workflows: beside the bundle in dist/, or at the repository root from source. */
 function builtinDir(): string {
@@ -43,14 +55,17 @@ function builtinDir(): string {
 
 /** The Action: its one error path is here, core.setFailed with the message. */
 export async function run(): Promise<void> {
+  // The runner cancels a job (`/workflow stop`, the Cancel button) with SIGINT: the run stops and reports that it did.
+  const controller = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
   try {
-    await actionMain();
+    await actionMain(process.env, controller.signal);
   } catch (error) {
     core.setFailed(error instanceof Error ? error.message : String(error));
   }
 }
 
-export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<void> {
   const inputs = readInputs();
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
   const { owner, repo } = github.context.repo;
@@ -66,7 +81,10 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<
   }
   // With secrets in reach, someone without the role is turned away before anything of theirs is fetched or run.
   if (trigger.checkRoleOf) {
-    const needed: Role = config.permissions?.trigger ?? 'write';
+    const triggerRole: Role = config.permissions?.trigger ?? 'write';
+    // Approving runs a script the model wrote: never less than write, whatever trigger says (as on the App).
+    const approving = trigger.kind === 'command' && trigger.command.kind === 'approve';
+    const needed: Role = approving && ROLE_RANK[triggerRole] < ROLE_RANK.write ? 'write' : triggerRole;
     const role = await roleOf(octokit, { owner, repo, author: trigger.checkRoleOf });
     if (!hasRole(role, needed)) {
       if (trigger.issueNumber !== null) {
@@ -82,13 +100,89 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<
       return;
     }
   }
+  // The reaction's author is the token's user: the identity whose comments are the Action's own plans and runs.
+  let identity: string | null = null;
   if (trigger.commentId !== null) {
-    await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { owner, repo, comment_id: trigger.commentId, content: 'eyes' });
+    const { data: reaction } = await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { owner, repo, comment_id: trigger.commentId, content: 'eyes' });
+    identity = (reaction as { user?: { login?: string } | null }).user?.login ?? null;
   }
-
-  const remoteUrl = `${env.GITHUB_SERVER_URL || 'https://github.com'}/${owner}/${repo}.git`;
-  const where = await baseOf(trigger, inputs, octokit, { owner, repo, workspace, remoteUrl, payload, env });
   const home = env.FOREMAN_HOME || join(env.RUNNER_TEMP || join(workspace, '..'), 'foreman');
+  const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
+  const dirs = workflowDirs(workspace, join(home, 'no-user-workflows'), builtinDir());
+
+  let approved: ApprovedPlan | null = null;
+  let asked: RunTrigger;
+  if (trigger.kind === 'command') {
+    approved = await answerCommand(trigger.command, { octokit, owner, repo, issueNumber: trigger.issueNumber, identity, serverUrl, dirs });
+    if (!approved) {
+      core.setOutput('status', 'answered');
+      return;
+    }
+    const { issueNumber, pullNumber, checkRoleOf, commentId } = trigger;
+    const plan = approved.marker;
+    asked = { kind: 'run', workflow: plan.workflow, args: plan.args, request: null, issueNumber, pullNumber, checkRoleOf, commentId, description: `${plan.trigger}, approved by @${checkRoleOf}` };
+  } else {
+    asked = trigger;
+  }
+  try {
+    await runAsked(asked, approved, { inputs, octokit, owner, repo, workspace, home, serverUrl, dirs, config, payload, env, signal });
+  } catch (error) {
+    // Whoever asked in a comment hears why nothing ran; a run that started reported itself.
+    if (asked.issueNumber !== null && asked.commentId !== null && !(error instanceof RunFailedError)) {
+      await reply({ octokit, owner, repo, issueNumber: asked.issueNumber }, `Foreman could not start ${asked.description}: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+}
+
+interface RunPlace {
+  inputs: ActionInputs;
+  octokit: Octokit;
+  owner: string;
+  repo: string;
+  workspace: string;
+  home: string;
+  serverUrl: string;
+  dirs: ReturnType<typeof workflowDirs>;
+  config: ForemanConfig;
+  payload: any;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal | undefined;
+}
+
+/** Runs what was asked, or, when it needs approval first, shows its plan and ends there. */
+async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: RunPlace): Promise<void> {
+  const { inputs, octokit, owner, repo, workspace, home, serverUrl, config, payload, env } = at;
+  const remoteUrl = `${serverUrl}/${owner}/${repo}.git`;
+  const where = await baseOf(trigger, inputs, octokit, { owner, repo, workspace, remoteUrl, payload, env });
+  if (approved && trigger.pullNumber !== null && approved.marker.commit !== where.sha) {
+    throw new Error(
+      `the pull request changed after the plan (planned on ${approved.marker.commit.slice(0, 7)}, now ${where.sha.slice(0, 7)}): ` +
+        'nothing pushed since runs on that approval; review the new commits, then ask again for a new plan',
+    );
+  }
+  // A person asked on an issue or pull request: the script is known before the run, so its plan can be shown.
+  const byPerson = trigger.checkRoleOf !== null && trigger.issueNumber !== null;
+  let script: RequestedScript | undefined;
+  if (approved) {
+    script = { source: approved.source, file: join(home, 'approved', `plan-${approved.commentId}.js`), origin: approved.marker.origin };
+  } else if (byPerson) {
+    script = await scriptForRequest(trigger.workflow, trigger.request, at.dirs, {
+      model: resolveModel(modelTable(config), inputs.model),
+      file: join(home, 'generated', `${owner}-${repo}-${Date.now()}.js`),
+      apiKey: inputs.anthropicApiKey,
+      baseURL: env.ANTHROPIC_BASE_URL,
+      signal: at.signal,
+    });
+    const approval = config.approval ?? 'generated';
+    if (approval === 'always' || (approval === 'generated' && script.origin === 'generated')) {
+      await showPlan(trigger, script, where.sha, at);
+      return;
+    }
+  }
+  // A written workflow goes by the name it gave itself, not the request's first word.
+  const workflow = script?.origin === 'generated' ? validateScript(script.source, script.file).meta.name : trigger.workflow;
+  const jobId = Number(env.GITHUB_RUN_ID) || null;
   const report = inputs.checkRuns
     ? new GitHubRunReport(
         {
@@ -98,17 +192,29 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<
           headSha: where.sha,
           issueNumber: trigger.issueNumber,
           progressCommentId: null,
-          workflow: trigger.workflow,
+          workflow,
           trigger: trigger.description,
           sarif: inputs.sarif ? { ref: where.ref } : null,
           version: VERSION,
+          controls: actionControls(trigger, jobId === null ? null : `${serverUrl}/${owner}/${repo}/actions/runs/${jobId}`),
+          commentMarker: ({ runId, status }) => markerLine({ kind: 'run', run: runId, status, job: jobId, workflow, plan: approved?.commentId ?? null }),
         },
         { onError: (error, what) => core.warning(`GitHub report: ${what} failed: ${(error as Error).message}`) },
       )
     : null;
 
   const outcome = await startRun(
-    { ref: trigger.workflow, args: trigger.args ?? where.pullRequestArgs ?? null, repoDir: workspace, base: where.sha, model: inputs.model, concurrency: inputs.concurrency, budgetTokens: inputs.budgetTokens, maxCostUsd: inputs.maxCostUsd },
+    {
+      ref: trigger.workflow,
+      ...(script ? { script } : {}),
+      args: trigger.args ?? where.pullRequestArgs ?? null,
+      repoDir: workspace,
+      base: where.sha,
+      model: inputs.model,
+      concurrency: inputs.concurrency,
+      budgetTokens: inputs.budgetTokens,
+      maxCostUsd: inputs.maxCostUsd,
+    },
     {
       home,
       userHome: join(home, 'no-user-workflows'),
@@ -117,6 +223,7 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<
       baseURL: env.ANTHROPIC_BASE_URL,
       config,
       commandEnv: env,
+      signal: at.signal,
       ...(where.untrusted ? { untrusted: where.untrusted } : {}),
       proposer: (repoDir) => proposerFor(inputs, { octokit, owner, repo, repoDir, remoteUrl, baseBranch: where.targetBranch }),
       onRunId: (runId) => {
@@ -133,10 +240,48 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env): Promise<
   await report?.finish(outcome);
   if (inputs.sarif && !report) {
     const findings = outcome.status === 'completed' ? findingsOf(outcome.result) : [];
-    if (findings.length > 0) core.info(await uploadSarif({ octokit, owner, repo, commitSha: where.sha, ref: where.ref, workflow: trigger.workflow, version: VERSION }, findings, (e) => core.warning(`SARIF upload failed: ${(e as Error).message}`)));
+    if (findings.length > 0) core.info(await uploadSarif({ octokit, owner, repo, commitSha: where.sha, ref: where.ref, workflow, version: VERSION }, findings, (e) => core.warning(`SARIF upload failed: ${(e as Error).message}`)));
   }
-  await publish(outcome, trigger, home, inputs);
+  await publish(outcome, { ...trigger, workflow }, home, inputs);
   if (outcome.status !== 'completed') throw new RunFailedError(`run ${outcome.runId} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
+}
+
+/**
+ * Posts the plan with its script and ends the job: `/workflow approve` runs it in a later one. The
+ * marker records the script's hash, the commit, and what to run, for that job to check.
+ */
+async function showPlan(trigger: RunTrigger, script: RequestedScript, commit: string, at: RunPlace): Promise<void> {
+  const validated = validateScript(script.source, script.file);
+  const generated = script.origin === 'generated';
+  const marker = markerLine({
+    kind: 'plan',
+    sha256: sha256(`${script.source.trimEnd()}\n`),
+    commit,
+    workflow: generated ? validated.meta.name : trigger.workflow,
+    origin: script.origin,
+    args: trigger.args,
+    trigger: trigger.description,
+  });
+  const body = `${planComment(trigger.description, validated, generated, false)}\n\n${marker}`;
+  if (body.length > MAX_COMMENT_CHARS) {
+    throw new Error(`the workflow is too long to show as a plan in a comment (${body.length} characters, GitHub takes ${MAX_COMMENT_CHARS}): ask for less, or save it in .claude/workflows/ and run it by name`);
+  }
+  await reply({ octokit: at.octokit, owner: at.owner, repo: at.repo, issueNumber: trigger.issueNumber! }, body);
+  core.notice(`Foreman: the plan for ${trigger.workflow} waits for /workflow approve`);
+  core.setOutput('status', 'awaiting-approval');
+}
+
+/** Only what works from an Action: `/workflow stop` on the issue, or cancelling the workflow run. No buttons, no resume. */
+function actionControls(trigger: RunTrigger, jobUrl: string | null): RunControls {
+  const cancel = jobUrl ? `cancelling [the workflow run](${jobUrl})` : 'cancelling the workflow run';
+  return {
+    buttons: false,
+    stop:
+      trigger.issueNumber !== null
+        ? { check: `Stop it by commenting \`/workflow stop\` on #${trigger.issueNumber}, or by ${cancel}.`, comment: () => `Stop it with \`/workflow stop\`, or by ${cancel}.` }
+        : { check: `Stop it by ${cancel}.`, comment: () => `Stop it by ${cancel}.` },
+    resume: null,
+  };
 }
 
 async function readConfig(workspace: string, path: string): Promise<ForemanConfig> {

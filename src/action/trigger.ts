@@ -1,7 +1,7 @@
 // What the event that started the job asks for: which workflow, with which args, reported where,
 // and whose role must be checked first. Only the event payload and the inputs are read here.
 import type { ForemanConfig } from '../config/schema.ts';
-import { parseWorkflowCommand } from '../github/commands.ts';
+import { parseWorkflowCommand, type WorkflowCommand } from '../github/commands.ts';
 import type { ActionInputs } from './inputs.ts';
 
 export interface RunTrigger {
@@ -19,7 +19,18 @@ export interface RunTrigger {
   description: string;
 }
 
-export type Trigger = RunTrigger | { kind: 'skip'; reason: string };
+/** Any other `/workflow` comment (help, status, stop, approve, ...): answered on its issue or pull request. */
+export interface CommandTrigger {
+  kind: 'command';
+  command: Exclude<WorkflowCommand, { kind: 'run' }>;
+  issueNumber: number;
+  pullNumber: number | null;
+  checkRoleOf: string;
+  commentId: number;
+  description: string;
+}
+
+export type Trigger = RunTrigger | CommandTrigger | { kind: 'skip'; reason: string };
 
 export function triggerOf(eventName: string, payload: any, inputs: ActionInputs, config: ForemanConfig): Trigger {
   const named = (workflow: string | undefined, args: unknown, description: string, where: Partial<RunTrigger> = {}): Trigger =>
@@ -32,8 +43,18 @@ export function triggerOf(eventName: string, payload: any, inputs: ActionInputs,
       if (payload.comment?.user?.type === 'Bot') return { kind: 'skip', reason: 'a comment by a bot' };
       const command = parseWorkflowCommand(payload.comment?.body ?? '');
       if (!command) return { kind: 'skip', reason: 'the comment is not a /workflow command' };
-      if (command.kind !== 'run') return { kind: 'skip', reason: `/workflow ${command.kind} is for the GitHub App; the Action runs workflows` };
       const isPull = Boolean(payload.issue?.pull_request);
+      if (command.kind !== 'run') {
+        return {
+          kind: 'command',
+          command,
+          issueNumber: payload.issue.number,
+          pullNumber: isPull ? payload.issue.number : null,
+          checkRoleOf: payload.comment.user.login,
+          commentId: payload.comment.id,
+          description: `\`/workflow ${command.kind}\` by @${payload.comment.user.login}`,
+        };
+      }
       return {
         kind: 'run',
         workflow: command.ref,

@@ -1,36 +1,9 @@
-// What the App shows and proposes of a script: the plan comment a run waits on for
-// `/workflow approve`, and the pull request `/workflow save` opens to keep a script in
-// `.claude/workflows/`.
+// The pull request `/workflow save` opens to keep a run's script in `.claude/workflows/` (the plan
+// comment a run waits on is src/report/plan-comment.ts).
 import type { Octokit } from '@octokit/core';
 import { openStore } from '../service/runs.ts';
-import { formatPlan, planWorkflow } from '../workflows/plan.ts';
-import type { ValidatedScript } from '../workflows/validate.ts';
 import type { GitHubRunEntry } from './run-registry.ts';
 import type { SaveJob } from './worker.ts';
-
-/** The plan of a run that waits for approval, with the script collapsed below it. */
-export function planComment(trigger: string, script: ValidatedScript, generated: boolean): string {
-  const fence = '`'.repeat(Math.max(3, longestBacktickRun(script.source) + 1));
-  return [
-    `### Foreman · plan for ${trigger}`,
-    '',
-    generated ? 'Foreman wrote a workflow for this request. Nothing has run yet.' : 'This repository asks for approval before every run (`approval: always`). Nothing has run yet.',
-    '',
-    '```text',
-    ...formatPlan(planWorkflow(script)),
-    '```',
-    '',
-    `<details><summary>The script (${script.source.split('\n').length} lines)</summary>`,
-    '',
-    `${fence}js`,
-    script.source.trimEnd(),
-    fence,
-    '',
-    '</details>',
-    '',
-    `Someone with write access runs it with \`/workflow approve\`.${generated ? ' After it ran, `/workflow save <name>` proposes it as a saved workflow.' : ''}`,
-  ].join('\n');
-}
 
 /**
  * Opens a pull request that adds the run's script (a generated one, or whatever the run ran) as
@@ -85,8 +58,4 @@ export async function saveWorkflow(octokit: Pick<Octokit, 'request'>, entry: Git
     url = pull.html_url;
   }
   return `Proposed \`${path}\` in ${url}.`;
-}
-
-function longestBacktickRun(text: string): number {
-  return Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
 }

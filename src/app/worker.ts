@@ -17,11 +17,12 @@ import { sanitizeCommentText } from '../github/sanitize.ts';
 import { randomBytes } from 'node:crypto';
 import { modelTable } from '../config/load.ts';
 import { resolveModel } from '../runtime/pricing.ts';
-import { GenerationFailedError, generateWorkflow, looksLikeFreeText } from '../workflows/generate.ts';
-import { availableNames, listWorkflows, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
+import { scriptForRequest, type RequestedScript } from '../service/scripts.ts';
+import { workflowDirs, type WorkflowDirs } from '../workflows/load.ts';
 import { validateScript, type ValidatedScript } from '../workflows/validate.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
-import { planComment, saveWorkflow } from './saved-workflows.ts';
+import { planComment } from '../report/plan-comment.ts';
+import { saveWorkflow } from './saved-workflows.ts';
 
 /** A run to start: queued by the intake (comments), labels, schedules and releases. */
 export interface StartJob {
@@ -251,29 +252,13 @@ export class ForemanWorker {
   }
 
   /** The saved or built-in workflow the request names, or one the model writes for it (free text). */
-  async #script(context: GitHubRunContext, dirs: WorkflowDirs): Promise<{ source: string; file: string; origin: string }> {
-    const workflow = await resolveWorkflow(context.workflow, dirs);
-    if (workflow && workflow.origin !== 'path') return workflow;
-    const request = context.request ?? context.workflow;
-    if (!looksLikeFreeText(request)) throw new WorkflowNotFoundError(context.workflow, await availableNames(dirs));
-    const models = modelTable(context.config);
-    const file = join(this.#o.home, 'generated', `${context.owner}-${context.repo}-${Date.now()}-${randomBytes(2).toString('hex')}.js`);
-    try {
-      const generated = await generateWorkflow({
-        // Sanitised when the comment was parsed: no hidden characters or markup reach the model.
-        request,
-        args: null,
-        model: resolveModel(models, undefined),
-        file,
-        workflows: (await listWorkflows(dirs)).filter((w) => !w.error).map(({ name, description, whenToUse }) => ({ name, description, whenToUse })),
-        apiKey: this.#o.anthropic.apiKey,
-        baseURL: this.#o.anthropic.baseURL,
-      });
-      return { source: generated.script.source, file, origin: 'generated' };
-    } catch (error) {
-      if (error instanceof GenerationFailedError) throw new Error(`${error.message}. Rephrase the request, or save a workflow in .claude/workflows/ and run it by name`);
-      throw error;
-    }
+  async #script(context: GitHubRunContext, dirs: WorkflowDirs): Promise<RequestedScript> {
+    return scriptForRequest(context.workflow, context.request ?? context.workflow, dirs, {
+      model: resolveModel(modelTable(context.config), undefined),
+      file: join(this.#o.home, 'generated', `${context.owner}-${context.repo}-${Date.now()}-${randomBytes(2).toString('hex')}.js`),
+      apiKey: this.#o.anthropic.apiKey,
+      baseURL: this.#o.anthropic.baseURL,
+    });
   }
 
   /** Shows the plan (and a generated script) and parks the run until `/workflow approve`. */

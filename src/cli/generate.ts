@@ -19,7 +19,8 @@ import {
   looksLikeFreeText,
   type GeneratedWorkflow,
 } from '../workflows/generate.ts';
-import { listWorkflows, workflowDirs } from '../workflows/load.ts';
+import { workflowDirs } from '../workflows/load.ts';
+import { workflowSummaries } from '../service/scripts.ts';
 import { formatPlan, planWorkflow } from '../workflows/plan.ts';
 import type { RunArgs } from './args.ts';
 import type { CliIo } from './main.ts';
@@ -50,9 +51,7 @@ export async function writeWorkflow(args: RunArgs, io: CliIo, env: ServiceEnv, b
   await resolveCommit(repo, args.base);
   const models = modelTable(config);
   const model = resolveModel(models, args.model);
-  const workflows = (await listWorkflows(workflowDirs(repo, env.userHome, builtinDir)))
-    .filter((w) => !w.error)
-    .map(({ name, description, whenToUse }) => ({ name, description, whenToUse }));
+  const workflows = await workflowSummaries(workflowDirs(repo, env.userHome, builtinDir));
   const file = join(env.home, 'generated', `${stamp()}-${randomBytes(2).toString('hex')}.js`);
 
   say(`writing a workflow with ${model} (authoring reference ${AUTHORING_REFERENCE_VERSION})`);

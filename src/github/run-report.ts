@@ -34,7 +34,31 @@ export interface RunReportTarget {
   /** Upload findings to code scanning, for this ref (config `sarif: true`). */
   sarif?: { ref: string } | null;
   version: string;
+  /** How the run can be steered where it runs; the App's buttons and commands when left out. */
+  controls?: RunControls;
+  /** Appended to the progress comment as it changes: a hidden marker its front door finds it by. */
+  commentMarker?: (run: { runId: string | null; status: string }) => string;
 }
+
+/**
+ * What the check and the comment offer: only what answers there. The App answers the Stop and
+ * Resume buttons and `/workflow stop|resume`; the Action (one job per comment, its journal gone
+ * with the runner) can offer neither buttons nor a resume.
+ */
+export interface RunControls {
+  /** Stop and Resume buttons on the summary check (requested_action). */
+  buttons: boolean;
+  /** How to stop the run, a sentence for the summary check and one for the comment; null: none. */
+  stop: { check: string; comment: (runId: string) => string } | null;
+  /** How to resume a run that did not complete, a sentence; null: it cannot be. */
+  resume: ((runId: string) => string) | null;
+}
+
+export const APP_CONTROLS: RunControls = {
+  buttons: true,
+  stop: { check: 'Stop it with the **Stop** button, or comment `/workflow stop`.', comment: (runId) => `Stop it with \`/workflow stop ${runId}\` or the **Stop** button on the check.` },
+  resume: (runId) => `Resume it with \`/workflow resume ${runId}\` or the **Resume** button: finished agents are not paid for again.`,
+};
 
 export interface RunReportOptions {
   /** Least time between two updates of one check or of the comment (default 3 s). */
@@ -70,6 +94,7 @@ interface PhaseCheck {
 
 export class GitHubRunReport {
   readonly #t: RunReportTarget;
+  readonly #controls: RunControls;
   readonly #interval: number;
   readonly #onError: (error: unknown, what: string) => void;
   readonly #tracker = new ProgressTracker();
@@ -82,9 +107,12 @@ export class GitHubRunReport {
   #comment: Throttle;
   #commentId: Promise<number | null>;
   #final: string | null = null;
+  /** What the comment's marker says of the run. */
+  #status = 'running';
 
   constructor(target: RunReportTarget, options: RunReportOptions = {}) {
     this.#t = target;
+    this.#controls = target.controls ?? APP_CONTROLS;
     this.#interval = options.intervalMs ?? 3_000;
     this.#onError = options.onError ?? (() => {});
     this.#summaryThrottle = new Throttle(this.#interval, (e) => this.#onError(e, 'updating the summary check'));
@@ -102,14 +130,14 @@ export class GitHubRunReport {
     this.#summaryId = this.#createCheck(`Foreman: ${this.#t.workflow}`, {
       external_id: runId,
       output: { title: 'Running', summary: this.#summaryText() },
-      actions: [SUMMARY_ACTIONS.stop],
+      actions: this.#controls.buttons ? [SUMMARY_ACTIONS.stop] : [],
     }).then((check) => {
       this.#summaryUrl = check?.url ?? null;
       return check?.id ?? null;
     });
     const { issueNumber } = this.#t;
     if (issueNumber !== null && this.#t.progressCommentId === null) {
-      this.#commentId = this.#rest('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { issue_number: issueNumber, body: this.#liveText() }).then(
+      this.#commentId = this.#rest('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { issue_number: issueNumber, body: this.#commentBody(this.#liveText()) }).then(
         (r) => r.data.id as number,
         (error) => {
           this.#onError(error, 'posting the progress comment');
@@ -186,12 +214,13 @@ export class GitHubRunReport {
         completed_at: new Date().toISOString(),
         output: { ...output, annotations: own.slice(0, ANNOTATIONS_PER_REQUEST) },
         // Only a run that did not complete can be resumed.
-        actions: outcome.status === 'completed' ? [] : [SUMMARY_ACTIONS.resume],
+        actions: outcome.status === 'completed' || !this.#controls.buttons ? [] : [SUMMARY_ACTIONS.resume],
       })
         .then(() => this.#moreAnnotations(summaryId, own, output.title))
         .catch((e) => this.#onError(e, 'completing the summary check'));
     }
     this.#final = this.#finalText(outcome, findings, sarifNote);
+    this.#status = outcome.status;
     this.#comment.schedule(() => this.#writeComment());
     await this.#comment.flush();
   }
@@ -199,6 +228,7 @@ export class GitHubRunReport {
   /** The run could not start (no such workflow, a clone that failed): say why where it was asked. */
   async failedToStart(reason: string): Promise<void> {
     this.#final = `${this.#heading('❌ not started')}\n\n${reason}`;
+    this.#status = 'not started';
     this.#comment.schedule(() => this.#writeComment());
     await this.#comment.flush();
   }
@@ -321,7 +351,7 @@ export class GitHubRunReport {
       `Run \`${this.#runId}\` of **${this.#t.workflow}**, started by ${this.#t.trigger}.`,
       '',
       phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
-      ...(outcome ? ['', outcomeLine(outcome, findings.length, this.#proposals.length)] : ['', 'Stop it with the **Stop** button, or comment `/workflow stop`.']),
+      ...(outcome ? ['', outcomeLine(outcome, findings.length, this.#proposals.length)] : this.#controls.stop ? ['', this.#controls.stop.check] : []),
     ].join('\n').slice(0, MAX_OUTPUT_CHARS);
   }
 
@@ -344,11 +374,13 @@ export class GitHubRunReport {
   async #writeComment(): Promise<void> {
     const id = await this.#commentId;
     if (id === null) return;
-    await this.#editComment(id, this.#final ?? this.#liveText());
+    await this.#rest('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { comment_id: id, body: this.#commentBody(this.#final ?? this.#liveText()) });
   }
 
-  async #editComment(id: number, body: string): Promise<void> {
-    await this.#rest('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { comment_id: id, body: body.slice(0, MAX_OUTPUT_CHARS) });
+  /** The text within GitHub's limit, with the marker (never cut off) at its end. */
+  #commentBody(text: string): string {
+    const marker = this.#t.commentMarker ? `\n\n${this.#t.commentMarker({ runId: this.#runId, status: this.#status })}` : '';
+    return text.slice(0, MAX_OUTPUT_CHARS - marker.length) + marker;
   }
 
   #liveText(): string {
@@ -363,8 +395,7 @@ export class GitHubRunReport {
       phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
       ...(waiting.length ? ['', `Still to come: ${waiting.map((w) => `**${w}**`).join(', ')}.`] : []),
       ...this.#proposalLines(),
-      '',
-      `Stop it with \`/workflow stop ${this.#runId}\` or the **Stop** button on the check.`,
+      ...(this.#controls.stop ? ['', this.#controls.stop.comment(this.#runId ?? '')] : []),
     ].join('\n');
   }
 
@@ -384,7 +415,7 @@ export class GitHubRunReport {
         : []),
       ...this.#proposalLines(),
       ...(sarifNote ? ['', sarifNote] : []),
-      ...(outcome.status === 'completed' ? [] : ['', `Resume it with \`/workflow resume ${outcome.runId}\` or the **Resume** button: finished agents are not paid for again.`]),
+      ...(outcome.status === 'completed' || !this.#controls.resume ? [] : ['', this.#controls.resume(outcome.runId)]),
     ].join('\n');
   }
 
