@@ -46,6 +46,16 @@ function installWorkflowGlobals(host, configJson) {
 
   // The host answers every call with {"ok":true,"value":…} or {"ok":false,"message":…}; it never
   // rejects, so that a failure arrives here as a plain Error with the host's message.
+  // Errors of calls the host refused (and already reported); private to this closure.
+  // Bound now, like the built-ins above, so a script that patches WeakSet changes nothing here.
+  const refusals = new WeakSet();
+  const isRefusal = WeakSet.prototype.has.bind(refusals);
+  const markRefusal = WeakSet.prototype.add.bind(refusals);
+  // parallel() and pipeline() turn a throw into null with a warning, but not for a refusal: the host
+  // has printed that once already.
+  const warnUnlessRefused = (error, message) => {
+    if (!isRefusal(error)) notify('warn', message);
+  };
   async function callHost(kind, payload) {
     const request = toJson(payload, `${kind}() arguments`);
     const reply = await host.call.apply(undefined, [kind, request], {
@@ -53,7 +63,11 @@ function installWorkflowGlobals(host, configJson) {
       result: { promise: true, copy: true },
     });
     const answer = parseJson(reply);
-    if (!answer.ok) throw new Error(answer.message);
+    if (!answer.ok) {
+      const error = new Error(answer.message);
+      if (answer.refused === true) markRefusal(error);
+      throw error;
+    }
     return answer.value;
   }
 
@@ -145,7 +159,7 @@ function installWorkflowGlobals(host, configJson) {
         try {
           return await thunk();
         } catch (error) {
-          notify('warn', `parallel(): item ${index} failed, its result is null: ${messageOf(error)}`);
+          warnUnlessRefused(error, `parallel(): item ${index} failed, its result is null: ${messageOf(error)}`);
           return null;
         }
       }),
@@ -167,7 +181,7 @@ function installWorkflowGlobals(host, configJson) {
           try {
             result = await stage(result, item, index);
           } catch (error) {
-            notify('warn', `pipeline(): item ${index} failed in stage ${position + 1}, its result is null: ${messageOf(error)}`);
+            warnUnlessRefused(error, `pipeline(): item ${index} failed in stage ${position + 1}, its result is null: ${messageOf(error)}`);
             return null;
           }
         }
@@ -285,17 +299,26 @@ function installWorkflowGlobals(host, configJson) {
     }
     if (candidate === null) return outcome('unchanged');
 
+    let refused = null;
     const votes = await parallel(
-      Array.from({ length: reviewers }, (_, index) => () =>
-        agent(reviewPrompt(prompt, candidate, index), {
-          cwd: candidate,
-          schema: VERDICT,
-          label: `review ${index + 1}: ${label}`,
-          phase: options.reviewPhase,
-          model: options.reviewModel ?? options.model,
-        }),
-      ),
+      Array.from({ length: reviewers }, (_, index) => async () => {
+        try {
+          return await agent(reviewPrompt(prompt, candidate, index), {
+            cwd: candidate,
+            schema: VERDICT,
+            label: `review ${index + 1}: ${label}`,
+            phase: options.reviewPhase,
+            model: options.reviewModel ?? options.model,
+          });
+        } catch (error) {
+          if (isRefusal(error)) refused = error;
+          throw error;
+        }
+      }),
     );
+    // A reviewer a cap refused gave no verdict: the change is kept (not discarded as refuted), so a
+    // resume with a raised cap reviews it.
+    if (refused !== null) return outcome('failed', { change: candidate, votes, error: messageOf(refused) });
     // A reviewer that gave no verdict does not count as accepting.
     const accepted = votes.filter((vote) => vote !== null && vote.verdict === 'accept').length;
     if (accepted * 2 <= reviewers) {

@@ -2,6 +2,7 @@ export const meta = {
   name: 'fix-findings',
   description: 'Fix each finding in its own worktree; two reviewers try to refute each fix, the build and tests gate it, survivors are proposed',
   whenToUse: 'args: { findings: [{ file, line?, title, detail? }] } or the result of an audit run (--from-run <runId>)',
+  args: 'required',
   phases: [{ title: 'Fix' }, { title: 'Review' }],
 }
 
