@@ -198,6 +198,28 @@ test('a /workflow comment on a pull request: outputs, job summary, check runs an
   assert.doesNotMatch(run.stdout, new RegExp(INSTALLATION_TOKEN));
 });
 
+test('a run the max-cost-usd input ended is budget-exhausted: not green, not ✅, one error that says how to raise the cap here', async () => {
+  const from = api.calls.length;
+  const run = await runAction('issue_comment', prComment('/workflow audit-fix'), { 'max-cost-usd': '0.0001' });
+  assert.equal(run.code, 1, run.stdout);
+  assert.equal(run.outputs.status, 'budget-exhausted');
+  const errors = run.stdout.split('\n').filter((line) => line.startsWith('::error::'));
+  assert.equal(errors.length, 1, run.stdout);
+  assert.match(errors[0], /budget-exhausted: the cost cap is reached/);
+  assert.match(errors[0], /raise the `max-cost-usd` input and run the workflow again/);
+  assert.doesNotMatch(errors[0], /foreman resume/, 'no CLI command in the Action');
+  const completed = api.calls.slice(from).filter((c) => c.method === 'PATCH' && c.path.includes('/check-runs/') && c.body.status === 'completed');
+  const summaryCheck = completed.find((c) => /^budget-exhausted/.test(c.body.output?.title ?? ''));
+  assert.ok(summaryCheck, 'the summary check names the status');
+  assert.equal(summaryCheck.body.conclusion, 'action_required');
+  assert.ok(completed.every((c) => c.body.conclusion !== 'success' || !/refused/.test(c.body.output?.title ?? '')), 'no check with refused agents is green');
+  const comments = api.calls.slice(from).filter((c) => (c.method === 'PATCH' || c.method === 'POST') && /\/issues\/(1\/)?comments/.test(c.path)).map((c) => c.body.body as string);
+  const final = comments.at(-1)!;
+  assert.match(final, /⚠️ budget exhausted/);
+  assert.doesNotMatch(final, /✅ completed/);
+  assert.match(run.summary, /<h2>Foreman · audit-fix · budget-exhausted<\/h2>/);
+});
+
 test('a comment from someone without write access is refused before anything of the pull request is fetched', async () => {
   const from = api.calls.length;
   const gitRequests = remote.server.requests.length;

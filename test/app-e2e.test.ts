@@ -261,6 +261,39 @@ test('/workflow stop stops a running run, and the Resume button finishes it with
   assert.equal(new Set(github.record.comments.map((c) => c.id)).size, 1, 'the resume reports in the same progress comment');
 });
 
+test('a run a cap ended is budget-exhausted, not green, and says how to raise the cap here; a resume under the raised config cap finishes it', async () => {
+  held = Promise.resolve();
+  const github = fakeRestApi(API);
+  intakeReads(API, 'Codertocat', 'write', 'limits:\n  agentsPerRun: 2\n');
+  pullRequest(API, remote);
+  const from = fake.requests.length;
+  assert.equal((await h.deliver('issue_comment', comment('/workflow slow', 8121))).status, 200);
+  const ended = await doneRun('budget-exhausted');
+  const runId = ended.runId!;
+  assert.deepEqual(fake.requests.slice(from).map((r) => r.prompt).sort(), ['SCAN 0', 'SCAN 1'], 'the cap refused the other two');
+  const summary = github.record.checksCreated.filter((c) => c.body.name === 'Foreman: slow').at(-1)!;
+  const closed = github.record.checkUpdates.find((u) => u.id === summary.id && u.body.status === 'completed')!;
+  assert.equal(closed.body.conclusion, 'action_required');
+  assert.deepEqual(closed.body.actions.map((a: any) => a.identifier), ['resume']);
+  const last = github.record.commentEdits.at(-1)!.body;
+  assert.match(last, /⚠️ budget exhausted/);
+  assert.doesNotMatch(last, /✅ completed|foreman resume/, 'no success, and no CLI command on GitHub');
+  assert.match(last, /raise `limits\.agentsPerRun` in `\.github\/foreman\.yml` on the default branch, then `\/workflow resume/);
+
+  // The maintainer raises the cap on the default branch and resumes: only the refused agents run.
+  intakeReads(API, 'Codertocat', 'write', 'limits:\n  agentsPerRun: 10\n');
+  pullRequest(API, remote).persist(false);
+  const atResume = fake.requests.length;
+  assert.equal((await h.deliver('issue_comment', comment('/workflow resume', 8122))).status, 200);
+  const resumed = await doneRun('completed');
+  github.stop();
+  assert.equal(resumed.runId, runId);
+  assert.deepEqual(fake.requests.slice(atResume).map((r) => r.prompt).sort(), ['SCAN 2', 'SCAN 3']);
+  assert.equal((await storedRun(runId)).options.maxAgents, 10, 'the raised cap is stored with the run');
+  assert.deepEqual(github.record.unexpected, []);
+  assert.deepEqual(h.problems, []);
+});
+
 test('a worker shut down mid-run (a deploy) hands the run on: the next worker resumes it from the journal', async () => {
   held = new Promise<void>((resolve) => (release = resolve));
   const github = fakeRestApi(API);

@@ -60,7 +60,7 @@ test('a run whose token budget refuses agents ends budget-exhausted, exit 3, one
   // The reason and the way out, once.
   const reasons = lines.filter((l) => l.includes('the token budget is spent (600 of 600 tokens)'));
   assert.equal(reasons.length, 1, res.stderr);
-  assert.match(reasons[0], new RegExp(`45 agents did not run or finish; raise the cap and resume: \`foreman resume ${runId} --budget-tokens N\``));
+  assert.match(reasons[0], new RegExp(`45 agents did not run or finish; \`foreman resume ${runId} --budget-tokens N\` continues it with a raised cap \\(config limits\\.budgetTokens\\): only the agents that did not finish run again`));
   assert.equal(res.stdout, '', 'no result is printed as if the run had completed');
 
   const runs = await runCli(['runs', '--json'], env);

@@ -80,7 +80,7 @@ test('the 1,001st agent() of a run throws', async () => {
     { concurrency: 32 },
   );
   assert.equal(out.status, 'budget-exhausted', out.error ?? '');
-  assert.match(out.error ?? '', /a run may start at most 1000 agents: 1 agent did not run or finish; raise the cap and resume: .*--max-agents N/);
+  assert.match(out.error ?? '', /a run may start at most 1000 agents: 1 agent did not run or finish; raise the cap \(limits\.agentsPerRun\) and resume the run: only the agents that did not finish run again/);
   const r = out.result as { ok: number; error: string };
   assert.equal(r.ok, 1000);
   assert.match(r.error, /agent\(\) was called 1001 times; a run may start at most 1000 agents/);
@@ -102,7 +102,7 @@ test('stopping a run aborts running agents and marks it stopped and resumable', 
     const started = Date.now();
     const out = await runScript(`return await parallel([() => agent('a'), () => agent('b')])`, env);
     assert.equal(out.status, 'stopped');
-    assert.match(out.error ?? '', /foreman resume/);
+    assert.match(out.error ?? '', /the run was stopped; resuming the run continues it/);
     assert.ok(Date.now() - started < 1900, 'agents were aborted, not waited for');
   } finally {
     await slow.close();

@@ -25,7 +25,7 @@ import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { escapeHtml } from '../report/markdown.ts';
 import { planComment } from '../report/plan-comment.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
-import type { RunEvent } from '../runtime/events.ts';
+import type { CapKind, RunEvent } from '../runtime/events.ts';
 import { totalTokens, type Proposer } from '../runtime/types.ts';
 import { resolveModel } from '../runtime/pricing.ts';
 import { startRun } from '../service/runs.ts';
@@ -223,6 +223,7 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
       baseURL: env.ANTHROPIC_BASE_URL,
       config,
       commandEnv: env,
+      howToResume: actionResumeAdvice,
       signal: at.signal,
       ...(where.untrusted ? { untrusted: where.untrusted } : {}),
       proposer: (repoDir) => proposerFor(inputs, { octokit, owner, repo, repoDir, remoteUrl, baseBranch: where.targetBranch }),
@@ -397,4 +398,11 @@ async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, i
   for (const f of findings.slice(0, 50)) {
     core.warning(f.detail || f.title, { title: f.title, file: f.file, ...(f.line ? { startLine: f.line } : {}) });
   }
+}
+
+/** The Action's journal goes with the runner, so a run a cap or a stop ended starts again, with the cap raised. */
+const ACTION_CAP_INPUTS: Record<CapKind, string> = { tokens: 'the `budget-tokens` input', usd: 'the `max-cost-usd` input', agents: '`limits.agentsPerRun` in the config' };
+
+function actionResumeAdvice(_runId: string, cap: CapKind | null): string {
+  return cap ? `raise ${ACTION_CAP_INPUTS[cap]} and run the workflow again` : 'run the workflow again to start it anew';
 }

@@ -5,6 +5,7 @@
 import type { Octokit } from '@octokit/core';
 import { ConfigError, CONFIG_PATH, validateConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
+import type { RunCaps } from '../runtime/store.ts';
 import type { WorkQueue } from '../runtime/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob, DeliveredRepository } from './deliveries.ts';
@@ -110,7 +111,7 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
         await reply(octokit, job, `Nothing to resume: ${why}. ${HELP_LINE}`);
         return { outcome: 'answered', command: 'resume' };
       }
-      const resume: ResumeJob = { runId: entry.runId, by: job.author };
+      const resume: ResumeJob = { runId: entry.runId, by: job.author, caps: configCaps(config) };
       const { id, created } = await queue.enqueue('resume', `resume:${entry.runId}:${job.deliveryId}`, resume);
       return { outcome: 'enqueued', jobId: id, created };
     }
@@ -264,8 +265,10 @@ export async function takeCheckAction(job: CheckActionJob, octokit: Installation
   const entry = await options.registry.get(job.runId);
   if (!entry || entry.repo !== `${job.owner}/${job.repo}`) return { outcome: 'answered', command: `${job.action} of an unknown run` };
   let trigger: Role = 'write';
+  let config: ForemanConfig | null = null;
   try {
-    trigger = (await readRepositoryConfig(octokit, job.owner, job.repo)).permissions?.trigger ?? 'write';
+    config = await readRepositoryConfig(octokit, job.owner, job.repo);
+    trigger = config.permissions?.trigger ?? 'write';
   } catch (error) {
     // A config broken since the run started: keep the default bar rather than lower it.
     if (!(error instanceof ConfigError)) throw error;
@@ -282,7 +285,7 @@ export async function takeCheckAction(job: CheckActionJob, octokit: Installation
     return { outcome: 'answered', command: 'stop' };
   }
   if (entry.state === 'active' || entry.status === 'completed') return { outcome: 'answered', command: 'resume of a run that needs none' };
-  const resume: ResumeJob = { runId: job.runId, by: job.author };
+  const resume: ResumeJob = { runId: job.runId, by: job.author, caps: configCaps(config) };
   const { id, created } = await queue.enqueue('resume', `resume:${job.runId}:${job.deliveryId}`, resume);
   return { outcome: 'enqueued', jobId: id, created };
 }
@@ -340,4 +343,14 @@ export async function takeEvent(job: EventJob, octokit: InstallationOctokit, que
   };
   const { id, created } = await queue.enqueue('start', `event:${job.deliveryId}`, startJob);
   return { outcome: 'enqueued', jobId: id, created };
+}
+
+/** A resume runs under the caps the default branch's config has now: that is how a cap is raised here. */
+function configCaps(config: ForemanConfig | null): RunCaps {
+  const limits = config?.limits ?? {};
+  return {
+    ...(limits.budgetTokens !== undefined ? { budgetTokens: limits.budgetTokens } : {}),
+    ...(limits.maxCostUsd !== undefined ? { maxCostUsd: limits.maxCostUsd } : {}),
+    ...(limits.agentsPerRun !== undefined ? { maxAgents: limits.agentsPerRun } : {}),
+  };
 }

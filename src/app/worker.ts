@@ -4,8 +4,10 @@
 // TokenSource (the webhook process, over IPC, when forked by `foreman app`).
 import { join } from 'node:path';
 import { ProbotOctokit } from 'probot';
-import type { RunOutcome } from '../runtime/engine.ts';
+import { RAISE, type RunOutcome } from '../runtime/engine.ts';
+import type { CapKind } from '../runtime/events.ts';
 import type { Job, WorkQueue } from '../runtime/queue.ts';
+import type { RunCaps } from '../runtime/store.ts';
 import { resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
 import { extractWorkflows, hydrateCommits, syncClone } from '../github/clone.ts';
 import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
@@ -37,6 +39,8 @@ export interface StartJob {
 export interface ResumeJob {
   runId: string;
   by: string;
+  /** The caps of the default branch's config when the resume was asked for: how a cap is raised on GitHub. */
+  caps?: RunCaps;
 }
 
 /** `/workflow save <name>`: a pull request adding a run's script to `.claude/workflows/`. */
@@ -223,18 +227,18 @@ export class ForemanWorker {
       await this.#say(this.#octokit(known.context), known.context, busyMessage(again.busy));
       return;
     }
-    await this.#continue('begun' in again ? again.begun : again.again, `resumed by @${job.by}`);
+    await this.#continue('begun' in again ? again.begun : again.again, `resumed by @${job.by}`, job.caps);
   }
 
   /** Resumes a registered run from its journal, reporting to the same comment. */
-  async #continue(entry: GitHubRunEntry, why: string): Promise<void> {
+  async #continue(entry: GitHubRunEntry, why: string, caps: RunCaps = {}): Promise<void> {
     const context = entry.context;
     const runId = entry.runId!;
     const octokit = this.#octokit(context);
     try {
       const { workflowRoot } = await this.#fetch(context, [context.headSha!, context.defaultSha!]);
       const report = this.#report(octokit, { ...context, trigger: `${context.trigger}, ${why}` }, []);
-      const outcome = await this.#execute(entry.id, context, report, workflowRoot, (env) => resumeRun(runId, env), runId);
+      const outcome = await this.#execute(entry.id, context, report, workflowRoot, (env) => resumeRun(runId, env, caps), runId);
       await this.#ended(entry.id, outcome);
     } catch (error) {
       if (error instanceof ShutDown) throw error;
@@ -382,6 +386,7 @@ export class ForemanWorker {
         listener: report.listener,
         signal: controller.signal,
         commandEnv: this.#o.commandEnv,
+        howToResume: appResumeAdvice,
         config: context.config,
         workflowRoot,
         ...(untrusted ? { untrusted } : {}),
@@ -437,3 +442,9 @@ export class ForemanWorker {
 
 /** The worker is shutting down: the job goes back in line rather than being finished. */
 class ShutDown extends Error {}
+
+/** On GitHub a cap is raised in the default branch's config, which a resume reads again. */
+function appResumeAdvice(runId: string, cap: CapKind | null): string {
+  const resume = `\`/workflow resume ${runId}\` or the **Resume** button continues it`;
+  return cap ? `raise \`${RAISE[cap].config}\` in \`.github/foreman.yml\` on the default branch, then ${resume}` : resume;
+}

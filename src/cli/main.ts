@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../config/load.ts';
-import type { RunOutcome } from '../runtime/engine.ts';
+import { RAISE, type RunOutcome } from '../runtime/engine.ts';
 import { totalTokens } from '../runtime/types.ts';
 import { MissingArgsError, openStore, resumeRun, runResult, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
 import { isRunLive, type RunRecord } from '../runtime/store.ts';
@@ -96,6 +96,7 @@ function serviceEnv(io: CliIo, reporter: Reporter | null): ServiceEnv {
     signal: io.signal,
     ...(reporter ? { onRunId: (runId: string) => reporter.started(runId), onNote: (note: string) => reporter.note(`note: ${note}`) } : {}),
     commandEnv: io.env,
+    howToResume: (runId, cap) => `\`foreman resume ${runId}${cap ? ` ${RAISE[cap].flag} ${RAISE[cap].placeholder}` : ''}\` continues it${cap ? ` with a raised cap (config ${RAISE[cap].config})` : ''}`,
   };
 }
 

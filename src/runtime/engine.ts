@@ -51,7 +51,19 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** What happens to changes isolation: 'worktree' agents leave unclaimed (config `changes`). */
   unclaimedChanges?: 'propose' | 'report';
+  /**
+   * How this run's user resumes it, raising `cap` first when one ended it: each front door has its
+   * own way (a CLI command, the App's config and Resume button, the Action's inputs). The engine
+   * only says that resuming runs the unfinished agents.
+   */
+  howToResume?: ResumeAdvice;
 }
+
+/** A sentence telling the user how to resume `runId` (after raising `cap`, when one ended it). */
+export type ResumeAdvice = (runId: string, cap: CapKind | null) => string;
+
+/** The advice of a door that names none. */
+const NEUTRAL_RESUME: ResumeAdvice = (_runId, cap) => (cap ? `raise the cap (${RAISE[cap].config}) and resume the run` : 'resuming the run continues it');
 
 export interface RunOutcome {
   runId: string;
@@ -72,7 +84,8 @@ interface Refusal {
   raise?: { flag: string; placeholder: string; config: string };
 }
 
-const RAISE: Record<CapKind, NonNullable<Refusal['raise']>> = {
+/** The CLI flag and config key of each cap: the front doors name them in their resume advice. */
+export const RAISE: Record<CapKind, NonNullable<Refusal['raise']>> = {
   tokens: { flag: '--budget-tokens', placeholder: 'N', config: 'limits.budgetTokens' },
   usd: { flag: '--max-cost-usd', placeholder: 'X', config: 'limits.maxCostUsd' },
   agents: { flag: '--max-agents', placeholder: 'N', config: 'limits.agentsPerRun' },
@@ -482,11 +495,12 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     status = signal?.aborted ? 'stopped' : capHit ? 'budget-exhausted' : 'failed';
     error = cause instanceof Error ? cause.message : String(cause);
   }
-  if (status === 'stopped') error = 'the run was stopped; `foreman resume ' + run.id + '` continues it';
+  const howToResume = options.howToResume ?? NEUTRAL_RESUME;
+  if (status === 'stopped') error = `the run was stopped; ${howToResume(run.id, null)}`;
   if (status === 'budget-exhausted') {
     // Agents already running when the cap was reached add to the spend: say what it ended at.
     const cap = capHit!.cap === 'agents' ? capHit! : (capRefusal() ?? capHit!);
-    error = capMessage(run.id, cap, cappedAgents, error);
+    error = capMessage(howToResume(run.id, cap.cap), cap, cappedAgents, error);
   }
 
   const summary = tracker.summary();
@@ -500,10 +514,9 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
  * resume that raises it. A script error that was not the refusal itself follows, since it may be a
  * consequence (a null where an agent's answer was expected) or a bug of its own.
  */
-function capMessage(runId: string, cap: Refusal, agents: number, scriptError: string | null): string {
-  const raise = cap.raise!;
+function capMessage(advice: string, cap: Refusal, agents: number, scriptError: string | null): string {
   const kept = `${agents} agent${agents === 1 ? '' : 's'} did not run or finish`;
-  const resume = `raise the cap and resume: \`foreman resume ${runId} ${raise.flag} ${raise.placeholder}\` (config ${raise.config}) runs only the agents that did not finish`;
+  const resume = `${advice}: only the agents that did not finish run again`;
   const after = scriptError && !scriptError.includes('agent() refused: ') ? `; the script then stopped with: ${scriptError}` : '';
   return `${cap.reason}: ${kept}; ${resume}${after}`;
 }

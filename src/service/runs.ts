@@ -7,7 +7,7 @@ import { loadConfig, modelTable } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
 import { RateGovernor } from '../agents/governor.ts';
-import { executeRun, type RunOutcome } from '../runtime/engine.ts';
+import { executeRun, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
 import { DEFAULT_SANDBOX_LIMITS } from '../runtime/sandbox.ts';
 import type { RunListener } from '../runtime/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
@@ -55,6 +55,8 @@ export interface ServiceEnv {
    * agents still read it.
    */
   untrusted?: string;
+  /** How this door's user resumes a run a stop or a cap ended (the engine's default is neutral). */
+  howToResume?: ResumeAdvice;
 }
 
 export interface RunRequest {
@@ -235,7 +237,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
     });
     return await executeRun(
       { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs), workspace },
-      { run, script, agentRoot, resumed, signal: env.signal, unclaimedChanges: config.changes ?? 'propose' },
+      { run, script, agentRoot, resumed, signal: env.signal, unclaimedChanges: config.changes ?? 'propose', ...(env.howToResume ? { howToResume: env.howToResume } : {}) },
     );
   } finally {
     await removeRunWorktrees(run.repoDir, env.home, run.id);
