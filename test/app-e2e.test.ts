@@ -153,7 +153,7 @@ test('/workflow on a pull request: checks per phase, a progress comment edited i
   assert.match(fixDone.body.output.text, /\| agent \| status \|/);
   const auditCheck = record.checksCreated.find((c) => c.body.name.endsWith('/ Audit'))!;
   const auditDone = record.checkUpdates.find((u) => u.id === auditCheck.id && u.body.status === 'completed')!;
-  assert.match(auditDone.body.output.title, /^1 agents done/);
+  assert.match(auditDone.body.output.title, /^1 agent done/);
   assert.equal(auditDone.body.conclusion, 'success');
 
   // One verified fix: one branch pushed to the git server, one pull request into the PR's branch.

@@ -159,11 +159,11 @@ test('on GitHub a run the USD cap ended is not a success: action_required checks
     const finalOf = (name: string) => concluded.find((body) => (name === 'summary') !== body.output.summary.startsWith('Phase **Scan**'));
     const summary = finalOf('summary');
     assert.equal(summary.conclusion, 'action_required');
-    assert.match(summary.output.title, /^budget-exhausted · 1 agents/);
+    assert.match(summary.output.title, /^budget-exhausted · 1 agent · /);
     assert.deepEqual(summary.actions.map((a: { identifier: string }) => a.identifier), ['resume']);
     const scan = finalOf('Scan');
     assert.equal(scan.conclusion, 'action_required');
-    assert.match(scan.output.title, /^1 agents done, 5 refused/);
+    assert.match(scan.output.title, /^1 agent done, 5 refused/);
 
     const comment = api.calls.filter((c) => c.method === 'PATCH' && c.path.startsWith('/repos/o/r/issues/comments/')).at(-1)!.body.body as string;
     assert.match(comment, /^### Foreman · `fan` · ⚠️ budget exhausted/);

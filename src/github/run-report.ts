@@ -7,7 +7,7 @@ import type { RunOutcome } from '../runtime/engine.ts';
 import type { RunEvent } from '../runtime/events.ts';
 import { ProgressTracker, type PhaseStats, type RunSummary } from '../runtime/progress.ts';
 import { totalTokens } from '../runtime/types.ts';
-import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import { count, formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { tableCell } from '../report/markdown.ts';
 import { OUTCOME_HEADINGS, phaseConclusion, RUN_CONCLUSIONS } from '../report/outcome.ts';
 import { uploadSarif } from './code-scanning.ts';
@@ -321,16 +321,17 @@ export class GitHubRunReport {
   }
 
   #phaseOutput(phase: PhaseCheck, stats: PhaseStats | null): { title: string; summary: string; text: string } {
-    const s = stats ?? { agents: 0, failed: 0, running: 0, queued: 0, tokens: 0, costUsd: 0, elapsedMs: 0, replayed: 0, refused: 0 };
-    const title = `${s.agents} agents done${s.failed ? `, ${s.failed} failed` : ''}${s.refused ? `, ${s.refused} refused` : ''}${s.running ? `, ${s.running} running` : ''} · ${formatTokens(s.tokens)} tokens · ${formatUsd(s.costUsd)} · ${formatMs(s.elapsedMs)}`;
+    const s = stats ?? { agents: 0, done: 0, failed: 0, stopped: 0, running: 0, queued: 0, tokens: 0, costUsd: 0, elapsedMs: 0, replayed: 0, refused: 0 };
+    // The same counts as the CLI's table and `foreman show`: done is answered (replayed included), a stop's aborts are stopped.
+    const title = `${count(s.done, 'agent')} done${s.failed ? `, ${s.failed} failed` : ''}${s.stopped ? `, ${s.stopped} stopped` : ''}${s.refused ? `, ${s.refused} refused` : ''}${s.running ? `, ${s.running} running` : ''} · ${count(s.tokens, 'token', formatTokens(s.tokens))} · ${formatUsd(s.costUsd)} · ${formatMs(s.elapsedMs)}`;
     const summary = [
       `Phase **${phase.title}** of run \`${this.#runId}\` (${this.#t.workflow}).`,
       '',
-      '| done | failed | replayed | running | queued | tokens | cost | time |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      `| ${s.agents} | ${s.failed} | ${s.replayed} | ${s.running} | ${s.queued} | ${formatTokens(s.tokens)} | ${formatUsd(s.costUsd)} | ${formatMs(s.elapsedMs)} |`,
+      '| done | failed | stopped | replayed | running | queued | tokens | cost | time |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| ${s.done} | ${s.failed} | ${s.stopped} | ${s.replayed} | ${s.running} | ${s.queued} | ${formatTokens(s.tokens)} | ${formatUsd(s.costUsd)} | ${formatMs(s.elapsedMs)} |`,
     ].join('\n');
-    const rows = phase.agents.map((a) => `| ${tableCell(a.label)} | ${a.status === 'done' ? '✅' : a.status === 'replayed' ? '↩️' : '❌'} ${a.status}${a.error ? `: ${tableCell(a.error).slice(0, 200)}` : ''} | ${formatTokens(a.tokens)} | ${formatUsd(a.costUsd)} | ${formatMs(a.elapsedMs)} |`);
+    const rows = phase.agents.map((a) => `| ${tableCell(a.label)} | ${a.status === 'done' ? '✅' : a.status === 'replayed' ? '↩️' : a.status === 'stopped' ? '⏹️' : '❌'} ${a.status}${a.error ? `: ${tableCell(a.error).slice(0, 200)}` : ''} | ${formatTokens(a.tokens)} | ${formatUsd(a.costUsd)} | ${formatMs(a.elapsedMs)} |`);
     const text = ['| agent | status | tokens | cost | time |', '| --- | --- | ---: | ---: | ---: |', ...rows, ...(s.agents > phase.agents.length ? [`\n…and ${s.agents - phase.agents.length} more agents.`] : [])].join('\n');
     return { title: title.slice(0, 255), summary: summary.slice(0, MAX_OUTPUT_CHARS), text: text.slice(0, MAX_OUTPUT_CHARS) };
   }
@@ -341,7 +342,7 @@ export class GitHubRunReport {
     const s = this.#tracker.summary();
     await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
       check_run_id: id,
-      output: { title: `${s.agents} agents · ${formatTokens(totalTokens(s.usage))} tokens · ${formatUsd(s.costUsd)}`, summary: this.#summaryText() },
+      output: { title: `${count(s.agents, 'agent')} · ${count(totalTokens(s.usage), 'token', formatTokens(totalTokens(s.usage)))} · ${formatUsd(s.costUsd)}`, summary: this.#summaryText() },
     });
   }
 
@@ -357,7 +358,7 @@ export class GitHubRunReport {
 
   #outcomeTitle(outcome: RunOutcome, findings: number): string {
     const s = outcome.summary;
-    return `${outcome.status} · ${s.agents} agents · ${findings} findings · ${this.#proposals.length} pull requests · ${formatUsd(s.costUsd)}`;
+    return `${outcome.status} · ${count(s.agents, 'agent')} · ${count(findings, 'finding')} · ${count(this.#proposals.length, 'pull request')} · ${formatUsd(s.costUsd)}`;
   }
 
   // ---- the progress comment -----------------------------------------------------------------------
@@ -434,9 +435,10 @@ function phaseTable(summary: RunSummary, linkOf: (title: string) => string | nul
   const rows = summary.phases.map((p) => {
     const link = linkOf(p.title);
     const name = link ? `[${tableCell(p.title)}](${link})` : tableCell(p.title);
-    return `| ${name} | ${p.agents} | ${p.failed} | ${p.running} | ${p.queued} | ${formatTokens(p.tokens)} | ${formatUsd(p.costUsd)} | ${formatMs(p.elapsedMs)} |`;
+    return `| ${name} | ${p.done} | ${p.failed} | ${p.stopped} | ${p.running} | ${p.queued} | ${formatTokens(p.tokens)} | ${formatUsd(p.costUsd)} | ${formatMs(p.elapsedMs)} |`;
   });
-  return ['| phase | done | failed | running | queued | tokens | cost | time |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |', ...rows, `| **total** | ${summary.agents} | | | | ${formatTokens(totalTokens(summary.usage))} | ${formatUsd(summary.costUsd)} | ${formatMs(summary.elapsedMs)} |`].join('\n');
+  const done = summary.phases.reduce((n, p) => n + p.done, 0);
+  return ['| phase | done | failed | stopped | running | queued | tokens | cost | time |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |', ...rows, `| **total** | ${done} | | | | | ${formatTokens(totalTokens(summary.usage))} | ${formatUsd(summary.costUsd)} | ${formatMs(summary.elapsedMs)} |`].join('\n');
 }
 
 function outcomeLine(outcome: RunOutcome, findings: number, prs: number): string {
