@@ -178,6 +178,8 @@ test('/workflow on a pull request: checks per phase, a progress comment edited i
   assert.ok(record.commentEdits.length >= 1 && record.commentEdits.every((e) => e.id === commentId));
   const last = record.commentEdits.at(-1)!.body;
   assert.match(last, /### Foreman · `audit-fix` · ✅ completed/);
+  // The script's result, collapsed, for workflows whose answer is not only findings.
+  assert.match(last, /<details><summary>Result<\/summary>\n\n```json\n\{\n  "findings": \[/);
   assert.match(last, /`src\/greet\.js:1` \(high\): greet\(\) drops the name/);
   assert.match(last, /https:\/\/github\.com\/Codertocat\/Hello-World\/pull\/50/);
   assert.match(last, /\| \[Audit\]\(https:\/\/github\.com\/Codertocat\/Hello-World\/runs\/\d+\) \| 1 \|/);
@@ -306,10 +308,18 @@ test('a worker shut down mid-run (a deploy) hands the run on: the next worker re
 
   await h.restartWorker();
   const atRestart = fake.requests.length;
+  // While no worker holds it, the comment says the run is paused and continues by itself; it is not "stopped".
+  const pausedEdit = github.record.commentEdits.find((e) => /⏸️ paused/.test(e.body));
+  assert.ok(pausedEdit, 'the comment says paused');
+  assert.match(pausedEdit.body, /continues on its own when a worker is back/);
+  assert.ok(!github.record.commentEdits.some((e) => /⏹️ stopped|\/workflow resume/.test(e.body)), 'no stop and no resume advice for a deploy');
+  const summary = github.record.checksCreated.filter((c) => c.body.name === 'Foreman: slow').at(-1)!;
+  assert.ok(!github.record.checkUpdates.some((u) => u.id === summary.id && u.body.status === 'completed' && u.body.conclusion === 'cancelled'), 'the summary check is not cancelled');
   await until('the new worker to ask for the unfinished agents', async () => fake.requests.slice(atRestart).filter((r) => r.prompt.startsWith('SCAN')).length === 2);
   release();
   const done = await doneRun('completed');
   github.stop();
+  assert.match(github.record.commentEdits.at(-1)!.body, /✅ completed/);
   assert.equal(done.runId, runId, 'the same run, resumed');
   assert.deepEqual(fake.requests.slice(atRestart).map((r) => r.prompt).sort(), ['SCAN 2', 'SCAN 3']);
   assert.deepEqual(((await storedRun(runId)).result as { answers: string[] }).answers, ['answer to SCAN 0', 'answer to SCAN 1', 'answer to SCAN 2', 'answer to SCAN 3']);

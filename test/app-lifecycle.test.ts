@@ -66,6 +66,7 @@ test('a repository whose config does not parse costs the App nothing: after seve
     const warnings = await eventually(`each tick logged the broken config: ${app.stdout()}`, () => (skipped().length >= 3 ? skipped() : null));
     assert.equal(warnings[0].repo, 'Codertocat/broken');
     assert.match(warnings[0].err, /could not be read/);
+    assert.doesNotMatch(warnings[0].err, /::/, "YAML's trailing colon is not doubled");
     assert.doesNotMatch(app.stderr(), /intake thread failed/);
 
     await helpIsAnswered(app, url, api, 'after-ticks');

@@ -90,7 +90,7 @@ test('a missing path throws WorkflowNotFoundError naming the path and the availa
       assert.deepEqual(error.available, ['audit', 'triage']);
       assert.ok(error.message.includes(missing), error.message);
       assert.match(error.message, /audit, triage/);
-      assert.match(error.message, /`foreman list`/);
+      assert.doesNotMatch(error.message, /foreman list|\/workflow list/, 'each front door adds its own way to list them');
       return true;
     });
     // a bare file name with .js is a path too, even when a saved workflow has that name
@@ -105,7 +105,6 @@ test('WorkflowNotFoundError says where to save a workflow when there are none', 
   assert.match(error.message, /"audit"/);
   assert.match(error.message, /no saved workflows/);
   assert.match(error.message, /\.claude\/workflows\/<name>\.js/);
-  assert.match(error.message, /`foreman list`/);
 });
 
 test('listWorkflows lists each name once from the winning directory, sorted, with meta or the error', () =>

@@ -202,8 +202,9 @@ export async function readRepositoryConfig(octokit: InstallationOctokit, owner: 
     // Probot's config plugin says "could not be parsed" for YAML or JSON it cannot read, and a directory in the file's place.
     const message = error instanceof Error ? error.message : '';
     if (!message.startsWith('[@probot/octokit-plugin-config]')) throw error;
-    const cause = (error as { cause?: { message?: string } }).cause?.message?.split('\n')[0];
-    throw new ConfigError(`${CONFIG_PATH} could not be read: ${cause ?? message.replace(/^\[[^\]]+\]\s*/, '')}: fix the YAML syntax on the default branch (see docs/config.md)`);
+    // YAML's own message ends with a colon before its excerpt: drop it, or the reader sees "::".
+    const cause = (error as { cause?: { message?: string } }).cause?.message?.split('\n')[0]?.replace(/:\s*$/, '');
+    throw new ConfigError(`${CONFIG_PATH} could not be read: ${cause ?? message.replace(/^\[[^\]]+\]\s*/, '')}: fix the YAML syntax on the default branch (see Foreman's docs/config.md)`);
   }
   return validateConfig(raw, CONFIG_PATH);
 }

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { modelTable } from '../config/load.ts';
 import { resolveModel } from '../runtime/pricing.ts';
 import { scriptForRequest, type RequestedScript } from '../service/scripts.ts';
-import { workflowDirs, type WorkflowDirs } from '../workflows/load.ts';
+import { workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
 import { validateScript, type ValidatedScript } from '../workflows/validate.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 import { planComment } from '../report/plan-comment.ts';
@@ -211,7 +211,7 @@ export class ForemanWorker {
     } catch (error) {
       if (error instanceof ShutDown) throw error;
       await registry.end(entry.id, 'failed');
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = this.#publicReason(error);
       if (report) await report.failedToStart(reason);
       else await this.#say(octokit, context, `Foreman could not start \`${context.workflow}\`: ${reason}`);
       this.#o.log.warn({ repo, err: error }, 'run did not start');
@@ -243,7 +243,7 @@ export class ForemanWorker {
     } catch (error) {
       if (error instanceof ShutDown) throw error;
       await this.#o.registry.end(entry.id, 'failed');
-      await this.#say(octokit, context, `Foreman could not resume run \`${runId}\`: ${error instanceof Error ? error.message : String(error)}`);
+      await this.#say(octokit, context, `Foreman could not resume run \`${runId}\`: ${this.#publicReason(error)}`);
     }
   }
 
@@ -412,7 +412,9 @@ export class ForemanWorker {
           });
         },
       });
-      await report.finish(outcome);
+      // Stopped because this worker is shutting down: the run is handed on (#ended), not over.
+      if (this.#stopped && outcome.status === 'stopped') await report.paused();
+      else await report.finish(outcome);
       return outcome;
     } finally {
       clearInterval(poll);
@@ -427,6 +429,15 @@ export class ForemanWorker {
       throw new ShutDown();
     }
     await this.#o.registry.end(entryId, outcome.status);
+  }
+
+  /**
+   * Why a run did not start or resume, for a comment anyone may read: the server's own paths are
+   * not shown, and advice is GitHub's (`/workflow list`), not the CLI's.
+   */
+  #publicReason(error: unknown): string {
+    const message = (error instanceof Error ? error.message : String(error)).replaceAll(this.#o.home, '$FOREMAN_HOME');
+    return error instanceof WorkflowNotFoundError && error.available.length > 0 ? `${message} \`/workflow list\` shows them with their descriptions.` : message;
   }
 
   /** Runs from GitHub never read the server's own ~/.claude/workflows. */

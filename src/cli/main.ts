@@ -54,7 +54,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     return await run(rest, io);
   } catch (error) {
-    err(`foreman: ${(error as Error).message}`);
+    const seeList = error instanceof WorkflowNotFoundError && error.available.length > 0 ? ' `foreman list` shows them with their descriptions.' : '';
+    err(`foreman: ${(error as Error).message}${seeList}`);
     return exitCodeFor(error);
   }
 }

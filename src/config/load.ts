@@ -38,7 +38,7 @@ export function parseConfig(text: string, source: string): ForemanConfig {
   try {
     raw = parseYaml(text) ?? {};
   } catch (error) {
-    throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message.split('\n')[0]}: fix the YAML syntax`);
+    throw new ConfigError(`${source} is not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}: fix the YAML syntax`);
   }
   return validateConfig(raw, source);
 }

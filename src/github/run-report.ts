@@ -225,6 +225,34 @@ export class GitHubRunReport {
     await this.#comment.flush();
   }
 
+  /**
+   * The worker is shutting down mid-run (a deploy, a stop of the server): the run is not over, and
+   * the next worker continues it from its journal in this same comment. Its checks stay in progress.
+   */
+  async paused(): Promise<void> {
+    const s = this.#tracker.summary();
+    this.#final = [
+      this.#heading('⏸️ paused'),
+      '',
+      `Run \`${this.#runId}\`, started by ${this.#t.trigger} on ${this.#t.headSha.slice(0, 7)}.${this.#summaryUrl ? ` [Checks](${this.#summaryUrl})` : ''}`,
+      '',
+      phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
+      ...this.#proposalLines(),
+      '',
+      'Foreman is restarting (a deploy, or its server was stopped). The run continues on its own when a worker is back, from its journal: finished agents are not paid for again.',
+    ].join('\n');
+    this.#status = 'paused';
+    const summaryId = await this.#summaryId;
+    if (summaryId !== null) {
+      await this.#summaryThrottle.flush();
+      await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { check_run_id: summaryId, output: { title: 'Paused: Foreman is restarting', summary: this.#summaryText() } }).catch((e) =>
+        this.#onError(e, 'pausing the summary check'),
+      );
+    }
+    this.#comment.schedule(() => this.#writeComment());
+    await this.#comment.flush();
+  }
+
   /** The run could not start (no such workflow, a clone that failed): say why where it was asked. */
   async failedToStart(reason: string): Promise<void> {
     this.#final = `${this.#heading('❌ not started')}\n\n${reason}`;
@@ -415,6 +443,7 @@ export class GitHubRunReport {
         ? ['', '**Findings**', '', ...shown.map((f) => `- \`${f.file}${f.line ? `:${f.line}` : ''}\`${f.severity ? ` (${f.severity})` : ''}: ${tableCell(f.title)}`), ...(findings.length > shown.length ? [`- …and ${findings.length - shown.length} more, annotated on the checks`] : [])]
         : []),
       ...this.#proposalLines(),
+      ...(outcome.status === 'completed' ? resultBlock(outcome.result) : []),
       ...(sarifNote ? ['', sarifNote] : []),
       ...(outcome.status === 'completed' || !this.#controls.resume ? [] : ['', this.#controls.resume(outcome.runId)]),
     ].join('\n');
@@ -441,8 +470,25 @@ function phaseTable(summary: RunSummary, linkOf: (title: string) => string | nul
   return ['| phase | done | failed | stopped | running | queued | tokens | cost | time |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |', ...rows, `| **total** | ${done} | | | | | ${formatTokens(totalTokens(summary.usage))} | ${formatUsd(summary.costUsd)} | ${formatMs(summary.elapsedMs)} |`].join('\n');
 }
 
+/** How much of a run's result the final comment shows; the whole of it is in the store (and the Action's outputs). */
+const RESULT_CHARS = 6_000;
+
+/**
+ * The script's result, collapsed: a workflow without findings (a summary, a review) has nothing
+ * else to show. It is the model's text, so it goes in a fence no backtick run inside can close.
+ */
+function resultBlock(result: unknown): string[] {
+  if (result === null || result === undefined) return [];
+  const isText = typeof result === 'string';
+  let body = isText ? result : JSON.stringify(result, null, 2);
+  if (body.length > RESULT_CHARS) body = `${body.slice(0, RESULT_CHARS)}\n… (${body.length - RESULT_CHARS} more characters)`;
+  const longestTicks = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(Math.max(3, longestTicks + 1));
+  return ['', '<details><summary>Result</summary>', '', `${fence}${isText ? 'text' : 'json'}`, body, fence, '', '</details>'];
+}
+
 function outcomeLine(outcome: RunOutcome, findings: number, prs: number): string {
-  const refused = outcome.summary.refused ? [`${outcome.summary.refused} agents refused`] : [];
-  const parts = [`**${outcome.status}**`, ...refused, `${findings} findings`, `${prs} pull requests`, `${formatUsd(outcome.summary.costUsd)}`];
+  const refused = outcome.summary.refused ? [`${count(outcome.summary.refused, 'agent')} refused`] : [];
+  const parts = [`**${outcome.status}**`, ...refused, count(findings, 'finding'), count(prs, 'pull request'), `${formatUsd(outcome.summary.costUsd)}`];
   return `${parts.join(' · ')}${outcome.error ? `\n\n> ${tableCell(outcome.error).slice(0, 2_000)}` : ''}`;
 }

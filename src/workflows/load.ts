@@ -46,7 +46,8 @@ export class WorkflowNotFoundError extends Error {
     const what = /\s/.test(ref.trim())
       ? `"${ref}" is not a workflow name or a path.js: workflow() runs saved and built-in workflows by name.`
       : `Workflow "${ref}" not found.`;
-    super(`${what} ${known} Run \`foreman list\` to see the available workflows.`);
+    // Each front door adds where to see them with their descriptions (`foreman list`, `/workflow list`).
+    super(`${what} ${known}`);
     this.name = 'WorkflowNotFoundError';
     this.ref = ref;
     this.available = available;
