@@ -46,6 +46,42 @@ async function helpIsAnswered(app: AppProcess, url: string, api: FakeAppApi, id:
   assert.match(reply.body, /^\*\*Foreman\*\* runs workflows on this repository/);
 }
 
+/** A GitHub that takes connections and never answers (GHE_HOST=host): every schedule look hangs. */
+async function silentGitHub(): Promise<{ host: string; connections: () => number; close(): void }> {
+  const sockets = new Set<import('node:net').Socket>();
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    sockets.add(socket.on('close', () => sockets.delete(socket)).on('error', () => {}));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => connections,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+/** A GitHub address where nothing listens: every request is refused. */
+async function refusingGitHub(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `127.0.0.1:${port}`;
+}
+
+/** The exit code and how long after `since` it came; 'hung' (and SIGKILL to its group) after `ms`. */
+async function exitWithin(app: AppProcess, since: number, ms: number): Promise<{ code: number | null | 'hung'; tookMs: number }> {
+  const code = await Promise.race([app.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), ms).unref())]);
+  const tookMs = Date.now() - since;
+  if (code === 'hung') process.kill(app.child.pid!, 'SIGKILL');
+  return { code, tookMs };
+}
+
 async function stop(app: AppProcess): Promise<void> {
   app.child.kill('SIGTERM');
   const code = await Promise.race([app.exited, new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 20_000).unref())]);
@@ -126,6 +162,56 @@ test('a worker that dies is started again, and /healthz answers 503 naming it un
   }
 });
 
+test('SIGTERM to the whole process group (Ctrl-C, systemd, timeout): the worker stops with it and is not started again, and the app exits 0 within seconds', async () => {
+  const github = await silentGitHub();
+  const env = appEnv(null, { GHE_HOST: github.host, GHE_PROTOCOL: 'http', FOREMAN_SCHEDULE_INTERVAL_MS: '100', LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
+  const app = startAppProcess(env, undefined, { detached: true });
+  try {
+    await app.listening;
+    const log = () => app.stdout().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string; name: string });
+    await eventually(`the worker's start in the log: ${app.stdout()}`, () => log().some((e) => e.msg === 'worker started'));
+    // A schedule look is waiting on GitHub, so the app's own stop is not instant: time for a restart to show.
+    await eventually('a schedule look waiting on GitHub', () => github.connections() > 0);
+
+    const signalled = Date.now();
+    process.kill(-app.child.pid!, 'SIGTERM');
+    const { code, tookMs } = await exitWithin(app, signalled, 15_000);
+    assert.ok(log().some((e) => e.name === 'foreman-worker' && /^worker stopping/.test(e.msg)), `the worker got the signal: ${app.stdout()}`);
+    assert.deepEqual(log().filter((e) => /stopped; starting it again/.test(e.msg)), [], 'nothing is started again once the app is stopping');
+    assert.equal(log().filter((e) => e.msg === 'worker started').length, 1, app.stdout());
+    assert.equal(code, 0, app.stderr());
+    assert.ok(tookMs < 5_000, `stopped in ${tookMs} ms`);
+    assert.deepEqual(processesWithEnv(`FOREMAN_HOME=${env.FOREMAN_HOME}`), [], 'no process of this app is left');
+  } finally {
+    if (app.child.exitCode === null && app.child.signalCode === null) process.kill(-app.child.pid!, 'SIGKILL');
+    github.close();
+  }
+});
+
+test('stopping while GitHub does not answer, or refuses, takes seconds, not the 10 s grace: the schedule look in hand is not waited for', async () => {
+  const silent = await silentGitHub();
+  try {
+    for (const host of [silent.host, await refusingGitHub()]) {
+      const app = startAppProcess(appEnv(null, { GHE_HOST: host, GHE_PROTOCOL: 'http', FOREMAN_SCHEDULE_INTERVAL_MS: '100' }), ['--port', '0', '--host', '127.0.0.1', '--no-worker']);
+      try {
+        await app.listening;
+        // Silent: a request is hanging. Refused: Octokit is between retries.
+        if (host === silent.host) await eventually('a schedule look waiting on GitHub', () => silent.connections() > 0);
+        else await new Promise((r) => setTimeout(r, 1_500));
+        const signalled = Date.now();
+        app.child.kill('SIGTERM');
+        const { code, tookMs } = await exitWithin(app, signalled, 15_000);
+        assert.equal(code, 0, `${host}: ${app.stderr()}`);
+        assert.ok(tookMs < 3_000, `with GitHub at ${host === silent.host ? 'a silent' : 'a refusing'} address, stopped in ${tookMs} ms`);
+      } finally {
+        if (app.child.exitCode === null && app.child.signalCode === null) app.child.kill('SIGKILL');
+      }
+    }
+  } finally {
+    silent.close();
+  }
+});
+
 test('a port in use: exit 1 within seconds, with a message that names --port, and no worker left behind', async () => {
   const taken = createServer();
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
@@ -144,25 +230,37 @@ test('a port in use: exit 1 within seconds, with a message that names --port, an
   }
 });
 
-test('the App and its worker log alike: text by default, JSON lines with LOG_FORMAT=json, at LOG_LEVEL', async () => {
-  for (const format of ['pretty', 'json'] as const) {
-    const app = startAppProcess(appEnv(null, { LOG_LEVEL: 'info', ...(format === 'json' ? { LOG_FORMAT: 'json' } : {}) }));
-    try {
-      await app.listening;
-      const logged = () => app.stdout().split('\n').filter(Boolean);
-      await eventually(`both processes' start in the log: ${app.stdout()}`, () => logged().some((l) => l.includes('foreman-worker')) && logged().some((l) => l.includes('the intake thread started')));
-      if (format === 'json') {
-        const entries = logged().map((line) => JSON.parse(line));
-        assert.ok(entries.some((e) => e.name === 'foreman-worker' && e.msg === 'worker started' && e.level === 30));
-        assert.ok(entries.some((e) => e.name === 'foreman-app' && e.msg === 'the intake thread started'));
-      } else {
-        assert.ok(logged().every((line) => !line.startsWith('{')), `no JSON lines: ${app.stdout()}`);
-        assert.ok(logged().some((line) => /^INFO \(foreman-worker\): worker started/.test(line)), app.stdout());
-        assert.ok(logged().some((line) => /^INFO \(foreman-app\): the intake thread started/.test(line)), app.stdout());
+test('the App and its worker log alike: timestamped text by default, JSON lines with LOG_FORMAT=json, at LOG_LEVEL; a delivery is logged as foreman-app', async () => {
+  const api = await startFakeAppApi('Codertocat', { 'Hello-World': null });
+  try {
+    for (const format of ['pretty', 'json'] as const) {
+      const app = startAppProcess(appEnv(api, { LOG_LEVEL: 'info', ...(format === 'json' ? { LOG_FORMAT: 'json' } : {}) }));
+      try {
+        const url = await app.listening;
+        const logged = () => app.stdout().split('\n').filter(Boolean);
+        await eventually(`both processes' start in the log: ${app.stdout()}`, () => logged().some((l) => l.includes('foreman-worker')) && logged().some((l) => l.includes('the intake thread started')));
+        await helpIsAnswered(app, url, api, `log-${format}`);
+        await eventually(`the delivery in the log: ${app.stdout()}`, () => logged().some((l) => l.includes('/workflow help queued')));
+        if (format === 'json') {
+          const entries = logged().filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+          assert.ok(entries.some((e) => e.name === 'foreman-worker' && e.msg === 'worker started' && e.level === 30));
+          assert.ok(entries.some((e) => e.name === 'foreman-app' && e.msg === 'the intake thread started'));
+          assert.equal(entries.find((e) => e.msg === '/workflow help queued')?.name, 'foreman-app');
+        } else {
+          assert.ok(logged().every((line) => !line.startsWith('{')), `no JSON lines: ${app.stdout()}`);
+          // The local time first, as pino-pretty's translateTime writes it.
+          const at = String.raw`^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] `;
+          assert.ok(logged().some((line) => new RegExp(`${at}INFO \\(foreman-worker\\): worker started`).test(line)), app.stdout());
+          assert.ok(logged().some((line) => new RegExp(`${at}INFO \\(foreman-app\\): the intake thread started`).test(line)), app.stdout());
+          assert.ok(logged().some((line) => new RegExp(`${at}INFO \\(foreman-app\\): /workflow help queued`).test(line)), app.stdout());
+          assert.doesNotMatch(app.stdout(), /\(event\)/, 'every line is named as README lists');
+        }
+      } finally {
+        await stop(app);
       }
-    } finally {
-      await stop(app);
     }
+  } finally {
+    api.close();
   }
   const quiet = startAppProcess(appEnv(null, { LOG_LEVEL: 'warn' }));
   try {

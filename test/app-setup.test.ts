@@ -45,8 +45,13 @@ test('from a directory outside the project, foreman app registers Foreman\'s app
     const done = await back.text();
     assert.equal(back.status, 200, done);
     assert.match(done, /Foreman is registered as Foreman/);
+    // The page after registering: the next steps only; nothing asks for an address any more.
+    assert.doesNotMatch(done, /Give the public address|public_url/);
+    assert.match(done, /id="install"><a href="[^"]+\/apps\/foreman\/installations\/new">Install the App/);
+    assert.match(done, new RegExp(`<li class="warning" id="local-address">GitHub sends webhooks to <strong id="webhook-url">${origin}/api/github/webhooks</strong>, but 127\\.0\\.0\\.1 is this machine's own address: GitHub cannot deliver webhooks to it\\. In <a href="${github.url}/settings/apps/foreman">the App's settings</a>, change the <strong>Webhook URL</strong> to this server's public address`));
+    assert.match(done, /ANTHROPIC_API_KEY=… foreman app/);
     assert.equal(await setup.exited, 0, setup.stderr());
-    assert.match(setup.stderr(), new RegExp(`registered the GitHub App "Foreman" \\(App ID 4242\\); its credentials are in ${dir}/\\.env \\(mode 600\\)`));
+    assert.match(setup.stderr(), new RegExp(`registered the GitHub App "Foreman" \\(App ID 4242\\); its credentials are in ${dir}/\\.env \\(mode 600\\), with GHE_HOST and GHE_PROTOCOL so that the restart talks to ${github.url}\\.`));
     assert.match(setup.stderr(), new RegExp(`run \`foreman app\` again in ${dir} to serve webhooks`));
 
     // What GitHub got: Foreman's own app.yml, whatever the directory held, with the webhook path.
@@ -66,12 +71,16 @@ test('from a directory outside the project, foreman app registers Foreman\'s app
     assert.equal(written.WEBHOOK_SECRET, github.webhookSecret);
     assert.equal(written.PRIVATE_KEY?.trim(), github.pem.trim());
     assert.equal(written.GITHUB_CLIENT_SECRET, undefined, 'the OAuth client secret Foreman never uses is not kept');
+    // The App lives on the Enterprise Server the registration talked to: the restart must too.
+    assert.equal(written.GHE_HOST, github.host);
+    assert.equal(written.GHE_PROTOCOL, 'http');
 
-    // The restart in the same directory serves, with the key from .env signing the App's JWT.
-    const served = startAppIn(dir, { GHE_HOST: github.host, GHE_PROTOCOL: 'http', WORKER_SECRET: 'w', FOREMAN_HOME: undefined }, ['--no-worker']);
+    // The restart in the same directory, literally `foreman app` there: it serves with the key from
+    // .env signing the App's JWT, and asks the fake GitHub of .env's GHE_HOST for tokens.
+    const served = startAppIn(dir, { WORKER_SECRET: 'w', FOREMAN_HOME: undefined }, ['--no-worker']);
     try {
       const url = (await served.waitFor(/listening on (http:\/\/\S+)/))[1];
-      assert.match(served.stderr(), new RegExp(`read APP_ID, FOREMAN_HOME, PRIVATE_KEY, WEBHOOK_SECRET from ${dir}/\\.env\n`));
+      assert.match(served.stderr(), new RegExp(`read APP_ID, FOREMAN_HOME, GHE_HOST, GHE_PROTOCOL, PRIVATE_KEY, WEBHOOK_SECRET from ${dir}/\\.env\n`));
       assert.ok(existsSync(join(dir, 'data', 'foreman.db')), 'FOREMAN_HOME from .env, relative to the directory');
       assert.doesNotMatch(served.stderr(), /registration/);
       assert.equal((await fetch(`${url}/healthz`)).status, 200);

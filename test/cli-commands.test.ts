@@ -36,6 +36,29 @@ test('--version prints the version; every command answers --help with its usage,
   assert.equal((await runCli(['help', 'show'], { home })).stdout, (await runCli(['show', '-h'], { home })).stdout);
 });
 
+test('foreman app and foreman worker answer --help and -h on stdout, exit 0, with the full text foreman help app|worker prints', async () => {
+  const home = tempDir();
+  for (const command of ['app', 'worker']) {
+    const help = await runCli(['help', command], { home });
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, new RegExp(`^usage: foreman ${command} \\[`));
+    for (const flag of ['--help', '-h']) {
+      const res = await runCli([command, flag], { home });
+      assert.equal(res.code, 0, `${command} ${flag}: ${res.stderr}`);
+      assert.equal(res.stderr, '', `${command} ${flag}`);
+      assert.equal(res.stdout, help.stdout, `foreman ${command} ${flag} says what foreman help ${command} says`);
+    }
+  }
+  const app = (await runCli(['help', 'app'], { home })).stdout;
+  assert.match(app, /webhooks at \/api\/github\/webhooks/);
+  assert.match(app, /--no-worker +fork no worker/);
+  assert.match(app, /GHE_HOST \(and GHE_PROTOCOL\)/);
+  assert.match((await runCli(['help', 'worker'], { home })).stdout, /--max-runs N +runs executed at once/);
+  const unknown = await runCli(['app', '--bogus'], { home });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /Unknown option '--bogus'[\s\S]*usage: foreman app \[--port N\][\s\S]*foreman app --help/);
+});
+
 test('--concurrency -3 is told it must be a positive integer, not that it is ambiguous', async () => {
   const res = await runCli(['run', 'x', '--concurrency', '-3'], { home: tempDir() });
   assert.equal(res.code, 2);

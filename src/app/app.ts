@@ -6,11 +6,14 @@ import type { ApplicationFunction } from 'probot';
 import type { WorkQueue } from '../runtime/queue.ts';
 import { commentJob, deliveredRepository } from './deliveries.ts';
 import type { CheckActionJob, EventJob } from './intake.ts';
+import type { Logger } from './worker.ts';
 
 export interface ForemanAppOptions {
   queue: WorkQueue;
   /** A delivery was queued for the intake (intake-loop.ts), in this process or on its thread. */
   onDelivery?: () => void;
+  /** Where the handlers log; without it Probot's per-delivery logger, whose lines are named `event`. */
+  log?: Pick<Logger, 'info'> & { debug(obj: object, msg?: string): void };
 }
 
 /** The handlers: each checks what the delivery itself says, enqueues, and returns. */
@@ -18,13 +21,14 @@ export function createForemanApp(options: ForemanAppOptions): ApplicationFunctio
   const wake = () => options.onDelivery?.();
   return (app) => {
     app.on('issue_comment.created', async (context) => {
+      const log = options.log ?? context.log;
       const job = commentJob(context.id, context.payload);
       if ('ignored' in job) {
-        context.log.debug({ delivery: context.id }, `ignored: ${job.ignored}`);
+        log.debug({ delivery: context.id }, `ignored: ${job.ignored}`);
         return;
       }
       const { created } = await options.queue.enqueue('comment', `delivery:${context.id}`, job);
-      context.log.info({ delivery: context.id, repo: `${job.owner}/${job.repo}`, comment: job.commentId, created }, `/workflow ${job.command.kind} queued`);
+      log.info({ delivery: context.id, repo: `${job.owner}/${job.repo}`, comment: job.commentId, created }, `/workflow ${job.command.kind} queued`);
       wake();
     });
     // The summary check's Stop and Resume buttons, and "Re-run" on any of a run's checks.

@@ -18,12 +18,13 @@ export interface IntakeSupervisor extends SupervisedPart {
   stop(): Promise<void>;
 }
 
-export function superviseIntakeThread(data: IntakeThreadData, options: { log: Logger; onQueued: () => void }): IntakeSupervisor {
-  const { log, onQueued } = options;
+export function superviseIntakeThread(data: IntakeThreadData, options: { log: Logger; onQueued: () => void; signal: AbortSignal }): IntakeSupervisor {
+  const { log, onQueued, signal } = options;
   let stopped: () => void = () => {};
   const part = new Supervised<Worker>({
     name: 'intake thread',
     log,
+    signal,
     launch(events) {
       const thread = new Worker(new URL('./intake-thread.ts', import.meta.url), { workerData: data });
       thread.once('online', () => events.up());

@@ -26,7 +26,7 @@ export function appLog(settings: LogSettings, name: string): PinoLogger {
   // Synchronous writes: a process that exits (or a thread that is ended) loses no lines.
   const out = pino.destination({ dest: 1, sync: true });
   if (settings.format === 'json') return pino({ name, level: settings.level }, out);
-  // Probot's text: no time, pid or host, the level and the name first.
-  const pretty = prettyFactory({ ignore: 'time,pid,hostname' });
+  // Probot's text with the local time first (as pino-pretty's translateTime gives it), no pid or host.
+  const pretty = prettyFactory({ ignore: 'pid,hostname', translateTime: 'SYS:standard' });
   return pino({ name, level: settings.level }, { write: (line: string) => out.write(pretty(line)) });
 }

@@ -6,35 +6,31 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readLogSettings, type LogSettings } from './log.ts';
 import { serveApp } from './serve.ts';
-import { WEBHOOK_PATH } from './webhooks.ts';
 import { readAppStart } from './credentials.ts';
 import { registerApp } from './setup.ts';
+import { APP_HELP, helpText } from '../service/usage-text.ts';
 
 export interface AppIo {
   env: NodeJS.ProcessEnv;
+  /** --help only: like every other foreman command's help, it goes to stdout. */
+  stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   signal: AbortSignal;
 }
 
 export class AppUsageError extends Error {}
 
-const USAGE = `usage: foreman app [--port N] [--host H] [--no-worker]
-  Serves GitHub webhooks at ${WEBHOOK_PATH} (and /healthz) and forks a \`foreman worker\` that
-  executes the runs (--no-worker: workers run elsewhere, sharing FOREMAN_HOME). Environment:
-  APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, ANTHROPIC_API_KEY, FOREMAN_HOME;
-  WORKER_SECRET to serve tokens to workers on other machines; GHE_HOST (and GHE_PROTOCOL) for
-  GitHub Enterprise Server. Reads ./.env (the environment's values win). Without APP_ID and a
-  private key it registers the App (GH_ORG=<org>: under that organization) and writes ./.env.`;
+const USAGE_HINT = `usage: ${APP_HELP.synopsis} (foreman app --help says more)`;
 
 export async function appMain(argv: string[], io: AppIo): Promise<number> {
   let values: { port?: string; host?: string; help?: boolean; 'no-worker'?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean' }, 'no-worker': { type: 'boolean' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'no-worker': { type: 'boolean' } }, strict: true }));
   } catch (error) {
-    throw new AppUsageError(`${(error as Error).message}\n${USAGE}`);
+    throw new AppUsageError(`${(error as Error).message}\n${USAGE_HINT}`);
   }
   if (values.help) {
-    io.stderr.write(`${USAGE}\n`);
+    io.stdout.write(`${helpText(APP_HELP)}\n`);
     return 0;
   }
   const start = readAppStart(process.cwd(), io.env, io.stderr);

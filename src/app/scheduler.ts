@@ -32,8 +32,9 @@ export interface SchedulerOptions {
 export class Scheduler {
   readonly #o: SchedulerOptions;
   #timer: NodeJS.Timeout | null = null;
-  #running: Promise<unknown> = Promise.resolve();
-  #stopped = false;
+  /** The queue write in hand, if any: the only part of a look that stop() waits for. */
+  #writing: Promise<unknown> = Promise.resolve();
+  readonly #stop = new AbortController();
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
@@ -48,25 +49,30 @@ export class Scheduler {
         const now = new Date();
         const from = last;
         last = now;
-        this.#running = this.tick(from, now)
-          .catch((error) => this.#o.log.warn({ err: error }, 'schedules could not be read'))
-          .finally(() => this.#stopped || look());
+        this.tick(from, now)
+          .catch((error) => this.#stop.signal.aborted || this.#o.log.warn({ err: error }, 'schedules could not be read'))
+          .finally(() => this.#stop.signal.aborted || look());
       }, intervalMs);
       this.#timer.unref();
     };
     look();
   }
 
+  /**
+   * Waits only for a queue write in hand. A look that is reading GitHub (which, unreachable, keeps
+   * Octokit retrying for many seconds) is left behind and queues nothing more: the runs it would
+   * have queued are not made up for, as for any time no replica was up.
+   */
   async stop(): Promise<void> {
-    this.#stopped = true;
+    this.#stop.abort();
     if (this.#timer) clearTimeout(this.#timer);
-    await this.#running;
+    await this.#writing;
   }
 
   /** Queues the runs due in (from, to]; returns how many this call created. */
   async tick(from: Date, to: Date): Promise<number> {
     let created = 0;
-    for (const repository of await this.#o.source.repositories()) {
+    repositories: for (const repository of await this.#o.source.repositories()) {
       let config: ForemanConfig | null;
       try {
         config = await this.#o.source.config(repository);
@@ -100,7 +106,10 @@ export class Scheduler {
               branch,
             };
             const key = `schedule:${repository.owner}/${repository.repo}:${index}:${schedule.cron}:${schedule.workflow}:${branch}:${at.toISOString()}`;
-            const { created: isNew } = await this.#o.queue.enqueue('start', key, job);
+            if (this.#stop.signal.aborted) break repositories;
+            const writing = this.#o.queue.enqueue('start', key, job);
+            this.#writing = writing.catch(() => {});
+            const { created: isNew } = await writing;
             if (isNew) created++;
           }
         }

@@ -52,9 +52,9 @@ export async function serveApp(options: ServeOptions): Promise<void> {
     let worker: WorkerSupervisor | null = null;
     const intake = superviseIntakeThread(
       { env, dbFile, holder: holderName('app'), builtinDir: BUILTIN_DIR, log: options.log, ...(options.scheduleIntervalMs !== undefined ? { scheduleIntervalMs: options.scheduleIntervalMs } : {}) },
-      { log, onQueued: () => worker?.wake() },
+      { log, onQueued: () => worker?.wake(), signal: options.signal },
     );
-    await probot.load(createForemanApp({ queue, onDelivery: () => intake.wake() }));
+    await probot.load(createForemanApp({ queue, log, onDelivery: () => intake.wake() }));
     const handle = webhookHandler(probot, options.webhookSecret);
     const parts: SupervisedPart[] = [];
     const server: Server = createServer(async (req, res) => {
@@ -69,7 +69,7 @@ export async function serveApp(options: ServeOptions): Promise<void> {
 
     parts.push(intake);
     if (options.worker) {
-      worker = superviseWorker({ env, home, tokens, queue, registry, log });
+      worker = superviseWorker({ env, home, tokens, queue, registry, log, signal: options.signal });
       parts.push(worker);
     }
     try {
@@ -79,9 +79,8 @@ export async function serveApp(options: ServeOptions): Promise<void> {
       if (!options.signal.aborted) await new Promise<void>((done) => options.signal.addEventListener('abort', () => done(), { once: true }));
       options.stderr.write('foreman app: stopping\n');
     } finally {
-      await new Promise<void>((done) => server.close(() => done()));
-      await intake.stop();
-      await worker?.stop();
+      // The parts stop side by side: a worker handing its runs back does not wait for the intake's job in hand.
+      await Promise.all([new Promise<void>((done) => server.close(() => done())), intake.stop(), worker?.stop()]);
     }
   } finally {
     await queue.close();

@@ -28,6 +28,9 @@ export interface RegisteredView {
   envFile: string;
   /** False when GitHub gave no webhook secret: one must be set in the App's settings. */
   hasWebhookSecret: boolean;
+  /** GHE_HOST, GHE_PROTOCOL when they were written to .env too. */
+  serverSettings: string[];
+  githubUrl: string;
 }
 
 const code = (text: string) => `<code>${escapeHtml(text)}</code>`;
@@ -79,14 +82,21 @@ ${startSteps(view, 'Start serving')}
 }
 
 export function registeredPage(view: RegisteredView): string {
+  const settings = link(view.settingsUrl, "the App's settings");
+  const local = localHost(view.webhookUrl);
+  // Registration is done: only what is left to do, no address to give.
+  const webhook = local
+    ? `<li class="warning" id="local-address">GitHub sends webhooks to <strong id="webhook-url">${escapeHtml(view.webhookUrl)}</strong>, but ${escapeHtml(local)} is this machine's own address: GitHub cannot deliver webhooks to it. In ${settings}, change the <strong>Webhook URL</strong> to this server's public address followed by ${code(WEBHOOK_PATH)}.</li>`
+    : `<li>GitHub sends webhooks to <strong id="webhook-url">${escapeHtml(view.webhookUrl)}</strong>. If this server is reached at another address, change it in ${settings}.</li>`;
+  const server = view.serverSettings.length ? ` So that <code>foreman app</code> keeps talking to ${escapeHtml(view.githubUrl)}, ${view.serverSettings.map(code).join(' and ')} are in it too.` : '';
   return layout(
     `Foreman is registered as ${view.name}`,
     `<h1>Foreman is registered as ${escapeHtml(view.name)}</h1>
-<p>The App's ID (<code>APP_ID</code> ${escapeHtml(String(view.appId))}), private key and webhook secret are in ${code(view.envFile)}, readable by you only. <code>foreman app</code> has stopped: this page is its last.</p>
+<p>The App's ID (<code>APP_ID</code> ${escapeHtml(String(view.appId))}), private key and webhook secret are in ${code(view.envFile)}, readable by you only.${server} <code>foreman app</code> has stopped: this page is its last.</p>
 <ol>
 <li id="install">${link(view.installUrl, 'Install the App')} on the repositories Foreman should serve.</li>
-<li>GitHub sends webhooks to <strong id="webhook-url">${escapeHtml(view.webhookUrl)}</strong>${view.hasWebhookSecret ? '' : ` with no secret: set one in ${link(view.settingsUrl, "the App's settings")} and put it in ${code(view.envFile)} as <code>WEBHOOK_SECRET=…</code>`}. If this server is reached at another address, change it in ${link(view.settingsUrl, "the App's settings")}.${localWarning(view.webhookUrl)}</li>
-</ol>
+${webhook}
+${view.hasWebhookSecret ? '' : `<li>GitHub gave no webhook secret: set one in ${settings} and put it in ${code(view.envFile)} as <code>WEBHOOK_SECRET=…</code>.</li>\n`}</ol>
 ${startSteps(view, 'Start serving')}`,
   );
 }
@@ -95,11 +105,17 @@ export function problemPage(title: string, message: string, status: number): { s
   return { status, html: layout(title, `<h1>${escapeHtml(title)}</h1><p id="problem">${escapeHtml(message)}</p><p>${link('/', 'Back to the registration')}</p>`) };
 }
 
-/** A webhook URL on this machine only reaches a GitHub on this machine. */
-function localWarning(webhookUrl: string): string {
+/** The webhook URL's host when it is this machine's own, which only a GitHub on this machine reaches. */
+function localHost(webhookUrl: string): string | null {
   const host = new URL(webhookUrl).hostname;
-  if (!/^(localhost|127(\.\d+){3}|\[::1\]|0\.0\.0\.0)$/.test(host)) return '';
-  return ` <p class="warning" id="local-address">${escapeHtml(host)} is this machine's own address: GitHub cannot deliver webhooks to it. Give the public address above, or change the webhook URL in the App's settings after registering.</p>`;
+  return /^(localhost|127(\.\d+){3}|\[::1\]|0\.0\.0\.0)$/.test(host) ? host : null;
+}
+
+/** Before registering: the warning next to the field for the public address. */
+function localWarning(webhookUrl: string): string {
+  const host = localHost(webhookUrl);
+  if (!host) return '';
+  return `<p class="warning" id="local-address">${escapeHtml(host)} is this machine's own address: GitHub cannot deliver webhooks to it. Give the public address below, or change the webhook URL in the App's settings after registering.</p>`;
 }
 
 /** How to start serving, the same before and after registering. */

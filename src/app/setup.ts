@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { githubApiUrl } from '../github/installation.ts';
 import { readPrivateKey } from './credentials.ts';
-import { appendToEnvFile, ENV_FILE_NAME } from './dotenv.ts';
+import { appendToEnvFile, ENV_FILE_NAME, loadEnvFile } from './dotenv.ts';
 import { existingAppPage, problemPage, registeredPage, setupPage, type RegisteredView, type SetupView } from './setup-pages.ts';
 import { WEBHOOK_PATH } from './webhooks.ts';
 
@@ -137,7 +137,8 @@ export async function registerApp(options: RegistrationOptions): Promise<{ probl
       }
       phase = 'registered';
       options.stderr.write(
-        `foreman app: registered the GitHub App "${outcome.view.name}" (App ID ${outcome.view.appId}); its credentials are in ${envFile} (mode 600).\n` +
+        `foreman app: registered the GitHub App "${outcome.view.name}" (App ID ${outcome.view.appId}); its credentials are in ${envFile} (mode 600)` +
+          `${outcome.view.serverSettings.length ? `, with ${outcome.view.serverSettings.join(' and ')} so that the restart talks to ${outcome.view.githubUrl}` : ''}.\n` +
           `foreman app: next: install it (${outcome.view.installUrl}), then run \`foreman app\` again in ${options.dir} to serve webhooks (its worker needs ANTHROPIC_API_KEY).\n`,
       );
       res.once('finish', () => registered());
@@ -207,10 +208,11 @@ async function convert(
   const owner = typeof app.owner?.login === 'string' && /^[\w-]+$/.test(app.owner.login) ? app.owner : null;
   const settingsUrl = slug ? `${context.github}${owner?.type === 'Organization' ? `/organizations/${owner.login}` : ''}/settings/apps/${slug}` : app.html_url;
   const webhookSecret = typeof app.webhook_secret === 'string' && app.webhook_secret ? app.webhook_secret : null;
+  const server = enterpriseServer(context.env, context.dir);
   try {
     appendToEnvFile(
       context.dir,
-      { APP_ID: String(app.id), PRIVATE_KEY: app.pem.trim(), ...(webhookSecret && { WEBHOOK_SECRET: webhookSecret }) },
+      { APP_ID: String(app.id), PRIVATE_KEY: app.pem.trim(), ...(webhookSecret && { WEBHOOK_SECRET: webhookSecret }), ...server },
       `The GitHub App ${name} (${app.html_url}), registered by foreman app on ${new Date().toISOString()}. Keep this file private.`,
     );
   } catch (error) {
@@ -232,8 +234,22 @@ async function convert(
       dir: context.dir,
       envFile: context.envFile,
       hasWebhookSecret: webhookSecret !== null,
+      serverSettings: Object.keys(server),
+      githubUrl: context.github,
     },
   };
+}
+
+/**
+ * GHE_HOST and GHE_PROTOCOL as the registration used them, unless .env holds them already: the App
+ * lives on that server, and a restart without them would talk to github.com. (GH_ORG served the
+ * registration only.)
+ */
+function enterpriseServer(env: NodeJS.ProcessEnv, dir: string): Record<string, string> {
+  const file = loadEnvFile(dir, {});
+  const inFile = 'problem' in file ? {} : file.env;
+  const names = ['GHE_HOST', 'GHE_PROTOCOL'].filter((name) => env.GHE_HOST && env[name] && inFile[name] !== env[name]);
+  return Object.fromEntries(names.map((name) => [name, env[name]!]));
 }
 
 /** app.yml from the Foreman package: the name, the permissions and the events Foreman needs. */

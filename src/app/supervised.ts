@@ -20,6 +20,11 @@ export interface SupervisedOptions<T> {
   launch(events: PartEvents): T;
   /** Runs as soon as an instance ended unasked, before the delay to the next one. */
   afterEnd?: () => Promise<unknown>;
+  /**
+   * The app's own stop: once aborted, nothing is started again. A signal sent to the whole process
+   * group (Ctrl-C, systemd, `timeout`) ends the part on its own before stop() is called for it.
+   */
+  signal: AbortSignal;
 }
 
 /** A part alive this long before it died counts as having run well: the next delay starts small again. */
@@ -41,6 +46,7 @@ export class Supervised<T> implements SupervisedPart {
   constructor(options: SupervisedOptions<T>) {
     this.name = options.name;
     this.#o = options;
+    options.signal.addEventListener('abort', () => this.#noMoreRestarts(), { once: true });
   }
 
   /** The running instance, if any. */
@@ -60,12 +66,20 @@ export class Supervised<T> implements SupervisedPart {
 
   /** No more restarts; `end` ends the running instance, if there is one. */
   async stop(end: (instance: T) => Promise<void>): Promise<void> {
-    this.#stopping = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#noMoreRestarts();
     if (this.#current) await end(this.#current);
   }
 
+  #noMoreRestarts(): void {
+    this.#stopping = true;
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
   #launch(): void {
+    if (this.#o.signal.aborted) {
+      this.#settled();
+      return;
+    }
     const launched = Date.now();
     let ended = false;
     this.#current = this.#o.launch({

@@ -8,6 +8,12 @@ type TokenRequest = { type: 'token-request'; id: number; installationId: number;
 type TokenReply = { type: 'token-reply'; id: number; token?: InstallationToken; error?: string };
 /** The webhook process queued work: the worker looks at the queue now. */
 export type WakeMessage = { type: 'wake' };
+/**
+ * The app is stopping: the worker hands its runs back and exits. Asked over IPC rather than with
+ * SIGTERM, because a worker that got SIGTERM from a signal to the whole process group already would
+ * take a second one as "die now" (the default action once its handler has run).
+ */
+export type StopMessage = { type: 'stop' };
 
 /** The webhook side: answers a child's token requests from `source`. */
 export function serveTokens(child: ChildProcess, source: TokenSource): void {

@@ -12,9 +12,12 @@ import { IpcTokenSource, type WakeMessage } from './token-broker.ts';
 import { ForemanWorker } from './worker.ts';
 import { holderName, releaseGoneHolders } from './holders.ts';
 import { appLog, readLogSettings, type LogSettings } from './log.ts';
+import { helpText, WORKER_HELP } from '../service/usage-text.ts';
 
 export interface WorkerIo {
   env: NodeJS.ProcessEnv;
+  /** --help only: like every other foreman command's help, it goes to stdout. */
+  stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   signal: AbortSignal;
 }
@@ -24,21 +27,17 @@ export class WorkerUsageError extends Error {}
 const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
 export const VERSION = '0.1.0';
 
-const USAGE = `usage: foreman worker [--max-runs N]
-  Executes the runs the GitHub App queued. Environment: FOREMAN_HOME (shared with the app),
-  ANTHROPIC_API_KEY; when not forked by \`foreman app\`: FOREMAN_APP_URL and WORKER_SECRET, to ask
-  the app for installation tokens. GHE_HOST (and GHE_PROTOCOL) for GitHub Enterprise Server.
-  LOG_LEVEL (default info) and LOG_FORMAT (pretty or json) as for the app; logs go to stdout.`;
+const USAGE_HINT = `usage: ${WORKER_HELP.synopsis} (foreman worker --help says more)`;
 
 export async function workerMain(argv: string[], io: WorkerIo): Promise<number> {
   let values: { 'max-runs'?: string; help?: boolean };
   try {
-    ({ values } = parseArgs({ args: argv, options: { 'max-runs': { type: 'string' }, help: { type: 'boolean' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { 'max-runs': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
   } catch (error) {
-    throw new WorkerUsageError(`${(error as Error).message}\n${USAGE}`);
+    throw new WorkerUsageError(`${(error as Error).message}\n${USAGE_HINT}`);
   }
   if (values.help) {
-    io.stderr.write(`${USAGE}\n`);
+    io.stdout.write(`${helpText(WORKER_HELP)}\n`);
     return 0;
   }
   const maxRuns = Number(values['max-runs'] ?? 2);
@@ -77,7 +76,7 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
   process.on('message', (message: WakeMessage) => message?.type === 'wake' && worker.wake());
   worker.start();
   log.info({ home, maxRuns }, 'worker started');
-  await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
+  if (!io.signal.aborted) await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
   log.info('worker stopping: runs in hand are stopped and stay resumable');
   await worker.stop();
   await queue.close();

@@ -10,7 +10,7 @@ import type { SupervisedPart } from './health.ts';
 import { releaseGoneHolders } from './holders.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { Supervised } from './supervised.ts';
-import { serveTokens } from './token-broker.ts';
+import { serveTokens, type StopMessage } from './token-broker.ts';
 import type { Logger } from './worker.ts';
 
 /** What the worker must never see: the App's key and the secrets that prove deliveries and workers. */
@@ -27,12 +27,13 @@ export interface WorkerSupervisor extends SupervisedPart {
   stop(): Promise<void>;
 }
 
-export function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string; tokens: TokenSource; queue: WorkQueue; registry: RunRegistry; log: Logger }): WorkerSupervisor {
+export function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string; tokens: TokenSource; queue: WorkQueue; registry: RunRegistry; log: Logger; signal: AbortSignal }): WorkerSupervisor {
   const entry = fileURLToPath(new URL('../../bin/foreman.js', import.meta.url));
   const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !APP_SECRETS.includes(name)));
   const part = new Supervised<ChildProcess>({
     name: 'worker',
     log: options.log,
+    signal: options.signal,
     launch(events) {
       const child = fork(entry, ['worker'], { env: { ...env, FOREMAN_HOME: options.home }, execArgv: ['--no-node-snapshot'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       serveTokens(child, options.tokens);
@@ -59,7 +60,8 @@ export function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string;
       part.stop(async (running) => {
         if (running.exitCode !== null || running.signalCode !== null) return;
         const exited = new Promise<void>((done) => running.once('exit', () => done()));
-        running.kill('SIGTERM');
+        if (running.connected) running.send({ type: 'stop' } satisfies StopMessage);
+        else running.kill('SIGTERM');
         // Its runs stop and go back in line; one that hangs is killed, and resumes from its journal.
         const ended = await Promise.race([exited.then(() => true), sleep(STOP_GRACE_MS, undefined, { ref: false }).then(() => false)]);
         if (!ended) {

@@ -1,10 +1,11 @@
 // Command-line parsing. Every mistake is a UsageError naming the flag and the fix (exit 2).
 import { parseArgs } from 'node:util';
+import { APP_HELP, helpText, WORKER_HELP } from '../service/usage-text.ts';
 
 export class UsageError extends Error {}
 
 /** Each command's synopsis (the lines of the usage text) and what its --help adds. */
-const COMMANDS_HELP: Record<string, { synopsis: string; details: string }> = {
+const COMMANDS_HELP: Record<string, { synopsis: string; details: string; summary?: string }> = {
   run: {
     synopsis: `foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId> | --diff-from REF] [--repo DIR] [--base REF]
               [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--yes] [--json]`,
@@ -33,18 +34,14 @@ Exit codes: 0 completed, 1 failed or stopped, 2 usage, validation or config erro
   list: { synopsis: 'foreman list [--repo DIR] [--json]', details: 'The workflows a name finds: .claude/workflows, ~/.claude/workflows, then the built-in ones.' },
   validate: { synopsis: 'foreman validate <file.js>', details: 'Checks a workflow script without running it.' },
   save: { synopsis: 'foreman save <runId> <name> [--force]', details: "Keeps a run's script as .claude/workflows/<name>.js of its repository (--force overwrites)." },
-  app: {
-    synopsis: 'foreman app [--port N] [--host H] [--no-worker]',
-    details: 'the GitHub App: webhooks, and a worker for its runs (README: Run the GitHub App)',
-  },
-  worker: { synopsis: 'foreman worker [--max-runs N]', details: 'runs the App\'s queued runs next to `foreman app --no-worker`' },
+  // The App's commands print their own help (src/app); the text is shared, so both say the same.
+  app: APP_HELP,
+  worker: WORKER_HELP,
 };
 
-const SERVER_COMMANDS = new Set(['app', 'worker']);
-
 export const USAGE = `usage:
-${Object.entries(COMMANDS_HELP)
-  .map(([name, { synopsis, details }]) => (SERVER_COMMANDS.has(name) ? `  ${synopsis}\n${' '.repeat(45)}${details}` : `  ${synopsis}`))
+${Object.values(COMMANDS_HELP)
+  .map((help) => (help.summary ? `  ${help.synopsis}\n${' '.repeat(45)}${help.summary}` : `  ${help.synopsis}`))
   .join('\n')}
   foreman --version
   foreman <command> --help                   one command's options`;
@@ -52,7 +49,7 @@ ${Object.entries(COMMANDS_HELP)
 /** `foreman <command> --help`; null for a command there is none. */
 export function commandHelp(command: string): string | null {
   const help = Object.hasOwn(COMMANDS_HELP, command) ? COMMANDS_HELP[command] : undefined;
-  return help ? `usage: ${help.synopsis}\n\n${help.details}` : null;
+  return help ? helpText(help) : null;
 }
 
 export const wantsHelp = (argv: string[]): boolean => {

@@ -20,9 +20,11 @@ export interface AppProcess {
   stop(): Promise<number | null>;
 }
 
-export function startAppProcess(env: NodeJS.ProcessEnv, args: string[] = ['--port', '0', '--host', '127.0.0.1'], options: { cwd?: string; nodeArgs?: string[] } = {}): AppProcess {
+export function startAppProcess(env: NodeJS.ProcessEnv, args: string[] = ['--port', '0', '--host', '127.0.0.1'], options: { cwd?: string; nodeArgs?: string[]; detached?: boolean } = {}): AppProcess {
   const child = spawn(process.execPath, ['--no-node-snapshot', ...(options.nodeArgs ?? []), BIN, 'app', ...args], {
     cwd: options.cwd,
+    // A process group of its own, as a terminal's foreground job or a systemd unit has.
+    detached: options.detached ?? false,
     env: { PATH: process.env.PATH, HOME: tempDir(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
