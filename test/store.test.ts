@@ -108,3 +108,16 @@ test('an in-memory store commits on the calling thread, with the same batching',
   await assert.rejects(store.appendJournal('ghost', entry(9)), /FOREIGN KEY/);
   await store.close();
 });
+
+test('processes that open a new store at the same moment all get it (a `foreman runs` while a run creates it)', async () => {
+  const { execFile } = await import('node:child_process');
+  const storeUrl = new URL('../src/runtime/sqlite-store.ts', import.meta.url).href;
+  const opener = `import { SqliteStore } from ${JSON.stringify(storeUrl)}; const s = new SqliteStore(process.argv[1]); await s.listRuns(); await s.close(); console.log('ok')`;
+  for (let round = 0; round < 10; round++) {
+    const file = join(tempDir(), 'foreman.db');
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => new Promise<string>((resolve) => execFile(process.execPath, ['--input-type=module', '-e', opener, file], (error, stdout, stderr) => resolve(error ? stderr : stdout.trim())))),
+    );
+    assert.deepEqual(results, Array(8).fill('ok'), results.join('\n'));
+  }
+});

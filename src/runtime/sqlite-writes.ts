@@ -8,10 +8,14 @@ export type WriteOp =
   | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry }
   | { kind: 'journal'; runId: string; entry: JournalEntry };
 
-/** WAL with synchronous=FULL: a commit is on disk before the caller hears of it. */
+/**
+ * WAL with synchronous=FULL: a commit is on disk before the caller hears of it. The busy timeout
+ * comes first: switching a new file to WAL takes a lock, and a process opening the store while
+ * another creates it (`foreman runs` as a run starts) must wait for it rather than fail.
+ */
 export function openDatabase(file: string): DatabaseSync {
-  const db = new DatabaseSync(file);
-  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  const db = new DatabaseSync(file, { timeout: 5000 });
+  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
   return db;
 }
 
