@@ -415,6 +415,8 @@ export class ForemanWorker {
       // Stopped because this worker is shutting down: the run is handed on (#ended), not over.
       if (this.#stopped && outcome.status === 'stopped') await report.paused();
       else await report.finish(outcome);
+      // The operator's one line per run: which run, where, and how it ended.
+      this.#o.log.info({ repo: `${context.owner}/${context.repo}`, issue: context.issueNumber, run: outcome.runId, status: this.#stopped && outcome.status === 'stopped' ? 'paused' : outcome.status, costUsd: Number(outcome.summary.costUsd.toFixed(4)) }, `run ${outcome.runId} ${outcome.status}`);
       return outcome;
     } finally {
       clearInterval(poll);
