@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { appPrivateKey, childrenOf, deliver, eventually, processesWithEnv, startAppProcess, type AppProcess } from './support/app-process.ts';
 import { startFakeAppApi, type FakeAppApi } from './support/fake-app-api.ts';
-import { exitThread, inspectorUrl } from './support/inspector.ts';
+import { exitThread, inspectorUrl, stallThread } from './support/inspector.ts';
 import { exampleComment } from './support/github-app.ts';
 import { tempDir } from './support/repo.ts';
 
@@ -136,6 +136,29 @@ test('an intake thread that dies is started again, and /healthz answers 503 nami
     assert.ok(restarted, `the restart was logged: ${app.stdout()}`);
     assert.equal(restarted.exit, 7);
     await helpIsAnswered(app, url, api, 'after-restart');
+  } finally {
+    await stop(app);
+    api.close();
+  }
+});
+
+test('an intake thread whose loop is stuck counts as down and is replaced, and comments are answered again', async () => {
+  const api = await startFakeAppApi('Codertocat', { 'Hello-World': null });
+  const app = startAppProcess(appEnv(api, { LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }), ['--port', '0', '--host', '127.0.0.1', '--no-worker'], { nodeArgs: ['--inspect=127.0.0.1:0'] });
+  try {
+    const url = await app.listening;
+    assert.equal((await health(url)).status, 200);
+
+    // Alive but stuck: no exit for the supervisor to see, only the missing heartbeat.
+    await stallThread(inspectorUrl(app.stderr())!, '/src/app/intake-thread.ts');
+    const down = await eventually('/healthz to report the stuck thread down', async () => {
+      const answer = await health(url);
+      return answer.status !== 200 && answer;
+    }, 20_000);
+    assert.deepEqual(down.body.down, ['intake thread']);
+    await eventually('a new intake thread', async () => (await health(url)).status === 200, 20_000);
+    assert.match(app.stdout(), /the intake thread has not answered for 10 s/);
+    await helpIsAnswered(app, url, api, 'after-stall');
   } finally {
     await stop(app);
     api.close();

@@ -9,6 +9,14 @@ import type { Logger } from './worker.ts';
 
 /** How long a stopping thread may take to finish the job in hand before it is ended. */
 const STOP_GRACE_MS = 10_000;
+/** How often the thread says it is alive: from its event loop, so a loop that is stuck says nothing. */
+export const HEARTBEAT_MS = 1_000;
+/**
+ * A thread silent this long is stuck (a tight loop, a synchronous call that never returns): it
+ * counts as down and is ended, so that the supervisor starts a new one. Its work is async, so
+ * even a slow GitHub never keeps its loop from beating.
+ */
+const STALL_MS = 10_000;
 
 export interface IntakeSupervisor extends SupervisedPart {
   /** Resolves once the thread runs (or has died: it is then started again). */
@@ -21,14 +29,18 @@ export interface IntakeSupervisor extends SupervisedPart {
 export function superviseIntakeThread(data: IntakeThreadData, options: { log: Logger; onQueued: () => void; signal: AbortSignal }): IntakeSupervisor {
   const { log, onQueued, signal } = options;
   let stopped: () => void = () => {};
+  let lastBeat = Date.now();
+  const stalled = (): boolean => Date.now() - lastBeat > STALL_MS;
   const part = new Supervised<Worker>({
     name: 'intake thread',
     log,
     signal,
     launch(events) {
-      const thread = new Worker(new URL('./intake-thread.ts', import.meta.url), { workerData: data });
+      lastBeat = Date.now();
+      const thread = new Worker(new URL('./intake-thread.ts', import.meta.url), { workerData: { ...data, heartbeatMs: HEARTBEAT_MS } });
       thread.once('online', () => events.up());
       thread.on('message', (message) => {
+        if (message === 'alive') lastBeat = Date.now();
         if (message === 'queued') onQueued();
         if (message === 'stopped') stopped();
       });
@@ -37,10 +49,19 @@ export function superviseIntakeThread(data: IntakeThreadData, options: { log: Lo
       return thread;
     },
   });
+  // terminate() interrupts even a thread whose loop is stuck; its exit restarts it like a crash.
+  const watchdog = setInterval(() => {
+    if (part.state() !== 'up' || !stalled() || signal.aborted) return;
+    log.error({ part: 'intake thread' }, `the intake thread has not answered for ${STALL_MS / 1000} s: ending it, so that a new one starts`);
+    lastBeat = Date.now();
+    void part.current?.terminate();
+  }, HEARTBEAT_MS);
+  watchdog.unref();
+  signal.addEventListener('abort', () => clearInterval(watchdog), { once: true });
   let wakeQueued = false;
   return {
     name: part.name,
-    state: () => part.state(),
+    state: () => (part.state() === 'up' && stalled() ? 'down' : part.state()),
     start: () => part.start(),
     wake() {
       // One message per event-loop turn, however many deliveries arrived in it.
@@ -53,6 +74,7 @@ export function superviseIntakeThread(data: IntakeThreadData, options: { log: Lo
     },
     stop: () =>
       part.stop(async (thread) => {
+        clearInterval(watchdog);
         // The job in hand finishes; a thread that does not answer within the grace is ended.
         const answered = new Promise<void>((done) => (stopped = done));
         const gone = new Promise<void>((done) => thread.once('exit', () => done()));

@@ -15,6 +15,8 @@ export interface IntakeThreadData {
   builtinDir: string;
   scheduleIntervalMs?: number;
   log: LogSettings;
+  /** How often to tell the supervisor this thread's loop still turns. */
+  heartbeatMs?: number;
 }
 
 const data = workerData as IntakeThreadData;
@@ -34,9 +36,11 @@ const loop = new IntakeLoop({
   ...(data.scheduleIntervalMs !== undefined ? { scheduleIntervalMs: data.scheduleIntervalMs } : {}),
 });
 loop.start();
+const heartbeat = setInterval(() => port.postMessage('alive'), data.heartbeatMs ?? 1_000);
 port.on('message', async (message: string) => {
   if (message === 'wake') loop.wake();
   if (message === 'stop') {
+    clearInterval(heartbeat);
     await loop.stop();
     await queue.close();
     await registry.close();

@@ -7,7 +7,17 @@ export function inspectorUrl(stderr: string): string | undefined {
 }
 
 /** Makes the worker thread whose entry file's URL ends with `entry` exit with `code`. */
-export async function exitThread(inspector: string, entry: string, code: number): Promise<void> {
+export function exitThread(inspector: string, entry: string, code: number): Promise<void> {
+  return evaluateInThread(inspector, entry, `process.exit(${code})`, true);
+}
+
+/** Sends the thread a loop that never returns, as a bug would: its event loop stops turning. */
+export function stallThread(inspector: string, entry: string): Promise<void> {
+  return evaluateInThread(inspector, entry, 'for (;;) {}', false);
+}
+
+/** Evaluates `expression` in that thread; waits for the thread to go away when `untilGone`. */
+async function evaluateInThread(inspector: string, entry: string, expression: string, untilGone: boolean): Promise<void> {
   const socket = new WebSocket(inspector);
   await new Promise((resolve, reject) => {
     socket.addEventListener('open', resolve, { once: true });
@@ -22,8 +32,9 @@ export async function exitThread(inspector: string, entry: string, code: number)
     );
     socket.send(JSON.stringify({ id: 1, method: 'NodeWorker.enable', params: { waitForDebuggerOnStart: false } }));
     const sessionId = await attached;
-    const evaluate = { id: 1, method: 'Runtime.evaluate', params: { expression: `process.exit(${code})` } };
+    const evaluate = { id: 1, method: 'Runtime.evaluate', params: { expression } };
     socket.send(JSON.stringify({ id: 2, method: 'NodeWorker.sendMessageToWorker', params: { sessionId, message: JSON.stringify(evaluate) } }));
+    if (!untilGone) return;
     await new Promise<void>((resolve) =>
       socket.addEventListener('message', (event) => {
         const message = JSON.parse(String(event.data));
