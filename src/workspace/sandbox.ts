@@ -71,10 +71,10 @@ const probes = new Map<string, Sandbox | SandboxUnavailable>();
  * Whether bwrap can build a sandbox on this machine: runs `true` inside one (about 5 ms, once
  * per bwrap path). `bwrap` is the program to use (default: bwrap on PATH).
  */
-export function detectSandbox(options: { bwrap?: string; hide?: readonly string[]; limits?: Partial<SandboxLimits> } = {}): Sandbox | SandboxUnavailable {
+export function detectSandbox(options: { bwrap?: string; hide?: readonly string[]; limits?: Partial<SandboxLimits>; recheck?: boolean } = {}): Sandbox | SandboxUnavailable {
   const bwrap = options.bwrap ?? 'bwrap';
   let probe = probes.get(bwrap);
-  if (!probe) {
+  if (!probe || options.recheck) {
     probe = probeBwrap(bwrap);
     probes.set(bwrap, probe);
   }
