@@ -12,6 +12,8 @@ import { runProcess } from '../src/workspace/command.ts';
 import { detectSandbox, sandboxMessage, type SandboxUnavailable } from '../src/workspace/sandbox.ts';
 import { isHostAllowed } from '../src/workspace/sandbox-network.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
+import { runCli, startCli } from './support/cli.ts';
+import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
 import { ATTEMPTS, countingListener, PROBE_SCRIPT, probeResults, type ProbeTargets } from './support/hostile.ts';
 
 const sandbox = detectSandbox();
@@ -163,3 +165,58 @@ test('sandbox.network entries: host (ports 80 and 443), host:port, *.domain', ()
   assert.equal(isHostAllowed('pythonhosted.org.evil', 443, allow), false);
 });
 
+
+// ---- run_command, through the real CLI and a hostile scripted model turn ---------------------
+
+test("a hostile agent's run_command reaches nothing outside its worktree, and the run goes on", async () => {
+  const fake = await startFakeAnthropic({
+    handler: (req) => {
+      if (req.turn === 0) {
+        const targets = JSON.parse(/TARGETS (\{.*\})/.exec(req.prompt)![1]) as ProbeTargets;
+        return [toolUse('run_command', { command: `node probe.cjs '${JSON.stringify(targets)}'` })];
+      }
+      return [text('done')];
+    },
+  });
+  try {
+    const home = tempDir('foreman-user-');
+    const foremanHome = join(home, '.foreman');
+    writeFiles(home, { '.ssh/id_ed25519': 'PRIVATE KEY', '.foreman/secret.txt': 'store', '.foreman/clones/other/secret.txt': 'another repository' });
+    const repo = makeRepo({
+      'probe.cjs': PROBE_SCRIPT,
+      '.github/foreman.yml': 'agents:\n  commands:\n    - node probe.cjs *\n',
+      '.claude/workflows/probe.js': "export const meta = { name: 'probe', description: 'hostile' }\nreturn await change(args, { label: 'probe' })\n",
+    });
+    const targets: ProbeTargets = {
+      marker: MARKER,
+      foremanPid: 0,
+      homeFile: join(foremanHome, 'secret.txt'),
+      otherCloneFile: join(foremanHome, 'clones/other/secret.txt'),
+      sshDir: join(home, '.ssh'),
+      outsideFile: join(tempDir('foreman-outside-'), 'planted.txt'),
+      commonGitDir: join(repo, '.git'),
+      port: listener.port,
+    };
+    const cli = startCli(['run', 'probe', '--repo', repo, '--args', `TARGETS ${JSON.stringify(targets)}`, '--json'], { home, baseURL: fake.url, extra: { FOREMAN_SANDBOX_TEST_SECRET: MARKER } });
+    targets.foremanPid = cli.child.pid!;
+    const result = await cli.done;
+    assert.equal(result.code, 0, result.stderr);
+    const [probe] = fake.requests.find((r) => r.turn === 1)!.lastToolResults;
+    assert.notEqual(probe.is_error, true, probe.content);
+    assert.match(probe.content, /^Exit code 0/);
+    assertAllBlocked(probe.content, { ...targets, foremanPid: cli.child.pid! }, repo);
+    assert.ok(!probeResults(probe.content).pids.includes(String(cli.child.pid)), "the CLI's process is not visible");
+  } finally {
+    await fake.close();
+  }
+});
+
+test('foreman doctor says whether the sandbox works, and why not with the fix', async () => {
+  const home = tempDir();
+  const works = await runCli(['doctor'], { home });
+  assert.equal(works.code, 0, works.stderr);
+  assert.match(works.stdout, /^sandbox: works/m);
+  const missing = await runCli(['doctor'], { home, extra: { FOREMAN_BWRAP: '/nonexistent/bwrap' } });
+  assert.equal(missing.code, 1);
+  assert.match(missing.stdout, /sandbox: unavailable: bubblewrap \(\/nonexistent\/bwrap\) is not installed\n {2}fix: install bubblewrap \(Debian\/Ubuntu: sudo apt-get install bubblewrap/);
+});
