@@ -234,40 +234,67 @@ export function gitDirs(root: string): string[] {
 
 // ---- resource limits -------------------------------------------------------------------------
 
-/** Why a watched command was stopped; null while within its limits. */
-export type LimitBreach = string | null;
-
 /**
  * Counts the processes and resident memory under `pid` (the bwrap process) every `everyMs`, and
  * calls `onBreach` once when a limit is passed. RLIMIT_NPROC cannot do this: it counts per real
  * user and does not apply to root, which Foreman is in CI and containers; cgroups are not
  * available unprivileged everywhere. Killing bwrap ends the pid namespace, so every process in it
- * dies, also those that left the process group.
+ * dies, also those that left the process group. One scan of /proc serves every watched command.
  */
 export function watchLimits(pid: number, limits: SandboxLimits, onBreach: (why: string) => void, everyMs = 100): () => void {
-  const pageMb = 4096 / 1024 / 1024;
-  const timer = setInterval(() => {
-    const tree = processTree(pid);
-    if (tree.count > limits.processes) {
-      clearInterval(timer);
-      onBreach(`it started more than ${limits.processes} processes (a fork bomb, or far more workers than the machine has cores)`);
-    } else if (tree.rssPages * pageMb > limits.memoryMb) {
-      clearInterval(timer);
-      onBreach(`its processes used more than ${limits.memoryMb} MB of memory`);
+  const watch: Watch = { limits, onBreach };
+  watched.set(pid, watch);
+  scanner ??= setInterval(scanAll, everyMs);
+  scanner.unref();
+  return () => {
+    if (watched.get(pid) === watch) watched.delete(pid);
+    if (watched.size === 0 && scanner) {
+      clearInterval(scanner);
+      scanner = undefined;
     }
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  };
 }
 
-function processTree(root: number): { count: number; rssPages: number } {
+interface Watch {
+  limits: SandboxLimits;
+  onBreach: (why: string) => void;
+}
+
+const watched = new Map<number, Watch>();
+let scanner: NodeJS.Timeout | undefined;
+const PAGE_MB = 4096 / 1024 / 1024;
+
+function scanAll(): void {
+  const table = processTable();
+  for (const [pid, watch] of watched) {
+    const tree = subtree(table, pid);
+    let why: string | null = null;
+    if (tree.count > watch.limits.processes) why = `it started more than ${watch.limits.processes} processes (a fork bomb, or far more workers than the machine has cores)`;
+    else if (tree.rssPages * PAGE_MB > watch.limits.memoryMb) why = `its processes used more than ${watch.limits.memoryMb} MB of memory`;
+    if (why) {
+      watched.delete(pid);
+      watch.onBreach(why);
+    }
+  }
+  if (watched.size === 0 && scanner) {
+    clearInterval(scanner);
+    scanner = undefined;
+  }
+}
+
+interface ProcessTable {
+  children: Map<number, number[]>;
+  rss: Map<number, number>;
+}
+
+function processTable(): ProcessTable {
   const children = new Map<number, number[]>();
   const rss = new Map<number, number>();
   let names: string[];
   try {
     names = readdirSync('/proc');
   } catch {
-    return { count: 0, rssPages: 0 };
+    return { children, rss };
   }
   for (const name of names) {
     const c = name.charCodeAt(0);
@@ -287,14 +314,18 @@ function processTree(root: number): { count: number; rssPages: number } {
     if (list) list.push(pid);
     else children.set(ppid, [pid]);
   }
+  return { children, rss };
+}
+
+function subtree(table: ProcessTable, root: number): { count: number; rssPages: number } {
   let count = 0;
   let rssPages = 0;
   const stack = [root];
   while (stack.length > 0) {
     const pid = stack.pop()!;
     count += 1;
-    rssPages += rss.get(pid) ?? 0;
-    for (const child of children.get(pid) ?? []) stack.push(child);
+    rssPages += table.rss.get(pid) ?? 0;
+    for (const child of table.children.get(pid) ?? []) stack.push(child);
   }
   return { count, rssPages };
 }
