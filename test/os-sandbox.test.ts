@@ -3,6 +3,7 @@
 // the run goes on.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { homedir } from 'node:os';
@@ -219,4 +220,18 @@ test('foreman doctor says whether the sandbox works, and why not with the fix', 
   const missing = await runCli(['doctor'], { home, extra: { FOREMAN_BWRAP: '/nonexistent/bwrap' } });
   assert.equal(missing.code, 1);
   assert.match(missing.stdout, /sandbox: unavailable: bubblewrap \(\/nonexistent\/bwrap\) is not installed\n {2}fix: install bubblewrap \(Debian\/Ubuntu: sudo apt-get install bubblewrap/);
+});
+
+test('a Foreman killed with SIGKILL mid-gate leaves nothing of the sandbox running', async () => {
+  const { home, dir } = hostileSetup({ 'linger.sh': 'setsid sleep 61 &\nsleep 62\n' });
+  const gate = new URL('../src/workspace/gate.ts', import.meta.url).href;
+  const script = `import { createGateRunner } from ${JSON.stringify(gate)};
+    await createGateRunner({ home: ${JSON.stringify(home)}, env: process.env }).run(${JSON.stringify(dir)}, { test: 'sh linger.sh', source: 'config', ecosystem: null });`;
+  const foreman = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+  const sleeping = (): string[] => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((l) => /^sleep 6[12]$/.test(l.trim()));
+  for (let i = 0; i < 100 && sleeping().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(sleeping().length, 2, 'the gate step and the process it moved out of its group run');
+  foreman.kill('SIGKILL');
+  for (let i = 0; i < 40 && sleeping().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(sleeping(), [], 'the sandbox died with Foreman, the setsid process too');
 });
