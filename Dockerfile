@@ -1,12 +1,17 @@
 # Foreman's GitHub App: `foreman app` serves webhooks and forks the worker that runs workflows.
 # Build: docker build -t foreman .
-# Run:   docker run --init -p 3000:3000 -v foreman-home:/data -e APP_ID -e PRIVATE_KEY -e WEBHOOK_SECRET -e ANTHROPIC_API_KEY foreman
+# Run:   docker run --init -p 3000:3000 -v foreman-home:/data --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+#          -e APP_ID -e PRIVATE_KEY -e WEBHOOK_SECRET -e ANTHROPIC_API_KEY foreman
 #        or --env-file .env, the registration's file, instead of the -e APP_ID -e PRIVATE_KEY -e WEBHOOK_SECRET
 FROM node:24-slim
 
 # git: clones, worktrees and pushes. ca-certificates: HTTPS to GitHub and the Anthropic API.
+# bubblewrap: the OS sandbox gate steps and agents' commands run in. It needs user namespaces,
+# which Docker's default seccomp and AppArmor profiles forbid: run with
+# --security-opt seccomp=unconfined --security-opt apparmor=unconfined, or the worker refuses to
+# run repository code and says so (docs/security.md, "The OS sandbox").
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends git ca-certificates \
+  && apt-get install -y --no-install-recommends git ca-certificates bubblewrap \
   && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -10,6 +10,8 @@ import { makeRepo, tempDir } from '../test/support/repo.ts';
 import { cliEnv, BIN, runCli } from '../test/support/cli.ts';
 import { CHANGES, gateSetup } from './gate-setup.ts';
 import { worktreeBench } from './worktrees.ts';
+import { RUNS as SANDBOX_RUNS, sandboxBench } from './sandbox.ts';
+import { detectSandbox } from '../src/workspace/sandbox.ts';
 import { RATE_PER_S, SECONDS, webhookBench } from './webhooks.ts';
 
 const AGENTS = 1000;
@@ -131,6 +133,10 @@ async function resume() {
 }
 
 // `npm run bench -- resume` runs one part.
+const g0 = (): string => {
+  const sandbox = detectSandbox();
+  return sandbox.kind === 'bwrap' ? 'on' : `OFF: ${sandbox.reason}`;
+};
 const only = process.argv[2];
 if (!only || only === 'fanout') {
   console.log(`Fan-out: ${AGENTS} agents, ${CONCURRENCY} at once, fake Messages API on loopback\n`);
@@ -140,8 +146,26 @@ if (!only || only === 'resume') {
   console.log(`\nResume: a ${AGENTS}-agent run killed (SIGKILL) half way, then resumed\n`);
   console.log(table(await resume()));
 }
+if (!only || only === 'sandbox') {
+  console.log(`\nSandbox start-up per command: bare spawn against bubblewrap, ${SANDBOX_RUNS} runs each, interleaved\n`);
+  const ms = (n: number) => n.toFixed(1);
+  console.log(
+    table(
+      (await sandboxBench()).map((r) => ({
+        command: r.command,
+        'bare median ms': ms(r.bareMedianMs),
+        'sandbox median ms': ms(r.sandboxMedianMs),
+        'overhead median ms': ms(r.overheadMedianMs),
+        target: '<= 30',
+        'ratio sandbox/bare': (r.sandboxMedianMs / r.bareMedianMs).toFixed(2),
+        'bare p90 ms': ms(r.bareP90Ms),
+        'sandbox p90 ms': ms(r.sandboxP90Ms),
+      })),
+    ),
+  );
+}
 if (!only || only === 'gate') {
-  console.log(`\nGate setup per change: ${CHANGES} changes of one commit, a dozen npm dependencies (npm registry, default npm cache, warmed first)\n`);
+  console.log(`\nGate setup per change: ${CHANGES} changes of one commit, a dozen npm dependencies (npm registry, default npm cache, warmed first); Foreman's gate runs in the sandbox (${g0()})\n`);
   const g = await gateSetup();
   const verdict = (passed: boolean) => (passed ? 'pass' : 'fail');
   console.log(

@@ -497,3 +497,12 @@ test('config approval: always shows the plan of a named workflow too; never runs
   assert.deepEqual(JSON.parse(never.outputs.result), { seen: 'all quiet' });
   assert.ok(!saidOn(13).some((c) => c.body.includes('plan for')), 'no plan was shown');
 });
+
+test('on a self-hosted runner without the sandbox, the Action refuses to gate, says what is missing and how to install it, and proposes nothing', async () => {
+  const from = api.calls.length;
+  const run = await runAction('issue_comment', prComment('/workflow audit-fix'), {}, { FOREMAN_BWRAP: '/nonexistent/bwrap', RUNNER_ENVIRONMENT: 'self-hosted' });
+  assert.match(run.stdout, /::error::Foreman: the sandbox is unavailable: bubblewrap \(\/nonexistent\/bwrap\) is not installed; install bubblewrap \(Debian\/Ubuntu: sudo apt-get install bubblewrap.*Gate steps and agents' commands are refused/);
+  assert.doesNotMatch(run.stdout, /sandbox: (installed|allowed)/, 'nothing is changed on a self-hosted runner');
+  assert.deepEqual(JSON.parse(run.outputs.result).fixes, ['gate-failed']);
+  assert.equal(api.calls.slice(from).filter((c) => c.method === 'POST' && c.path.endsWith('/pulls')).length, 0, 'nothing ungated is proposed');
+});

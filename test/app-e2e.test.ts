@@ -6,14 +6,12 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { openStore } from '../src/service/runs.ts';
-import { tempDir } from './support/repo.ts';
 import nock from 'nock';
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { API, prComment, startApp, type AppHarness } from './support/github-app.ts';
+import { detectSandbox } from '../src/workspace/sandbox.ts';
 import { fakeRestApi, intakeReads, INSTALLATION_TOKEN, pullRequest, startRemote, type Remote } from './support/github-remote.ts';
 
 const WORKFLOW = `export const meta = {
@@ -32,7 +30,8 @@ const report = await agent('AUDIT the greeting code', { schema: FINDINGS, label:
 const findings = report ? report.findings : []
 phase('Fix')
 const fixes = await parallel(findings.map((f) => () => fix('FIX ' + f.file + ': ' + f.title, { title: 'Fix: ' + f.title, reviewers: 2, reviewPhase: 'Fix' })))
-return { findings, fixes: fixes.map((f) => f && f.status) }
+const outputs = fixes.map((f) => (f && f.gate ? f.gate.steps.map((s) => s.output).join('') : ''))
+return { findings, fixes: fixes.map((f) => f && f.status), gated: outputs.map((o) => o.includes('GATE-RAN')), refused: outputs.map((o) => (o.match(/was not run: the sandbox is unavailable[^\\n]*/) || [null])[0]) }
 `;
 
 // Four agents; the last two wait until the test lets them answer, so a stop lands mid-fan-out.
@@ -48,11 +47,11 @@ phase('Read')
 return { summary: await agent('SUMMARISE README.md in one line') }
 `;
 
-const MARKER = join(tempDir('foreman-gate-marker-'), 'gate-ran');
 
 const FILES = {
-  // The gate leaves a mark, so a test can tell that it never ran.
-  'package.json': JSON.stringify({ name: 'greeter', type: 'module', scripts: { test: `node --test && node -e "require('fs').writeFileSync('${MARKER}', '')"` } }),
+  // The gate prints a mark, so a test can tell from the run's result whether it ran (inside the
+  // sandbox it cannot write anywhere the test would look).
+  'package.json': JSON.stringify({ name: 'greeter', type: 'module', scripts: { test: `node --test && node -e "console.log('GATE-RAN')"` } }),
   'src/greet.js': "export const greet = (name) => 'hello '\n",
   'greet.test.js': "import { test } from 'node:test'\nimport assert from 'node:assert'\nimport { greet } from './src/greet.js'\ntest('greets', () => assert.equal(greet('ada'), 'hello ada'))\n",
   '.claude/workflows/audit-fix.js': WORKFLOW,
@@ -165,7 +164,7 @@ test('/workflow on a pull request: checks per phase, a progress comment edited i
   assert.match(pushed, /'hello ' \+ name/);
   const parent = execFileSync('git', ['--git-dir', remote.bare, 'rev-parse', `refs/heads/${opened.head}^`], { encoding: 'utf8' }).trim();
   assert.equal(parent, remote.headSha, 'the fix sits on the pull request head');
-  assert.ok(existsSync(MARKER), 'the gate ran the tests');
+  assert.deepEqual(((await storedRun(entry.runId!)).result as { gated: boolean[] }).gated, [true], 'the gate ran the tests');
   // Asked for without args on a pull request, the workflow got the change under review.
   const args = (await storedRun(entry.runId!)).args as { diff: string; base: string; head: string };
   assert.equal(args.head, remote.headSha);
@@ -329,7 +328,6 @@ test('a worker shut down mid-run (a deploy) hands the run on: the next worker re
 });
 
 test('on a fork pull request without approval, nothing of the fork is built or proposed', async () => {
-  rmSync(MARKER, { force: true });
   const github = fakeRestApi(API);
   intakeReads(API, 'Codertocat', 'write');
   pullRequest(API, remote, { fork: true });
@@ -338,9 +336,9 @@ test('on a fork pull request without approval, nothing of the fork is built or p
   github.stop();
   assert.equal(entry.status, 'completed');
   assert.equal(entry.context.fork, true);
-  const result = (await storedRun(entry.runId!)).result as { fixes: string[] };
+  const result = (await storedRun(entry.runId!)).result as { fixes: string[]; gated: boolean[] };
   assert.deepEqual(result.fixes, ['failed']);
-  assert.equal(existsSync(MARKER), false, 'the gate never ran the fork code');
+  assert.deepEqual(result.gated, [false], 'the gate never ran the fork code');
   assert.deepEqual(github.record.pullsOpened, []);
   assert.deepEqual(github.record.unexpected, []);
   assert.match(github.record.commentEdits.at(-1)!.body, /✅ completed[\s\S]*0 pull requests/);
@@ -354,8 +352,9 @@ test('on a fork pull request without approval, nothing of the fork is built or p
   approved.stop();
   assert.notEqual(second.runId, entry.runId);
   assert.equal(second.context.approvedBy, 'Codertocat');
-  assert.deepEqual(((await storedRun(second.runId!)).result as { fixes: string[] }).fixes, ['proposed']);
-  assert.ok(existsSync(MARKER), 'approved, the gate ran');
+  const approvedResult = (await storedRun(second.runId!)).result as { fixes: string[]; gated: boolean[] };
+  assert.deepEqual(approvedResult.fixes, ['proposed']);
+  assert.deepEqual(approvedResult.gated, [true], 'approved, the gate ran');
   assert.equal(approved.record.pullsOpened.length, 1);
   assert.equal(approved.record.pullsOpened[0].base, 'main', "a fork's branch is not ours: the fix goes to the branch the pull request targets");
   assert.deepEqual(approved.record.unexpected, []);
@@ -441,4 +440,29 @@ test('/workflow save proposes the script of the newest run here as a saved workf
   assert.equal(pull.title, 'Save workflow summarise');
   assert.match(answer.body, /Proposed `\.claude\/workflows\/summarise\.js` in https:\/\/github\.com\/Codertocat\/Hello-World\/pull\/\d+/);
   assert.deepEqual(github.record.unexpected, []);
+});
+
+test('a worker whose sandbox is unavailable refuses to gate, and the run says what is missing and how to install it', async () => {
+  const missing = detectSandbox({ bwrap: '/nonexistent/bwrap' });
+  assert.equal(missing.kind, 'unavailable');
+  const refusing = await startApp({ anthropicUrl: fake.url, sandbox: missing });
+  try {
+    const github = fakeRestApi(API);
+    intakeReads(API, 'Codertocat', 'write');
+    pullRequest(API, remote);
+    assert.equal((await refusing.deliver('issue_comment', comment('/workflow audit-fix', 8301))).status, 200);
+    const entry = await until('the run to end', async () => {
+      const latest = await refusing.registry.latest('Codertocat/Hello-World', 1);
+      return latest?.state === 'done' ? latest : null;
+    });
+    github.stop();
+    const store = openStore(refusing.home);
+    const result = (await store.getRun(entry.runId!).finally(() => store.close()))!.result as { fixes: string[]; gated: boolean[]; refused: string[] };
+    assert.deepEqual(result.fixes, ['gate-failed']);
+    assert.deepEqual(result.gated, [false], 'no gate step ran');
+    assert.match(result.refused[0], /the sandbox is unavailable: bubblewrap \(\/nonexistent\/bwrap\) is not installed; install bubblewrap \(Debian\/Ubuntu: sudo apt-get install bubblewrap/);
+    assert.deepEqual(github.record.pullsOpened, [], 'nothing ungated is proposed');
+  } finally {
+    await refusing.close();
+  }
 });

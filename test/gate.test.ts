@@ -106,7 +106,8 @@ function stampingRepo(): { repo: string; log: string; plan: (id: string) => Gate
       '',
     ].join('\n'),
   });
-  const log = join(tempDir(), 'stamps.log');
+  // Inside the worktree: the sandbox lets a gate write nowhere else.
+  const log = join(repo, 'stamps.log');
   return { repo, log, plan: (id) => ({ test: `node stamp.cjs ${log} ${id}`, source: 'config', ecosystem: null }) };
 }
 

@@ -3,9 +3,9 @@
 // start `foreman app`, load isolated-vm's prebuilt binary, and pass the image's health check.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, readFileSync } from 'node:fs';
+import { cpSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './support/repo.ts';
@@ -21,6 +21,28 @@ test('the Dockerfile: node:24-slim with git, production install, a non-root user
   assert.match(dockerfile, /^ENV FOREMAN_HOME=\/data/m);
   assert.match(dockerfile, /^HEALTHCHECK /m);
   assert.match(dockerfile, /^CMD \["app"\]$/m);
+});
+
+test("the Dockerfile installs the sandbox's bubblewrap and says which docker run options its user namespaces need", () => {
+  assert.match(dockerfile, /apt-get install -y --no-install-recommends [^\n]*\bbubblewrap\b/);
+  assert.match(dockerfile, /--security-opt seccomp=unconfined --security-opt apparmor=unconfined/);
+});
+
+test("the image's files check the sandbox: it works here, and without bubblewrap doctor names it and the fix", () => {
+  const dir = tempDir('foreman-image-sandbox-');
+  for (const [, sources] of dockerfile.matchAll(/^COPY (.+) \S+$/gm)) {
+    for (const source of sources.split(/\s+/)) cpSync(join(ROOT, source), join(dir, source), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const entry = JSON.parse(dockerfile.match(/^ENTRYPOINT (.+)$/m)![1]) as string[];
+  const doctor = (extra: NodeJS.ProcessEnv) =>
+    spawnSync(process.execPath, [...entry.slice(1), 'doctor'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir, FOREMAN_HOME: join(dir, 'data'), ...extra }, encoding: 'utf8' });
+  const works = doctor({});
+  assert.equal(works.status, 0, works.stdout + works.stderr);
+  assert.match(works.stdout, /^sandbox: works/m);
+  const missing = doctor({ FOREMAN_BWRAP: join(dir, 'no-bwrap') });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stdout, /sandbox: unavailable: bubblewrap \(.*no-bwrap\) is not installed\n  fix: install bubblewrap \(Debian\/Ubuntu: sudo apt-get install bubblewrap/);
 });
 
 test('what the image holds, installed as the image installs it, serves the App and passes the health check', async () => {

@@ -1,3 +1,4 @@
+import { SANDBOX_HOME } from '../src/workspace/sandbox.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -333,7 +334,8 @@ describe('run_command', () => {
     const env = JSON.parse(result.output.split('\n')[1]) as Record<string, string>;
     assert.equal(env.MARK, 'from-commandEnv');
     assert.equal(env.ANTHROPIC_API_KEY, undefined);
-    assert.equal(env.HOME, undefined, 'nothing of process.env is added');
+    assert.equal(env.USER, undefined, 'nothing of process.env is added');
+    assert.equal(env.HOME, SANDBOX_HOME, "HOME is the sandbox's own, not the user's");
   });
 
   test('a command that runs too long is killed and says so', async () => {

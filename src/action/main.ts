@@ -36,6 +36,8 @@ import { resolveCommit } from '../workspace/checkout.ts';
 import { git } from '../workspace/git.ts';
 import { answerCommand, reply, sha256, type ApprovedPlan } from './commands.ts';
 import { readInputs, type ActionInputs } from './inputs.ts';
+import { actionSandbox } from './sandbox-setup.ts';
+import { sandboxMessage } from '../workspace/sandbox.ts';
 import { markerLine } from './own-comments.ts';
 import { triggerOf, type RunTrigger } from './trigger.ts';
 
@@ -203,6 +205,10 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
       )
     : null;
 
+  // Repository code runs only inside the sandbox: unavailable, every gate step and command is refused.
+  const { sandbox, notes } = await actionSandbox(env, [home, ...(env.HOME ? [env.HOME] : [])]);
+  for (const note of notes) core.info(`sandbox: ${note}`);
+  if (sandbox.kind === 'unavailable') core.error(`Foreman: ${sandboxMessage(sandbox)}. Gate steps and agents' commands are refused until it works.`);
   const outcome = await startRun(
     {
       ref: trigger.workflow,
@@ -223,6 +229,7 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
       baseURL: env.ANTHROPIC_BASE_URL,
       config,
       commandEnv: env,
+      sandbox,
       howToResume: actionResumeAdvice,
       signal: at.signal,
       ...(where.untrusted ? { untrusted: where.untrusted } : {}),

@@ -11,6 +11,7 @@ import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
 import { jitteredBackoffMs, RateGovernor, retryAfterMsFromHeaders } from './governor.ts';
 import { ModelCallError, runAgentLoop, type CallModel, type ModelCallOptions } from './loop.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
+import type { SandboxChoice } from '../workspace/sandbox.ts';
 
 export interface AnthropicAgentRunnerOptions {
   /** Defaults to ANTHROPIC_API_KEY (read by the SDK). */
@@ -40,6 +41,8 @@ export interface AnthropicAgentRunnerOptions {
   commandEnv?: NodeJS.ProcessEnv;
   /** Where run_command's processes are written down while they run (`$FOREMAN_HOME/processes`). */
   processLedger?: ProcessLedger;
+  /** The sandbox run_command runs in (default: detected). */
+  sandbox?: SandboxChoice;
 }
 
 /**
@@ -75,6 +78,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #commandTimeoutMs: number | undefined;
   readonly #commandEnv: NodeJS.ProcessEnv | undefined;
   readonly #processLedger: ProcessLedger | undefined;
+  readonly #sandbox: SandboxChoice | undefined;
 
   constructor(options: AnthropicAgentRunnerOptions) {
     this.#transport = createTransport();
@@ -91,6 +95,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#commandEnv = options.commandEnv;
     this.#processLedger = options.processLedger;
+    this.#sandbox = options.sandbox;
   }
 
   prepare(concurrency: number): void {
@@ -109,6 +114,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       commandTimeoutMs: this.#commandTimeoutMs,
       commandEnv: this.#commandEnv,
       processLedger: this.#processLedger,
+      ...(this.#sandbox ? { sandbox: this.#sandbox } : {}),
     });
   }
 

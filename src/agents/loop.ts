@@ -31,6 +31,7 @@ import {
 } from './prompts.ts';
 import { executeTool, isMutatingTool, READ_TOOLS, WRITE_TOOLS, type ToolContext, type ToolResult } from './tools.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
+import type { SandboxChoice } from '../workspace/sandbox.ts';
 
 export interface ModelCallOptions {
   signal: AbortSignal;
@@ -68,6 +69,7 @@ export interface AgentLoopDeps {
   /** The environment run_command starts from, before secrets are removed; default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
   processLedger?: ProcessLedger;
+  sandbox?: SandboxChoice;
 }
 
 /** Tool inputs and outputs are stored this long in transcripts. */
@@ -106,6 +108,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
       commandTimeoutMs: deps.commandTimeoutMs,
       commandEnv: deps.commandEnv,
       processLedger: deps.processLedger,
+      ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
       signal: request.signal,
     };
     const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type Anthropic from '@anthropic-ai/sdk';
 import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../workspace/command.ts';
+import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 
 export interface ToolResult {
@@ -157,6 +158,8 @@ export interface ToolContext {
   signal?: AbortSignal;
   /** Where running commands are written down, so a Foreman that dies cannot orphan them. */
   processLedger?: ProcessLedger;
+  /** The sandbox run_command runs in (default: detectSandbox(); unavailable → refused). */
+  sandbox?: SandboxChoice;
 }
 
 /** Runs one tool for an agent. Never throws: failures are tool errors for the model. */
@@ -642,14 +645,16 @@ async function runCommand(args: Record<string, unknown>, context: ToolContext): 
   if (!isCommandAllowed(argv, patterns)) throw new ToolError(`"${command}" is not an allowed command. ${allowedCommands(patterns)}`);
 
   const timeoutMs = context.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const root = await realpath(context.root);
   const result = await runProcess(argv, {
-    cwd: await realpath(context.root),
+    cwd: root,
     env: cleanEnvironment(context.commandEnv ?? process.env),
     timeoutMs,
     // runProcess keeps the tail: test runners and compilers put the verdict last.
     maxOutputChars: MAX_COMMAND_OUTPUT,
     signal: context.signal,
     ledger: context.processLedger,
+    sandbox: { choice: context.sandbox ?? detectSandbox(), root, network: 'none' },
   });
 
   const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;

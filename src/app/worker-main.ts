@@ -1,6 +1,8 @@
 // `foreman worker`: executes queued runs. Forked by `foreman app` (tokens over IPC), or started on
 // its own next to it with the same FOREMAN_HOME, asking the app for tokens over HTTP
 // (FOREMAN_APP_URL and WORKER_SECRET). Either way it never holds the App's private key.
+import { homedir } from 'node:os';
+import { detectSandbox, sandboxMessage } from '../workspace/sandbox.ts';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -59,6 +61,9 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
   const holder = holderName('worker');
   // Work a gone worker on this host left claimed goes back in line; its runs resume from their journals.
   await releaseGoneHolders(queue, registry);
+  // A hosted service runs code from every repository it is installed on: never without the sandbox.
+  const sandbox = detectSandbox({ ...(io.env.FOREMAN_BWRAP ? { bwrap: io.env.FOREMAN_BWRAP } : {}), hide: [home, io.env.HOME ?? homedir()] });
+  if (sandbox.kind === 'unavailable') log.error(`${sandboxMessage(sandbox)}. The worker refuses to run repository code (gate steps, agents' commands) until it works; \`foreman doctor\` checks`);
   const worker = new ForemanWorker({
     queue,
     registry,
@@ -69,6 +74,7 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
     apiUrl: githubApiUrl(io.env),
     anthropic: { apiKey: io.env.ANTHROPIC_API_KEY, baseURL: io.env.ANTHROPIC_BASE_URL },
     commandEnv: io.env,
+    sandbox,
     log,
     version: VERSION,
     maxRuns,

@@ -2,6 +2,7 @@
 // the one repository), pins the base, runs the workflow through the same service as the CLI, and
 // reports to GitHub as it goes. It never holds the App's private key: tokens come from a
 // TokenSource (the webhook process, over IPC, when forked by `foreman app`).
+import type { Sandbox, SandboxUnavailable } from '../workspace/sandbox.ts';
 import { join } from 'node:path';
 import { ProbotOctokit } from 'probot';
 import { RAISE, type RunOutcome } from '../runtime/engine.ts';
@@ -75,6 +76,11 @@ export interface WorkerOptions {
   anthropic: { apiKey?: string; baseURL?: string };
   /** What gate and agent commands start from; the service removes secrets. */
   commandEnv: NodeJS.ProcessEnv;
+  /**
+   * The sandbox repository code runs in: detected, never off. When it is unavailable every gate
+   * step and command is refused with the reason and the fix.
+   */
+  sandbox: Sandbox | SandboxUnavailable;
   log: Logger;
   version: string;
   /** Runs this worker executes at once (default 2). */
@@ -386,6 +392,7 @@ export class ForemanWorker {
         listener: report.listener,
         signal: controller.signal,
         commandEnv: this.#o.commandEnv,
+        sandbox: this.#o.sandbox,
         howToResume: appResumeAdvice,
         config: context.config,
         workflowRoot,

@@ -8,7 +8,7 @@ export class UsageError extends Error {}
 const COMMANDS_HELP: Record<string, { synopsis: string; details: string; summary?: string }> = {
   run: {
     synopsis: `foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId> | --diff-from REF] [--repo DIR] [--base REF]
-              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--yes] [--json]`,
+              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--yes] [--json] [--no-sandbox]`,
     details: `Runs a workflow against a pristine checkout of the commit --base names; uncommitted changes are not
 seen by agents. \`run <id>\` is the first line on stderr; the result goes to stdout.
   --args V             the workflow's args: JSON if V starts with { or [, else its JSON value or the text
@@ -23,16 +23,19 @@ seen by agents. \`run <id>\` is the first line on stderr; the result goes to std
   --max-agents N       start at most N agents (default 1,000)
   --yes                run a workflow written from free text without asking
   --json               one JSON object on stdout instead of the result
+  --no-sandbox         run gate steps and agents' commands without the OS sandbox (also FOREMAN_SANDBOX=off);
+                       only on your own machine: repository code then runs with your rights
 Exit codes: 0 completed, 1 failed or stopped, 2 usage, validation or config errors, 3 budget-exhausted.`,
   },
   resume: {
-    synopsis: 'foreman resume <runId> [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--json]',
+    synopsis: 'foreman resume <runId> [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--json] [--no-sandbox]',
     details: 'Continues a stopped, failed, killed or budget-exhausted run from its journal: finished agents are not paid for again.\nIt runs the script the run started with, with the same args; caps given here are raised and stored with the run.',
   },
   runs: { synopsis: 'foreman runs [--json]', details: 'Lists the runs, newest first; a run whose process was killed shows as interrupted.' },
   show: { synopsis: 'foreman show <runId> [--agent N] [--json]', details: "A run's status and agents; --agent N shows one agent's prompt, tool calls and result." },
   list: { synopsis: 'foreman list [--repo DIR] [--json]', details: 'The workflows a name finds: .claude/workflows, ~/.claude/workflows, then the built-in ones.' },
   validate: { synopsis: 'foreman validate <file.js>', details: 'Checks a workflow script without running it.' },
+  doctor: { synopsis: 'foreman doctor', details: "Checks this machine: whether the OS sandbox that gate steps and agents' commands run in works here, and if not, why and how to fix it. Exit 0 when it works, 1 when not." },
   save: { synopsis: 'foreman save <runId> <name> [--force]', details: "Keeps a run's script as .claude/workflows/<name>.js of its repository (--force overwrites)." },
   // The App's commands print their own help (src/app); the text is shared, so both say the same.
   app: APP_HELP,
@@ -132,6 +135,8 @@ export interface RunArgs {
   maxAgents?: number;
   json: boolean;
   yes: boolean;
+  /** Run repository code without the OS sandbox (the user's own machine only; warned about). */
+  noSandbox: boolean;
   /** Use that run's result as args (e.g. fix-findings after an audit). */
   fromRun?: string;
   /** Args are { diff, base, head }: the changes of --base since it left REF, as a pull request shows them. */
@@ -152,6 +157,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       ...CAP_OPTIONS,
       json: { type: 'boolean' },
       yes: { type: 'boolean' },
+      'no-sandbox': { type: 'boolean' },
     },
     'run',
   );
@@ -174,6 +180,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     ...capsOf(values),
     json: values.json ?? false,
     yes: values.yes ?? false,
+    noSandbox: values['no-sandbox'] ?? false,
   };
 }
 
@@ -202,12 +209,13 @@ export interface ResumeArgs {
   json: boolean;
   /** Caps that replace the run's own; unset ones stay as the run had them. */
   caps: { budgetTokens?: number; maxCostUsd?: number; maxAgents?: number };
+  noSandbox: boolean;
 }
 
 export function parseResumeArgs(argv: string[]): ResumeArgs {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, ...CAP_OPTIONS }, 'resume');
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, 'no-sandbox': { type: 'boolean' }, ...CAP_OPTIONS }, 'resume');
   if (positionals.length !== 1) throw new UsageError(`foreman resume takes one run id (\`foreman runs\` lists them)\n${USAGE}`);
-  return { runId: positionals[0], json: values.json ?? false, caps: capsOf(values) };
+  return { runId: positionals[0], json: values.json ?? false, caps: capsOf(values), noSandbox: values['no-sandbox'] ?? false };
 }
 
 export function parseIdArgs(argv: string[], command: string): { runId: string; json: boolean; agent?: number } {

@@ -18,6 +18,7 @@ import { commandHelp, parseIdArgs, parseListArgs, parseResumeArgs, parseRunArgs,
 import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
 import { count, formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
+import { detectSandbox, sandboxMessage, type SandboxChoice } from '../workspace/sandbox.ts';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -80,7 +81,7 @@ function announceStop(io: CliIo): void {
   else io.stderr.write(line + '\n');
 }
 
-function serviceEnv(io: CliIo, reporter: Reporter | null): ServiceEnv {
+function serviceEnv(io: CliIo, reporter: Reporter | null, noSandbox = false): ServiceEnv {
   const apiKey = io.env.ANTHROPIC_API_KEY;
   if (!apiKey) {
     throw new MissingKeyError(
@@ -97,8 +98,38 @@ function serviceEnv(io: CliIo, reporter: Reporter | null): ServiceEnv {
     signal: io.signal,
     ...(reporter ? { onRunId: (runId: string) => reporter.started(runId), onNote: (note: string) => reporter.note(`note: ${note}`) } : {}),
     commandEnv: io.env,
+    sandbox: sandboxChoice(io, noSandbox),
     howToResume: (runId, cap) => `\`foreman resume ${runId}${cap ? ` ${RAISE[cap].flag} ${RAISE[cap].placeholder}` : ''}\` continues it${cap ? ` with a raised cap (config ${RAISE[cap].config})` : ''}`,
   };
+}
+
+/**
+ * The user's own choice only: --no-sandbox or FOREMAN_SANDBOX=off in their environment, never the
+ * repository's config. Without it, an unavailable sandbox refuses every gate step and command.
+ */
+function sandboxChoice(io: CliIo, noSandbox: boolean): SandboxChoice {
+  const off = noSandbox || io.env.FOREMAN_SANDBOX === 'off';
+  if (off) {
+    io.stderr.write(`foreman: warning: ${noSandbox ? '--no-sandbox' : 'FOREMAN_SANDBOX=off'}: gate steps and agents' commands run without the OS sandbox, with your user's rights, files and network\n`);
+    return { kind: 'off' };
+  }
+  const choice = detectSandbox({ ...(io.env.FOREMAN_BWRAP ? { bwrap: io.env.FOREMAN_BWRAP } : {}), hide: [foremanHome(io.env), io.env.HOME ?? homedir()] });
+  if (choice.kind === 'unavailable') {
+    io.stderr.write(`foreman: warning: ${sandboxMessage(choice)}. Gate steps and agents' commands will be refused; pass --no-sandbox to run them without it on your own machine (\`foreman doctor\` checks again)\n`);
+  }
+  return choice;
+}
+
+async function doctorCommand(argv: string[], io: CliIo): Promise<number> {
+  if (argv.length > 0) throw new UsageError(`foreman doctor takes no arguments\n${USAGE}`);
+  io.stdout.write(`foreman ${foremanVersion()}, node ${process.version}\n`);
+  const choice = detectSandbox(io.env.FOREMAN_BWRAP ? { bwrap: io.env.FOREMAN_BWRAP } : {});
+  if (choice.kind === 'bwrap') {
+    io.stdout.write(`sandbox: works (${choice.bwrap}): gate steps and agents' commands run in their own namespaces, without network, seeing only the system and their worktree\n`);
+    return 0;
+  }
+  io.stdout.write(`sandbox: unavailable: ${choice.reason}\n  fix: ${choice.fix}\n`);
+  return 1;
 }
 
 const foremanHome = (env: NodeJS.ProcessEnv): string => resolve(env.FOREMAN_HOME || resolve(env.HOME ?? homedir(), '.foreman'));
@@ -122,7 +153,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const request: RunRequest = { ref, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents };
   if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null), BUILTIN_DIR);
   try {
-    return await withProgress(io, args.json, (env) => startRun(request, env));
+    return await withProgress(io, args.json, (env) => startRun(request, env), args.noSandbox);
   } catch (error) {
     if (!(error instanceof MissingArgsError)) throw error;
     throw new UsageError(`${error.message}. Pass them with --args <json|string> (or --from-run <runId>, --diff-from REF); \`foreman run --help\` lists the options`);
@@ -131,16 +162,16 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
 async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseResumeArgs(argv);
-  return withProgress(io, args.json, (env) => resumeRun(args.runId, env, args.caps));
+  return withProgress(io, args.json, (env) => resumeRun(args.runId, env, args.caps), args.noSandbox);
 }
 
 /** Runs with progress on stderr, then prints the outcome; the exit code follows the status. */
-async function withProgress(io: CliIo, json: boolean, execute: (env: ServiceEnv) => Promise<RunOutcome>): Promise<number> {
+async function withProgress(io: CliIo, json: boolean, execute: (env: ServiceEnv) => Promise<RunOutcome>, noSandbox: boolean): Promise<number> {
   const reporter = reporterFor(io);
   showing.set(io, reporter);
   let outcome: RunOutcome;
   try {
-    outcome = await execute(serviceEnv(io, reporter));
+    outcome = await execute(serviceEnv(io, reporter, noSandbox));
   } finally {
     showing.delete(io);
     reporter.close();
@@ -333,4 +364,5 @@ const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   list: listCommand,
   validate: validateCommand,
   save: saveCommand,
+  doctor: doctorCommand,
 };

@@ -55,6 +55,15 @@ export const configSchema = z.strictObject({
       concurrency: z.int().min(1).max(64).optional().describe("This run's gates at once, at most the number of CPU cores: every run in a process shares one pool of that size (default: the whole pool)"),
     })
     .optional(),
+  sandbox: z
+    .strictObject({
+      network: z
+        .array(z.string().regex(/^(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$/, "a host name, '*.domain' or 'host:port'"))
+        .optional()
+        .describe("Hosts the gate's setup step (dependency install) may reach through the sandbox's proxy: 'registry.npmjs.org', '*.example.com' or 'host:port'. Build, test and agent commands have no network. Default: the public package registries (npm, yarn, PyPI, crates.io, Go's proxy, RubyGems, Maven Central)"),
+    })
+    .optional()
+    .describe("The OS sandbox repository code runs in (docs/security.md). Whether it is on is never the repository's choice"),
   permissions: z
     .strictObject({
       trigger: z

@@ -20,6 +20,7 @@ import { validateScript } from '../workflows/validate.ts';
 import type { Proposer } from '../runtime/types.ts';
 import { BranchProposer } from '../workspace/branch-proposer.ts';
 import { createRunWorkspace } from './workspace.ts';
+import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 
 export interface ServiceEnv {
   /** $FOREMAN_HOME: the store and the worktrees. */
@@ -55,6 +56,11 @@ export interface ServiceEnv {
    * agents still read it.
    */
   untrusted?: string;
+  /**
+   * The sandbox repository code runs in: the front door's choice (detected, or off when the CLI's
+   * user said so). Default: detected, and refused where unavailable.
+   */
+  sandbox?: SandboxChoice;
   /** How this door's user resumes a run a stop or a cap ended (the engine's default is neutral). */
   howToResume?: ResumeAdvice;
 }
@@ -203,6 +209,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   store.prepareWrites?.();
   // Commands a killed Foreman left running would write into worktrees this run may recreate.
   const ledger = new ProcessLedger(processLedgerDir(env.home));
+  const sandbox = env.sandbox ?? detectSandbox({ hide: [env.home] });
   ledger.reapOrphans();
   await pruneStaleWorktrees(run.repoDir, env.home, async (id) => {
     if (id === run.id) return false;
@@ -224,6 +231,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,
       processLedger: ledger,
+      sandbox,
     });
     const workspace = createRunWorkspace({
       repo: run.repoDir,
@@ -233,6 +241,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       config,
       proposer: env.proposer ? env.proposer(run.repoDir) : new BranchProposer(run.repoDir),
       env: env.commandEnv,
+      sandbox,
       ...(env.untrusted ? { refusal: env.untrusted } : {}),
     });
     return await executeRun(

@@ -5,6 +5,7 @@ import { proposalBranch, renderCommitMessage, renderProposalBody } from '../repo
 import type { ChangeWorkspace, Proposer } from '../runtime/types.ts';
 import { ChangeWorktrees } from '../workspace/changes.ts';
 import { createGateRunner, type GateSlots, planGate } from '../workspace/gate.ts';
+import type { SandboxChoice } from '../workspace/sandbox.ts';
 
 export interface RunWorkspaceOptions {
   repo: string;
@@ -17,6 +18,8 @@ export interface RunWorkspaceOptions {
   env: NodeJS.ProcessEnv;
   /** The gate slots this run shares with the process's other runs (default: processGateSlots()). */
   gateSlots?: GateSlots;
+  /** The sandbox gate steps run in. */
+  sandbox: SandboxChoice;
   /** Why gates and proposals are refused for this run (untrusted code), if they are. */
   refusal?: string;
 }
@@ -33,6 +36,8 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
     ...(options.gateSlots ? { slots: options.gateSlots } : {}),
     timeoutMs: options.config.gate?.timeoutMs ?? DEFAULT_GATE_TIMEOUT_MS,
     env: options.env,
+    sandbox: options.sandbox,
+    ...(options.config.sandbox?.network ? { network: options.config.sandbox.network } : {}),
   });
 
   return {

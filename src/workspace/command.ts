@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { parse, type ParseEntry } from 'shell-quote';
 import { MARKER_VARIABLE, type ProcessLedger } from './process-ledger.ts';
+import { SANDBOX_HOME, sandboxMessage, type SandboxChoice, type SandboxLimits, watchLimits, wrapArgv } from './sandbox.ts';
+import { behindProxy, refusalText, startEgressProxy, type EgressProxy } from './sandbox-network.ts';
 
 export class CommandSyntaxError extends Error {}
 
@@ -177,7 +179,22 @@ export interface RunProcessOptions {
   signal?: AbortSignal;
   /** Where the group is written down while it runs, so a Foreman that dies cannot orphan it. */
   ledger?: ProcessLedger;
+  /** Repository code: run it in the OS sandbox (sandbox.ts). Absent for Foreman's own commands. */
+  sandbox?: SandboxedRun;
 }
+
+export interface SandboxedRun {
+  choice: SandboxChoice;
+  /** The worktree: the only place the command may write. cwd must lie inside it. */
+  root: string;
+  /** No network (build, test, agents), or these hosts only (the setup step; sandbox.network). */
+  network: 'none' | { allow: readonly string[] };
+  /** More paths that must not be visible inside (this Foreman's home). */
+  hide?: readonly string[];
+}
+
+/** What a refused sandboxed command resolves with: nothing ran. */
+export const SANDBOX_REFUSED_EXIT_CODE = 126;
 
 /**
  * Runs argv without a shell, stdin ignored, in its own process group so that on timeout or abort
@@ -185,11 +202,48 @@ export interface RunProcessOptions {
  * Processes the program leaves behind when it exits are ended the same way. Never rejects: a
  * missing program resolves with exit code 127 and a message saying so.
  */
-export function runProcess(argv: readonly string[], opts: RunProcessOptions): Promise<ProcessResult> {
+export async function runProcess(argv: readonly string[], opts: RunProcessOptions): Promise<ProcessResult> {
+  const box = opts.sandbox;
+  if (!box || box.choice.kind === 'off' || argv[0] === undefined || argv[0] === '' || opts.signal?.aborted) return spawnProcess(argv, opts, null);
+  if (box.choice.kind === 'unavailable') {
+    return { exitCode: SANDBOX_REFUSED_EXIT_CODE, signal: null, timedOut: false, output: `${argv[0]} was not run: ${sandboxMessage(box.choice)}. Foreman runs repository code only inside its sandbox.\n`, durationMs: 0 };
+  }
+  const sandbox = box.choice;
+  const proxy: EgressProxy | null = box.network === 'none' ? null : await startEgressProxy(box.network.allow);
+  try {
+    const inner = proxy ? behindProxy(argv) : argv;
+    const wrapped = wrapArgv(sandbox, inner, { root: box.root, network: proxy ? { proxySocketDir: proxy.dir } : 'none', ...(box.hide ? { hide: box.hide } : {}) }, opts.cwd, opts.env.PATH);
+    const result = await spawnProcess(wrapped, { ...opts, env: sandboxEnvironment(opts.env) }, { name: argv[0], limits: sandbox.limits });
+    if (proxy && proxy.refused.length > 0 && result.exitCode !== 0) {
+      return { ...result, output: `${result.output}[sandbox] ${refusalText(proxy.refused.join(', '), box.network === 'none' ? [] : box.network.allow)}` };
+    }
+    return result;
+  } finally {
+    await proxy?.close();
+  }
+}
+
+// Paths into the user's home would name places that do not exist inside the sandbox.
+const HOME_VARIABLES = ['XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'npm_config_cache', 'npm_config_userconfig', 'PWD', 'OLDPWD'];
+
+function sandboxEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const inside: NodeJS.ProcessEnv = { ...env, HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
+  for (const name of HOME_VARIABLES) delete inside[name];
+  return inside;
+}
+
+interface Sandboxed {
+  /** The program as the caller named it, for messages (argv[0] is bwrap). */
+  name: string;
+  limits: SandboxLimits;
+}
+
+function spawnProcess(argv: readonly string[], opts: RunProcessOptions, sandboxed: Sandboxed | null): Promise<ProcessResult> {
   const started = performance.now();
   const tail = new OutputTail(opts.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS);
   const elapsed = (): number => Math.round(performance.now() - started);
-  const [program, ...args] = argv;
+  const [spawned, ...args] = argv;
+  const program = sandboxed?.name ?? spawned;
   if (program === undefined || program === '') {
     return Promise.resolve({ exitCode: 127, signal: null, timedOut: false, output: 'no program to run: the command is empty; give a program and its arguments, e.g. npm test\n', durationMs: 0 });
   }
@@ -206,7 +260,7 @@ export function runProcess(argv: readonly string[], opts: RunProcessOptions): Pr
 
     const marker = opts.ledger?.newMarker();
     const env = marker ? { ...opts.env, [MARKER_VARIABLE]: marker } : opts.env;
-    const child = spawn(program, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    const child = spawn(spawned!, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
     if (marker && child.pid !== undefined) opts.ledger!.record(child.pid, marker, program);
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
@@ -237,15 +291,31 @@ export function runProcess(argv: readonly string[], opts: RunProcessOptions): Pr
       terminate();
     }, opts.timeoutMs);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // Killing bwrap ends its pid namespace, and so every process of the command at once.
+    const stopWatching = sandboxed && child.pid !== undefined
+      ? watchLimits(child.pid, sandboxed.limits, (why) => {
+          tail.line(`[stopped by the sandbox: ${program} and its child processes were killed because ${why}; the limits are Foreman's sandbox limits (docs/security.md)]`);
+          killGroup('SIGKILL');
+        })
+      : () => undefined;
 
     const finish = (result: Omit<ProcessResult, 'output' | 'durationMs' | 'timedOut'>): void => {
       if (settled) return;
       settled = true;
+      stopWatching();
       clearTimeout(timer);
       clearTimeout(closeTimer);
       opts.signal?.removeEventListener('abort', onAbort);
       if (marker && child.pid !== undefined) opts.ledger!.forget(child.pid);
-      resolve({ ...result, timedOut, output: tail.text(), durationMs: elapsed() });
+      const output = tail.text();
+      const missing = sandboxed && result.exitCode === 1 ? /^bwrap: execvp [^\n]*: (No such file or directory|Permission denied)\n?$/.exec(output) : null;
+      if (missing) {
+        // bwrap reports a program it cannot start as its own failure (exit 1); say it as a bare spawn would.
+        const code = missing[1] === 'Permission denied' ? 'EACCES' : 'ENOENT';
+        resolve({ exitCode: spawnFailureCode({ code } as NodeJS.ErrnoException), signal: null, timedOut, output: spawnFailureMessage(program, opts.cwd, Object.assign(new Error(missing[1]), { code })), durationMs: elapsed() });
+        return;
+      }
+      resolve({ ...result, timedOut, output, durationMs: elapsed() });
     };
 
     child.on('error', (error: NodeJS.ErrnoException) => {

@@ -21,6 +21,8 @@ import type { GateResult, GateStep, GateStepName } from '../runtime/types.ts';
 import { cleanEnvironment, CommandSyntaxError, parseCommandLine, runProcess } from './command.ts';
 import { git } from './git.ts';
 import { ProcessLedger, processLedgerDir } from './process-ledger.ts';
+import { detectSandbox, type SandboxChoice } from './sandbox.ts';
+import { DEFAULT_ALLOWED_HOSTS } from './sandbox-network.ts';
 
 export class GateConfigError extends Error {}
 
@@ -251,6 +253,13 @@ export interface GateRunnerOptions {
   /** The environment the commands start from; secrets are removed before they run. */
   env: NodeJS.ProcessEnv;
   maxOutputChars?: number;
+  /**
+   * The sandbox the steps run in (default: detectSandbox(); when it is unavailable, every step is
+   * refused with the reason and the fix rather than run bare).
+   */
+  sandbox?: SandboxChoice;
+  /** Hosts the setup step may reach (sandbox.network); default DEFAULT_ALLOWED_HOSTS. */
+  network?: readonly string[];
 }
 
 export interface GateRunner {
@@ -269,6 +278,8 @@ export function createGateRunner(options: GateRunnerOptions): GateRunner {
     timeoutMs: options.timeoutMs ?? DEFAULT_GATE_STEP_TIMEOUT_MS,
     ...(options.maxOutputChars ? { maxOutputChars: options.maxOutputChars } : {}),
     ledger: new ProcessLedger(processLedgerDir(options.home)),
+    sandbox: options.sandbox ?? detectSandbox({ hide: [options.home] }),
+    network: options.network ?? DEFAULT_ALLOWED_HOSTS,
   };
   return {
     async run(dir, plan, signal) {
@@ -296,6 +307,8 @@ interface StepContext {
   timeoutMs: number;
   maxOutputChars?: number;
   ledger: ProcessLedger;
+  sandbox: SandboxChoice;
+  network: readonly string[];
 }
 
 async function runGate(dir: string, plan: GatePlan, context: StepContext, signal: AbortSignal | undefined): Promise<GateResult> {
@@ -329,9 +342,15 @@ async function runGate(dir: string, plan: GatePlan, context: StepContext, signal
 }
 
 async function commandStep(name: GateStepName, dir: string, command: string, argv: string[], context: StepContext, signal: AbortSignal | undefined): Promise<GateStep> {
-  const result = await runProcess(argv, { cwd: dir, env: context.env, timeoutMs: context.timeoutMs, ledger: context.ledger, ...(context.maxOutputChars ? { maxOutputChars: context.maxOutputChars } : {}), ...(signal ? { signal } : {}) });
-  return { name, command, exitCode: result.exitCode, durationMs: result.durationMs, output: result.output };
+  const sandbox = { choice: context.sandbox, root: dir, network: name === 'setup' ? { allow: context.network } : ('none' as const), hide: [context.home] };
+  const result = await runProcess(argv, { cwd: dir, env: context.env, timeoutMs: context.timeoutMs, ledger: context.ledger, sandbox, ...(context.maxOutputChars ? { maxOutputChars: context.maxOutputChars } : {}), ...(signal ? { signal } : {}) });
+  const offline = name !== 'setup' && context.sandbox.kind === 'bwrap' && result.exitCode !== 0 && NETWORK_FAILURE.test(result.output);
+  const output = offline ? `${result.output}[sandbox: the ${name} step has no network; only the setup step may reach the hosts in sandbox.network. Fetch what the ${name} needs in gate.setup.]\n` : result.output;
+  return { name, command, exitCode: result.exitCode, durationMs: result.durationMs, output };
 }
+
+// What a program says when it finds no network: the sandbox's build and test steps have none.
+const NETWORK_FAILURE = /ENETUNREACH|EAI_AGAIN|ENOTFOUND|ECONNREFUSED|Network is unreachable|Temporary failure in name resolution|Could not resolve host/;
 
 // ---- shared dependency installs ------------------------------------------------------------
 

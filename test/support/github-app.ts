@@ -1,5 +1,6 @@
 // A real Probot instance serving Foreman's app on a local port, and signed deliveries built from
 // @octokit/webhooks-examples. GitHub's REST API is nock'd by the tests.
+import { detectSandbox, type Sandbox, type SandboxUnavailable } from '../../src/workspace/sandbox.ts';
 import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +51,8 @@ export interface HarnessOptions {
   reportIntervalMs?: number;
   /** A store shared with another harness (two app instances on one volume). */
   home?: string;
+  /** The worker's sandbox (default: detected, as `foreman worker` does). */
+  sandbox?: Sandbox | SandboxUnavailable;
 }
 
 export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness> {
@@ -84,6 +87,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
       Octokit,
       anthropic: { apiKey: 'test-key', baseURL: harness.anthropicUrl },
       commandEnv: process.env,
+      sandbox: harness.sandbox ?? detectSandbox({ hide: [home] }),
       log,
       version: '0.0.0-test',
       pollMs: 20,

@@ -1,0 +1,158 @@
+// The setup step's only way out of the sandbox: a filtering HTTP proxy on Foreman's side,
+// reached through a unix socket bound into the sandbox, which has no network of its own. Inside,
+// a small forwarder (run with the Node Foreman runs on) listens on 127.0.0.1 and sets
+// HTTP(S)_PROXY for the install, so that npm, pip, cargo and Node's fetch go through it. The proxy
+// lets through CONNECT tunnels and plain HTTP requests to the hosts of `sandbox.network` only; any
+// other host gets a 403 at once whose text names the setting.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SANDBOX_PROXY_DIR } from './sandbox.ts';
+
+/** The package registries a dependency install may reach unless sandbox.network says otherwise. */
+export const DEFAULT_ALLOWED_HOSTS: readonly string[] = [
+  'registry.npmjs.org',
+  'registry.yarnpkg.com',
+  'pypi.org',
+  'files.pythonhosted.org',
+  'crates.io',
+  'index.crates.io',
+  'static.crates.io',
+  'proxy.golang.org',
+  'sum.golang.org',
+  'rubygems.org',
+  'repo.maven.apache.org',
+];
+
+const SOCKET_NAME = 'proxy.sock';
+
+export interface EgressProxy {
+  /** The directory holding the socket: bind it at SANDBOX_PROXY_DIR. */
+  readonly dir: string;
+  /** The host:port pairs refused so far, for the step's output. */
+  readonly refused: readonly string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Whether `host:port` is allowed by an entry: `host` (ports 80 and 443), `host:port`, or
+ * `*.domain` (any subdomain, ports 80 and 443). Case-insensitive.
+ */
+export function isHostAllowed(host: string, port: number, allow: readonly string[]): boolean {
+  const name = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return allow.some((entry) => {
+    const rule = entry.toLowerCase();
+    const colon = rule.lastIndexOf(':');
+    const ruleHost = colon > 0 && /^\d+$/.test(rule.slice(colon + 1)) ? rule.slice(0, colon) : rule;
+    const rulePort = ruleHost === rule ? null : Number(rule.slice(colon + 1));
+    if (rulePort === null ? port !== 443 && port !== 80 : port !== rulePort) return false;
+    return ruleHost.startsWith('*.') ? name.endsWith(ruleHost.slice(1)) : name === ruleHost;
+  });
+}
+
+export const refusalText = (target: string, allow: readonly string[]): string =>
+  `Foreman's sandbox refused a connection to ${target}: the setup step may only reach the hosts in sandbox.network (${allow.join(', ') || 'none'}). ` +
+  `If the install needs it, add it to sandbox.network in .github/foreman.yml.\n`;
+
+export async function startEgressProxy(allow: readonly string[]): Promise<EgressProxy> {
+  const dir = await mkdtemp(join(tmpdir(), 'foreman-egress-'));
+  const refused: string[] = [];
+  const sockets = new Set<Socket>();
+  const refuse = (target: string): string => {
+    if (refused.length < 20 && !refused.includes(target)) refused.push(target);
+    return refusalText(target, allow);
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '');
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('the sandbox proxy only forwards absolute http:// URLs\n');
+      return;
+    }
+    const port = Number(url.port || 80);
+    if (url.protocol !== 'http:' || !isHostAllowed(url.hostname, port, allow)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(refuse(`${url.hostname}:${port}`));
+      return;
+    }
+    const upstream = httpRequest({ host: url.hostname, port, method: req.method, path: url.pathname + url.search, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`the sandbox proxy could not reach ${url.host}: ${error.message}\n`);
+    });
+    req.pipe(upstream);
+  });
+
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    const target = req.url ?? '';
+    const colon = target.lastIndexOf(':');
+    const host = colon > 0 ? target.slice(0, colon) : target;
+    const port = colon > 0 ? Number(target.slice(colon + 1)) : 443;
+    if (!Number.isInteger(port) || !isHostAllowed(host, port, allow)) {
+      const body = refuse(`${host}:${port}`);
+      client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    const upstream = connect(port, host.replace(/^\[|\]$/g, ''), () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', (error) => {
+      if (!client.writableEnded) client.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\nthe sandbox proxy could not reach ${target}: ${error.message}\n`);
+    });
+  });
+
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(join(dir, SOCKET_NAME), () => done());
+  });
+  return {
+    dir,
+    refused,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Runs inside the sandbox as `node -e FORWARDER program args…`: listens on 127.0.0.1, sends each
+// connection to the proxy's socket, runs the program with the proxy set, and exits as it does.
+const FORWARDER = `
+const net = require('node:net'), { spawn } = require('node:child_process'), os = require('node:os');
+const socket = ${JSON.stringify(`${SANDBOX_PROXY_DIR}/${SOCKET_NAME}`)};
+const server = net.createServer((inside) => {
+  const outside = net.connect(socket);
+  inside.pipe(outside); outside.pipe(inside);
+  inside.on('error', () => outside.destroy()); outside.on('error', () => inside.destroy());
+});
+server.listen(0, '127.0.0.1', () => {
+  const url = 'http://127.0.0.1:' + server.address().port;
+  const env = { ...process.env, HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url,
+    npm_config_proxy: url, npm_config_https_proxy: url, NODE_USE_ENV_PROXY: '1' };
+  for (const name of ['NO_PROXY', 'no_proxy', 'npm_config_noproxy']) delete env[name];
+  const [program, ...args] = process.argv.slice(1);
+  const child = spawn(program, args, { stdio: 'inherit', env });
+  child.on('error', (e) => { console.error(program + ': ' + (e.code === 'ENOENT' ? 'program not found (not on PATH and not a file); install it on the machine that runs Foreman, or change the command' : e.message)); process.exit(e.code === 'EACCES' ? 126 : 127); });
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0)));
+  for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => child.kill(s));
+});
+`;
+
+/** argv that runs `argv` behind the forwarder, with `node` (bound read-only inside). */
+export const behindProxy = (argv: readonly string[]): string[] => [process.execPath, '-e', FORWARDER, '--', ...argv];
