@@ -15,7 +15,7 @@ import { CONFIG_PATH, modelTable, parseConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import { uploadSarif } from '../github/code-scanning.ts';
 import { findingsOf, sarifOf } from '../github/findings.ts';
-import { gitAuthEnv } from '../github/git-auth.ts';
+import { gitAuthConfig } from '../github/git-auth.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { sanitizeCommentText } from '../github/sanitize.ts';
 import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
@@ -316,7 +316,7 @@ async function baseOf(
   if (trigger.pullNumber !== null) {
     const { data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: at.owner, repo: at.repo, pull_number: trigger.pullNumber });
     const ref = `refs/pull/${trigger.pullNumber}/head`;
-    await git(at.workspace, ['fetch', '--quiet', '--no-tags', at.remoteUrl, `+${ref}:refs/foreman/pull/${trigger.pullNumber}`], { env: gitAuthEnv(at.remoteUrl, inputs.githubToken) });
+    await git(at.workspace, ['fetch', '--quiet', '--no-tags', at.remoteUrl, `+${ref}:refs/foreman/pull/${trigger.pullNumber}`], { config: gitAuthConfig(at.remoteUrl, inputs.githubToken) });
     const fork = pull.head.repo?.full_name !== `${at.owner}/${at.repo}`;
     // A commenter with the trigger role vouches for the pull request; a label on a fork's pull
     // request (no secrets in its job anyway) runs read-only.

@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import type Anthropic from '@anthropic-ai/sdk';
 import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../workspace/command.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
+import { gitInvocation } from '../workspace/git.ts';
 
 export interface ToolResult {
   output: string;
@@ -462,13 +463,15 @@ interface GitRun {
   timedOut: boolean;
 }
 
-function runGit(args: string[], cwd: string): Promise<GitRun> {
+async function runGit(args: string[], cwd: string): Promise<GitRun> {
+  // Hardened like every git call of Foreman's (no hooks, filters or drivers the repository names).
+  const invocation = await gitInvocation(cwd, args);
   return new Promise((resolve) => {
     // execFile, never a shell: the pattern comes from the model.
     execFile(
       'git',
-      args,
-      { cwd, timeout: SEARCH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
+      invocation.args,
+      { cwd, timeout: SEARCH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env: invocation.env },
       (error, stdout, stderr) => {
         if (!error) return resolve({ stdout, stderr, exitCode: 0, overflowed: false, timedOut: false });
         const failure = error as NodeJS.ErrnoException & { code?: string | number; killed?: boolean };
