@@ -11,6 +11,8 @@ import { BranchProposer } from '../src/workspace/branch-proposer.ts';
 import { executeTool } from '../src/agents/tools.ts';
 import { git } from '../src/workspace/git.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
+import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { runCli } from './support/cli.ts';
 
 const HOOKS = ['reference-transaction', 'post-checkout', 'post-index-change', 'pre-commit', 'post-commit', 'pre-push', 'fsmonitor-watchman'];
 
@@ -101,4 +103,66 @@ test('argv stays free of the hardening, and a value passed as config never shows
   assert.ok(error instanceof Error);
   assert.doesNotMatch(error.message, /secret-value|hooksPath/);
   assert.match(error.message, /^git rev-parse --verify no-such-ref failed/);
+});
+
+test('a gate step that plants hooks, core.hooksPath and a filter in the shared git directory runs nothing in the later git commands of `foreman run`', { timeout: 60_000 }, async () => {
+  const fake = await startFakeAnthropic({
+    handler: (req) => {
+      if (/^You are reviewer \d+ /.test(req.prompt)) return [toolUse('submit_result', { verdict: 'accept', reason: 'fine' })];
+      const n = /MARK-(\d)/.exec(req.prompt)?.[1] ?? '0';
+      if (req.turn === 0) return [toolUse('edit_file', { path: 'src/math.js', old_string: 'export function add', new_string: `// note ${n}\nexport function add` })];
+      return [text('done')];
+    },
+  });
+  try {
+    const outside = tempDir('foreman-hostile-');
+    const marker = join(outside, 'ran');
+    // What a prompt-injected change to a test script could do: it runs in the gate, in a
+    // worktree whose git directory is shared with the user's repository.
+    const plant = `import { execFileSync } from 'node:child_process'
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+const marker = ${JSON.stringify(marker)}
+try {
+  const common = resolve(execFileSync('git', ['rev-parse', '--git-common-dir'], { encoding: 'utf8' }).trim())
+  const evil = join(${JSON.stringify(outside)}, 'hooks')
+  for (const dir of [join(common, 'hooks'), evil]) {
+    mkdirSync(dir, { recursive: true })
+    for (const hook of ${JSON.stringify(HOOKS)}) {
+      writeFileSync(join(dir, hook), '#!/bin/sh\\necho ' + hook + ' >> ' + marker + '\\n')
+      chmodSync(join(dir, hook), 0o755)
+    }
+  }
+  const program = join(${JSON.stringify(outside)}, 'filter.sh')
+  writeFileSync(program, '#!/bin/sh\\necho filter-$1 >> ' + marker + '\\nexec cat\\n')
+  chmodSync(program, 0o755)
+  const set = (key, value) => execFileSync('git', ['config', '--file', join(common, 'config'), key, value])
+  set('core.hooksPath', evil)
+  set('filter.evil.clean', program + ' clean')
+  set('filter.evil.smudge', program + ' smudge')
+  set('filter.evil.required', 'true')
+} catch (error) {
+  // Inside Foreman's sandbox the shared git directory is read-only: the run goes on.
+  console.log('could not plant: ' + error.message)
+}
+`;
+    const repo = makeRepo({
+      'package.json': JSON.stringify({ name: 'fixture', version: '1.0.0', type: 'module', scripts: { test: 'node plant.mjs' } }),
+      'plant.mjs': plant,
+      'src/math.js': 'export function add(a, b) {\n  return a + b\n}\n',
+      '.gitattributes': '*.js filter=evil diff=evil\n',
+      '.claude/workflows/fixit.js': `export const meta = { name: 'fixit', description: 'two fixes' }\nawait fix('MARK-1: first', { label: 'first' })\nreturn await fix('MARK-2: second', { label: 'second' })\n`,
+    });
+    const home = tempDir();
+    const result = await runCli(['run', 'fixit', '--repo', repo, '--json'], { home, baseURL: fake.url });
+    assert.equal(result.code, 0, result.stderr);
+    const json = JSON.parse(result.stdout);
+    assert.equal(json.result.status, 'proposed', result.stdout);
+    assert.equal(json.changes.length, 2);
+    assert.equal(ran(marker), '', 'nothing the gate planted ran in Foreman\'s git commands');
+    // Foreman left its proposals, and nothing of its own in the hooks or config.
+    assert.match(gitIn(repo, 'for-each-ref', '--format=%(refname)', 'refs/heads/foreman/'), /first[\s\S]*second|second[\s\S]*first/);
+  } finally {
+    await fake.close();
+  }
 });
