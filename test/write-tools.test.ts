@@ -307,6 +307,32 @@ describe('run_command', () => {
     assert.equal(await exists(path.join(root, 'pwned')), false);
   });
 
+  test("an allowed 'git diff **' cannot read or write outside the worktree", async () => {
+    const gitDiff = { commands: ['git diff **', 'git grep **', 'git **'] };
+    const target = path.join(outside, 'written.txt');
+    for (const command of [
+      `git diff --no-index /dev/null ${path.join(outside, 'secret.txt')}`,
+      `git diff --no-ind /dev/null ${path.join(outside, 'secret.txt')}`,
+      `git diff --output=${target} HEAD`,
+      `git diff --outp=${target} HEAD`,
+      `git diff --ext-diff HEAD`,
+      `git -C ${outside} diff`,
+      `git --git-dir=${outside} diff`,
+      `git grep -O${target} x`,
+    ]) {
+      const result = await run(command, gitDiff);
+      assert.equal(result.isError, true, command);
+      assert.match(result.output, /is refused: .*outside the worktree|is refused: git's own options/, command);
+      assert.match(result.output, /drop that option|give the subcommand first/, command);
+      assert.doesNotMatch(result.output, /TOP-SECRET/);
+    }
+    assert.equal(await exists(target), false);
+    // What the pattern is for still runs.
+    const diff = await run('git diff --stat HEAD', gitDiff);
+    assert.equal(diff.isError, false, diff.output);
+    assert.match(diff.output, /^Exit code 0/);
+  });
+
   test('the command does not see the API key or the GitHub token', async () => {
     const saved = { ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY, GITHUB_TOKEN: process.env.GITHUB_TOKEN };
     process.env.ANTHROPIC_API_KEY = 'sk-ant-test-DO-NOT-LEAK';

@@ -13,6 +13,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../workspace/command.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import { gitInvocation } from '../workspace/git.ts';
+import { refusedGitArgument } from './git-arguments.ts';
 
 export interface ToolResult {
   output: string;
@@ -643,6 +644,8 @@ async function runCommand(args: Record<string, unknown>, context: ToolContext): 
   }
   if (argv.length === 0) throw new ToolError(`"command" is empty. ${allowedCommands(patterns)}`);
   if (!isCommandAllowed(argv, patterns)) throw new ToolError(`"${command}" is not an allowed command. ${allowedCommands(patterns)}`);
+  const outsideWorktree = refusedGitArgument(argv);
+  if (outsideWorktree) throw new ToolError(`"${command}" is refused: ${outsideWorktree}. Agents run git only on their own worktree; drop that option.`);
 
   const timeoutMs = context.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const result = await runProcess(argv, {
