@@ -353,6 +353,22 @@ describe('run_command', () => {
     }
   });
 
+  test('the command does not see credentials inside values, nor a copy of a secret Foreman holds', async () => {
+    const commandEnv = {
+      PATH: process.env.PATH,
+      DATABASE_URL: 'postgres://app:pa55word@db/app',
+      HTTP_PROXY: 'http://u:proxypass@proxy:8080',
+      COPIED: 'ghs_HELD_INSTALLATION_TOKEN',
+      PLAIN: 'https://example.com/',
+    };
+    const result = await run('node -e "console.log(JSON.stringify(process.env))"', { commandEnv, commandSecrets: ['ghs_HELD_INSTALLATION_TOKEN'] });
+    assert.equal(result.isError, false, result.output);
+    const env = JSON.parse(result.output.split('\n')[1]) as Record<string, string>;
+    assert.equal(env.PLAIN, 'https://example.com/');
+    assert.deepEqual([env.DATABASE_URL, env.HTTP_PROXY, env.COPIED], [undefined, undefined, undefined]);
+    assert.doesNotMatch(result.output, /pa55word|proxypass|HELD/);
+  });
+
   test('a given environment replaces process.env, and is cleaned too', async () => {
     const commandEnv = { PATH: process.env.PATH, MARK: 'from-commandEnv', ANTHROPIC_API_KEY: 'sk-ant-given-DO-NOT-LEAK' };
     const result = await run('node -e "console.log(JSON.stringify(process.env))"', { commandEnv });

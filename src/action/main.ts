@@ -223,6 +223,7 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
       baseURL: env.ANTHROPIC_BASE_URL,
       config,
       commandEnv: env,
+      commandSecrets: [inputs.githubToken],
       howToResume: actionResumeAdvice,
       signal: at.signal,
       ...(where.untrusted ? { untrusted: where.untrusted } : {}),

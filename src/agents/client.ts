@@ -38,6 +38,8 @@ export interface AnthropicAgentRunnerOptions {
   commandTimeoutMs?: number;
   /** The environment run_command starts from; secrets are removed before a command runs. Default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
+  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
+  commandSecrets?: readonly string[];
   /** Where run_command's processes are written down while they run (`$FOREMAN_HOME/processes`). */
   processLedger?: ProcessLedger;
 }
@@ -74,6 +76,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #commands: readonly string[];
   readonly #commandTimeoutMs: number | undefined;
   readonly #commandEnv: NodeJS.ProcessEnv | undefined;
+  readonly #commandSecrets: readonly string[] | undefined;
   readonly #processLedger: ProcessLedger | undefined;
 
   constructor(options: AnthropicAgentRunnerOptions) {
@@ -90,6 +93,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#commands = options.commands ?? [];
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#commandEnv = options.commandEnv;
+    this.#commandSecrets = options.commandSecrets;
     this.#processLedger = options.processLedger;
   }
 
@@ -108,6 +112,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       commands: this.#commands,
       commandTimeoutMs: this.#commandTimeoutMs,
       commandEnv: this.#commandEnv,
+      commandSecrets: this.#commandSecrets,
       processLedger: this.#processLedger,
     });
   }

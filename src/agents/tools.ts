@@ -155,6 +155,8 @@ export interface ToolContext {
   commandTimeoutMs?: number;
   /** The environment run_command starts from, before secrets are removed; default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
+  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
+  commandSecrets?: readonly string[];
   /** The agent's signal: stopping the agent kills a running command. */
   signal?: AbortSignal;
   /** Where running commands are written down, so a Foreman that dies cannot orphan them. */
@@ -650,7 +652,7 @@ async function runCommand(args: Record<string, unknown>, context: ToolContext): 
   const timeoutMs = context.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const result = await runProcess(argv, {
     cwd: await realpath(context.root),
-    env: cleanEnvironment(context.commandEnv ?? process.env),
+    env: cleanEnvironment(context.commandEnv ?? process.env, context.commandSecrets),
     timeoutMs,
     // runProcess keeps the tail: test runners and compilers put the verdict last.
     maxOutputChars: MAX_COMMAND_OUTPUT,

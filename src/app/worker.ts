@@ -386,6 +386,8 @@ export class ForemanWorker {
         listener: report.listener,
         signal: controller.signal,
         commandEnv: this.#o.commandEnv,
+        // The installation token is never in the environment; held here in case a copy is.
+        commandSecrets: [await this.#token(context)],
         howToResume: appResumeAdvice,
         config: context.config,
         workflowRoot,

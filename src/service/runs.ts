@@ -42,6 +42,11 @@ export interface ServiceEnv {
   proposer?: (repo: string) => Proposer;
   /** What gate and agent commands start from; secrets are removed before anything runs. */
   commandEnv: NodeJS.ProcessEnv;
+  /**
+   * Secrets Foreman holds besides those in commandEnv (installation tokens): a variable whose
+   * value contains one, or the API key, is removed before a command runs.
+   */
+  commandSecrets?: readonly string[];
   /** The repository's config when the front door read it itself (the App: from the default branch). */
   config?: ForemanConfig;
   /**
@@ -212,6 +217,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   const agentRoot = await createPristineCheckout(run.repoDir, run.baseSha, env.home, run.id);
   await warm;
   try {
+    const held = [env.apiKey, ...(env.commandSecrets ?? [])].filter((secret): secret is string => Boolean(secret));
     // The governor starts at the agent concurrency, so back-off only ever lowers it.
     const governor = new RateGovernor(run.options.concurrency);
     const runner = new AnthropicAgentRunner({
@@ -223,6 +229,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       commands: env.untrusted ? [] : config.agents?.commands,
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,
+      commandSecrets: held,
       processLedger: ledger,
     });
     const workspace = createRunWorkspace({
@@ -233,6 +240,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       config,
       proposer: env.proposer ? env.proposer(run.repoDir) : new BranchProposer(run.repoDir),
       env: env.commandEnv,
+      secrets: held,
       ...(env.untrusted ? { refusal: env.untrusted } : {}),
     });
     return await executeRun(

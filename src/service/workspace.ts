@@ -15,6 +15,8 @@ export interface RunWorkspaceOptions {
   proposer: Proposer;
   /** The environment gate commands start from; secrets are removed before they run. */
   env: NodeJS.ProcessEnv;
+  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
+  secrets?: readonly string[];
   /** The gate slots this run shares with the process's other runs (default: processGateSlots()). */
   gateSlots?: GateSlots;
   /** Why gates and proposals are refused for this run (untrusted code), if they are. */
@@ -33,6 +35,7 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
     ...(options.gateSlots ? { slots: options.gateSlots } : {}),
     timeoutMs: options.config.gate?.timeoutMs ?? DEFAULT_GATE_TIMEOUT_MS,
     env: options.env,
+    ...(options.secrets ? { secrets: options.secrets } : {}),
   });
 
   return {
