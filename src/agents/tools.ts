@@ -14,6 +14,7 @@ import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLin
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import { gitInvocation } from '../workspace/git.ts';
 import { refusedGitArgument } from './git-arguments.ts';
+import { protectedReason } from './protected-paths.ts';
 
 export interface ToolResult {
   output: string;
@@ -287,18 +288,14 @@ const gitRefusal = (requested: string): string => `"${requested}" is inside .git
 
 const toPosix = (p: string): string => p.split(path.sep).join('/');
 
-// A change to CI workflows would run with the repository's secrets once its branch is pushed,
-// and a change to Foreman's own config would widen what later agents may run: neither is a
-// fix an agent may write. Checked on the requested and the resolved path (a link inside the
-// root could point at either).
-const PROTECTED = [/^\.github\/workflows(\/|$)/i, /^\.github\/foreman\.ya?ml$/i];
-
+// Checked on the requested and the resolved path (a link inside the root could point at either).
 async function refuseProtected(root: string, file: ResolvedPath): Promise<void> {
   const resolved = toPosix(path.relative(await realpath(root), file.absolute));
   for (const candidate of [toPosix(file.relative), resolved]) {
-    if (PROTECTED.some((pattern) => pattern.test(candidate))) {
+    const reason = await protectedReason(root, candidate);
+    if (reason) {
       throw new ToolError(
-        `"${candidate}" is protected: agents may not change CI workflows (.github/workflows) or Foreman's config (.github/foreman.yml); describe the change needed in your final answer instead`,
+        `"${candidate}" is protected: agents may not change ${reason}, which GitHub runs with the job's token or which sets what agents may run; describe the change needed in your final answer instead`,
       );
     }
   }
