@@ -16,6 +16,7 @@ import type { ForemanConfig } from '../config/schema.ts';
 import { uploadSarif } from '../github/code-scanning.ts';
 import { findingsOf, sarifOf } from '../github/findings.ts';
 import { gitAuthConfig } from '../github/git-auth.ts';
+import { removePersistedCredentials } from './persisted-credentials.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { sanitizeCommentText } from '../github/sanitize.ts';
 import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
@@ -78,6 +79,13 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: 
     core.notice(`Foreman: nothing to run: ${trigger.reason}`);
     core.setOutput('status', 'skipped');
     return;
+  }
+  const persisted = await removePersistedCredentials(workspace);
+  if (persisted.length > 0) {
+    core.warning(
+      `Foreman removed the job's token from the checkout's .git/config (${persisted.join(', ')}): code of the repository that Foreman builds and tests could read it there. ` +
+        'Set persist-credentials: false on the actions/checkout step; a later step that pushes with git needs its own credentials.',
+    );
   }
   // With secrets in reach, someone without the role is turned away before anything of theirs is fetched or run.
   if (trigger.checkRoleOf) {

@@ -141,6 +141,9 @@ export function isSecretName(name: string): boolean {
 // A URL whose authority carries userinfo (`scheme://user:pass@host`, `https://token@host`):
 // database URLs, proxy settings, registry URLs with a token.
 const CREDENTIAL_URL = /[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]+@/i;
+
+/** Whether `value` holds a URL with credentials in it. */
+export const holdsCredentialUrl = (value: string): boolean => CREDENTIAL_URL.test(value);
 // Shorter "secrets" would match ordinary values (a 4-digit PIN inside a PATH).
 const MIN_HELD_SECRET_LENGTH = 8;
 
@@ -161,7 +164,7 @@ export function cleanEnvironment(env: NodeJS.ProcessEnv, heldSecrets: Iterable<s
   for (const [name, value] of Object.entries(env)) if (isSecretName(name)) hold(value);
   const clean: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || isSecretName(name) || CREDENTIAL_URL.test(value)) continue;
+    if (value === undefined || isSecretName(name) || holdsCredentialUrl(value)) continue;
     if ([...held].some((secret) => value.includes(secret))) continue;
     clean[name] = value;
   }
