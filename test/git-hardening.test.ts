@@ -2,7 +2,7 @@
 // name programs (as a gate step or a crafted repository could leave them) run nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChangeWorktrees } from '../src/workspace/changes.ts';
 import { changesSince, createPristineCheckout, removeRunWorktrees } from '../src/workspace/checkout.ts';
@@ -54,7 +54,11 @@ function plantHostileRepository(repo: string): string {
     ['remote.origin.uploadpack', `${program} upload-pack`],
   ];
   for (const [key, value] of config) gitIn(repo, 'config', key, value);
-  writeFileSync(join(repo, '.git', 'info', 'attributes'), '* filter=evil diff=evil\n');
+  // Config pulled in through includeIf counts as the repository's own.
+  const included = join(dir, 'included.config');
+  writeFileSync(included, `[filter "inc"]\n\tclean = ${program} clean-included\n\tsmudge = ${program} smudge-included\n[core]\n\thooksPath = ${join(dir, 'hooks')}\n`);
+  gitIn(repo, 'config', 'includeIf.gitdir:/.path', included);
+  writeFileSync(join(repo, '.git', 'info', 'attributes'), '* filter=evil diff=evil\n*.js filter=inc\n');
   return marker;
 }
 
@@ -154,6 +158,9 @@ try {
       '.claude/workflows/fixit.js': `export const meta = { name: 'fixit', description: 'two fixes' }\nawait fix('MARK-1: first', { label: 'first' })\nreturn await fix('MARK-2: second', { label: 'second' })\n`,
     });
     const home = tempDir();
+    const commonConfig = join(repo, '.git', 'config');
+    const configBefore = readFileSync(commonConfig, 'utf8');
+    const hooksBefore = readdirSync(join(repo, '.git', 'hooks')).sort();
     const result = await runCli(['run', 'fixit', '--repo', repo, '--json'], { home, baseURL: fake.url });
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout);
@@ -162,6 +169,17 @@ try {
     assert.equal(ran(marker), '', 'nothing the gate planted ran in Foreman\'s git commands');
     // Foreman left its proposals, and nothing of its own in the hooks or config.
     assert.match(gitIn(repo, 'for-each-ref', '--format=%(refname)', 'refs/heads/foreman/'), /first[\s\S]*second|second[\s\S]*first/);
+    // Take away what the gate planted (where it could): what is left is what Foreman added, nothing.
+    for (const [key, how] of [['core.hooksPath', '--unset'], ['filter.evil', '--remove-section']]) {
+      try {
+        gitIn(repo, 'config', '--file', commonConfig, how, key);
+      } catch {
+        // Not planted (the sandbox kept the shared git directory read-only).
+      }
+    }
+    for (const hook of HOOKS) rmSync(join(repo, '.git', 'hooks', hook), { force: true });
+    assert.equal(readFileSync(commonConfig, 'utf8'), configBefore, "Foreman wrote nothing into the repository's config");
+    assert.deepEqual(readdirSync(join(repo, '.git', 'hooks')).sort(), hooksBefore);
   } finally {
     await fake.close();
   }
