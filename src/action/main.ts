@@ -15,7 +15,8 @@ import { CONFIG_PATH, modelTable, parseConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import { uploadSarif } from '../github/code-scanning.ts';
 import { findingsOf, sarifOf } from '../github/findings.ts';
-import { gitAuthEnv } from '../github/git-auth.ts';
+import { gitAuthConfig } from '../github/git-auth.ts';
+import { removePersistedCredentials } from './persisted-credentials.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { sanitizeCommentText } from '../github/sanitize.ts';
 import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
@@ -80,6 +81,13 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: 
     core.notice(`Foreman: nothing to run: ${trigger.reason}`);
     core.setOutput('status', 'skipped');
     return;
+  }
+  const persisted = await removePersistedCredentials(workspace);
+  if (persisted.length > 0) {
+    core.warning(
+      `Foreman removed the job's token from the checkout's .git/config (${persisted.join(', ')}): code of the repository that Foreman builds and tests could read it there. ` +
+        'Set persist-credentials: false on the actions/checkout step; a later step that pushes with git needs its own credentials.',
+    );
   }
   // With secrets in reach, someone without the role is turned away before anything of theirs is fetched or run.
   if (trigger.checkRoleOf) {
@@ -230,6 +238,7 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
       config,
       commandEnv: env,
       sandbox,
+      commandSecrets: [inputs.githubToken],
       howToResume: actionResumeAdvice,
       signal: at.signal,
       ...(where.untrusted ? { untrusted: where.untrusted } : {}),
@@ -323,7 +332,7 @@ async function baseOf(
   if (trigger.pullNumber !== null) {
     const { data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: at.owner, repo: at.repo, pull_number: trigger.pullNumber });
     const ref = `refs/pull/${trigger.pullNumber}/head`;
-    await git(at.workspace, ['fetch', '--quiet', '--no-tags', at.remoteUrl, `+${ref}:refs/foreman/pull/${trigger.pullNumber}`], { env: gitAuthEnv(at.remoteUrl, inputs.githubToken) });
+    await git(at.workspace, ['fetch', '--quiet', '--no-tags', at.remoteUrl, `+${ref}:refs/foreman/pull/${trigger.pullNumber}`], { config: gitAuthConfig(at.remoteUrl, inputs.githubToken) });
     const fork = pull.head.repo?.full_name !== `${at.owner}/${at.repo}`;
     // A commenter with the trigger role vouches for the pull request; a label on a fork's pull
     // request (no secrets in its job anyway) runs read-only.

@@ -39,6 +39,8 @@ export interface AnthropicAgentRunnerOptions {
   commandTimeoutMs?: number;
   /** The environment run_command starts from; secrets are removed before a command runs. Default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
+  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
+  commandSecrets?: readonly string[];
   /** Where run_command's processes are written down while they run (`$FOREMAN_HOME/processes`). */
   processLedger?: ProcessLedger;
   /** The sandbox run_command runs in (default: detected). */
@@ -77,6 +79,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #commands: readonly string[];
   readonly #commandTimeoutMs: number | undefined;
   readonly #commandEnv: NodeJS.ProcessEnv | undefined;
+  readonly #commandSecrets: readonly string[] | undefined;
   readonly #processLedger: ProcessLedger | undefined;
   readonly #sandbox: SandboxChoice | undefined;
 
@@ -94,6 +97,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#commands = options.commands ?? [];
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#commandEnv = options.commandEnv;
+    this.#commandSecrets = options.commandSecrets;
     this.#processLedger = options.processLedger;
     this.#sandbox = options.sandbox;
   }
@@ -113,6 +117,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       commands: this.#commands,
       commandTimeoutMs: this.#commandTimeoutMs,
       commandEnv: this.#commandEnv,
+      commandSecrets: this.#commandSecrets,
       processLedger: this.#processLedger,
       ...(this.#sandbox ? { sandbox: this.#sandbox } : {}),
     });

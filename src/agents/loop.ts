@@ -68,6 +68,8 @@ export interface AgentLoopDeps {
   commandTimeoutMs?: number;
   /** The environment run_command starts from, before secrets are removed; default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
+  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
+  commandSecrets?: readonly string[];
   processLedger?: ProcessLedger;
   sandbox?: SandboxChoice;
 }
@@ -107,6 +109,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
       commands: deps.commands,
       commandTimeoutMs: deps.commandTimeoutMs,
       commandEnv: deps.commandEnv,
+      commandSecrets: deps.commandSecrets,
       processLedger: deps.processLedger,
       ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
       signal: request.signal,

@@ -13,6 +13,9 @@ import type Anthropic from '@anthropic-ai/sdk';
 import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../workspace/command.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
+import { gitInvocation } from '../workspace/git.ts';
+import { refusedGitArgument } from './git-arguments.ts';
+import { protectedReason } from './protected-paths.ts';
 
 export interface ToolResult {
   output: string;
@@ -154,6 +157,8 @@ export interface ToolContext {
   commandTimeoutMs?: number;
   /** The environment run_command starts from, before secrets are removed; default process.env. */
   commandEnv?: NodeJS.ProcessEnv;
+  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
+  commandSecrets?: readonly string[];
   /** The agent's signal: stopping the agent kills a running command. */
   signal?: AbortSignal;
   /** Where running commands are written down, so a Foreman that dies cannot orphan them. */
@@ -286,18 +291,14 @@ const gitRefusal = (requested: string): string => `"${requested}" is inside .git
 
 const toPosix = (p: string): string => p.split(path.sep).join('/');
 
-// A change to CI workflows would run with the repository's secrets once its branch is pushed,
-// and a change to Foreman's own config would widen what later agents may run: neither is a
-// fix an agent may write. Checked on the requested and the resolved path (a link inside the
-// root could point at either).
-const PROTECTED = [/^\.github\/workflows(\/|$)/i, /^\.github\/foreman\.ya?ml$/i];
-
+// Checked on the requested and the resolved path (a link inside the root could point at either).
 async function refuseProtected(root: string, file: ResolvedPath): Promise<void> {
   const resolved = toPosix(path.relative(await realpath(root), file.absolute));
   for (const candidate of [toPosix(file.relative), resolved]) {
-    if (PROTECTED.some((pattern) => pattern.test(candidate))) {
+    const reason = await protectedReason(root, candidate);
+    if (reason) {
       throw new ToolError(
-        `"${candidate}" is protected: agents may not change CI workflows (.github/workflows) or Foreman's config (.github/foreman.yml); describe the change needed in your final answer instead`,
+        `"${candidate}" is protected: agents may not change ${reason}, which GitHub runs with the job's token or which sets what agents may run; describe the change needed in your final answer instead`,
       );
     }
   }
@@ -465,13 +466,15 @@ interface GitRun {
   timedOut: boolean;
 }
 
-function runGit(args: string[], cwd: string): Promise<GitRun> {
+async function runGit(args: string[], cwd: string): Promise<GitRun> {
+  // Hardened like every git call of Foreman's (no hooks, filters or drivers the repository names).
+  const invocation = await gitInvocation(cwd, args);
   return new Promise((resolve) => {
     // execFile, never a shell: the pattern comes from the model.
     execFile(
       'git',
-      args,
-      { cwd, timeout: SEARCH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
+      invocation.args,
+      { cwd, timeout: SEARCH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env: invocation.env },
       (error, stdout, stderr) => {
         if (!error) return resolve({ stdout, stderr, exitCode: 0, overflowed: false, timedOut: false });
         const failure = error as NodeJS.ErrnoException & { code?: string | number; killed?: boolean };
@@ -643,12 +646,14 @@ async function runCommand(args: Record<string, unknown>, context: ToolContext): 
   }
   if (argv.length === 0) throw new ToolError(`"command" is empty. ${allowedCommands(patterns)}`);
   if (!isCommandAllowed(argv, patterns)) throw new ToolError(`"${command}" is not an allowed command. ${allowedCommands(patterns)}`);
+  const outsideWorktree = refusedGitArgument(argv);
+  if (outsideWorktree) throw new ToolError(`"${command}" is refused: ${outsideWorktree}. Agents run git only on their own worktree; drop that option.`);
 
   const timeoutMs = context.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const root = await realpath(context.root);
   const result = await runProcess(argv, {
     cwd: root,
-    env: cleanEnvironment(context.commandEnv ?? process.env),
+    env: cleanEnvironment(context.commandEnv ?? process.env, context.commandSecrets),
     timeoutMs,
     // runProcess keeps the tail: test runners and compilers put the verdict last.
     maxOutputChars: MAX_COMMAND_OUTPUT,

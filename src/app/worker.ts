@@ -317,7 +317,7 @@ export class ForemanWorker {
     // On a pull request, a workflow asked for without args gets what review-pr reads: the change itself.
     let pullRequestArgs: unknown = null;
     if (pullRequest && mergeBase) {
-      const diff = await git(clone, ['diff', '--no-color', '--no-ext-diff', `${mergeBase}...${headSha}`]);
+      const diff = await git(clone, ['diff', '--no-color', `${mergeBase}...${headSha}`]);
       // The title and body are the author's words, maybe a stranger's: sanitised like a comment.
       pullRequestArgs = { diff, base: mergeBase, head: headSha, title: sanitizeCommentText(pullRequest.title), body: sanitizeCommentText(pullRequest.body) };
     }
@@ -393,6 +393,8 @@ export class ForemanWorker {
         signal: controller.signal,
         commandEnv: this.#o.commandEnv,
         sandbox: this.#o.sandbox,
+        // The installation token is never in the environment; held here in case a copy is.
+        commandSecrets: [await this.#token(context)],
         howToResume: appResumeAdvice,
         config: context.config,
         workflowRoot,

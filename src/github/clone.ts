@@ -7,7 +7,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { git, GitError } from '../workspace/git.ts';
-import { gitAuthEnv, scrubToken } from './git-auth.ts';
+import { gitAuthConfig, scrubToken } from './git-auth.ts';
 
 export interface SyncRequest {
   /** $FOREMAN_HOME/clones */
@@ -47,10 +47,10 @@ export async function syncClone(request: SyncRequest): Promise<string> {
 }
 
 async function sync(dir: string, request: SyncRequest): Promise<void> {
-  const env = gitAuthEnv(request.cloneUrl, request.token);
+  const config = gitAuthConfig(request.cloneUrl, request.token);
   const run = async (cwd: string, args: string[]) => {
     try {
-      return await git(cwd, args, { env });
+      return await git(cwd, args, { config });
     } catch (error) {
       if (!(error instanceof GitError)) throw error;
       throw new CloneError(
@@ -98,7 +98,7 @@ export async function hydrateCommits(dir: string, shas: string[], auth: { cloneU
   try {
     // What git itself runs for a promisor fetch, in one batch.
     await git(dir, ['-c', 'fetch.negotiationAlgorithm=noop', 'fetch', '--quiet', 'origin', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no', '--filter=blob:none', '--stdin'], {
-      env: gitAuthEnv(auth.cloneUrl, auth.token),
+      config: gitAuthConfig(auth.cloneUrl, auth.token),
       input: [...missing].join('\n') + '\n',
     });
   } catch (error) {

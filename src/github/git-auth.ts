@@ -2,22 +2,18 @@
 // ps), URLs and error messages. Shared by cloning and pushing.
 
 /**
- * Environment that makes git send the token as an HTTP header. Keyed on the remote URL: a more
- * specific key wins over the header actions/checkout leaves for https://github.com/, and the
- * empty value first clears that one so only ours is sent. Config the caller already passes
- * through GIT_CONFIG_* is kept.
+ * Config that makes git send the token as an HTTP header, for the runner's `config` option
+ * (git.ts), which passes it through the environment, never argv. Keyed on the remote URL: a
+ * more specific key wins over a header left for https://github.com/ (actions/checkout's
+ * persisted credentials), and the empty value first clears that one so only ours is sent.
  */
-export function gitAuthEnv(remoteUrl: string, token: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function gitAuthConfig(remoteUrl: string, token: string): Array<[string, string]> {
   const key = /^https?:\/\//i.test(remoteUrl) ? `http.${remoteUrl}.extraheader` : 'http.extraheader';
   const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
-  const first = Number(env.GIT_CONFIG_COUNT) || 0;
-  return {
-    GIT_CONFIG_COUNT: String(first + 2),
-    [`GIT_CONFIG_KEY_${first}`]: key,
-    [`GIT_CONFIG_VALUE_${first}`]: '',
-    [`GIT_CONFIG_KEY_${first + 1}`]: key,
-    [`GIT_CONFIG_VALUE_${first + 1}`]: header,
-  };
+  return [
+    [key, ''],
+    [key, header],
+  ];
 }
 
 /** `text` without the token in any form git or GitHub could print it in. */

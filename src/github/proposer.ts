@@ -7,7 +7,7 @@ import { MAX_PR_BODY_CHARS, proposalTitle } from '../report/proposal.ts';
 import type { Proposal, ProposalRequest, Proposer } from '../runtime/types.ts';
 import { git, GitError } from '../workspace/git.ts';
 import { checkBranchName, createProposalCommit, proposalMessage, type ProposalCommitOptions } from '../workspace/proposal-commit.ts';
-import { gitAuthEnv, scrubToken } from './git-auth.ts';
+import { gitAuthConfig, scrubToken } from './git-auth.ts';
 
 export interface GitHubProposerOptions extends ProposalCommitOptions {
   octokit: Octokit;
@@ -108,7 +108,7 @@ export class GitHubProposer implements Proposer {
     if (before === null) {
       try {
         // --no-verify: the repository's own pre-push hooks (installed by the gate's setup step) are not ours to run.
-        await git(this.#options.repoDir, ['push', '--no-verify', '--quiet', this.#options.remoteUrl, `${sha}:${ref}`], { env: await this.#authEnv() });
+        await git(this.#options.repoDir, ['push', '--no-verify', '--quiet', this.#options.remoteUrl, `${sha}:${ref}`], { config: await this.#authConfig() });
         return;
       } catch (error) {
         if (!(error instanceof GitError)) throw error;
@@ -131,7 +131,7 @@ export class GitHubProposer implements Proposer {
 
   async #remoteTarget(ref: string): Promise<string | null> {
     try {
-      const out = await git(this.#options.repoDir, ['ls-remote', '--refs', this.#options.remoteUrl, ref], { env: await this.#authEnv() });
+      const out = await git(this.#options.repoDir, ['ls-remote', '--refs', this.#options.remoteUrl, ref], { config: await this.#authConfig() });
       for (const line of out.split('\n')) {
         const [sha, name] = line.split('\t');
         if (name === ref) return sha;
@@ -146,10 +146,10 @@ export class GitHubProposer implements Proposer {
     }
   }
 
-  async #authEnv(): Promise<Record<string, string>> {
+  async #authConfig(): Promise<Array<[string, string]>> {
     const { token } = this.#options;
     this.#token = typeof token === 'string' ? token : await token();
-    return gitAuthEnv(this.#options.remoteUrl, this.#token);
+    return gitAuthConfig(this.#options.remoteUrl, this.#token);
   }
 
   /** What git said, scrubbed; its verbose modes print pages, the end says what went wrong. */

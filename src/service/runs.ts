@@ -43,6 +43,11 @@ export interface ServiceEnv {
   proposer?: (repo: string) => Proposer;
   /** What gate and agent commands start from; secrets are removed before anything runs. */
   commandEnv: NodeJS.ProcessEnv;
+  /**
+   * Secrets Foreman holds besides those in commandEnv (installation tokens): a variable whose
+   * value contains one, or the API key, is removed before a command runs.
+   */
+  commandSecrets?: readonly string[];
   /** The repository's config when the front door read it itself (the App: from the default branch). */
   config?: ForemanConfig;
   /**
@@ -219,6 +224,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   const agentRoot = await createPristineCheckout(run.repoDir, run.baseSha, env.home, run.id);
   await warm;
   try {
+    const held = [env.apiKey, ...(env.commandSecrets ?? [])].filter((secret): secret is string => Boolean(secret));
     // The governor starts at the agent concurrency, so back-off only ever lowers it.
     const governor = new RateGovernor(run.options.concurrency);
     const runner = new AnthropicAgentRunner({
@@ -230,6 +236,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       commands: env.untrusted ? [] : config.agents?.commands,
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,
+      commandSecrets: held,
       processLedger: ledger,
       sandbox,
     });
@@ -242,6 +249,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       proposer: env.proposer ? env.proposer(run.repoDir) : new BranchProposer(run.repoDir),
       env: env.commandEnv,
       sandbox,
+      secrets: held,
       ...(env.untrusted ? { refusal: env.untrusted } : {}),
     });
     return await executeRun(

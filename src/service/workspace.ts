@@ -16,6 +16,8 @@ export interface RunWorkspaceOptions {
   proposer: Proposer;
   /** The environment gate commands start from; secrets are removed before they run. */
   env: NodeJS.ProcessEnv;
+  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
+  secrets?: readonly string[];
   /** The gate slots this run shares with the process's other runs (default: processGateSlots()). */
   gateSlots?: GateSlots;
   /** The sandbox gate steps run in. */
@@ -38,6 +40,7 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
     env: options.env,
     sandbox: options.sandbox,
     ...(options.config.sandbox?.network ? { network: options.config.sandbox.network } : {}),
+    ...(options.secrets ? { secrets: options.secrets } : {}),
   });
 
   return {

@@ -76,7 +76,7 @@ export class ChangeWorktrees {
       // Binary files have no line counts.
       files.push({ path: match[3], additions: match[1] === '-' ? 0 : Number(match[1]), deletions: match[2] === '-' ? 0 : Number(match[2]) });
     }
-    const full = await git(this.#repo, ['diff', '--no-color', '--no-ext-diff', this.#baseSha, commit]);
+    const full = await git(this.#repo, ['diff', '--no-color', this.#baseSha, commit]);
     const diff = full.length > MAX_DIFF_CHARS ? `${full.slice(0, MAX_DIFF_CHARS)}\n… diff truncated: ${full.length - MAX_DIFF_CHARS} more characters\n` : full;
     return { files, diff };
   }

@@ -40,7 +40,7 @@ export async function changesSince(dir: string, from: string, head: string): Pro
   const repo = await repositoryRoot(dir);
   const base = await resolveCommit(repo, from, '--diff-from');
   const headSha = await resolveCommit(repo, head);
-  const diff = await git(repo, ['diff', '--no-color', '--no-ext-diff', `${base}...${headSha}`]);
+  const diff = await git(repo, ['diff', '--no-color', `${base}...${headSha}`]);
   if (diff.trim() === '') throw new RepositoryError(`${head} has no changes since it left ${from}: there is nothing to review`);
   return { diff, base, head: headSha };
 }

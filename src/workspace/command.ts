@@ -140,15 +140,35 @@ export function isSecretName(name: string): boolean {
   return SECRET_WORDS.test(upper) && upper !== 'PWD';
 }
 
+// A URL whose authority carries userinfo (`scheme://user:pass@host`, `https://token@host`):
+// database URLs, proxy settings, registry URLs with a token.
+const CREDENTIAL_URL = /[a-z][a-z0-9+.-]*:\/\/[^/?#\s@]+@/i;
+
+/** Whether `value` holds a URL with credentials in it. */
+export const holdsCredentialUrl = (value: string): boolean => CREDENTIAL_URL.test(value);
+// Shorter "secrets" would match ordinary values (a 4-digit PIN inside a PATH).
+const MIN_HELD_SECRET_LENGTH = 8;
+
 /**
- * The environment a command (agent run_command or gate step) sees: secrets removed (see
- * isSecretName), the rest kept, and CI=1 unless set so that tools do not wait for input or draw
- * progress bars. Returns a new object.
+ * The environment a command (agent run_command or gate step) sees: removed are variables named
+ * like a secret (isSecretName), variables whose value holds a URL with credentials, and
+ * variables whose value contains a secret Foreman holds: `heldSecrets` (tokens it minted or read
+ * from elsewhere) and the value of every secret-named variable of `env` itself (a key copied
+ * into another variable). The rest is kept, and CI=1 unless set so that tools do not wait for
+ * input or draw progress bars. Returns a new object.
  */
-export function cleanEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function cleanEnvironment(env: NodeJS.ProcessEnv, heldSecrets: Iterable<string> = []): NodeJS.ProcessEnv {
+  const held = new Set<string>();
+  const hold = (secret: string | undefined): void => {
+    if (secret && secret.length >= MIN_HELD_SECRET_LENGTH) held.add(secret);
+  };
+  for (const secret of heldSecrets) hold(secret);
+  for (const [name, value] of Object.entries(env)) if (isSecretName(name)) hold(value);
   const clean: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !isSecretName(name)) clean[name] = value;
+    if (value === undefined || isSecretName(name) || holdsCredentialUrl(value)) continue;
+    if ([...held].some((secret) => value.includes(secret))) continue;
+    clean[name] = value;
   }
   // Set when Foreman itself runs under `node --test`: a project's own `node --test` would then
   // report to a parent runner that is not listening instead of printing its results.

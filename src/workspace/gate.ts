@@ -252,6 +252,8 @@ export interface GateRunnerOptions {
   timeoutMs?: number;
   /** The environment the commands start from; secrets are removed before they run. */
   env: NodeJS.ProcessEnv;
+  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
+  secrets?: readonly string[];
   maxOutputChars?: number;
   /**
    * The sandbox the steps run in (default: detectSandbox(); when it is unavailable, every step is
@@ -274,7 +276,7 @@ export function createGateRunner(options: GateRunnerOptions): GateRunner {
   const own = options.concurrency !== undefined && options.concurrency < shared.size ? new GateSlots(options.concurrency) : null;
   const context: StepContext = {
     home: resolve(options.home),
-    env: cleanEnvironment(options.env),
+    env: cleanEnvironment(options.env, options.secrets),
     timeoutMs: options.timeoutMs ?? DEFAULT_GATE_STEP_TIMEOUT_MS,
     ...(options.maxOutputChars ? { maxOutputChars: options.maxOutputChars } : {}),
     ledger: new ProcessLedger(processLedgerDir(options.home)),

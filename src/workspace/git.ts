@@ -1,4 +1,7 @@
-// Thin git runner: execFile, never a shell, so refs and paths are never interpreted.
+// The one git runner: execFile, never a shell, so refs and paths are never interpreted, and every
+// call hardened (gitInvocation) against what the repository controls or what sandboxed code may
+// have written into it: its config, hooks and .gitattributes name programs that would otherwise
+// run as Foreman, with Foreman's environment.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -15,15 +18,88 @@ export class GitError extends Error {
 }
 
 export interface GitOptions {
-  /** Laid over the environment: identities and dates, or config that must stay out of argv. */
+  /** Laid over the environment: identities and dates. GIT_CONFIG_* here is ignored: use `config`. */
   env?: Record<string, string>;
+  /**
+   * Config for this call, after the hardening (a later value wins), passed through the
+   * environment so that a value (a token's header) never shows in argv.
+   */
+  config?: ReadonlyArray<readonly [string, string]>;
   /** Sent on stdin; a commit message can be longer than one argument may be (128 KiB on Linux). */
   input?: string;
 }
 
+/**
+ * Config that holds on every call, whatever the repository's config says (command-line config
+ * wins over every file). Each names a program git would run, or a way to reach one.
+ */
+const FIXED_CONFIG: ReadonlyArray<readonly [string, string]> = [
+  ['core.hooksPath', '/dev/null'],
+  ['core.fsmonitor', 'false'],
+  ['core.sshCommand', 'ssh'],
+  ['core.askPass', ''],
+  ['core.attributesFile', '/dev/null'],
+  // The empty value clears every helper configured before it.
+  ['credential.helper', ''],
+  // Only transports that run no configured program: ext:: runs any command, git:// runs
+  // core.gitProxy, ssh runs core.sshCommand. Foreman talks https to GitHub; tests use paths.
+  ['protocol.allow', 'never'],
+  ['protocol.https.allow', 'always'],
+  ['protocol.http.allow', 'always'],
+  ['protocol.file.allow', 'always'],
+  ['http.sslVerify', 'true'],
+  ['commit.gpgSign', 'false'],
+  ['tag.gpgSign', 'false'],
+  ['push.gpgSign', 'false'],
+  ['log.showSignature', 'false'],
+  // A submodule's own config would apply inside it.
+  ['submodule.recurse', 'false'],
+  ['fetch.recurseSubmodules', 'false'],
+  ['push.recurseSubmodules', 'no'],
+  ['gc.auto', '0'],
+  ['maintenance.auto', 'false'],
+];
+
+/**
+ * Environment that decides which repository, config or program git uses is dropped; the
+ * diagnostics (GIT_TRACE*, GIT_CURL_VERBOSE) and TLS trust settings the operator sets are kept.
+ */
+const KEPT_GIT_VARIABLES = /^GIT_(TRACE.*|CURL_VERBOSE|SSL_CAINFO|SSL_CAPATH|HTTP_USER_AGENT)$/;
+
+/**
+ * Options added right after the subcommand, for programs whose config cannot be overridden
+ * with `-c`: `diff.external`, `diff.<driver>.command` and textconv have no "off" value, and git
+ * keeps the first `remote.<name>.uploadpack`/`receivepack` it reads, the repository's.
+ */
+const SUBCOMMAND_OPTIONS: Record<string, readonly string[]> = {
+  diff: ['--no-ext-diff', '--no-textconv'],
+  log: ['--no-ext-diff', '--no-textconv'],
+  show: ['--no-ext-diff', '--no-textconv'],
+  fetch: ['--upload-pack=git-upload-pack'],
+  clone: ['--upload-pack=git-upload-pack'],
+  'ls-remote': ['--upload-pack=git-upload-pack'],
+  push: ['--receive-pack=git-receive-pack'],
+};
+
+/**
+ * The argv and environment Foreman runs `git args` with in `cwd`:
+ * - no system or global config (Foreman sets the identity of every commit it makes itself);
+ * - FIXED_CONFIG over the repository's own config;
+ * - every filter driver the effective config defines turned off, so a `.gitattributes` entry
+ *   (in the tree, in $GIT_DIR/info) runs nothing on checkout, add or diff;
+ * - SUBCOMMAND_OPTIONS for what config cannot turn off.
+ */
+export async function gitInvocation(cwd: string, args: readonly string[], options: Pick<GitOptions, 'env' | 'config'> = {}): Promise<{ args: string[]; env: NodeJS.ProcessEnv }> {
+  const base = baseEnvironment(options.env);
+  const names = await configuredNames(cwd, withConfig(base, FIXED_CONFIG));
+  const config = [...FIXED_CONFIG, ...filterOverrides(names), ...(options.config ?? [])];
+  return { args: withSubcommandOptions(args), env: withConfig(base, config) };
+}
+
 export async function git(cwd: string, args: string[], options: GitOptions = {}): Promise<string> {
   try {
-    const pending = execFileAsync('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env } });
+    const invocation = await gitInvocation(cwd, args, options);
+    const pending = execFileAsync('git', invocation.args, { cwd, maxBuffer: 64 * 1024 * 1024, env: invocation.env });
     if (options.input !== undefined) {
       // git may exit before reading everything (a bad argument); its exit code reports that, not EPIPE.
       pending.child.stdin?.on('error', () => undefined);
@@ -32,7 +108,76 @@ export async function git(cwd: string, args: string[], options: GitOptions = {})
     const { stdout } = await pending;
     return stdout;
   } catch (error) {
+    if (error instanceof GitError) throw error;
     const e = error as { stderr?: string; message: string };
     throw new GitError(args, e.stderr ?? e.message);
   }
+}
+
+function baseEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('GIT_') || KEPT_GIT_VARIABLES.test(name)) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(extra)) {
+    if (!name.startsWith('GIT_CONFIG')) env[name] = value;
+  }
+  return {
+    ...env,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_ATTR_NOSYSTEM: '1',
+  };
+}
+
+function withConfig(env: NodeJS.ProcessEnv, config: ReadonlyArray<readonly [string, string]>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env, GIT_CONFIG_COUNT: String(config.length) };
+  config.forEach(([key, value], i) => {
+    out[`GIT_CONFIG_KEY_${i}`] = key;
+    out[`GIT_CONFIG_VALUE_${i}`] = value;
+  });
+  return out;
+}
+
+/** Every config name in effect at `cwd` (repository config and what it includes), lower-cased by git. */
+async function configuredNames(cwd: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  try {
+    const { stdout } = await execFileAsync('git', ['config', '--list', '--name-only', '-z'], { cwd, env, maxBuffer: 16 * 1024 * 1024 });
+    return stdout.split('\0').filter((name) => name !== '');
+  } catch (error) {
+    const e = error as { stderr?: string; code?: unknown; message: string };
+    // Exit 1 without output: no config at all (outside a repository, with none of its own).
+    if (e.code === 1 && !e.stderr?.trim()) return [];
+    throw new GitError(['config', '--list'], `reading the repository's config failed: ${e.stderr ?? e.message}`);
+  }
+}
+
+function filterOverrides(names: readonly string[]): Array<[string, string]> {
+  const filters = new Set<string>();
+  for (const name of names) {
+    // Sections with a subsection: <section>.<subsection, may hold dots>.<key>.
+    const first = name.indexOf('.');
+    const last = name.lastIndexOf('.');
+    if (first < 0 || last <= first) continue;
+    const section = name.slice(0, first);
+    const subsection = name.slice(first + 1, last);
+    if (section === 'filter') filters.add(subsection);
+  }
+  const out: Array<[string, string]> = [];
+  for (const driver of filters) {
+    // Empty commands mean "no filter"; required=false keeps git from failing on their absence.
+    out.push([`filter.${driver}.clean`, ''], [`filter.${driver}.smudge`, ''], [`filter.${driver}.process`, ''], [`filter.${driver}.required`, 'false']);
+  }
+  return out;
+}
+
+function withSubcommandOptions(args: readonly string[]): string[] {
+  let i = 0;
+  // Leading global options of our own call sites: `-c name=value` pairs.
+  while (args[i] === '-c') i += 2;
+  const out = [...args];
+  const extra = Object.hasOwn(SUBCOMMAND_OPTIONS, args[i] ?? '') ? SUBCOMMAND_OPTIONS[args[i]] : [];
+  out.splice(i + 1, 0, ...extra);
+  return out;
 }
