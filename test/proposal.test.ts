@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   MAX_PR_BODY_CHARS,
@@ -16,6 +16,7 @@ import {
 } from '../src/report/proposal.ts';
 import type { GateResult, ProposalRequest } from '../src/runtime/types.ts';
 import { BranchProposer } from '../src/workspace/branch-proposer.ts';
+import { ChangeWorktrees } from '../src/workspace/changes.ts';
 import { createProposalCommit } from '../src/workspace/proposal-commit.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 
@@ -292,4 +293,28 @@ test('BranchProposer refuses a branch of the same name that holds other commits'
     /branch foreman\/run-1\/c1-bump-a already exists in .* with other commits .*: delete it \(git branch -D foreman\/run-1\/c1-bump-a\) or rename it/,
   );
   assert.equal(gitIn(repo, 'rev-parse', 'foreman/run-1/c1-bump-a').trim(), base, 'the existing branch is left as it was');
+});
+
+test('protected files a command changed in a change worktree are left out of the change and put back', async () => {
+  const repo = makeRepo({
+    'src/a.js': 'one\n',
+    '.github/workflows/ci.yml': 'on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ./tools/deploy\n',
+    'tools/deploy/index.js': 'deploy()\n',
+  });
+  const base = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  const changes = new ChangeWorktrees({ repo, home: tempDir(), runId: 'run-p', baseSha: base });
+  const dir = await changes.open('c1');
+  // What `npm test` running code the agent wrote could do: edit_file would have refused each of these.
+  writeFileSync(join(dir, 'src/a.js'), 'two\n');
+  writeFileSync(join(dir, '.github/workflows/ci.yml'), 'on: push\njobs: { steal: { runs-on: ubuntu-latest, steps: [{ run: env }] } }\n');
+  writeFileSync(join(dir, 'tools/deploy/index.js'), 'exfiltrate()\n');
+  mkdirSync(join(dir, '.github/actions/x'), { recursive: true });
+  writeFileSync(join(dir, '.github/actions/x/action.yml'), 'runs: { using: node20, main: x.js }\n');
+  const snapshot = await changes.snapshot('c1', 'change');
+  assert.ok(snapshot);
+  assert.deepEqual(snapshot.files.map((f) => f.path), ['src/a.js']);
+  assert.deepEqual(snapshot.leftOut?.map((l) => l.split(':')[0]).sort(), ['.github/actions/x/action.yml', '.github/workflows/ci.yml', 'tools/deploy/index.js']);
+  assert.match(readFileSync(join(dir, '.github/workflows/ci.yml'), 'utf8'), /uses: \.\/tools\/deploy/, 'the workflow is back as it was');
+  assert.equal(readFileSync(join(dir, 'tools/deploy/index.js'), 'utf8'), 'deploy()\n');
+  assert.equal(existsSync(join(dir, '.github/actions/x/action.yml')), false);
 });

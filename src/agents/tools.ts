@@ -15,7 +15,7 @@ import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import { gitInvocation } from '../workspace/git.ts';
 import { refusedGitArgument } from './git-arguments.ts';
-import { protectedReason } from './protected-paths.ts';
+import { protectedReason } from '../workspace/protected-paths.ts';
 
 export interface ToolResult {
   output: string;

@@ -278,6 +278,9 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     let made: ChangeState | null = null;
     if (changeId) {
       const snapshot = outcome.status === 'done' ? await workspace!.snapshot(changeId, `${label}\n\nForeman run ${run.id}, change ${changeId}`) : null;
+      if (snapshot?.leftOut) {
+        warnOnce(`protected:${changeId}`, `change "${label}": left out protected files its commands changed (${snapshot.leftOut.join('; ')}); agents may not change them`);
+      }
       if (snapshot) {
         made = { label, files: snapshot.files, costUsd: outcome.costUsd, gate: null, proposal: null, discarded: false, candidate: kind === 'worktree-agent', result: outcome.result };
         const change: Change = { id: changeId, label, result: outcome.result, files: snapshot.files, diff: snapshot.diff };

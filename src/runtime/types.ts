@@ -171,7 +171,7 @@ export interface ChangeWorkspace {
   /** A fresh worktree of the base commit: the write agent's root. */
   open(changeId: string): Promise<string>;
   /** Commits what the agent left under the change's ref; null when it changed nothing. */
-  snapshot(changeId: string, message: string): Promise<{ commit: string; files: ChangeFile[]; diff: string } | null>;
+  snapshot(changeId: string, message: string): Promise<{ commit: string; files: ChangeFile[]; diff: string; leftOut?: string[] } | null>;
   /** A worktree holding the change commit (reviewers, gate), recreated from the ref if needed. */
   checkout(changeId: string): Promise<string>;
   /** Removes the worktree, keeps the ref. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { ChangeFile } from '../runtime/types.ts';
 import { runWorktreeDir } from './checkout.ts';
 import { git } from './git.ts';
+import { protectedReason } from './protected-paths.ts';
 
 /** The diff a script sees is capped; the commit always holds the whole change. */
 export const MAX_DIFF_CHARS = 100_000;
@@ -18,6 +19,8 @@ export interface ChangeSnapshot {
   commit: string;
   files: ChangeFile[];
   diff: string;
+  /** Protected files the agent's commands changed, left out of the change: `path: why`. */
+  leftOut?: string[];
 }
 
 export const changeRef = (runId: string, changeId: string): string => `refs/foreman/${runId}/${changeId}`;
@@ -56,6 +59,7 @@ export class ChangeWorktrees {
   async snapshot(changeId: string, message: string): Promise<ChangeSnapshot | null> {
     const dir = this.dirOf(changeId);
     await git(dir, ['add', '--all']);
+    const leftOut = await this.#dropProtected(dir);
     const tree = (await git(dir, ['write-tree'])).trim();
     const baseTree = (await git(this.#repo, ['rev-parse', `${this.#baseSha}^{tree}`])).trim();
     if (tree === baseTree) return null;
@@ -63,7 +67,30 @@ export class ChangeWorktrees {
     await git(this.#repo, ['update-ref', changeRef(this.#runId, changeId), commit]);
     // The worktree now sits on the change commit, so reviewers and the gate see exactly it.
     await git(dir, ['reset', '--quiet', '--soft', commit]);
-    return { commit, ...(await this.describe(commit)) };
+    return { commit, ...(await this.describe(commit)), ...(leftOut.length > 0 ? { leftOut } : {}) };
+  }
+
+  /**
+   * edit_file and write_file refuse protected files (workflows, actions, Foreman's config), but a
+   * command the agent ran (`npm test` running what it wrote) can still change them. Whatever it
+   * changed there goes back to the base, in the index and on disk, so no change, gate or pull
+   * request carries it.
+   */
+  async #dropProtected(dir: string): Promise<string[]> {
+    const staged = (await git(dir, ['diff', '--cached', '--name-only', '-z', '--no-renames', this.#baseSha])).split('\0').filter(Boolean);
+    const leftOut: string[] = [];
+    // Workflows first: once they are back as in the base, the local actions they use are known.
+    const ordered = [...staged.filter((p) => p.startsWith('.github/')), ...staged.filter((p) => !p.startsWith('.github/'))];
+    for (const path of ordered) {
+      const why = await protectedReason(dir, path);
+      if (!why) continue;
+      leftOut.push(`${path}: ${why}`);
+      await git(dir, ['reset', '--quiet', this.#baseSha, '--', path]);
+      const inBase = (await git(dir, ['ls-tree', '--name-only', this.#baseSha, '--', path])).trim() !== '';
+      if (inBase) await git(dir, ['checkout', this.#baseSha, '--', path]);
+      else await rm(join(dir, path), { force: true });
+    }
+    return leftOut;
   }
 
   /** Files and capped diff of a change commit against the base. */
