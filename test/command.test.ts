@@ -205,3 +205,12 @@ test('aborting stops the process group; an already aborted signal starts nothing
   assert.match(never.output, /was not started/);
   assert.throws(() => readFileSync(marker));
 });
+
+test('cleanEnvironment keeps the CA bundles a TLS-intercepting network needs, though a vendor-prefixed copy is removed', () => {
+  const bundle = '/etc/ssl/certs/corporate-ca.pem';
+  const clean = cleanEnvironment({ AWS_CA_BUNDLE: bundle, NODE_EXTRA_CA_CERTS: bundle, SSL_CERT_FILE: bundle, GITHUB_TOKEN: 'ghs_0123456789abcdef', COPY: 'x ghs_0123456789abcdef' });
+  assert.equal(clean.AWS_CA_BUNDLE, undefined, 'the vendor prefix still removes the variable');
+  assert.equal(clean.NODE_EXTRA_CA_CERTS, bundle, 'without it npm cannot reach the registry behind such a proxy');
+  assert.equal(clean.SSL_CERT_FILE, bundle);
+  assert.equal(clean.COPY, undefined, 'a copy of a token is still removed');
+});

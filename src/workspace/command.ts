@@ -135,7 +135,15 @@ const SECRET_WORDS = /(^|_)(AUTH|PWD|KEY)$|(^|_)AUTH_/;
 
 export function isSecretName(name: string): boolean {
   const upper = name.toUpperCase().replaceAll('-', '_');
-  if (SECRET_PREFIXES.some((prefix) => upper.startsWith(prefix))) return true;
+  return SECRET_PREFIXES.some((prefix) => upper.startsWith(prefix)) || namesASecret(upper);
+}
+
+/**
+ * The name itself says its value is a secret (a token, a password, a key), as opposed to a
+ * vendor prefix, which only says it may be: AWS_CA_BUNDLE is removed, but its value (a CA file's
+ * path, shared with NODE_EXTRA_CA_CERTS and SSL_CERT_FILE) is no secret to hunt for elsewhere.
+ */
+function namesASecret(upper: string): boolean {
   if (SECRET_PARTS.some((part) => upper.includes(part))) return true;
   return SECRET_WORDS.test(upper) && upper !== 'PWD';
 }
@@ -153,8 +161,8 @@ const MIN_HELD_SECRET_LENGTH = 8;
  * The environment a command (agent run_command or gate step) sees: removed are variables named
  * like a secret (isSecretName), variables whose value holds a URL with credentials, and
  * variables whose value contains a secret Foreman holds: `heldSecrets` (tokens it minted or read
- * from elsewhere) and the value of every secret-named variable of `env` itself (a key copied
- * into another variable). The rest is kept, and CI=1 unless set so that tools do not wait for
+ * from elsewhere) and the value of every variable of `env` whose name says it is a secret (a key
+ * copied into another variable). The rest is kept, and CI=1 unless set so that tools do not wait for
  * input or draw progress bars. Returns a new object.
  */
 export function cleanEnvironment(env: NodeJS.ProcessEnv, heldSecrets: Iterable<string> = []): NodeJS.ProcessEnv {
@@ -163,7 +171,7 @@ export function cleanEnvironment(env: NodeJS.ProcessEnv, heldSecrets: Iterable<s
     if (secret && secret.length >= MIN_HELD_SECRET_LENGTH) held.add(secret);
   };
   for (const secret of heldSecrets) hold(secret);
-  for (const [name, value] of Object.entries(env)) if (isSecretName(name)) hold(value);
+  for (const [name, value] of Object.entries(env)) if (namesASecret(name.toUpperCase().replaceAll('-', '_'))) hold(value);
   const clean: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || isSecretName(name) || holdsCredentialUrl(value)) continue;
