@@ -149,8 +149,15 @@ test('an intake thread whose loop is stuck counts as down and is replaced, and c
     const url = await app.listening;
     assert.equal((await health(url)).status, 200);
 
-    // Alive but stuck: no exit for the supervisor to see, only the missing heartbeat.
+    // The thread claims a comment and waits on GitHub for the commenter's role...
+    api.holdRoles = true;
+    const payload = exampleComment();
+    payload.comment.body = '/workflow help';
+    assert.equal((await deliver(url, 'issue_comment', payload, SECRET, 'held-by-the-stuck-thread')).status, 200);
+    await eventually('the comment in hand', () => api.calls.some((c) => c.endsWith('/collaborators/Codertocat/permission')));
+    // ...and gets stuck with it: alive, so no exit for the supervisor to see, only the missing heartbeat.
     await stallThread(inspectorUrl(app.stderr())!, '/src/app/intake-thread.ts');
+    api.holdRoles = false;
     const down = await eventually('/healthz to report the stuck thread down', async () => {
       const answer = await health(url);
       return answer.status !== 200 && answer;
@@ -158,6 +165,8 @@ test('an intake thread whose loop is stuck counts as down and is replaced, and c
     assert.deepEqual(down.body.down, ['intake thread']);
     await eventually('a new intake thread', async () => (await health(url)).status === 200, 20_000);
     assert.match(app.stdout(), /the intake thread has not answered for 10 s/);
+    // The comment the stuck thread held goes back in line at once (its process is alive) and is answered.
+    await eventually(`the held comment answered; calls: ${api.calls.join(', ')}`, () => api.replies.some((r) => r.issue === 'Codertocat/Hello-World#1'), 20_000);
     await helpIsAnswered(app, url, api, 'after-stall');
   } finally {
     await stop(app);

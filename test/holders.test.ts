@@ -28,6 +28,9 @@ test('a holder is gone when its process is, never when it is this process or on 
   // The same pid with another start time is a recycled pid: the original is gone.
   assert.equal(holderGone(mine.replace(/:\d+\/$/, ':1/')), true);
   assert.equal(holderGone(gone.replace(`:${hostname()}:`, ':elsewhere:')), false);
+  // A thread's own part of its process's name is judged by the process.
+  assert.equal(holderGone(`${mine}intake-3/`), false);
+  assert.equal(holderGone(`${gone}intake-3/`), true);
 });
 
 test("the jobs and active runs of a gone worker go back in line; a live one's stay", async () => {

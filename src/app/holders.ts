@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import type { WorkQueue } from '../runtime/queue.ts';
 import type { RunRegistry } from './run-registry.ts';
 
-const HOLDER = /^(app|worker):([^:]+):(\d+):(\d+)\/$/;
+// A process's own name, or one part of it (`…/intake-2/`, a thread that claims on its own).
+const HOLDER = /^(app|worker):([^:]+):(\d+):(\d+)\/(?:[a-z]+-\d+\/)?$/;
 
 export function holderName(role: 'app' | 'worker'): string {
   return `${role}:${hostname()}:${process.pid}:${startTime(process.pid) ?? 0}/`;

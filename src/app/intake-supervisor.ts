@@ -26,18 +26,28 @@ export interface IntakeSupervisor extends SupervisedPart {
   stop(): Promise<void>;
 }
 
-export function superviseIntakeThread(data: IntakeThreadData, options: { log: Logger; onQueued: () => void; signal: AbortSignal }): IntakeSupervisor {
+export function superviseIntakeThread(
+  data: IntakeThreadData,
+  options: { log: Logger; onQueued: () => void; signal: AbortSignal; releaseHolder: (holder: string) => Promise<unknown> },
+): IntakeSupervisor {
   const { log, onQueued, signal } = options;
   let stopped: () => void = () => {};
   let lastBeat = Date.now();
+  // Each thread claims under a name of its own (within this process's), so that what a crashed or
+  // stuck one held goes back in line at once: the process that claimed it is still alive.
+  let launches = 0;
+  let holder = data.holder;
   const stalled = (): boolean => Date.now() - lastBeat > STALL_MS;
   const part = new Supervised<Worker>({
     name: 'intake thread',
     log,
     signal,
+    afterEnd: () => options.releaseHolder(holder),
     launch(events) {
       lastBeat = Date.now();
-      const thread = new Worker(new URL('./intake-thread.ts', import.meta.url), { workerData: { ...data, heartbeatMs: HEARTBEAT_MS } });
+      launches += 1;
+      holder = `${data.holder}intake-${launches}/`;
+      const thread = new Worker(new URL('./intake-thread.ts', import.meta.url), { workerData: { ...data, holder, heartbeatMs: HEARTBEAT_MS } });
       thread.once('online', () => events.up());
       thread.on('message', (message) => {
         if (message === 'alive') lastBeat = Date.now();

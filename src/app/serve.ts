@@ -52,7 +52,7 @@ export async function serveApp(options: ServeOptions): Promise<void> {
     let worker: WorkerSupervisor | null = null;
     const intake = superviseIntakeThread(
       { env, dbFile, holder: holderName('app'), builtinDir: BUILTIN_DIR, log: options.log, ...(options.scheduleIntervalMs !== undefined ? { scheduleIntervalMs: options.scheduleIntervalMs } : {}) },
-      { log, onQueued: () => worker?.wake(), signal: options.signal },
+      { log, onQueued: () => worker?.wake(), signal: options.signal, releaseHolder: (holder) => queue.releaseHolder(holder) },
     );
     await probot.load(createForemanApp({ queue, log, onDelivery: () => intake.wake() }));
     const handle = webhookHandler(probot, options.webhookSecret);

@@ -12,6 +12,8 @@ export interface FakeAppApi {
   calls: string[];
   /** The bodies of the comments posted, by `owner/repo#number`. */
   replies: Array<{ issue: string; body: string }>;
+  /** While true, role look-ups get no answer: an intake job stays in hand (claimed) as long as a test needs. */
+  holdRoles: boolean;
   close(): void;
 }
 
@@ -37,7 +39,10 @@ export async function startFakeAppApi(owner: string, repositories: Record<string
         const file = repositories[config[1]];
         return file == null ? json(404, { message: 'Not Found' }) : res.writeHead(200, { 'content-type': 'text/plain' }).end(file);
       }
-      if (/^GET \/repos\/[^/]+\/[^/]+\/collaborators\/[^/]+\/permission$/.test(route)) return json(200, { permission: 'write', role_name: 'write' });
+      if (/^GET \/repos\/[^/]+\/[^/]+\/collaborators\/[^/]+\/permission$/.test(route)) {
+        if (api.holdRoles) return;
+        return json(200, { permission: 'write', role_name: 'write' });
+      }
       if (/^POST \/repos\/[^/]+\/[^/]+\/issues\/comments\/\d+\/reactions$/.test(route)) return json(201, {});
       const comment = /^POST \/repos\/([^/]+\/[^/]+)\/issues\/(\d+)\/comments$/.exec(route);
       if (comment) {
@@ -48,13 +53,15 @@ export async function startFakeAppApi(owner: string, repositories: Record<string
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
+  const api: FakeAppApi = {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     calls,
     replies,
+    holdRoles: false,
     close: () => {
       server.close();
       server.closeAllConnections();
     },
   };
+  return api;
 }
