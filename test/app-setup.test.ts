@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { startFakeGitHubApps } from './support/fake-github-apps.ts';
-import { startAppIn } from './support/app-process.ts';
+import { startAppIn, startAppProcess } from './support/app-process.ts';
 import { tempDir } from './support/repo.ts';
 import { browserSkipReason, launchBrowser } from './support/browser.ts';
 
@@ -132,6 +132,16 @@ test('the registration takes a code only with a state it issued, writes nothing 
   } finally {
     assert.equal(await setup.stop(), 0);
     await github.close();
+  }
+});
+
+test('without --host, the registration pages listen on this machine only: their state lets an answer write .env', async () => {
+  const setup = startAppProcess({ FOREMAN_HOME: tempDir(), LOG_LEVEL: 'fatal' }, ['--port', '0'], { cwd: tempDir() });
+  try {
+    const [, host] = await setup.waitFor(/open http:\/\/([^:/]+):\d+\//);
+    assert.equal(host, '127.0.0.1');
+  } finally {
+    assert.equal(await setup.stop(), 0);
   }
 });
 

@@ -39,7 +39,9 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   io = { ...io, env: start.env };
   const port = Number(values.port ?? io.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AppUsageError(`--port must be a port number, got ${values.port ?? io.env.PORT}`);
-  const host = values.host ?? io.env.HOST ?? '0.0.0.0';
+  // The registration pages hand out the state that lets GitHub's answer write .env: only to this
+  // machine's browser unless --host says otherwise. Serving webhooks listens everywhere.
+  const host = values.host ?? io.env.HOST ?? (start.state === 'register' ? '127.0.0.1' : '0.0.0.0');
 
   if (start.state === 'register') {
     const refused = await registerApp({ env: io.env, dir: process.cwd(), port, host, stderr: io.stderr, signal: io.signal });
