@@ -73,6 +73,23 @@ test('a hostile gate test reaches nothing outside its worktree, and the gate goe
   assert.equal(gitIn(repo, 'status', '--porcelain'), '', "the user's repository is unchanged");
 });
 
+test("a step cannot widen the next step's sandbox: the .git file stays as Foreman wrote it, and a node_modules link elsewhere is not followed", async () => {
+  const { home, dir, targets } = hostileSetup({
+    // The build step tries to point the worktree's .git at the root, and node_modules at it too.
+    'widen.cjs': "const fs = require('fs'); const r = []; try { fs.writeFileSync('.git', 'gitdir: /\\n'); r.push('git-file: written'); } catch (e) { r.push('git-file: blocked: ' + e.code); } try { fs.rmSync('node_modules', { recursive: true, force: true }); fs.symlinkSync('/', 'node_modules'); r.push('link: made'); } catch (e) { r.push('link: blocked: ' + e.code); } console.log(r.join('\\n'));",
+    // The test step then looks for what a wider sandbox would show.
+    'look.cjs': "const fs = require('fs'); for (const f of process.argv.slice(2)) { try { fs.readFileSync(f); console.log('read: ' + f); } catch (e) { console.log('blocked: ' + f + ' ' + e.code); } } try { fs.readdirSync('node_modules/' + process.argv[2].slice(1)); console.log('through the link'); } catch (e) { console.log('link blocked: ' + e.code); }",
+  });
+  const runner = createGateRunner({ home, env: process.env });
+  const plan: GatePlan = { build: 'node widen.cjs', test: `node look.cjs ${targets.homeFile} ${targets.otherCloneFile}`, source: 'config', ecosystem: null };
+  const result = await runner.run(dir, plan);
+  const [build, look] = result.steps.map((step) => step.output);
+  assert.match(build, /git-file: blocked: /, build);
+  assert.match(readFileSync(join(dir, '.git'), 'utf8'), /^gitdir: .*worktrees/, 'the .git file is as git wrote it');
+  assert.doesNotMatch(look, /^read: |through the link/m, look);
+  assert.match(look, /link blocked: ENOENT/, 'the link to / leads nowhere inside');
+});
+
 test('the setup step reaches an allowed registry on loopback and nothing else; a refusal names sandbox.network', async () => {
   const hits = { registry: 0, other: 0 };
   const registry = createServer((_req, res) => {

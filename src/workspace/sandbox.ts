@@ -157,9 +157,10 @@ function sandboxArgs(sandbox: Sandbox, request: { root: string | null; network: 
   const hidden = [...sandbox.hidden, ...(request.hide ?? [])];
   const mounts: Mount[] = [];
   const seen = new Set<string>();
+  const within = (inner: string, outer: string): boolean => inner === outer || inner.startsWith(outer.endsWith(sep) ? outer : outer + sep);
   const readOnly = (path: string): void => {
-    if (seen.has(path) || SYSTEM_DIRS.some((dir) => path === dir || path.startsWith(dir + sep))) return;
-    if (hidden.some((h) => h === path || h.startsWith(path + sep))) return;
+    if (seen.has(path) || SYSTEM_DIRS.some((dir) => within(path, dir))) return;
+    if (hidden.some((h) => within(h, path))) return;
     seen.add(path);
     mounts.push({ path, args: ['--ro-bind', path, path] });
   };
@@ -173,11 +174,16 @@ function sandboxArgs(sandbox: Sandbox, request: { root: string | null; network: 
       seen.delete(dir);
       readOnly(dir);
     }
-    // A gate's shared dependency install: node_modules links into $FOREMAN_HOME/deps/<key>.
+    // The worktree's `.git` file names its git dirs: read-only, or one command could point it at
+    // any directory (`gitdir: /`) for the next command's sandbox to bind, and for Foreman's own git.
+    const dotGit = join(root, '.git');
+    if (lstatOrNull(dotGit)?.isFile()) mounts.push({ path: dotGit, args: ['--ro-bind', dotGit, dotGit] });
+    // A gate's shared dependency install: node_modules links into <home>/deps/<key>/node_modules.
+    // The link lies in the writable worktree, so its target is bound only when it is such an install.
     const modules = join(root, 'node_modules');
     if (lstatOrNull(modules)?.isSymbolicLink()) {
       const target = realpathOrNull(modules);
-      if (target) mounts.push({ path: target, args: ['--ro-bind', target, target] });
+      if (target && (request.hide ?? []).some((home) => isSharedInstall(target, home))) mounts.push({ path: target, args: ['--ro-bind', target, target] });
     }
   }
   if (request.network !== 'none') mounts.push({ path: SANDBOX_PROXY_DIR, args: ['--ro-bind', request.network.proxySocketDir, SANDBOX_PROXY_DIR] });
@@ -212,6 +218,14 @@ function toolDirs(path: string): string[] {
   }
   toolDirsCache = { key, dirs };
   return dirs;
+}
+
+/** `<home>/deps/<key>/node_modules`, the one place a worktree's node_modules link may lead. */
+function isSharedInstall(target: string, home: string): boolean {
+  const deps = join(resolve(home), 'deps') + sep;
+  if (!target.startsWith(deps)) return false;
+  const [key, last, ...rest] = target.slice(deps.length).split(sep);
+  return Boolean(key) && key !== '..' && last === 'node_modules' && rest.length === 0;
 }
 
 /** The worktree's git directory and the repository's shared one (read from .git, no git run). */
