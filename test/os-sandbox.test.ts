@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createGateRunner, type GatePlan } from '../src/workspace/gate.ts';
 import { runProcess } from '../src/workspace/command.ts';
 import { detectSandbox, sandboxMessage, type SandboxUnavailable } from '../src/workspace/sandbox.ts';
-import { isHostAllowed } from '../src/workspace/sandbox-network.ts';
+import { egressAddress, isHostAllowed } from '../src/workspace/sandbox-network.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 import { runCli, startCli } from './support/cli.ts';
 import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
@@ -130,6 +130,14 @@ test('the setup step reaches an allowed registry on loopback and nothing else; a
     registry.close();
     other.close();
   }
+});
+
+test('a name in sandbox.network never leads into this machine or its network; the link-local range is refused even written literally', async () => {
+  assert.match((await egressAddress('localhost') as { refused: string }).refused, /resolves to (127\.0\.0\.1|::1), inside this machine's network/);
+  assert.match((await egressAddress('169.254.169.254') as { refused: string }).refused, /link-local/);
+  assert.match((await egressAddress('[fe80::1]') as { refused: string }).refused, /link-local/);
+  assert.deepEqual(await egressAddress('127.0.0.1'), { address: '127.0.0.1' }, 'an address written literally is the maintainer\'s choice');
+  assert.match((await egressAddress('no-such-host.invalid') as { refused: string }).refused, /does not resolve/);
 });
 
 test('build and test steps have no network at all', async () => {

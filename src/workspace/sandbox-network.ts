@@ -6,7 +6,8 @@
 // other host gets a 403 at once whose text names the setting.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { BlockList, connect, isIP, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SANDBOX_PROXY_DIR } from './sandbox.ts';
@@ -52,6 +53,46 @@ export function isHostAllowed(host: string, port: number, allow: readonly string
   });
 }
 
+// Addresses a name must not lead to: this machine, the private networks behind it, and the
+// link-local range where clouds serve their instance credentials (169.254.169.254).
+const INTERNAL = new BlockList();
+for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) INTERNAL.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
+const LINK_LOCAL = new BlockList();
+LINK_LOCAL.addSubnet('169.254.0.0', 16, 'ipv4');
+LINK_LOCAL.addSubnet('fe80::', 10, 'ipv6');
+
+/**
+ * The address to connect to for an allowed `host`, or why not. A name is resolved here, once, and
+ * the connection goes to the address checked, so a name (`*.example.com` is anyone's subdomain)
+ * cannot lead into this machine or its network, nor change its answer between check and connect.
+ * An address written literally in sandbox.network (a registry mirror on the LAN, a test stand-in
+ * on loopback) is the maintainer's choice, except the link-local range: never the cloud's
+ * instance credentials.
+ */
+export async function egressAddress(host: string): Promise<{ address: string } | { refused: string }> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  const family = isIP(bare);
+  if (family !== 0) {
+    return LINK_LOCAL.check(bare, family === 4 ? 'ipv4' : 'ipv6') ? { refused: `${bare} is a link-local address` } : { address: bare };
+  }
+  let found: Array<{ address: string; family: number }>;
+  try {
+    found = await lookup(bare, { all: true });
+  } catch (error) {
+    return { refused: `${bare} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
+  const internal = found.find((a) => INTERNAL.check(a.address, a.family === 4 ? 'ipv4' : 'ipv6'));
+  if (internal || found.length === 0) return { refused: `${bare} resolves to ${internal?.address ?? 'nothing'}, inside this machine's network` };
+  return { address: found[0]!.address };
+}
+
+/** Headers that belong to one hop or to the proxy, never passed on. */
+const HOP_HEADERS = ['connection', 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'];
+
+/** Connections one setup step may hold through the proxy at once. */
+const MAX_PROXY_CONNECTIONS = 64;
+
 export const refusalText = (target: string, allow: readonly string[]): string =>
   `Foreman's sandbox refused a connection to ${target}: the setup step may only reach the hosts in sandbox.network (${allow.join(', ') || 'none'}). ` +
   `If the install needs it, add it to sandbox.network in .github/foreman.yml.\n`;
@@ -78,16 +119,26 @@ export async function startEgressProxy(allow: readonly string[]): Promise<Egress
       res.writeHead(403, { 'content-type': 'text/plain' }).end(refuse(`${url.hostname}:${port}`));
       return;
     }
-    const upstream = httpRequest({ host: url.hostname, port, method: req.method, path: url.pathname + url.search, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
+    void egressAddress(url.hostname).then((checked) => {
+      if ('refused' in checked) {
+        res.writeHead(403, { 'content-type': 'text/plain' }).end(refuse(`${url.hostname}:${port} (${checked.refused})`));
+        return;
+      }
+      // The Host header is the URL's: a client's own would reach another site behind the same address.
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !HOP_HEADERS.includes(name)));
+      const upstream = httpRequest({ host: checked.address, port, method: req.method, path: url.pathname + url.search, headers: { ...headers, host: url.host } }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', (error) => {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`the sandbox proxy could not reach ${url.host}: ${error.message}\n`);
+      });
+      res.on('close', () => upstream.destroy());
+      req.pipe(upstream);
     });
-    upstream.on('error', (error) => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(`the sandbox proxy could not reach ${url.host}: ${error.message}\n`);
-    });
-    req.pipe(upstream);
   });
+  server.maxConnections = MAX_PROXY_CONNECTIONS;
 
   server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
     sockets.add(client);
@@ -102,16 +153,25 @@ export async function startEgressProxy(allow: readonly string[]): Promise<Egress
       client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       return;
     }
-    const upstream = connect(port, host.replace(/^\[|\]$/g, ''), () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length > 0) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    upstream.on('error', (error) => {
-      if (!client.writableEnded) client.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\nthe sandbox proxy could not reach ${target}: ${error.message}\n`);
+    void egressAddress(host).then((checked) => {
+      if ('refused' in checked) {
+        const body = refuse(`${host}:${port} (${checked.refused})`);
+        client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        return;
+      }
+      if (client.destroyed) return;
+      const upstream = connect(port, checked.address, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length > 0) upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      client.on('close', () => upstream.destroy());
+      upstream.on('error', (error) => {
+        if (!client.writableEnded) client.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\nthe sandbox proxy could not reach ${target}: ${error.message}\n`);
+      });
     });
   });
 
