@@ -184,3 +184,16 @@ try {
     await fake.close();
   }
 });
+
+test('a filter configured after Foreman read the config is still turned off: what it remembers of a repository lasts only while its config files are unchanged', async () => {
+  const repo = makeRepo({ 'a.txt': 'one\n' });
+  const marker = join(tempDir(), 'filter-ran');
+  await git(repo, ['status', '--porcelain']);
+  await git(repo, ['status', '--porcelain']);
+  // As a step run without the sandbox could do, between two of Foreman's git commands.
+  gitIn(repo, 'config', 'filter.evil.clean', `sh -c 'touch ${marker}; cat'`);
+  writeFileSync(join(repo, '.gitattributes'), '*.txt filter=evil\n');
+  writeFileSync(join(repo, 'a.txt'), 'two\n');
+  await git(repo, ['add', '--all']);
+  assert.equal(existsSync(marker), false, 'the filter did not run');
+});

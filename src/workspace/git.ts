@@ -3,6 +3,8 @@
 // have written into it: its config, hooks and .gitattributes name programs that would otherwise
 // run as Foreman, with Foreman's environment.
 import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
@@ -140,8 +142,53 @@ function withConfig(env: NodeJS.ProcessEnv, config: ReadonlyArray<readonly [stri
   return out;
 }
 
+/**
+ * The names read last for a repository, by the stamp of its config files: a snapshot runs git
+ * about ten times in one worktree, and each would otherwise start a second git to read them.
+ */
+const namesByRepository = new Map<string, { stamp: string; names: string[] }>();
+const MAX_CACHED_REPOSITORIES = 256;
+
 /** Every config name in effect at `cwd` (repository config and what it includes), lower-cased by git. */
 async function configuredNames(cwd: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  const stamp = await configStamp(cwd);
+  const cached = namesByRepository.get(cwd);
+  if (stamp !== null && cached?.stamp === stamp) return cached.names;
+  const names = await readConfiguredNames(cwd, env);
+  // Included files change without the repository's own config changing: read those every time.
+  if (stamp !== null && !names.some((name) => name.startsWith('include.') || name.startsWith('includeif.'))) {
+    if (namesByRepository.size >= MAX_CACHED_REPOSITORIES) namesByRepository.delete(namesByRepository.keys().next().value!);
+    namesByRepository.set(cwd, { stamp, names });
+  }
+  return names;
+}
+
+/**
+ * The identity and times of the config files git reads at `cwd` (a worktree, a checkout or a bare
+ * clone), found without running git; null where they cannot be told, and nothing is cached.
+ */
+async function configStamp(cwd: string): Promise<string | null> {
+  try {
+    let gitDir: string;
+    const dotGit = join(cwd, '.git');
+    const info = await stat(dotGit).catch(() => null);
+    if (info?.isDirectory()) gitDir = dotGit;
+    else if (info?.isFile()) {
+      const line = /^gitdir: (.+)$/m.exec(await readFile(dotGit, 'utf8'))?.[1]?.trim();
+      if (!line) return null;
+      gitDir = resolve(cwd, line);
+    } else if (!info && (await stat(join(cwd, 'HEAD')).catch(() => null))?.isFile()) gitDir = cwd;
+    else return null;
+    const common = await readFile(join(gitDir, 'commondir'), 'utf8').then((dir) => resolve(gitDir, dir.trim()), () => gitDir);
+    const files = [join(common, 'config'), join(gitDir, 'config.worktree')];
+    const stamps = await Promise.all(files.map((file) => stat(file, { bigint: true }).then((s) => `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`, () => 'none')));
+    return `${files.join('\0')}\0${stamps.join('\0')}`;
+  } catch {
+    return null;
+  }
+}
+
+async function readConfiguredNames(cwd: string, env: NodeJS.ProcessEnv): Promise<string[]> {
   try {
     const { stdout } = await execFileAsync('git', ['config', '--list', '--name-only', '-z'], { cwd, env, maxBuffer: 16 * 1024 * 1024 });
     return stdout.split('\0').filter((name) => name !== '');
