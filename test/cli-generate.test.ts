@@ -113,6 +113,14 @@ test('three invalid scripts: exit 2 with the last validation error, no run and n
   assert.deepEqual(await runsIn(home), []);
 });
 
+test('free text with the sandbox off: the warning is said once, for writing the script and running it alike', async () => {
+  submissions = [GOOD];
+  const repo = makeRepo({ 'README.md': '# tiny\n' });
+  const res = await runCli(['run', REQUEST, '--repo', repo, '--yes', '--json'], { home: tempDir(), baseURL: fake.url, extra: { FOREMAN_SANDBOX: 'off' } });
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stderr.split('\n').filter((line) => line.includes('warning: FOREMAN_SANDBOX=off')).length, 1, res.stderr);
+});
+
 test('without a terminal and without --yes the plan is shown and nothing runs', async () => {
   submissions = [GOOD];
   const repo = makeRepo({ 'README.md': '# tiny\n' });

@@ -108,6 +108,18 @@ function serviceEnv(io: CliIo, reporter: Reporter | null, noSandbox = false): Se
  * repository's config. Without it, an unavailable sandbox refuses every gate step and command.
  */
 function sandboxChoice(io: CliIo, noSandbox: boolean): SandboxChoice {
+  // Asked once per command: a free-text run builds an environment to write the script and
+  // another to run it, and the user should hear about the sandbox once.
+  const known = sandboxChoices.get(io);
+  if (known) return known;
+  const choice = decideSandbox(io, noSandbox);
+  sandboxChoices.set(io, choice);
+  return choice;
+}
+
+const sandboxChoices = new WeakMap<CliIo, SandboxChoice>();
+
+function decideSandbox(io: CliIo, noSandbox: boolean): SandboxChoice {
   const off = noSandbox || io.env.FOREMAN_SANDBOX === 'off';
   if (off) {
     io.stderr.write(`foreman: warning: ${noSandbox ? '--no-sandbox' : 'FOREMAN_SANDBOX=off'}: gate steps and agents' commands run without the OS sandbox, with your user's rights, files and network\n`);
@@ -151,7 +163,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const scriptArgs =
     args.fromRun !== undefined ? await runResult(foremanHome(io.env), args.fromRun) : args.diffFrom !== undefined ? await changesSince(repo, args.diffFrom, base) : args.args;
   const request: RunRequest = { ref, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents };
-  if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null), BUILTIN_DIR);
+  if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null, args.noSandbox), BUILTIN_DIR);
   try {
     return await withProgress(io, args.json, (env) => startRun(request, env), args.noSandbox);
   } catch (error) {
