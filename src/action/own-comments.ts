@@ -39,15 +39,22 @@ export interface OwnComment {
   body: string;
 }
 
-const MARKER = /\n<!-- foreman-action:([A-Za-z0-9_-]{1,20000}) -->$/;
+/** The longest marker read back (base64url characters): the writer refuses longer ones. */
+export const MAX_MARKER_CHARS = 20_000;
+const MARKER = new RegExp(`\\n<!-- foreman-action:([A-Za-z0-9_-]{1,${MAX_MARKER_CHARS}}) -->$`);
 const PER_PAGE = 100;
 /** The newest 1,000 comments are searched; anything older is not looked at. */
 const MAX_PAGES = 10;
 
 /** The last line of a comment the Action writes. */
 export function markerLine(marker: Marker): string {
-  return `<!-- foreman-action:${Buffer.from(JSON.stringify(marker)).toString('base64url')} -->`;
+  const encoded = Buffer.from(JSON.stringify(marker)).toString('base64url');
+  // A marker the reader would not take back makes a plan nobody can approve: refuse it here.
+  if (encoded.length > MAX_MARKER_CHARS) throw new MarkerTooLongError(`what this comment must remember is too long (${encoded.length} characters of ${MAX_MARKER_CHARS}): shorten the args, or save the workflow in .claude/workflows/ and run it by name`);
+  return `<!-- foreman-action:${encoded} -->`;
 }
+
+export class MarkerTooLongError extends Error {}
 
 /** The marker at the end of a comment, or null. */
 export function markerOf(body: string): Marker | null {
