@@ -349,6 +349,20 @@ test('free text on a pull request is shown as a plan; /workflow approve runs tha
   assert.deepEqual(api.unexpected, []);
 });
 
+test('without check runs an approval is used up too: the run says so in a comment of its own, and a second approve runs nothing', async () => {
+  const fromComments = api.comments.length;
+  const asked = await runAction('issue_comment', prComment('/workflow find what is wrong with the greeting', { commentId: 5101 }), { 'check-runs': 'false' });
+  assert.equal(asked.outputs.status, 'awaiting-approval', asked.stdout);
+  const agentsBefore = agentCalls();
+  const approved = await runAction('issue_comment', prComment('/workflow approve', { commentId: 5102 }), { 'check-runs': 'false' }, { GITHUB_RUN_ID: '9101' });
+  assert.equal(approved.outputs.status, 'completed', approved.stdout);
+  assert.match(saidOn(1, fromComments).at(-1)!.body, /^Running \[the approved plan\]\(.+\) in \[workflow run 9101\]/);
+  const again = await runAction('issue_comment', prComment('/workflow approve', { commentId: 5103 }), { 'check-runs': 'false' });
+  assert.equal(again.outputs.status, 'answered');
+  assert.match(saidOn(1).at(-1)!.body, /^\[That plan\]\(.+\) was approved already/);
+  assert.equal(agentCalls(), agentsBefore + 1, 'the plan ran once');
+});
+
 test("an approval runs only the Action's own plan, unedited, and not after the pull request moved", async () => {
   const agents = agentCalls();
   const asked = await runAction('issue_comment', issueComment('/workflow check the greeting once more', 7, 5101), {});

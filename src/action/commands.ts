@@ -26,6 +26,8 @@ export interface CommandPlace {
 /** A plan the Action posted, approved: its script verified against the hash it recorded. */
 export interface ApprovedPlan {
   commentId: number;
+  /** The plan comment's address, for the comment that says it runs. */
+  url: string;
   marker: PlanMarker;
   source: string;
 }
@@ -114,7 +116,7 @@ async function approve(at: CommandPlace, runId: string | null): Promise<Approved
     await reply(at, `[The plan](${plan.url}) no longer holds the script the Action wrote (the comment was edited), so nothing runs. Ask again with \`/workflow …\` for a new plan.`);
     return null;
   }
-  return { commentId: plan.id, marker: plan.marker, source };
+  return { commentId: plan.id, url: plan.url, marker: plan.marker, source };
 }
 
 export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');

@@ -213,6 +213,12 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
       )
     : null;
 
+  // An approval is used up once it runs: the progress comment's marker says so, and without check
+  // runs (no progress comment) a comment of its own does, or the plan could be approved again.
+  if (approved && !report && trigger.issueNumber !== null) {
+    const jobUrl = jobId === null ? 'this workflow run' : `[workflow run ${jobId}](${serverUrl}/${owner}/${repo}/actions/runs/${jobId})`;
+    await reply({ octokit, owner, repo, issueNumber: trigger.issueNumber }, `Running [the approved plan](${approved.url}) in ${jobUrl}.\n\n${markerLine({ kind: 'run', run: null, status: 'running', job: jobId, workflow, plan: approved.commentId })}`);
+  }
   // Repository code runs only inside the sandbox: unavailable, every gate step and command is refused.
   const { sandbox, notes } = await actionSandbox(env, [home, ...(env.HOME ? [env.HOME] : [])]);
   for (const note of notes) core.info(`sandbox: ${note}`);
