@@ -1,5 +1,6 @@
 // Command-line parsing. Every mistake is a UsageError naming the flag and the fix (exit 2).
 import { parseArgs } from 'node:util';
+import { MAX_AGENTS_PER_RUN } from '../config/schema.ts';
 import { APP_HELP, helpText, WORKER_HELP } from '../service/usage-text.ts';
 
 export class UsageError extends Error {}
@@ -192,11 +193,10 @@ const CAP_OPTIONS = {
 } as const;
 
 /** The same bound as config limits.agentsPerRun. */
-const MAX_AGENTS_LIMIT = 100_000;
 
 function capsOf(values: { 'budget-tokens'?: string; 'max-cost-usd'?: string; 'max-agents'?: string }): { budgetTokens?: number; maxCostUsd?: number; maxAgents?: number } {
   const maxAgents = positiveInt('max-agents', values['max-agents']);
-  if (maxAgents !== undefined && maxAgents > MAX_AGENTS_LIMIT) throw new UsageError(`--max-agents is at most ${MAX_AGENTS_LIMIT}, got ${maxAgents}: split the work into several runs`);
+  if (maxAgents !== undefined && maxAgents > MAX_AGENTS_PER_RUN) throw new UsageError(`--max-agents is at most ${MAX_AGENTS_PER_RUN}, got ${maxAgents}: split the work into several runs`);
   return {
     budgetTokens: positiveInt('budget-tokens', values['budget-tokens']),
     maxCostUsd: positiveNumber('max-cost-usd', values['max-cost-usd']),

@@ -1,4 +1,7 @@
 // The one schema for `.github/foreman.yml`. Later front doors derive the JSON Schema from it.
+
+/** The most agents one run may be allowed, by config or by the CLI's --max-agents. */
+export const MAX_AGENTS_PER_RUN = 100_000;
 import { z } from 'zod';
 
 const price = z.strictObject({
@@ -28,7 +31,7 @@ export const configSchema = z.strictObject({
   limits: z
     .strictObject({
       concurrency: z.int().min(1).max(256).optional().describe('Agents at once (default 16)'),
-      agentsPerRun: z.int().min(1).max(100_000).optional().describe('Agents one run may start (default 1000)'),
+      agentsPerRun: z.int().min(1).max(MAX_AGENTS_PER_RUN).optional().describe('Agents one run may start (default 1000)'),
       maxTurns: z.int().min(1).max(1000).optional().describe('Model turns one agent may take (default 50)'),
       budgetTokens: z.int().min(1).optional().describe('Token ceiling per run'),
       maxCostUsd: z.number().positive().optional().describe('USD ceiling per run'),

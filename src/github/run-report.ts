@@ -8,7 +8,7 @@ import type { RunEvent } from '../runtime/events.ts';
 import { ProgressTracker, type PhaseStats, type RunSummary } from '../runtime/progress.ts';
 import { totalTokens } from '../runtime/types.ts';
 import { count, formatMs, formatTokens, formatUsd } from '../report/format.ts';
-import { tableCell } from '../report/markdown.ts';
+import { codeFence, tableCell } from '../report/markdown.ts';
 import { OUTCOME_HEADINGS, phaseConclusion, RUN_CONCLUSIONS } from '../report/outcome.ts';
 import { uploadSarif } from './code-scanning.ts';
 import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, type Annotation, type Finding } from './findings.ts';
@@ -54,7 +54,7 @@ export interface RunControls {
   resume: ((runId: string) => string) | null;
 }
 
-export const APP_CONTROLS: RunControls = {
+const APP_CONTROLS: RunControls = {
   buttons: true,
   stop: { check: 'Stop it with the **Stop** button, or comment `/workflow stop`.', comment: (runId) => `Stop it with \`/workflow stop ${runId}\` or the **Stop** button on the check.` },
   resume: (runId) => `Resume it with \`/workflow resume ${runId}\` or the **Resume** button: finished agents are not paid for again.`,
@@ -482,8 +482,7 @@ function resultBlock(result: unknown): string[] {
   const isText = typeof result === 'string';
   let body = isText ? result : JSON.stringify(result, null, 2);
   if (body.length > RESULT_CHARS) body = `${body.slice(0, RESULT_CHARS)}\n… (${body.length - RESULT_CHARS} more characters)`;
-  const longestTicks = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(Math.max(3, longestTicks + 1));
+  const fence = codeFence(body);
   return ['', '<details><summary>Result</summary>', '', `${fence}${isText ? 'text' : 'json'}`, body, fence, '', '</details>'];
 }
 

@@ -13,3 +13,19 @@ export function oneLine(text: string): string {
 export function tableCell(text: string): string {
   return escapeHtml(oneLine(text)).replace(/\|/g, '\\|');
 }
+
+/** The longest run of `char` in `text`. */
+export function longestRun(text: string, char: string): number {
+  let longest = 0;
+  let current = 0;
+  for (const c of text) {
+    current = c === char ? current + 1 : 0;
+    if (current > longest) longest = current;
+  }
+  return longest;
+}
+
+/** A backtick fence (three at least) that no run of backticks inside `text` can close. */
+export function codeFence(text: string): string {
+  return '`'.repeat(Math.max(3, longestRun(text, '`') + 1));
+}

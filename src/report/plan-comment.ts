@@ -2,11 +2,12 @@
 // with the script itself collapsed below it. The Action reads the script back out of its own
 // plan comment when the plan is approved, so the format and its reader live together here.
 import { formatPlan, planWorkflow } from '../workflows/plan.ts';
+import { codeFence } from './markdown.ts';
 import type { ValidatedScript } from '../workflows/validate.ts';
 
 /** `saveable`: the front door can turn the script into a saved workflow (`/workflow save`, the App). */
 export function planComment(trigger: string, script: ValidatedScript, generated: boolean, saveable = true): string {
-  const fence = scriptFence(script.source);
+  const fence = codeFence(script.source);
   return [
     `### Foreman · plan for ${trigger}`,
     '',
@@ -39,8 +40,4 @@ export function scriptInPlanComment(body: string): string | null {
   const start = open.index + open[0].length;
   const end = body.indexOf(`\n${open[1]}\n`, start);
   return end === -1 ? null : `${body.slice(start, end).trimEnd()}\n`;
-}
-
-function scriptFence(source: string): string {
-  return '`'.repeat(Math.max(3, Math.max(0, ...(source.match(/`+/g) ?? []).map((run) => run.length)) + 1));
 }

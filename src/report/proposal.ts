@@ -2,7 +2,7 @@
 // commit message and the branch name. Pure functions of their inputs, so a resumed run renders
 // the same text and the proposal commit keeps the same sha.
 import type { ChangeFile, GateResult, GateStep, ProposalVote } from '../runtime/types.ts';
-import { escapeHtml, oneLine, tableCell } from './markdown.ts';
+import { codeFence, escapeHtml, longestRun, oneLine, tableCell } from './markdown.ts';
 
 /** GitHub refuses a pull request body longer than this. */
 export const MAX_PR_BODY_CHARS = 65_536;
@@ -164,7 +164,7 @@ function renderGate(gate: GateResult | null, step: GateStep | null, tail: Tail |
   const note = tail.cut > 0 ? `[… ${tail.cut.toLocaleString('en-US')} earlier characters cut to fit GitHub's size limit]\n` : '';
   const shown = note + (tail.text || '(no output)');
   // A fence longer than any backtick run in the log cannot be closed by the log (CommonMark).
-  const fence = '`'.repeat(Math.max(3, longestRun(shown, '`') + 1));
+  const fence = codeFence(shown);
   // The blank lines make GitHub read the code block as Markdown inside the HTML block.
   const details = `<details><summary>${which}</summary>\n\n${fence}text\n${shown.replace(/\n$/, '')}\n${fence}\n\n</details>`;
   return `${heading}\n\n${table}\n\n${details}`;
@@ -248,15 +248,6 @@ function normaliseNewlines(text: string): string {
   return text.replace(/\r\n?/g, '\n');
 }
 
-function longestRun(text: string, char: string): number {
-  let longest = 0;
-  let current = 0;
-  for (const c of text) {
-    current = c === char ? current + 1 : 0;
-    if (current > longest) longest = current;
-  }
-  return longest;
-}
 
 function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
