@@ -32,7 +32,7 @@ export interface ApprovedPlan {
   source: string;
 }
 
-export const ACTION_HELP = [
+const ACTION_HELP = [
   '**Foreman** (GitHub Action) runs workflows on this repository. On the first line of a comment:',
   '',
   '- `/workflow <name> [args]`: run a saved (`.claude/workflows/<name>.js`) or built-in workflow; args are JSON or text',

@@ -59,7 +59,7 @@ export type CredentialCheck =
 const MAX_KEY_FILE_BYTES = 64 * 1024;
 const KEY_FIX = 'the .pem file GitHub gave you (the App\'s settings, "Private keys"; generate a new one there if it is lost)';
 
-export function checkAppCredentials(env: NodeJS.ProcessEnv, cwd: string): CredentialCheck {
+function checkAppCredentials(env: NodeJS.ProcessEnv, cwd: string): CredentialCheck {
   const appId = unquote(env.APP_ID ?? '').trim();
   const keyText = unquote(env.PRIVATE_KEY ?? '').trim();
   const keyPath = unquote(env.PRIVATE_KEY_PATH ?? '').trim();
@@ -142,7 +142,7 @@ function withLineBreaks(text: string, label: string): string {
 }
 
 /** A value with the double or single quotes `docker --env-file` keeps from a .env line removed. */
-export function unquote(value: string): string {
+function unquote(value: string): string {
   const quoted = /^(["'])([\s\S]*)\1$/.exec(value.trim());
   return quoted ? quoted[2] : value;
 }

@@ -26,7 +26,7 @@ export interface HealthReport {
   store?: string;
 }
 
-export async function healthReport(parts: readonly SupervisedPart[], queue: CountedQueue): Promise<HealthReport> {
+async function healthReport(parts: readonly SupervisedPart[], queue: CountedQueue): Promise<HealthReport> {
   const states = Object.fromEntries(parts.map((part) => [part.name, part.state()]));
   const down = parts.filter((part) => states[part.name] !== 'up').map((part) => part.name);
   let jobs: HealthReport['jobs'] = null;

@@ -10,7 +10,7 @@ import type { Logger } from './worker.ts';
 /** How long a stopping thread may take to finish the job in hand before it is ended. */
 const STOP_GRACE_MS = 10_000;
 /** How often the thread says it is alive: from its event loop, so a loop that is stuck says nothing. */
-export const HEARTBEAT_MS = 1_000;
+const HEARTBEAT_MS = 1_000;
 /**
  * A thread silent this long is stuck (a tight loop, a synchronous call that never returns): it
  * counts as down and is ended, so that the supervisor starts a new one. Its work is async, so

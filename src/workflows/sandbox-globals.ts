@@ -3,12 +3,12 @@
 // script in the sandbox and compares its globalThis with these lists.
 
 /** Installed by src/runtime/sandbox-prelude.js. */
-export const WORKFLOW_GLOBALS = ['agent', 'parallel', 'pipeline', 'phase', 'log', 'args', 'budget', 'workflow'] as const;
+const WORKFLOW_GLOBALS = ['agent', 'parallel', 'pipeline', 'phase', 'log', 'args', 'budget', 'workflow'] as const;
 /** Also installed by the prelude; Claude Code does not have them. */
-export const FOREMAN_GLOBALS = ['change', 'gate', 'propose', 'discard', 'fix'] as const;
+const FOREMAN_GLOBALS = ['change', 'gate', 'propose', 'discard', 'fix'] as const;
 
 /** What a fresh V8 context of the isolate has (console is replaced by the prelude's). */
-export const JAVASCRIPT_GLOBALS = [
+const JAVASCRIPT_GLOBALS = [
   'AggregateError', 'Array', 'ArrayBuffer', 'AsyncDisposableStack', 'Atomics', 'BigInt', 'BigInt64Array', 'BigUint64Array',
   'Boolean', 'DataView', 'Date', 'DisposableStack', 'Error', 'EvalError', 'FinalizationRegistry', 'Float16Array',
   'Float32Array', 'Float64Array', 'Function', 'Infinity', 'Int16Array', 'Int32Array', 'Int8Array', 'Intl', 'Iterator',

@@ -222,7 +222,7 @@ export interface SandboxedRun {
 }
 
 /** What a refused sandboxed command resolves with: nothing ran. */
-export const SANDBOX_REFUSED_EXIT_CODE = 126;
+const SANDBOX_REFUSED_EXIT_CODE = 126;
 
 /**
  * Runs argv without a shell, stdin ignored, in its own process group so that on timeout or abort

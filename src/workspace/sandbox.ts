@@ -229,7 +229,7 @@ function isSharedInstall(target: string, home: string): boolean {
 }
 
 /** The worktree's git directory and the repository's shared one (read from .git, no git run). */
-export function gitDirs(root: string): string[] {
+function gitDirs(root: string): string[] {
   const dotGit = join(root, '.git');
   const info = lstatOrNull(dotGit);
   if (info?.isDirectory()) return [dotGit];
