@@ -11,7 +11,7 @@ FROM node:24-slim
 # --security-opt seccomp=unconfined --security-opt apparmor=unconfined, or the worker refuses to
 # run repository code and says so (docs/security.md, "The OS sandbox").
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends git ca-certificates bubblewrap \
+  && apt-get install -y --no-install-recommends git ca-certificates bubblewrap socat \
   && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

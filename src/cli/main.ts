@@ -138,6 +138,9 @@ async function doctorCommand(argv: string[], io: CliIo): Promise<number> {
   const choice = detectSandbox(io.env.FOREMAN_BWRAP ? { bwrap: io.env.FOREMAN_BWRAP } : {});
   if (choice.kind === 'bwrap') {
     io.stdout.write(`sandbox: works (${choice.bwrap}): gate steps and agents' commands run in their own namespaces, without network, seeing only the system and their worktree\n`);
+    io.stdout.write(choice.socat
+      ? `setup step forwarder: ${choice.socat}\n`
+      : 'setup step forwarder: node (socat is not installed; installing it saves about 50 ms per gate: sudo apt-get install socat)\n');
     return 0;
   }
   io.stdout.write(`sandbox: unavailable: ${choice.reason}\n  fix: ${choice.fix}\n`);

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { parse, type ParseEntry } from 'shell-quote';
 import { MARKER_VARIABLE, type ProcessLedger } from './process-ledger.ts';
 import { SANDBOX_HOME, sandboxMessage, type SandboxChoice, type SandboxLimits, watchLimits, wrapArgv } from './sandbox.ts';
-import { behindProxy, refusalText, startEgressProxy, type EgressProxy } from './sandbox-network.ts';
+import { behindProxy, FORWARDER_EXEC_FAILURE, proxyEnvironment, refusalText, startEgressProxy, type EgressProxy } from './sandbox-network.ts';
 
 export class CommandSyntaxError extends Error {}
 
@@ -239,9 +239,10 @@ export async function runProcess(argv: readonly string[], opts: RunProcessOption
   const sandbox = box.choice;
   const proxy: EgressProxy | null = box.network === 'none' ? null : await startEgressProxy(box.network.allow);
   try {
-    const inner = proxy ? behindProxy(argv) : argv;
+    const inner = proxy ? behindProxy(argv, sandbox.socat) : argv;
     const wrapped = wrapArgv(sandbox, inner, { root: box.root, network: proxy ? { proxySocketDir: proxy.dir } : 'none', ...(box.hide ? { hide: box.hide } : {}) }, opts.cwd, opts.env.PATH);
-    const result = await spawnProcess(wrapped, { ...opts, env: sandboxEnvironment(opts.env) }, { name: argv[0], limits: sandbox.limits });
+    const env = proxy ? proxyEnvironment(sandboxEnvironment(opts.env)) : sandboxEnvironment(opts.env);
+    const result = await spawnProcess(wrapped, { ...opts, env }, { name: argv[0], limits: sandbox.limits });
     if (proxy && proxy.refused.length > 0 && result.exitCode !== 0) {
       return { ...result, output: `${result.output}[sandbox] ${refusalText(proxy.refused.join(', '), box.network === 'none' ? [] : box.network.allow)}` };
     }
@@ -336,9 +337,10 @@ function spawnProcess(argv: readonly string[], opts: RunProcessOptions, sandboxe
       opts.signal?.removeEventListener('abort', onAbort);
       if (marker && child.pid !== undefined) opts.ledger!.forget(child.pid);
       const output = tail.text();
-      const missing = sandboxed && result.exitCode === 1 ? /^bwrap: execvp [^\n]*: (No such file or directory|Permission denied)\n?$/.exec(output) : null;
+      const missing = !sandboxed ? null : result.exitCode === 1 ? /^bwrap: execvp [^\n]*: (No such file or directory|Permission denied)\n?$/.exec(output) : result.exitCode === 126 || result.exitCode === 127 ? FORWARDER_EXEC_FAILURE.exec(output) : null;
       if (missing) {
-        // bwrap reports a program it cannot start as its own failure (exit 1); say it as a bare spawn would.
+        // bwrap, or the setup step's forwarder, reports a program it cannot start as its own
+        // failure; say it as a bare spawn would.
         const code = missing[1] === 'Permission denied' ? 'EACCES' : 'ENOENT';
         resolve({ exitCode: spawnFailureCode({ code } as NodeJS.ErrnoException), signal: null, timedOut, output: spawnFailureMessage(program, opts.cwd, Object.assign(new Error(missing[1]), { code })), durationMs: elapsed() });
         return;

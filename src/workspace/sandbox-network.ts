@@ -1,7 +1,7 @@
 // The setup step's only way out of the sandbox: a filtering HTTP proxy on Foreman's side,
 // reached through a unix socket bound into the sandbox, which has no network of its own. Inside,
-// a small forwarder (run with the Node Foreman runs on) listens on 127.0.0.1 and sets
-// HTTP(S)_PROXY for the install, so that npm, pip, cargo and Node's fetch go through it. The proxy
+// a small forwarder (socat, or the Node Foreman runs on where socat is missing) listens on
+// 127.0.0.1, and HTTP(S)_PROXY points there for the install, so that npm, pip, cargo and Node's fetch go through it. The proxy
 // lets through CONNECT tunnels and plain HTTP requests to the hosts of `sandbox.network` only; any
 // other host gets a 403 at once whose text names the setting.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -191,28 +191,76 @@ export async function startEgressProxy(allow: readonly string[]): Promise<Egress
   };
 }
 
-// Runs inside the sandbox as `node -e FORWARDER program args…`: listens on 127.0.0.1, sends each
-// connection to the proxy's socket, runs the program with the proxy set, and exits as it does.
-const FORWARDER = `
+// Inside the sandbox's own network namespace, which nothing else shares, so one fixed port serves.
+const FORWARD_PORT = 3128;
+const INNER_SOCKET = `${SANDBOX_PROXY_DIR}/${SOCKET_NAME}`;
+
+/** The setup step's environment: every client's proxy setting points at the forwarder. */
+export function proxyEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const url = `http://127.0.0.1:${FORWARD_PORT}`;
+  const inside: NodeJS.ProcessEnv = {
+    ...env,
+    HTTP_PROXY: url,
+    HTTPS_PROXY: url,
+    http_proxy: url,
+    https_proxy: url,
+    npm_config_proxy: url,
+    npm_config_https_proxy: url,
+    NODE_USE_ENV_PROXY: '1',
+  };
+  for (const name of ['NO_PROXY', 'no_proxy', 'npm_config_noproxy']) delete inside[name];
+  return inside;
+}
+
+// The forwarder, with socat (about 2 ms to start): `sh -c SOCAT_FORWARDER sh <socat> program args…`.
+// socat listens in the background; the shell waits, without forking, until /proc/net/tcp shows
+// the port listening (127.0.0.1:3128 is 0100007F:0C38, state 0A), then becomes the program, so
+// signals and the exit code are the program's own. socat dies with the sandbox's pid namespace.
+const SOCAT_FORWARDER = `
+socat=$1; shift
+"$socat" TCP-LISTEN:${FORWARD_PORT},bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:${INNER_SOCKET} &
+forwarder=$!
+listening() {
+  while read -r _ local _ state _; do
+    [ "$local" = 0100007F:${FORWARD_PORT.toString(16).toUpperCase().padStart(4, '0')} ] && [ "$state" = 0A ] && return 0
+  done < /proc/net/tcp
+  return 1
+}
+tries=0
+until listening; do
+  tries=$((tries + 1))
+  if ! kill -0 "$forwarder" 2>/dev/null || [ "$tries" -gt 200000 ]; then
+    echo "Foreman's sandbox could not start its network forwarder ($socat); the setup step did not run" >&2
+    exit 125
+  fi
+done
+exec "$@"
+`;
+
+// The forwarder where socat is not installed: the Node Foreman runs on (about 25 ms to start).
+// It listens first, then runs the program and exits as it does.
+const NODE_FORWARDER = `
 const net = require('node:net'), { spawn } = require('node:child_process'), os = require('node:os');
-const socket = ${JSON.stringify(`${SANDBOX_PROXY_DIR}/${SOCKET_NAME}`)};
 const server = net.createServer((inside) => {
-  const outside = net.connect(socket);
+  const outside = net.connect(${JSON.stringify(INNER_SOCKET)});
   inside.pipe(outside); outside.pipe(inside);
   inside.on('error', () => outside.destroy()); outside.on('error', () => inside.destroy());
 });
-server.listen(0, '127.0.0.1', () => {
-  const url = 'http://127.0.0.1:' + server.address().port;
-  const env = { ...process.env, HTTP_PROXY: url, HTTPS_PROXY: url, http_proxy: url, https_proxy: url,
-    npm_config_proxy: url, npm_config_https_proxy: url, NODE_USE_ENV_PROXY: '1' };
-  for (const name of ['NO_PROXY', 'no_proxy', 'npm_config_noproxy']) delete env[name];
+server.listen(${FORWARD_PORT}, '127.0.0.1', () => {
   const [program, ...args] = process.argv.slice(1);
-  const child = spawn(program, args, { stdio: 'inherit', env });
-  child.on('error', (e) => { console.error(program + ': ' + (e.code === 'ENOENT' ? 'program not found (not on PATH and not a file); install it on the machine that runs Foreman, or change the command' : e.message)); process.exit(e.code === 'EACCES' ? 126 : 127); });
+  const child = spawn(program, args, { stdio: 'inherit' });
+  child.on('error', (e) => { console.error('exec: ' + program + ': ' + (e.code === 'EACCES' ? 'Permission denied' : 'not found')); process.exit(e.code === 'EACCES' ? 126 : 127); });
   child.on('exit', (code, signal) => process.exit(code ?? 128 + (os.constants.signals[signal] ?? 0)));
   for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => child.kill(s));
 });
 `;
 
-/** argv that runs `argv` behind the forwarder, with `node` (bound read-only inside). */
-export const behindProxy = (argv: readonly string[]): string[] => [process.execPath, '-e', FORWARDER, '--', ...argv];
+/**
+ * argv that runs `argv` behind the forwarder: socat when the sandbox found it, else `node` (both
+ * bound read-only inside). Run it with proxyEnvironment().
+ */
+export const behindProxy = (argv: readonly string[], socat: string | null): string[] =>
+  socat ? ['/bin/sh', '-c', SOCAT_FORWARDER, 'sh', socat, ...argv] : [process.execPath, '-e', NODE_FORWARDER, '--', ...argv];
+
+/** A forwarder's report that it could not start the program: `exec: <program>: not found`. */
+export const FORWARDER_EXEC_FAILURE = /^(?:[^\n:]*: (?:line )?\d+: )?exec: [^\n]*: (not found|Permission denied)\n?$/;

@@ -18,6 +18,8 @@ import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 export interface Sandbox {
   readonly kind: 'bwrap';
   readonly bwrap: string;
+  /** socat in a system directory, for the setup step's forwarder; null: Node forwards instead. */
+  readonly socat: string | null;
   readonly limits: SandboxLimits;
   /** Paths that must never be visible inside, even when a PATH entry lies above them. */
   readonly hidden: readonly string[];
@@ -83,7 +85,7 @@ export function detectSandbox(options: { bwrap?: string; hide?: readonly string[
 }
 
 function probeBwrap(bwrap: string): Sandbox | SandboxUnavailable {
-  const sandbox: Sandbox = { kind: 'bwrap', bwrap, limits: DEFAULT_SANDBOX_LIMITS, hidden: [homedir()] };
+  const sandbox: Sandbox = { kind: 'bwrap', bwrap, socat: systemProgram('socat'), limits: DEFAULT_SANDBOX_LIMITS, hidden: [homedir()] };
   const result = spawnSync(bwrap, [...sandboxArgs(sandbox, { root: null, network: 'none' }, '/', undefined), '--', 'true'], { encoding: 'utf8', timeout: 10_000 });
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;
@@ -96,6 +98,15 @@ function probeBwrap(bwrap: string): Sandbox | SandboxUnavailable {
     return { kind: 'unavailable', reason: `${bwrap} cannot create user namespaces here (${said})`, fix: userNamespaceFix() };
   }
   return { kind: 'unavailable', reason: `${bwrap} failed (${said})`, fix: `check that ${bwrap} is bubblewrap 0.4 or later, or ${INSTALL_FIX}` };
+}
+
+/** A program in the read-only system directories, so the same file is there inside the sandbox. */
+function systemProgram(name: string): string | null {
+  for (const dir of ['/usr/bin', '/bin', '/usr/local/bin']) {
+    const file = join(dir, name);
+    if (statOrNull(file)?.isFile()) return file;
+  }
+  return null;
 }
 
 function userNamespaceFix(): string {
