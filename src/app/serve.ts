@@ -13,6 +13,7 @@ import { answerHealth, type SupervisedPart } from './health.ts';
 import { holderName, releaseGoneHolders } from './holders.ts';
 import { superviseIntakeThread } from './intake-supervisor.ts';
 import { appLog, type LogSettings } from './log.ts';
+import { markNonDumpableOrWarn } from '../service/non-dumpable.ts';
 import { SqliteRunRegistry } from './run-registry.ts';
 import { serveTokenRequest } from './token-endpoint.ts';
 import { webhookHandler, WEBHOOK_PATH } from './webhooks.ts';
@@ -40,6 +41,7 @@ export interface ServeOptions {
 export async function serveApp(options: ServeOptions): Promise<void> {
   const { env, home } = options;
   const log = appLog(options.log, 'foreman-app');
+  markNonDumpableOrWarn(log);
   // Probot gets the logger now: its own would be set only once it has initialized.
   const probot = createProbot({ env, overrides: { log } });
   const dbFile = join(home, 'foreman.db');

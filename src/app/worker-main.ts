@@ -14,6 +14,7 @@ import { IpcTokenSource, type WakeMessage } from './token-broker.ts';
 import { ForemanWorker } from './worker.ts';
 import { holderName, releaseGoneHolders } from './holders.ts';
 import { appLog, readLogSettings, type LogSettings } from './log.ts';
+import { markNonDumpableOrWarn } from '../service/non-dumpable.ts';
 import { helpText, WORKER_HELP } from '../service/usage-text.ts';
 
 export interface WorkerIo {
@@ -58,6 +59,7 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
   const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
   // Logged as the app logs (LOG_FORMAT, LOG_LEVEL), into the same stream when the app forked it.
   const log = appLog(logSettings, 'foreman-worker');
+  markNonDumpableOrWarn(log);
   const holder = holderName('worker');
   // Work a gone worker on this host left claimed goes back in line; its runs resume from their journals.
   await releaseGoneHolders(queue, registry);

@@ -19,6 +19,7 @@ import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
 import { count, formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
 import { detectSandbox, sandboxMessage, type SandboxChoice } from '../workspace/sandbox.ts';
+import { markNonDumpable } from '../service/non-dumpable.ts';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -88,6 +89,8 @@ function serviceEnv(io: CliIo, reporter: Reporter | null, noSandbox = false): Se
       'ANTHROPIC_API_KEY is not set: agents need it to call the model. Create a key at console.anthropic.com, then `export ANTHROPIC_API_KEY=sk-ant-...` (ANTHROPIC_BASE_URL points Foreman at another Messages-API endpoint)',
     );
   }
+  // This process now holds the key: closed to the commands it runs, most of all with --no-sandbox.
+  markNonDumpable();
   return {
     home: foremanHome(io.env),
     userHome: io.env.HOME ?? homedir(),

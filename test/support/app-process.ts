@@ -91,7 +91,11 @@ export function childrenOf(pid: number): number[] {
   return readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
 }
 
-/** The live processes whose environment holds `entry` (NAME=value), whoever started them. */
+/**
+ * The live processes whose environment holds `entry` (NAME=value), whoever started them. Foreman's
+ * App and worker are non-dumpable: their environment is readable with CAP_SYS_PTRACE only (root,
+ * as in CI); without it they are not found.
+ */
 export function processesWithEnv(entry: string): number[] {
   return readdirSync('/proc')
     .filter((name) => /^\d+$/.test(name))
