@@ -2,6 +2,13 @@
 
 /** The most agents one run may be allowed, by config or by the CLI's --max-agents. */
 export const MAX_AGENTS_PER_RUN = 100_000;
+/**
+ * A script's own CPU time (agents' waiting is free): the script only orchestrates, so minutes of
+ * it are a loop gone wrong, and one run must not hold a shared host's CPU for longer.
+ */
+export const MAX_SCRIPT_CPU_MS = 300_000;
+/** A run's wall clock: GitHub's own ceiling for a hosted job, 6 hours. */
+export const MAX_RUN_WALL_MS = 21_600_000;
 import { z } from 'zod';
 
 const price = z.strictObject({
@@ -36,8 +43,8 @@ export const configSchema = z.strictObject({
       budgetTokens: z.int().min(1).optional().describe('Token ceiling per run'),
       maxCostUsd: z.number().positive().optional().describe('USD ceiling per run'),
       memoryMb: z.int().min(16).max(4096).optional().describe('Sandbox memory limit (default 128)'),
-      cpuMs: z.int().min(100).optional().describe('Script CPU time limit in ms (default 10000)'),
-      wallMs: z.int().min(1000).optional().describe('Run wall-clock limit in ms (default 3600000)'),
+      cpuMs: z.int().min(100).max(MAX_SCRIPT_CPU_MS).optional().describe('Script CPU time limit in ms (default 10000, at most 300000)'),
+      wallMs: z.int().min(1000).max(MAX_RUN_WALL_MS).optional().describe('Run wall-clock limit in ms (default 3600000, at most 21600000: 6 hours)'),
     })
     .optional(),
   agents: z
