@@ -242,10 +242,15 @@ describe('items per call', () => {
 });
 
 describe('phase(), log(), args, budget', () => {
-  test('phase and log reach the host; non-strings are stringified', async () => {
+  test('phase and log reach the host; a log of a non-string is stringified, a phase title must be a string', async () => {
     const { host, record } = fakeHost();
-    await run(`phase('Map'); log('plain'); log({ files: 2 }); log(42); phase(7); console.log('via console', 1)`, { host });
-    assert.deepEqual(record.phases, ['Map', '7']);
+    const refused = await run(
+      `phase('Map'); log('plain'); log({ files: 2 }); log(42); console.log('via console', 1)
+       try { phase(7) } catch (e) { return e.name + ': ' + e.message }`,
+      { host },
+    );
+    assert.equal(refused, 'TypeError: phase(title): title must be a string, got number 7');
+    assert.deepEqual(record.phases, ['Map']);
     assert.deepEqual(record.logs, ['plain', '{"files":2}', '42', 'via console 1']);
   });
 

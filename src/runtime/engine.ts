@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import { costUsd, resolveModel, type ModelTable } from './pricing.ts';
 import { ProgressTracker, type RunSummary } from './progress.ts';
 import { RefusalError, runInSandbox, type SandboxHost } from './sandbox.ts';
+import { agentOptionsSchema, changeOptionsSchema, checkedOptions } from './script-api-args.ts';
 import type { CapKind, RunEvent, RunListener } from './events.ts';
 import type { RunRecord, RunStatus, Store } from './store.ts';
 import { Journal, type CallTicket } from './journal.ts';
@@ -454,16 +455,16 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
 
   const host: SandboxHost = {
     async call(kind, payload) {
-      const p = payload as { prompt?: unknown; opts?: AgentOptions; name?: unknown; failure?: unknown };
-      const opts = p.opts ?? {};
+      const p = payload as { prompt?: unknown; opts?: unknown; name?: unknown; failure?: unknown };
       if (kind === 'agent') {
+        const opts = checkedOptions('agent', agentOptionsSchema, p.opts);
         if (opts.isolation === 'worktree' && !deps.workspace) {
           warnOnce('isolation:worktree', "isolation: 'worktree' agents run read-only here: this run has no repository workspace");
         }
         return runModelAgent(opts.isolation === 'worktree' && deps.workspace ? 'worktree-agent' : 'agent', String(p.prompt), opts);
       }
       // fix() asks for failures as errors, to tell a failed write agent from one that changed nothing.
-      if (kind === 'change') return runModelAgent('change', String(p.prompt), opts, p.failure === 'throw' ? 'throw' : 'null');
+      if (kind === 'change') return runModelAgent('change', String(p.prompt), checkedOptions('change', changeOptionsSchema, p.opts), p.failure === 'throw' ? 'throw' : 'null');
       if (kind === 'workflow') return callWorkflow(String(p.name));
       const q = payload as { change?: unknown; title?: unknown; body?: unknown; draft?: unknown; votes?: unknown };
       if (kind === 'gate') return callGate(q.change);

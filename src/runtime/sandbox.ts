@@ -185,7 +185,8 @@ function serveHostCall(host: SandboxHost): (kind: unknown, requestJson: unknown)
       if (kind === 'workflow') assertNestedScript(value, payload);
       return `{"ok":true,"value":${replyJson(kind, value)}}`;
     } catch (error) {
-      return JSON.stringify({ ok: false, message: errorMessage(error), ...(error instanceof RefusalError ? { refused: true } : {}) });
+      // A TypeError stays one in the script: a bad argument, not a failed call.
+      return JSON.stringify({ ok: false, message: errorMessage(error), ...(error instanceof RefusalError ? { refused: true } : {}), ...(error instanceof TypeError ? { typeError: true } : {}) });
     }
   };
 }
