@@ -6,6 +6,9 @@
 import { after, afterEach, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { openStore } from '../src/service/runs.ts';
 import nock from 'nock';
@@ -378,6 +381,27 @@ test('an approval is for the commit the approver saw: a push after it runs nothi
   assert.deepEqual(github.record.unexpected, []);
   // The worker logged the run that did not start; that was the point.
   assert.deepEqual(h.problems.map((p) => p.msg), ['run did not start']);
+  h.problems.length = 0;
+});
+
+test('/workflow with a path opens nothing on the host: a FIFO does not hang the worker, and the answer shows no host path', async () => {
+  const fifoDir = mkdtempSync(join(tmpdir(), 'foreman-fifo-'));
+  const fifo = join(fifoDir, 'pipe.js');
+  execFileSync('mkfifo', [fifo]);
+  const github = fakeRestApi(API);
+  for (const [ref, commentId] of [[fifo, 8221], ['../x', 8222]] as const) {
+    intakeReads(API, 'Codertocat', 'write');
+    pullRequest(API, remote);
+    assert.equal((await h.deliver('issue_comment', comment(`/workflow ${ref}`, commentId))).status, 200);
+    const refused = await doneRun('failed');
+    assert.equal(refused.runId, null, 'no run was started');
+    const said = github.record.comments.at(-1)!.body;
+    assert.match(said, new RegExp(`could not start .*${JSON.stringify(ref).replace(/[.*+?^$()[\]{}|\\/]/g, '\\$&')} is a file path: workflow\\(\\) and /workflow run saved workflows`));
+    assert.ok(!said.includes(dirname(process.cwd())), `the worker's directory is not shown: ${said}`);
+  }
+  github.stop();
+  assert.deepEqual(github.record.unexpected, []);
+  assert.deepEqual(h.problems.map((p) => p.msg), ['run did not start', 'run did not start']);
   h.problems.length = 0;
 });
 

@@ -9,6 +9,9 @@ import type { WorkflowDirs } from '../src/workflows/load.ts';
 const script = (name: string, description: string, whenToUse?: string) =>
   `export const meta = { name: '${name}', description: '${description}'${whenToUse ? `, whenToUse: '${whenToUse}'` : ''} }\nreturn '${description}'\n`;
 
+/** The CLI's own command line: the one place a file path may name a workflow. */
+const TYPED = { typedPath: true };
+
 async function withDirs(run: (dirs: WorkflowDirs, root: string) => Promise<void>): Promise<void> {
   const root = await mkdtemp(path.join(os.tmpdir(), 'foreman-load-'));
   try {
@@ -70,13 +73,13 @@ test('a ref ending in .js or containing a separator is a path, resolved against 
     const file = await put(path.join(root, 'scripts'), 'mine.js', script('mine', 'by path'));
     // the same name in the repo directory must not win over an explicit path
     await put(dirs.repoDir, 'mine.js', script('mine', 'repo'));
-    assert.deepEqual(await resolveWorkflow(file, dirs), { name: 'mine', file, source: script('mine', 'by path'), origin: 'path' });
+    assert.deepEqual(await resolveWorkflow(file, dirs, TYPED), { name: 'mine', file, source: script('mine', 'by path'), origin: 'path' });
 
     const relative = path.relative(process.cwd(), file);
-    assert.equal((await resolveWorkflow(relative, dirs))?.origin, 'path');
+    assert.equal((await resolveWorkflow(relative, dirs, TYPED))?.origin, 'path');
 
     const noExtension = await put(path.join(root, 'scripts'), 'plain', script('plain', 'no extension'));
-    assert.equal((await resolveWorkflow(noExtension, dirs))?.name, 'plain');
+    assert.equal((await resolveWorkflow(noExtension, dirs, TYPED))?.name, 'plain');
   }));
 
 test('a missing path throws WorkflowNotFoundError naming the path and the available workflows', () =>
@@ -84,7 +87,7 @@ test('a missing path throws WorkflowNotFoundError naming the path and the availa
     await put(dirs.repoDir, 'triage.js', script('triage', 'repo'));
     await put(dirs.builtinDir, 'audit.js', script('audit', 'builtin'));
     const missing = path.join(root, 'nope.js');
-    await assert.rejects(resolveWorkflow(missing, dirs), (error: unknown) => {
+    await assert.rejects(resolveWorkflow(missing, dirs, TYPED), (error: unknown) => {
       assert.ok(error instanceof WorkflowNotFoundError);
       assert.equal(error.ref, missing);
       assert.deepEqual(error.available, ['audit', 'triage']);
@@ -94,9 +97,9 @@ test('a missing path throws WorkflowNotFoundError naming the path and the availa
       return true;
     });
     // a bare file name with .js is a path too, even when a saved workflow has that name
-    await assert.rejects(resolveWorkflow('triage.js', dirs), WorkflowNotFoundError);
+    await assert.rejects(resolveWorkflow('triage.js', dirs, TYPED), WorkflowNotFoundError);
     // a directory is not a script
-    await assert.rejects(resolveWorkflow(root + path.sep, dirs), WorkflowNotFoundError);
+    await assert.rejects(resolveWorkflow(root + path.sep, dirs, TYPED), WorkflowNotFoundError);
   }));
 
 test('WorkflowNotFoundError says where to save a workflow when there are none', () => {

@@ -168,7 +168,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents } = args;
   const scriptArgs =
     args.fromRun !== undefined ? await runResult(foremanHome(io.env), args.fromRun) : args.diffFrom !== undefined ? await changesSince(repo, args.diffFrom, base) : args.args;
-  const request: RunRequest = { ref, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents };
+  const request: RunRequest = { ref, typedPath: true, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents };
   if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null, args.noSandbox), BUILTIN_DIR);
   try {
     return await withProgress(io, args.json, (env) => startRun(request, env), args.noSandbox);

@@ -74,6 +74,8 @@ export interface RunRequest {
   ref: string;
   /** An already-made script (generated from free text): run it instead of looking `ref` up. */
   script?: { source: string; file: string; origin?: string };
+  /** `ref` was typed on the CLI's command line: a file path in it may be opened (never from GitHub or a script). */
+  typedPath?: boolean;
   args: unknown;
   repoDir: string;
   base: string;
@@ -109,7 +111,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
   const repo = await repositoryRoot(request.repoDir);
   const config = env.config ?? (await loadConfig(repo));
   const dirs = workflowDirs(env.workflowRoot ?? repo, env.userHome, env.builtinDir);
-  const workflow = request.script ? { origin: 'generated', ...request.script } : await resolveWorkflow(request.ref, dirs);
+  const workflow = request.script ? { origin: 'generated', ...request.script } : await resolveWorkflow(request.ref, dirs, { typedPath: request.typedPath === true });
   if (!workflow) throw new WorkflowNotFoundError(request.ref, await availableNames(dirs));
   const script = validateScript(workflow.source, workflow.file);
   if (script.meta.args === 'required' && (request.args === null || request.args === undefined)) {

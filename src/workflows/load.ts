@@ -2,9 +2,10 @@
 // the user's own workflows, then the ones built into Foreman (the same order Claude Code uses
 // for project over personal settings).
 
-import { readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { validateScript } from './validate.ts';
+import { MAX_SCRIPT_CHARS, validateScript } from './validate.ts';
 
 export type WorkflowOrigin = 'path' | 'repo' | 'user' | 'builtin';
 
@@ -37,15 +38,21 @@ export class WorkflowNotFoundError extends Error {
   readonly ref: string;
   readonly available: string[];
 
-  constructor(ref: string, available: string[]) {
+  constructor(ref: string, available: string[], why?: string) {
     const known =
       available.length > 0
         ? `Available workflows: ${available.join(', ')}.`
         : 'There are no saved workflows yet; save one in the repository as .claude/workflows/<name>.js.';
     // `foreman run` turns free text into a script; workflow() inside a script only takes names.
-    const what = /\s/.test(ref.trim())
-      ? `"${ref}" is not a workflow name or a path.js: workflow() runs saved and built-in workflows by name.`
-      : `Workflow "${ref}" not found.`;
+    // The reference is echoed as given, never resolved: a script or a commenter learns no host path.
+    const shown = JSON.stringify(ref.length > 80 ? `${ref.slice(0, 80)}…` : ref);
+    const what =
+      why ??
+      (looksLikePath(ref)
+        ? `${shown} is a file path: workflow() and /workflow run saved workflows (.claude/workflows/<name>.js) and built-in ones by name, never a file elsewhere.`
+        : /\s/.test(ref.trim())
+          ? `${shown} is not a workflow name or a path.js: workflow() runs saved and built-in workflows by name.`
+          : `Workflow ${shown} not found.`);
     // Each front door adds where to see them with their descriptions (`foreman list`, `/workflow list`).
     super(`${what} ${known}`);
     this.name = 'WorkflowNotFoundError';
@@ -55,6 +62,30 @@ export class WorkflowNotFoundError extends Error {
 }
 
 const WORKFLOW_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * The most bytes read of a workflow file: a script of MAX_SCRIPT_CHARS characters in UTF-8 at most.
+ * One more byte is read, to tell a larger file from one of exactly this size.
+ */
+const MAX_SCRIPT_BYTES = 4 * MAX_SCRIPT_CHARS;
+
+/** Who gave the reference: only the CLI's own command line may name a file by its path. */
+export interface WorkflowAccess {
+  /** The user typed the reference on `foreman run`: a file path they name may be opened. */
+  typedPath?: boolean;
+}
+
+/** A file a reference may open, and how to name it in a message without showing a host path. */
+interface Candidate {
+  name: string;
+  origin: WorkflowOrigin;
+  file: string;
+  shown: string;
+  /** The directory a repository's file must stay in, symbolic links resolved. */
+  confinedTo?: string;
+}
+
+const looksLikePath = (ref: string): boolean => ref.endsWith('.js') || ref.includes('/') || ref.includes(path.sep);
 
 export function workflowDirs(repoDir: string, homeDir: string, builtinDir: string): WorkflowDirs {
   return {
@@ -73,21 +104,48 @@ function searchOrder(dirs: WorkflowDirs): Array<{ origin: WorkflowOrigin; dir: s
 }
 
 /**
- * A path ref must name an existing file. A name that matches nothing returns null, like text that
- * is not a name at all: the caller may treat it as a free-text request.
+ * The one decision of what a workflow reference may open, made before anything is read: a saved
+ * workflow's or a built-in's file by name, in search order; a file by its path only when the user
+ * typed it (`access.typedPath`). Anything else opens nothing.
  */
-export async function resolveWorkflow(ref: string, dirs: WorkflowDirs): Promise<WorkflowSource | null> {
-  if (ref.endsWith('.js') || ref.includes('/') || ref.includes(path.sep)) {
+function workflowCandidates(ref: string, dirs: WorkflowDirs, access: WorkflowAccess): Candidate[] {
+  if (looksLikePath(ref)) {
+    if (!access.typedPath) return [];
     const file = path.resolve(ref);
-    const source = await readIfPresent(file);
-    if (source === null) throw new WorkflowNotFoundError(file, await availableNames(dirs));
-    return { name: path.basename(file, '.js'), file, source, origin: 'path' };
+    return [{ name: path.basename(file, '.js'), origin: 'path', file, shown: file }];
   }
-  if (!WORKFLOW_NAME.test(ref)) return null;
-  for (const { origin, dir } of searchOrder(dirs)) {
-    const file = path.join(dir, `${ref}.js`);
-    const source = await readIfPresent(file);
-    if (source !== null) return { name: ref, file, source, origin };
+  if (!WORKFLOW_NAME.test(ref)) return [];
+  return searchOrder(dirs).map(({ origin, dir }) => candidateIn(origin, dir, `${ref}.js`, dirs));
+}
+
+function candidateIn(origin: WorkflowOrigin, dir: string, fileName: string, dirs: WorkflowDirs): Candidate {
+  const name = fileName.slice(0, -'.js'.length);
+  const file = path.join(dir, fileName);
+  if (origin === 'repo') {
+    // A repository's saved workflow may be a link within it, never to a file of the host.
+    return { name, origin, file, shown: `.claude/workflows/${fileName}`, confinedTo: path.dirname(path.dirname(dirs.repoDir)) };
+  }
+  return { name, origin, file, shown: origin === 'user' ? `~/.claude/workflows/${fileName}` : `the built-in workflow ${name}` };
+}
+
+/**
+ * A typed path must name an existing file. A name that matches nothing returns null, like text
+ * that is not a name at all or a path nobody typed: the caller may treat it as a free-text request,
+ * or say it is not found (WorkflowNotFoundError explains a path).
+ */
+export async function resolveWorkflow(ref: string, dirs: WorkflowDirs, access: WorkflowAccess = {}): Promise<WorkflowSource | null> {
+  for (const candidate of workflowCandidates(ref, dirs, access)) {
+    let source: string | null;
+    try {
+      source = await readCandidate(candidate);
+    } catch (error) {
+      if (error instanceof WorkflowFileError) throw new WorkflowNotFoundError(ref, await availableNames(dirs), `${error.message}.`);
+      throw error;
+    }
+    if (source !== null) return { name: candidate.name, file: candidate.file, source, origin: candidate.origin };
+    if (candidate.origin === 'path') {
+      throw new WorkflowNotFoundError(candidate.file, await availableNames(dirs), `Workflow ${JSON.stringify(candidate.file)} not found.`);
+    }
   }
   return null;
 }
@@ -102,7 +160,9 @@ export async function listWorkflows(dirs: WorkflowDirs): Promise<WorkflowListing
         };
       }
       try {
-        const { meta } = validateScript(await readFile(script.file, 'utf8'), script.file);
+        const source = await readCandidate(candidateIn(script.origin, path.dirname(script.file), path.basename(script.file), dirs));
+        if (source === null) throw new Error(`${script.file} is gone`);
+        const { meta } = validateScript(source, script.file);
         const listing: WorkflowListing = { ...script, description: meta.description };
         if (meta.whenToUse !== undefined) listing.whenToUse = meta.whenToUse;
         return listing;
@@ -142,14 +202,63 @@ async function scriptFileNames(dir: string): Promise<string[]> {
   }
 }
 
-async function readIfPresent(file: string): Promise<string | null> {
+/**
+ * The candidate's text, or null when it is not there. Only a regular file is read, and at most
+ * MAX_SCRIPT_BYTES + 1 bytes of it: opening without blocking and checking the opened file means a
+ * FIFO cannot hang the host, nor a device (/dev/zero) fill its memory.
+ */
+async function readCandidate(candidate: Candidate): Promise<string | null> {
+  let file = candidate.file;
+  if (candidate.confinedTo !== undefined) {
+    const inside = await confinedPath(file, candidate.confinedTo);
+    if (inside === null) return null;
+    if (inside === false) throw new WorkflowFileError(`${candidate.shown} links outside the repository: a saved workflow must be a file of the repository`);
+    file = inside;
+  }
+  let handle;
   try {
-    return await readFile(file, 'utf8');
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     if (isMissing(error)) return null;
     throw error;
   }
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) return null;
+    if (!stats.isFile()) throw new WorkflowFileError(`${candidate.shown} is not a regular file (a FIFO, socket or device): a workflow is a .js file`);
+    const buffer = Buffer.alloc(MAX_SCRIPT_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_SCRIPT_BYTES) {
+      throw new WorkflowFileError(`${candidate.shown} is over ${MAX_SCRIPT_BYTES / 1024} KB; workflow scripts may be at most ${MAX_SCRIPT_CHARS / 1024} KB`);
+    }
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    await handle.close();
+  }
 }
+
+/** `file` with its links resolved when that is inside `root`; false when it leads out; null when missing. */
+async function confinedPath(file: string, root: string): Promise<string | false | null> {
+  let real: string;
+  let realRoot: string;
+  try {
+    [real, realRoot] = await Promise.all([realpath(file), realpath(root)]);
+  } catch (error) {
+    if (isMissing(error)) return null;
+    throw error;
+  }
+  const relative = path.relative(realRoot, real);
+  const outside = relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
+  return outside ? false : real;
+}
+
+/** A workflow file that is there but may not be read as one; resolveWorkflow says so as not found. */
+class WorkflowFileError extends Error {}
 
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
