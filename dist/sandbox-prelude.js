@@ -64,7 +64,7 @@ function installWorkflowGlobals(host, configJson) {
     });
     const answer = parseJson(reply);
     if (!answer.ok) {
-      const error = new Error(answer.message);
+      const error = answer.typeError === true ? new TypeError(answer.message) : new Error(answer.message);
       if (answer.refused === true) markRefusal(error);
       throw error;
     }
@@ -284,6 +284,7 @@ function installWorkflowGlobals(host, configJson) {
       throw new TypeError(`fix(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
     }
     const options = checkOptions('fix(prompt, opts?)', opts);
+    checkTextOptions('fix(prompt, opts?)', options, ['label', 'phase', 'reviewPhase', 'model', 'reviewModel', 'title', 'body']);
     const reviewers = options.reviewers === undefined ? 2 : options.reviewers;
     if (!isInteger(reviewers) || reviewers < 1 || reviewers > 9) {
       throw new RangeError(`fix(prompt, opts?): reviewers must be an integer from 1 to 9, got ${describeType(reviewers)}`);
@@ -348,6 +349,17 @@ function installWorkflowGlobals(host, configJson) {
     }
   }
 
+  // fix() has no host call of its own: its text options are checked here, before its first agent,
+  // so that a bad reviewPhase is not found only after the change agent was paid for.
+  function checkTextOptions(callee, options, keys) {
+    for (const key of keys) {
+      const value = options[key];
+      if (value !== undefined && value !== null && typeof value !== 'string') {
+        throw new TypeError(`${callee}: opts.${key} must be a string, got ${describeType(value)}`);
+      }
+    }
+  }
+
   function firstLine(text) {
     const line = text.trim().split('\n')[0] ?? '';
     return line.length > 60 ? `${line.slice(0, 57)}...` : line;
@@ -355,7 +367,10 @@ function installWorkflowGlobals(host, configJson) {
 
   // ---- phase, log, args, budget ------------------------------------------------------------------
 
-  const phase = (title) => void notify('phase', toLogText(title));
+  function phase(title) {
+    if (typeof title !== 'string') throw new TypeError(`phase(title): title must be a string, got ${describeType(title)}`);
+    notify('phase', toLogText(title));
+  }
   const log = (message) => void notify('log', toLogText(message));
 
   const budgetTotal = config.budgetTotal === null ? Infinity : config.budgetTotal;
@@ -432,6 +447,38 @@ function installWorkflowGlobals(host, configJson) {
     writable: true,
     configurable: true,
   });
+
+  guardDateTimeFormatClock();
+
+  // Intl.DateTimeFormat formats the current time when given no date: format() and formatToParts()
+  // read the clock as Date.now() does. formatRange() and formatRangeToParts() need both dates.
+  function guardDateTimeFormatClock() {
+    const proto = Intl.DateTimeFormat.prototype;
+    // Bound now: the natives never pass through anything the script can replace (Reflect.apply, call).
+    const nativeFormatOf = Function.prototype.call.bind(Object.getOwnPropertyDescriptor(proto, 'format').get);
+    const nativeFormatToParts = Function.prototype.call.bind(proto.formatToParts);
+    const DATE_INSTEAD = 'Pass the date to format, e.g. format(new Date(args.now)), with the time in args.';
+    defineProperty(proto, 'format', {
+      get: function format() {
+        const formatNative = nativeFormatOf(this);
+        return function format(date) {
+          if (date === undefined) throw nondeterministic('Intl.DateTimeFormat#format() without a date', DATE_INSTEAD);
+          return formatNative(date);
+        };
+      },
+      enumerable: false,
+      configurable: true,
+    });
+    defineProperty(proto, 'formatToParts', {
+      value: function formatToParts(date) {
+        if (date === undefined) throw nondeterministic('Intl.DateTimeFormat#formatToParts() without a date', DATE_INSTEAD);
+        return nativeFormatToParts(this, date);
+      },
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+  }
 
   // V8's built-in console prints nowhere in an isolate; route it to the run's log so that a
   // script's console.log is not silently lost.

@@ -400,6 +400,60 @@ test("an approval runs only the Action's own plan, unedited, and not after the p
   assert.equal(agentCalls(), agents, 'no agent ran');
 });
 
+/** A commit of `file` on top of `parent`, pushed as the head of pull request #`pull` (a fork's, seen from the base repository). */
+function pushForkCommit(parent: string, file: string, pull: number): string {
+  const work = tempDir('foreman-fork-');
+  execFileSync('git', ['clone', '-q', remote.bare, work]);
+  gitIn(work, 'checkout', '-q', parent);
+  writeFileSync(join(work, file), `${file} from the fork\n`);
+  gitIn(work, 'add', file);
+  gitIn(work, '-c', 'user.name=Stranger', '-c', 'user.email=s@example.com', 'commit', '-qm', `add ${file}`);
+  const sha = gitIn(work, 'rev-parse', 'HEAD').trim();
+  gitIn(work, 'push', '-q', '-f', remote.bare, `${sha}:refs/pull/${pull}/head`);
+  return sha;
+}
+
+test("on a fork's pull request a comment runs only the commit its approved plan named; a push after the approval runs nothing", async () => {
+  const onFork = (body: string, commentId: number) => {
+    const payload = prComment(body, { commentId });
+    payload.issue.number = 2;
+    return payload;
+  };
+  const planned = pushForkCommit(remote.headSha, 'FORK.md', 2);
+  api.pulls[2] = { number: 2, head: { sha: planned, ref: 'patch-1', repo: { full_name: 'stranger/Hello-World' } }, base: { sha: remote.mainSha, ref: 'main' } };
+  api.diffs[2] = 'diff --git a/FORK.md b/FORK.md\n';
+  const agents = agentCalls();
+
+  // The maintainer's comment shows a plan pinned to the head it saw, and runs nothing yet.
+  const asked = await runAction('issue_comment', onFork('/workflow nightly', 5201), {});
+  assert.equal(asked.code, 0, asked.stdout);
+  assert.equal(asked.outputs.status, 'awaiting-approval');
+  assert.ok(saidOn(2).at(-1)!.body.includes(`This pull request comes from a fork: approving runs its code as of commit \`${planned}\`, its head now, and nothing pushed after it.`));
+  assert.equal(agentCalls(), agents, 'the comment alone ran nothing');
+
+  // The fork pushes after the plan was approved: nothing runs, and the plan is shown again for the new head.
+  const pushed = pushForkCommit(planned, 'EVIL.md', 2);
+  (api.pulls[2] as { head: { sha: string } }).head.sha = pushed;
+  const moved = await runAction('issue_comment', onFork('/workflow approve', 5202), {});
+  assert.equal(moved.code, 1, moved.stdout);
+  const [again, refusal] = saidOn(2).slice(-2);
+  assert.match(refusal.body, new RegExp(`^Foreman could not start .*the pull request changed after the plan \\(planned on ${planned.slice(0, 7)}, now ${pushed.slice(0, 7)}\\): nothing pushed since runs on that approval; the plan is shown again for ${pushed.slice(0, 7)}: review the new commits, then \`/workflow approve\` again`));
+  assert.ok(again.body.includes(`approving runs its code as of commit \`${pushed}\``), again.body);
+  assert.throws(() => gitIn(moved.workspace, 'rev-parse', '--verify', '-q', 'refs/foreman/pull/2'), 'nothing of the fork was fetched');
+  assert.equal(agentCalls(), agents, 'no agent ran on the moved head');
+
+  // Approved again: exactly that commit runs, even when the fork pushes once more while the job starts.
+  const later = pushForkCommit(pushed, 'LATER.md', 2);
+  const approved = await runAction('issue_comment', onFork('/workflow approve', 5203), {});
+  assert.equal(approved.code, 0, approved.stdout);
+  assert.equal(approved.outputs.status, 'completed');
+  assert.equal(gitIn(approved.workspace, 'rev-parse', 'refs/foreman/pull/2').trim(), pushed, 'the approved commit was fetched by its id, not the moved ref');
+  assert.notEqual(pushed, later);
+  assert.equal(JSON.parse(approved.outputs.result).args.head, pushed);
+  assert.equal(agentCalls(), agents + 1);
+  assert.deepEqual(api.unexpected, []);
+});
+
 test('help, list, status, resume, save and an unknown word are each answered on the issue', async () => {
   const issue = 8;
   let n = 5200;

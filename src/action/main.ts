@@ -164,12 +164,16 @@ interface RunPlace {
 async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: RunPlace): Promise<void> {
   const { inputs, octokit, owner, repo, workspace, home, serverUrl, config, payload, env } = at;
   const remoteUrl = `${serverUrl}/${owner}/${repo}.git`;
-  const where = await baseOf(trigger, inputs, octokit, { owner, repo, workspace, remoteUrl, payload, env });
-  if (approved && trigger.pullNumber !== null && approved.marker.commit !== where.sha) {
-    throw new Error(
-      `the pull request changed after the plan (planned on ${approved.marker.commit.slice(0, 7)}, now ${where.sha.slice(0, 7)}): ` +
-        'nothing pushed since runs on that approval; review the new commits, then ask again for a new plan',
-    );
+  let where: Base;
+  try {
+    where = await baseOf(trigger, inputs, octokit, { owner, repo, workspace, remoteUrl, payload, env, approvedCommit: approved?.marker.commit ?? null });
+  } catch (error) {
+    // The approval was for the commit its plan named: the plan is shown again for the new head, so
+    // that approving it again is approving what is there now.
+    if (approved && error instanceof PullRequestMovedError) {
+      await showPlan({ ...trigger, description: approved.marker.trigger }, { source: approved.source, file: join(home, 'approved', `plan-${approved.commentId}.js`), origin: approved.marker.origin }, error.head, at, error.fork);
+    }
+    throw error;
   }
   // A person asked on an issue or pull request: the script is known before the run, so its plan can be shown.
   const byPerson = trigger.checkRoleOf !== null && trigger.issueNumber !== null;
@@ -185,8 +189,11 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
       signal: at.signal,
     });
     const approval = config.approval ?? 'generated';
-    if (approval === 'always' || (approval === 'generated' && script.origin === 'generated')) {
-      await showPlan(trigger, script, where.sha, at);
+    // A fork's code may change between the comment and this job: it runs only as of a commit a
+    // plan named and someone approved, whatever `approval` says.
+    const forkByComment = where.fork && trigger.commentId !== null;
+    if (forkByComment || approval === 'always' || (approval === 'generated' && script.origin === 'generated')) {
+      await showPlan(trigger, script, where.sha, at, forkByComment);
       return;
     }
   }
@@ -273,7 +280,7 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
  * Posts the plan with its script and ends the job: `/workflow approve` runs it in a later one. The
  * marker records the script's hash, the commit, and what to run, for that job to check.
  */
-async function showPlan(trigger: RunTrigger, script: RequestedScript, commit: string, at: RunPlace): Promise<void> {
+async function showPlan(trigger: RunTrigger, script: RequestedScript, commit: string, at: RunPlace, fork = false): Promise<void> {
   const validated = validateScript(script.source, script.file);
   const generated = script.origin === 'generated';
   const marker = markerLine({
@@ -285,7 +292,10 @@ async function showPlan(trigger: RunTrigger, script: RequestedScript, commit: st
     args: trigger.args,
     trigger: trigger.description,
   });
-  const body = `${planComment(trigger.description, validated, generated, false)}\n\n${marker}`;
+  const pinned = fork
+    ? `${generated ? 'Foreman wrote a workflow for this request. ' : ''}This pull request comes from a fork: approving runs its code as of commit \`${commit}\`, its head now, and nothing pushed after it. Nothing has run yet.`
+    : undefined;
+  const body = `${planComment(trigger.description, validated, generated, false, pinned)}\n\n${marker}`;
   if (body.length > MAX_COMMENT_CHARS) {
     throw new Error(`the workflow is too long to show as a plan in a comment (${body.length} characters, GitHub takes ${MAX_COMMENT_CHARS}): ask for less, or save it in .claude/workflows/ and run it by name`);
   }
@@ -318,6 +328,8 @@ async function readConfig(workspace: string, path: string): Promise<ForemanConfi
 
 interface Base {
   sha: string;
+  /** The pull request's head comes from another repository. */
+  fork: boolean;
   /** The ref SARIF is uploaded for. */
   ref: string;
   /** Where fixes go. */
@@ -332,22 +344,28 @@ async function baseOf(
   trigger: RunTrigger,
   inputs: ActionInputs,
   octokit: Octokit,
-  at: { owner: string; repo: string; workspace: string; remoteUrl: string; payload: any; env: NodeJS.ProcessEnv },
+  at: { owner: string; repo: string; workspace: string; remoteUrl: string; payload: any; env: NodeJS.ProcessEnv; approvedCommit: string | null },
 ): Promise<Base> {
   const defaultBranch: string = at.payload.repository?.default_branch ?? 'main';
   if (trigger.pullNumber !== null) {
     const { data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: at.owner, repo: at.repo, pull_number: trigger.pullNumber });
     const ref = `refs/pull/${trigger.pullNumber}/head`;
-    await git(at.workspace, ['fetch', '--quiet', '--no-tags', at.remoteUrl, `+${ref}:refs/foreman/pull/${trigger.pullNumber}`], { config: gitAuthConfig(at.remoteUrl, inputs.githubToken) });
+    // A deleted fork has no head repository: its code is no more trusted than a live fork's.
     const fork = pull.head.repo?.full_name !== `${at.owner}/${at.repo}`;
-    // A commenter with the trigger role vouches for the pull request; a label on a fork's pull
-    // request (no secrets in its job anyway) runs read-only.
-    const untrusted = fork && trigger.commentId === null ? "this pull request's code comes from a fork: the Action builds and proposes it only when someone with the trigger role asks in a comment" : undefined;
+    if (at.approvedCommit !== null && at.approvedCommit !== pull.head.sha) throw new PullRequestMovedError(at.approvedCommit, pull.head.sha, fork);
+    // The commit by its id, not the ref: a push between reading the head and fetching it changes nothing that runs.
+    await git(at.workspace, ['fetch', '--quiet', '--no-tags', at.remoteUrl, `+${pull.head.sha}:refs/foreman/pull/${trigger.pullNumber}`], { config: gitAuthConfig(at.remoteUrl, inputs.githubToken) });
+    // On a fork's pull request a comment runs only an approved plan, pinned to the commit it named
+    // (runAsked): that approval vouches for the code; a label (no secrets in its job anyway) runs read-only.
+    const untrusted =
+      fork && trigger.commentId === null
+        ? "this pull request's code comes from a fork: the Action builds and proposes it only for a plan someone with write access approved in a comment"
+        : undefined;
     // What review-pr reads, as the App gives it: GitHub's own diff of the pull request, since the
     // runner's shallow checkout has no merge base to diff against.
     const { data: diff } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: at.owner, repo: at.repo, pull_number: trigger.pullNumber, mediaType: { format: 'diff' } });
     const pullRequestArgs = { diff: String(diff), base: pull.base.sha, head: pull.head.sha, title: sanitizeCommentText(pull.title ?? ''), body: sanitizeCommentText(pull.body ?? '') };
-    return { sha: pull.head.sha, ref, targetBranch: fork ? pull.base.ref : pull.head.ref, pullRequestArgs, ...(untrusted ? { untrusted } : {}) };
+    return { sha: pull.head.sha, fork, ref, targetBranch: fork ? pull.base.ref : pull.head.ref, pullRequestArgs, ...(untrusted ? { untrusted } : {}) };
   }
   if (inputs.base) {
     // A branch as base (a sweep of release branches) is also where its fixes go.
@@ -356,10 +374,24 @@ async function baseOf(
     });
     const full = (await git(at.workspace, ['rev-parse', '--symbolic-full-name', '--end-of-options', inputs.base]).catch(() => '')).trim();
     const branch = /^refs\/(?:heads|remotes\/origin)\/(.+)$/.exec(full)?.[1];
-    return { sha, ref: branch ? `refs/heads/${branch}` : (at.env.GITHUB_REF ?? `refs/heads/${defaultBranch}`), targetBranch: branch ?? defaultBranch };
+    return { sha, fork: false, ref: branch ? `refs/heads/${branch}` : (at.env.GITHUB_REF ?? `refs/heads/${defaultBranch}`), targetBranch: branch ?? defaultBranch };
   }
   const refName = at.env.GITHUB_REF ?? `refs/heads/${defaultBranch}`;
-  return { sha: at.env.GITHUB_SHA ?? 'HEAD', ref: refName, targetBranch: refName.startsWith('refs/heads/') ? refName.slice('refs/heads/'.length) : defaultBranch };
+  return { sha: at.env.GITHUB_SHA ?? 'HEAD', fork: false, ref: refName, targetBranch: refName.startsWith('refs/heads/') ? refName.slice('refs/heads/'.length) : defaultBranch };
+}
+
+/** The pull request's head is not the commit its plan was approved for. */
+class PullRequestMovedError extends Error {
+  readonly head: string;
+  readonly fork: boolean;
+  constructor(approved: string, head: string, fork: boolean) {
+    super(
+      `the pull request changed after the plan (planned on ${approved.slice(0, 7)}, now ${head.slice(0, 7)}): nothing pushed since runs on that approval; ` +
+        `the plan is shown again for ${head.slice(0, 7)}: review the new commits, then \`/workflow approve\` again`,
+    );
+    this.head = head;
+    this.fork = fork;
+  }
 }
 
 function proposerFor(inputs: ActionInputs, at: { octokit: Octokit; owner: string; repo: string; repoDir: string; remoteUrl: string; baseBranch: string }): Proposer {

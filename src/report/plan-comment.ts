@@ -5,13 +5,16 @@ import { formatPlan, planWorkflow } from '../workflows/plan.ts';
 import { codeFence } from './markdown.ts';
 import type { ValidatedScript } from '../workflows/validate.ts';
 
-/** `saveable`: the front door can turn the script into a saved workflow (`/workflow save`, the App). */
-export function planComment(trigger: string, script: ValidatedScript, generated: boolean, saveable = true): string {
+/**
+ * `saveable`: the front door can turn the script into a saved workflow (`/workflow save`, the App).
+ * `why`: why this plan waits, when it is not the script being written or `approval: always`.
+ */
+export function planComment(trigger: string, script: ValidatedScript, generated: boolean, saveable = true, why?: string): string {
   const fence = codeFence(script.source);
   return [
     `### Foreman · plan for ${trigger}`,
     '',
-    generated ? 'Foreman wrote a workflow for this request. Nothing has run yet.' : 'This repository asks for approval before every run (`approval: always`). Nothing has run yet.',
+    why ?? (generated ? 'Foreman wrote a workflow for this request. Nothing has run yet.' : 'This repository asks for approval before every run (`approval: always`). Nothing has run yet.'),
     '',
     '```text',
     ...formatPlan(planWorkflow(script)),
