@@ -107,3 +107,18 @@ test('a path typed on `foreman run` opens only a regular file of at most 256 KB'
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(JSON.parse(ok.stdout).result, 'typed');
 });
+
+test('`foreman validate` reads its file the same way: a FIFO is refused at once, a script over the cap is named', async () => {
+  const home = tempDir();
+  const fifo = join(tempDir(), 'piped.js');
+  mkfifo(fifo);
+  const piped = await runBounded(['validate', fifo], { home, baseURL: fake.url }, home);
+  assert.equal(piped.timedOut, false, 'the FIFO did not hang validate');
+  assert.equal(piped.code, 2, piped.stderr);
+  assert.match(piped.stderr, /cannot read .*piped\.js: .*piped\.js is not a regular file \(a FIFO, socket or device\)/);
+  const huge = join(tempDir(), 'huge.js');
+  writeFileSync(huge, META('huge') + `// ${'x'.repeat(300 * 1024)}\n`);
+  const big = await runBounded(['validate', huge], { home, baseURL: fake.url }, home);
+  assert.equal(big.code, 2, big.stderr);
+  assert.match(big.stderr, /huge\.js is over 256 KB/);
+});

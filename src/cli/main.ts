@@ -2,7 +2,7 @@
 // message on stderr and an exit code (0 completed, 1 failed or stopped, 2 usage/validation,
 // 3 budget-exhausted).
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
@@ -12,7 +12,7 @@ import { totalTokens } from '../runtime/types.ts';
 import { MissingArgsError, openStore, resumeRun, runResult, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
 import { isRunLive, type RunRecord } from '../runtime/store.ts';
 import { changesSince, repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
-import { listWorkflows, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
+import { listWorkflows, readScriptFile, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
 import { commandHelp, parseIdArgs, parseListArgs, parseResumeArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE, wantsHelp } from './args.ts';
 import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
@@ -339,9 +339,9 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
   const { file } = parseValidateArgs(argv);
   let source: string;
   try {
-    source = await readFile(file, 'utf8');
-  } catch {
-    throw new UsageError(`cannot read ${file}: check the path`);
+    source = await readScriptFile(file);
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}; check the path`);
   }
   const script = validateScript(source, file);
   io.stdout.write(`${file}: ok (${script.meta.name}: ${script.meta.description})\n`);

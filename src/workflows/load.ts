@@ -207,6 +207,17 @@ async function scriptFileNames(dir: string): Promise<string[]> {
  * MAX_SCRIPT_BYTES + 1 bytes of it: opening without blocking and checking the opened file means a
  * FIFO cannot hang the host, nor a device (/dev/zero) fill its memory.
  */
+/**
+ * A script file the user named on the command line (`foreman validate <file>`), read the way a
+ * typed workflow path is: a regular file only, at most the script cap. Throws with what is wrong.
+ */
+export async function readScriptFile(file: string): Promise<string> {
+  const resolved = path.resolve(file);
+  const source = await readCandidate({ name: path.basename(resolved, '.js'), origin: 'path', file: resolved, shown: file });
+  if (source === null) throw new WorkflowFileError(`${file} does not exist or is a directory`);
+  return source;
+}
+
 async function readCandidate(candidate: Candidate): Promise<string | null> {
   let file = candidate.file;
   if (candidate.confinedTo !== undefined) {
