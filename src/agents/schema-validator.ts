@@ -9,6 +9,8 @@ import type { SchemaReply, SchemaRequest } from './schema-thread.ts';
 export const SCHEMA_DEADLINE_MS = 2_000;
 /** Largest schema accepted, in characters of JSON. */
 export const MAX_SCHEMA_CHARS = 100_000;
+/** Deepest nesting of objects and arrays accepted: Ajv's compile time grows with the square of it. */
+export const MAX_SCHEMA_DEPTH = 64;
 /** Requests that may wait for the thread; each agent has at most one at a time. */
 const MAX_WAITING = 256;
 /** An idle thread is ended after this long, so a finished run holds no thread. */
@@ -46,8 +48,11 @@ export class SchemaValidator {
   /** Schemas (JSON) that overran the deadline once, with the error: they fail at once from then on. */
   readonly #overran = new Map<string, string>();
 
-  /** The schema as the thread receives it; throws SchemaError when it is too large. */
+  /** The schema as the thread receives it; throws SchemaError when it is too large or too deep. */
   static serialise(schema: Record<string, unknown>): string {
+    if (depthOver(schema, MAX_SCHEMA_DEPTH)) {
+      throw new SchemaError(`the schema nests objects and arrays more than ${MAX_SCHEMA_DEPTH} levels deep; schemas may nest at most ${MAX_SCHEMA_DEPTH}: flatten it, e.g. with $ref to definitions`);
+    }
     const text = JSON.stringify(schema);
     if (text.length > MAX_SCHEMA_CHARS) {
       throw new SchemaError(`the schema is ${text.length} characters of JSON; schemas may have at most ${MAX_SCHEMA_CHARS}: describe the answer with fewer, shorter properties, or check details in the script`);
@@ -199,6 +204,13 @@ export class SchemaValidator {
     this.#current = null;
     for (const job of failed) job.reject(new SchemaError(`the answer could not be checked against the schema: ${detail}`));
   }
+}
+
+/** Whether `value` nests objects or arrays deeper than `limit`; stops looking at the limit. */
+function depthOver(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  return Object.values(value).some((child) => depthOver(child, limit - 1));
 }
 
 function overrunMessage(compiling: boolean, pattern: string | undefined): string {
