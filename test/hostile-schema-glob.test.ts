@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startFakeAnthropic, text, toolUse, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
 import { startCli } from './support/cli.ts';
-import { LOOP_PROBE_OPTION, longestStallWithin, loopStalls } from './support/event-loop-probe.ts';
+import { LOOP_PROBE_OPTION, longestHoldWithin, loopStalls } from './support/event-loop-probe.ts';
 
 /** Backtracks 2^36 times on 36 `a`s and a `!`: minutes of one core. */
 const HOSTILE_PATTERN = '^(a|a)+$';
@@ -106,7 +106,7 @@ test('a schema pattern that backtracks on the answer fails that agent with an er
   const served = timeline.hostileServedAt!;
   assert.ok(timeline.honestTurns.filter((at) => at > served && at < served + 2_000).length >= 2, `honest turns ${timeline.honestTurns.map((at) => at - served)} ms after the hostile answer`);
   // ...and the foreman process's event loop was never held for more than about 100 ms.
-  const stall = longestStallWithin(loopStalls(probe, child.pid!), served, served + 2_500);
+  const stall = longestHoldWithin(loopStalls(probe, child.pid!), served, served + 2_500);
   assert.ok(stall <= 100, `the event loop was held for ${stall} ms while the hostile answer was checked`);
 });
 
@@ -178,7 +178,7 @@ test('list_files refuses a brace bomb naming the bound and matches a star bomb i
   assert.match(stars.content, /^No files match glob/);
   assert.equal(plain.content.split('\n').length, 20);
   assert.ok(honestTurns.length >= 4);
-  const stall = longestStallWithin(loopStalls(probe, child.pid!), listerTurns[0], listerTurns.at(-1)!);
+  const stall = longestHoldWithin(loopStalls(probe, child.pid!), listerTurns[0], listerTurns.at(-1)!);
   assert.ok(stall <= 100, `the event loop was held for ${stall} ms while the globs were matched`);
 });
 
