@@ -1,8 +1,8 @@
 // Builds the Action's committed bundle in dist/: the entry GitHub runs, one (minified) bundle of
-// the Action and one of the journal's writer thread, the files they read at run time, and two
-// dependencies as packages beside them: isolated-vm with its prebuilt Linux binaries for Node 24
-// (it cannot be bundled), and undici, whose inlined HTTP parsers are half the bundle's size (so
-// that no committed file is over 2 MB).
+// the Action, one of the journal's writer thread and one of the schema thread, the files they read
+// at run time, and two dependencies as packages beside them: isolated-vm with its prebuilt Linux
+// binaries for Node 24 (it cannot be bundled), and undici, whose inlined HTTP parsers are half the
+// bundle's size (so that no committed file is over 2 MB).
 // `npm run build`; test/action-bundle.test.ts fails when dist/ is not what this writes.
 import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +17,11 @@ export async function buildAction(out = join(ROOT, 'dist')): Promise<void> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   await build({
-    entryPoints: { main: join(ROOT, 'src/action/run.ts'), 'sqlite-writer-thread': join(ROOT, 'src/runtime/sqlite-writer-thread.ts') },
+    entryPoints: {
+      main: join(ROOT, 'src/action/run.ts'),
+      'sqlite-writer-thread': join(ROOT, 'src/runtime/sqlite-writer-thread.ts'),
+      'schema-thread': join(ROOT, 'src/agents/schema-thread.ts'),
+    },
     outdir: out,
     // Source paths in the bundle's comments are relative to this, whatever directory the build runs from.
     absWorkingDir: ROOT,

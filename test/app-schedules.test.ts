@@ -30,7 +30,7 @@ after(async () => {
 });
 
 /** What each replica's look at GitHub costs: installations, their repositories, the config, the branches. */
-function github(times: number): nock.Scope {
+function github(times: number, config = CONFIG, branches = ['main', 'release/1.x', 'release/2.x', 'feature/release/x']): nock.Scope {
   return nock(API)
     .get('/app/installations')
     .query(true)
@@ -46,11 +46,11 @@ function github(times: number): nock.Scope {
     .reply(200, { total_count: 1, repositories: [{ name: 'widgets', owner: { login: 'acme' }, clone_url: 'https://github.com/acme/widgets.git', default_branch: 'main', archived: false }] })
     .get('/repos/acme/widgets/contents/.github%2Fforeman.yml')
     .times(times)
-    .reply(200, CONFIG)
+    .reply(200, config)
     .get('/repos/acme/widgets/branches')
     .query(true)
     .times(times)
-    .reply(200, [{ name: 'main' }, { name: 'release/1.x' }, { name: 'release/2.x' }, { name: 'feature/release/x' }]);
+    .reply(200, branches.map((name) => ({ name })));
 }
 
 const quiet = { info: () => {}, warn: (obj: object) => assert.fail(`unexpected warning ${JSON.stringify(obj)}`) };
@@ -77,6 +77,29 @@ test('a due schedule is queued once across two replicas sharing a store, one run
   assert.equal(start.context.issueNumber, null);
   assert.match(start.branch!, /^release\/[12]\.x$/);
   for (const job of jobs) await replicas[0].queue.finish(job.id);
+});
+
+test('branch globs go through the linear matcher: a brace bomb is skipped with a warning naming the bound, a star bomb matches in no time', { timeout: 30_000 }, async () => {
+  const braceBomb = '{a,b}'.repeat(17);
+  const starBomb = `${'*a'.repeat(30)}b`;
+  const config = `schedules:\n  - cron: '0 3 * * 1'\n    workflow: security-sweep\n    branches: ['${braceBomb}', '${starBomb}', 'release/*']\n`;
+  // Names a RegExp-based matcher backtracks on for the star bomb.
+  const branches = ['main', 'release/1.x', ...Array.from({ length: 20 }, (_, i) => `${'a'.repeat(40)}${i}`)];
+  const scope = github(1, config, branches);
+  const warnings: object[] = [];
+  const scheduler = new Scheduler({ queue: replicas[0].queue, source: probotScheduleSource(replicas[0].probot), log: { info: () => {}, warn: (obj) => warnings.push(obj) } });
+  const startedAt = performance.now();
+  const created = await scheduler.tick(new Date('2026-12-07T02:59:30Z'), new Date('2026-12-07T03:00:30Z'));
+  const tookMs = performance.now() - startedAt;
+  assert.ok(scope.isDone());
+  assert.equal(created, 1, 'release/* still matches');
+  assert.ok(tookMs < 2_000, `the look took ${tookMs} ms`);
+  assert.equal(warnings.length, 1);
+  assert.match(JSON.stringify(warnings[0]), /schedules\[0\]\.branches: glob \\"\{a,b\}.*expands to more than 64 alternatives/);
+  for (let job; (job = await replicas[0].queue.claim(['start'], 'test')); ) {
+    assert.equal((job.payload as StartJob).branch, 'release/1.x');
+    await replicas[0].queue.finish(job.id);
+  }
 });
 
 test('a minute in which nothing is due queues nothing', async () => {

@@ -10,6 +10,7 @@ import { createTransport, type Transport } from './http.ts';
 import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
 import { jitteredBackoffMs, RateGovernor, retryAfterMsFromHeaders } from './governor.ts';
 import { ModelCallError, runAgentLoop, type CallModel, type ModelCallOptions } from './loop.ts';
+import { SchemaValidator } from './schema-validator.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import type { SandboxChoice } from '../workspace/sandbox.ts';
 
@@ -82,6 +83,8 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #commandSecrets: readonly string[] | undefined;
   readonly #processLedger: ProcessLedger | undefined;
   readonly #sandbox: SandboxChoice | undefined;
+  /** This run's: another run's hostile schema never holds up its answers. */
+  readonly #schemas = new SchemaValidator();
 
   constructor(options: AnthropicAgentRunnerOptions) {
     this.#transport = createTransport();
@@ -120,6 +123,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       commandSecrets: this.#commandSecrets,
       processLedger: this.#processLedger,
       ...(this.#sandbox ? { sandbox: this.#sandbox } : {}),
+      schemas: this.#schemas,
     });
   }
 

@@ -4,7 +4,6 @@
 
 import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { costUsd, type ModelTable } from '../runtime/pricing.ts';
 import {
   addUsage,
@@ -32,6 +31,7 @@ import {
 import { executeTool, isMutatingTool, READ_TOOLS, WRITE_TOOLS, type ToolContext, type ToolResult } from './tools.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import type { SandboxChoice } from '../workspace/sandbox.ts';
+import { SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
 
 export interface ModelCallOptions {
   signal: AbortSignal;
@@ -72,6 +72,8 @@ export interface AgentLoopDeps {
   commandSecrets?: readonly string[];
   processLedger?: ProcessLedger;
   sandbox?: SandboxChoice;
+  /** Checks answers against schemas off the main thread; one per run. */
+  schemas: SchemaValidator;
 }
 
 /** Tool inputs and outputs are stored this long in transcripts. */
@@ -101,7 +103,18 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
   };
 
   try {
-    const validate = schema ? compileSchema(schema) : undefined;
+    // Compiled before the first model call: a schema that is invalid or too slow costs nothing.
+    let schemaJson: string | undefined;
+    if (schema) {
+      try {
+        schemaJson = SchemaValidator.serialise(schema);
+        await deps.schemas.compile(schemaJson, request.signal);
+      } catch (error) {
+        if (error instanceof SchemaCheckStopped) return finish('stopped', null, stopRequested(request) ?? 'stopped');
+        if (error instanceof SchemaError) return finish('error', null, error.message);
+        throw error;
+      }
+    }
     const tools = withCachedTools([...READ_TOOLS, ...(write ? WRITE_TOOLS : []), ...(schema ? [submitResultTool(schema)] : [])]);
     const toolContext: ToolContext = {
       root: request.root,
@@ -153,7 +166,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
       messages.push({ role: 'assistant', content: response.content.map(toParam) });
 
       if (toolUses.length === 0) {
-        if (!validate) return finish('done', text);
+        if (schemaJson === undefined) return finish('done', text);
         failedAttempts += 1;
         if (failedAttempts >= MAX_RESULT_ATTEMPTS) return finish('schema-failed', null, schemaFailure(lastValidationErrors));
         messages.push({ role: 'user', content: submitNudge(MAX_RESULT_ATTEMPTS - failedAttempts) });
@@ -161,9 +174,21 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
       }
 
       let accepted: { value: unknown } | undefined;
-      const submitResult = (input: unknown): ToolResult => {
+      /** Why the answer could not be checked at all (e.g. the schema's pattern overran): the agent fails. */
+      let uncheckable: string | undefined;
+      const submitResult = async (input: unknown): Promise<ToolResult> => {
         if (accepted) return { output: 'A result was already accepted.', isError: false };
-        const errors = validationErrors(validate!, input);
+        if (uncheckable !== undefined || failedAttempts >= MAX_RESULT_ATTEMPTS) return { output: 'No attempts are left.', isError: true };
+        let errors: string | null;
+        try {
+          errors = await deps.schemas.check(schemaJson!, input, request.signal);
+        } catch (error) {
+          // The loop sees the stop before the next turn.
+          if (error instanceof SchemaCheckStopped) return { output: 'Stopped.', isError: true };
+          if (!(error instanceof SchemaError)) throw error;
+          uncheckable = error.message;
+          return { output: `The result could not be checked: ${error.message}`, isError: true };
+        }
         if (errors === null) {
           accepted = { value: input };
           return { output: 'Result accepted.', isError: false };
@@ -172,9 +197,16 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
         lastValidationErrors = errors;
         return { output: invalidResultMessage(errors, MAX_RESULT_ATTEMPTS - failedAttempts), isError: true };
       };
+      // One answer at a time, in the order the model gave them: the first valid one is the result.
+      let submitted: Promise<unknown> = Promise.resolve();
+      const submitInOrder = (input: unknown): Promise<ToolResult> => {
+        const result = submitted.then(() => submitResult(input));
+        submitted = result.catch(() => {});
+        return result;
+      };
 
       const runTool = (use: Anthropic.ToolUseBlock): ToolResult | Promise<ToolResult> =>
-        use.name === SUBMIT_RESULT_TOOL && validate ? submitResult(use.input) : executeTool(use.name, use.input, toolContext);
+        use.name === SUBMIT_RESULT_TOOL && schemaJson !== undefined ? submitInOrder(use.input) : executeTool(use.name, use.input, toolContext);
       // Reads are independent of each other and run concurrently. A turn that edits or runs
       // commands runs in the order the model wrote it: "edit, then test" must test the edit, and
       // two edits of one file must not race.
@@ -188,6 +220,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
       toolUses.forEach((use, i) => turnRecord.toolCalls.push(toolCallRecord(use, results[i])));
 
       if (accepted) return finish('done', accepted.value);
+      if (uncheckable !== undefined) return finish('error', null, uncheckable);
       if (failedAttempts >= MAX_RESULT_ATTEMPTS) return finish('schema-failed', null, schemaFailure(lastValidationErrors));
       messages.push({
         role: 'user',
@@ -274,48 +307,4 @@ const hashOf = (value: unknown): string => createHash('sha256').update(JSON.stri
 function schemaFailure(lastErrors: string): string {
   const detail = lastErrors ? `; last validation errors:\n${lastErrors}` : '';
   return `agent did not submit a valid result in ${MAX_RESULT_ATTEMPTS} attempts${detail}`;
-}
-
-// ---- schema validation ---------------------------------------------------------------------
-
-// One Ajv for the process; scripts reuse a handful of schemas across many agents.
-const ajv = new Ajv({ allErrors: true, strict: false });
-const compiled = new Map<string, ValidateFunction>();
-/** Bounds memory in a long-lived app process that sees many different scripts. */
-const MAX_COMPILED_SCHEMAS = 1_000;
-
-function compileSchema(schema: Record<string, unknown>): ValidateFunction {
-  const key = JSON.stringify(schema);
-  let validate = compiled.get(key);
-  if (!validate) {
-    if (compiled.size >= MAX_COMPILED_SCHEMAS) {
-      compiled.clear();
-      ajv.removeSchema();
-    }
-    // A "$schema" naming a draft this Ajv does not load (e.g. 2020-12) would fail compilation;
-    // the keywords scripts use mean the same in every draft.
-    const { $schema: _draft, ...body } = schema;
-    try {
-      validate = ajv.compile(body);
-    } catch (error) {
-      throw new Error(`the schema is not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    compiled.set(key, validate);
-  }
-  return validate;
-}
-
-/** null when valid, else one line per problem, written for the model. */
-function validationErrors(validate: ValidateFunction, value: unknown): string | null {
-  if (validate(value)) return null;
-  return (validate.errors ?? []).map(describeError).join('\n') || '- the result is invalid';
-}
-
-function describeError(error: ErrorObject): string {
-  const where = error.instancePath === '' ? 'the result' : `at ${error.instancePath}`;
-  const params = error.params as Record<string, unknown>;
-  let detail = '';
-  if (error.keyword === 'additionalProperties') detail = `: "${String(params.additionalProperty)}"`;
-  else if (error.keyword === 'enum') detail = `: ${JSON.stringify(params.allowedValues)}`;
-  return `- ${where} ${error.message ?? 'is invalid'}${detail}`;
 }

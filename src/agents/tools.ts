@@ -9,6 +9,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, readFile as fsReadFile, realpath, rename, rm, stat, writeFile as fsWriteFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Anthropic from '@anthropic-ai/sdk';
 import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../workspace/command.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
@@ -16,6 +17,7 @@ import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import { gitInvocation } from '../workspace/git.ts';
 import { refusedGitArgument } from './git-arguments.ts';
 import { protectedReason } from '../workspace/protected-paths.ts';
+import { compileGlob, GlobError } from '../workspace/glob.ts';
 
 export interface ToolResult {
   output: string;
@@ -30,6 +32,8 @@ const MAX_LINE_CHARS = 2_000;
 const MAX_SEARCH_LINE_CHARS = 500;
 const SEARCH_TIMEOUT_MS = 30_000;
 const BINARY_SNIFF_BYTES = 8_192;
+/** list_files lets the event loop turn after matching this many names, however large a directory is. */
+const MATCHES_PER_TURN = 64;
 
 export const READ_TOOLS: readonly Anthropic.Tool[] = [
   {
@@ -193,7 +197,8 @@ export async function executeTool(name: string, input: unknown, context: ToolCon
     }
   } catch (error) {
     if (error instanceof ToolError) return fail(error.message);
-    return fail(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    // A file system error names the absolute path it failed on.
+    return fail(`${name} failed: ${await withoutHostPaths(error instanceof Error ? error.message : String(error), root)}`);
   }
 }
 
@@ -291,6 +296,21 @@ const gitRefusal = (requested: string): string => `"${requested}" is inside .git
 
 const toPosix = (p: string): string => p.split(path.sep).join('/');
 
+/**
+ * Error text from outside the tools (git, the file system) as the model may see it: a path in the
+ * root becomes relative to it, and any other absolute path (FOREMAN_HOME, the repository's git
+ * directory) is hidden, since where Foreman keeps things on the host is none of the model's business.
+ */
+async function withoutHostPaths(text: string, root: string): Promise<string> {
+  const roots = [...new Set([root, await realpath(root).catch(() => root)])].sort((a, b) => b.length - a.length);
+  let out = text;
+  for (const dir of roots) {
+    const escaped = dir.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+    out = out.replace(new RegExp(`${escaped}(?:/|(?=$|[\\s'"\`),:]))`, 'g'), (found) => (found.endsWith('/') ? '' : '.'));
+  }
+  return out.replace(/(?<=^|[\s'"`(=:,])\/[^\s'"`),:]*/g, '<a path outside the repository>');
+}
+
 // Checked on the requested and the resolved path (a link inside the root could point at either).
 async function refuseProtected(root: string, file: ResolvedPath): Promise<void> {
   const resolved = toPosix(path.relative(await realpath(root), file.absolute));
@@ -321,6 +341,7 @@ async function listFiles(args: Record<string, unknown>, root: string): Promise<s
   const found: string[] = [];
   let truncated = false;
   let level: Array<{ absolute: string; relative: string }> = [{ absolute: base.absolute, relative: '' }];
+  let matched = 0;
   walk: while (level.length > 0) {
     const next: typeof level = [];
     for (const dir of level) {
@@ -332,7 +353,11 @@ async function listFiles(args: Record<string, unknown>, root: string): Promise<s
         // Symlinked directories are listed, not followed: they may lead outside the root.
         if (entry.isDirectory()) {
           next.push({ absolute: path.join(dir.absolute, entry.name), relative: relativeToBase });
-        } else if (matches(relativeToBase)) {
+          continue;
+        }
+        // Matching is linear, but a glob near its bound over a huge directory still adds up.
+        if (glob && ++matched % MATCHES_PER_TURN === 0) await nextTurn();
+        if (matches(relativeToBase)) {
           if (found.length === MAX_LIST_ENTRIES) {
             truncated = true;
             break walk;
@@ -354,8 +379,15 @@ async function listFiles(args: Record<string, unknown>, root: string): Promise<s
 
 /** A glob without "/" matches a file name at any depth, as in .gitignore. */
 function globMatcher(glob: string): (relativePath: string) => boolean {
-  if (glob.includes('/')) return (p) => path.posix.matchesGlob(p, glob);
-  return (p) => path.posix.matchesGlob(p.slice(p.lastIndexOf('/') + 1), glob);
+  let matches: (p: string) => boolean;
+  try {
+    matches = compileGlob(glob);
+  } catch (error) {
+    if (error instanceof GlobError) throw new ToolError(error.message);
+    throw error;
+  }
+  if (glob.includes('/')) return matches;
+  return (p) => matches(p.slice(p.lastIndexOf('/') + 1));
 }
 
 // ---- read_file -----------------------------------------------------------------------------
@@ -438,7 +470,7 @@ async function search(args: Record<string, unknown>, root: string): Promise<stri
   if (timedOut) throw new ToolError(`search timed out after ${SEARCH_TIMEOUT_MS / 1000} s; narrow it with path or glob`);
   if (exitCode === 1 && stdout === '') return 'No matches.';
   if (exitCode !== 0 && !overflowed) {
-    throw new ToolError(`search failed: ${stderr.trim() || `git grep exited with ${exitCode}`}`);
+    throw new ToolError(`search failed: ${(await withoutHostPaths(stderr.trim(), root)) || `git grep exited with ${exitCode}`}`);
   }
 
   const lines = stdout.split('\n').filter((line) => line !== '');

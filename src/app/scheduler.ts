@@ -2,12 +2,12 @@
 // the schedules of the repositories it is installed on and queues the runs that fell due since its
 // last look. Every replica does this; the queue's job key (repository, schedule, branch, due time)
 // makes each due run one job however many replicas saw it: the lock is the store's unique key.
-import { matchesGlob } from 'node:path';
 import { Cron } from 'croner';
 import type { Probot } from 'probot';
 import { ConfigError } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import type { WorkQueue } from '../runtime/queue.ts';
+import { compileGlob, GlobError, type GlobMatcher } from '../workspace/glob.ts';
 import { deliveredRepository, type DeliveredRepository } from './deliveries.ts';
 import { readRepositoryConfig } from './intake.ts';
 import type { StartJob } from './worker.ts';
@@ -69,6 +69,20 @@ export class Scheduler {
     await this.#writing;
   }
 
+  /** Whether a branch matches one of the schedule's globs; a refused glob matches nothing and is logged. */
+  #branchFilter(repository: InstalledRepository, index: number, globs: readonly string[]): (branch: string) => boolean {
+    const matchers: GlobMatcher[] = [];
+    for (const glob of globs) {
+      try {
+        matchers.push(compileGlob(glob));
+      } catch (error) {
+        if (!(error instanceof GlobError)) throw error;
+        this.#o.log.warn({ repo: `${repository.owner}/${repository.repo}`, err: `schedules[${index}].branches: ${error.message}` }, 'a schedule branch glob was skipped');
+      }
+    }
+    return (branch) => matchers.some((matches) => matches(branch));
+  }
+
   /** Queues the runs due in (from, to]; returns how many this call created. */
   async tick(from: Date, to: Date): Promise<number> {
     let created = 0;
@@ -85,7 +99,7 @@ export class Scheduler {
       for (const [index, schedule] of schedules.entries()) {
         const due = dueTimes(schedule.cron, schedule.timezone, from, to);
         if (due.length === 0) continue;
-        const branches = schedule.branches ? (await this.#o.source.branches(repository)).filter((b) => schedule.branches!.some((glob) => matchesGlob(b, glob))) : [repository.defaultBranch];
+        const branches = schedule.branches ? (await this.#o.source.branches(repository)).filter(this.#branchFilter(repository, index, schedule.branches)) : [repository.defaultBranch];
         for (const at of due) {
           for (const branch of branches) {
             const job: StartJob = {
