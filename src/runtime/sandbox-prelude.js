@@ -571,12 +571,17 @@ function installWorkflowGlobals(host, configJson) {
   function describeThrown(error) {
     try {
       if (error instanceof Error) {
-        return {
-          outcome: 'error',
-          name: bounded(String(error.name), maxTitleChars),
-          message: bounded(String(error.message), maxMessageChars),
-          stack: boundedStack(String(error.stack)),
-        };
+        const message = bounded(String(error.message), maxMessageChars);
+        // V8 writes the stack text when it is first read, message included: with the cut message
+        // in place, a huge message is not copied a second time into it.
+        if (message.length < error.message.length) {
+          try {
+            error.message = message;
+          } catch {
+            // A frozen error: its stack costs what it costs, inside the isolate's own limit.
+          }
+        }
+        return { outcome: 'error', name: bounded(String(error.name), maxTitleChars), message, stack: boundedStack(String(error.stack)) };
       }
     } catch {
       // A hostile getter on the error: fall through to the plain description.
