@@ -13,6 +13,7 @@ import { worktreeBench } from './worktrees.ts';
 import { RUNS as SANDBOX_RUNS, sandboxBench } from './sandbox.ts';
 import { detectSandbox } from '../src/workspace/sandbox.ts';
 import { RATE_PER_S, SECONDS, webhookBench } from './webhooks.ts';
+import { memoryBench, TARGET_MB } from './memory.ts';
 
 const AGENTS = 1000;
 const CONCURRENCY = 16;
@@ -211,5 +212,25 @@ if (!only || only === 'webhooks') {
       { measure: 'p99 ratio foreman / bare Probot', value: (w.foreman.p99 / w.bare.p99).toFixed(2), target: '<= 1.2' },
       { measure: 'p50 ratio foreman / bare Probot', value: (w.foreman.p50 / w.bare.p50).toFixed(2), target: '-' },
     ]),
+  );
+}
+if (!only || only === 'memory') {
+  // A second argument measures another build of foreman (e.g. a checkout of an older commit).
+  const other = only === 'memory' ? process.argv[3] : undefined;
+  console.log(`\nHost memory under a hostile script: peak RSS of the foreman process, one run per attempt${other ? `, against ${other}` : ''}\n`);
+  const rows = await memoryBench();
+  const before = other ? await memoryBench(other) : null;
+  console.log(
+    table(
+      rows.map((r, i) => ({
+        attempt: r.attack,
+        ...(before ? { 'other peak MB': before[i].peakMb, 'other output MB': before[i].outputMb.toFixed(1) } : {}),
+        'peak RSS MB': r.peakMb,
+        target: `<= ${TARGET_MB}`,
+        'output MB': r.outputMb.toFixed(2),
+        exit: String(r.exitCode),
+        ms: r.ms,
+      })),
+    ),
   );
 }

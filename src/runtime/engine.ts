@@ -26,6 +26,11 @@ import {
 // newer Claude Code should still run.
 const KNOWN_AGENT_TYPES = new Set(['general-purpose', 'Explore', 'Plan', 'explore', 'plan']);
 const DEFAULT_PHASE = 'Run';
+/**
+ * After a stop ends the script, how long the host calls it left (aborted agents, a gate being
+ * killed) get to record what they did before the run is finished.
+ */
+const STOP_SETTLE_MS = 10_000;
 
 export interface NestedWorkflow {
   body: string;
@@ -477,6 +482,18 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     phase: (title) => emit({ type: 'phase', title }),
     budgetSpent: () => spentTokens,
   };
+  // Host calls still running when the script ends; a stop waits for them to record (see below).
+  const inFlight = new Set<Promise<unknown>>();
+  const trackedHost: SandboxHost = {
+    ...host,
+    call(kind, payload) {
+      const call = host.call(kind, payload);
+      inFlight.add(call);
+      const forget = (): void => void inFlight.delete(call);
+      call.then(forget, forget);
+      return call;
+    },
+  };
 
   emit({ type: 'run-started', runId: run.id, workflow: run.workflow, baseSha: run.baseSha, resumed: options.resumed, replayable: journal.completedCount });
   // While the sandbox starts, so the script's first agents find their connections open.
@@ -489,8 +506,9 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
     result = await runInSandbox(
       options.script,
       { args: run.args, budgetTotal: limits.budgetTokens },
-      host,
+      trackedHost,
       { memoryLimitMb: limits.memoryLimitMb, cpuLimitMs: limits.cpuLimitMs, wallLimitMs: limits.wallLimitMs },
+      signal,
     );
     if (!signal?.aborted) await settleCandidates();
     status = signal?.aborted ? 'stopped' : capHit ? 'budget-exhausted' : 'completed';
@@ -498,6 +516,12 @@ export async function executeRun(deps: EngineDeps, options: ExecuteOptions): Pro
   } catch (cause) {
     status = signal?.aborted ? 'stopped' : capHit ? 'budget-exhausted' : 'failed';
     error = cause instanceof Error ? cause.message : String(cause);
+  }
+  // A stop ends the script at once, while its agents are still being aborted: what they did is
+  // recorded before the run is marked stopped, so the resume knows it. Bounded, for a call that
+  // ignores the stop.
+  if (signal?.aborted && inFlight.size > 0) {
+    await Promise.race([Promise.allSettled(inFlight), new Promise((resolve) => setTimeout(resolve, STOP_SETTLE_MS).unref())]);
   }
   const howToResume = options.howToResume ?? NEUTRAL_RESUME;
   if (status === 'stopped') error = `the run was stopped; ${howToResume(run.id, null)}`;

@@ -40,7 +40,6 @@ export class ProgressTracker {
   readonly #now: () => number;
   readonly #startedAt: number;
   #currentPhase: string | null = null;
-  readonly logs: string[] = [];
 
   constructor(now: () => number = () => performance.now()) {
     this.#now = now;
@@ -56,10 +55,6 @@ export class ProgressTracker {
       case 'phase':
         this.#currentPhase = event.title;
         this.#phase(event.title);
-        break;
-      case 'log':
-      case 'warn':
-        this.logs.push(event.message);
         break;
       case 'agent-queued':
         this.#phase(event.phase).queued += 1;

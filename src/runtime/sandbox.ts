@@ -51,7 +51,7 @@ export interface SandboxGlobals {
  */
 export class RefusalError extends Error {}
 
-export type SandboxFailure = 'memory' | 'cpu' | 'wall' | 'script' | 'result';
+export type SandboxFailure = 'memory' | 'cpu' | 'wall' | 'stopped' | 'script' | 'result';
 
 export class SandboxError extends Error {
   readonly reason: SandboxFailure;
@@ -74,6 +74,17 @@ export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
 export const DEFAULT_MAX_ITEMS_PER_CALL = 4096;
 /** Cap on any one JSON text crossing the boundary (arguments, results, args, the run's result). */
 export const MAX_TRANSFER_CHARS = 8 * 1024 * 1024;
+/** Cap on one message from the script: a log line, a warning, a thrown error's message or stack. */
+export const MAX_MESSAGE_CHARS = 64 * 1024;
+/** Cap on a phase title and an agent's label: the host shows and keeps them for the whole run. */
+export const MAX_TITLE_CHARS = 200;
+/**
+ * What a run's script may print in all (log, warnings, phase titles): past it, its messages are
+ * counted, not shown, so a script cannot fill a terminal, a CI log or the App's memory.
+ */
+export const MAX_RUN_MESSAGE_CHARS = 8 * 1024 * 1024;
+/** Distinct phase titles a script may start: each is a row the host keeps and draws. */
+export const MAX_PHASE_TITLES = 1000;
 
 const WATCHDOG_POLL_MS = 25;
 const PRELUDE_FILE = 'foreman:sandbox-prelude.js';
@@ -88,11 +99,13 @@ type MainOutcome =
   | { outcome: 'result'; message: string }
   | { outcome: 'error'; name: string; message: string; stack: string };
 
+/** `signal`: the run's stop; it ends the script at once, even one awaiting a promise that never settles. */
 export async function runInSandbox(
   script: SandboxScript,
   globals: SandboxGlobals,
   host: SandboxHost,
   limits: Partial<SandboxLimits> = {},
+  signal?: AbortSignal,
 ): Promise<unknown> {
   // Per key, so that a caller passing { cpuLimitMs: undefined } still gets the default.
   const effectiveLimits: SandboxLimits = {
@@ -102,17 +115,19 @@ export async function runInSandbox(
   };
   const preludeConfig = preludeConfigJson(globals);
   const isolate = new ivm.Isolate({ memoryLimit: effectiveLimits.memoryLimitMb });
-  const watchdog = watch(isolate, effectiveLimits);
+  const watchdog = watch(isolate, effectiveLimits, signal);
+  const messages = new MessageBudget(host);
   try {
     // Whichever settles first wins; Promise.race keeps a handler on the loser, so the run's
     // "isolate disposed" rejection after a watchdog stop is never unhandled.
-    const outcome = await Promise.race([watchdog.tripped, runScript(isolate, script, preludeConfig, host)]);
+    const outcome = await Promise.race([watchdog.tripped, runScript(isolate, script, preludeConfig, host, messages)]);
     return decodeOutcome(outcome, script.file);
   } catch (error) {
     throw watchdog.verdict ?? classifyFailure(error, isolate, effectiveLimits);
   } finally {
     watchdog.stop();
     if (!isolate.isDisposed) isolate.dispose();
+    messages.close();
   }
 }
 
@@ -121,13 +136,14 @@ async function runScript(
   script: SandboxScript,
   preludeConfig: string,
   host: SandboxHost,
+  messages: MessageBudget,
 ): Promise<MainOutcome> {
   const context = await isolate.createContext();
   const hostFunctions = [
     serveHostCall(host),
-    safely((message) => host.log(message)),
-    safely((title) => host.phase(title)),
-    safely((message) => host.warn(message)),
+    messages.channel('log'),
+    messages.channel('phase'),
+    messages.channel('warn'),
     () => Number(host.budgetSpent()),
   ];
   const runMain = (await context.evalClosure(
@@ -216,15 +232,74 @@ function assertNestedScript(value: unknown, payload: unknown): asserts value is 
   }
 }
 
-/** Sync notifications must not throw into the script because a host listener failed. */
-function safely(notify: (message: string) => void): (message: string) => void {
-  return (message) => {
+type MessageChannel = 'log' | 'phase' | 'warn';
+
+/**
+ * The host side of log(), warnings and phase(): the run's share of MAX_RUN_MESSAGE_CHARS. Each
+ * notification answers whether the run still shows text; once it does not, the prelude sends only
+ * the length of each log or warning (nothing is copied out of the isolate) and this counts it. A
+ * phase title seen before still switches the phase, so agents keep landing in the right row.
+ */
+class MessageBudget {
+  readonly #host: SandboxHost;
+  #left = MAX_RUN_MESSAGE_CHARS;
+  #dropped = 0;
+  #droppedChars = 0;
+  readonly #phases = new Set<string>();
+
+  constructor(host: SandboxHost) {
+    this.#host = host;
+  }
+
+  /** The function the prelude's `notify` calls for `channel`: (text or length) → still open. */
+  channel(channel: MessageChannel): (message: unknown) => boolean {
+    return (message) => {
+      if (typeof message === 'number') this.#drop(message);
+      else {
+        const text = String(message);
+        if (this.#admit(channel, text)) this.#tell(channel, text);
+      }
+      return this.#dropped === 0;
+    };
+  }
+
+  #admit(channel: MessageChannel, text: string): boolean {
+    if (channel === 'phase' && this.#phases.has(text)) return true;
+    if (text.length > this.#left || (channel === 'phase' && this.#phases.size >= MAX_PHASE_TITLES)) {
+      this.#drop(text.length);
+      return false;
+    }
+    this.#left -= text.length;
+    if (channel === 'phase') this.#phases.add(text);
+    return true;
+  }
+
+  #drop(chars: number): void {
+    if (this.#dropped === 0) {
+      this.#tell(
+        'warn',
+        `the script's messages passed what a run shows (${megabytes(MAX_RUN_MESSAGE_CHARS)} of text, ${MAX_PHASE_TITLES} phase titles): ` +
+          'its later log(), warnings and new phase titles are counted, not shown. Log summaries, not whole answers.',
+      );
+    }
+    this.#dropped += 1;
+    this.#droppedChars += Number.isFinite(chars) ? chars : 0;
+  }
+
+  /** Sync notifications must not throw into the script because a host listener failed. */
+  #tell(channel: MessageChannel, text: string): void {
     try {
-      notify(String(message));
+      this.#host[channel](text);
     } catch {
       // A broken log sink is the host's problem, not a reason to fail the script.
     }
-  };
+  }
+
+  close(): void {
+    if (this.#dropped > 0) {
+      this.#tell('warn', `${this.#dropped} of the script's messages (${megabytes(this.#droppedChars)}) were not shown: past what a run shows`);
+    }
+  }
 }
 
 function preludeConfigJson(globals: SandboxGlobals): string {
@@ -247,6 +322,8 @@ function preludeConfigJson(globals: SandboxGlobals): string {
     budgetTotal: budgetTotal === null || !Number.isFinite(budgetTotal) ? null : budgetTotal,
     maxItemsPerCall: globals.maxItemsPerCall ?? DEFAULT_MAX_ITEMS_PER_CALL,
     maxTransferChars: MAX_TRANSFER_CHARS,
+    maxMessageChars: MAX_MESSAGE_CHARS,
+    maxTitleChars: MAX_TITLE_CHARS,
   });
 }
 
@@ -259,7 +336,7 @@ interface Watchdog {
   stop(): void;
 }
 
-function watch(isolate: ivm.Isolate, limits: SandboxLimits): Watchdog {
+function watch(isolate: ivm.Isolate, limits: SandboxLimits, signal: AbortSignal | undefined): Watchdog {
   const startedAt = performance.now();
   const cpuLimitNs = BigInt(Math.round(limits.cpuLimitMs * 1e6));
   let verdict: SandboxError | undefined;
@@ -271,24 +348,34 @@ function watch(isolate: ivm.Isolate, limits: SandboxLimits): Watchdog {
   tripped.catch(() => {});
 
   const trip = (error: SandboxError): void => {
-    clearInterval(timer);
+    if (verdict) return;
+    stop();
     verdict = error;
     // Disposing terminates the script even in the middle of a loop.
     if (!isolate.isDisposed) isolate.dispose();
     reject(error);
   };
+  // The script may be awaiting a promise that never settles, which no poll of its CPU time sees.
+  const onStop = (): void => trip(stoppedError());
+  if (signal?.aborted) queueMicrotask(onStop);
+  else signal?.addEventListener('abort', onStop, { once: true });
   const timer = setInterval(() => {
     if (isolate.isDisposed) trip(memoryError(limits));
     else if (isolate.cpuTime > cpuLimitNs) trip(cpuError(limits));
     else if (performance.now() - startedAt > limits.wallLimitMs) trip(wallError(limits));
   }, WATCHDOG_POLL_MS);
 
+  function stop(): void {
+    clearInterval(timer);
+    signal?.removeEventListener('abort', onStop);
+  }
+
   return {
     tripped,
     get verdict() {
       return verdict;
     },
-    stop: () => clearInterval(timer),
+    stop,
   };
 }
 
@@ -315,6 +402,8 @@ const cpuError = (limits: SandboxLimits): SandboxError =>
       'waiting for agents does not count, so this is a loop or heavy computation in the script itself). ' +
       'Fix the loop, move heavy work into agents, or raise the CPU limit (limits.cpuMs in .github/foreman.yml).',
   );
+
+const stoppedError = (): SandboxError => new SandboxError('stopped', 'the run was stopped');
 
 const wallError = (limits: SandboxLimits): SandboxError =>
   new SandboxError(
