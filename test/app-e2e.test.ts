@@ -44,6 +44,13 @@ const seen = await parallel([0, 1, 2, 3].map((i) => () => agent('SCAN ' + i, { l
 return { answers: seen }
 `;
 
+// One agent, then a wait nothing will ever end: only a stop that reaches the isolate ends it.
+const WAITS = `export const meta = { name: 'waits', description: 'Waits for ever after one agent', phases: [{ title: 'Wait' }] }
+phase('Wait')
+await agent('SCAN before the wait', { label: 'before' })
+await new Promise(() => {})
+`;
+
 // What the model writes for a free-text request.
 const GENERATED = `export const meta = { name: 'summarise-readme', description: 'Summarise the README in one line', phases: [{ title: 'Read' }] }
 phase('Read')
@@ -59,6 +66,7 @@ const FILES = {
   'greet.test.js': "import { test } from 'node:test'\nimport assert from 'node:assert'\nimport { greet } from './src/greet.js'\ntest('greets', () => assert.equal(greet('ada'), 'hello ada'))\n",
   '.claude/workflows/audit-fix.js': WORKFLOW,
   '.claude/workflows/slow.js': SLOW,
+  '.claude/workflows/waits.js': WAITS,
 };
 
 const FINDING = { file: 'src/greet.js', line: 1, title: 'greet() drops the name', detail: 'greet returns "hello " without the name', severity: 'high' };
@@ -224,6 +232,24 @@ function buttonClick(runId: string, identifier: string) {
   payload.sender = { ...payload.sender, login: 'Codertocat', type: 'User' };
   return payload;
 }
+
+test('/workflow stop ends a script awaiting a promise that never settles within seconds, not at the wall limit', async () => {
+  const github = fakeRestApi(API);
+  intakeReads(API, 'Codertocat', 'write');
+  pullRequest(API, remote);
+  const callsBefore = fake.requests.length;
+  assert.equal((await h.deliver('issue_comment', comment('/workflow waits', 8171))).status, 200);
+  await until('the agent before the wait', async () => fake.requests.slice(callsBefore).some((r) => r.prompt.startsWith('SCAN before the wait')));
+  const running = await until('the run id', async () => (await h.registry.latest('Codertocat/Hello-World', 1))?.runId);
+  await new Promise((r) => setTimeout(r, 300));
+  intakeReads(API, 'Codertocat', 'write');
+  const stoppedAt = Date.now();
+  assert.equal((await h.deliver('issue_comment', comment('/workflow stop', 8172))).status, 200);
+  const stopped = await doneRun('stopped');
+  github.stop();
+  assert.equal(stopped.runId, running);
+  assert.ok(Date.now() - stoppedAt < 10_000, `stopped ${Date.now() - stoppedAt} ms after the comment`);
+});
 
 test('/workflow stop stops a running run, and the Resume button finishes it without asking finished agents again', async () => {
   held = new Promise<void>((resolve) => (release = resolve));
@@ -397,7 +423,7 @@ test('/workflow with a path opens nothing on the host: a FIFO does not hang the 
     assert.equal(refused.runId, null, 'no run was started');
     const said = github.record.comments.at(-1)!.body;
     assert.match(said, new RegExp(`could not start .*${JSON.stringify(ref).replace(/[.*+?^$()[\]{}|\\/]/g, '\\$&')} is a file path: workflow\\(\\) and /workflow run saved workflows`));
-    assert.ok(!said.includes(dirname(process.cwd())), `the worker's directory is not shown: ${said}`);
+    assert.ok(!said.includes(process.cwd()), `the worker's directory is not shown: ${said}`);
   }
   github.stop();
   assert.deepEqual(github.record.unexpected, []);
