@@ -17,6 +17,7 @@ import { GitHubRunReport } from '../github/run-report.ts';
 import { resolveCommit } from '../workspace/checkout.ts';
 import { git } from '../workspace/git.ts';
 import { sanitizeCommentText } from '../github/sanitize.ts';
+import { inertMarkdown } from '../report/inert-markdown.ts';
 import { randomBytes } from 'node:crypto';
 import { modelTable } from '../config/load.ts';
 import { resolveModel } from '../runtime/pricing.ts';
@@ -447,7 +448,8 @@ export class ForemanWorker {
    * not shown, and advice is GitHub's (`/workflow list`), not the CLI's.
    */
   #publicReason(error: unknown): string {
-    const message = (error instanceof Error ? error.message : String(error)).replaceAll(this.#o.home, '$FOREMAN_HOME');
+    // A message may quote the model (a generated script that failed): inert, like all its text.
+    const message = inertMarkdown((error instanceof Error ? error.message : String(error)).replaceAll(this.#o.home, '$FOREMAN_HOME'));
     return error instanceof WorkflowNotFoundError && error.available.length > 0 ? `${message} \`/workflow list\` shows them with their descriptions.` : message;
   }
 
