@@ -23,6 +23,7 @@ import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
 import { GitHubRunReport, type RunControls } from '../github/run-report.ts';
 import { describeEvent } from '../report/event-lines.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import { inertMarkdown } from '../report/inert-markdown.ts';
 import { escapeHtml, htmlText } from '../report/markdown.ts';
 import { planComment } from '../report/plan-comment.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
@@ -139,7 +140,7 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: 
   } catch (error) {
     // Whoever asked in a comment hears why nothing ran; a run that started reported itself.
     if (asked.issueNumber !== null && asked.commentId !== null && !(error instanceof RunFailedError)) {
-      await reply({ octokit, owner, repo, issueNumber: asked.issueNumber }, `Foreman could not start ${asked.description}: ${(error as Error).message}`);
+      await reply({ octokit, owner, repo, issueNumber: asked.issueNumber }, `Foreman could not start ${asked.description}: ${inertMarkdown((error as Error).message)}`);
     }
     throw error;
   }
