@@ -42,7 +42,8 @@ function reachable(markdown: string): string[] {
     .replace(/\\\\/g, '')
     .replace(/\\`/g, '')
     .replace(/^(`{3,})[^\n]*\n[\s\S]*?\n\1$/gm, '')
-    .replace(/(`+)(?:(?!\1)[\s\S])*?\1/g, '');
+    // A code span closes only on a run of exactly its opening's length.
+    .replace(/(?<!`)(`+)(?!`)[\s\S]*?(?<!`)\1(?!`)/g, '');
   const problems: string[] = [];
   if (/(?<!\\)<(?:img|picture|source|a)\b/i.test(outsideCode)) problems.push('raw HTML');
   if (/(?<!\\)\]\(\s*<?(?:https?:)?\/\/attacker/i.test(outsideCode)) problems.push('inline link or image');
@@ -130,6 +131,9 @@ test('inert text: code stays as written, punctuation renders the same, kept and 
   assert.equal(inertMarkdown(`![x](//attacker.example/x)`), '!\\[x\\](//attacker.example/x)');
   // An unclosed fence would swallow whatever follows the text (Foreman's report): it is closed.
   assert.equal(inertMarkdown('```\nopen'), '```\nopen\n```');
+  // Text that continues a line (`could not start x: <reason>`) cannot open a fence on its first line.
+  const reason = inertMarkdown(`\`\`\`\n![x](${EXFIL})\n\`\`\`\``, { midLine: true });
+  assert.deepEqual(reachable(`Foreman could not start \`x\`: ${reason}`), [], reason);
   const capped = inertMarkdown(`${'line\n'.repeat(50)}![x](${EXFIL})`, { maxChars: 100 });
   assert.ok(capped.length <= 100 && capped.endsWith('line'), capped);
   assert.equal(tableCell(`a | ![x](${EXFIL})`), `a \\| !\\[x\\](\`${EXFIL}\`)`);

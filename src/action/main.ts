@@ -140,7 +140,7 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: 
   } catch (error) {
     // Whoever asked in a comment hears why nothing ran; a run that started reported itself.
     if (asked.issueNumber !== null && asked.commentId !== null && !(error instanceof RunFailedError)) {
-      await reply({ octokit, owner, repo, issueNumber: asked.issueNumber }, `Foreman could not start ${asked.description}: ${inertMarkdown((error as Error).message)}`);
+      await reply({ octokit, owner, repo, issueNumber: asked.issueNumber }, `Foreman could not start ${asked.description}: ${inertMarkdown((error as Error).message, { midLine: true })}`);
     }
     throw error;
   }

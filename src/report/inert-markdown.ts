@@ -26,6 +26,8 @@ export interface InertOptions {
   keep?: ReadonlySet<string>;
   /** The text sits inside a line (a table cell, a list item): no blocks, no fences. */
   inline?: boolean;
+  /** The text's first line continues a line already begun: it cannot open a fence. */
+  midLine?: boolean;
   /** The result is at most this long: whole lines of the text are kept, never a cut construct. */
   maxChars?: number;
 }
@@ -37,7 +39,7 @@ const MAX_DESTINATION = 2_048;
 
 /** `text` as inert Markdown: no image, link or HTML the text made, but for the ones `keep` allows. */
 export function inertMarkdown(text: string, options: InertOptions = {}): string {
-  const render = (source: string) => (options.inline ? inertInline(source, options.keep ?? NONE) : inertBlocks(source, options.keep ?? NONE));
+  const render = (source: string) => (options.inline ? inertInline(source, options.keep ?? NONE) : inertBlocks(source, options.keep ?? NONE, options.midLine ?? false));
   const whole = render(text);
   const max = options.maxChars;
   if (max === undefined || whole.length <= max) return whole;
@@ -70,7 +72,7 @@ export function urlsIn(text: string, into: Set<string> = new Set()): Set<string>
 
 // ---- blocks -----------------------------------------------------------------------------------
 
-function inertBlocks(text: string, keep: ReadonlySet<string>): string {
+function inertBlocks(text: string, keep: ReadonlySet<string>, midLine: boolean): string {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
   const out: string[] = [];
   let prose: string[] = [];
@@ -79,7 +81,7 @@ function inertBlocks(text: string, keep: ReadonlySet<string>): string {
     prose = [];
   };
   let fence: { char: string; length: number } | null = null;
-  for (const line of lines) {
+  for (const [index, line] of lines.entries()) {
     if (fence) {
       out.push(line);
       if (closesFence(line, fence)) fence = null;
@@ -87,7 +89,7 @@ function inertBlocks(text: string, keep: ReadonlySet<string>): string {
     }
     // Only a fence at the very start of a line is code for sure: an indented one may sit in a
     // list item that ends it early. Anything not taken for code is made inert, which is safe.
-    const opened = openingFence(line);
+    const opened = index === 0 && midLine ? null : openingFence(line);
     if (opened) {
       flush();
       out.push(line);
