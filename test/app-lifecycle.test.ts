@@ -108,7 +108,7 @@ test('a repository whose config does not parse costs the App nothing: after seve
     await helpIsAnswered(app, url, api, 'after-ticks');
     const { status, body } = await health(url);
     assert.equal(status, 200);
-    assert.deepEqual(body.parts, { 'webhook server': 'up', 'intake thread': 'up' });
+    assert.deepEqual(body, { ok: true, parts: { 'webhook server': 'up', 'intake thread': 'up', store: 'up' } }, 'up or down per part and nothing else: no job counts for whoever asks');
   } finally {
     await stop(app);
     api.close();
@@ -178,7 +178,7 @@ test('a worker that dies is started again, and /healthz answers 503 naming it un
   const app = startAppProcess(appEnv(null));
   try {
     const url = await app.listening;
-    assert.deepEqual((await health(url)).body.parts, { 'webhook server': 'up', 'intake thread': 'up', worker: 'up' });
+    assert.deepEqual((await health(url)).body.parts, { 'webhook server': 'up', 'intake thread': 'up', worker: 'up', store: 'up' });
     const [worker] = childrenOf(app.child.pid!);
     process.kill(worker, 'SIGKILL');
     const down = await eventually('/healthz to report the worker down', async () => {

@@ -62,3 +62,21 @@ test('what a reader cannot see never reaches the prompt', () => {
   // The command itself comes through the same cleaning.
   assert.deepEqual(parseWorkflowCommand('/workflow audit\u200B <!-- x --> auth'), { kind: 'run', ref: 'audit', args: 'auth', text: 'audit  auth' });
 });
+
+test('sanitising is linear: 65 k characters built to make a regex backtrack take milliseconds, and hidden markup still goes', () => {
+  const shapes = ['<a hidden ', '<details>', '<img ', '![', '[a](x "', '\n[', '</', '<!--', '<span hidden>x'];
+  for (const shape of shapes) {
+    const hostile = `audit ${shape.repeat(Math.ceil(65_536 / shape.length))}`;
+    const started = performance.now();
+    sanitizeCommentText(hostile);
+    const ms = performance.now() - started;
+    // The old regexes took about 28 s for 20 k characters of the first shape (cubic).
+    assert.ok(ms < 500, `${JSON.stringify(shape)}: ${ms.toFixed(0)} ms`);
+  }
+  const hidden = `audit ${'<span hidden>drop tables</span>'.repeat(2_000)}auth <!-- x --><details>y</details>![z](http://x/y.png)`;
+  assert.equal(sanitizeCommentText(hidden), 'audit auth');
+  // The command line is measured before any of that work: an overlong one costs nothing.
+  const parsed = parseWorkflowCommand(`/workflow audit ${'<a hidden '.repeat(6_500)}`);
+  assert.equal(parsed?.kind, 'invalid');
+  assert.match((parsed as { problem: string }).problem, /is 65006 characters long; keep it under 4000/);
+});

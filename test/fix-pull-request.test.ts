@@ -4,12 +4,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { Octokit } from '@octokit/core';
 import nock from 'nock';
-import { GitHubProposer } from '../src/github/proposer.ts';
 import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { pullRequestEnv } from './support/pull-request-api.ts';
 import { runScript, serviceEnv } from './support/service.ts';
-import { gitIn, tempDir } from './support/repo.ts';
+import { gitIn } from './support/repo.ts';
 
 const API = 'https://api.github.test';
 const FINDING = 'src/greet.js: greet() drops the name; it must return "hello " + name';
@@ -33,23 +32,7 @@ after(async () => {
 });
 
 test('fix() opens one pull request whose body has the finding, both verdicts, the gate and the cost', async () => {
-  const remote = tempDir('foreman-remote-');
-  execFileSync('git', ['init', '-q', '--bare', remote]);
-  let posted: { title: string; body: string; head: string; base: string } | undefined;
-  const scope = nock(API)
-    .get('/repos/acme/greeter/pulls')
-    .query(true)
-    .reply(200, [])
-    .post('/repos/acme/greeter/pulls', (body) => ((posted = body), true))
-    .reply(201, { number: 12, html_url: 'https://github.test/acme/greeter/pull/12' });
-
-  let repo = '';
-  const env = serviceEnv(fake.url, [], {
-    proposer: (repoDir) => {
-      repo = repoDir;
-      return new GitHubProposer({ octokit: new Octokit({ auth: 't', baseUrl: API }), owner: 'acme', repo: 'greeter', repoDir, remoteUrl: remote, token: 'ghs_x', baseBranch: 'main' });
-    },
-  });
+  const { env, scope, remote, opened, repoDir } = pullRequestEnv(fake.url, { api: API, owner: 'acme', repo: 'greeter', number: 12 });
   const out = await runScript(`return await fix(${JSON.stringify(FINDING)}, { title: 'greet() returns the name' })`, env, {
     files: {
       'package.json': JSON.stringify({ name: 'greeter', type: 'module', scripts: { test: 'node --test' } }),
@@ -63,6 +46,7 @@ test('fix() opens one pull request whose body has the finding, both verdicts, th
   assert.equal(result.status, 'proposed');
   assert.equal(result.pr.pr.number, 12);
   assert.ok(scope.isDone(), 'one lookup, one pull request');
+  const posted = opened();
   assert.equal(posted?.title, 'greet() returns the name');
   const body = posted!.body;
   assert.ok(body.startsWith(FINDING), 'the finding leads the body');
@@ -76,7 +60,7 @@ test('fix() opens one pull request whose body has the finding, both verdicts, th
   const branch = posted!.head;
   assert.match(execFileSync('git', ['--git-dir', remote, 'show', `${branch}:src/greet.js`], { encoding: 'utf8' }), /'hello ' \+ name/);
   // Proposed, so its ref under refs/foreman/ is gone (DESIGN §3); the pushed branch holds it.
-  assert.equal(gitIn(repo, 'for-each-ref', 'refs/foreman/'), '');
+  assert.equal(gitIn(repoDir(), 'for-each-ref', 'refs/foreman/'), '');
 });
 
 test('a write agent that dies makes fix() failed, with the reason, not unchanged', async () => {

@@ -130,7 +130,7 @@ test('votes are a table only when given, and a reason cannot break the table', (
   );
   assert.match(body, /### Reviewers: 1 of 2 accepted/);
   assert.match(body, /^\| 1 \| ✅ accepted \| The query is now parameterised\. \|$/m);
-  assert.match(body, /^\| 2 \| ❌ refuted \| Misses the \\\| second call site &lt;script&gt; \|$/m);
+  assert.match(body, /^\| 2 \| ❌ refuted \| Misses the \\\| second call site \\<script> \|$/m);
   assert.doesNotMatch(renderProposalBody(input()), /Reviewers|\| Verdict \|/);
 });
 
@@ -162,7 +162,8 @@ test('when the script text alone is too long, the output goes, the text is cut a
 
 test('proposalCommitBody keeps the script text and drops the report, even if the text quotes the marker', () => {
   const body = renderProposalBody(input({ body: 'Why:\n<!-- foreman:report -->\nbecause.' }));
-  assert.equal(proposalCommitBody(body), 'Why:\n<!-- foreman report -->\nbecause.');
+  // The script's text as GitHub gets it: inert, so its HTML comment shows as text.
+  assert.equal(proposalCommitBody(body), 'Why:\n\\<!-- foreman report -->\nbecause.');
 });
 
 // ---- commit message and branch names -------------------------------------------------------

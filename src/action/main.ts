@@ -23,7 +23,8 @@ import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
 import { GitHubRunReport, type RunControls } from '../github/run-report.ts';
 import { describeEvent } from '../report/event-lines.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
-import { escapeHtml } from '../report/markdown.ts';
+import { inertMarkdown } from '../report/inert-markdown.ts';
+import { escapeHtml, htmlText } from '../report/markdown.ts';
 import { planComment } from '../report/plan-comment.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import type { CapKind, RunEvent } from '../runtime/events.ts';
@@ -139,7 +140,7 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: 
   } catch (error) {
     // Whoever asked in a comment hears why nothing ran; a run that started reported itself.
     if (asked.issueNumber !== null && asked.commentId !== null && !(error instanceof RunFailedError)) {
-      await reply({ octokit, owner, repo, issueNumber: asked.issueNumber }, `Foreman could not start ${asked.description}: ${(error as Error).message}`);
+      await reply({ octokit, owner, repo, issueNumber: asked.issueNumber }, `Foreman could not start ${asked.description}: ${inertMarkdown((error as Error).message, { midLine: true })}`);
     }
     throw error;
   }
@@ -425,8 +426,8 @@ async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, i
   core.setOutput('cost-usd', s.costUsd.toFixed(6));
   core.setOutput('report-path', reportPath);
 
-  core.summary.addHeading(`Foreman · ${trigger.workflow} · ${outcome.status}`, 2);
-  core.summary.addRaw(`Run <code>${outcome.runId}</code>, started by ${escapeHtml(trigger.description)}.`, true);
+  core.summary.addHeading(`Foreman · ${htmlText(trigger.workflow)} · ${outcome.status}`, 2);
+  core.summary.addRaw(`Run <code>${outcome.runId}</code>, started by ${htmlText(trigger.description)}.`, true);
   core.summary.addTable([
     [
       { data: 'phase', header: true },
@@ -436,18 +437,18 @@ async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, i
       { data: 'cost', header: true },
       { data: 'time', header: true },
     ],
-    ...s.phases.map((p) => [escapeHtml(p.title), String(p.agents), String(p.failed), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]),
+    ...s.phases.map((p) => [htmlText(p.title), String(p.agents), String(p.failed), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]),
     ['total', String(s.agents), String(s.phases.reduce((n, p) => n + p.failed, 0)), formatTokens(totalTokens(s.usage)), formatUsd(s.costUsd), formatMs(s.elapsedMs)],
   ]);
   if (findings.length > 0) {
     core.summary.addHeading(`Findings (${findings.length})`, 3);
-    core.summary.addList(findings.slice(0, 50).map((f) => `<code>${escapeHtml(f.file)}${f.line ? `:${f.line}` : ''}</code>${f.severity ? ` (${f.severity})` : ''}: ${escapeHtml(f.title)}`));
+    core.summary.addList(findings.slice(0, 50).map((f) => `<code>${htmlText(f.file)}${f.line ? `:${f.line}` : ''}</code>${f.severity ? ` (${f.severity})` : ''}: ${htmlText(f.title)}`));
   }
   if (pulls.length > 0) {
     core.summary.addHeading('Pull requests', 3);
     core.summary.addList(pulls.map((url) => `<a href="${escapeHtml(url)}">${escapeHtml(url)}</a>`));
   }
-  if (outcome.error) core.summary.addRaw(`<p><strong>${escapeHtml(outcome.error)}</strong></p>`, true);
+  if (outcome.error) core.summary.addRaw(`<p><strong>${htmlText(outcome.error)}</strong></p>`, true);
   await core.summary.write();
   for (const f of findings.slice(0, 50)) {
     core.warning(f.detail || f.title, { title: f.title, file: f.file, ...(f.line ? { startLine: f.line } : {}) });

@@ -2,6 +2,7 @@
 // and whose role must be checked first. Only the event payload and the inputs are read here.
 import type { ForemanConfig } from '../config/schema.ts';
 import { parseWorkflowCommand, type WorkflowCommand } from '../github/commands.ts';
+import { inlineCode } from '../report/markdown.ts';
 import type { ActionInputs } from './inputs.ts';
 
 export interface RunTrigger {
@@ -64,7 +65,7 @@ export function triggerOf(eventName: string, payload: any, inputs: ActionInputs,
         pullNumber: isPull ? payload.issue.number : null,
         checkRoleOf: payload.comment.user.login,
         commentId: payload.comment.id,
-        description: `\`/workflow ${command.text.slice(0, 80)}\` by @${payload.comment.user.login}`,
+        description: `${inlineCode(`/workflow ${command.text.slice(0, 80)}`)} by @${payload.comment.user.login}`,
       };
     }
     case 'pull_request':

@@ -1,6 +1,8 @@
 // GET /healthz: 200 while every part of `foreman app` runs, 503 naming the parts that do not, so a
 // container's health check or a load balancer sees a dead intake thread or worker, not just a
-// port that answers.
+// port that answers. Anyone who reaches the port may ask, so it says up or down and nothing
+// more: how many jobs wait or run (what the repositories are doing) and why a store failed (its
+// path) go to the log, where the operator reads them.
 import type { ServerResponse } from 'node:http';
 
 /** The queue, as far as its counts go. */
@@ -15,32 +17,56 @@ export interface SupervisedPart {
   state(): PartState;
 }
 
-export interface HealthReport {
+interface HealthReport {
   ok: boolean;
   /** The parts that are down, when any is. */
   down?: string[];
   parts: Record<string, PartState>;
-  /** The queue's counts by status; null when the store could not be read. */
-  jobs: Record<string, number> | null;
-  /** Why the store could not be read. */
-  store?: string;
 }
 
-async function healthReport(parts: readonly SupervisedPart[], queue: CountedQueue): Promise<HealthReport> {
-  const states = Object.fromEntries(parts.map((part) => [part.name, part.state()]));
-  const down = parts.filter((part) => states[part.name] !== 'up').map((part) => part.name);
-  let jobs: HealthReport['jobs'] = null;
-  let store: string | undefined;
+interface HealthLog {
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** How often the queue's counts may be logged, at most (they are logged when they change). */
+const COUNTS_LOG_INTERVAL_MS = 60_000;
+
+async function healthReport(parts: readonly SupervisedPart[], queue: CountedQueue, log: HealthLog): Promise<HealthReport> {
+  const states: Record<string, PartState> = Object.fromEntries(parts.map((part) => [part.name, part.state()]));
   try {
-    jobs = await queue.counts();
+    // Reading the counts is the cheapest question that proves the store answers.
+    await queue.counts();
+    states.store = 'up';
   } catch (error) {
-    store = error instanceof Error ? error.message : String(error);
-    down.push('store');
+    states.store = 'down';
+    log.error({ part: 'store', err: error }, `the store could not be read: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { ok: down.length === 0, ...(down.length > 0 ? { down } : {}), parts: states, jobs, ...(store !== undefined ? { store } : {}) };
+  const down = Object.keys(states).filter((name) => states[name] !== 'up');
+  return { ok: down.length === 0, ...(down.length > 0 ? { down } : {}), parts: states };
 }
 
-export async function answerHealth(res: ServerResponse, parts: readonly SupervisedPart[], queue: CountedQueue): Promise<void> {
-  const report = await healthReport(parts, queue);
-  res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+export async function answerHealth(res: ServerResponse, parts: readonly SupervisedPart[], queue: CountedQueue, log: HealthLog): Promise<void> {
+  const report = await healthReport(parts, queue, log);
+  res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(report));
+}
+
+/**
+ * Logs the queue's counts by status (`queue counts` at info) when they have changed, once a minute
+ * at most, until `signal` is aborted: where an operator sees what /healthz no longer shows.
+ */
+export function logQueueCounts(queue: CountedQueue, log: HealthLog, signal: AbortSignal, intervalMs = COUNTS_LOG_INTERVAL_MS): void {
+  let last = '';
+  const timer = setInterval(() => {
+    queue.counts().then(
+      (jobs) => {
+        const now = JSON.stringify(jobs);
+        if (now === last) return;
+        last = now;
+        log.info({ jobs }, 'queue counts');
+      },
+      () => {},
+    );
+  }, intervalMs).unref();
+  signal.addEventListener('abort', () => clearInterval(timer), { once: true });
 }

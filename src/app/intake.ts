@@ -10,7 +10,7 @@ import type { WorkQueue } from '../runtime/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob, DeliveredRepository } from './deliveries.ts';
 import { ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
-import { tableCell } from '../report/markdown.ts';
+import { inlineCode, tableCell } from '../report/markdown.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 import type { ResumeJob, SaveJob, StartJob } from './worker.ts';
 
@@ -83,7 +83,7 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
       }
       const start: StartJob = {
         context: startContext(job, {
-          trigger: `\`/workflow ${command.text.length > 80 ? `${command.text.slice(0, 77)}...` : command.text}\` by @${job.author}`,
+          trigger: `${inlineCode(`/workflow ${command.text.length > 80 ? `${command.text.slice(0, 77)}...` : command.text}`)} by @${job.author}`,
           author: job.author,
           workflow: command.ref,
           args: command.args,

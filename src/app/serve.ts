@@ -9,7 +9,7 @@ import { createProbot } from 'probot';
 import { appTokenSource, CachedTokenSource } from '../github/installation.ts';
 import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
 import { createForemanApp } from './app.ts';
-import { answerHealth, type SupervisedPart } from './health.ts';
+import { answerHealth, logQueueCounts, type SupervisedPart } from './health.ts';
 import { holderName, releaseGoneHolders } from './holders.ts';
 import { superviseIntakeThread } from './intake-supervisor.ts';
 import { appLog, type LogSettings } from './log.ts';
@@ -62,7 +62,7 @@ export async function serveApp(options: ServeOptions): Promise<void> {
     const server: Server = createServer(async (req, res) => {
       if (await handle(req, res)) return;
       if (await serveTokenRequest(req, res, env.WORKER_SECRET, tokens)) return;
-      if (req.url === '/healthz') return answerHealth(res, parts, queue);
+      if (req.url === '/healthz') return answerHealth(res, parts, queue, log);
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: deliveries go to ${WEBHOOK_PATH}\n`);
     });
     parts.push({ name: 'webhook server', state: () => (server.listening ? 'up' : 'down') });
@@ -70,6 +70,7 @@ export async function serveApp(options: ServeOptions): Promise<void> {
     server.on('error', (error) => log.error({ part: 'webhook server', err: error }, `the webhook server failed: ${error.message}`));
 
     parts.push(intake);
+    logQueueCounts(queue, log, options.signal);
     if (options.worker) {
       worker = superviseWorker({ env, home, tokens, queue, registry, log, signal: options.signal });
       parts.push(worker);

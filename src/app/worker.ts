@@ -17,6 +17,8 @@ import { GitHubRunReport } from '../github/run-report.ts';
 import { resolveCommit } from '../workspace/checkout.ts';
 import { git } from '../workspace/git.ts';
 import { sanitizeCommentText } from '../github/sanitize.ts';
+import { inertMarkdown } from '../report/inert-markdown.ts';
+import { inlineCode } from '../report/markdown.ts';
 import { randomBytes } from 'node:crypto';
 import { modelTable } from '../config/load.ts';
 import { resolveModel } from '../runtime/pricing.ts';
@@ -219,7 +221,7 @@ export class ForemanWorker {
       await registry.end(entry.id, 'failed');
       const reason = this.#publicReason(error);
       if (report) await report.failedToStart(reason);
-      else await this.#say(octokit, context, `Foreman could not start \`${context.workflow}\`: ${reason}`);
+      else await this.#say(octokit, context, `Foreman could not start ${inlineCode(context.workflow)}: ${reason}`);
       this.#o.log.warn({ repo, err: error }, 'run did not start');
     }
   }
@@ -447,7 +449,9 @@ export class ForemanWorker {
    * not shown, and advice is GitHub's (`/workflow list`), not the CLI's.
    */
   #publicReason(error: unknown): string {
-    const message = (error instanceof Error ? error.message : String(error)).replaceAll(this.#o.home, '$FOREMAN_HOME');
+    // A message may quote the model (a generated script that failed): inert, like all its text.
+    // It follows "could not start …: " on the same line.
+    const message = inertMarkdown((error instanceof Error ? error.message : String(error)).replaceAll(this.#o.home, '$FOREMAN_HOME'), { midLine: true });
     return error instanceof WorkflowNotFoundError && error.available.length > 0 ? `${message} \`/workflow list\` shows them with their descriptions.` : message;
   }
 

@@ -17,13 +17,18 @@ const MAX_REQUEST_CHARS = 4_000;
 
 /** The command in a comment, or null when its first line is not a `/workflow` command. */
 export function parseWorkflowCommand(body: string): WorkflowCommand | null {
-  const firstLine = body.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0].trim();
+  // The cheapest checks first: most comments are not commands, and a long one is refused before
+  // any work is spent on its markup.
+  const text = body.startsWith('\uFEFF') ? body.slice(1) : body;
+  const newline = text.indexOf('\n');
+  const firstLine = (newline === -1 ? text : text.slice(0, newline)).trim();
   if (!PREFIX.test(firstLine)) return null;
-  const rest = sanitizeCommentText(firstLine.slice('/workflow'.length));
+  const raw = firstLine.slice('/workflow'.length);
+  if (raw.length > MAX_REQUEST_CHARS) return tooLong(raw.length);
+  const rest = sanitizeCommentText(raw);
   if (rest === '') return { kind: 'help' };
-  if (rest.length > MAX_REQUEST_CHARS) {
-    return { kind: 'invalid', problem: `the request is ${rest.length} characters long; keep it under ${MAX_REQUEST_CHARS}, or save the workflow in .claude/workflows/ and run it by name` };
-  }
+  // Normalising can lengthen text (one ligature is up to 18 characters).
+  if (rest.length > MAX_REQUEST_CHARS) return tooLong(rest.length);
   const word = rest.split(/\s/, 1)[0];
   const tail = rest.slice(word.length).trim();
   const more = tail === '' ? [] : tail.split(/\s+/);
@@ -46,6 +51,10 @@ export function parseWorkflowCommand(body: string): WorkflowCommand | null {
     default:
       return { kind: 'run', ref: word, args: commentArgs(tail), text: rest };
   }
+}
+
+function tooLong(length: number): WorkflowCommand {
+  return { kind: 'invalid', problem: `the request is ${length} characters long; keep it under ${MAX_REQUEST_CHARS}, or save the workflow in .claude/workflows/ and run it by name` };
 }
 
 function runIdCommand(kind: 'approve' | 'stop' | 'resume', more: string[]): WorkflowCommand {

@@ -8,7 +8,7 @@ import type { RunEvent } from '../runtime/events.ts';
 import { ProgressTracker, type PhaseStats, type RunSummary } from '../runtime/progress.ts';
 import { totalTokens } from '../runtime/types.ts';
 import { count, formatMs, formatTokens, formatUsd } from '../report/format.ts';
-import { codeFence, tableCell } from '../report/markdown.ts';
+import { codeFence, cutAtLine, inlineCode, oneLine, tableCell } from '../report/markdown.ts';
 import { OUTCOME_HEADINGS, phaseConclusion, RUN_CONCLUSIONS } from '../report/outcome.ts';
 import { uploadSarif } from './code-scanning.ts';
 import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, type Annotation, type Finding } from './findings.ts';
@@ -269,7 +269,7 @@ export class GitHubRunReport {
       const created: PhaseCheck = { title, id: Promise.resolve(null), url: null, throttle: new Throttle(this.#interval, (e) => this.#onError(e, `updating check ${title}`)), agents: [], completed: false };
       created.id = this.#createCheck(`Foreman: ${this.#t.workflow} / ${title}`, {
         external_id: this.#runId ?? undefined,
-        output: { title: 'Starting', summary: `Phase **${title}** of run \`${this.#runId}\`.` },
+        output: { title: 'Starting', summary: `Phase **${tableCell(title)}** of run \`${this.#runId}\`.` },
       }).then((check) => {
         created.url = check?.url ?? null;
         return check?.id ?? null;
@@ -353,15 +353,15 @@ export class GitHubRunReport {
     // The same counts as the CLI's table and `foreman show`: done is answered (replayed included), a stop's aborts are stopped.
     const title = `${count(s.done, 'agent')} done${s.failed ? `, ${s.failed} failed` : ''}${s.stopped ? `, ${s.stopped} stopped` : ''}${s.refused ? `, ${s.refused} refused` : ''}${s.running ? `, ${s.running} running` : ''} · ${count(s.tokens, 'token', formatTokens(s.tokens))} · ${formatUsd(s.costUsd)} · ${formatMs(s.elapsedMs)}`;
     const summary = [
-      `Phase **${phase.title}** of run \`${this.#runId}\` (${this.#t.workflow}).`,
+      `Phase **${tableCell(phase.title)}** of run \`${this.#runId}\` (${this.#t.workflow}).`,
       '',
       '| done | failed | stopped | replayed | running | queued | tokens | cost | time |',
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       `| ${s.done} | ${s.failed} | ${s.stopped} | ${s.replayed} | ${s.running} | ${s.queued} | ${formatTokens(s.tokens)} | ${formatUsd(s.costUsd)} | ${formatMs(s.elapsedMs)} |`,
     ].join('\n');
-    const rows = phase.agents.map((a) => `| ${tableCell(a.label)} | ${a.status === 'done' ? '✅' : a.status === 'replayed' ? '↩️' : a.status === 'stopped' ? '⏹️' : '❌'} ${a.status}${a.error ? `: ${tableCell(a.error).slice(0, 200)}` : ''} | ${formatTokens(a.tokens)} | ${formatUsd(a.costUsd)} | ${formatMs(a.elapsedMs)} |`);
+    const rows = phase.agents.map((a) => `| ${tableCell(a.label)} | ${a.status === 'done' ? '✅' : a.status === 'replayed' ? '↩️' : a.status === 'stopped' ? '⏹️' : '❌'} ${a.status}${a.error ? `: ${tableCell(a.error.slice(0, 200))}` : ''} | ${formatTokens(a.tokens)} | ${formatUsd(a.costUsd)} | ${formatMs(a.elapsedMs)} |`);
     const text = ['| agent | status | tokens | cost | time |', '| --- | --- | ---: | ---: | ---: |', ...rows, ...(s.agents > phase.agents.length ? [`\n…and ${s.agents - phase.agents.length} more agents.`] : [])].join('\n');
-    return { title: title.slice(0, 255), summary: summary.slice(0, MAX_OUTPUT_CHARS), text: text.slice(0, MAX_OUTPUT_CHARS) };
+    return { title: title.slice(0, 255), summary: cutAtLine(summary, MAX_OUTPUT_CHARS), text: cutAtLine(text, MAX_OUTPUT_CHARS) };
   }
 
   async #updateSummary(): Promise<void> {
@@ -376,12 +376,13 @@ export class GitHubRunReport {
 
   #summaryText(outcome?: RunOutcome, findings: Finding[] = []): string {
     const s = this.#tracker.summary();
-    return [
+    const text = [
       `Run \`${this.#runId}\` of **${this.#t.workflow}**, started by ${this.#t.trigger}.`,
       '',
       phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
       ...(outcome ? ['', outcomeLine(outcome, findings.length, this.#proposals.length)] : this.#controls.stop ? ['', this.#controls.stop.check] : []),
-    ].join('\n').slice(0, MAX_OUTPUT_CHARS);
+    ].join('\n');
+    return cutAtLine(text, MAX_OUTPUT_CHARS);
   }
 
   #outcomeTitle(outcome: RunOutcome, findings: number): string {
@@ -409,7 +410,7 @@ export class GitHubRunReport {
   /** The text within GitHub's limit, with the marker (never cut off) at its end. */
   #commentBody(text: string): string {
     const marker = this.#t.commentMarker ? `\n\n${this.#t.commentMarker({ runId: this.#runId, status: this.#status })}` : '';
-    return text.slice(0, MAX_OUTPUT_CHARS - marker.length) + marker;
+    return cutAtLine(text, MAX_OUTPUT_CHARS - marker.length) + marker;
   }
 
   #liveText(): string {
@@ -422,7 +423,7 @@ export class GitHubRunReport {
       `Run \`${this.#runId}\`, started by ${this.#t.trigger} on ${this.#t.headSha.slice(0, 7)}.${this.#summaryUrl ? ` [Checks](${this.#summaryUrl})` : ''}`,
       '',
       phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
-      ...(waiting.length ? ['', `Still to come: ${waiting.map((w) => `**${w}**`).join(', ')}.`] : []),
+      ...(waiting.length ? ['', `Still to come: ${waiting.map((w) => `**${tableCell(w)}**`).join(', ')}.`] : []),
       ...this.#proposalLines(),
       ...(this.#controls.stop ? ['', this.#controls.stop.comment(this.#runId ?? '')] : []),
     ].join('\n');
@@ -440,7 +441,7 @@ export class GitHubRunReport {
       '',
       outcomeLine(outcome, findings.length, this.#proposals.length),
       ...(shown.length
-        ? ['', '**Findings**', '', ...shown.map((f) => `- \`${f.file}${f.line ? `:${f.line}` : ''}\`${f.severity ? ` (${f.severity})` : ''}: ${tableCell(f.title)}`), ...(findings.length > shown.length ? [`- …and ${findings.length - shown.length} more, annotated on the checks`] : [])]
+        ? ['', '**Findings**', '', ...shown.map((f) => `- ${inlineCode(oneLine(`${f.file}${f.line ? `:${f.line}` : ''}`))}${f.severity ? ` (${f.severity})` : ''}: ${tableCell(f.title)}`), ...(findings.length > shown.length ? [`- …and ${findings.length - shown.length} more, annotated on the checks`] : [])]
         : []),
       ...this.#proposalLines(),
       ...(outcome.status === 'completed' ? resultBlock(outcome.result) : []),
@@ -489,5 +490,5 @@ function resultBlock(result: unknown): string[] {
 function outcomeLine(outcome: RunOutcome, findings: number, prs: number): string {
   const refused = outcome.summary.refused ? [`${count(outcome.summary.refused, 'agent')} refused`] : [];
   const parts = [`**${outcome.status}**`, ...refused, count(findings, 'finding'), count(prs, 'pull request'), `${formatUsd(outcome.summary.costUsd)}`];
-  return `${parts.join(' · ')}${outcome.error ? `\n\n> ${tableCell(outcome.error).slice(0, 2_000)}` : ''}`;
+  return `${parts.join(' · ')}${outcome.error ? `\n\n> ${tableCell(outcome.error.slice(0, 2_000))}` : ''}`;
 }

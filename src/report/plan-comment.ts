@@ -2,7 +2,7 @@
 // with the script itself collapsed below it. The Action reads the script back out of its own
 // plan comment when the plan is approved, so the format and its reader live together here.
 import { formatPlan, planWorkflow } from '../workflows/plan.ts';
-import { codeFence } from './markdown.ts';
+import { codeFence, tableCell } from './markdown.ts';
 import type { ValidatedScript } from '../workflows/validate.ts';
 
 /**
@@ -11,14 +11,18 @@ import type { ValidatedScript } from '../workflows/validate.ts';
  */
 export function planComment(trigger: string, script: ValidatedScript, generated: boolean, saveable = true, why?: string): string {
   const fence = codeFence(script.source);
+  // The plan shows the script's meta (a generated script's is the model's): in a fence of its own
+  // that no backtick run in a phase title can close.
+  const plan = formatPlan(planWorkflow(script)).join('\n');
+  const planFence = codeFence(plan);
   return [
-    `### Foreman · plan for ${trigger}`,
+    `### Foreman · plan for ${tableCell(trigger)}`,
     '',
     why ?? (generated ? 'Foreman wrote a workflow for this request. Nothing has run yet.' : 'This repository asks for approval before every run (`approval: always`). Nothing has run yet.'),
     '',
-    '```text',
-    ...formatPlan(planWorkflow(script)),
-    '```',
+    `${planFence}text`,
+    plan,
+    planFence,
     '',
     `<details><summary>The script (${script.source.split('\n').length} lines)</summary>`,
     '',

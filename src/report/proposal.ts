@@ -2,7 +2,8 @@
 // commit message and the branch name. Pure functions of their inputs, so a resumed run renders
 // the same text and the proposal commit keeps the same sha.
 import type { ChangeFile, GateResult, GateStep, ProposalVote } from '../runtime/types.ts';
-import { codeFence, escapeHtml, longestRun, oneLine, tableCell } from './markdown.ts';
+import { inertMarkdown } from './inert-markdown.ts';
+import { codeFence, cutAtLine, escapeHtml, inlineCode as code, oneLine, tableCell } from './markdown.ts';
 
 /** GitHub refuses a pull request body longer than this. */
 export const MAX_PR_BODY_CHARS = 65_536;
@@ -32,11 +33,17 @@ export interface ProposalBodyInput {
   gate: GateResult | null;
   costUsd: number;
   votes?: ProposalVote[];
+  /** URLs the repository already holds (urlsIn): the script's links to them stay links. */
+  keepUrls?: ReadonlySet<string>;
 }
 
 export function renderProposalBody(input: ProposalBodyInput): string {
-  // A marker inside the script's text would make proposalCommitBody() cut in the wrong place.
-  const body = normaliseNewlines(input.body).split(REPORT_MARKER).join('<!-- foreman report -->').trim();
+  // The script's text is the model's: no image or link it made may fetch or point anywhere
+  // (inert-markdown.ts). A marker inside it (in code, where it stays as written) would make
+  // proposalCommitBody() cut in the wrong place.
+  const source = normaliseNewlines(input.body).split(REPORT_MARKER).join('<!-- foreman report -->').trim();
+  const keep = input.keepUrls ? { keep: input.keepUrls } : {};
+  const body = inertMarkdown(source, keep);
   const step = outputStep(input.gate);
   const output = step ? cleanOutput(step.output) : null;
   const compose = (scriptBody: string, tail: Tail | null): string =>
@@ -70,10 +77,10 @@ export function renderProposalBody(input: ProposalBodyInput): string {
   // Still too long without any log: the script's own text is cut, the report stays whole.
   const dropped: Tail | null = output === null ? null : { text: '', cut: -1 };
   const room = MAX_PR_BODY_CHARS - compose('', dropped).length - 200;
-  const kept = headOf(body, Math.max(0, room));
-  const truncated = `${closeOpenFences(kept)}\n\n*… ${(body.length - kept.length).toLocaleString('en-US')} characters of this description were cut to fit GitHub's limit.*`;
+  const kept = inertMarkdown(source, { ...keep, maxChars: Math.max(0, room) });
+  const truncated = `${kept}\n\n*… ${(body.length - kept.length).toLocaleString('en-US')} characters of this description were cut to fit GitHub's limit.*`;
   const text = compose(truncated, dropped);
-  return text.length <= MAX_PR_BODY_CHARS ? text : safeSlice(text, MAX_PR_BODY_CHARS);
+  return text.length <= MAX_PR_BODY_CHARS ? text : cutAtLine(text, MAX_PR_BODY_CHARS);
 }
 
 /** The part of a rendered body that belongs in the commit message: the script's own text. */
@@ -209,40 +216,6 @@ function tailOf(text: string, room: number): Tail {
   if (isLowSurrogate(text.charCodeAt(start))) start += 1;
   return { text: text.slice(start), cut: start };
 }
-
-/** The first `room` characters, ending at a line when that loses little. */
-function headOf(text: string, room: number): string {
-  if (text.length <= room) return text;
-  const newline = text.lastIndexOf('\n', room);
-  return safeSlice(text, newline >= 0 && room - newline < 1_000 ? newline : room);
-}
-
-/** A cut inside a fenced block would turn everything after it into code: close it. */
-function closeOpenFences(text: string): string {
-  let open: { char: string; length: number } | null = null;
-  for (const line of text.split('\n')) {
-    const match = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(line);
-    if (!match) continue;
-    const run = match[1];
-    if (!open) {
-      // A backtick fence's info string cannot contain backticks, so this is not a fence.
-      if (run[0] === '`' && match[2].includes('`')) continue;
-      open = { char: run[0], length: run.length };
-    } else if (run[0] === open.char && run.length >= open.length && match[2].trim() === '') {
-      open = null;
-    }
-  }
-  return open ? `${text}\n${open.char.repeat(open.length)}` : text;
-}
-
-/** Inline code that survives backticks in the text and, in a table, pipes. */
-function code(text: string, inTable = false): string {
-  const ticks = '`'.repeat(longestRun(text, '`') + 1);
-  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-  const inner = inTable ? text.replace(/\|/g, '\\|') : text;
-  return `${ticks}${pad}${inner}${pad}${ticks}`;
-}
-
 
 function normaliseNewlines(text: string): string {
   return text.replace(/\r\n?/g, '\n');

@@ -1,9 +1,11 @@
 // The engine's ChangeWorkspace, put together from the workspace layer: worktrees per change, the
 // gate, and whichever Proposer the front door chose (local branches, or pull requests).
 import type { ForemanConfig } from '../config/schema.ts';
+import { urlsIn } from '../report/inert-markdown.ts';
 import { proposalBranch, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
 import type { ChangeWorkspace, Proposer } from '../runtime/types.ts';
 import { ChangeWorktrees } from '../workspace/changes.ts';
+import { git } from '../workspace/git.ts';
 import { createGateRunner, type GateSlots, planGate } from '../workspace/gate.ts';
 import type { SandboxChoice } from '../workspace/sandbox.ts';
 
@@ -70,6 +72,7 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
         gate: input.gate,
         costUsd: input.costUsd,
         ...(input.votes ? { votes: input.votes } : {}),
+        keepUrls: await urlsInBase(options.repo, options.baseSha, commit),
       });
       return options.proposer.propose({
         runId: options.runId,
@@ -84,4 +87,31 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
       });
     },
   };
+}
+
+/** How much of the base the links of a pull request body are checked against. */
+const MAX_BASE_FILES = 200;
+const MAX_BASE_BYTES = 8 * 1024 * 1024;
+const MAX_BASE_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The URLs the repository held before the change, in the files the change touches: the links and
+ * images of a pull request body that may stay (inert-markdown.ts). What the change adds is the
+ * model's, so only the base versions count.
+ */
+async function urlsInBase(repo: string, baseSha: string, commit: string): Promise<Set<string>> {
+  const urls = new Set<string>();
+  const touched = (await git(repo, ['diff', '--name-only', '-z', '--no-renames', '--diff-filter=MD', baseSha, commit])).split('\0').filter(Boolean);
+  if (touched.length === 0) return urls;
+  // Sizes first (mode type sha size<TAB>path): a file too large to be read whole is skipped.
+  const listing = await git(repo, ['ls-tree', '-l', '-z', baseSha, '--', ...touched.slice(0, MAX_BASE_FILES)]);
+  let budget = MAX_BASE_BYTES;
+  for (const entry of listing.split('\0').filter(Boolean)) {
+    const [meta, path] = entry.split('\t');
+    const [, type, sha, size] = meta.split(/\s+/);
+    if (type !== 'blob' || Number(size) > MAX_BASE_FILE_BYTES || Number(size) > budget || !path) continue;
+    budget -= Number(size);
+    urlsIn(await git(repo, ['cat-file', 'blob', sha]), urls);
+  }
+  return urls;
 }
