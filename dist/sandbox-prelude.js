@@ -5,7 +5,8 @@
 // `fn.arguments`/`fn.caller` and CallSite#getThis/getFunction from exposing this code's frames.
 //
 // host:   { call, log, phase, warn, budgetSpent }, each an ivm.Reference to a host function.
-// configJson: JSON text { argsJson, budgetTotal (null = unlimited), maxItemsPerCall, maxTransferChars }.
+// configJson: JSON text { argsJson, budgetTotal (null = unlimited), maxItemsPerCall, maxTransferChars,
+//             maxMessageChars, maxTitleChars }.
 // Returns runMain(main) for the host: it runs the compiled script and reports how it ended.
 
 function installWorkflowGlobals(host, configJson) {
@@ -18,11 +19,22 @@ function installWorkflowGlobals(host, configJson) {
   const { isInteger } = Number;
   const indirectEval = globalThis.eval;
   const NativeDate = Date;
+  const { construct, ownKeys } = Reflect;
+  // Called as sliceText(text, start, end): a script that patches String.prototype later cannot
+  // change how a message is cut.
+  const uncurry = (method) => Function.prototype.call.bind(method);
+  const sliceText = uncurry(String.prototype.slice);
+  const splitText = uncurry(String.prototype.split);
+  const { getOwnPropertyDescriptor } = Object;
+  const NativeArrayBuffer = ArrayBuffer;
+  const NativeSharedArrayBuffer = SharedArrayBuffer;
   const PromiseAll = Promise.all.bind(Promise);
 
   const config = parseJson(configJson);
   const maxItems = config.maxItemsPerCall;
   const maxChars = config.maxTransferChars;
+  const maxMessageChars = config.maxMessageChars;
+  const maxTitleChars = config.maxTitleChars;
   const megabytes = (chars) => `${(chars / (1024 * 1024)).toFixed(1)} MB`;
 
   // ---- crossing the boundary -------------------------------------------------------------------
@@ -44,6 +56,17 @@ function installWorkflowGlobals(host, configJson) {
     return json;
   }
 
+  // A label and a phase are shown and kept by the host for the whole run, like phase() titles.
+  // A copy, so that a getter on opts is read once, here.
+  function withBoundedTitles(payload) {
+    const opts = payload.opts;
+    if (opts === null || typeof opts !== 'object') return payload;
+    const copy = { ...opts };
+    if (typeof copy.label === 'string') copy.label = bounded(copy.label, maxTitleChars);
+    if (typeof copy.phase === 'string') copy.phase = bounded(copy.phase, maxTitleChars);
+    return { ...payload, opts: copy };
+  }
+
   // The host answers every call with {"ok":true,"value":…} or {"ok":false,"message":…}; it never
   // rejects, so that a failure arrives here as a plain Error with the host's message.
   // Errors of calls the host refused (and already reported); private to this closure.
@@ -57,7 +80,7 @@ function installWorkflowGlobals(host, configJson) {
     if (!isRefusal(error)) notify('warn', message);
   };
   async function callHost(kind, payload) {
-    const request = toJson(payload, `${kind}() arguments`);
+    const request = toJson(withBoundedTitles(payload), `${kind}() arguments`);
     const reply = await host.call.apply(undefined, [kind, request], {
       arguments: { copy: true },
       result: { promise: true, copy: true },
@@ -71,20 +94,28 @@ function installWorkflowGlobals(host, configJson) {
     return answer.value;
   }
 
-  const notify = (channel, message) => host[channel].applySync(undefined, [message], { arguments: { copy: true } });
+  // The one cut for every string that leaves the isolate as text (log, warn, phase, a label, a
+  // thrown error): made here, before the copy, so the host never holds more than `max` characters of
+  // it. Cutting a huge string flattens it first, which the isolate's own memory limit pays for.
+  function bounded(text, max) {
+    return text.length > max ? `${sliceText(text, 0, max)}… [cut: ${text.length} characters in all, the limit is ${max}]` : text;
+  }
 
-  const MAX_LOG_CHARS = 64 * 1024;
+  // The host answers whether the run still shows messages. Once it does not, a log or warning
+  // crosses as its length only, to be counted; a phase title still crosses (it may switch the phase).
+  let messagesShown = true;
+  function notify(channel, message) {
+    const sent = channel === 'phase' ? bounded(message, maxTitleChars) : messagesShown ? bounded(message, maxMessageChars) : message.length;
+    messagesShown = host[channel].applySync(undefined, [sent], { arguments: { copy: true }, result: { copy: true } }) === true;
+  }
+
   function toLogText(value) {
-    let text;
-    if (typeof value === 'string') text = value;
-    else {
-      try {
-        text = stringify(value) ?? String(value);
-      } catch {
-        text = safeString(value);
-      }
+    if (typeof value === 'string') return value;
+    try {
+      return stringify(value) ?? String(value);
+    } catch {
+      return safeString(value);
     }
-    return text.length > MAX_LOG_CHARS ? `${text.slice(0, MAX_LOG_CHARS)}… (truncated)` : text;
   }
 
   // String() itself throws for some values (objects without a prototype, hostile toString).
@@ -421,7 +452,7 @@ function installWorkflowGlobals(host, configJson) {
   const GuardedDate = function Date(...parts) {
     if (new.target === undefined) throw nondeterministic('Date() called as a function', TIME_INSTEAD);
     if (parts.length === 0) throw nondeterministic('new Date() without an argument', TIME_INSTEAD);
-    return Reflect.construct(NativeDate, parts, new.target);
+    return construct(NativeDate, parts, new.target);
   };
   defineProperty(GuardedDate, 'length', { value: 7 });
   defineProperty(GuardedDate, 'prototype', { value: NativeDate.prototype, writable: false });
@@ -480,6 +511,51 @@ function installWorkflowGlobals(host, configJson) {
     });
   }
 
+  // ---- memory outside the limit ------------------------------------------------------------------
+
+  // isolated-vm counts the isolate's heap and its fixed-size ArrayBuffers against the memory limit,
+  // but not WebAssembly memories or resizable buffers: V8 reserves those itself, so a script could
+  // grow them to gigabytes of the host's memory. Scripts orchestrate agents and need neither.
+  const outsideTheLimit = (what) =>
+    new TypeError(
+      `${what} is not available in workflow scripts: its memory is outside the script's memory limit. ` +
+        'Workflow scripts orchestrate agents; do heavy computation in an agent or a gate command instead.',
+    );
+  const NativeWebAssembly = globalThis.WebAssembly;
+  if (NativeWebAssembly !== undefined) {
+    const refused = {};
+    for (const name of getOwnPropertyNames(NativeWebAssembly)) {
+      refused[name] = function () {
+        throw outsideTheLimit(`WebAssembly.${name}`);
+      };
+    }
+    defineProperty(globalThis, 'WebAssembly', { value: freeze(refused), writable: true, configurable: true });
+  }
+
+  // Fixed-size buffers stay; only the maxByteLength option (a resizable buffer) is refused. The
+  // guarded constructor is the prototype's constructor too, so no path leads back to the native one.
+  function guardBuffer(Native, name, resize) {
+    const Guarded = function (...parts) {
+      if (new.target === undefined) throw new TypeError(`Constructor ${name} requires 'new'`);
+      const options = parts[1];
+      if (options !== null && typeof options === 'object' && options.maxByteLength !== undefined) {
+        throw outsideTheLimit(`A resizable ${name} (maxByteLength, ${resize})`);
+      }
+      return construct(Native, [parts[0]], new.target);
+    };
+    defineProperty(Guarded, 'name', { value: name });
+    defineProperty(Guarded, 'length', { value: 1 });
+    defineProperty(Guarded, 'prototype', { value: Native.prototype, writable: false });
+    defineProperty(Native.prototype, 'constructor', { value: Guarded, writable: true, configurable: true });
+    for (const key of ownKeys(Native)) {
+      if (key === 'prototype' || key === 'name' || key === 'length') continue;
+      defineProperty(Guarded, key, getOwnPropertyDescriptor(Native, key));
+    }
+    defineProperty(globalThis, name, { value: Guarded, writable: true, configurable: true });
+  }
+  guardBuffer(NativeArrayBuffer, 'ArrayBuffer', 'resize()');
+  guardBuffer(NativeSharedArrayBuffer, 'SharedArrayBuffer', 'grow()');
+
   // V8's built-in console prints nowhere in an isolate; route it to the run's log so that a
   // script's console.log is not silently lost.
   const consoleTargets = { log, info: log, debug: log, warn: (m) => notify('warn', toLogText(m)) };
@@ -513,7 +589,7 @@ function installWorkflowGlobals(host, configJson) {
     try {
       json = stringify(value === undefined ? null : value);
     } catch (error) {
-      return { outcome: 'result', message: `the script's return value is not JSON-serialisable: ${messageOf(error)}` };
+      return { outcome: 'result', message: bounded(`the script's return value is not JSON-serialisable: ${messageOf(error)}`, maxMessageChars) };
     }
     if (json === undefined) {
       return { outcome: 'result', message: `the script returned ${typeof value}, which JSON cannot represent` };
@@ -527,14 +603,36 @@ function installWorkflowGlobals(host, configJson) {
     return { outcome: 'ok', json };
   };
 
+  // The stack repeats the message in its first line: cut line by line, so that a long message
+  // does not push out the frames that say where the script threw.
+  function boundedStack(stack) {
+    const STACK_LINE_CHARS = 1024;
+    const lines = splitText(stack, '\n');
+    let text = '';
+    for (let i = 0; i < lines.length && text.length <= maxMessageChars; i++) {
+      text += `${i === 0 ? '' : '\n'}${bounded(lines[i], STACK_LINE_CHARS)}`;
+    }
+    return bounded(text, maxMessageChars);
+  }
+
   function describeThrown(error) {
     try {
       if (error instanceof Error) {
-        return { outcome: 'error', name: String(error.name), message: String(error.message), stack: String(error.stack) };
+        const message = bounded(String(error.message), maxMessageChars);
+        // V8 writes the stack text when it is first read, message included: with the cut message
+        // in place, a huge message is not copied a second time into it.
+        if (message.length < error.message.length) {
+          try {
+            error.message = message;
+          } catch {
+            // A frozen error: its stack costs what it costs, inside the isolate's own limit.
+          }
+        }
+        return { outcome: 'error', name: bounded(String(error.name), maxTitleChars), message, stack: boundedStack(String(error.stack)) };
       }
     } catch {
       // A hostile getter on the error: fall through to the plain description.
     }
-    return { outcome: 'error', name: 'Error', message: `the script threw a non-Error value: ${toLogText(error)}`, stack: '' };
+    return { outcome: 'error', name: 'Error', message: bounded(`the script threw a non-Error value: ${toLogText(error)}`, maxMessageChars), stack: '' };
   }
 }

@@ -1,12 +1,11 @@
 // fix() on GitHub: the pull request it opens carries the finding, the reviewers' verdicts, the
 // gate result and the cost. The real engine, sandbox, worktrees and gate; a real bare remote;
 // only GitHub's REST API is mocked.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import nock from 'nock';
 import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
-import { pullRequestEnv } from './support/pull-request-api.ts';
+import { onlyNockAndLoopback, pullRequestEnv } from './support/pull-request-api.ts';
 import { runScript, serviceEnv } from './support/service.ts';
 import { gitIn } from './support/repo.ts';
 
@@ -22,14 +21,7 @@ const fake = await startFakeAnthropic({
     return [text('greet() returns the name again')];
   },
 });
-before(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1'); // the fake Messages API
-});
-after(async () => {
-  nock.enableNetConnect();
-  await fake.close();
-});
+onlyNockAndLoopback(() => fake.close());
 
 test('fix() opens one pull request whose body has the finding, both verdicts, the gate and the cost', async () => {
   const { env, scope, remote, opened, repoDir } = pullRequestEnv(fake.url, { api: API, owner: 'acme', repo: 'greeter', number: 12 });

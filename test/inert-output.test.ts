@@ -1,7 +1,7 @@
 // Model text that reaches GitHub is inert (src/report/inert-markdown.ts): a prompt-injected agent
 // cannot send data out through an image GitHub fetches on render, or a link it made, while links
 // the repository already holds stay links.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Octokit } from '@octokit/core';
 import nock from 'nock';
@@ -9,7 +9,7 @@ import { GitHubRunReport } from '../src/github/run-report.ts';
 import { inertMarkdown } from '../src/report/inert-markdown.ts';
 import { tableCell } from '../src/report/markdown.ts';
 import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
-import { pullRequestEnv } from './support/pull-request-api.ts';
+import { onlyNockAndLoopback, pullRequestEnv } from './support/pull-request-api.ts';
 import { runScript } from './support/service.ts';
 
 const API = 'https://api.github.test';
@@ -59,14 +59,7 @@ const fake = await startFakeAnthropic({
     return [text(HOSTILE)];
   },
 });
-before(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1'); // the fake Messages API
-});
-after(async () => {
-  nock.enableNetConnect();
-  await fake.close();
-});
+onlyNockAndLoopback(() => fake.close());
 
 test('a pull request body written by a hostile model reaches GitHub with no image or link it made, and the repository\'s own link kept', async () => {
   const { env, scope, opened } = pullRequestEnv(fake.url, { api: API, owner: 'acme', repo: 'greeter', number: 3 });

@@ -2,11 +2,27 @@
 // nock'd REST API where no pull request exists yet and the one opened is recorded.
 import { execFileSync } from 'node:child_process';
 import { Octokit } from '@octokit/core';
+import { after, before } from 'node:test';
 import nock from 'nock';
 import { GitHubProposer } from '../../src/github/proposer.ts';
 import type { ServiceEnv } from '../../src/service/runs.ts';
 import { serviceEnv } from './service.ts';
 import { tempDir } from './repo.ts';
+
+/**
+ * For the file's tests: GitHub only through nock, loopback (the fake Messages API) open; `close`
+ * ends the fake when the file is done.
+ */
+export function onlyNockAndLoopback(close: () => Promise<void>): void {
+  before(() => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+  });
+  after(async () => {
+    nock.enableNetConnect();
+    await close();
+  });
+}
 
 export interface OpenedPullRequest {
   title: string;
