@@ -216,6 +216,6 @@ test('pipeline() refusals are reported once, as agent-refused events, and a scri
   const refused = events.filter((e) => e.type === 'agent-refused');
   assert.deepEqual(refused.map((e) => e.type === 'agent-refused' && [e.label, e.cap]), [['pipe c', 'tokens'], ['pipe d', 'tokens'], ['after', 'tokens']]);
   assert.deepEqual(events.filter((e) => e.type === 'warn'), [], 'no second report of a refusal');
-  assert.ok(events.some((e) => e.type === 'log' && /caught: agent\(\) refused: the token budget is spent \(240 of 200 tokens\): raise --budget-tokens/.test(e.message)));
+  assert.ok(events.some((e) => e.type === 'log' && /caught: agent\(\) refused: the token budget is spent \(240 of 200 tokens\): raise the cap \(limits\.budgetTokens\) and resume the run/.test(e.message)));
   assert.equal(out.summary.refused, 3);
 });

@@ -55,7 +55,9 @@ test('the token budget is a ceiling: agent() throws once it is spent, and no mod
   assert.equal(r.spent, 360);
   assert.equal(r.remaining, 0);
   assert.equal(r.total, 300);
-  assert.match(r.error, /token budget is spent \(360 of 300 tokens\): raise --budget-tokens/);
+  // What happened, with the cap's value; the remedy is the door's (none here: the neutral one), never a CLI flag.
+  assert.match(r.error, /^agent\(\) refused: the token budget is spent \(360 of 300 tokens\): raise the cap \(limits\.budgetTokens\) and resume the run, or make the workflow smaller$/);
+  assert.doesNotMatch(r.error, /--budget-tokens|foreman resume/);
   assert.equal(fake.calls - before, 3);
 });
 
@@ -65,8 +67,21 @@ test('the USD cap stops new agents with a message that names it', async () => {
     serviceEnv(fake.url),
     { maxCostUsd: 0.0001 },
   );
-  assert.match(String(out.result), /cost cap is reached .*raise --max-cost-usd/);
+  assert.match(String(out.result), /cost cap is reached \(\$0\.\d+ of \$0\.0001\): raise the cap \(limits\.maxCostUsd\) and resume the run/);
+  assert.doesNotMatch(String(out.result), /--max-cost-usd/);
   assert.equal(out.status, 'budget-exhausted');
+});
+
+test("a refused agent() words its remedy as the run's door does, and the runtime names no CLI flag or command", async () => {
+  const advice = (runId: string, cap: string | null) => `DOOR(${runId.length > 0}, ${cap})`;
+  const out = await runScript(
+    `for (let i = 0; i < 10; i++) { try { await agent('door ' + i) } catch (e) { return e.message } } return 'no cap'`,
+    serviceEnv(fake.url, [], { howToResume: advice }),
+    { budgetTokens: 100 },
+  );
+  assert.equal(out.status, 'budget-exhausted');
+  assert.equal(out.result, 'agent() refused: the token budget is spent (120 of 100 tokens): DOOR(true, tokens), or make the workflow smaller');
+  assert.match(out.error ?? '', /^the token budget is spent \(120 of 100 tokens\): 1 agent did not run or finish; DOOR\(true, tokens\): only the agents/);
 });
 
 test('the 1,001st agent() of a run throws', async () => {

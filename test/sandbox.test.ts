@@ -423,7 +423,8 @@ describe('workflow()', () => {
       r: { args: { items: [1, 2] }, mutated: 'no', answer: 'answer:inner:1,2' },
       outerArgs: 'outer',
     });
-    assert.deepEqual(record.workflowCalls, [{ name: 'inner', args: { items: [1, 2] } }]);
+    // The nested script's args stay in the isolate: only its name crosses to the host.
+    assert.deepEqual(record.workflowCalls, [{ name: 'inner' }]);
   });
 
   test('nests one level only', async () => {
@@ -550,5 +551,42 @@ describe('limits', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('the host-call protocol (contracts/host-calls.ts)', () => {
+  /** A host that records each call as it arrives and answers as the engine would. */
+  function recordingHost() {
+    const calls: Array<[string, unknown]> = [];
+    const host: SandboxHost = {
+      async call(kind, request) {
+        calls.push([kind, request]);
+        if (kind === 'gate') return { passed: true, steps: [] };
+        if (kind === 'workflow') return { body: 'return 1', file: 'inner.js' };
+        return 'ok';
+      },
+      log: () => {},
+      phase: () => {},
+      warn: () => {},
+      budgetSpent: () => 0,
+    };
+    return { host, calls };
+  }
+
+  test('the prelude sends each call only what the host uses: a change crosses as its id, reserved gate options and nested args stay in the isolate', async () => {
+    const { host, calls } = recordingHost();
+    const change = `{ id: 'c1', label: 'l', diff: 'x'.repeat(50000), files: [] }`;
+    await run(`const c = ${change}; await agent('read', { cwd: c, label: 'r' }); await gate(c, { timeoutMs: 5 }); await workflow('inner', { big: 'y'.repeat(1000) }); return 1`, { host });
+    assert.deepEqual(calls, [
+      ['agent', { prompt: 'read', opts: { cwd: { id: 'c1' }, label: 'r' } }],
+      ['gate', { change: 'c1' }],
+      ['workflow', { name: 'inner' }],
+    ]);
+  });
+
+  test('gate() still refuses options that are not an object', async () => {
+    const { host } = recordingHost();
+    const message = await run(`try { await gate({ id: 'c1' }, 'fast'); return 'allowed' } catch (e) { return e.message }`, { host });
+    assert.equal(message, "gate(change, opts?): opts must be an object, got string \"fast\"");
   });
 });

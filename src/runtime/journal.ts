@@ -1,7 +1,7 @@
 // Resume matches each host call by key and occurrence, not by position: after a crash in a
 // fan-out, completion order differs from call order, and only the unfinished calls run again.
 import { createHash } from 'node:crypto';
-import type { JournalEntry } from './store.ts';
+import type { JournalEntry } from '../contracts/store.ts';
 
 /** JSON with object keys sorted, so equal inputs hash equally whatever their key order. */
 export function canonicalJson(value: unknown): string {

@@ -1,4 +1,4 @@
-import type { Usage } from './types.ts';
+import type { Usage } from '../contracts/usage.ts';
 
 /** USD per million tokens. */
 export interface ModelPrice {

@@ -1,7 +1,8 @@
 // Folds run events into per-phase figures: the one summary behind the live table, --json output
 // and (later) check runs.
-import type { RunEvent } from './events.ts';
-import { addUsage, totalTokens, zeroUsage, type ChangeSummary, type Usage } from './types.ts';
+import type { RunEvent } from '../contracts/events.ts';
+import type { ChangeSummary } from '../contracts/ports.ts';
+import { addUsage, totalTokens, zeroUsage, type Usage } from '../contracts/usage.ts';
 
 export interface PhaseStats {
   title: string;

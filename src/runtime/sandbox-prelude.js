@@ -64,6 +64,10 @@ function installWorkflowGlobals(host, configJson) {
     const copy = { ...opts };
     if (typeof copy.label === 'string') copy.label = bounded(copy.label, maxTitleChars);
     if (typeof copy.phase === 'string') copy.phase = bounded(copy.phase, maxTitleChars);
+    // The host needs a change's id only: its diff (up to 100 KB) stays in the isolate.
+    const inside = copy.cwd;
+    const insideId = inside !== null && typeof inside === 'object' ? inside.id : undefined;
+    if (typeof insideId === 'string') copy.cwd = { id: insideId };
     return { ...payload, opts: copy };
   }
 
@@ -249,8 +253,12 @@ function installWorkflowGlobals(host, configJson) {
   // resolving to null, which for fix() means it changed nothing ('unchanged').
   const changeOrThrow = (prompt, opts) => callHost('change', { prompt, opts, failure: 'throw' });
 
-  const gate = (target, opts) =>
-    callHost('gate', { change: changeId(target, 'gate(change, opts?)'), opts: checkOptions('gate(change, opts?)', opts) });
+  // opts is reserved (docs/script-api.md): checked, and kept here, since the steps come from config.
+  function gate(target, opts) {
+    const id = changeId(target, 'gate(change, opts?)');
+    checkOptions('gate(change, opts?)', opts);
+    return callHost('gate', { change: id });
+  }
 
   function propose(target, opts) {
     const id = changeId(target, 'propose(change, { title, body })');
@@ -419,7 +427,7 @@ function installWorkflowGlobals(host, configJson) {
       throw new TypeError(`workflow(name, args?): name must be a string, got ${describeType(name)}`);
     }
     const argsJson = nestedArgs === undefined ? null : toJson(nestedArgs, 'workflow() args');
-    const script = await callHost('workflow', { name, args: nestedArgs });
+    const script = await callHost('workflow', { name });
     const nestedMain = compileNested(script.body, script.file);
     const refuseNesting = () => {
       throw new Error(`workflow() nests one level: ${name} cannot call workflow()`);

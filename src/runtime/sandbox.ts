@@ -8,14 +8,18 @@
 
 import { readFileSync } from 'node:fs';
 import ivm from 'isolated-vm';
+import { RefusalError } from '../contracts/errors.ts';
+import { parseHostCall, type HostCall, type HostCallKind } from '../contracts/host-calls.ts';
+
+export { RefusalError } from '../contracts/errors.ts';
 
 export interface SandboxHost {
   /**
-   * Async host calls. kind 'agent': payload { prompt, opts }. kind 'workflow': payload
-   * { name, args } → must resolve to { body, file }, a validated nested script body. Resolves to a
-   * JSON-able value; a rejection becomes an Error thrown in the script with the same message.
+   * The script's async calls, as contracts/host-calls.ts defines them, each request checked before
+   * it gets here. 'workflow' must resolve to { body, file }, a validated nested script body. Resolves
+   * to a JSON-able value; a rejection becomes an Error thrown in the script with the same message.
    */
-  call(kind: string, payload: unknown): Promise<unknown>;
+  call(kind: HostCallKind, request: HostCall['request']): Promise<unknown>;
   log(message: string): void;
   phase(title: string): void;
   warn(message: string): void;
@@ -44,12 +48,6 @@ export interface SandboxGlobals {
   budgetTotal: number | null;
   maxItemsPerCall?: number;
 }
-
-/**
- * A host call the host declined to start (a ceiling, a stop) and has already reported: the
- * script still gets an Error, but parallel() and pipeline() do not print it a second time.
- */
-export class RefusalError extends Error {}
 
 export type SandboxFailure = 'memory' | 'cpu' | 'wall' | 'stopped' | 'script' | 'result';
 
@@ -196,9 +194,9 @@ function serveHostCall(host: SandboxHost): (kind: unknown, requestJson: unknown)
       if (typeof kind !== 'string' || typeof requestJson !== 'string') {
         throw new TypeError('malformed host call from the sandbox');
       }
-      const payload: unknown = JSON.parse(requestJson);
-      const value = await host.call(kind, payload);
-      if (kind === 'workflow') assertNestedScript(value, payload);
+      const call = parseHostCall(kind, JSON.parse(requestJson));
+      const value = await host.call(call.kind, call.request);
+      if (call.kind === 'workflow') assertNestedScript(value, call.request.name);
       return `{"ok":true,"value":${replyJson(kind, value)}}`;
     } catch (error) {
       // A TypeError stays one in the script: a bad argument, not a failed call.
@@ -224,11 +222,10 @@ function replyJson(kind: string, value: unknown): string {
   return json;
 }
 
-function assertNestedScript(value: unknown, payload: unknown): asserts value is SandboxScript {
+function assertNestedScript(value: unknown, name: string): asserts value is SandboxScript {
   const script = value as Partial<SandboxScript> | null;
   if (typeof script?.body !== 'string' || typeof script.file !== 'string') {
-    const name = (payload as { name?: unknown } | null)?.name;
-    throw new TypeError(`workflow('${String(name)}'): the host did not return a script { body, file }`);
+    throw new TypeError(`workflow('${name}'): the host did not return a script { body, file }`);
   }
 }
 

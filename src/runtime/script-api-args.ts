@@ -4,7 +4,7 @@
 // One schema per call, as docs/script-api.md lists the options; each option's description is what
 // the error says it takes.
 import { z } from 'zod';
-import type { AgentOptions } from './types.ts';
+import type { AgentOptions } from '../contracts/ports.ts';
 
 const text = (takes: string) => z.string().nullish().describe(takes);
 

@@ -4,13 +4,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import type { Job, WorkQueue } from './queue.ts';
+import type { Job, JobMap, JobOf, WorkQueue } from '../contracts/queue.ts';
 import { migrate } from './sqlite-schema.ts';
 import { openDatabase, PreparedStatements } from './sqlite-writes.ts';
 
 type Row = Record<string, any>;
 
-export class SqliteWorkQueue implements WorkQueue {
+/** `Jobs`: the job map of the door that owns the jobs (see contracts/queue.ts). */
+export class SqliteWorkQueue<Jobs extends JobMap = JobMap> implements WorkQueue<Jobs> {
   readonly #db: DatabaseSync;
   readonly #statements: PreparedStatements;
 
@@ -28,7 +29,7 @@ export class SqliteWorkQueue implements WorkQueue {
     this.#statements = new PreparedStatements(this.#db);
   }
 
-  async enqueue(kind: string, key: string, payload: unknown): Promise<{ id: number; created: boolean }> {
+  async enqueue<Kind extends keyof Jobs & string>(kind: Kind, key: string, payload: Jobs[Kind]): Promise<{ id: number; created: boolean }> {
     const inserted = this.#statements
       .get(`INSERT OR IGNORE INTO jobs (kind, key, payload, enqueued_at) VALUES (?, ?, ?, ?) RETURNING id`)
       .get(kind, key, JSON.stringify(payload ?? null), new Date().toISOString()) as Row | undefined;
@@ -37,7 +38,7 @@ export class SqliteWorkQueue implements WorkQueue {
     return { id: Number(existing.id), created: false };
   }
 
-  async claim(kinds: readonly string[], holder: string): Promise<Job | null> {
+  async claim<Kinds extends keyof Jobs & string>(kinds: readonly Kinds[], holder: string): Promise<JobOf<Jobs, Kinds> | null> {
     if (kinds.length === 0) return null;
     const marks = kinds.map(() => '?').join(', ');
     const row = this.#statements
@@ -47,7 +48,8 @@ export class SqliteWorkQueue implements WorkQueue {
          RETURNING *`,
       )
       .get(holder, new Date().toISOString(), ...kinds) as Row | undefined;
-    return row ? toJob(row) : null;
+    // The row's kind is one of `kinds`, and its payload what that kind's enqueue stored.
+    return row ? (toJob(row) as JobOf<Jobs, Kinds>) : null;
   }
 
   async finish(id: number, error?: string): Promise<void> {

@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-write-queue.ts';
 import { migrate } from './sqlite-schema.ts';
 import { json, openDatabase } from './sqlite-writes.ts';
-import { isProcessAlive, type AgentRecord, type JournalEntry, type NewRun, type RunOptions, type RunRecord, type RunStatus, type Store } from './store.ts';
+import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunStatus, Store } from '../contracts/store.ts';
+import { isProcessAlive } from './store.ts';
 
 type Row = Record<string, any>;
 

@@ -2,7 +2,7 @@
 // committed. Shared by the writer thread (the default) and the in-thread fallback, so both
 // commit exactly the same way.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { AgentRecord, JournalEntry } from './store.ts';
+import type { AgentRecord, JournalEntry } from '../contracts/store.ts';
 
 export type WriteOp =
   | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry }

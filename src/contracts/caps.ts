@@ -1,0 +1,11 @@
+// The ceilings of DESIGN §2 that refuse agents, and the config key that sets each: the one name
+// every door shares (each door adds its own way to raise it: a flag, an input, a config edit).
+
+/** Token budget, USD cap, agents per run. */
+export type CapKind = 'tokens' | 'usd' | 'agents';
+
+export const CAP_CONFIG_KEYS: Record<CapKind, string> = {
+  tokens: 'limits.budgetTokens',
+  usd: 'limits.maxCostUsd',
+  agents: 'limits.agentsPerRun',
+};

@@ -1,0 +1,255 @@
+// The one path for every model agent of a run: read-only agents, agents inside a change, and
+// write agents (change(), isolation: 'worktree') whose result is snapshotted into a change.
+import type { LimitFunction } from 'p-limit';
+import type { RefusalError } from '../contracts/errors.ts';
+import type { RunEvent } from '../contracts/events.ts';
+import type { AgentOptions, AgentOutcome, AgentRunner, Change, ChangeWorkspace } from '../contracts/ports.ts';
+import type { JournalEntry, RunRecord, Store } from '../contracts/store.ts';
+import { zeroUsage } from '../contracts/usage.ts';
+import type { Ceilings, Refusal } from './ceilings.ts';
+import type { ChangeState, RunChanges } from './changes.ts';
+import type { CallTicket, Journal } from './journal.ts';
+import { costUsd, resolveModel, type ModelTable } from './pricing.ts';
+import type { ProgressTracker } from './progress.ts';
+
+// Claude Code's agent types; others are accepted with a warning because a script written for a
+// newer Claude Code should still run.
+const KNOWN_AGENT_TYPES = new Set(['general-purpose', 'Explore', 'Plan', 'explore', 'plan']);
+const DEFAULT_PHASE = 'Run';
+
+/** agent: read-only; change: change()'s write agent; worktree-agent: agent() with isolation: 'worktree'. */
+export type AgentKind = 'agent' | 'change' | 'worktree-agent';
+
+/** One agent call, as its parts below need it. */
+interface AgentCall {
+  kind: AgentKind;
+  prompt: string;
+  opts: AgentOptions;
+  phase: string;
+  label: string;
+  model: string;
+  ticket: CallTicket;
+  /** The repository's worktrees, when the agent writes or reads inside a change. */
+  workspace: ChangeWorkspace | null;
+  /** The change a read-only agent reads inside (`cwd`), which its cost adds to. */
+  inside: ChangeState | null;
+  cwdId: string | null;
+  /** The change a write agent makes: stable across resumes, from the call's identity. */
+  changeId: string | null;
+}
+
+/** What agents share with the rest of their run (engine.ts's RunExecution). */
+export interface AgentRunContext {
+  readonly deps: { store: Store; runner: AgentRunner; models: ModelTable };
+  readonly options: { agentRoot: string };
+  readonly run: RunRecord;
+  readonly signal: AbortSignal | undefined;
+  readonly journal: Journal;
+  readonly ceilings: Ceilings;
+  readonly changes: RunChanges;
+  readonly limit: LimitFunction;
+  readonly tracker: ProgressTracker;
+  emit(event: RunEvent): void;
+  warnOnce(key: string, message: string): void;
+  requireWorkspace(callee: string): ChangeWorkspace;
+  refusalError(callee: string, refusal: Refusal): RefusalError<unknown>;
+}
+
+export class AgentCalls {
+  readonly #run: AgentRunContext;
+
+  constructor(run: AgentRunContext) {
+    this.#run = run;
+  }
+
+  /**
+   * Runs one agent. `kind` decides its root and tools; `failure` 'throw' makes a failed agent an
+   * error rather than null (fix() tells a failed write agent from one that changed nothing).
+   */
+  async run(kind: AgentKind, prompt: string, opts: AgentOptions, failure: 'null' | 'throw' = 'null'): Promise<unknown> {
+    const call = this.#start(kind, prompt, opts);
+    const replay = call.ticket.replay;
+    if (replay) return this.#replay(call, replay);
+    const run = this.#run;
+    run.emit({ type: 'agent-queued', phase: call.phase, label: call.label });
+    const refusal = run.ceilings.stopRefusal() ?? run.ceilings.capRefusal();
+    if (refusal) this.#refuse(call.phase, call.label, refusal);
+    // The limit covers the agent's model work only: its slot goes to the next agent while this
+    // one's record is committed.
+    const outcome = await run.limit(() => this.#runInSlot(call));
+    if (call.inside) call.inside.costUsd += outcome.costUsd;
+    // Stopped, but not by the user: a cap cut it short before its next model turn.
+    const cutByCap = outcome.status === 'stopped' && !run.signal?.aborted ? run.ceilings.capRefusal() : null;
+    if (cutByCap) run.ceilings.noteCap(cutByCap);
+    const { output, made } = await this.#keepChange(call, outcome);
+    const completed = await this.#record(call, outcome, output);
+    if (completed) {
+      if (made) this.#changeMade(call.changeId!, made);
+      return kind === 'worktree-agent' ? outcome.result : output;
+    }
+    if (call.changeId) await call.workspace!.close(call.changeId);
+    if (outcome.status === 'schema-failed') {
+      throw new Error(`agent "${call.label}" gave no answer matching its schema after 5 attempts: ${outcome.error ?? 'invalid result'}`);
+    }
+    if (failure === 'throw') throw new Error(`the agent "${call.label}" ${outcome.status === 'stopped' ? 'was stopped' : 'failed'}: ${outcome.error ?? 'no answer'}`);
+    return null;
+  }
+
+  /** Counts the call against the agent cap, checks where it runs, and takes its journal ticket. */
+  #start(kind: AgentKind, prompt: string, opts: AgentOptions): AgentCall {
+    const run = this.#run;
+    const phase = opts.phase ?? run.tracker.currentPhase ?? DEFAULT_PHASE;
+    const label = opts.label ?? summarisePrompt(prompt);
+    const overCap = run.ceilings.agentCapRefusal();
+    if (overCap) {
+      run.emit({ type: 'agent-queued', phase, label });
+      this.#refuse(phase, label, overCap);
+    }
+    if (opts.agentType !== undefined && !KNOWN_AGENT_TYPES.has(opts.agentType)) {
+      run.warnOnce(opts.agentType, `agentType '${opts.agentType}' is not one Foreman knows; the agent runs as a general-purpose agent`);
+    }
+    const writes = kind !== 'agent';
+    const workspace = writes || opts.cwd !== undefined ? run.requireWorkspace(kind === 'change' ? 'change()' : 'agent()') : null;
+    const inside = opts.cwd !== undefined && !writes ? run.changes.require(opts.cwd?.id, 'agent(prompt, { cwd })') : null;
+    const cwdId = inside ? String(opts.cwd!.id) : null;
+    const model = resolveModel(run.deps.models, opts.model ?? run.run.options.model);
+    // The framing and label/phase are display or runtime concerns: keep them out of the key so
+    // cosmetic edits do not invalidate a resume.
+    const ticket = run.journal.ticket(kind, {
+      prompt,
+      schema: opts.schema ?? null,
+      model,
+      effort: opts.effort ?? null,
+      agentType: opts.agentType ?? null,
+      ...(kind === 'agent' ? { isolation: opts.isolation ?? null, cwd: cwdId } : {}),
+    });
+    // Stable across resumes: the call's identity, not the order calls happened to arrive in.
+    const changeId = writes ? `c${ticket.key.slice(0, 10)}${ticket.occurrence > 0 ? `-${ticket.occurrence}` : ''}` : null;
+    return { kind, prompt, opts, phase, label, model, ticket, workspace, inside, cwdId, changeId };
+  }
+
+  /** The one path for an agent that will not run: reported once (agent-refused), thrown into the script. */
+  #refuse(phase: string, label: string, refusal: Refusal): never {
+    const run = this.#run;
+    if (refusal.cap) run.ceilings.noteCap(refusal);
+    run.emit({ type: 'agent-refused', phase, label, cap: refusal.cap, reason: refusal.reason });
+    throw run.refusalError('agent', refusal);
+  }
+
+  /** What a journaled agent gives the script on resume; a write agent's change is known again. */
+  #replay(call: AgentCall, replay: JournalEntry): unknown {
+    const run = this.#run;
+    const usage = replay.usage ?? zeroUsage();
+    run.ceilings.charge(usage, replay.costUsd);
+    if (call.inside) call.inside.costUsd += replay.costUsd;
+    run.emit({ type: 'agent-queued', phase: call.phase, label: call.label });
+    run.emit({ type: 'agent-finished', phase: call.phase, label: call.label, status: 'replayed', usage, costUsd: replay.costUsd, elapsedMs: 0 });
+    const { kind } = call;
+    const output = replay.output;
+    if (kind === 'agent') return output;
+    const change = (kind === 'change' ? output : (output as { change: Change | null }).change) as Change | null;
+    if (change) {
+      this.#changeMade(change.id, { label: call.label, files: change.files, costUsd: replay.costUsd, gate: null, proposal: null, discarded: false, candidate: kind === 'worktree-agent', result: change.result });
+    }
+    return kind === 'change' ? output : (output as { result: unknown }).result;
+  }
+
+  /** The agent's model work, holding one of the run's concurrency slots. */
+  async #runInSlot(call: AgentCall): Promise<AgentOutcome> {
+    const run = this.#run;
+    const { phase, label } = call;
+    // An agent refused here never started: the store has no record of it, and a resume runs it.
+    const refusalLate = run.ceilings.stopRefusal() ?? run.ceilings.capRefusal();
+    if (refusalLate) this.#refuse(phase, label, refusalLate);
+    run.emit({ type: 'agent-started', phase, label });
+    let root = run.options.agentRoot;
+    if (call.changeId) root = await call.workspace!.open(call.changeId);
+    else if (call.cwdId) root = await call.workspace!.checkout(call.cwdId);
+    const models = run.deps.models;
+    const ran = await run.deps.runner.run({
+      index: call.ticket.seq,
+      prompt: call.prompt,
+      model: call.model,
+      schema: call.opts.schema,
+      label,
+      root,
+      write: call.kind !== 'agent',
+      signal: run.signal ?? new AbortController().signal,
+      shouldStop: () => run.ceilings.stopReason() ?? run.ceilings.capRefusal()?.reason ?? null,
+      onUsage: (usage, usedModel) => run.ceilings.charge(usage, costUsd(models, usedModel, usage)),
+    });
+    // Inside the slot, so "running" counts the agents holding one and never exceeds the
+    // concurrency while finished agents' records are written.
+    run.emit({
+      type: 'agent-finished',
+      phase,
+      label,
+      status: ran.status === 'done' ? 'done' : ran.status === 'stopped' ? 'stopped' : 'failed',
+      usage: ran.usage,
+      costUsd: ran.costUsd,
+      elapsedMs: ran.elapsedMs,
+      ...(ran.status === 'done' || !ran.error ? {} : { error: ran.error }),
+    });
+    return ran;
+  }
+
+  /** A write agent's work as a change: snapshotted when it finished and changed something, else closed. */
+  async #keepChange(call: AgentCall, outcome: AgentOutcome): Promise<{ output: unknown; made: ChangeState | null }> {
+    const { changeId, label, kind } = call;
+    if (!changeId) return { output: outcome.result, made: null };
+    const workspace = call.workspace!;
+    const snapshot = outcome.status === 'done' ? await workspace.snapshot(changeId, `${label}\n\nForeman run ${this.#run.run.id}, change ${changeId}`) : null;
+    if (snapshot?.leftOut) {
+      this.#run.warnOnce(`protected:${changeId}`, `change "${label}": left out protected files its commands changed (${snapshot.leftOut.join('; ')}); agents may not change them`);
+    }
+    if (!snapshot) {
+      await workspace.close(changeId);
+      return { output: kind === 'change' ? null : { result: outcome.result, change: null }, made: null };
+    }
+    const made = { label, files: snapshot.files, costUsd: outcome.costUsd, gate: null, proposal: null, discarded: false, candidate: kind === 'worktree-agent', result: outcome.result };
+    const change: Change = { id: changeId, label, result: outcome.result, files: snapshot.files, diff: snapshot.diff };
+    return { output: kind === 'change' ? change : { result: outcome.result, change }, made };
+  }
+
+  /** Durable before the script sees the result: that is what makes resume exact. The journal entry, when it completed. */
+  async #record(call: AgentCall, outcome: AgentOutcome, output: unknown): Promise<JournalEntry | undefined> {
+    const run = this.#run;
+    const { ticket, phase, label, kind } = call;
+    const completed =
+      outcome.status === 'done'
+        ? { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind, output, usage: outcome.usage, costUsd: outcome.costUsd, phase, label }
+        : undefined;
+    await run.deps.store.recordAgent(
+      run.run.id,
+      {
+        key: ticket.key,
+        occurrence: ticket.occurrence,
+        label,
+        phase,
+        model: call.model,
+        status: outcome.status,
+        prompt: call.prompt,
+        usage: outcome.usage,
+        costUsd: outcome.costUsd,
+        turns: outcome.turns,
+        elapsedMs: outcome.elapsedMs,
+        error: outcome.error ?? null,
+        transcript: outcome.transcript,
+        finishedAt: new Date().toISOString(),
+      },
+      completed,
+    );
+    if (completed) run.journal.remember(completed);
+    return completed;
+  }
+
+  #changeMade(id: string, state: ChangeState): void {
+    this.#run.changes.add(id, state);
+    this.#run.emit({ type: 'change-made', changeId: id, label: state.label, files: state.files.length, candidate: state.candidate });
+  }
+}
+
+function summarisePrompt(prompt: string): string {
+  const line = prompt.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}
