@@ -78,3 +78,27 @@ test('two processes claiming from one file never get the same job', async () => 
   assert.equal(new Set([...a, ...b]).size, 200, 'no job claimed twice');
   await queue.close();
 });
+
+test('a queue typed by a job map takes each kind its own payload and hands claimed jobs back narrowed by kind', async () => {
+  interface Jobs {
+    comment: { commentId: number };
+    resume: { runId: string };
+  }
+  const queue = new SqliteWorkQueue<Jobs>(join(tempDir(), 'foreman.db'));
+  await queue.enqueue('comment', 'delivery:1', { commentId: 7 });
+  await queue.enqueue('resume', 'resume:r1', { runId: 'r1' });
+  // @ts-expect-error: a resume job carries a runId, not a commentId (checked by tsc in npm test)
+  await queue.enqueue('resume', 'resume:r2', { commentId: 1 });
+  // @ts-expect-error: a kind the map does not have
+  await queue.enqueue('unknown', 'x', {});
+  const seen: string[] = [];
+  for (let claimed = 0; claimed < 2; claimed++) {
+    const job = await queue.claim(['comment', 'resume'], 'w1');
+    assert.ok(job);
+    // No cast: the kind narrows the payload.
+    if (job.kind === 'comment') seen.push(`comment ${job.payload.commentId.toFixed(0)}`);
+    else seen.push(`resume ${job.payload.runId.toUpperCase()}`);
+  }
+  assert.deepEqual(seen, ['comment 7', 'resume R1']);
+  await queue.close();
+});

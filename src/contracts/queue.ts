@@ -7,7 +7,7 @@
 // door that owns the jobs; the queue itself stores JSON and trusts that whoever enqueued a kind used
 // the same map as whoever claims it.
 
-/** Job kind → its payload. */
+/** Job kind → its payload: the untyped map, and the constraint every typed one (an interface too) meets. */
 export type JobMap = Record<string, unknown>;
 
 export interface Job<Payload = unknown, Kind extends string = string> {
@@ -22,11 +22,11 @@ export interface Job<Payload = unknown, Kind extends string = string> {
 }
 
 /** A claimed job of one of `Kinds`, its payload narrowed by its kind. */
-export type JobOf<Jobs extends JobMap, Kinds extends keyof Jobs & string = keyof Jobs & string> = {
+export type JobOf<Jobs extends object, Kinds extends keyof Jobs & string = keyof Jobs & string> = {
   [Kind in Kinds]: Job<Jobs[Kind], Kind>;
 }[Kinds];
 
-export interface WorkQueue<Jobs extends JobMap = JobMap> {
+export interface WorkQueue<Jobs extends object = JobMap> {
   /** Adds a job unless one with this key was ever enqueued; `created` says which. */
   enqueue<Kind extends keyof Jobs & string>(kind: Kind, key: string, payload: Jobs[Kind]): Promise<{ id: number; created: boolean }>;
   /** Takes the oldest waiting job of one of these kinds for `holder`, or null when there is none. */

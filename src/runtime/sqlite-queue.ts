@@ -11,7 +11,7 @@ import { openDatabase, PreparedStatements } from './sqlite-writes.ts';
 type Row = Record<string, any>;
 
 /** `Jobs`: the job map of the door that owns the jobs (see contracts/queue.ts). */
-export class SqliteWorkQueue<Jobs extends JobMap = JobMap> implements WorkQueue<Jobs> {
+export class SqliteWorkQueue<Jobs extends object = JobMap> implements WorkQueue<Jobs> {
   readonly #db: DatabaseSync;
   readonly #statements: PreparedStatements;
 
