@@ -67,9 +67,3 @@ export function parseHostCall(kind: string, payload: unknown): HostCall {
   }
   return { kind, request: parsed.data } as HostCall;
 }
-
-/** Runs the handler of the call's kind: the one place a kind meets its handler. */
-export function dispatchHostCall(handlers: HostCallHandlers, call: HostCall): Promise<HostCallReplies[HostCallKind]> {
-  const handler = handlers[call.kind] as (request: HostCall['request']) => Promise<HostCallReplies[HostCallKind]>;
-  return handler(call.request);
-}
