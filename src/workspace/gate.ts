@@ -18,6 +18,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { ForemanConfig } from '../config/schema.ts';
 import type { GateResult, GateStep, GateStepName } from '../runtime/types.ts';
+import { Semaphore } from '../runtime/semaphore.ts';
 import { cleanEnvironment, CommandSyntaxError, parseCommandLine, runProcess } from './command.ts';
 import { git } from './git.ts';
 import { ProcessLedger, processLedgerDir } from './process-ledger.ts';
@@ -166,57 +167,13 @@ async function usesPytest(dir: string): Promise<boolean> {
  * Slots for gates: at most `size` hold one at a time, the rest wait in FIFO order. A wait ends
  * early when its signal aborts, so a stopped run never queues behind other runs' gates.
  */
-export class GateSlots {
-  readonly size: number;
-  #active = 0;
-  #waiting: Array<() => void> = [];
-
+export class GateSlots extends Semaphore {
   constructor(size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`gate slots: size must be a whole number of at least 1, got ${size}`);
-    this.size = size;
+    super(size, 'gate slots');
   }
 
-  /** Gates holding a slot now. */
-  get active(): number {
-    return this.#active;
-  }
-
-  /** Gates waiting for a slot now. */
-  get waiting(): number {
-    return this.#waiting.length;
-  }
-
-  /** Resolves to the slot's release function, or to null if `signal` aborted first. */
-  acquire(signal?: AbortSignal): Promise<(() => void) | null> {
-    if (signal?.aborted) return Promise.resolve(null);
-    if (this.#active < this.size) {
-      this.#active += 1;
-      return Promise.resolve(this.#releaser());
-    }
-    return new Promise((done) => {
-      const grant = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        this.#active += 1;
-        done(this.#releaser());
-      };
-      const onAbort = (): void => {
-        const at = this.#waiting.indexOf(grant);
-        if (at >= 0) this.#waiting.splice(at, 1);
-        done(null);
-      };
-      this.#waiting.push(grant);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  #releaser(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#active -= 1;
-      this.#waiting.shift()?.();
-    };
+  get size(): number {
+    return this.limit;
   }
 }
 
