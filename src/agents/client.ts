@@ -38,7 +38,9 @@ export interface AnthropicAgentRunnerOptions {
   commands?: readonly string[];
   /** Timeout of one run_command (`agents.commandTimeoutMs`); default 120000. */
   commandTimeoutMs?: number;
-  /** The environment run_command starts from; secrets are removed before a command runs. Default process.env. */
+  /** The door's environment: its HTTP_PROXY, HTTPS_PROXY and NO_PROXY route the API requests. None when absent. */
+  env?: NodeJS.ProcessEnv;
+  /** The environment run_command starts from; secrets are removed before a command runs. None when absent. */
   commandEnv?: NodeJS.ProcessEnv;
   /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
   commandSecrets?: readonly string[];
@@ -87,7 +89,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #schemas = new SchemaValidator();
 
   constructor(options: AnthropicAgentRunnerOptions) {
-    this.#transport = createTransport();
+    this.#transport = createTransport(options.env ?? {});
     this.#client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: 0, fetch: this.#transport.fetch });
     this.governor = options.governor ?? new RateGovernor(16);
     this.#warmup = new CacheWarmup({ maxWaitMs: options.cacheWarmupMaxWaitMs });
