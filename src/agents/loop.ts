@@ -48,10 +48,13 @@ export type CallModel = (
 export class ModelCallError extends Error {
   /** The request was aborted through the agent's signal: the agent is stopped, not failed. */
   readonly aborted: boolean;
-  constructor(message: string, aborted = false) {
+  /** The HTTP status of a request the API refused for good (401, 404, …); absent otherwise. */
+  readonly status: number | undefined;
+  constructor(message: string, aborted = false, status?: number) {
     super(message);
     this.name = 'ModelCallError';
     this.aborted = aborted;
+    this.status = status;
   }
 }
 
@@ -323,7 +326,8 @@ function describeAbort(reason: unknown): string {
   return 'stopped';
 }
 
-function usageOf(usage: Anthropic.Usage): Usage {
+/** The API's usage figures in Foreman's terms. */
+export function usageOf(usage: Anthropic.Usage): Usage {
   return {
     input: usage.input_tokens ?? 0,
     output: usage.output_tokens ?? 0,
