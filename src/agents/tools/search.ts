@@ -1,7 +1,6 @@
-// search: git grep over the root, hardened like every git call of Foreman's.
-import { execFile } from 'node:child_process';
+// search: git grep over the root, through Foreman's one git runner.
 import { z } from 'zod';
-import { gitInvocation } from '../../workspace/git.ts';
+import { runGit } from '../../workspace/git.ts';
 import { resolveInRoot, toPosix, withoutHostPaths } from './confinement.ts';
 import { defineTool, MAX_TOOL_OUTPUT, text, ToolError } from './tool.ts';
 
@@ -38,7 +37,8 @@ async function search({ pattern, path: within, glob }: z.output<typeof args>, ro
   }
 
   const gitArgs = ['-c', 'core.quotePath=off', 'grep', '-n', '-I', '-E', '--untracked', '--no-color', '-e', pattern, '--', ...pathspecs];
-  const { stdout, exitCode, stderr, overflowed, timedOut } = await runGit(gitArgs, root);
+  // Hardened like every git call of Foreman's (no hooks, filters or drivers the repository names).
+  const { stdout, exitCode, stderr, overflowed, timedOut } = await runGit(root, gitArgs, { timeoutMs: SEARCH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
   if (timedOut) throw new ToolError(`search timed out after ${SEARCH_TIMEOUT_MS / 1000} s; narrow it with path or glob`);
   if (exitCode === 1 && stdout === '') return 'No matches.';
   if (exitCode !== 0 && !overflowed) {
@@ -59,35 +59,4 @@ async function search({ pattern, path: within, glob }: z.output<typeof args>, ro
     out.push(`[truncated: ${total} matching lines, showing the first ${out.length}; narrow the pattern, path or glob]`);
   }
   return out.join('\n');
-}
-
-interface GitRun {
-  stdout: string;
-  stderr: string;
-  exitCode: number | null;
-  /** Output exceeded the buffer; stdout holds what was read. */
-  overflowed: boolean;
-  timedOut: boolean;
-}
-
-async function runGit(args: string[], cwd: string): Promise<GitRun> {
-  // Hardened like every git call of Foreman's (no hooks, filters or drivers the repository names).
-  const invocation = await gitInvocation(cwd, args);
-  return new Promise((resolve) => {
-    // execFile, never a shell: the pattern comes from the model.
-    execFile(
-      'git',
-      invocation.args,
-      { cwd, timeout: SEARCH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env: invocation.env },
-      (error, stdout, stderr) => {
-        if (!error) return resolve({ stdout, stderr, exitCode: 0, overflowed: false, timedOut: false });
-        const failure = error as NodeJS.ErrnoException & { code?: string | number; killed?: boolean };
-        const overflowed = failure.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
-        const timedOut = !overflowed && failure.killed === true;
-        const exitCode = typeof failure.code === 'number' ? failure.code : null;
-        if (failure.code === 'ENOENT') return resolve({ stdout: '', stderr: 'git is not installed', exitCode, overflowed, timedOut });
-        resolve({ stdout, stderr, exitCode, overflowed, timedOut });
-      },
-    );
-  });
 }
