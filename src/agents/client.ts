@@ -10,11 +10,12 @@ import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
 import type { RateGovernor } from './governor.ts';
 import { runAgentLoop } from './loop.ts';
 import { SchemaValidator } from './schema-validator.ts';
+import type { CommandSettings } from './tools.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import type { SandboxChoice } from '../workspace/sandbox.ts';
 
-/** The model client's options (key, URL, proxy environment, retries, governor), and the agents'. */
-export interface AnthropicAgentRunnerOptions extends ModelClientOptions {
+/** The model client's options (key, URL, proxy environment, retries, governor), run_command's, and the agents'. */
+export interface AnthropicAgentRunnerOptions extends ModelClientOptions, CommandSettings {
   models: ModelTable;
   /** Model responses per agent before it is failed (turn fuse). */
   maxTurns?: number;
@@ -24,18 +25,6 @@ export interface AnthropicAgentRunnerOptions extends ModelClientOptions {
   cacheWarmupMaxWaitMs?: number;
   /** Shortest shared prefix (estimated tokens) worth a warm-up wait; the API caches nothing shorter. */
   minCacheablePrefixTokens?: number;
-  /** Commands write agents may run with run_command (`agents.commands`); none when absent. */
-  commands?: readonly string[];
-  /** Timeout of one run_command (`agents.commandTimeoutMs`); default 120000. */
-  commandTimeoutMs?: number;
-  /** The environment run_command starts from; secrets are removed before a command runs. None when absent. */
-  commandEnv?: NodeJS.ProcessEnv;
-  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
-  commandSecrets?: readonly string[];
-  /** Where run_command's processes are written down while they run (`$FOREMAN_HOME/processes`). */
-  processLedger?: ProcessLedger;
-  /** The sandbox run_command runs in (default: detected). */
-  sandbox?: SandboxChoice;
 }
 
 /**

@@ -28,9 +28,7 @@ import {
   withCachedConversation,
   withCachedTools,
 } from './prompts.ts';
-import { executeTool, isMutatingTool, READ_TOOLS, WRITE_TOOLS, type ToolContext, type ToolResult } from './tools.ts';
-import type { ProcessLedger } from '../workspace/process-ledger.ts';
-import type { SandboxChoice } from '../workspace/sandbox.ts';
+import { executeTool, isMutatingTool, READ_TOOLS, WRITE_TOOLS, type CommandSettings, type ToolContext, type ToolResult } from './tools.ts';
 import { SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
 
 export interface ModelCallOptions {
@@ -58,23 +56,13 @@ export class ModelCallError extends Error {
   }
 }
 
-export interface AgentLoopDeps {
+export interface AgentLoopDeps extends CommandSettings {
   callModel: CallModel;
   models: ModelTable;
   warmup: CacheWarmup;
   maxTurns: number;
   maxTokens: number;
   minCacheablePrefixTokens: number;
-  /** Patterns of the commands write agents may run (`agents.commands`); none when absent. */
-  commands?: readonly string[];
-  /** Timeout of one run_command. */
-  commandTimeoutMs?: number;
-  /** The environment run_command starts from, before secrets are removed; none when absent. */
-  commandEnv?: NodeJS.ProcessEnv;
-  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
-  commandSecrets?: readonly string[];
-  processLedger?: ProcessLedger;
-  sandbox?: SandboxChoice;
   /** Checks answers against schemas off the main thread; one per run. */
   schemas: SchemaValidator;
 }

@@ -13,7 +13,7 @@ import { searchTool } from './tools/search.ts';
 import { ToolError, type Tool, type ToolContext, type ToolResult } from './tools/tool.ts';
 import { writeFileTool } from './tools/write-file.ts';
 
-export { MAX_TOOL_OUTPUT, type ToolContext, type ToolResult } from './tools/tool.ts';
+export { MAX_TOOL_OUTPUT, type CommandSettings, type ToolContext, type ToolResult } from './tools/tool.ts';
 export { MAX_LIST_ENTRIES } from './tools/list-files.ts';
 export { DEFAULT_READ_LINES } from './tools/read-file.ts';
 export { MAX_WRITE_BYTES } from './tools/file-writes.ts';

@@ -36,6 +36,9 @@ export interface ToolContext {
   sandbox?: SandboxChoice;
 }
 
+/** How run_command runs, as the runner is set up once for every agent of a run. */
+export type CommandSettings = Pick<ToolContext, 'commands' | 'commandTimeoutMs' | 'commandEnv' | 'commandSecrets' | 'processLedger' | 'sandbox'>;
+
 /** A mistake the model made; its message is written for the model. */
 export class ToolError extends Error {}
 
