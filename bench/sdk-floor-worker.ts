@@ -12,7 +12,7 @@ const [mode, baseURL, agents, concurrency] = [process.argv[2], process.argv[3], 
 const params = { model: 'claude-sonnet-5-5', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'reply ok' }] };
 
 const client = new Anthropic({ apiKey: 'bench', baseURL, maxRetries: 0 });
-const transport = createTransport();
+const transport = createTransport(process.env);
 const transportClient = new Anthropic({ apiKey: 'bench', baseURL, maxRetries: 0, fetch: transport.fetch });
 
 const agent = new Agent({ keepAlive: true });

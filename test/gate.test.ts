@@ -376,3 +376,14 @@ test('no test command: GateConfigError says what was looked for and shows gate.t
     }, JSON.stringify(files));
   }
 });
+
+test('the gate is split by job: planning, slots and shared dependencies run no step of their own', async () => {
+  const parts = ['plan', 'slots', 'shared-dependencies', 'run'];
+  const sources = Object.fromEntries(parts.map((part) => [part, readFileSync(new URL(`../src/workspace/gate/${part}.ts`, import.meta.url), 'utf8')]));
+  // Only the run starts the steps and holds the slots; planning reads files and runs nothing.
+  assert.doesNotMatch(sources.plan, /command\.ts|semaphore|spawn/);
+  assert.doesNotMatch(sources['shared-dependencies'], /createGateRunner|GateSlots/);
+  assert.match(sources.run, /from '\.\/plan\.ts'/);
+  const plan = await import('../src/workspace/gate/plan.ts');
+  assert.equal(plan.planGate, planGate);
+});

@@ -203,3 +203,16 @@ test('an API error names the fix and is not a validation failure', async () => {
   assert.match(error.message, /ANTHROPIC_API_KEY/);
   assert.match(error.message, /nothing was run/);
 });
+
+test('generation asks through the agents’ model client: the door’s proxy settings route it, and a refusal is the client’s, with nothing run', async () => {
+  // Nothing listens on port 9: only a request that honours the given proxy fails to get through.
+  const proxied = await generate([[toolUse(SUBMIT_WORKFLOW_TOOL, { script: VALID })]], { env: { HTTP_PROXY: 'http://127.0.0.1:9' } });
+  const error = await proxied.run.catch((e: unknown) => e);
+  assert.ok(error instanceof GenerationApiError, String(error));
+  assert.match(error.message, /cannot reach the Anthropic API/);
+  assert.equal(proxied.requests().length, 0);
+  const exempt = await generate([[toolUse(SUBMIT_WORKFLOW_TOOL, { script: VALID })]], { env: { HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1' } });
+  const generated = await exempt.run;
+  assert.equal(generated.attempts, 1);
+  assert.equal(exempt.requests().length, 1);
+});

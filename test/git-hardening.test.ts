@@ -197,3 +197,17 @@ test('a filter configured after Foreman read the config is still turned off: wha
   await git(repo, ['add', '--all']);
   assert.equal(existsSync(marker), false, 'the filter did not run');
 });
+
+test('one git runner for every call: its exit code and an overflow come back in the answer, hardened alike', async () => {
+  const { runGit } = await import('../src/workspace/git.ts');
+  const repo = makeRepo({ 'a.txt': 'one\n'.repeat(2_000) });
+  const missing = await runGit(repo, ['rev-parse', '--verify', 'no-such-ref']);
+  assert.equal(missing.exitCode, 128);
+  assert.match(missing.stderr, /no-such-ref|Needed a single revision/);
+  const big = await runGit(repo, ['show', 'HEAD:a.txt'], { maxBuffer: 100 });
+  assert.deepEqual([big.overflowed, big.stdout.length <= 100], [true, true]);
+  // The repository's own config names no program git runs here, as for git().
+  const hooks = await runGit(repo, ['config', 'core.hooksPath']);
+  assert.equal(hooks.stdout.trim(), '/dev/null');
+  await assert.rejects(git(repo, ['rev-parse', '--verify', 'no-such-ref']), /git rev-parse --verify no-such-ref failed: .*/);
+});

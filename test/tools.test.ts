@@ -232,3 +232,30 @@ describe('read-only tools', () => {
     assert.equal(result.isError, true);
   });
 });
+
+test('each tool is one file whose schema and argument checks are one definition: every argument the schema names is checked by its name', async () => {
+  const { WRITE_TOOLS } = await import('../src/agents/tools.ts');
+  const files = ['list-files', 'read-file', 'search', 'edit-file', 'write-file', 'run-command'];
+  const modules = await Promise.all(files.map((file) => import(`../src/agents/tools/${file}.ts`)));
+  const defined = modules.flatMap((module) => Object.values(module).filter((value): value is { definition: unknown } => typeof value === 'object' && value !== null && 'definition' in value));
+  assert.deepEqual(defined.map((tool) => tool.definition), [...READ_TOOLS, ...WRITE_TOOLS]);
+  const wrongValue = { string: 7, integer: 'seven', boolean: 'yes' } as const;
+  const fix = { string: 'must be a string', integer: 'must be a positive integer', boolean: 'must be true or false' } as const;
+  const root = await mkdtemp(path.join(tmpdir(), 'foreman-tool-args-'));
+  try {
+    for (const tool of [...READ_TOOLS, ...WRITE_TOOLS]) {
+      const schema = tool.input_schema as { properties: Record<string, { type: keyof typeof wrongValue }>; required?: string[] };
+      const valid = Object.fromEntries((schema.required ?? []).map((name) => [name, 'x']));
+      for (const [name, { type }] of Object.entries(schema.properties)) {
+        const result = await executeTool(tool.name, { ...valid, [name]: wrongValue[type] }, { root, write: true });
+        assert.deepEqual(result, { output: `"${name}" ${fix[type]}`, isError: true }, `${tool.name}.${name}`);
+      }
+      for (const name of schema.required ?? []) {
+        const result = await executeTool(tool.name, { ...valid, [name]: undefined }, { root, write: true });
+        assert.deepEqual(result, { output: `"${name}" is required`, isError: true }, `${tool.name}.${name}`);
+      }
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

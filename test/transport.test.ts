@@ -93,3 +93,15 @@ test('request headers arrive whichever form fetch was given them in', async () =
   for (const request of fake.requests) seen.push(request.headers['x-probe'] as string | undefined);
   assert.deepEqual(seen, ['a', 'b', 'c']);
 });
+
+test('the proxy is the one in the environment the door gives, not the process’s own', async () => {
+  const fake = await fakeServer();
+  assert.equal(process.env.HTTP_PROXY ?? process.env.http_proxy, undefined, 'this test needs a process without a proxy');
+  // Nothing listens on port 9: a request that honours the given proxy cannot get through.
+  const proxied = new Anthropic({ apiKey: 'k', baseURL: fake.url, maxRetries: 0, fetch: createTransport({ HTTP_PROXY: 'http://127.0.0.1:9' }).fetch });
+  await assert.rejects(proxied.messages.create(params), /Connection error/);
+  assert.equal(fake.calls, 0);
+  const exempt = new Anthropic({ apiKey: 'k', baseURL: fake.url, maxRetries: 0, fetch: createTransport({ HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1' }).fetch });
+  await exempt.messages.create(params);
+  assert.equal(fake.calls, 1);
+});

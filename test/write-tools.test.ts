@@ -339,7 +339,8 @@ describe('run_command', () => {
     process.env.ANTHROPIC_API_KEY = 'sk-ant-test-DO-NOT-LEAK';
     process.env.GITHUB_TOKEN = 'ghs_DO_NOT_LEAK';
     try {
-      const result = await run('node -e "console.log(JSON.stringify(process.env))"');
+      // The doors hand run_command their environment; below them nothing reads process.env.
+      const result = await run('node -e "console.log(JSON.stringify(process.env))"', { commandEnv: process.env });
       assert.equal(result.isError, false, result.output);
       const env = JSON.parse(result.output.split('\n')[1]) as Record<string, string>;
       assert.ok(env.PATH, 'the rest of the environment is kept');

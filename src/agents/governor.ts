@@ -3,6 +3,8 @@
 // it is overloaded (429/529), so a 1,000-agent fan-out slows down instead of hammering the API
 // with retries. AIMD, as in TCP: halve on congestion, add one per success.
 
+import { Semaphore } from '../runtime/semaphore.ts';
+
 export interface RateGovernorOptions {
   /** First delay of the exponential back-off used when the API gives no retry-after. */
   baseDelayMs?: number;
@@ -14,20 +16,12 @@ export interface RateGovernorOptions {
   random?: () => number;
 }
 
-interface Waiter {
-  grant: (release: () => void) => void;
-  reject: (reason: unknown) => void;
-  signal?: AbortSignal;
-  onAbort?: () => void;
-}
-
 export class RateGovernor {
   readonly maxInFlight: number;
-  #limit: number;
-  #inFlight = 0;
+  /** The requests in flight; its limit is the AIMD window, paused while the API asks for a pause. */
+  readonly #slots: Semaphore;
   #pausedUntil = 0;
   #consecutiveRateLimits = 0;
-  #waiters: Waiter[] = [];
   #resumeTimer: NodeJS.Timeout | undefined;
   #baseDelayMs: number;
   #maxDelayMs: number;
@@ -39,7 +33,7 @@ export class RateGovernor {
       throw new RangeError(`RateGovernor maxInFlight must be a positive integer, got ${maxInFlight}`);
     }
     this.maxInFlight = maxInFlight;
-    this.#limit = maxInFlight;
+    this.#slots = new Semaphore(maxInFlight, 'RateGovernor');
     this.#baseDelayMs = options.baseDelayMs ?? 1_000;
     this.#maxDelayMs = options.maxDelayMs ?? 30_000;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 120_000;
@@ -48,11 +42,11 @@ export class RateGovernor {
 
   /** Requests currently allowed in flight. */
   get limit(): number {
-    return this.#limit;
+    return this.#slots.limit;
   }
 
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#slots.active;
   }
 
   /** Milliseconds until new requests may start again (0 when not paused). */
@@ -63,25 +57,17 @@ export class RateGovernor {
   /** Waits for a request slot. Call the returned function exactly once when the request ends. */
   acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((grant, reject) => {
-      const waiter: Waiter = { grant, reject, signal };
-      if (signal) {
-        waiter.onAbort = () => {
-          const at = this.#waiters.indexOf(waiter);
-          if (at >= 0) this.#waiters.splice(at, 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      this.#waiters.push(waiter);
-      this.#pump();
-    });
+    const slot = this.#slots.acquire(signal);
+    // After the request is queued: a pause that has run out lets it in, one still running
+    // schedules its end now that someone waits for it.
+    this.#pump();
+    return slot.then((release) => release ?? Promise.reject(signal?.reason));
   }
 
   /** The API answered; additive increase of the allowed in-flight requests. */
   onSuccess(): void {
     this.#consecutiveRateLimits = 0;
-    if (this.#limit < this.maxInFlight) this.#limit += 1;
+    if (this.#slots.limit < this.maxInFlight) this.#slots.limit += 1;
     this.#pump();
   }
 
@@ -95,7 +81,7 @@ export class RateGovernor {
     // episode (a pause still running) halves the limit once, not once per request.
     const alreadyPaused = now < this.#pausedUntil;
     if (!alreadyPaused) {
-      this.#limit = Math.max(1, Math.floor(this.#limit / 2));
+      this.#slots.limit = Math.max(1, Math.floor(this.#slots.limit / 2));
       this.#consecutiveRateLimits += 1;
     }
     const pauseMs =
@@ -103,7 +89,7 @@ export class RateGovernor {
         ? Math.min(retryAfterMs, this.#maxRetryAfterMs)
         : this.backoffDelayMs(this.#consecutiveRateLimits);
     this.#pausedUntil = Math.max(this.#pausedUntil, now + pauseMs);
-    this.#scheduleResume();
+    this.#pump();
     return pauseMs;
   }
 
@@ -114,29 +100,16 @@ export class RateGovernor {
 
   #pump(): void {
     if (Date.now() < this.#pausedUntil) {
+      this.#slots.pause();
       this.#scheduleResume();
-      return;
-    }
-    while (this.#waiters.length > 0 && this.#inFlight < this.#limit) {
-      const waiter = this.#waiters.shift()!;
-      if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
-      this.#inFlight += 1;
-      waiter.grant(this.#releaser());
+    } else {
+      this.#slots.resume();
     }
   }
 
-  #releaser(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#inFlight -= 1;
-      this.#pump();
-    };
-  }
-
+  // Only while someone waits: a pause with nobody behind it keeps no timer (and no process) alive.
   #scheduleResume(): void {
-    if (this.#waiters.length === 0) return;
+    if (this.#slots.waiting === 0) return;
     const delay = this.#pausedUntil - Date.now();
     if (delay <= 0) return;
     if (this.#resumeTimer) clearTimeout(this.#resumeTimer);

@@ -26,12 +26,19 @@ export interface Transport {
 }
 
 /**
- * The transport for one runner. Behind a proxy (HTTP_PROXY, HTTPS_PROXY, honouring NO_PROXY)
- * requests go through undici's EnvHttpProxyAgent and nothing is opened ahead.
+ * The transport for one runner. Behind a proxy (HTTP_PROXY, HTTPS_PROXY, honouring NO_PROXY, as
+ * `env` sets them: the door's environment) requests go through undici's EnvHttpProxyAgent and
+ * nothing is opened ahead.
  */
-export function createTransport(env: NodeJS.ProcessEnv = process.env): Transport {
+export function createTransport(env: NodeJS.ProcessEnv): Transport {
   if (PROXY_VARIABLES.some((name) => env[name])) {
-    const dispatcher = new EnvHttpProxyAgent({ keepAliveTimeout: 30_000 });
+    // Every setting given, even empty: the agent would otherwise read the process's own.
+    const dispatcher = new EnvHttpProxyAgent({
+      keepAliveTimeout: 30_000,
+      httpProxy: env.http_proxy ?? env.HTTP_PROXY ?? '',
+      httpsProxy: env.https_proxy ?? env.HTTPS_PROXY ?? '',
+      noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
+    });
     return { fetch: fetchThrough(dispatcher), preconnect: () => {} };
   }
   const ahead = new OpenedAhead();

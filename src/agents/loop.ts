@@ -28,9 +28,7 @@ import {
   withCachedConversation,
   withCachedTools,
 } from './prompts.ts';
-import { executeTool, isMutatingTool, READ_TOOLS, WRITE_TOOLS, type ToolContext, type ToolResult } from './tools.ts';
-import type { ProcessLedger } from '../workspace/process-ledger.ts';
-import type { SandboxChoice } from '../workspace/sandbox.ts';
+import { executeTool, isMutatingTool, READ_TOOLS, WRITE_TOOLS, type CommandSettings, type ToolContext, type ToolResult } from './tools.ts';
 import { SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
 
 export interface ModelCallOptions {
@@ -48,30 +46,23 @@ export type CallModel = (
 export class ModelCallError extends Error {
   /** The request was aborted through the agent's signal: the agent is stopped, not failed. */
   readonly aborted: boolean;
-  constructor(message: string, aborted = false) {
+  /** The HTTP status of a request the API refused for good (401, 404, …); absent otherwise. */
+  readonly status: number | undefined;
+  constructor(message: string, aborted = false, status?: number) {
     super(message);
     this.name = 'ModelCallError';
     this.aborted = aborted;
+    this.status = status;
   }
 }
 
-export interface AgentLoopDeps {
+export interface AgentLoopDeps extends CommandSettings {
   callModel: CallModel;
   models: ModelTable;
   warmup: CacheWarmup;
   maxTurns: number;
   maxTokens: number;
   minCacheablePrefixTokens: number;
-  /** Patterns of the commands write agents may run (`agents.commands`); none when absent. */
-  commands?: readonly string[];
-  /** Timeout of one run_command. */
-  commandTimeoutMs?: number;
-  /** The environment run_command starts from, before secrets are removed; default process.env. */
-  commandEnv?: NodeJS.ProcessEnv;
-  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
-  commandSecrets?: readonly string[];
-  processLedger?: ProcessLedger;
-  sandbox?: SandboxChoice;
   /** Checks answers against schemas off the main thread; one per run. */
   schemas: SchemaValidator;
 }
@@ -80,161 +71,217 @@ export interface AgentLoopDeps {
 const TRANSCRIPT_CHARS = 4_096;
 
 export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): Promise<AgentOutcome> {
-  const startedAt = performance.now();
-  const schema = request.schema;
   const write = request.write === true;
-  const system = framingPrompt({ schema: schema !== undefined, write, commands: deps.commands });
-  const transcript: Transcript = { system, prompt: request.prompt, turns: [], final: null };
-  const usage = zeroUsage();
-  let turns = 0;
+  const system = framingPrompt({ schema: request.schema !== undefined, write, commands: deps.commands });
+  const outcome = new Outcome(request, deps.models, system);
+  try {
+    // Compiled before the first model call: a schema that is invalid or too slow costs nothing.
+    let schemaJson: string | undefined;
+    if (request.schema) {
+      try {
+        schemaJson = SchemaValidator.serialise(request.schema);
+        await deps.schemas.compile(schemaJson, request.signal);
+      } catch (error) {
+        if (error instanceof SchemaCheckStopped) return outcome.finish('stopped', null, stopRequested(request) ?? 'stopped');
+        if (error instanceof SchemaError) return outcome.finish('error', null, error.message);
+        throw error;
+      }
+    }
+    return await converse(request, deps, outcome, { system, write, schemaJson });
+  } catch (error) {
+    // run() must resolve: an unexpected failure is this agent's error, not the run's crash.
+    return outcome.finish('error', null, `agent failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
 
-  const finish = (status: AgentStatus, result: unknown, error?: string): AgentOutcome => {
-    transcript.final = status === 'done' ? result : null;
+/** What an agent has spent and said so far, and the outcome it ends with. */
+class Outcome {
+  readonly transcript: Transcript;
+  readonly usage = zeroUsage();
+  turns = 0;
+  readonly #startedAt = performance.now();
+  readonly #request: AgentRequest;
+  readonly #models: ModelTable;
+
+  constructor(request: AgentRequest, models: ModelTable, system: string) {
+    this.#request = request;
+    this.#models = models;
+    this.transcript = { system, prompt: request.prompt, turns: [], final: null };
+  }
+
+  /** Counts one model response: its usage is the agent's and is reported at once. */
+  addTurn(response: Anthropic.Message): void {
+    this.turns += 1;
+    const turnUsage = usageOf(response.usage);
+    addUsage(this.usage, turnUsage);
+    this.#request.onUsage(turnUsage, this.#request.model);
+  }
+
+  finish(status: AgentStatus, result: unknown, error?: string): AgentOutcome {
+    this.transcript.final = status === 'done' ? result : null;
     return {
       status,
       result: status === 'done' ? result : null,
       ...(error !== undefined ? { error } : {}),
-      usage,
-      costUsd: costUsd(deps.models, request.model, usage),
-      turns,
-      elapsedMs: Math.round(performance.now() - startedAt),
-      transcript,
+      usage: this.usage,
+      costUsd: costUsd(this.#models, this.#request.model, this.usage),
+      turns: this.turns,
+      elapsedMs: Math.round(performance.now() - this.#startedAt),
+      transcript: this.transcript,
     };
+  }
+}
+
+interface Conversation {
+  system: string;
+  write: boolean;
+  /** The result schema, compiled; undefined when the agent answers in text. */
+  schemaJson: string | undefined;
+}
+
+/** Send, run the tools asked for, repeat: until an answer, a stop, or the turn fuse. */
+async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, { system, write, schemaJson }: Conversation): Promise<AgentOutcome> {
+  const tools = withCachedTools([...READ_TOOLS, ...(write ? WRITE_TOOLS : []), ...(request.schema ? [submitResultTool(request.schema)] : [])]);
+  const toolContext = toolContextOf(request, deps, write);
+  const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };
+  // The shared prefix is serialised once; only a prefix long enough to be cached gets a warm-up key.
+  const prefix = system + JSON.stringify(tools);
+  const prefixKey = estimateTokens(prefix) >= deps.minCacheablePrefixTokens ? hashOf([request.model, prefix]) : null;
+  const messages: Anthropic.MessageParam[] = [{ role: 'user', content: request.prompt }];
+  const submissions = schemaJson === undefined ? null : new Submissions(schemaJson, request.signal, deps.schemas);
+
+  while (true) {
+    const stopReason = stopRequested(request);
+    if (stopReason !== null) return outcome.finish('stopped', null, stopReason);
+    if (outcome.turns >= deps.maxTurns) return outcome.finish('error', null, `agent exceeded ${deps.maxTurns} turns`);
+
+    const params = { ...baseParams, messages: withCachedConversation(messages) };
+    let response: Anthropic.Message;
+    try {
+      response = outcome.turns === 0 && prefixKey !== null ? await firstRequest(params, prefixKey, request, deps) : await deps.callModel(params, { signal: request.signal });
+    } catch (error) {
+      if (!(error instanceof ModelCallError)) throw error;
+      return error.aborted ? outcome.finish('stopped', null, stopRequested(request) ?? error.message) : outcome.finish('error', null, error.message);
+    }
+    outcome.addTurn(response);
+
+    const text = response.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n');
+    const toolUses = response.content.filter((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use');
+    const turnRecord: { text: string; toolCalls: ToolCallRecord[] } = { text, toolCalls: [] };
+    outcome.transcript.turns.push(turnRecord);
+    messages.push({ role: 'assistant', content: response.content.map(toParam) });
+
+    if (toolUses.length === 0) {
+      if (!submissions) return outcome.finish('done', text);
+      if (submissions.answeredInText()) return outcome.finish('schema-failed', null, submissions.failure());
+      messages.push({ role: 'user', content: submitNudge(submissions.attemptsLeft) });
+      continue;
+    }
+
+    const results = await runTools(toolUses, (use) =>
+      use.name === SUBMIT_RESULT_TOOL && submissions ? submissions.submit(use.input) : executeTool(use.name, use.input, toolContext),
+    );
+    toolUses.forEach((use, i) => turnRecord.toolCalls.push(toolCallRecord(use, results[i])));
+
+    if (submissions?.accepted) return outcome.finish('done', submissions.accepted.value);
+    if (submissions?.uncheckable !== undefined) return outcome.finish('error', null, submissions.uncheckable);
+    if (submissions?.exhausted) return outcome.finish('schema-failed', null, submissions.failure());
+    messages.push({
+      role: 'user',
+      content: toolUses.map((use, i) => ({ type: 'tool_result' as const, tool_use_id: use.id, content: results[i].output, ...(results[i].isError ? { is_error: true } : {}) })),
+    });
+  }
+}
+
+function toolContextOf(request: AgentRequest, deps: AgentLoopDeps, write: boolean): ToolContext {
+  return {
+    root: request.root,
+    write,
+    commands: deps.commands,
+    commandTimeoutMs: deps.commandTimeoutMs,
+    commandEnv: deps.commandEnv,
+    commandSecrets: deps.commandSecrets,
+    processLedger: deps.processLedger,
+    ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
+    signal: request.signal,
   };
+}
 
-  try {
-    // Compiled before the first model call: a schema that is invalid or too slow costs nothing.
-    let schemaJson: string | undefined;
-    if (schema) {
-      try {
-        schemaJson = SchemaValidator.serialise(schema);
-        await deps.schemas.compile(schemaJson, request.signal);
-      } catch (error) {
-        if (error instanceof SchemaCheckStopped) return finish('stopped', null, stopRequested(request) ?? 'stopped');
-        if (error instanceof SchemaError) return finish('error', null, error.message);
-        throw error;
-      }
+/**
+ * Reads are independent of each other and run concurrently. A turn that edits or runs commands
+ * runs in the order the model wrote it: "edit, then test" must test the edit, and two edits of
+ * one file must not race.
+ */
+async function runTools(toolUses: Anthropic.ToolUseBlock[], runTool: (use: Anthropic.ToolUseBlock) => ToolResult | Promise<ToolResult>): Promise<ToolResult[]> {
+  if (!toolUses.some((use) => isMutatingTool(use.name))) return Promise.all(toolUses.map(runTool));
+  const results: ToolResult[] = [];
+  for (const use of toolUses) results.push(await runTool(use));
+  return results;
+}
+
+/** The agent's answers to submit_result, checked against the schema one at a time. */
+class Submissions {
+  accepted: { value: unknown } | undefined;
+  /** Why the answer could not be checked at all (e.g. the schema's pattern overran): the agent fails. */
+  uncheckable: string | undefined;
+  #failedAttempts = 0;
+  #lastValidationErrors = '';
+  #submitted: Promise<unknown> = Promise.resolve();
+  readonly #schemaJson: string;
+  readonly #signal: AbortSignal;
+  readonly #schemas: SchemaValidator;
+
+  constructor(schemaJson: string, signal: AbortSignal, schemas: SchemaValidator) {
+    this.#schemaJson = schemaJson;
+    this.#signal = signal;
+    this.#schemas = schemas;
+  }
+
+  get attemptsLeft(): number {
+    return MAX_RESULT_ATTEMPTS - this.#failedAttempts;
+  }
+
+  get exhausted(): boolean {
+    return this.#failedAttempts >= MAX_RESULT_ATTEMPTS;
+  }
+
+  /** A turn that answered in text instead of submitting costs an attempt; true when none are left. */
+  answeredInText(): boolean {
+    this.#failedAttempts += 1;
+    return this.exhausted;
+  }
+
+  failure(): string {
+    return schemaFailure(this.#lastValidationErrors);
+  }
+
+  /** One answer at a time, in the order the model gave them: the first valid one is the result. */
+  submit(input: unknown): Promise<ToolResult> {
+    const result = this.#submitted.then(() => this.#check(input));
+    this.#submitted = result.catch(() => {});
+    return result;
+  }
+
+  async #check(input: unknown): Promise<ToolResult> {
+    if (this.accepted) return { output: 'A result was already accepted.', isError: false };
+    if (this.uncheckable !== undefined || this.exhausted) return { output: 'No attempts are left.', isError: true };
+    let errors: string | null;
+    try {
+      errors = await this.#schemas.check(this.#schemaJson, input, this.#signal);
+    } catch (error) {
+      // The loop sees the stop before the next turn.
+      if (error instanceof SchemaCheckStopped) return { output: 'Stopped.', isError: true };
+      if (!(error instanceof SchemaError)) throw error;
+      this.uncheckable = error.message;
+      return { output: `The result could not be checked: ${error.message}`, isError: true };
     }
-    const tools = withCachedTools([...READ_TOOLS, ...(write ? WRITE_TOOLS : []), ...(schema ? [submitResultTool(schema)] : [])]);
-    const toolContext: ToolContext = {
-      root: request.root,
-      write,
-      commands: deps.commands,
-      commandTimeoutMs: deps.commandTimeoutMs,
-      commandEnv: deps.commandEnv,
-      commandSecrets: deps.commandSecrets,
-      processLedger: deps.processLedger,
-      ...(deps.sandbox ? { sandbox: deps.sandbox } : {}),
-      signal: request.signal,
-    };
-    const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };
-    // The shared prefix is serialised once; only a prefix long enough to be cached gets a warm-up key.
-    const prefix = system + JSON.stringify(tools);
-    const prefixKey = estimateTokens(prefix) >= deps.minCacheablePrefixTokens ? hashOf([request.model, prefix]) : null;
-    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: request.prompt }];
-    let failedAttempts = 0;
-    let lastValidationErrors = '';
-
-    while (true) {
-      const stopReason = stopRequested(request);
-      if (stopReason !== null) return finish('stopped', null, stopReason);
-      if (turns >= deps.maxTurns) return finish('error', null, `agent exceeded ${deps.maxTurns} turns`);
-
-      const params = { ...baseParams, messages: withCachedConversation(messages) };
-      let response: Anthropic.Message;
-      try {
-        response =
-          turns === 0 && prefixKey !== null
-            ? await firstRequest(params, prefixKey, request, deps)
-            : await deps.callModel(params, { signal: request.signal });
-      } catch (error) {
-        if (error instanceof ModelCallError) {
-          return error.aborted ? finish('stopped', null, stopRequested(request) ?? error.message) : finish('error', null, error.message);
-        }
-        throw error;
-      }
-
-      turns += 1;
-      const turnUsage = usageOf(response.usage);
-      addUsage(usage, turnUsage);
-      request.onUsage(turnUsage, request.model);
-
-      const text = response.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n');
-      const toolUses = response.content.filter((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use');
-      const turnRecord: { text: string; toolCalls: ToolCallRecord[] } = { text, toolCalls: [] };
-      transcript.turns.push(turnRecord);
-      messages.push({ role: 'assistant', content: response.content.map(toParam) });
-
-      if (toolUses.length === 0) {
-        if (schemaJson === undefined) return finish('done', text);
-        failedAttempts += 1;
-        if (failedAttempts >= MAX_RESULT_ATTEMPTS) return finish('schema-failed', null, schemaFailure(lastValidationErrors));
-        messages.push({ role: 'user', content: submitNudge(MAX_RESULT_ATTEMPTS - failedAttempts) });
-        continue;
-      }
-
-      let accepted: { value: unknown } | undefined;
-      /** Why the answer could not be checked at all (e.g. the schema's pattern overran): the agent fails. */
-      let uncheckable: string | undefined;
-      const submitResult = async (input: unknown): Promise<ToolResult> => {
-        if (accepted) return { output: 'A result was already accepted.', isError: false };
-        if (uncheckable !== undefined || failedAttempts >= MAX_RESULT_ATTEMPTS) return { output: 'No attempts are left.', isError: true };
-        let errors: string | null;
-        try {
-          errors = await deps.schemas.check(schemaJson!, input, request.signal);
-        } catch (error) {
-          // The loop sees the stop before the next turn.
-          if (error instanceof SchemaCheckStopped) return { output: 'Stopped.', isError: true };
-          if (!(error instanceof SchemaError)) throw error;
-          uncheckable = error.message;
-          return { output: `The result could not be checked: ${error.message}`, isError: true };
-        }
-        if (errors === null) {
-          accepted = { value: input };
-          return { output: 'Result accepted.', isError: false };
-        }
-        failedAttempts += 1;
-        lastValidationErrors = errors;
-        return { output: invalidResultMessage(errors, MAX_RESULT_ATTEMPTS - failedAttempts), isError: true };
-      };
-      // One answer at a time, in the order the model gave them: the first valid one is the result.
-      let submitted: Promise<unknown> = Promise.resolve();
-      const submitInOrder = (input: unknown): Promise<ToolResult> => {
-        const result = submitted.then(() => submitResult(input));
-        submitted = result.catch(() => {});
-        return result;
-      };
-
-      const runTool = (use: Anthropic.ToolUseBlock): ToolResult | Promise<ToolResult> =>
-        use.name === SUBMIT_RESULT_TOOL && schemaJson !== undefined ? submitInOrder(use.input) : executeTool(use.name, use.input, toolContext);
-      // Reads are independent of each other and run concurrently. A turn that edits or runs
-      // commands runs in the order the model wrote it: "edit, then test" must test the edit, and
-      // two edits of one file must not race.
-      let results: ToolResult[];
-      if (toolUses.some((use) => isMutatingTool(use.name))) {
-        results = [];
-        for (const use of toolUses) results.push(await runTool(use));
-      } else {
-        results = await Promise.all(toolUses.map(runTool));
-      }
-      toolUses.forEach((use, i) => turnRecord.toolCalls.push(toolCallRecord(use, results[i])));
-
-      if (accepted) return finish('done', accepted.value);
-      if (uncheckable !== undefined) return finish('error', null, uncheckable);
-      if (failedAttempts >= MAX_RESULT_ATTEMPTS) return finish('schema-failed', null, schemaFailure(lastValidationErrors));
-      messages.push({
-        role: 'user',
-        content: toolUses.map((use, i) => ({
-          type: 'tool_result' as const,
-          tool_use_id: use.id,
-          content: results[i].output,
-          ...(results[i].isError ? { is_error: true } : {}),
-        })),
-      });
+    if (errors === null) {
+      this.accepted = { value: input };
+      return { output: 'Result accepted.', isError: false };
     }
-  } catch (error) {
-    // run() must resolve: an unexpected failure is this agent's error, not the run's crash.
-    return finish('error', null, `agent failed: ${error instanceof Error ? error.message : String(error)}`);
+    this.#failedAttempts += 1;
+    this.#lastValidationErrors = errors;
+    return { output: invalidResultMessage(errors, this.attemptsLeft), isError: true };
   }
 }
 
@@ -267,7 +314,8 @@ function describeAbort(reason: unknown): string {
   return 'stopped';
 }
 
-function usageOf(usage: Anthropic.Usage): Usage {
+/** The API's usage figures in Foreman's terms. */
+export function usageOf(usage: Anthropic.Usage): Usage {
   return {
     input: usage.input_tokens ?? 0,
     output: usage.output_tokens ?? 0,

@@ -232,6 +232,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
     const runner = new AnthropicAgentRunner({
       apiKey: env.apiKey,
       baseURL: env.baseURL,
+      env: env.commandEnv,
       models,
       maxTurns: run.options.maxTurns,
       governor,

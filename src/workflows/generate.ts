@@ -4,10 +4,12 @@
 // the model until it validates or the attempts run out.
 
 import { readFileSync } from 'node:fs';
-import Anthropic, { APIConnectionError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import { addUsage, zeroUsage, type Usage } from '../runtime/types.ts';
 import { ScriptValidationError, validateScript, type ScriptProblem, type ValidatedScript } from './validate.ts';
-import { toParam } from '../agents/loop.ts';
+import { RateGovernor } from '../agents/governor.ts';
+import { ModelCallError, toParam, usageOf } from '../agents/loop.ts';
+import { ModelClient } from '../agents/model-client.ts';
 
 /**
  * Bumped whenever the reference changes what the model is told; it is written into every
@@ -78,10 +80,12 @@ export interface GenerateOptions {
   workflows?: WorkflowSummary[];
   apiKey?: string;
   baseURL?: string;
+  /** The door's environment: its HTTP_PROXY, HTTPS_PROXY and NO_PROXY route the requests. None when absent. */
+  env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   maxAttempts?: number;
   maxTokens?: number;
-  /** SDK retries of a failed HTTP request (429, 5xx, connection errors). */
+  /** Retries of a failed request (429, 5xx, connection errors) after the first attempt; default 2. */
   maxRetries?: number;
   /** Called after each rejected attempt, before the next one is requested. */
   onRejected?: (attempt: number, problem: string) => void;
@@ -123,7 +127,8 @@ export class GenerationApiError extends Error {
 
 export async function generateWorkflow(options: GenerateOptions): Promise<GeneratedWorkflow> {
   const maxAttempts = options.maxAttempts ?? MAX_GENERATION_ATTEMPTS;
-  const client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL, maxRetries: options.maxRetries ?? 2 });
+  // The agents' client: one request at a time, so its governor only paces the retries.
+  const client = new ModelClient({ apiKey: options.apiKey, baseURL: options.baseURL, env: options.env, maxAttempts: (options.maxRetries ?? 2) + 1, governor: new RateGovernor(1) });
   const header = provenanceHeader(options.request, options.model);
   const headerLines = header.split('\n').length - 1;
   const usage = zeroUsage();
@@ -142,12 +147,7 @@ export async function generateWorkflow(options: GenerateOptions): Promise<Genera
 
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const response = await ask(client, { ...params, messages }, options);
-    addUsage(usage, {
-      input: response.usage.input_tokens ?? 0,
-      output: response.usage.output_tokens ?? 0,
-      cacheRead: response.usage.cache_read_input_tokens ?? 0,
-      cacheWrite: response.usage.cache_creation_input_tokens ?? 0,
-    });
+    addUsage(usage, usageOf(response.usage));
     messages.push({ role: 'assistant', content: response.content.map(toParam) });
 
     const left = maxAttempts - attempt;
@@ -239,32 +239,22 @@ export function generationPrompt(options: Pick<GenerateOptions, 'request' | 'arg
   return lines.join('\n');
 }
 
-async function ask(client: Anthropic, params: Anthropic.MessageCreateParamsNonStreaming, options: GenerateOptions): Promise<Anthropic.Message> {
+async function ask(client: ModelClient, params: Anthropic.MessageCreateParamsNonStreaming, options: GenerateOptions): Promise<Anthropic.Message> {
   try {
-    // Streamed, as the agents do: the SDK refuses long non-streaming requests.
-    return await client.messages.stream(params, { signal: options.signal }).finalMessage();
+    return await client.callModel(params, { signal: options.signal ?? new AbortController().signal });
   } catch (error) {
     throw new GenerationApiError(describeApiFailure(error, options));
   }
 }
 
+/** The client's reason, with what the one who asked for the workflow can do about it. */
 function describeApiFailure(error: unknown, options: GenerateOptions): string {
   const nothing = 'nothing was run';
-  if (options.signal?.aborted || error instanceof APIUserAbortError) return `stopped while the model was writing the workflow; ${nothing}`;
-  if (error instanceof APIConnectionError) {
-    return `cannot reach the Anthropic API to write the workflow (${error.message}); ${nothing}: check the network and ANTHROPIC_BASE_URL, then try again`;
+  if (!(error instanceof ModelCallError)) return `writing the workflow failed: ${error instanceof Error ? error.message : String(error)}; ${nothing}: try again`;
+  if (error.aborted || options.signal?.aborted) return `stopped while the model was writing the workflow; ${nothing}`;
+  if (error.status === 404) {
+    return `the Anthropic API does not know model "${options.model}" (404); ${nothing}: pass --model with a valid model id or alias, or fix models.default in .github/foreman.yml. ${error.message}`;
   }
-  if (error instanceof APIError) {
-    const detail = error.apiMessage ?? error.message;
-    switch (error.status) {
-      case 401:
-        return `the Anthropic API refused the key (401) while writing the workflow; ${nothing}: check ANTHROPIC_API_KEY. ${detail}`;
-      case 404:
-        return `the Anthropic API does not know model "${options.model}" (404); ${nothing}: pass --model with a valid model id or alias, or fix models.default in .github/foreman.yml. ${detail}`;
-      default:
-        return `the Anthropic API failed while writing the workflow (${error.status ?? error.type ?? 'stream error'}): ${detail}; ${nothing}: try again`;
-    }
-  }
-  return `writing the workflow failed: ${error instanceof Error ? error.message : String(error)}; ${nothing}: try again`;
+  // A refusal for good already names its fix (the key, the request); anything else may pass.
+  return error.status !== undefined ? `could not write the workflow: ${error.message}; ${nothing}` : `could not write the workflow: ${error.message}; ${nothing}: check the network and ANTHROPIC_BASE_URL, then try again`;
 }
-

@@ -2,8 +2,9 @@
 // once, here, and anything only a shell would give meaning to (pipes, redirections, globs,
 // substitutions) is refused instead of silently passed through as a literal word. That keeps the
 // allow-list in `agents.commands` meaningful: what matched is exactly what runs.
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { parse, type ParseEntry } from 'shell-quote';
 import { MARKER_VARIABLE, type ProcessLedger } from './process-ledger.ts';
 import { SANDBOX_HOME, sandboxMessage, type SandboxChoice, type SandboxLimits, watchLimits, wrapArgv } from './sandbox.ts';
@@ -268,9 +269,6 @@ interface Sandboxed {
 }
 
 function spawnProcess(argv: readonly string[], opts: RunProcessOptions, sandboxed: Sandboxed | null): Promise<ProcessResult> {
-  const started = performance.now();
-  const tail = new OutputTail(opts.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS);
-  const elapsed = (): number => Math.round(performance.now() - started);
   const [spawned, ...args] = argv;
   const program = sandboxed?.name ?? spawned;
   if (program === undefined || program === '') {
@@ -279,98 +277,138 @@ function spawnProcess(argv: readonly string[], opts: RunProcessOptions, sandboxe
   if (opts.signal?.aborted) {
     return Promise.resolve({ exitCode: null, signal: null, timedOut: false, output: `${program} was not started: the run was stopped\n`, durationMs: 0 });
   }
+  return new Promise((resolve) => new SupervisedProcess(spawned!, args, { program, opts, sandboxed, resolve }));
+}
 
-  return new Promise((resolve) => {
-    let timedOut = false;
-    let exit: { code: number | null; signal: string | null } | null = null;
-    let settled = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    let closeTimer: NodeJS.Timeout | undefined;
+interface Supervision {
+  /** The program as messages name it. */
+  program: string;
+  opts: RunProcessOptions;
+  sandboxed: Sandboxed | null;
+  resolve: (result: ProcessResult) => void;
+}
 
-    const marker = opts.ledger?.newMarker();
-    const env = marker ? { ...opts.env, [MARKER_VARIABLE]: marker } : opts.env;
-    const child = spawn(spawned!, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
-    if (marker && child.pid !== undefined) opts.ledger!.record(child.pid, marker, program);
+type Exit = Omit<ProcessResult, 'output' | 'durationMs' | 'timedOut'>;
+
+/**
+ * One child in its own process group, watched from spawn until its pipes close: its output tail,
+ * its timeout, the run's stop, the sandbox's limits, and the ledger entry while it runs.
+ */
+class SupervisedProcess {
+  readonly #started = performance.now();
+  readonly #how: Supervision;
+  readonly #tail: OutputTail;
+  readonly #child: ChildProcessByStdio<null, Readable, Readable>;
+  readonly #marker: string | undefined;
+  readonly #timer: NodeJS.Timeout;
+  readonly #stopWatching: () => void;
+  #timedOut = false;
+  #exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  #settled = false;
+  #killTimer: NodeJS.Timeout | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(spawned: string, args: readonly string[], how: Supervision) {
+    const { opts, program, sandboxed } = how;
+    this.#how = how;
+    this.#tail = new OutputTail(opts.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS);
+    this.#marker = opts.ledger?.newMarker();
+    const env = this.#marker ? { ...opts.env, [MARKER_VARIABLE]: this.#marker } : opts.env;
+    const child = spawn(spawned, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    this.#child = child;
+    if (this.#marker && child.pid !== undefined) opts.ledger!.record(child.pid, this.#marker, program);
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => tail.push(chunk));
-    child.stderr.on('data', (chunk: string) => tail.push(chunk));
-
-    const killGroup = (sig: NodeJS.Signals): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, sig);
-      } catch {
-        // ESRCH: the group is gone already.
-      }
-    };
-    const terminate = (): void => {
-      if (killTimer) return;
-      killGroup('SIGTERM');
-      killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
-      killTimer.unref();
-    };
-    const onAbort = (): void => {
-      if (!exit) tail.line(`[stopped: ${program} was killed because the run was stopped]`);
-      terminate();
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      tail.line(`[timed out after ${opts.timeoutMs} ms: ${program} and its child processes were killed; make the command faster or raise the timeout]`);
-      terminate();
+    child.stdout.on('data', (chunk: string) => this.#tail.push(chunk));
+    child.stderr.on('data', (chunk: string) => this.#tail.push(chunk));
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true;
+      this.#tail.line(`[timed out after ${opts.timeoutMs} ms: ${program} and its child processes were killed; make the command faster or raise the timeout]`);
+      this.#terminate();
     }, opts.timeoutMs);
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
     // Killing bwrap ends its pid namespace, and so every process of the command at once.
-    const stopWatching = sandboxed && child.pid !== undefined
+    this.#stopWatching = sandboxed && child.pid !== undefined
       ? watchLimits(child.pid, sandboxed.limits, (why) => {
-          tail.line(`[stopped by the sandbox: ${program} and its child processes were killed because ${why}; the limits are Foreman's sandbox limits (docs/security.md)]`);
-          killGroup('SIGKILL');
+          this.#tail.line(`[stopped by the sandbox: ${program} and its child processes were killed because ${why}; the limits are Foreman's sandbox limits (docs/security.md)]`);
+          this.#killGroup('SIGKILL');
         })
       : () => undefined;
-
-    const finish = (result: Omit<ProcessResult, 'output' | 'durationMs' | 'timedOut'>): void => {
-      if (settled) return;
-      settled = true;
-      stopWatching();
-      clearTimeout(timer);
-      clearTimeout(closeTimer);
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (marker && child.pid !== undefined) opts.ledger!.forget(child.pid);
-      const output = tail.text();
-      const missing = !sandboxed ? null : result.exitCode === 1 ? /^bwrap: execvp [^\n]*: (No such file or directory|Permission denied)\n?$/.exec(output) : result.exitCode === 126 || result.exitCode === 127 ? FORWARDER_EXEC_FAILURE.exec(output) : null;
-      if (missing) {
-        // bwrap, or the setup step's forwarder, reports a program it cannot start as its own
-        // failure; say it as a bare spawn would.
-        const code = missing[1] === 'Permission denied' ? 'EACCES' : 'ENOENT';
-        resolve({ exitCode: spawnFailureCode({ code } as NodeJS.ErrnoException), signal: null, timedOut, output: spawnFailureMessage(program, opts.cwd, Object.assign(new Error(missing[1]), { code })), durationMs: elapsed() });
-        return;
-      }
-      resolve({ ...result, timedOut, output, durationMs: elapsed() });
-    };
-
     child.on('error', (error: NodeJS.ErrnoException) => {
-      if (exit) return;
-      tail.push(spawnFailureMessage(program, opts.cwd, error));
-      finish({ exitCode: spawnFailureCode(error), signal: null });
+      if (this.#exit) return;
+      this.#tail.push(spawnFailureMessage(program, opts.cwd, error));
+      this.#finish({ exitCode: spawnFailureCode(error), signal: null });
     });
-    child.on('exit', (code, signal) => {
-      exit = { code, signal };
-      clearTimeout(timer);
-      // Whatever the program left running in its group (servers, watchers, `cmd &`) would keep
-      // the pipes open and outlive the step.
-      terminate();
-      // A process that left the group (setsid) and still holds the pipe must not hang the step.
-      closeTimer = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        finish({ exitCode: code, signal });
-      }, KILL_GRACE_MS + 1000);
-      closeTimer.unref();
-    });
+    child.on('exit', (code, signal) => this.#onExit(code, signal));
     child.on('close', () => {
-      if (exit) finish({ exitCode: exit.code, signal: exit.signal });
+      if (this.#exit) this.#finish({ exitCode: this.#exit.code, signal: this.#exit.signal });
     });
-  });
+  }
+
+  readonly #onAbort = (): void => {
+    if (!this.#exit) this.#tail.line(`[stopped: ${this.#how.program} was killed because the run was stopped]`);
+    this.#terminate();
+  };
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.#exit = { code, signal };
+    clearTimeout(this.#timer);
+    // Whatever the program left running in its group (servers, watchers, `cmd &`) would keep
+    // the pipes open and outlive the step.
+    this.#terminate();
+    // A process that left the group (setsid) and still holds the pipe must not hang the step.
+    this.#closeTimer = setTimeout(() => {
+      this.#child.stdout.destroy();
+      this.#child.stderr.destroy();
+      this.#finish({ exitCode: code, signal });
+    }, KILL_GRACE_MS + 1000);
+    this.#closeTimer.unref();
+  }
+
+  #killGroup(sig: NodeJS.Signals): void {
+    if (this.#child.pid === undefined) return;
+    try {
+      process.kill(-this.#child.pid, sig);
+    } catch {
+      // ESRCH: the group is gone already.
+    }
+  }
+
+  #terminate(): void {
+    if (this.#killTimer) return;
+    this.#killGroup('SIGTERM');
+    this.#killTimer = setTimeout(() => this.#killGroup('SIGKILL'), KILL_GRACE_MS);
+    this.#killTimer.unref();
+  }
+
+  #finish(result: Exit): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const { opts, program, sandboxed, resolve } = this.#how;
+    this.#stopWatching();
+    clearTimeout(this.#timer);
+    clearTimeout(this.#closeTimer);
+    opts.signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#marker && this.#child.pid !== undefined) opts.ledger!.forget(this.#child.pid);
+    const output = this.#tail.text();
+    const durationMs = Math.round(performance.now() - this.#started);
+    const missing = sandboxed ? unstartedInSandbox(result.exitCode, output) : null;
+    if (missing) {
+      resolve({ exitCode: spawnFailureCode(missing), signal: null, timedOut: this.#timedOut, output: spawnFailureMessage(program, opts.cwd, missing), durationMs });
+      return;
+    }
+    resolve({ ...result, timedOut: this.#timedOut, output, durationMs });
+  }
+}
+
+/**
+ * bwrap, or the setup step's forwarder, reports a program it cannot start as its own failure;
+ * this is that failure as a bare spawn would have reported it, or null.
+ */
+function unstartedInSandbox(exitCode: number | null, output: string): NodeJS.ErrnoException | null {
+  const missing = exitCode === 1 ? /^bwrap: execvp [^\n]*: (No such file or directory|Permission denied)\n?$/.exec(output) : exitCode === 126 || exitCode === 127 ? FORWARDER_EXEC_FAILURE.exec(output) : null;
+  if (!missing) return null;
+  return Object.assign(new Error(missing[1]), { code: missing[1] === 'Permission denied' ? 'EACCES' : 'ENOENT' });
 }
 
 function spawnFailureCode(error: NodeJS.ErrnoException): number {

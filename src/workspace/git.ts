@@ -5,9 +5,6 @@
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
 
 export class GitError extends Error {
   readonly args: string[];
@@ -99,21 +96,56 @@ export async function gitInvocation(cwd: string, args: readonly string[], option
 }
 
 export async function git(cwd: string, args: string[], options: GitOptions = {}): Promise<string> {
-  try {
-    const invocation = await gitInvocation(cwd, args, options);
-    const pending = execFileAsync('git', invocation.args, { cwd, maxBuffer: 64 * 1024 * 1024, env: invocation.env });
+  const run = await runGit(cwd, args, options);
+  if (run.exitCode === 0 && !run.overflowed) return run.stdout;
+  throw new GitError(args, run.failure);
+}
+
+export interface GitRun {
+  stdout: string;
+  stderr: string;
+  /** null when git did not exit by itself (killed, or never started). */
+  exitCode: number | null;
+  /** Output exceeded the buffer; stdout holds what was read. */
+  overflowed: boolean;
+  timedOut: boolean;
+  /** What went wrong, for a message: git's stderr, or why it did not run. */
+  failure: string;
+}
+
+export interface GitRunOptions extends GitOptions {
+  /** Killed after this long (default: no limit). */
+  timeoutMs?: number;
+  /** Largest output kept, in bytes (default 64 MiB). */
+  maxBuffer?: number;
+}
+
+/**
+ * The one place git is started: hardened (gitInvocation), never through a shell, and it never
+ * rejects for what git did: the exit code, an overflow or a timeout is in the answer.
+ */
+export async function runGit(cwd: string, args: readonly string[], options: GitRunOptions = {}): Promise<GitRun> {
+  const invocation = await gitInvocation(cwd, args, options);
+  return execGit(cwd, invocation.args, invocation.env, options);
+}
+
+function execGit(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv, options: Pick<GitRunOptions, 'timeoutMs' | 'maxBuffer' | 'input'>): Promise<GitRun> {
+  return new Promise((resolve) => {
+    const child = execFile('git', args, { cwd, env, encoding: 'utf8', maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024, ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) }, (error, stdout, stderr) => {
+      if (!error) return resolve({ stdout, stderr, exitCode: 0, overflowed: false, timedOut: false, failure: '' });
+      const failure = error as NodeJS.ErrnoException & { code?: string | number; killed?: boolean };
+      const overflowed = failure.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
+      const timedOut = !overflowed && failure.killed === true;
+      const exitCode = typeof failure.code === 'number' ? failure.code : null;
+      if (failure.code === 'ENOENT') return resolve({ stdout: '', stderr: 'git is not installed', exitCode, overflowed, timedOut, failure: error.message });
+      resolve({ stdout, stderr, exitCode, overflowed, timedOut, failure: stderr });
+    });
     if (options.input !== undefined) {
       // git may exit before reading everything (a bad argument); its exit code reports that, not EPIPE.
-      pending.child.stdin?.on('error', () => undefined);
-      pending.child.stdin?.end(options.input);
+      child.stdin?.on('error', () => undefined);
+      child.stdin?.end(options.input);
     }
-    const { stdout } = await pending;
-    return stdout;
-  } catch (error) {
-    if (error instanceof GitError) throw error;
-    const e = error as { stderr?: string; message: string };
-    throw new GitError(args, e.stderr ?? e.message);
-  }
+  });
 }
 
 function baseEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -189,15 +221,11 @@ async function configStamp(cwd: string): Promise<string | null> {
 }
 
 async function readConfiguredNames(cwd: string, env: NodeJS.ProcessEnv): Promise<string[]> {
-  try {
-    const { stdout } = await execFileAsync('git', ['config', '--list', '--name-only', '-z'], { cwd, env, maxBuffer: 16 * 1024 * 1024 });
-    return stdout.split('\0').filter((name) => name !== '');
-  } catch (error) {
-    const e = error as { stderr?: string; code?: unknown; message: string };
-    // Exit 1 without output: no config at all (outside a repository, with none of its own).
-    if (e.code === 1 && !e.stderr?.trim()) return [];
-    throw new GitError(['config', '--list'], `reading the repository's config failed: ${e.stderr ?? e.message}`);
-  }
+  const run = await execGit(cwd, ['config', '--list', '--name-only', '-z'], env, { maxBuffer: 16 * 1024 * 1024 });
+  if (run.exitCode === 0 && !run.overflowed) return run.stdout.split('\0').filter((name) => name !== '');
+  // Exit 1 without output: no config at all (outside a repository, with none of its own).
+  if (run.exitCode === 1 && !run.stderr.trim()) return [];
+  throw new GitError(['config', '--list'], `reading the repository's config failed: ${run.failure}`);
 }
 
 function filterOverrides(names: readonly string[]): Array<[string, string]> {

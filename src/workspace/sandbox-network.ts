@@ -97,83 +97,20 @@ export const refusalText = (target: string, allow: readonly string[]): string =>
   `Foreman's sandbox refused a connection to ${target}: the setup step may only reach the hosts in sandbox.network (${allow.join(', ') || 'none'}). ` +
   `If the install needs it, add it to sandbox.network in .github/foreman.yml.\n`;
 
+/** Notes a refused target (the first 20, for the step's output) and words the refusal. */
+type Refuse = (target: string) => string;
+
 export async function startEgressProxy(allow: readonly string[]): Promise<EgressProxy> {
   const dir = await mkdtemp(join(tmpdir(), 'foreman-egress-'));
   const refused: string[] = [];
   const sockets = new Set<Socket>();
-  const refuse = (target: string): string => {
+  const refuse: Refuse = (target) => {
     if (refused.length < 20 && !refused.includes(target)) refused.push(target);
     return refusalText(target, allow);
   };
-
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '');
-    } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('the sandbox proxy only forwards absolute http:// URLs\n');
-      return;
-    }
-    const port = Number(url.port || 80);
-    if (url.protocol !== 'http:' || !isHostAllowed(url.hostname, port, allow)) {
-      res.writeHead(403, { 'content-type': 'text/plain' }).end(refuse(`${url.hostname}:${port}`));
-      return;
-    }
-    void egressAddress(url.hostname).then((checked) => {
-      if ('refused' in checked) {
-        res.writeHead(403, { 'content-type': 'text/plain' }).end(refuse(`${url.hostname}:${port} (${checked.refused})`));
-        return;
-      }
-      // The Host header is the URL's: a client's own would reach another site behind the same address.
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !HOP_HEADERS.includes(name)));
-      const upstream = httpRequest({ host: checked.address, port, method: req.method, path: url.pathname + url.search, headers: { ...headers, host: url.host } }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      upstream.on('error', (error) => {
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(`the sandbox proxy could not reach ${url.host}: ${error.message}\n`);
-      });
-      res.on('close', () => upstream.destroy());
-      req.pipe(upstream);
-    });
-  });
+  const server = createServer((req, res) => forwardRequest(req, res, allow, refuse));
   server.maxConnections = MAX_PROXY_CONNECTIONS;
-
-  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    sockets.add(client);
-    client.on('close', () => sockets.delete(client));
-    client.on('error', () => client.destroy());
-    const target = req.url ?? '';
-    const colon = target.lastIndexOf(':');
-    const host = colon > 0 ? target.slice(0, colon) : target;
-    const port = colon > 0 ? Number(target.slice(colon + 1)) : 443;
-    if (!Number.isInteger(port) || !isHostAllowed(host, port, allow)) {
-      const body = refuse(`${host}:${port}`);
-      client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-      return;
-    }
-    void egressAddress(host).then((checked) => {
-      if ('refused' in checked) {
-        const body = refuse(`${host}:${port} (${checked.refused})`);
-        client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
-        return;
-      }
-      if (client.destroyed) return;
-      const upstream = connect(port, checked.address, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        if (head.length > 0) upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      sockets.add(upstream);
-      upstream.on('close', () => sockets.delete(upstream));
-      client.on('close', () => upstream.destroy());
-      upstream.on('error', (error) => {
-        if (!client.writableEnded) client.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\nthe sandbox proxy could not reach ${target}: ${error.message}\n`);
-      });
-    });
-  });
+  server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => openTunnel(req, client, head, { allow, refuse, sockets }));
 
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
@@ -189,6 +126,85 @@ export async function startEgressProxy(allow: readonly string[]): Promise<Egress
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A plain http:// request through the proxy, to an allowed host's checked address. */
+function forwardRequest(req: IncomingMessage, res: ServerResponse, allow: readonly string[], refuse: Refuse): void {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '');
+  } catch {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('the sandbox proxy only forwards absolute http:// URLs\n');
+    return;
+  }
+  const port = Number(url.port || 80);
+  if (url.protocol !== 'http:' || !isHostAllowed(url.hostname, port, allow)) {
+    res.writeHead(403, { 'content-type': 'text/plain' }).end(refuse(`${url.hostname}:${port}`));
+    return;
+  }
+  void egressAddress(url.hostname).then((checked) => {
+    if ('refused' in checked) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end(refuse(`${url.hostname}:${port} (${checked.refused})`));
+      return;
+    }
+    // The Host header is the URL's: a client's own would reach another site behind the same address.
+    const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !HOP_HEADERS.includes(name)));
+    const upstream = httpRequest({ host: checked.address, port, method: req.method, path: url.pathname + url.search, headers: { ...headers, host: url.host } }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`the sandbox proxy could not reach ${url.host}: ${error.message}\n`);
+    });
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+}
+
+interface TunnelContext {
+  allow: readonly string[];
+  refuse: Refuse;
+  /** Every open socket, so that closing the proxy ends them all. */
+  sockets: Set<Socket>;
+}
+
+/** A CONNECT tunnel (https) to an allowed host's checked address. */
+function openTunnel(req: IncomingMessage, client: Socket, head: Buffer, { allow, refuse, sockets }: TunnelContext): void {
+  sockets.add(client);
+  client.on('close', () => sockets.delete(client));
+  client.on('error', () => client.destroy());
+  const target = req.url ?? '';
+  const colon = target.lastIndexOf(':');
+  const host = colon > 0 ? target.slice(0, colon) : target;
+  const port = colon > 0 ? Number(target.slice(colon + 1)) : 443;
+  if (!Number.isInteger(port) || !isHostAllowed(host, port, allow)) {
+    forbidden(client, refuse(`${host}:${port}`));
+    return;
+  }
+  void egressAddress(host).then((checked) => {
+    if ('refused' in checked) {
+      forbidden(client, refuse(`${host}:${port} (${checked.refused})`));
+      return;
+    }
+    if (client.destroyed) return;
+    const upstream = connect(port, checked.address, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    client.on('close', () => upstream.destroy());
+    upstream.on('error', (error) => {
+      if (!client.writableEnded) client.end(`HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\nthe sandbox proxy could not reach ${target}: ${error.message}\n`);
+    });
+  });
+}
+
+function forbidden(client: Socket, body: string): void {
+  client.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 // Inside the sandbox's own network namespace, which nothing else shares, so one fixed port serves.

@@ -1,0 +1,74 @@
+// run_command: one allowed command, no shell, in the sandbox, with the secrets removed.
+import { realpath } from 'node:fs/promises';
+import { z } from 'zod';
+import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../../workspace/command.ts';
+import { detectSandbox } from '../../workspace/sandbox.ts';
+import { refusedGitArgument } from '../git-arguments.ts';
+import { defineTool, text, ToolError, type ToolContext } from './tool.ts';
+
+const args = z.object({
+  command: text('The command line, e.g. "npx eslint src/app.ts".'),
+});
+
+export const runCommandTool = defineTool({
+  name: 'run_command',
+  description:
+    'Run one of the commands the repository allows (its tests, linter, type checker) in the repository root and get its exit code and output. ' +
+    'One command with its arguments, e.g. "npm test": no shell, so no pipes, redirections, &&, ; or variable assignments. ' +
+    'A non-zero exit code is a result to read, not a failure of the tool.',
+  args,
+  mutating: true,
+  run: runCommand,
+});
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+/** The tail of a command's output the model gets, in characters. */
+export const MAX_COMMAND_OUTPUT = 30_000;
+
+async function runCommand({ command }: z.output<typeof args>, context: ToolContext): Promise<string> {
+  const patterns = context.commands ?? [];
+  let argv: string[];
+  try {
+    argv = parseCommandLine(command);
+  } catch (error) {
+    if (!(error instanceof CommandSyntaxError)) throw error;
+    throw new ToolError(
+      `${error.message.replace(/\.$/, '')}. run_command runs one command with its arguments and no shell: no pipes, redirections, &&, ;, substitutions or VAR=value prefixes. ${allowedCommands(patterns)}`,
+    );
+  }
+  if (argv.length === 0) throw new ToolError(`"command" is empty. ${allowedCommands(patterns)}`);
+  if (!isCommandAllowed(argv, patterns)) throw new ToolError(`"${command}" is not an allowed command. ${allowedCommands(patterns)}`);
+  const outsideWorktree = refusedGitArgument(argv);
+  if (outsideWorktree) throw new ToolError(`"${command}" is refused: ${outsideWorktree}. Agents run git only on their own worktree; drop that option.`);
+
+  const timeoutMs = context.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const root = await realpath(context.root);
+  const result = await runProcess(argv, {
+    cwd: root,
+    env: cleanEnvironment(context.commandEnv ?? {}, context.commandSecrets),
+    timeoutMs,
+    // runProcess keeps the tail: test runners and compilers put the verdict last.
+    maxOutputChars: MAX_COMMAND_OUTPUT,
+    signal: context.signal,
+    ledger: context.processLedger,
+    sandbox: { choice: context.sandbox ?? detectSandbox(), root, network: 'none' },
+  });
+
+  const seconds = `${(result.durationMs / 1000).toFixed(1)} s`;
+  let status: string;
+  if (result.timedOut) {
+    status = `Timed out after ${timeoutMs / 1000} s and was killed. Run something narrower, e.g. a single test file; the limit is agents.commandTimeoutMs in .github/foreman.yml.`;
+  } else if (result.exitCode === null) {
+    status = context.signal?.aborted ? 'Stopped: the run was stopped.' : `Killed by ${result.signal ?? 'a signal'} after ${seconds}.`;
+  } else {
+    status = `Exit code ${result.exitCode} (${seconds}).`;
+  }
+  return `${status}\n${result.output.trim() === '' ? '(no output)' : result.output}`;
+}
+
+function allowedCommands(patterns: readonly string[]): string {
+  const source = "The repository's .github/foreman.yml sets which commands agents may run (agents.commands).";
+  if (patterns.length === 0) return `No commands are allowed here; check your change by reading it instead. ${source}`;
+  const list = patterns.map((p) => `"${p}"`).join(', ');
+  return `Allowed commands: ${list} ('*' stands for one argument, a final '**' for any remaining arguments). ${source}`;
+}
