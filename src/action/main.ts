@@ -4,6 +4,8 @@
 // (commands.ts); a workflow written for free text is shown as a plan and runs on `/workflow
 // approve`; the run goes through the same service as the CLI, and is reported as check runs, a
 // job summary, step outputs and (when asked) SARIF.
+import { FOREMAN_VERSION } from '../service/version.ts';
+import { foremanHome } from '../service/home.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -43,7 +45,6 @@ import { sandboxMessage } from '../workspace/sandbox.ts';
 import { markerLine } from './own-comments.ts';
 import { triggerOf, type RunTrigger } from './trigger.ts';
 
-export const VERSION = '0.1.0';
 
 /** A run that did not complete: the step fails with this one message. */
 export class RunFailedError extends Error {}
@@ -117,7 +118,8 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: 
     const { data: reaction } = await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { owner, repo, comment_id: trigger.commentId, content: 'eyes' });
     identity = (reaction as { user?: { login?: string } | null }).user?.login ?? null;
   }
-  const home = env.FOREMAN_HOME || join(env.RUNNER_TEMP || join(workspace, '..'), 'foreman');
+  // The runner's temporary directory by default: the journal goes with the job.
+  const home = foremanHome(env, join(env.RUNNER_TEMP || join(workspace, '..'), 'foreman'));
   const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
   const dirs = workflowDirs(workspace, join(home, 'no-user-workflows'), builtinDir());
 
@@ -213,7 +215,7 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
           workflow,
           trigger: trigger.description,
           sarif: inputs.sarif ? { ref: where.ref } : null,
-          version: VERSION,
+          version: FOREMAN_VERSION,
           controls: actionControls(trigger, jobId === null ? null : `${serverUrl}/${owner}/${repo}/actions/runs/${jobId}`),
           commentMarker: ({ runId, status }) => markerLine({ kind: 'run', run: runId, status, job: jobId, workflow, plan: approved?.commentId ?? null }),
         },
@@ -271,7 +273,7 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
   await report?.finish(outcome);
   if (inputs.sarif && !report) {
     const findings = outcome.status === 'completed' ? findingsOf(outcome.result) : [];
-    if (findings.length > 0) core.info(await uploadSarif({ octokit, owner, repo, commitSha: where.sha, ref: where.ref, workflow, version: VERSION }, findings, (e) => core.warning(`SARIF upload failed: ${(e as Error).message}`)));
+    if (findings.length > 0) core.info(await uploadSarif({ octokit, owner, repo, commitSha: where.sha, ref: where.ref, workflow, version: FOREMAN_VERSION }, findings, (e) => core.warning(`SARIF upload failed: ${(e as Error).message}`)));
   }
   await publish(outcome, { ...trigger, workflow }, home, inputs);
   if (outcome.status !== 'completed') throw new RunFailedError(`run ${outcome.runId} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
@@ -414,7 +416,7 @@ async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, i
   await mkdir(dir, { recursive: true });
   const reportPath = join(dir, `${outcome.runId}.json`);
   await writeFile(reportPath, JSON.stringify({ runId: outcome.runId, status: outcome.status, error: outcome.error, result: outcome.result, summary: outcome.summary, findings, pullRequests: pulls }, null, 2));
-  if (inputs.sarif) await writeFile(join(dir, `${outcome.runId}.sarif`), JSON.stringify(sarifOf(findings, { name: 'Foreman', version: VERSION, workflow: trigger.workflow }), null, 2));
+  if (inputs.sarif) await writeFile(join(dir, `${outcome.runId}.sarif`), JSON.stringify(sarifOf(findings, { name: 'Foreman', version: FOREMAN_VERSION, workflow: trigger.workflow }), null, 2));
 
   const s = outcome.summary;
   core.setOutput('run-id', outcome.runId);

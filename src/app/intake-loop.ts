@@ -8,7 +8,7 @@ import type { CommentJob } from './deliveries.ts';
 import { takeCheckAction, takeComment, takeEvent, type CheckActionJob, type EventJob, type InstallationOctokit, type IntakeOutcome } from './intake.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { probotScheduleSource, Scheduler } from './scheduler.ts';
-import type { Logger } from './worker.ts';
+import type { Logger } from './jobs.ts';
 
 export const INTAKE_KINDS = ['comment', 'check-action', 'event'] as const;
 
