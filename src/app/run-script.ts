@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { modelTable } from '../config/load.ts';
+import { planFirst } from '../policy/approval.ts';
 import { resolveModel } from '../runtime/pricing.ts';
 import { scriptForRequest, type RequestedScript } from '../service/scripts.ts';
 import type { WorkflowDirs } from '../workflows/load.ts';
@@ -19,8 +20,7 @@ export async function scriptForRun(context: GitHubRunContext, dirs: WorkflowDirs
 
 /** Whether the run shows its plan and waits for `/workflow approve`, by the config's `approval`. */
 export function needsApproval(context: GitHubRunContext, script: RequestedScript): boolean {
-  const approval = context.config.approval ?? 'generated';
   // Schedules and releases were set up on the default branch by maintainers: that is their approval.
   const asked = context.issueNumber !== null;
-  return asked && !context.approvedBy && (approval === 'always' || (approval === 'generated' && script.origin === 'generated'));
+  return asked && !context.approvedBy && planFirst(context.config, script);
 }
