@@ -2,6 +2,7 @@
 // message on stderr and an exit code (0 completed, 1 failed or stopped, 2 usage/validation,
 // 3 budget-exhausted).
 import { FOREMAN_VERSION } from '../service/version.ts';
+import type { CliIo } from './io.ts';
 import { foremanHome } from '../service/home.ts';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -22,15 +23,7 @@ import { LineReporter, LiveTableReporter, runJson, type Reporter } from './outpu
 import { detectSandbox, sandboxMessage, type SandboxChoice } from '../workspace/sandbox.ts';
 import { markNonDumpable } from '../service/non-dumpable.ts';
 
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Where a generated workflow's approval is read from; only asked when it is a terminal. */
-  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-  /** Aborted on SIGINT/SIGTERM: stops the run, which stays resumable. */
-  signal?: AbortSignal;
-}
+export type { CliIo } from './io.ts';
 
 const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
 
