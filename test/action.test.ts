@@ -276,12 +276,7 @@ test('a schedule runs the configured workflow on the commit of the event, and a 
 
 test('a label on a pull request runs the workflow input on its head, after checking who put it on', async () => {
   const from = api.calls.length;
-  const examples = (await import('node:module')).createRequire(import.meta.url)('@octokit/webhooks-examples') as any[];
-  const payload = structuredClone(examples.find((d) => d.name === 'pull_request').examples.find((e: any) => e.action === 'labeled' && e.installation));
-  payload.label = { name: 'security-review' };
-  payload.pull_request.number = 1;
-  payload.sender = { login: 'Codertocat', type: 'User' };
-  const run = await runAction('pull_request', payload, { workflow: 'nightly' });
+  const run = await runAction('pull_request', await labelled('security-review', 'Codertocat'), { workflow: 'nightly' });
   assert.equal(run.code, 0, run.stdout);
   assert.equal(run.outputs.status, 'completed');
   const calls = since(from);
@@ -295,6 +290,27 @@ test('a label on a pull request runs the workflow input on its head, after check
   assert.equal(args.head, remote.headSha);
   assert.match(args.diff, /^diff --git a\/NOTES\.md b\/NOTES\.md/);
 });
+
+test('a label put on by someone without the trigger role is refused in the words the App uses, before anything is fetched', async () => {
+  const from = api.calls.length;
+  const run = await runAction('pull_request', await labelled('security-review', 'visitor'), { workflow: 'nightly' });
+  assert.equal(run.code, 0, run.stdout);
+  assert.equal(run.outputs.status, 'refused');
+  const calls = api.calls.slice(from);
+  assert.deepEqual(calls.map((c) => `${c.method} ${c.path}`), ['GET /repos/Codertocat/Hello-World/collaborators/visitor/permission', 'POST /repos/Codertocat/Hello-World/issues/1/comments']);
+  assert.match(calls[1].body.body, /^@visitor, thanks: the label `security-review` starts `nightly` only when someone with \*\*write\*\* access puts it on \(you have \w+\)\.$/);
+  assert.match(run.stdout, /::notice::Foreman: not run: visitor has \w+ access; label runs need write/);
+});
+
+/** GitHub's example of a label put on pull request 1: `label`, by `login`. */
+async function labelled(label: string, login: string): Promise<any> {
+  const examples = (await import('node:module')).createRequire(import.meta.url)('@octokit/webhooks-examples') as any[];
+  const payload = structuredClone(examples.find((d) => d.name === 'pull_request').examples.find((e: any) => e.action === 'labeled' && e.installation));
+  payload.label = { name: label };
+  payload.pull_request.number = 1;
+  payload.sender = { login, type: 'User' };
+  return payload;
+}
 
 /** A comment on issue `issue` (not a pull request) by `login`, saying `body`. */
 function issueComment(body: string, issue: number, commentId: number, login = 'Codertocat'): any {

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Octokit } from '@octokit/core';
 import type { WorkflowCommand } from '../github/commands.ts';
+import { postComment } from '../policy/comments.ts';
 import { scriptInPlanComment } from '../report/plan-comment.ts';
 import { availableNames, type WorkflowDirs } from '../workflows/load.ts';
 import { ownComments, type OwnComment, type PlanMarker, type RunMarker } from './own-comments.ts';
@@ -50,7 +51,7 @@ const HELP_LINE = 'Comment `/workflow help` for the commands.';
 
 /** Answers the command; resolves to the plan to run for an `approve` that found one, else null. */
 export async function answerCommand(command: Exclude<WorkflowCommand, { kind: 'run' }>, at: CommandPlace): Promise<ApprovedPlan | null> {
-  const say = (body: string) => reply(at, body);
+  const say = (body: string) => postComment(at.octokit, at, body);
   switch (command.kind) {
     case 'help':
       await say(ACTION_HELP);
@@ -90,7 +91,7 @@ export async function answerCommand(command: Exclude<WorkflowCommand, { kind: 'r
 
 async function approve(at: CommandPlace, runId: string | null): Promise<ApprovedPlan | null> {
   if (runId !== null) {
-    await reply(at, `The Action approves the newest plan shown here, not a run by id: comment \`/workflow approve\` alone. ${HELP_LINE}`);
+    await postComment(at.octokit, at, `The Action approves the newest plan shown here, not a run by id: comment \`/workflow approve\` alone. ${HELP_LINE}`);
     return null;
   }
   const ran = new Map<number, RunMarker>();
@@ -103,17 +104,17 @@ async function approve(at: CommandPlace, runId: string | null): Promise<Approved
     }
   }
   if (!plan || plan.marker.kind !== 'plan') {
-    await reply(at, `Nothing here waits for approval: \`/workflow approve\` runs the newest plan the Action showed here, and there is none. Ask with \`/workflow <what to do>\`. ${HELP_LINE}`);
+    await postComment(at.octokit, at, `Nothing here waits for approval: \`/workflow approve\` runs the newest plan the Action showed here, and there is none. Ask with \`/workflow <what to do>\`. ${HELP_LINE}`);
     return null;
   }
   const already = ran.get(plan.id);
   if (already) {
-    await reply(at, `[That plan](${plan.url}) was approved already${already.run ? ` and ran as run \`${already.run}\` (${already.status})` : ''}. Ask again with \`/workflow …\` for a new plan.`);
+    await postComment(at.octokit, at, `[That plan](${plan.url}) was approved already${already.run ? ` and ran as run \`${already.run}\` (${already.status})` : ''}. Ask again with \`/workflow …\` for a new plan.`);
     return null;
   }
   const source = scriptInPlanComment(plan.body);
   if (source === null || sha256(source) !== plan.marker.sha256) {
-    await reply(at, `[The plan](${plan.url}) no longer holds the script the Action wrote (the comment was edited), so nothing runs. Ask again with \`/workflow …\` for a new plan.`);
+    await postComment(at.octokit, at, `[The plan](${plan.url}) no longer holds the script the Action wrote (the comment was edited), so nothing runs. Ask again with \`/workflow …\` for a new plan.`);
     return null;
   }
   return { commentId: plan.id, url: plan.url, marker: plan.marker, source };
@@ -175,7 +176,3 @@ async function workflowRun(at: CommandPlace, id: number): Promise<{ status: stri
 }
 
 const jobUrl = (at: CommandPlace, id: number): string => `${at.serverUrl}/${at.owner}/${at.repo}/actions/runs/${id}`;
-
-export async function reply(at: Pick<CommandPlace, 'octokit' | 'owner' | 'repo' | 'issueNumber'>, body: string): Promise<void> {
-  await at.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: at.owner, repo: at.repo, issue_number: at.issueNumber, body });
-}

@@ -4,6 +4,8 @@
 // (commands.ts); a workflow written for free text is shown as a plan and runs on `/workflow
 // approve`; the run goes through the same service as the CLI, and is reported as check runs, a
 // job summary, step outputs and (when asked) SARIF.
+import { FOREMAN_VERSION } from '../service/version.ts';
+import { foremanHome } from '../service/home.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,8 +20,6 @@ import { findingsOf, sarifOf } from '../github/findings.ts';
 import { gitAuthConfig } from '../github/git-auth.ts';
 import { removePersistedCredentials } from './persisted-credentials.ts';
 import { GitHubProposer } from '../github/proposer.ts';
-import { sanitizeCommentText } from '../github/sanitize.ts';
-import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
 import { GitHubRunReport, type RunControls } from '../github/run-report.ts';
 import { describeEvent } from '../report/event-lines.ts';
 import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
@@ -36,14 +36,17 @@ import { validateScript } from '../workflows/validate.ts';
 import { workflowDirs } from '../workflows/load.ts';
 import { resolveCommit } from '../workspace/checkout.ts';
 import { git } from '../workspace/git.ts';
-import { answerCommand, reply, sha256, type ApprovedPlan } from './commands.ts';
+import { answerCommand, sha256, type ApprovedPlan } from './commands.ts';
 import { readInputs, type ActionInputs } from './inputs.ts';
 import { actionSandbox } from './sandbox-setup.ts';
 import { sandboxMessage } from '../workspace/sandbox.ts';
 import { markerLine } from './own-comments.ts';
-import { triggerOf, type RunTrigger } from './trigger.ts';
+import { triggerOf, type CommandTrigger, type RunTrigger } from './trigger.ts';
+import { actorOn, authorize, type RequestedAction } from '../policy/authorize.ts';
+import { planFirst } from '../policy/approval.ts';
+import { postComment } from '../policy/comments.ts';
+import { preparePullRequest, pullRequestArgs, PullRequestMovedError } from '../policy/pull-request.ts';
 
-export const VERSION = '0.1.0';
 
 /** A run that did not complete: the step fails with this one message. */
 export class RunFailedError extends Error {}
@@ -69,6 +72,13 @@ export async function run(): Promise<void> {
   }
 }
 
+/** What the role check weighs: a comment's command, or the label someone put on. */
+function requestedAction(trigger: RunTrigger | CommandTrigger): RequestedAction {
+  if (trigger.kind === 'command') return { kind: 'command', command: trigger.command.kind };
+  if (trigger.label !== undefined) return { kind: 'event', event: 'label', name: trigger.label, workflow: trigger.workflow };
+  return { kind: 'command', command: 'run' };
+}
+
 export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: AbortSignal): Promise<void> {
   const inputs = readInputs();
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
@@ -92,21 +102,10 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: 
   }
   // With secrets in reach, someone without the role is turned away before anything of theirs is fetched or run.
   if (trigger.checkRoleOf) {
-    const triggerRole: Role = config.permissions?.trigger ?? 'write';
-    // Approving runs a script the model wrote: never less than write, whatever trigger says (as on the App).
-    const approving = trigger.kind === 'command' && trigger.command.kind === 'approve';
-    const needed: Role = approving && ROLE_RANK[triggerRole] < ROLE_RANK.write ? 'write' : triggerRole;
-    const role = await roleOf(octokit, { owner, repo, author: trigger.checkRoleOf });
-    if (!hasRole(role, needed)) {
-      if (trigger.issueNumber !== null) {
-        await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-          owner,
-          repo,
-          issue_number: trigger.issueNumber,
-          body: `@${trigger.checkRoleOf}, thanks for asking: Foreman starts workflows only for people with **${needed}** access to this repository (you have ${role ?? 'none'}). A maintainer can run the same command for you.`,
-        });
-      }
-      core.notice(`Foreman: not run: ${trigger.checkRoleOf} has ${role ?? 'no'} access and ${needed} is needed`);
+    const allowed = authorize(await actorOn(octokit, { owner, repo }, trigger.checkRoleOf), config, requestedAction(trigger));
+    if (!allowed.allowed) {
+      await postComment(octokit, { owner, repo, issueNumber: trigger.issueNumber }, allowed.refusal);
+      core.notice(`Foreman: not run: ${allowed.reason}`);
       core.setOutput('status', 'refused');
       return;
     }
@@ -117,7 +116,8 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: 
     const { data: reaction } = await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { owner, repo, comment_id: trigger.commentId, content: 'eyes' });
     identity = (reaction as { user?: { login?: string } | null }).user?.login ?? null;
   }
-  const home = env.FOREMAN_HOME || join(env.RUNNER_TEMP || join(workspace, '..'), 'foreman');
+  // The runner's temporary directory by default: the journal goes with the job.
+  const home = foremanHome(env, join(env.RUNNER_TEMP || join(workspace, '..'), 'foreman'));
   const serverUrl = env.GITHUB_SERVER_URL || 'https://github.com';
   const dirs = workflowDirs(workspace, join(home, 'no-user-workflows'), builtinDir());
 
@@ -140,7 +140,7 @@ export async function actionMain(env: NodeJS.ProcessEnv = process.env, signal?: 
   } catch (error) {
     // Whoever asked in a comment hears why nothing ran; a run that started reported itself.
     if (asked.issueNumber !== null && asked.commentId !== null && !(error instanceof RunFailedError)) {
-      await reply({ octokit, owner, repo, issueNumber: asked.issueNumber }, `Foreman could not start ${asked.description}: ${inertMarkdown((error as Error).message, { midLine: true })}`);
+      await postComment(octokit, { owner, repo, issueNumber: asked.issueNumber }, `Foreman could not start ${asked.description}: ${inertMarkdown((error as Error).message, { midLine: true })}`);
     }
     throw error;
   }
@@ -163,80 +163,45 @@ interface RunPlace {
 
 /** Runs what was asked, or, when it needs approval first, shows its plan and ends there. */
 async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: RunPlace): Promise<void> {
-  const { inputs, octokit, owner, repo, workspace, home, serverUrl, config, payload, env } = at;
-  const remoteUrl = `${serverUrl}/${owner}/${repo}.git`;
-  let where: Base;
-  try {
-    where = await baseOf(trigger, inputs, octokit, { owner, repo, workspace, remoteUrl, payload, env, approvedCommit: approved?.marker.commit ?? null });
-  } catch (error) {
-    // The approval was for the commit its plan named: the plan is shown again for the new head, so
-    // that approving it again is approving what is there now.
-    if (approved && error instanceof PullRequestMovedError) {
-      await showPlan({ ...trigger, description: approved.marker.trigger }, { source: approved.source, file: join(home, 'approved', `plan-${approved.commentId}.js`), origin: approved.marker.origin }, error.head, at, error.fork);
-    }
-    throw error;
-  }
-  // A person asked on an issue or pull request: the script is known before the run, so its plan can be shown.
-  const byPerson = trigger.checkRoleOf !== null && trigger.issueNumber !== null;
-  let script: RequestedScript | undefined;
-  if (approved) {
-    script = { source: approved.source, file: join(home, 'approved', `plan-${approved.commentId}.js`), origin: approved.marker.origin };
-  } else if (byPerson) {
-    script = await scriptForRequest(trigger.workflow, trigger.request, at.dirs, {
-      model: resolveModel(modelTable(config), inputs.model),
-      file: join(home, 'generated', `${owner}-${repo}-${Date.now()}.js`),
-      apiKey: inputs.anthropicApiKey,
-      baseURL: env.ANTHROPIC_BASE_URL,
-      signal: at.signal,
-    });
-    const approval = config.approval ?? 'generated';
-    // A fork's code may change between the comment and this job: it runs only as of a commit a
-    // plan named and someone approved, whatever `approval` says.
-    const forkByComment = where.fork && trigger.commentId !== null;
-    if (forkByComment || approval === 'always' || (approval === 'generated' && script.origin === 'generated')) {
-      await showPlan(trigger, script, where.sha, at, forkByComment);
-      return;
-    }
-  }
+  const where = await baseOrPlanAgain(trigger, approved, at);
+  const script = await scriptToRun(trigger, approved, where, at);
+  if (script === 'plan shown') return;
   // A written workflow goes by the name it gave itself, not the request's first word.
   const workflow = script?.origin === 'generated' ? validateScript(script.source, script.file).meta.name : trigger.workflow;
-  const jobId = Number(env.GITHUB_RUN_ID) || null;
-  const report = inputs.checkRuns
-    ? new GitHubRunReport(
-        {
-          octokit,
-          owner,
-          repo,
-          headSha: where.sha,
-          issueNumber: trigger.issueNumber,
-          progressCommentId: null,
-          workflow,
-          trigger: trigger.description,
-          sarif: inputs.sarif ? { ref: where.ref } : null,
-          version: VERSION,
-          controls: actionControls(trigger, jobId === null ? null : `${serverUrl}/${owner}/${repo}/actions/runs/${jobId}`),
-          commentMarker: ({ runId, status }) => markerLine({ kind: 'run', run: runId, status, job: jobId, workflow, plan: approved?.commentId ?? null }),
-        },
-        { onError: (error, what) => core.warning(`GitHub report: ${what} failed: ${(error as Error).message}`) },
-      )
-    : null;
-
+  const jobId = Number(at.env.GITHUB_RUN_ID) || null;
+  const report = at.inputs.checkRuns ? progressReport(trigger, where, workflow, approved, jobId, at) : null;
   // An approval is used up once it runs: the progress comment's marker says so, and without check
   // runs (no progress comment) a comment of its own does, or the plan could be approved again.
   if (approved && !report && trigger.issueNumber !== null) {
-    const jobUrl = jobId === null ? 'this workflow run' : `[workflow run ${jobId}](${serverUrl}/${owner}/${repo}/actions/runs/${jobId})`;
-    await reply({ octokit, owner, repo, issueNumber: trigger.issueNumber }, `Running [the approved plan](${approved.url}) in ${jobUrl}.\n\n${markerLine({ kind: 'run', run: null, status: 'running', job: jobId, workflow, plan: approved.commentId })}`);
+    const jobUrl = jobId === null ? 'this workflow run' : `[workflow run ${jobId}](${at.serverUrl}/${at.owner}/${at.repo}/actions/runs/${jobId})`;
+    const marker = markerLine({ kind: 'run', run: null, status: 'running', job: jobId, workflow, plan: approved.commentId });
+    await postComment(at.octokit, { owner: at.owner, repo: at.repo, issueNumber: trigger.issueNumber }, `Running [the approved plan](${approved.url}) in ${jobUrl}.\n\n${marker}`);
   }
+  const outcome = await execute(trigger, script, where, report, at);
+  const { inputs, octokit, owner, repo, home } = at;
+  await report?.finish(outcome);
+  if (inputs.sarif && !report) {
+    const findings = outcome.status === 'completed' ? findingsOf(outcome.result) : [];
+    if (findings.length > 0) core.info(await uploadSarif({ octokit, owner, repo, commitSha: where.sha, ref: where.ref, workflow, version: FOREMAN_VERSION }, findings, (e) => core.warning(`SARIF upload failed: ${(e as Error).message}`)));
+  }
+  await publish(outcome, { ...trigger, workflow }, home, inputs);
+  if (outcome.status !== 'completed') throw new RunFailedError(`run ${outcome.runId} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
+}
+
+/** The run itself, in the sandbox, reported to the log, the check runs and the progress comment. */
+async function execute(trigger: RunTrigger, script: RequestedScript | undefined, where: Base, report: GitHubRunReport | null, at: RunPlace): Promise<RunOutcome> {
+  const { inputs, octokit, owner, repo, home, env } = at;
+  const remoteUrl = `${at.serverUrl}/${owner}/${repo}.git`;
   // Repository code runs only inside the sandbox: unavailable, every gate step and command is refused.
   const { sandbox, notes } = await actionSandbox(env, [home, ...(env.HOME ? [env.HOME] : [])]);
   for (const note of notes) core.info(`sandbox: ${note}`);
   if (sandbox.kind === 'unavailable') core.error(`Foreman: ${sandboxMessage(sandbox)}. Gate steps and agents' commands are refused until it works.`);
-  const outcome = await startRun(
+  return startRun(
     {
       ref: trigger.workflow,
       ...(script ? { script } : {}),
       args: trigger.args ?? where.pullRequestArgs ?? null,
-      repoDir: workspace,
+      repoDir: at.workspace,
       base: where.sha,
       model: inputs.model,
       concurrency: inputs.concurrency,
@@ -249,7 +214,7 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
       builtinDir: builtinDir(),
       apiKey: inputs.anthropicApiKey,
       baseURL: env.ANTHROPIC_BASE_URL,
-      config,
+      config: at.config,
       commandEnv: env,
       sandbox,
       commandSecrets: [inputs.githubToken],
@@ -268,13 +233,28 @@ async function runAsked(trigger: RunTrigger, approved: ApprovedPlan | null, at: 
       },
     },
   );
-  await report?.finish(outcome);
-  if (inputs.sarif && !report) {
-    const findings = outcome.status === 'completed' ? findingsOf(outcome.result) : [];
-    if (findings.length > 0) core.info(await uploadSarif({ octokit, owner, repo, commitSha: where.sha, ref: where.ref, workflow, version: VERSION }, findings, (e) => core.warning(`SARIF upload failed: ${(e as Error).message}`)));
-  }
-  await publish(outcome, { ...trigger, workflow }, home, inputs);
-  if (outcome.status !== 'completed') throw new RunFailedError(`run ${outcome.runId} ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
+}
+
+/** Check runs and a progress comment, with the Action's own stop controls and marker. */
+function progressReport(trigger: RunTrigger, where: Base, workflow: string, approved: ApprovedPlan | null, jobId: number | null, at: RunPlace): GitHubRunReport {
+  const { owner, repo, serverUrl } = at;
+  return new GitHubRunReport(
+    {
+      octokit: at.octokit,
+      owner,
+      repo,
+      headSha: where.sha,
+      issueNumber: trigger.issueNumber,
+      progressCommentId: null,
+      workflow,
+      trigger: trigger.description,
+      sarif: at.inputs.sarif ? { ref: where.ref } : null,
+      version: FOREMAN_VERSION,
+      controls: actionControls(trigger, jobId === null ? null : `${serverUrl}/${owner}/${repo}/actions/runs/${jobId}`),
+      commentMarker: ({ runId, status }) => markerLine({ kind: 'run', run: runId, status, job: jobId, workflow, plan: approved?.commentId ?? null }),
+    },
+    { onError: (error, what) => core.warning(`GitHub report: ${what} failed: ${(error as Error).message}`) },
+  );
 }
 
 /**
@@ -300,7 +280,7 @@ async function showPlan(trigger: RunTrigger, script: RequestedScript, commit: st
   if (body.length > MAX_COMMENT_CHARS) {
     throw new Error(`the workflow is too long to show as a plan in a comment (${body.length} characters, GitHub takes ${MAX_COMMENT_CHARS}): ask for less, or save it in .claude/workflows/ and run it by name`);
   }
-  await reply({ octokit: at.octokit, owner: at.owner, repo: at.repo, issueNumber: trigger.issueNumber! }, body);
+  await postComment(at.octokit, { owner: at.owner, repo: at.repo, issueNumber: trigger.issueNumber }, body);
   core.notice(`Foreman: the plan for ${trigger.workflow} waits for /workflow approve`);
   core.setOutput('status', 'awaiting-approval');
 }
@@ -327,6 +307,44 @@ async function readConfig(workspace: string, path: string): Promise<ForemanConfi
   return parseConfig(await readFile(file, 'utf8'), path);
 }
 
+/** The commit to run on; an approved plan whose pull request moved since is shown again for the new head. */
+async function baseOrPlanAgain(trigger: RunTrigger, approved: ApprovedPlan | null, at: RunPlace): Promise<Base> {
+  const remoteUrl = `${at.serverUrl}/${at.owner}/${at.repo}.git`;
+  try {
+    return await baseOf(trigger, at.inputs, at.octokit, { ...at, remoteUrl, approvedCommit: approved?.marker.commit ?? null });
+  } catch (error) {
+    // The approval was for the commit its plan named: the plan is shown again for the new head, so
+    // that approving it again is approving what is there now.
+    if (approved && error instanceof PlanOutdatedError) await showPlan({ ...trigger, description: approved.marker.trigger }, approvedScript(approved, at.home), error.head, at, error.fork);
+    throw error;
+  }
+}
+
+const approvedScript = (approved: ApprovedPlan, home: string): RequestedScript => ({ source: approved.source, file: join(home, 'approved', `plan-${approved.commentId}.js`), origin: approved.marker.origin });
+
+/**
+ * The script an approved plan holds; or, when a person asked on an issue or pull request, the one
+ * the request names or the model writes, whose plan is shown first when it needs approval. Else
+ * (labels on nobody's behalf, schedules, releases) the run resolves the workflow itself.
+ */
+async function scriptToRun(trigger: RunTrigger, approved: ApprovedPlan | null, where: Base, at: RunPlace): Promise<RequestedScript | undefined | 'plan shown'> {
+  if (approved) return approvedScript(approved, at.home);
+  if (trigger.checkRoleOf === null || trigger.issueNumber === null) return undefined;
+  const script = await scriptForRequest(trigger.workflow, trigger.request, at.dirs, {
+    model: resolveModel(modelTable(at.config), at.inputs.model),
+    file: join(at.home, 'generated', `${at.owner}-${at.repo}-${Date.now()}.js`),
+    apiKey: at.inputs.anthropicApiKey,
+    baseURL: at.env.ANTHROPIC_BASE_URL,
+    signal: at.signal,
+  });
+  // A fork's code may change between the comment and this job: it runs only as of a commit a
+  // plan named and someone approved, whatever `approval` says.
+  const forkByComment = where.fork && trigger.commentId !== null;
+  if (!forkByComment && !planFirst(at.config, script)) return script;
+  await showPlan(trigger, script, where.sha, at, forkByComment);
+  return 'plan shown';
+}
+
 interface Base {
   sha: string;
   /** The pull request's head comes from another repository. */
@@ -349,24 +367,22 @@ async function baseOf(
 ): Promise<Base> {
   const defaultBranch: string = at.payload.repository?.default_branch ?? 'main';
   if (trigger.pullNumber !== null) {
-    const { data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: at.owner, repo: at.repo, pull_number: trigger.pullNumber });
+    const pull = await preparePullRequest(octokit, { owner: at.owner, repo: at.repo, number: trigger.pullNumber, approvedSha: at.approvedCommit }).catch((error: unknown) => {
+      throw error instanceof PullRequestMovedError ? new PlanOutdatedError(error) : error;
+    });
     const ref = `refs/pull/${trigger.pullNumber}/head`;
-    // A deleted fork has no head repository: its code is no more trusted than a live fork's.
-    const fork = pull.head.repo?.full_name !== `${at.owner}/${at.repo}`;
-    if (at.approvedCommit !== null && at.approvedCommit !== pull.head.sha) throw new PullRequestMovedError(at.approvedCommit, pull.head.sha, fork);
     // The commit by its id, not the ref: a push between reading the head and fetching it changes nothing that runs.
-    await git(at.workspace, ['fetch', '--quiet', '--no-tags', at.remoteUrl, `+${pull.head.sha}:refs/foreman/pull/${trigger.pullNumber}`], { config: gitAuthConfig(at.remoteUrl, inputs.githubToken) });
+    await git(at.workspace, ['fetch', '--quiet', '--no-tags', at.remoteUrl, `+${pull.headSha}:refs/foreman/pull/${trigger.pullNumber}`], { config: gitAuthConfig(at.remoteUrl, inputs.githubToken) });
     // On a fork's pull request a comment runs only an approved plan, pinned to the commit it named
     // (runAsked): that approval vouches for the code; a label (no secrets in its job anyway) runs read-only.
     const untrusted =
-      fork && trigger.commentId === null
+      pull.fork && trigger.commentId === null
         ? "this pull request's code comes from a fork: the Action builds and proposes it only for a plan someone with write access approved in a comment"
         : undefined;
     // What review-pr reads, as the App gives it: GitHub's own diff of the pull request, since the
     // runner's shallow checkout has no merge base to diff against.
     const { data: diff } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: at.owner, repo: at.repo, pull_number: trigger.pullNumber, mediaType: { format: 'diff' } });
-    const pullRequestArgs = { diff: String(diff), base: pull.base.sha, head: pull.head.sha, title: sanitizeCommentText(pull.title ?? ''), body: sanitizeCommentText(pull.body ?? '') };
-    return { sha: pull.head.sha, fork, ref, targetBranch: fork ? pull.base.ref : pull.head.ref, pullRequestArgs, ...(untrusted ? { untrusted } : {}) };
+    return { sha: pull.headSha, fork: pull.fork, ref, targetBranch: pull.targetBranch, pullRequestArgs: pullRequestArgs(pull, String(diff), pull.baseSha), ...(untrusted ? { untrusted } : {}) };
   }
   if (inputs.base) {
     // A branch as base (a sweep of release branches) is also where its fixes go.
@@ -381,17 +397,18 @@ async function baseOf(
   return { sha: at.env.GITHUB_SHA ?? 'HEAD', fork: false, ref: refName, targetBranch: refName.startsWith('refs/heads/') ? refName.slice('refs/heads/'.length) : defaultBranch };
 }
 
-/** The pull request's head is not the commit its plan was approved for. */
-class PullRequestMovedError extends Error {
+/** The pull request's head is not the commit its plan was approved for: the plan is shown again for the new head. */
+class PlanOutdatedError extends Error {
   readonly head: string;
   readonly fork: boolean;
-  constructor(approved: string, head: string, fork: boolean) {
+  constructor(moved: PullRequestMovedError) {
+    const [planned, head] = [moved.approved.slice(0, 7), moved.head.slice(0, 7)];
     super(
-      `the pull request changed after the plan (planned on ${approved.slice(0, 7)}, now ${head.slice(0, 7)}): nothing pushed since runs on that approval; ` +
-        `the plan is shown again for ${head.slice(0, 7)}: review the new commits, then \`/workflow approve\` again`,
+      `the pull request changed after the plan (planned on ${planned}, now ${head}): nothing pushed since runs on that approval; ` +
+        `the plan is shown again for ${head}: review the new commits, then \`/workflow approve\` again`,
     );
-    this.head = head;
-    this.fork = fork;
+    this.head = moved.head;
+    this.fork = moved.fork;
   }
 }
 
@@ -414,7 +431,7 @@ async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, i
   await mkdir(dir, { recursive: true });
   const reportPath = join(dir, `${outcome.runId}.json`);
   await writeFile(reportPath, JSON.stringify({ runId: outcome.runId, status: outcome.status, error: outcome.error, result: outcome.result, summary: outcome.summary, findings, pullRequests: pulls }, null, 2));
-  if (inputs.sarif) await writeFile(join(dir, `${outcome.runId}.sarif`), JSON.stringify(sarifOf(findings, { name: 'Foreman', version: VERSION, workflow: trigger.workflow }), null, 2));
+  if (inputs.sarif) await writeFile(join(dir, `${outcome.runId}.sarif`), JSON.stringify(sarifOf(findings, { name: 'Foreman', version: FOREMAN_VERSION, workflow: trigger.workflow }), null, 2));
 
   const s = outcome.summary;
   core.setOutput('run-id', outcome.runId);

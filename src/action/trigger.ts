@@ -2,7 +2,7 @@
 // and whose role must be checked first. Only the event payload and the inputs are read here.
 import type { ForemanConfig } from '../config/schema.ts';
 import { parseWorkflowCommand, type WorkflowCommand } from '../github/commands.ts';
-import { inlineCode } from '../report/markdown.ts';
+import { commentTrigger, configuredStart, labelTrigger } from '../policy/trigger.ts';
 import type { ActionInputs } from './inputs.ts';
 
 export interface RunTrigger {
@@ -18,6 +18,8 @@ export interface RunTrigger {
   checkRoleOf: string | null;
   commentId: number | null;
   description: string;
+  /** The label someone put on, for a run a label started. */
+  label?: string;
 }
 
 /** Any other `/workflow` comment (help, status, stop, approve, ...): answered on its issue or pull request. */
@@ -65,15 +67,14 @@ export function triggerOf(eventName: string, payload: any, inputs: ActionInputs,
         pullNumber: isPull ? payload.issue.number : null,
         checkRoleOf: payload.comment.user.login,
         commentId: payload.comment.id,
-        description: `${inlineCode(`/workflow ${command.text.slice(0, 80)}`)} by @${payload.comment.user.login}`,
+        description: commentTrigger(command.text, payload.comment.user.login),
       };
     }
     case 'pull_request':
     case 'pull_request_target': {
       if (payload.action !== 'labeled') return named(inputs.workflow, inputs.args, `pull request #${payload.pull_request?.number}`, { issueNumber: payload.pull_request.number, pullNumber: payload.pull_request.number });
       const label = payload.label?.name as string;
-      const mapped = config.labels?.[label];
-      const start = mapped === undefined ? null : typeof mapped === 'string' ? { workflow: mapped, args: null } : { workflow: mapped.workflow, args: mapped.args ?? null };
+      const start = configuredStart(config, { kind: 'label', name: label });
       if (!start && !inputs.workflow) return { kind: 'skip', reason: `the label ${label} starts no workflow (config labels, or the workflow input)` };
       return {
         kind: 'run',
@@ -84,12 +85,12 @@ export function triggerOf(eventName: string, payload: any, inputs: ActionInputs,
         pullNumber: payload.pull_request.number,
         checkRoleOf: payload.sender?.login ?? null,
         commentId: null,
-        description: `the label \`${label}\` by @${payload.sender?.login}`,
+        description: labelTrigger(label, payload.sender?.login),
+        label,
       };
     }
     case 'release': {
-      const start = config.on?.release;
-      const fromConfig = start === undefined ? null : typeof start === 'string' ? { workflow: start, args: null } : { workflow: start.workflow, args: start.args ?? null };
+      const fromConfig = configuredStart(config, { kind: 'release' });
       return named(inputs.workflow || fromConfig?.workflow, inputs.workflow ? inputs.args : (fromConfig?.args ?? null), `the release \`${payload.release?.tag_name}\``);
     }
     case 'schedule':

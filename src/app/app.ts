@@ -6,7 +6,7 @@ import type { ApplicationFunction } from 'probot';
 import type { WorkQueue } from '../runtime/queue.ts';
 import { commentJob, deliveredRepository } from './deliveries.ts';
 import type { CheckActionJob, EventJob } from './intake.ts';
-import type { Logger } from './worker.ts';
+import type { Logger } from './jobs.ts';
 
 export interface ForemanAppOptions {
   queue: WorkQueue;

@@ -3,12 +3,13 @@
 // `foreman app` runs it on a thread of its own (intake-thread.ts), so its requests and JSON never
 // hold up the acknowledgement of the next delivery; tests run it in-process, where nock sees it.
 import type { Probot } from 'probot';
-import type { WorkQueue } from '../runtime/queue.ts';
+import type { Job, WorkQueue } from '../runtime/queue.ts';
+import { ClaimLoop } from './claim-loop.ts';
 import type { CommentJob } from './deliveries.ts';
 import { takeCheckAction, takeComment, takeEvent, type CheckActionJob, type EventJob, type InstallationOctokit, type IntakeOutcome } from './intake.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { probotScheduleSource, Scheduler } from './scheduler.ts';
-import type { Logger } from './worker.ts';
+import type { Logger } from './jobs.ts';
 
 export const INTAKE_KINDS = ['comment', 'check-action', 'event'] as const;
 
@@ -33,9 +34,7 @@ export interface IntakeLoopOptions {
 
 export class IntakeLoop {
   readonly #o: IntakeLoopOptions;
-  #stopped = false;
-  #wake: () => void = () => {};
-  #loop: Promise<void> = Promise.resolve();
+  readonly #claims: ClaimLoop;
   #scheduler: Scheduler | null = null;
   readonly #log: Logger;
 
@@ -44,10 +43,11 @@ export class IntakeLoop {
     // Probot sets its log only once it has initialized, after start(): looked up at each call.
     const probot = options.probot;
     this.#log = options.log ?? { info: (obj, msg) => probot.log.info(obj, msg), warn: (obj, msg) => probot.log.warn(obj, msg), error: (obj, msg) => probot.log.error(obj, msg) };
+    this.#claims = new ClaimLoop({ queue: options.queue, kinds: INTAKE_KINDS, holder: options.holder, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}), handle: (job) => this.#take(job) });
   }
 
   start(): void {
-    this.#loop = this.#run();
+    this.#claims.start();
     if (this.#o.scheduleIntervalMs !== 0) {
       this.#scheduler = new Scheduler({ queue: this.#o.queue, source: probotScheduleSource(this.#o.probot), onQueued: this.#o.onQueued, log: this.#log });
       this.#scheduler.start(this.#o.scheduleIntervalMs);
@@ -56,49 +56,34 @@ export class IntakeLoop {
 
   /** A delivery was queued: take it now rather than at the next poll. */
   wake(): void {
-    this.#wake();
+    this.#claims.wake();
   }
 
   /** Stops after the job in hand. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake();
+    const stopping = this.#claims.stop();
     await this.#scheduler?.stop();
-    await this.#loop;
+    await stopping;
   }
 
-  async #run(): Promise<void> {
+  async #take(job: Job): Promise<void> {
     const { probot, queue } = this.#o;
-    while (!this.#stopped) {
-      const job = await queue.claim(INTAKE_KINDS, this.#o.holder);
-      if (!job) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.#o.pollMs ?? 1_000);
-          timer.unref();
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        continue;
-      }
-      const payload = job.payload as CommentJob | CheckActionJob | EventJob;
-      try {
-        const octokit = (await probot.auth(payload.installationId)) as unknown as InstallationOctokit;
-        const intake = { builtinDir: this.#o.builtinDir, registry: this.#o.registry };
-        const outcome: IntakeOutcome =
-          job.kind === 'comment'
-            ? await takeComment(payload as CommentJob, octokit, queue, intake)
-            : job.kind === 'event'
-              ? await takeEvent(payload as EventJob, octokit, queue, intake)
-              : await takeCheckAction(payload as CheckActionJob, octokit, queue, intake);
-        this.#log.info({ delivery: payload.deliveryId, ...outcome }, `intake of ${job.kind}`);
-        await queue.finish(job.id);
-        if (outcome.outcome === 'enqueued') this.#o.onQueued?.();
-      } catch (error) {
-        this.#log.error({ delivery: payload.deliveryId, err: error }, 'intake failed');
-        await queue.finish(job.id, error instanceof Error ? error.message : String(error));
-      }
+    const payload = job.payload as CommentJob | CheckActionJob | EventJob;
+    try {
+      const octokit = (await probot.auth(payload.installationId)) as unknown as InstallationOctokit;
+      const intake = { builtinDir: this.#o.builtinDir, registry: this.#o.registry };
+      const outcome: IntakeOutcome =
+        job.kind === 'comment'
+          ? await takeComment(payload as CommentJob, octokit, queue, intake)
+          : job.kind === 'event'
+            ? await takeEvent(payload as EventJob, octokit, queue, intake)
+            : await takeCheckAction(payload as CheckActionJob, octokit, queue, intake);
+      this.#log.info({ delivery: payload.deliveryId, ...outcome }, `intake of ${job.kind}`);
+      await queue.finish(job.id);
+      if (outcome.outcome === 'enqueued') this.#o.onQueued?.();
+    } catch (error) {
+      this.#log.error({ delivery: payload.deliveryId, err: error }, 'intake failed');
+      await queue.finish(job.id, error instanceof Error ? error.message : String(error));
     }
   }
 }

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SupervisedPart } from './health.ts';
 import type { IntakeThreadData } from './intake-thread.ts';
 import { Supervised } from './supervised.ts';
-import type { Logger } from './worker.ts';
+import type { Logger } from './jobs.ts';
 
 /** How long a stopping thread may take to finish the job in hand before it is ended. */
 const STOP_GRACE_MS = 10_000;

@@ -9,10 +9,13 @@ import type { RunCaps } from '../runtime/store.ts';
 import type { WorkQueue } from '../runtime/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob, DeliveredRepository } from './deliveries.ts';
-import { ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
-import { inlineCode, tableCell } from '../report/markdown.ts';
+import type { WorkflowCommand } from '../github/commands.ts';
+import { actorOn, authorize } from '../policy/authorize.ts';
+import { postComment } from '../policy/comments.ts';
+import { commentTrigger, configuredStart, labelTrigger } from '../policy/trigger.ts';
+import { tableCell } from '../report/markdown.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
-import type { ResumeJob, SaveJob, StartJob } from './worker.ts';
+import type { ResumeJob, SaveJob, StartJob } from './jobs.ts';
 
 /** What intake needs of an installation's Octokit: requests, and Probot's config plugin. */
 export type InstallationOctokit = Pick<Octokit, 'request'> & {
@@ -33,7 +36,6 @@ export interface IntakeOptions {
 }
 
 export async function takeComment(job: CommentJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
-  const repo = { owner: job.owner, repo: job.repo };
   let config: ForemanConfig | null = null;
   let configProblem: string | null = null;
   try {
@@ -43,118 +45,120 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
     configProblem = error.message;
   }
 
-  // Approving lets fork code build with the App's token nearby: never less than write, whatever trigger says.
-  const trigger: Role = config?.permissions?.trigger ?? 'write';
-  const needed: Role = job.command.kind === 'approve' && ROLE_RANK[trigger] < ROLE_RANK.write ? 'write' : trigger;
-  const role = await roleOf(octokit, job);
-  if (role === null || ROLE_RANK[role] < ROLE_RANK[needed]) {
-    const reason = `${job.author} has ${role ?? 'no'} access; \`/workflow\` needs ${needed}`;
-    await reply(
-      octokit,
-      job,
-      `@${job.author}, thanks for asking: Foreman starts workflows only for people with **${needed}** access to this repository` +
-        ` (you have ${role ?? 'none'}). A maintainer can run the same command for you.`,
-    );
-    return { outcome: 'refused', reason };
+  const allowed = authorize(await actorOn(octokit, job, job.author), config, { kind: 'command', command: job.command.kind });
+  if (!allowed.allowed) {
+    await postComment(octokit, job, allowed.refusal);
+    return { outcome: 'refused', reason: allowed.reason };
   }
 
-  await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { ...repo, comment_id: job.commentId, content: 'eyes' });
+  await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { owner: job.owner, repo: job.repo, comment_id: job.commentId, content: 'eyes' });
   if (configProblem !== null) {
-    await reply(octokit, job, `Foreman cannot use this repository's config, so nothing was started.\n\n> ${configProblem}\n\nFix the file on the default branch, then comment again.`);
+    await postComment(octokit, job, `Foreman cannot use this repository's config, so nothing was started.\n\n> ${configProblem}\n\nFix the file on the default branch, then comment again.`);
     return { outcome: 'config-error', message: configProblem };
   }
+  return answerComment({ job, octokit, queue, options, config: config ?? {} });
+}
 
+/** A comment from someone allowed to ask, under a config that could be read. */
+interface AllowedComment {
+  job: CommentJob;
+  octokit: InstallationOctokit;
+  queue: WorkQueue;
+  options: IntakeOptions;
+  config: ForemanConfig;
+}
+
+async function answerComment(at: AllowedComment): Promise<IntakeOutcome> {
+  const { job, octokit, options } = at;
   const { command } = job;
+  const answered = async (body: string, kind: string = command.kind): Promise<IntakeOutcome> => {
+    await postComment(octokit, job, body);
+    return { outcome: 'answered', command: kind };
+  };
   switch (command.kind) {
     case 'help':
-      await reply(octokit, job, HELP);
-      return { outcome: 'answered', command: 'help' };
+      return answered(HELP);
     case 'list':
-      await reply(octokit, job, await listing(octokit, job, options.builtinDir));
-      return { outcome: 'answered', command: 'list' };
+      return answered(await listing(octokit, job, options.builtinDir));
     case 'invalid':
-      await reply(octokit, job, `That \`/workflow\` command was not understood: ${command.problem}.\n\n${HELP}`);
-      return { outcome: 'answered', command: 'invalid' };
-    case 'run': {
-      const active = await activeRun(options.registry, job);
-      if (active) {
-        await reply(octokit, job, busyMessage(active));
-        return { outcome: 'answered', command: 'busy' };
-      }
-      const start: StartJob = {
-        context: startContext(job, {
-          trigger: `${inlineCode(`/workflow ${command.text.length > 80 ? `${command.text.slice(0, 77)}...` : command.text}`)} by @${job.author}`,
-          author: job.author,
-          workflow: command.ref,
-          args: command.args,
-          config: config ?? {},
-        }),
-      };
-      start.context.request = command.text;
-      // Keyed by the comment: however often it is delivered, it starts one run.
-      const { id, created } = await queue.enqueue('start', `comment:${job.owner}/${job.repo}#${job.commentId}`, start);
-      return { outcome: 'enqueued', jobId: id, created };
-    }
+      return answered(`That \`/workflow\` command was not understood: ${command.problem}.\n\n${HELP}`);
+    case 'run':
+      return takeRun(at, command);
     case 'stop': {
       const entry = await namedOrLatest(options.registry, job, command.runId);
-      if (!entry?.runId || entry.state !== 'active') {
-        await reply(octokit, job, `There is no active Foreman run${command.runId ? ` \`${command.runId}\`` : ''} here to stop. ${HELP_LINE}`);
-        return { outcome: 'answered', command: 'stop' };
-      }
+      if (!entry?.runId || entry.state !== 'active') return answered(`There is no active Foreman run${command.runId ? ` \`${command.runId}\`` : ''} here to stop. ${HELP_LINE}`);
       await options.registry.requestStop(entry.runId);
       return { outcome: 'answered', command: 'stop' };
     }
-    case 'resume': {
-      const entry = await namedOrLatest(options.registry, job, command.runId);
-      if (!entry?.runId || entry.state === 'active' || entry.status === 'completed') {
-        const why = !entry?.runId ? 'there is no Foreman run here' : entry.state === 'active' ? `run \`${entry.runId}\` is still active` : `run \`${entry.runId}\` completed`;
-        await reply(octokit, job, `Nothing to resume: ${why}. ${HELP_LINE}`);
-        return { outcome: 'answered', command: 'resume' };
-      }
-      const resume: ResumeJob = { runId: entry.runId, by: job.author, caps: configCaps(config) };
-      const { id, created } = await queue.enqueue('resume', `resume:${entry.runId}:${job.deliveryId}`, resume);
-      return { outcome: 'enqueued', jobId: id, created };
-    }
-    case 'approve': {
-      const entry = await namedOrLatest(options.registry, job, command.runId);
-      const waiting = entry?.context.awaitingApproval === true;
-      const untrustedFork = entry?.runId && entry.context.fork && !entry.context.approvedBy;
-      if (!entry || (!waiting && !untrustedFork)) {
-        await reply(
-          octokit,
-          job,
-          `Nothing here waits for approval: \`/workflow approve\` runs a plan Foreman showed here, or lets a run on a fork's pull request build, test and propose its code. ${HELP_LINE}`,
-        );
-        return { outcome: 'answered', command: 'approve' };
-      }
-      if (entry.state === 'active') {
-        await reply(octokit, job, busyMessage(entry));
-        return { outcome: 'answered', command: 'approve' };
-      }
-      // A new run of the same request (and the same script, for a generated one) with the approval on it.
-      const { awaitingApproval: _waiting, ...context } = freshContext(entry.context);
-      const start: StartJob = {
-        context: { ...context, approvedBy: job.author, ...(entry.context.headSha ? { approvedSha: entry.context.headSha } : {}), trigger: `${entry.context.trigger}, approved by @${job.author}` },
-      };
-      const { id, created } = await queue.enqueue('start', `approve:${entry.id}:${job.commentId}`, start);
-      return { outcome: 'enqueued', jobId: id, created };
-    }
+    case 'resume':
+      return takeResume(at, command.runId);
+    case 'approve':
+      return takeApprove(at, command.runId);
     case 'status': {
       const entry = await options.registry.latest(`${job.owner}/${job.repo}`, job.issueNumber);
-      await reply(octokit, job, entry?.runId ? statusReply(entry) : `No Foreman run has reported here yet. ${HELP_LINE}`);
-      return { outcome: 'answered', command: 'status' };
+      return answered(entry?.runId ? statusReply(entry) : `No Foreman run has reported here yet. ${HELP_LINE}`);
     }
     case 'save': {
       const entry = await namedOrLatest(options.registry, job, command.runId);
-      if (!entry || (!entry.runId && !entry.context.script)) {
-        await reply(octokit, job, `There is no Foreman run${command.runId ? ` \`${command.runId}\`` : ''} here whose script could be saved. ${HELP_LINE}`);
-        return { outcome: 'answered', command: 'save' };
-      }
+      if (!entry || (!entry.runId && !entry.context.script)) return answered(`There is no Foreman run${command.runId ? ` \`${command.runId}\`` : ''} here whose script could be saved. ${HELP_LINE}`);
       const save: SaveJob = { entryId: entry.id, name: command.name, author: job.author };
-      const { id, created } = await queue.enqueue('save', `comment:${job.owner}/${job.repo}#${job.commentId}`, save);
-      return { outcome: 'enqueued', jobId: id, created };
+      return enqueued(await at.queue.enqueue('save', `comment:${job.owner}/${job.repo}#${job.commentId}`, save));
     }
   }
+}
+
+const enqueued = ({ id, created }: { id: number; created: boolean }): IntakeOutcome => ({ outcome: 'enqueued', jobId: id, created });
+
+async function takeRun(at: AllowedComment, command: Extract<WorkflowCommand, { kind: 'run' }>): Promise<IntakeOutcome> {
+  const { job } = at;
+  const active = await activeRun(at.options.registry, job);
+  if (active) {
+    await postComment(at.octokit, job, busyMessage(active));
+    return { outcome: 'answered', command: 'busy' };
+  }
+  const start: StartJob = {
+    context: startContext(job, { trigger: commentTrigger(command.text, job.author), author: job.author, workflow: command.ref, args: command.args, config: at.config }),
+  };
+  start.context.request = command.text;
+  // Keyed by the comment: however often it is delivered, it starts one run.
+  return enqueued(await at.queue.enqueue('start', `comment:${job.owner}/${job.repo}#${job.commentId}`, start));
+}
+
+async function takeResume(at: AllowedComment, runId: string | null): Promise<IntakeOutcome> {
+  const { job } = at;
+  const entry = await namedOrLatest(at.options.registry, job, runId);
+  if (!entry?.runId || entry.state === 'active' || entry.status === 'completed') {
+    const why = !entry?.runId ? 'there is no Foreman run here' : entry.state === 'active' ? `run \`${entry.runId}\` is still active` : `run \`${entry.runId}\` completed`;
+    await postComment(at.octokit, job, `Nothing to resume: ${why}. ${HELP_LINE}`);
+    return { outcome: 'answered', command: 'resume' };
+  }
+  const resume: ResumeJob = { runId: entry.runId, by: job.author, caps: configCaps(at.config) };
+  return enqueued(await at.queue.enqueue('resume', `resume:${entry.runId}:${job.deliveryId}`, resume));
+}
+
+async function takeApprove(at: AllowedComment, runId: string | null): Promise<IntakeOutcome> {
+  const { job, octokit } = at;
+  const entry = await namedOrLatest(at.options.registry, job, runId);
+  const waiting = entry?.context.awaitingApproval === true;
+  const untrustedFork = entry?.runId && entry.context.fork && !entry.context.approvedBy;
+  if (!entry || (!waiting && !untrustedFork)) {
+    await postComment(
+      octokit,
+      job,
+      `Nothing here waits for approval: \`/workflow approve\` runs a plan Foreman showed here, or lets a run on a fork's pull request build, test and propose its code. ${HELP_LINE}`,
+    );
+    return { outcome: 'answered', command: 'approve' };
+  }
+  if (entry.state === 'active') {
+    await postComment(octokit, job, busyMessage(entry));
+    return { outcome: 'answered', command: 'approve' };
+  }
+  // A new run of the same request (and the same script, for a generated one) with the approval on it.
+  const { awaitingApproval: _waiting, ...context } = freshContext(entry.context);
+  const start: StartJob = {
+    context: { ...context, approvedBy: job.author, ...(entry.context.headSha ? { approvedSha: entry.context.headSha } : {}), trigger: `${entry.context.trigger}, approved by @${job.author}` },
+  };
+  return enqueued(await at.queue.enqueue('start', `approve:${entry.id}:${job.commentId}`, start));
 }
 
 async function activeRun(registry: RunRegistry, job: Pick<CommentJob, 'owner' | 'repo' | 'issueNumber'>): Promise<GitHubRunEntry | null> {
@@ -232,11 +236,6 @@ async function listing(octokit: InstallationOctokit, job: CommentJob, builtinDir
   ].join('\n');
 }
 
-async function reply(octokit: InstallationOctokit, job: { owner: string; repo: string; issueNumber: number | null }, body: string): Promise<void> {
-  if (job.issueNumber === null) return;
-  await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: job.owner, repo: job.repo, issue_number: job.issueNumber, body });
-}
-
 const HELP_LINE = 'Comment `/workflow help` for the commands.';
 
 export const HELP = [
@@ -265,21 +264,17 @@ export interface CheckActionJob {
 export async function takeCheckAction(job: CheckActionJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
   const entry = await options.registry.get(job.runId);
   if (!entry || entry.repo !== `${job.owner}/${job.repo}`) return { outcome: 'answered', command: `${job.action} of an unknown run` };
-  let trigger: Role = 'write';
   let config: ForemanConfig | null = null;
   try {
     config = await readRepositoryConfig(octokit, job.owner, job.repo);
-    trigger = config.permissions?.trigger ?? 'write';
   } catch (error) {
     // A config broken since the run started: keep the default bar rather than lower it.
     if (!(error instanceof ConfigError)) throw error;
   }
-  const role = await roleOf(octokit, { owner: job.owner, repo: job.repo, author: job.author });
-  if (role === null || ROLE_RANK[role] < ROLE_RANK[trigger]) {
-    if (entry.issueNumber !== null) {
-      await reply(octokit, { owner: job.owner, repo: job.repo, issueNumber: entry.issueNumber }, `@${job.author}, thanks: only people with **${trigger}** access can ${job.action} Foreman runs here (you have ${role ?? 'none'}).`);
-    }
-    return { outcome: 'refused', reason: `${job.author} has ${role ?? 'no'} access; ${job.action} needs ${trigger}` };
+  const allowed = authorize(await actorOn(octokit, job, job.author), config, { kind: 'button', action: job.action });
+  if (!allowed.allowed) {
+    await postComment(octokit, { owner: job.owner, repo: job.repo, issueNumber: entry.issueNumber }, allowed.refusal);
+    return { outcome: 'refused', reason: allowed.reason };
   }
   if (job.action === 'stop') {
     await options.registry.requestStop(job.runId);
@@ -287,8 +282,7 @@ export async function takeCheckAction(job: CheckActionJob, octokit: Installation
   }
   if (entry.state === 'active' || entry.status === 'completed') return { outcome: 'answered', command: 'resume of a run that needs none' };
   const resume: ResumeJob = { runId: job.runId, by: job.author, caps: configCaps(config) };
-  const { id, created } = await queue.enqueue('resume', `resume:${job.runId}:${job.deliveryId}`, resume);
-  return { outcome: 'enqueued', jobId: id, created };
+  return enqueued(await queue.enqueue('resume', `resume:${job.runId}:${job.deliveryId}`, resume));
 }
 
 /** A label put on an issue or pull request, or a published release: starts what the config maps it to. */
@@ -309,32 +303,29 @@ export async function takeEvent(job: EventJob, octokit: InstallationOctokit, que
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Only a label someone mapped can be meant for Foreman; the config that should map it is broken.
-    if (job.issueNumber !== null) await reply(octokit, job, `Foreman cannot use this repository's config, so the label \`${job.name}\` started nothing.\n\n> ${error.message}\n\nFix the file on the default branch.`);
+    await postComment(octokit, job, `Foreman cannot use this repository's config, so the label \`${job.name}\` started nothing.\n\n> ${error.message}\n\nFix the file on the default branch.`);
     return { outcome: 'config-error', message: error.message };
   }
-  const start = job.event === 'label' ? config.labels?.[job.name] : config.on?.release;
+  const start = configuredStart(config, job.event === 'label' ? { kind: 'label', name: job.name } : { kind: 'release' });
   // Most labels and releases are none of Foreman's business: say nothing.
-  if (start === undefined) return { outcome: 'answered', command: `${job.event} with no workflow` };
-  const { workflow, args } = typeof start === 'string' ? { workflow: start, args: null } : { workflow: start.workflow, args: start.args ?? null };
+  if (start === null) return { outcome: 'answered', command: `${job.event} with no workflow` };
+  const { workflow, args } = start;
 
-  const needed: Role = config.permissions?.trigger ?? 'write';
-  const role = await roleOf(octokit, job);
-  if (role === null || ROLE_RANK[role] < ROLE_RANK[needed]) {
-    if (job.issueNumber !== null) {
-      await reply(octokit, job, `@${job.author}, thanks: the label \`${job.name}\` starts \`${workflow}\` only when someone with **${needed}** access puts it on (you have ${role ?? 'none'}).`);
-    }
-    return { outcome: 'refused', reason: `${job.author} has ${role ?? 'no'} access; ${job.event} runs need ${needed}` };
+  const allowed = authorize(await actorOn(octokit, job, job.author), config, { kind: 'event', event: job.event, name: job.name, workflow });
+  if (!allowed.allowed) {
+    await postComment(octokit, job, allowed.refusal);
+    return { outcome: 'refused', reason: allowed.reason };
   }
   if (job.issueNumber !== null) {
     const active = await activeRun(options.registry, { ...job, issueNumber: job.issueNumber });
     if (active) {
-      await reply(octokit, job, busyMessage(active));
+      await postComment(octokit, job, busyMessage(active));
       return { outcome: 'answered', command: 'busy' };
     }
   }
   const startJob: StartJob = {
     context: startContext(job, {
-      trigger: job.event === 'label' ? `the label \`${job.name}\` by @${job.author}` : `the release \`${job.name}\` by @${job.author}`,
+      trigger: job.event === 'label' ? labelTrigger(job.name, job.author) : `the release \`${job.name}\` by @${job.author}`,
       author: job.author,
       workflow,
       args,
@@ -342,8 +333,7 @@ export async function takeEvent(job: EventJob, octokit: InstallationOctokit, que
     }),
     ...(job.event === 'release' ? { tag: job.name } : {}),
   };
-  const { id, created } = await queue.enqueue('start', `event:${job.deliveryId}`, startJob);
-  return { outcome: 'enqueued', jobId: id, created };
+  return enqueued(await queue.enqueue('start', `event:${job.deliveryId}`, startJob));
 }
 
 /** A resume runs under the caps the default branch's config has now: that is how a cap is raised here. */

@@ -2,7 +2,7 @@
 // PRIVATE_KEY_PATH, WEBHOOK_SECRET, from the environment or ./.env) it serves deliveries and runs
 // the intake; without them it registers the App from Foreman's app.yml (setup.ts), which writes
 // the credentials to ./.env.
-import { join, resolve } from 'node:path';
+import { foremanHome } from '../service/home.ts';
 import { parseArgs } from 'node:util';
 import { readLogSettings, type LogSettings } from './log.ts';
 import { serveApp } from './serve.ts';
@@ -64,7 +64,7 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
   if (scheduleIntervalMs !== undefined && (!Number.isInteger(scheduleIntervalMs) || scheduleIntervalMs < MIN_SCHEDULE_INTERVAL_MS)) {
     throw new AppUsageError(`FOREMAN_SCHEDULE_INTERVAL_MS must be a whole number of milliseconds, at least ${MIN_SCHEDULE_INTERVAL_MS}; got ${JSON.stringify(io.env.FOREMAN_SCHEDULE_INTERVAL_MS)} (leave it unset for a minute)`);
   }
-  const home = resolve(io.env.FOREMAN_HOME || join(io.env.HOME ?? '.', '.foreman'));
+  const home = foremanHome(io.env);
   await serveApp({ env: io.env, port, host, webhookSecret: secret, home, worker: !values['no-worker'], log, ...(scheduleIntervalMs !== undefined ? { scheduleIntervalMs } : {}), stderr: io.stderr, signal: io.signal });
   return 0;
 }

@@ -3,7 +3,7 @@
 import type { Octokit } from '@octokit/core';
 import { openStore } from '../service/runs.ts';
 import type { GitHubRunEntry } from './run-registry.ts';
-import type { SaveJob } from './worker.ts';
+import type { SaveJob } from './jobs.ts';
 
 /**
  * Opens a pull request that adds the run's script (a generated one, or whatever the run ran) as

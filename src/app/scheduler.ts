@@ -10,7 +10,8 @@ import type { WorkQueue } from '../runtime/queue.ts';
 import { compileGlob, GlobError, type GlobMatcher } from '../workspace/glob.ts';
 import { deliveredRepository, type DeliveredRepository } from './deliveries.ts';
 import { readRepositoryConfig } from './intake.ts';
-import type { StartJob } from './worker.ts';
+import type { StartJob } from './jobs.ts';
+import { scheduledStart } from '../policy/trigger.ts';
 
 export type InstalledRepository = DeliveredRepository;
 
@@ -113,8 +114,7 @@ export class Scheduler {
                 isPullRequest: false,
                 trigger: `the schedule \`${schedule.cron}\` on \`${branch}\``,
                 author: null,
-                workflow: schedule.workflow,
-                args: schedule.args ?? null,
+                ...scheduledStart(schedule),
                 config: config!,
               },
               branch,

@@ -47,11 +47,58 @@ interface Manifest {
   redirect_url: string;
 }
 
+/** One registration in progress: what its pages show, and where it is. */
+interface Registration {
+  options: RegistrationOptions;
+  app: Omit<Manifest, 'hook_attributes' | 'redirect_url'>;
+  /** GitHub's web address. */
+  github: string;
+  organization: string | null;
+  envFile: string;
+  /**
+   * Each page gets a state of its own, which GitHub hands back with the code: it tells which
+   * webhook URL that manifest had, and a code that comes without one was not asked for here.
+   */
+  issued: Map<string, string>;
+  phase: 'waiting' | 'converting' | 'registered';
+  registered: () => void;
+}
+
 /**
  * Serves the registration until GitHub has created the App and .env holds its credentials, or
  * until `signal`; or says why it cannot start.
  */
 export async function registerApp(options: RegistrationOptions): Promise<{ problem: string } | null> {
+  const ready = checkRegistration(options);
+  if ('problem' in ready) return ready;
+  const done = new Promise<void>((resolve) => {
+    ready.registered = resolve;
+  });
+  const server = createServer((req, res) => void answer(ready, req, res));
+  try {
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host, resolve));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') return { problem: `port ${options.port} on ${options.host} is taken: start foreman app with --port <another> (or PORT)` };
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  options.stderr.write(
+    `foreman app: no APP_ID and private key yet: starting the GitHub App registration: open http://${shown}:${port}/ in a browser ` +
+      `(the App is registered on ${ready.github}${ready.organization ? ` under the organization ${ready.organization}` : ''}; its credentials go to ${ready.envFile})\n`,
+  );
+  const stopped = new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await Promise.race([done, stopped]);
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+  return null;
+}
+
+/** Everything a registration needs before it serves a page, or why it cannot start. */
+function checkRegistration(options: RegistrationOptions): Registration | { problem: string } {
   const app = readAppYml();
   if ('problem' in app) return app;
   const github = githubWebUrl(options.env);
@@ -64,110 +111,92 @@ export async function registerApp(options: RegistrationOptions): Promise<{ probl
   } catch {
     return { problem: `the registration writes the App's credentials to ${options.dir}/${ENV_FILE_NAME}, but ${options.dir} is not writable: start foreman app in a directory you can write to` };
   }
-  // Each page gets a state of its own, which GitHub hands back with the code: it tells which
-  // webhook URL that manifest had, and a code that comes without one was not asked for here.
-  const issued = new Map<string, string>();
-  const issueState = (webhookUrl: string) => {
-    const state = randomBytes(16).toString('hex');
-    issued.set(state, webhookUrl);
-    if (issued.size > MAX_PAGES_KEPT) issued.delete(issued.keys().next().value!);
-    return state;
-  };
   const envFile = `${options.dir}/${ENV_FILE_NAME}`;
-  let phase: 'waiting' | 'converting' | 'registered' = 'waiting';
-  let registered: () => void = () => {};
-  const done = new Promise<void>((resolve) => (registered = resolve));
+  return { options, app, github, organization, envFile, issued: new Map(), phase: 'waiting', registered: () => {} };
+}
 
-  const viewFor = (req: IncomingMessage, publicUrl: string | null): SetupView & { manifestToSend: Manifest } => {
-    const origin = requestOrigin(req, options.port);
-    const webhookUrl = `${publicUrl ?? origin}${WEBHOOK_PATH}`;
-    const manifestToSend: Manifest = { ...app, hook_attributes: { url: webhookUrl, active: true }, redirect_url: `${origin}${REGISTERED_PATH}` };
-    return {
-      createAppUrl: `${github}${organization ? `/organizations/${organization}` : ''}/settings/apps/new?state=${issueState(webhookUrl)}`,
-      manifest: manifestToSend,
-      manifestToSend,
-      webhookUrl,
-      githubUrl: github,
-      organization,
-      dir: options.dir,
-      envFile,
-    };
+function issueState(at: Registration, webhookUrl: string): string {
+  const state = randomBytes(16).toString('hex');
+  at.issued.set(state, webhookUrl);
+  if (at.issued.size > MAX_PAGES_KEPT) at.issued.delete(at.issued.keys().next().value!);
+  return state;
+}
+
+function viewFor(at: Registration, req: IncomingMessage, publicUrl: string | null): SetupView & { manifestToSend: Manifest } {
+  const origin = requestOrigin(req, at.options.port);
+  const webhookUrl = `${publicUrl ?? origin}${WEBHOOK_PATH}`;
+  const manifestToSend: Manifest = { ...at.app, hook_attributes: { url: webhookUrl, active: true }, redirect_url: `${origin}${REGISTERED_PATH}` };
+  return {
+    createAppUrl: `${at.github}${at.organization ? `/organizations/${at.organization}` : ''}/settings/apps/new?state=${issueState(at, webhookUrl)}`,
+    manifest: manifestToSend,
+    manifestToSend,
+    webhookUrl,
+    githubUrl: at.github,
+    organization: at.organization,
+    dir: at.options.dir,
+    envFile: at.envFile,
   };
+}
 
-  const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const send = (status: number, html: string) =>
-      res
-        .writeHead(status, {
-          'content-type': 'text/html; charset=utf-8',
-          // The code GitHub sends back is in this page's address: no other site gets it as a referrer.
-          'referrer-policy': 'no-referrer',
-          'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-          'cache-control': 'no-store',
-        })
-        .end(html);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, problemPage('Not here', 'The registration pages only answer GET.', 405).html);
-    if (url.pathname === '/' || url.pathname === '/existing') {
-      const publicUrl = publicAddress(url.searchParams.get('public_url'));
-      if (publicUrl && 'problem' in publicUrl) return send(400, problemPage('Not an address', publicUrl.problem, 400).html);
-      const view = viewFor(req, publicUrl?.url ?? null);
-      return send(200, url.pathname === '/' ? setupPage(view) : existingAppPage(view));
-    }
-    if (url.pathname === REGISTERED_PATH) {
-      if (phase !== 'waiting') {
-        const page =
-          phase === 'converting'
-            ? problemPage('Registering', 'This foreman app is finishing a registration right now: wait for that page.', 409)
-            : problemPage('Already registered', `This foreman app has registered an App already, into ${envFile}; run foreman app again in ${options.dir} to serve it.`, 409);
-        return send(page.status, page.html);
-      }
-      const webhookUrl = issued.get(url.searchParams.get('state') ?? '');
-      if (webhookUrl === undefined) {
-        const page = problemPage('Not this registration', `This address was not made by the registration this foreman app is running (its state does not match), so its code is not used. Register from ${requestOrigin(req, options.port)}/ instead.`, 400);
-        return send(page.status, page.html);
-      }
-      const code = url.searchParams.get('code') ?? '';
-      if (!/^[\w-]{1,200}$/.test(code)) return send(400, problemPage('No code', 'GitHub sends the browser back here with a code; this address has none. Register from the start page.', 400).html);
-      phase = 'converting';
-      const outcome = await convert(code, { env: options.env, dir: options.dir, envFile, github, webhookUrl });
-      if ('problem' in outcome) {
-        phase = outcome.retry ? 'waiting' : 'registered';
-        options.stderr.write(`foreman app: ${outcome.problem}\n`);
-        return send(outcome.status, problemPage('The registration did not finish', outcome.problem, outcome.status).html);
-      }
-      phase = 'registered';
-      options.stderr.write(
-        `foreman app: registered the GitHub App "${outcome.view.name}" (App ID ${outcome.view.appId}); its credentials are in ${envFile} (mode 600)` +
-          `${outcome.view.serverSettings.length ? `, with ${outcome.view.serverSettings.join(' and ')} so that the restart talks to ${outcome.view.githubUrl}` : ''}.\n` +
-          `foreman app: next: install it (${outcome.view.installUrl}), then run \`foreman app\` again in ${options.dir} to serve webhooks (its worker needs ANTHROPIC_API_KEY).\n`,
-      );
-      res.once('finish', () => registered());
-      res.once('close', () => registered());
-      return send(200, registeredPage(outcome.view));
-    }
-    const page = problemPage('Not found', `foreman app is waiting for the App to be registered: open ${requestOrigin(req, options.port)}/`, 404);
-    send(page.status, page.html);
-  });
-  try {
-    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port, options.host, resolve));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') return { problem: `port ${options.port} on ${options.host} is taken: start foreman app with --port <another> (or PORT)` };
-    throw error;
+function sendPage(res: ServerResponse, status: number, html: string): void {
+  res
+    .writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      // The code GitHub sends back is in this page's address: no other site gets it as a referrer.
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+      'cache-control': 'no-store',
+    })
+    .end(html);
+}
+
+async function answer(at: Registration, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendPage(res, 405, problemPage('Not here', 'The registration pages only answer GET.', 405).html);
+  if (url.pathname === '/' || url.pathname === '/existing') {
+    const publicUrl = publicAddress(url.searchParams.get('public_url'));
+    if (publicUrl && 'problem' in publicUrl) return sendPage(res, 400, problemPage('Not an address', publicUrl.problem, 400).html);
+    const view = viewFor(at, req, publicUrl?.url ?? null);
+    return sendPage(res, 200, url.pathname === '/' ? setupPage(view) : existingAppPage(view));
   }
-  const port = (server.address() as AddressInfo).port;
-  const shown = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  if (url.pathname === REGISTERED_PATH) return finishRegistration(at, url, req, res);
+  const page = problemPage('Not found', `foreman app is waiting for the App to be registered: open ${requestOrigin(req, at.options.port)}/`, 404);
+  sendPage(res, page.status, page.html);
+}
+
+/** GitHub sent the browser back with a code: exchange it, once, for the credentials. */
+async function finishRegistration(at: Registration, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { options, envFile } = at;
+  if (at.phase !== 'waiting') {
+    const page =
+      at.phase === 'converting'
+        ? problemPage('Registering', 'This foreman app is finishing a registration right now: wait for that page.', 409)
+        : problemPage('Already registered', `This foreman app has registered an App already, into ${envFile}; run foreman app again in ${options.dir} to serve it.`, 409);
+    return sendPage(res, page.status, page.html);
+  }
+  const webhookUrl = at.issued.get(url.searchParams.get('state') ?? '');
+  if (webhookUrl === undefined) {
+    const page = problemPage('Not this registration', `This address was not made by the registration this foreman app is running (its state does not match), so its code is not used. Register from ${requestOrigin(req, options.port)}/ instead.`, 400);
+    return sendPage(res, page.status, page.html);
+  }
+  const code = url.searchParams.get('code') ?? '';
+  if (!/^[\w-]{1,200}$/.test(code)) return sendPage(res, 400, problemPage('No code', 'GitHub sends the browser back here with a code; this address has none. Register from the start page.', 400).html);
+  at.phase = 'converting';
+  const outcome = await convert(code, { env: options.env, dir: options.dir, envFile, github: at.github, webhookUrl });
+  if ('problem' in outcome) {
+    at.phase = outcome.retry ? 'waiting' : 'registered';
+    options.stderr.write(`foreman app: ${outcome.problem}\n`);
+    return sendPage(res, outcome.status, problemPage('The registration did not finish', outcome.problem, outcome.status).html);
+  }
+  at.phase = 'registered';
   options.stderr.write(
-    `foreman app: no APP_ID and private key yet: starting the GitHub App registration: open http://${shown}:${port}/ in a browser ` +
-      `(the App is registered on ${github}${organization ? ` under the organization ${organization}` : ''}; its credentials go to ${envFile})\n`,
+    `foreman app: registered the GitHub App "${outcome.view.name}" (App ID ${outcome.view.appId}); its credentials are in ${envFile} (mode 600)` +
+      `${outcome.view.serverSettings.length ? `, with ${outcome.view.serverSettings.join(' and ')} so that the restart talks to ${outcome.view.githubUrl}` : ''}.\n` +
+      `foreman app: next: install it (${outcome.view.installUrl}), then run \`foreman app\` again in ${options.dir} to serve webhooks (its worker needs ANTHROPIC_API_KEY).\n`,
   );
-  const stopped = new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
-  await Promise.race([done, stopped]);
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-  return null;
+  res.once('finish', () => at.registered());
+  res.once('close', () => at.registered());
+  sendPage(res, 200, registeredPage(outcome.view));
 }
 
 /** Exchanges GitHub's code for the App's credentials and writes them to .env. */

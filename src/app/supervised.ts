@@ -2,7 +2,7 @@
 // started, watched, and started again when it ends without being asked to, after a delay that
 // grows while it keeps dying at once. Its state is what /healthz reports.
 import type { PartState, SupervisedPart } from './health.ts';
-import type { Logger } from './worker.ts';
+import type { Logger } from './jobs.ts';
 
 /** What a part tells its supervisor. */
 export interface PartEvents {

@@ -1,9 +1,11 @@
 // `foreman worker`: executes queued runs. Forked by `foreman app` (tokens over IPC), or started on
 // its own next to it with the same FOREMAN_HOME, asking the app for tokens over HTTP
 // (FOREMAN_APP_URL and WORKER_SECRET). Either way it never holds the App's private key.
+import { FOREMAN_VERSION } from '../service/version.ts';
+import { foremanHome } from '../service/home.ts';
 import { homedir } from 'node:os';
 import { detectSandbox, sandboxMessage } from '../workspace/sandbox.ts';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CachedTokenSource, githubApiUrl, type TokenSource } from '../github/installation.ts';
@@ -28,7 +30,6 @@ export interface WorkerIo {
 export class WorkerUsageError extends Error {}
 
 const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
-export const VERSION = '0.1.0';
 
 const USAGE_HINT = `usage: ${WORKER_HELP.synopsis} (foreman worker --help says more)`;
 
@@ -53,7 +54,7 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
     throw new WorkerUsageError((error as Error).message);
   }
 
-  const home = resolve(io.env.FOREMAN_HOME || join(io.env.HOME ?? '.', '.foreman'));
+  const home = foremanHome(io.env);
   const tokens = new CachedTokenSource(tokenSource(io.env));
   const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
   const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
@@ -78,7 +79,7 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
     commandEnv: io.env,
     sandbox,
     log,
-    version: VERSION,
+    version: FOREMAN_VERSION,
     maxRuns,
   });
   process.on('message', (message: WakeMessage) => message?.type === 'wake' && worker.wake());

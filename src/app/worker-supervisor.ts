@@ -11,7 +11,7 @@ import { releaseGoneHolders } from './holders.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { Supervised } from './supervised.ts';
 import { serveTokens, type StopMessage } from './token-broker.ts';
-import type { Logger } from './worker.ts';
+import type { Logger } from './jobs.ts';
 
 /** What the worker must never see: the App's key and the secrets that prove deliveries and workers. */
 const APP_SECRETS = ['PRIVATE_KEY', 'PRIVATE_KEY_PATH', 'WEBHOOK_SECRET', 'WORKER_SECRET', 'GITHUB_CLIENT_SECRET', 'CLIENT_SECRET'];

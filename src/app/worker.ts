@@ -10,57 +10,25 @@ import type { CapKind } from '../runtime/events.ts';
 import type { Job, WorkQueue } from '../runtime/queue.ts';
 import type { RunCaps } from '../runtime/store.ts';
 import { resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
-import { extractWorkflows, hydrateCommits, syncClone } from '../github/clone.ts';
 import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { GitHubRunReport } from '../github/run-report.ts';
-import { resolveCommit } from '../workspace/checkout.ts';
-import { git } from '../workspace/git.ts';
-import { sanitizeCommentText } from '../github/sanitize.ts';
 import { inertMarkdown } from '../report/inert-markdown.ts';
 import { inlineCode } from '../report/markdown.ts';
-import { randomBytes } from 'node:crypto';
-import { modelTable } from '../config/load.ts';
-import { resolveModel } from '../runtime/pricing.ts';
-import { scriptForRequest, type RequestedScript } from '../service/scripts.ts';
-import { workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
+import { workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
 import { validateScript, type ValidatedScript } from '../workflows/validate.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 import { planComment } from '../report/plan-comment.ts';
 import { saveWorkflow } from './saved-workflows.ts';
+import { ClaimLoop } from './claim-loop.ts';
+import { fetchRun, prepareRun, type CloneAccess } from './run-preparation.ts';
+import { needsApproval, scriptForRun } from './run-script.ts';
+import { pollStopRequests } from './stop-poll.ts';
+import { postComment } from '../policy/comments.ts';
+import { WORKER_JOB_KINDS, type Logger, type ResumeJob, type SaveJob, type StartJob } from './jobs.ts';
 
-/** A run to start: queued by the intake (comments), labels, schedules and releases. */
-export interface StartJob {
-  context: GitHubRunContext;
-  /** A branch to run on instead of the default one (schedules' `branches`). */
-  branch?: string;
-  /** A tag to run on (a published release); fixes target the default branch. */
-  tag?: string;
-}
-
-/** A run to resume: `/workflow resume`, the Resume button, or a re-run of the summary check. */
-export interface ResumeJob {
-  runId: string;
-  by: string;
-  /** The caps of the default branch's config when the resume was asked for: how a cap is raised on GitHub. */
-  caps?: RunCaps;
-}
-
-/** `/workflow save <name>`: a pull request adding a run's script to `.claude/workflows/`. */
-export interface SaveJob {
-  /** The run's registry entry. */
-  entryId: number;
-  name: string;
-  author: string;
-}
-
-export const WORKER_JOB_KINDS = ['start', 'resume', 'save'] as const;
-
-export interface Logger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { Logger, ResumeJob, SaveJob, StartJob } from './jobs.ts';
+export { WORKER_JOB_KINDS } from './jobs.ts';
 
 export interface WorkerOptions {
   queue: WorkQueue;
@@ -97,54 +65,40 @@ type Rest = InstanceType<typeof ProbotOctokit>;
 
 export class ForemanWorker {
   readonly #o: WorkerOptions;
-  readonly #active = new Set<Promise<void>>();
+  readonly #claims: ClaimLoop;
   readonly #controllers = new Set<AbortController>();
-  #stopped = false;
-  #wake: () => void = () => {};
-  #loop: Promise<void> = Promise.resolve();
 
   constructor(options: WorkerOptions) {
     this.#o = options;
+    this.#claims = new ClaimLoop({
+      queue: options.queue,
+      kinds: WORKER_JOB_KINDS,
+      holder: options.holder,
+      capacity: options.maxRuns ?? 2,
+      keepAlive: true,
+      ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+      handle: (job) => this.#handle(job),
+    });
+  }
+
+  get #stopped(): boolean {
+    return this.#claims.stopped;
   }
 
   start(): void {
-    this.#loop = this.#claimLoop();
+    this.#claims.start();
   }
 
   /** Another process queued work: look now rather than at the next poll. */
   wake(): void {
-    this.#wake();
+    this.#claims.wake();
   }
 
   /** Stops claiming, stops the runs in hand (they stay resumable) and waits for them. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake();
+    const stopping = this.#claims.stop();
     for (const controller of this.#controllers) controller.abort();
-    await this.#loop;
-    await Promise.allSettled([...this.#active]);
-  }
-
-  async #claimLoop(): Promise<void> {
-    const maxRuns = this.#o.maxRuns ?? 2;
-    while (!this.#stopped) {
-      const job = this.#active.size < maxRuns ? await this.#o.queue.claim(WORKER_JOB_KINDS, this.#o.holder) : null;
-      if (!job) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.#o.pollMs ?? 1_000);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        continue;
-      }
-      const work = this.#handle(job).finally(() => {
-        this.#active.delete(work);
-        this.#wake();
-      });
-      this.#active.add(work);
-    }
+    await stopping;
   }
 
   async #handle(job: Job): Promise<void> {
@@ -196,18 +150,15 @@ export class ForemanWorker {
     let report: GitHubRunReport | null = null;
     try {
       this.#o.log.info({ repo, issue: context.issueNumber, workflow: context.workflow }, 'preparing a run');
-      const prepared = await this.#prepare(octokit, context, job);
+      const prepared = await prepareRun(octokit, context, job, this.#access);
       Object.assign(context, prepared.context);
       this.#o.log.info({ repo, head: context.headSha, fork: context.fork }, 'repository ready');
       await registry.update(entry.id, context);
       const dirs = workflowDirs(prepared.workflowRoot, this.#noUserHome(), this.#o.builtinDir);
-      const script = context.script ? { ...context.script, origin: 'generated' } : await this.#script(context, dirs);
+      const script = await scriptForRun(context, dirs, this.#o.home, this.#o.anthropic);
       const validated = validateScript(script.source, script.file);
       const generated = script.origin === 'generated';
-      const approval = context.config.approval ?? 'generated';
-      // Schedules and releases were set up on the default branch by maintainers: that is their approval.
-      const asked = context.issueNumber !== null;
-      if (asked && !context.approvedBy && (approval === 'always' || (approval === 'generated' && generated))) {
+      if (needsApproval(context, script)) {
         await this.#askForApproval(entry.id, context, validated, generated ? { source: script.source, file: script.file } : null);
         return;
       }
@@ -244,7 +195,7 @@ export class ForemanWorker {
     const runId = entry.runId!;
     const octokit = this.#octokit(context);
     try {
-      const { workflowRoot } = await this.#fetch(context, [context.headSha!, context.defaultSha!]);
+      const { workflowRoot } = await fetchRun(context, [context.headSha!, context.defaultSha!], this.#access);
       const report = this.#report(octokit, { ...context, trigger: `${context.trigger}, ${why}` }, []);
       const outcome = await this.#execute(entry.id, context, report, workflowRoot, (env) => resumeRun(runId, env, caps), runId);
       await this.#ended(entry.id, outcome);
@@ -263,16 +214,6 @@ export class ForemanWorker {
     await this.#say(octokit, entry.context, await saveWorkflow(octokit, entry, job, this.#o.home));
   }
 
-  /** The saved or built-in workflow the request names, or one the model writes for it (free text). */
-  async #script(context: GitHubRunContext, dirs: WorkflowDirs): Promise<RequestedScript> {
-    return scriptForRequest(context.workflow, context.request ?? context.workflow, dirs, {
-      model: resolveModel(modelTable(context.config), undefined),
-      file: join(this.#o.home, 'generated', `${context.owner}-${context.repo}-${Date.now()}-${randomBytes(2).toString('hex')}.js`),
-      apiKey: this.#o.anthropic.apiKey,
-      baseURL: this.#o.anthropic.baseURL,
-    });
-  }
-
   /** Shows the plan (and a generated script) and parks the run until `/workflow approve`. */
   async #askForApproval(entryId: number, context: GitHubRunContext, script: ValidatedScript, generated: { source: string; file: string } | null): Promise<void> {
     const waiting: GitHubRunContext = { ...context, awaitingApproval: true, ...(generated ? { script: generated } : {}) };
@@ -281,60 +222,8 @@ export class ForemanWorker {
     await this.#say(this.#octokit(context), context, planComment(context.trigger, script, generated !== null));
   }
 
-  /** Where the run starts from, and whether its code is trusted; clones and fetches what it needs. */
-  async #prepare(
-    octokit: Rest,
-    context: GitHubRunContext,
-    job: StartJob,
-  ): Promise<{ clone: string; workflowRoot: string; context: Partial<GitHubRunContext>; pullRequestArgs: unknown }> {
-    let headSha: string | null = null;
-    let targetBranch = job.branch ?? context.defaultBranch;
-    let fork = false;
-    let pullRequest: { baseSha: string; title: string; body: string } | null = null;
-    const refs: string[] = job.tag ? [`refs/tags/${job.tag}`] : [];
-    if (context.isPullRequest && context.issueNumber !== null) {
-      const { data: pull } = await octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}', { owner: context.owner, repo: context.repo, pull_number: context.issueNumber });
-      headSha = pull.head.sha;
-      if (context.approvedSha && context.approvedSha !== headSha) {
-        throw new Error(
-          `the pull request changed after the approval (approved ${context.approvedSha.slice(0, 7)}, now ${headSha!.slice(0, 7)}): ` +
-            'nothing pushed since is run on that approval; review the new commits, then `/workflow approve` again',
-        );
-      }
-      pullRequest = { baseSha: pull.base.sha, title: pull.title ?? '', body: pull.body ?? '' };
-      // A deleted fork has no head repository: its code is no more trusted than a live fork's.
-      fork = pull.head.repo?.full_name !== `${context.owner}/${context.repo}`;
-      // A fork's branch is not ours to push to: fixes go to the branch the pull request targets.
-      targetBranch = fork ? pull.base.ref : pull.head.ref;
-      refs.push(`refs/pull/${context.issueNumber}/head`);
-    }
-    const token = await this.#token(context);
-    const clone = await syncClone({ cacheDir: join(this.#o.home, 'clones'), owner: context.owner, repo: context.repo, cloneUrl: context.cloneUrl, token, refs });
-    const defaultSha = await resolveCommit(clone, `refs/remotes/origin/${context.defaultBranch}`, 'the default branch');
-    headSha ??= await resolveCommit(clone, job.tag ? `refs/tags/${job.tag}` : `refs/remotes/origin/${targetBranch}`, job.tag ? 'the tag' : 'the branch');
-    // The base branch may have been force-pushed past the pull request's base: no merge base, no diff.
-    const mergeBase = pullRequest ? (await git(clone, ['merge-base', pullRequest.baseSha, headSha]).catch(() => '')).trim() : '';
-    // One hydration for every commit the run reads, the merge base included.
-    const { workflowRoot } = await this.#fetch({ ...context, headSha, defaultSha }, mergeBase ? [headSha, defaultSha, mergeBase] : [headSha, defaultSha], clone);
-    // On a pull request, a workflow asked for without args gets what review-pr reads: the change itself.
-    let pullRequestArgs: unknown = null;
-    if (pullRequest && mergeBase) {
-      const diff = await git(clone, ['diff', '--no-color', `${mergeBase}...${headSha}`]);
-      // The title and body are the author's words, maybe a stranger's: sanitised like a comment.
-      pullRequestArgs = { diff, base: mergeBase, head: headSha, title: sanitizeCommentText(pullRequest.title), body: sanitizeCommentText(pullRequest.body) };
-    }
-    return { clone, workflowRoot, context: { headSha, defaultSha, targetBranch, fork, ...(job.tag ? { tag: job.tag } : {}) }, pullRequestArgs };
-  }
-
-  /** Brings the clone up to date, downloads the commits' files, and extracts the default branch's saved workflows. */
-  async #fetch(context: GitHubRunContext, shas: string[], synced?: string): Promise<{ clone: string; workflowRoot: string }> {
-    const token = await this.#token(context);
-    const refs = context.isPullRequest && context.issueNumber !== null ? [`refs/pull/${context.issueNumber}/head`] : [];
-    const clone = synced ?? (await syncClone({ cacheDir: join(this.#o.home, 'clones'), owner: context.owner, repo: context.repo, cloneUrl: context.cloneUrl, token, refs }));
-    await hydrateCommits(clone, [...new Set(shas)], { cloneUrl: context.cloneUrl, token });
-    // Saved workflows and config come from the default branch: a pull request cannot change what runs on it.
-    const workflowRoot = await extractWorkflows(clone, context.defaultSha!, join(this.#o.home, 'github', 'workflows', context.owner, context.repo, context.defaultSha!));
-    return { clone, workflowRoot };
+  get #access(): CloneAccess {
+    return { home: this.#o.home, token: (context) => this.#token(context) };
   }
 
   #report(octokit: Rest, context: GitHubRunContext, plan: string[]): GitHubRunReport {
@@ -373,13 +262,7 @@ export class ForemanWorker {
     const controller = new AbortController();
     this.#controllers.add(controller);
     let runId = knownRunId ?? null;
-    const poll = setInterval(() => {
-      if (!runId) return;
-      this.#o.registry.get(runId).then(
-        (entry) => entry?.stopRequested && controller.abort(),
-        () => undefined,
-      );
-    }, this.#o.stopPollMs ?? 1_000);
+    const stopPolling = pollStopRequests(this.#o.registry, () => runId, controller, this.#o.stopPollMs);
     const untrusted =
       context.fork && !context.approvedBy
         ? `this pull request's code comes from a fork; a maintainer's \`/workflow approve\` lets Foreman build, test and propose it`
@@ -430,7 +313,7 @@ export class ForemanWorker {
       this.#o.log.info({ repo: `${context.owner}/${context.repo}`, issue: context.issueNumber, run: outcome.runId, status: this.#stopped && outcome.status === 'stopped' ? 'paused' : outcome.status, costUsd: Number(outcome.summary.costUsd.toFixed(4)) }, `run ${outcome.runId} ${outcome.status}`);
       return outcome;
     } finally {
-      clearInterval(poll);
+      stopPolling();
       this.#controllers.delete(controller);
     }
   }
@@ -461,8 +344,7 @@ export class ForemanWorker {
   }
 
   async #say(octokit: Rest, context: GitHubRunContext, body: string): Promise<void> {
-    if (context.issueNumber === null) return;
-    await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: context.owner, repo: context.repo, issue_number: context.issueNumber, body });
+    await postComment(octokit, { owner: context.owner, repo: context.repo, issueNumber: context.issueNumber }, body);
   }
 }
 

@@ -15,15 +15,14 @@ import { repositoryRoot, resolveCommit } from '../workspace/checkout.ts';
 import {
   AUTHORING_REFERENCE_VERSION,
   GenerationFailedError,
-  generateWorkflow,
   looksLikeFreeText,
   type GeneratedWorkflow,
 } from '../workflows/generate.ts';
 import { workflowDirs } from '../workflows/load.ts';
-import { workflowSummaries } from '../service/scripts.ts';
+import { writeScript } from '../service/scripts.ts';
 import { formatPlan, planWorkflow } from '../workflows/plan.ts';
 import type { RunArgs } from './args.ts';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './io.ts';
 import { count, formatTokens, formatUsd } from '../report/format.ts';
 
 /** Ends `foreman run` before any run exists; the exit code says why (2 invalid or refused, 1 declined). */
@@ -51,18 +50,15 @@ export async function writeWorkflow(args: RunArgs, io: CliIo, env: ServiceEnv, b
   await resolveCommit(repo, args.base);
   const models = modelTable(config);
   const model = resolveModel(models, args.model);
-  const workflows = await workflowSummaries(workflowDirs(repo, env.userHome, builtinDir));
+  const dirs = workflowDirs(repo, env.userHome, builtinDir);
   const file = join(env.home, 'generated', `${stamp()}-${randomBytes(2).toString('hex')}.js`);
 
   say(`writing a workflow with ${model} (authoring reference ${AUTHORING_REFERENCE_VERSION})`);
   let generated: GeneratedWorkflow;
   try {
-    generated = await generateWorkflow({
-      request: args.ref,
-      args: args.args,
+    generated = await writeScript(args.ref, args.args, dirs, {
       model,
       file,
-      workflows,
       apiKey: env.apiKey,
       baseURL: env.baseURL,
       signal: env.signal,

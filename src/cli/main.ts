@@ -1,7 +1,9 @@
 // The CLI front door: parse, call the service, render. One error path: every failure becomes one
 // message on stderr and an exit code (0 completed, 1 failed or stopped, 2 usage/validation,
 // 3 budget-exhausted).
-import { readFileSync } from 'node:fs';
+import { FOREMAN_VERSION } from '../service/version.ts';
+import type { CliIo } from './io.ts';
+import { foremanHome } from '../service/home.ts';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -21,15 +23,7 @@ import { LineReporter, LiveTableReporter, runJson, type Reporter } from './outpu
 import { detectSandbox, sandboxMessage, type SandboxChoice } from '../workspace/sandbox.ts';
 import { markNonDumpable } from '../service/non-dumpable.ts';
 
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Where a generated workflow's approval is read from; only asked when it is a terminal. */
-  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
-  env: NodeJS.ProcessEnv;
-  /** Aborted on SIGINT/SIGTERM: stops the run, which stays resumable. */
-  signal?: AbortSignal;
-}
+export type { CliIo } from './io.ts';
 
 const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
 
@@ -45,7 +39,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return command === undefined ? 2 : 0;
     }
     if (VERSION.has(command)) {
-      io.stdout.write(`foreman ${foremanVersion()}\n`);
+      io.stdout.write(`foreman ${FOREMAN_VERSION}\n`);
       return 0;
     }
     const run = COMMANDS[command];
@@ -69,8 +63,6 @@ function exitCodeFor(error: unknown): number {
 }
 
 class MissingKeyError extends Error {}
-
-const foremanVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The reporter showing a run, while one is: the stop line goes through it, not past it. */
 const showing = new WeakMap<CliIo, Reporter>();
@@ -137,7 +129,7 @@ function decideSandbox(io: CliIo, noSandbox: boolean): SandboxChoice {
 
 async function doctorCommand(argv: string[], io: CliIo): Promise<number> {
   if (argv.length > 0) throw new UsageError(`foreman doctor takes no arguments\n${USAGE}`);
-  io.stdout.write(`foreman ${foremanVersion()}, node ${process.version}\n`);
+  io.stdout.write(`foreman ${FOREMAN_VERSION}, node ${process.version}\n`);
   const choice = detectSandbox(io.env.FOREMAN_BWRAP ? { bwrap: io.env.FOREMAN_BWRAP } : {});
   if (choice.kind === 'bwrap') {
     io.stdout.write(`sandbox: works (${choice.bwrap}): gate steps and agents' commands run in their own namespaces, without network, seeing only the system and their worktree\n`);
@@ -149,8 +141,6 @@ async function doctorCommand(argv: string[], io: CliIo): Promise<number> {
   io.stdout.write(`sandbox: unavailable: ${choice.reason}\n  fix: ${choice.fix}\n`);
   return 1;
 }
-
-const foremanHome = (env: NodeJS.ProcessEnv): string => resolve(env.FOREMAN_HOME || resolve(env.HOME ?? homedir(), '.foreman'));
 
 function reporterFor(io: CliIo): Reporter {
   return io.stderr.isTTY && !io.env.CI ? new LiveTableReporter(io.stderr as NodeJS.WriteStream) : new LineReporter((line) => io.stderr.write(line + '\n'));

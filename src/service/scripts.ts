@@ -1,7 +1,8 @@
 // The script a request from GitHub runs: the saved or built-in workflow it names, or one the model
-// writes for it when it is free text. The App's worker and the Action both start runs from it.
+// writes for it when it is free text. The App's worker, the Action and `foreman run "<request>"`
+// all get their scripts here.
 import { listWorkflows, resolveWorkflow, WorkflowNotFoundError, availableNames, type WorkflowDirs } from '../workflows/load.ts';
-import { GenerationFailedError, generateWorkflow, looksLikeFreeText, type WorkflowSummary } from '../workflows/generate.ts';
+import { GenerationFailedError, generateWorkflow, looksLikeFreeText, type GeneratedWorkflow, type WorkflowSummary } from '../workflows/generate.ts';
 
 export interface RequestedScript {
   source: string;
@@ -18,11 +19,31 @@ export interface ScriptWriter {
   apiKey?: string;
   baseURL?: string;
   signal?: AbortSignal;
+  /** Told of each attempt the validation rejected, before the model fixes it. */
+  onRejected?: (attempt: number, problem: string) => void;
 }
 
 /** The workflows a generated script may call, as the model is told of them. */
 export async function workflowSummaries(dirs: WorkflowDirs): Promise<WorkflowSummary[]> {
   return (await listWorkflows(dirs)).filter((w) => !w.error).map(({ name, description, whenToUse }) => ({ name, description, whenToUse }));
+}
+
+/**
+ * A workflow the model writes for a free-text request, told of the workflows `dirs` hold so that
+ * it may call them. Throws GenerationFailedError when no attempt passed validation.
+ */
+export async function writeScript(request: string, args: unknown, dirs: WorkflowDirs, writer: ScriptWriter): Promise<GeneratedWorkflow> {
+  return generateWorkflow({
+    request,
+    args,
+    model: writer.model,
+    file: writer.file,
+    workflows: await workflowSummaries(dirs),
+    apiKey: writer.apiKey,
+    baseURL: writer.baseURL,
+    signal: writer.signal,
+    ...(writer.onRejected ? { onRejected: writer.onRejected } : {}),
+  });
 }
 
 /**
@@ -35,16 +56,7 @@ export async function scriptForRequest(ref: string, request: string | null, dirs
   if (workflow && workflow.origin !== 'path') return workflow;
   if (request === null || !looksLikeFreeText(request)) throw new WorkflowNotFoundError(ref, await availableNames(dirs));
   try {
-    const generated = await generateWorkflow({
-      request,
-      args: null,
-      model: writer.model,
-      file: writer.file,
-      workflows: await workflowSummaries(dirs),
-      apiKey: writer.apiKey,
-      baseURL: writer.baseURL,
-      signal: writer.signal,
-    });
+    const generated = await writeScript(request, null, dirs, writer);
     return { source: generated.script.source, file: writer.file, origin: 'generated' };
   } catch (error) {
     if (error instanceof GenerationFailedError) throw new Error(`${error.message}. Rephrase the request, or save a workflow in .claude/workflows/ and run it by name`);

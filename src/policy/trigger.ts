@@ -1,0 +1,32 @@
+// What an event starts, by the config: a label (`labels:`), a release (`on.release`), a schedule
+// (`schedules:`), or a `/workflow` comment, and how the run names what started it.
+import type { ForemanConfig } from '../config/schema.ts';
+import { inlineCode } from '../report/markdown.ts';
+
+export interface ConfiguredStart {
+  workflow: string;
+  args: unknown;
+}
+
+/** The config's entry for an event: a workflow's name, or `{ workflow, args }`. */
+type StartEntry = string | { workflow: string; args?: unknown };
+
+const startOf = (entry: StartEntry | undefined): ConfiguredStart | null =>
+  entry === undefined ? null : typeof entry === 'string' ? { workflow: entry, args: null } : { workflow: entry.workflow, args: entry.args ?? null };
+
+/** The workflow the config maps a label or a release to; null when it maps none (most are none of Foreman's business). */
+export function configuredStart(config: ForemanConfig, event: { kind: 'label'; name: string } | { kind: 'release' }): ConfiguredStart | null {
+  return startOf(event.kind === 'label' ? config.labels?.[event.name] : config.on?.release);
+}
+
+/** A schedule of the config's `schedules:`. */
+export function scheduledStart(schedule: NonNullable<ForemanConfig['schedules']>[number]): ConfiguredStart {
+  return { workflow: schedule.workflow, args: schedule.args ?? null };
+}
+
+/** How a run started by a `/workflow` comment names it: the command (long ones cut), and who asked. */
+export function commentTrigger(text: string, author: string): string {
+  return `${inlineCode(`/workflow ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`)} by @${author}`;
+}
+
+export const labelTrigger = (label: string, author: string | undefined): string => `the label \`${label}\` by @${author}`;
