@@ -1,43 +1,85 @@
 // Runs inside the isolate, once per sandbox, before the workflow script. sandbox.ts reads this
-// file as text and calls installWorkflowGlobals from a context.evalClosure, so the isolated-vm
-// References in `host` live only in this function's closure: nothing the script can reach
-// (globalThis, function objects, stack frames) ever holds one. Strict mode matters here: it keeps
+// file as text and runs it as the body of a context.evalClosure that ends by calling
+// installWorkflowGlobals, so every function here, and the isolated-vm References in `host`, live
+// only in that closure: nothing the script can reach (globalThis, function objects, stack frames)
+// ever holds one. Strict mode (the directive below, for the whole closure) matters here: it keeps
 // `fn.arguments`/`fn.caller` and CallSite#getThis/getFunction from exposing this code's frames.
 //
 // host:   { call, log, phase, warn, budgetSpent }, each an ivm.Reference to a host function.
 // configJson: JSON text { argsJson, budgetTotal (null = unlimited), maxItemsPerCall, maxTransferChars,
 //             maxMessageChars, maxTitleChars }.
 // Returns runMain(main) for the host: it runs the compiled script and reports how it ended.
+//
+// The asynchronous host calls and their replies are typed in src/contracts/host-calls.ts, which the
+// host checks every request against.
+/** @typedef {import('../contracts/host-calls.ts').HostCallKind} HostCallKind */
+/** @typedef {import('../contracts/host-calls.ts').HostCallReplies} HostCallReplies */
+'use strict';
+
+// Captured now, before the script runs, so that a script which overwrites a built-in cannot change
+// how the globals work.
+const { parse: parseJson, stringify } = JSON;
+const { defineProperty, freeze, isFrozen, getOwnPropertyNames, getOwnPropertyDescriptor } = Object;
+const { isArray } = Array;
+const { isInteger } = Number;
+const indirectEval = globalThis.eval;
+const NativeDate = Date;
+const { construct, ownKeys } = Reflect;
+// Called as sliceText(text, start, end): a script that patches String.prototype later cannot
+// change how a message is cut.
+const uncurry = (method) => Function.prototype.call.bind(method);
+const sliceText = uncurry(String.prototype.slice);
+const splitText = uncurry(String.prototype.split);
+const NativeArrayBuffer = ArrayBuffer;
+const NativeSharedArrayBuffer = SharedArrayBuffer;
+const PromiseAll = Promise.all.bind(Promise);
+const WeakSetHas = WeakSet.prototype.has;
+const WeakSetAdd = WeakSet.prototype.add;
 
 function installWorkflowGlobals(host, configJson) {
-  'use strict';
-
-  // Captured now so that a script which overwrites a built-in cannot change how the globals work.
-  const { parse: parseJson, stringify } = JSON;
-  const { defineProperty, freeze, isFrozen, getOwnPropertyNames } = Object;
-  const { isArray } = Array;
-  const { isInteger } = Number;
-  const indirectEval = globalThis.eval;
-  const NativeDate = Date;
-  const { construct, ownKeys } = Reflect;
-  // Called as sliceText(text, start, end): a script that patches String.prototype later cannot
-  // change how a message is cut.
-  const uncurry = (method) => Function.prototype.call.bind(method);
-  const sliceText = uncurry(String.prototype.slice);
-  const splitText = uncurry(String.prototype.split);
-  const { getOwnPropertyDescriptor } = Object;
-  const NativeArrayBuffer = ArrayBuffer;
-  const NativeSharedArrayBuffer = SharedArrayBuffer;
-  const PromiseAll = Promise.all.bind(Promise);
-
   const config = parseJson(configJson);
-  const maxItems = config.maxItemsPerCall;
-  const maxChars = config.maxTransferChars;
-  const maxMessageChars = config.maxMessageChars;
-  const maxTitleChars = config.maxTitleChars;
-  const megabytes = (chars) => `${(chars / (1024 * 1024)).toFixed(1)} MB`;
+  const limits = {
+    maxItems: config.maxItemsPerCall,
+    maxChars: config.maxTransferChars,
+    maxMessageChars: config.maxMessageChars,
+    maxTitleChars: config.maxTitleChars,
+  };
+  const boundary = createBoundary(host, limits);
+  const { agent, parallel, pipeline } = createAgentCalls(boundary, limits.maxItems);
+  const changes = createChangeCalls(boundary);
+  const fix = createFix({ agent, parallel, ...changes }, boundary.isRefusal);
+  const log = (message) => void boundary.notify('log', toLogText(message));
 
-  // ---- crossing the boundary -------------------------------------------------------------------
+  guardClock();
+  guardMemory();
+  installConsole(log, (message) => boundary.notify('warn', toLogText(message)));
+
+  const { change, gate, propose, discard } = changes;
+  const globals = {
+    agent, parallel, pipeline, phase: createPhase(boundary), log, args: copyFrozen(config.argsJson),
+    budget: createBudget(host, config.budgetTotal), workflow: createWorkflow(boundary), change, gate, propose, discard, fix,
+  };
+  for (const [name, value] of Object.entries(globals)) {
+    defineProperty(globalThis, name, { value, writable: false, enumerable: false, configurable: false });
+  }
+  return createRunMain(limits);
+}
+
+// ---- crossing the boundary -------------------------------------------------------------------
+
+const megabytes = (chars) => `${(chars / (1024 * 1024)).toFixed(1)} MB`;
+
+// The one cut for every string that leaves the isolate as text (log, warn, phase, a label, a
+// thrown error): made here, before the copy, so the host never holds more than `max` characters of
+// it. Cutting a huge string flattens it first, which the isolate's own memory limit pays for.
+function bounded(text, max) {
+  return text.length > max ? `${sliceText(text, 0, max)}… [cut: ${text.length} characters in all, the limit is ${max}]` : text;
+}
+
+// What the prelude's globals use to reach the host: the async calls, the notifications, and
+// which errors were refusals.
+function createBoundary(host, limits) {
+  const { maxChars, maxMessageChars, maxTitleChars } = limits;
 
   function toJson(value, what) {
     let json;
@@ -64,21 +106,26 @@ function installWorkflowGlobals(host, configJson) {
     const copy = { ...opts };
     if (typeof copy.label === 'string') copy.label = bounded(copy.label, maxTitleChars);
     if (typeof copy.phase === 'string') copy.phase = bounded(copy.phase, maxTitleChars);
+    // The host needs a change's id only: its diff (up to 100 KB) stays in the isolate.
+    const inside = copy.cwd;
+    const insideId = inside !== null && typeof inside === 'object' ? inside.id : undefined;
+    if (typeof insideId === 'string') copy.cwd = { id: insideId };
     return { ...payload, opts: copy };
   }
 
+  // Errors of calls the host refused (and already reported); private to this closure, its methods
+  // bound now so that a script that patches WeakSet changes nothing here.
+  const refusals = new WeakSet();
+  const isRefusal = WeakSetHas.bind(refusals);
+  const markRefusal = WeakSetAdd.bind(refusals);
+
   // The host answers every call with {"ok":true,"value":…} or {"ok":false,"message":…}; it never
   // rejects, so that a failure arrives here as a plain Error with the host's message.
-  // Errors of calls the host refused (and already reported); private to this closure.
-  // Bound now, like the built-ins above, so a script that patches WeakSet changes nothing here.
-  const refusals = new WeakSet();
-  const isRefusal = WeakSet.prototype.has.bind(refusals);
-  const markRefusal = WeakSet.prototype.add.bind(refusals);
-  // parallel() and pipeline() turn a throw into null with a warning, but not for a refusal: the host
-  // has printed that once already.
-  const warnUnlessRefused = (error, message) => {
-    if (!isRefusal(error)) notify('warn', message);
-  };
+  /**
+   * @template {HostCallKind} Kind
+   * @param {Kind} kind
+   * @returns {Promise<HostCallReplies[Kind]>}
+   */
   async function callHost(kind, payload) {
     const request = toJson(withBoundedTitles(payload), `${kind}() arguments`);
     const reply = await host.call.apply(undefined, [kind, request], {
@@ -94,13 +141,6 @@ function installWorkflowGlobals(host, configJson) {
     return answer.value;
   }
 
-  // The one cut for every string that leaves the isolate as text (log, warn, phase, a label, a
-  // thrown error): made here, before the copy, so the host never holds more than `max` characters of
-  // it. Cutting a huge string flattens it first, which the isolate's own memory limit pays for.
-  function bounded(text, max) {
-    return text.length > max ? `${sliceText(text, 0, max)}… [cut: ${text.length} characters in all, the limit is ${max}]` : text;
-  }
-
   // The host answers whether the run still shows messages. Once it does not, a log or warning
   // crosses as its length only, to be counted; a phase title still crosses (it may switch the phase).
   let messagesShown = true;
@@ -109,53 +149,72 @@ function installWorkflowGlobals(host, configJson) {
     messagesShown = host[channel].applySync(undefined, [sent], { arguments: { copy: true }, result: { copy: true } }) === true;
   }
 
-  function toLogText(value) {
-    if (typeof value === 'string') return value;
-    try {
-      return stringify(value) ?? String(value);
-    } catch {
-      return safeString(value);
-    }
+  // parallel() and pipeline() turn a throw into null with a warning, but not for a refusal: the host
+  // has printed that once already.
+  const warnUnlessRefused = (error, message) => {
+    if (!isRefusal(error)) notify('warn', message);
+  };
+
+  return { callHost, notify, toJson, isRefusal, warnUnlessRefused };
+}
+
+// ---- values as text ------------------------------------------------------------------------------
+
+function toLogText(value) {
+  if (typeof value === 'string') return value;
+  try {
+    return stringify(value) ?? String(value);
+  } catch {
+    return safeString(value);
   }
+}
 
-  // String() itself throws for some values (objects without a prototype, hostile toString).
-  function safeString(value) {
-    try {
-      return String(value);
-    } catch {
-      return Object.prototype.toString.call(value);
-    }
+// String() itself throws for some values (objects without a prototype, hostile toString).
+function safeString(value) {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
+}
 
-  function messageOf(error) {
-    try {
-      return error instanceof Error ? String(error.message) : toLogText(error);
-    } catch {
-      return 'unprintable error';
-    }
+function messageOf(error) {
+  try {
+    return error instanceof Error ? String(error.message) : toLogText(error);
+  } catch {
+    return 'unprintable error';
   }
+}
 
-  function describeType(value) {
-    if (value === null || value === undefined) return String(value);
-    if (isArray(value)) return 'an array';
-    if (typeof value === 'object') return 'an object';
-    if (typeof value === 'function') return 'a function';
-    const shown = typeof value === 'string' ? stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : safeString(value);
-    return `${typeof value} ${shown}`;
+function describeType(value) {
+  if (value === null || value === undefined) return String(value);
+  if (isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  const shown = typeof value === 'string' ? stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : safeString(value);
+  return `${typeof value} ${shown}`;
+}
+
+function deepFreeze(value) {
+  if (value !== null && typeof value === 'object' && !isFrozen(value)) {
+    freeze(value);
+    for (const key of getOwnPropertyNames(value)) deepFreeze(value[key]);
   }
+  return value;
+}
 
-  function deepFreeze(value) {
-    if (value !== null && typeof value === 'object' && !isFrozen(value)) {
-      freeze(value);
-      for (const key of getOwnPropertyNames(value)) deepFreeze(value[key]);
-    }
-    return value;
+const copyFrozen = (json) => (json === null ? undefined : deepFreeze(parseJson(json)));
+
+function checkOptions(callee, opts) {
+  if (opts !== undefined && (opts === null || typeof opts !== 'object' || isArray(opts))) {
+    throw new TypeError(`${callee}: opts must be an object, got ${describeType(opts)}`);
   }
+  return opts ?? {};
+}
 
-  const copyFrozen = (json) => (json === null ? undefined : deepFreeze(parseJson(json)));
+// ---- agent, parallel, pipeline -----------------------------------------------------------------
 
-  // ---- agent, parallel, pipeline -----------------------------------------------------------------
-
+function createAgentCalls({ callHost, notify, warnUnlessRefused }, maxItems) {
   function agent(prompt, opts) {
     if (typeof prompt !== 'string') {
       throw new TypeError(`agent(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
@@ -221,23 +280,34 @@ function installWorkflowGlobals(host, configJson) {
     );
   }
 
-  // ---- Foreman extensions: change, gate, propose, discard, fix -----------------------------------
+  return { agent, parallel, pipeline };
+}
 
-  // A change crosses back to the host as its id only; the host knows the rest.
-  function changeId(value, callee) {
-    if (value === null || typeof value !== 'object' || typeof value.id !== 'string') {
-      throw new TypeError(`${callee}: expects a change returned by change(), got ${describeType(value)}`);
-    }
-    return value.id;
+// ---- Foreman extensions: change, gate, propose, discard ------------------------------------------
+
+// A change crosses back to the host as its id only; the host knows the rest.
+function changeId(value, callee) {
+  if (value === null || typeof value !== 'object' || typeof value.id !== 'string') {
+    throw new TypeError(`${callee}: expects a change returned by change(), got ${describeType(value)}`);
   }
+  return value.id;
+}
 
-  function checkOptions(callee, opts) {
-    if (opts !== undefined && (opts === null || typeof opts !== 'object' || isArray(opts))) {
-      throw new TypeError(`${callee}: opts must be an object, got ${describeType(opts)}`);
+// The reviewers' verdicts, shown as a table in the pull request. A reviewer that gave no
+// verdict (null) is shown as not accepting.
+function reviewVotes(votes) {
+  const usage = 'propose(change, { votes }): votes must be an array of at most 9 { verdict: "accept" | "refute", reason } or null';
+  if (!isArray(votes) || votes.length > 9) throw new TypeError(`${usage}, got ${describeType(votes)}`);
+  return votes.map((vote) => {
+    if (vote === null) return { accepted: false, reason: 'no verdict' };
+    if (typeof vote !== 'object' || (vote.verdict !== 'accept' && vote.verdict !== 'refute') || typeof vote.reason !== 'string') {
+      throw new TypeError(`${usage}, got ${describeType(vote)} in it`);
     }
-    return opts ?? {};
-  }
+    return { accepted: vote.verdict === 'accept', reason: vote.reason };
+  });
+}
 
+function createChangeCalls({ callHost }) {
   function change(prompt, opts) {
     if (typeof prompt !== 'string') {
       throw new TypeError(`change(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
@@ -249,8 +319,12 @@ function installWorkflowGlobals(host, configJson) {
   // resolving to null, which for fix() means it changed nothing ('unchanged').
   const changeOrThrow = (prompt, opts) => callHost('change', { prompt, opts, failure: 'throw' });
 
-  const gate = (target, opts) =>
-    callHost('gate', { change: changeId(target, 'gate(change, opts?)'), opts: checkOptions('gate(change, opts?)', opts) });
+  // opts is reserved (docs/script-api.md): checked, and kept here, since the steps come from config.
+  function gate(target, opts) {
+    const id = changeId(target, 'gate(change, opts?)');
+    checkOptions('gate(change, opts?)', opts);
+    return callHost('gate', { change: id });
+  }
 
   function propose(target, opts) {
     const id = changeId(target, 'propose(change, { title, body })');
@@ -263,66 +337,50 @@ function installWorkflowGlobals(host, configJson) {
     return callHost('propose', request);
   }
 
-  // The reviewers' verdicts, shown as a table in the pull request. A reviewer that gave no
-  // verdict (null) is shown as not accepting.
-  function reviewVotes(votes) {
-    const usage = 'propose(change, { votes }): votes must be an array of at most 9 { verdict: "accept" | "refute", reason } or null';
-    if (!isArray(votes) || votes.length > 9) throw new TypeError(`${usage}, got ${describeType(votes)}`);
-    return votes.map((vote) => {
-      if (vote === null) return { accepted: false, reason: 'no verdict' };
-      if (typeof vote !== 'object' || (vote.verdict !== 'accept' && vote.verdict !== 'refute') || typeof vote.reason !== 'string') {
-        throw new TypeError(`${usage}, got ${describeType(vote)} in it`);
-      }
-      return { accepted: vote.verdict === 'accept', reason: vote.reason };
-    });
-  }
-
   const discard = (target) => callHost('discard', { change: changeId(target, 'discard(change)') });
 
-  const VERDICT = freeze({
-    type: 'object',
-    required: ['verdict', 'reason'],
-    properties: {
-      verdict: { type: 'string', enum: ['accept', 'refute'] },
-      reason: { type: 'string' },
-    },
-  });
+  return { change, changeOrThrow, gate, propose, discard };
+}
 
-  const reviewPrompt = (request, candidate, index) =>
-    [
-      `You are reviewer ${index + 1} of a proposed code change. Your job is to refute it.`,
-      'The change was made by another agent for this request:',
-      '',
-      request,
-      '',
-      `Files changed: ${candidate.files.map((f) => `${f.path} (+${f.additions} -${f.deletions})`).join(', ')}`,
-      '',
-      'The diff against the base commit:',
-      '```diff',
-      candidate.diff,
-      '```',
-      '',
-      'Your working directory is the repository with the change applied: read the changed files and the code around them.',
-      'Answer "refute" if the change is wrong, incomplete, does not do what was asked, breaks other code, or adds',
-      'anything that was not asked for. Answer "accept" only if you tried to find such a flaw and could not.',
-      'Give the concrete reason either way.',
-    ].join('\n');
+// ---- fix: change → adversarial reviewers → majority → gate → propose -----------------------------
 
-  // fix(): change → adversarial reviewers → majority → gate → propose, written with the same
-  // globals a script has, so its journal entries are the primitives' own and a resume replays it.
-  async function fix(prompt, opts) {
-    if (typeof prompt !== 'string') {
-      throw new TypeError(`fix(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
-    }
-    const options = checkOptions('fix(prompt, opts?)', opts);
-    checkTextOptions('fix(prompt, opts?)', options, ['label', 'phase', 'reviewPhase', 'model', 'reviewModel', 'title', 'body']);
-    const reviewers = options.reviewers === undefined ? 2 : options.reviewers;
-    if (!isInteger(reviewers) || reviewers < 1 || reviewers > 9) {
-      throw new RangeError(`fix(prompt, opts?): reviewers must be an integer from 1 to 9, got ${describeType(reviewers)}`);
-    }
-    const label = typeof options.label === 'string' ? options.label : firstLine(prompt);
-    const outcome = (status, fields) => ({ status, change: null, votes: [], gate: null, pr: null, ...fields });
+const VERDICT = freeze({
+  type: 'object',
+  required: ['verdict', 'reason'],
+  properties: {
+    verdict: { type: 'string', enum: ['accept', 'refute'] },
+    reason: { type: 'string' },
+  },
+});
 
+const reviewPrompt = (request, candidate, index) =>
+  [
+    `You are reviewer ${index + 1} of a proposed code change. Your job is to refute it.`,
+    'The change was made by another agent for this request:',
+    '',
+    request,
+    '',
+    `Files changed: ${candidate.files.map((f) => `${f.path} (+${f.additions} -${f.deletions})`).join(', ')}`,
+    '',
+    'The diff against the base commit:',
+    '```diff',
+    candidate.diff,
+    '```',
+    '',
+    'Your working directory is the repository with the change applied: read the changed files and the code around them.',
+    'Answer "refute" if the change is wrong, incomplete, does not do what was asked, breaks other code, or adds',
+    'anything that was not asked for. Answer "accept" only if you tried to find such a flaw and could not.',
+    'Give the concrete reason either way.',
+  ].join('\n');
+
+// fix() is written with the same globals a script has, so its journal entries are the primitives'
+// own and a resume replays it.
+function createFix(calls, isRefusal) {
+  const { changeOrThrow, gate, propose, discard } = calls;
+  const outcome = (status, fields) => ({ status, change: null, votes: [], gate: null, pr: null, ...fields });
+
+  return async function fix(prompt, opts) {
+    const { options, reviewers, label } = fixOptions(prompt, opts);
     let candidate;
     try {
       candidate = await changeOrThrow(prompt, { label, phase: options.phase, model: options.model, schema: options.schema });
@@ -331,23 +389,7 @@ function installWorkflowGlobals(host, configJson) {
     }
     if (candidate === null) return outcome('unchanged');
 
-    let refused = null;
-    const votes = await parallel(
-      Array.from({ length: reviewers }, (_, index) => async () => {
-        try {
-          return await agent(reviewPrompt(prompt, candidate, index), {
-            cwd: candidate,
-            schema: VERDICT,
-            label: `review ${index + 1}: ${label}`,
-            phase: options.reviewPhase,
-            model: options.reviewModel ?? options.model,
-          });
-        } catch (error) {
-          if (isRefusal(error)) refused = error;
-          throw error;
-        }
-      }),
-    );
+    const { votes, refused } = await review(calls, isRefusal, { prompt, candidate, reviewers, label, options });
     // A reviewer a cap refused gave no verdict: the change is kept (not discarded as refuted), so a
     // resume with a raised cap reviews it.
     if (refused !== null) return outcome('failed', { change: candidate, votes, error: messageOf(refused) });
@@ -378,77 +420,117 @@ function installWorkflowGlobals(host, configJson) {
     } catch (error) {
       return outcome('failed', { change: candidate, votes, gate: verdict, error: messageOf(error) });
     }
-  }
+  };
+}
 
-  // fix() has no host call of its own: its text options are checked here, before its first agent,
-  // so that a bad reviewPhase is not found only after the change agent was paid for.
-  function checkTextOptions(callee, options, keys) {
-    for (const key of keys) {
-      const value = options[key];
-      if (value !== undefined && value !== null && typeof value !== 'string') {
-        throw new TypeError(`${callee}: opts.${key} must be a string, got ${describeType(value)}`);
-      }
+// fix() has no host call of its own: its options are checked here, before its first agent, so
+// that a bad reviewPhase is not found only after the change agent was paid for.
+function fixOptions(prompt, opts) {
+  if (typeof prompt !== 'string') {
+    throw new TypeError(`fix(prompt, opts?): prompt must be a string, got ${describeType(prompt)}`);
+  }
+  const options = checkOptions('fix(prompt, opts?)', opts);
+  for (const key of ['label', 'phase', 'reviewPhase', 'model', 'reviewModel', 'title', 'body']) {
+    const value = options[key];
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      throw new TypeError(`fix(prompt, opts?): opts.${key} must be a string, got ${describeType(value)}`);
     }
   }
-
-  function firstLine(text) {
-    const line = text.trim().split('\n')[0] ?? '';
-    return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+  const reviewers = options.reviewers === undefined ? 2 : options.reviewers;
+  if (!isInteger(reviewers) || reviewers < 1 || reviewers > 9) {
+    throw new RangeError(`fix(prompt, opts?): reviewers must be an integer from 1 to 9, got ${describeType(reviewers)}`);
   }
+  const label = typeof options.label === 'string' ? options.label : firstLine(prompt);
+  return { options, reviewers, label };
+}
 
-  // ---- phase, log, args, budget ------------------------------------------------------------------
+// The reviewers, in parallel, each reading the change's worktree; `refused` is a refusal (a cap)
+// that kept one of them from giving a verdict.
+async function review({ agent, parallel }, isRefusal, { prompt, candidate, reviewers, label, options }) {
+  let refused = null;
+  const votes = await parallel(
+    Array.from({ length: reviewers }, (_, index) => async () => {
+      try {
+        return await agent(reviewPrompt(prompt, candidate, index), {
+          cwd: candidate,
+          schema: VERDICT,
+          label: `review ${index + 1}: ${label}`,
+          phase: options.reviewPhase,
+          model: options.reviewModel ?? options.model,
+        });
+      } catch (error) {
+        if (isRefusal(error)) refused = error;
+        throw error;
+      }
+    }),
+  );
+  return { votes, refused };
+}
 
-  function phase(title) {
+function firstLine(text) {
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}
+
+// ---- phase, budget, workflow -----------------------------------------------------------------------
+
+function createPhase({ notify }) {
+  return function phase(title) {
     if (typeof title !== 'string') throw new TypeError(`phase(title): title must be a string, got ${describeType(title)}`);
     notify('phase', toLogText(title));
-  }
-  const log = (message) => void notify('log', toLogText(message));
+  };
+}
 
-  const budgetTotal = config.budgetTotal === null ? Infinity : config.budgetTotal;
+function createBudget(host, total) {
+  const budgetTotal = total === null ? Infinity : total;
   const spent = () => Number(host.budgetSpent.applySync(undefined, [], { result: { copy: true } }));
-  const budget = freeze({
+  return freeze({
     total: budgetTotal,
     spent,
     remaining: () => Math.max(0, budgetTotal - spent()),
   });
+}
 
-  // ---- workflow ----------------------------------------------------------------------------------
-
-  async function workflow(name, nestedArgs) {
+// The nested script runs inline, in this isolate, with its own deep-frozen copy of its args: only
+// its name crosses to the host, which answers with its checked source.
+function createWorkflow({ callHost, toJson }) {
+  return async function workflow(name, nestedArgs) {
     if (typeof name !== 'string') {
       throw new TypeError(`workflow(name, args?): name must be a string, got ${describeType(name)}`);
     }
     const argsJson = nestedArgs === undefined ? null : toJson(nestedArgs, 'workflow() args');
-    const script = await callHost('workflow', { name, args: nestedArgs });
+    const script = await callHost('workflow', { name });
     const nestedMain = compileNested(script.body, script.file);
     const refuseNesting = () => {
       throw new Error(`workflow() nests one level: ${name} cannot call workflow()`);
     };
     return nestedMain(copyFrozen(argsJson), refuseNesting);
+  };
+}
+
+// Same wrapper shape as the main script (prefix on the body's first line keeps line numbers);
+// its own args and workflow parameters shadow the globals.
+function compileNested(body, file) {
+  const sourceUrl = String(file).replace(/[\s]/g, '_');
+  try {
+    return indirectEval(`(async function (args, workflow) {${body}\n})\n//# sourceURL=${sourceUrl}`);
+  } catch (error) {
+    throw new SyntaxError(`${file}: ${messageOf(error)}`);
   }
+}
 
-  // Same wrapper shape as the main script (prefix on the body's first line keeps line numbers);
-  // its own args and workflow parameters shadow the globals.
-  function compileNested(body, file) {
-    const sourceUrl = String(file).replace(/[\s]/g, '_');
-    try {
-      return indirectEval(`(async function (args, workflow) {${body}\n})\n//# sourceURL=${sourceUrl}`);
-    } catch (error) {
-      throw new SyntaxError(`${file}: ${messageOf(error)}`);
-    }
-  }
+// ---- determinism guards ------------------------------------------------------------------------
 
-  // ---- determinism guards ------------------------------------------------------------------------
+// A resumed run replays journaled agent results; a script that reads the clock or randomness
+// would decide differently the second time and no longer match its journal.
+const nondeterministic = (call, instead) =>
+  new Error(
+    `${call} is not available in workflow scripts: a resumed run replays journaled results, so ` +
+      `time and randomness would send the script down a different path. ${instead}`,
+  );
+const TIME_INSTEAD = 'Pass the time in through args instead; new Date(x) with an argument works.';
 
-  // A resumed run replays journaled agent results; a script that reads the clock or randomness
-  // would decide differently the second time and no longer match its journal.
-  const nondeterministic = (call, instead) =>
-    new Error(
-      `${call} is not available in workflow scripts: a resumed run replays journaled results, so ` +
-        `time and randomness would send the script down a different path. ${instead}`,
-    );
-  const TIME_INSTEAD = 'Pass the time in through args instead; new Date(x) with an argument works.';
-
+function guardClock() {
   const GuardedDate = function Date(...parts) {
     if (new.target === undefined) throw nondeterministic('Date() called as a function', TIME_INSTEAD);
     if (parts.length === 0) throw nondeterministic('new Date() without an argument', TIME_INSTEAD);
@@ -478,49 +560,51 @@ function installWorkflowGlobals(host, configJson) {
     writable: true,
     configurable: true,
   });
-
   guardDateTimeFormatClock();
+}
 
-  // Intl.DateTimeFormat formats the current time when given no date: format() and formatToParts()
-  // read the clock as Date.now() does. formatRange() and formatRangeToParts() need both dates.
-  function guardDateTimeFormatClock() {
-    const proto = Intl.DateTimeFormat.prototype;
-    // Bound now: the natives never pass through anything the script can replace (Reflect.apply, call).
-    const nativeFormatOf = Function.prototype.call.bind(Object.getOwnPropertyDescriptor(proto, 'format').get);
-    const nativeFormatToParts = Function.prototype.call.bind(proto.formatToParts);
-    const DATE_INSTEAD = 'Pass the date to format, e.g. format(new Date(args.now)), with the time in args.';
-    defineProperty(proto, 'format', {
-      get: function format() {
-        const formatNative = nativeFormatOf(this);
-        return function format(date) {
-          if (date === undefined) throw nondeterministic('Intl.DateTimeFormat#format() without a date', DATE_INSTEAD);
-          return formatNative(date);
-        };
-      },
-      enumerable: false,
-      configurable: true,
-    });
-    defineProperty(proto, 'formatToParts', {
-      value: function formatToParts(date) {
-        if (date === undefined) throw nondeterministic('Intl.DateTimeFormat#formatToParts() without a date', DATE_INSTEAD);
-        return nativeFormatToParts(this, date);
-      },
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
-  }
+// Intl.DateTimeFormat formats the current time when given no date: format() and formatToParts()
+// read the clock as Date.now() does. formatRange() and formatRangeToParts() need both dates.
+function guardDateTimeFormatClock() {
+  const proto = Intl.DateTimeFormat.prototype;
+  // Bound now: the natives never pass through anything the script can replace (Reflect.apply, call).
+  const nativeFormatOf = Function.prototype.call.bind(Object.getOwnPropertyDescriptor(proto, 'format').get);
+  const nativeFormatToParts = Function.prototype.call.bind(proto.formatToParts);
+  const DATE_INSTEAD = 'Pass the date to format, e.g. format(new Date(args.now)), with the time in args.';
+  defineProperty(proto, 'format', {
+    get: function format() {
+      const formatNative = nativeFormatOf(this);
+      return function format(date) {
+        if (date === undefined) throw nondeterministic('Intl.DateTimeFormat#format() without a date', DATE_INSTEAD);
+        return formatNative(date);
+      };
+    },
+    enumerable: false,
+    configurable: true,
+  });
+  defineProperty(proto, 'formatToParts', {
+    value: function formatToParts(date) {
+      if (date === undefined) throw nondeterministic('Intl.DateTimeFormat#formatToParts() without a date', DATE_INSTEAD);
+      return nativeFormatToParts(this, date);
+    },
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
+}
 
-  // ---- memory outside the limit ------------------------------------------------------------------
+// ---- memory outside the limit ------------------------------------------------------------------
 
-  // isolated-vm counts the isolate's heap and its fixed-size ArrayBuffers against the memory limit,
-  // but not WebAssembly memories or resizable buffers: V8 reserves those itself, so a script could
-  // grow them to gigabytes of the host's memory. Scripts orchestrate agents and need neither.
-  const outsideTheLimit = (what) =>
-    new TypeError(
-      `${what} is not available in workflow scripts: its memory is outside the script's memory limit. ` +
-        'Workflow scripts orchestrate agents; do heavy computation in an agent or a gate command instead.',
-    );
+// isolated-vm counts the isolate's heap and its fixed-size ArrayBuffers against the memory limit,
+// but not WebAssembly memories or resizable buffers: V8 reserves those itself, so a script could
+// grow them to gigabytes of the host's memory. Scripts orchestrate agents and need neither.
+const outsideTheLimit = (what) =>
+  new TypeError(
+    `${what} is not available in workflow scripts: its memory is outside the script's memory limit. ` +
+      'Workflow scripts orchestrate agents; do heavy computation in an agent or a gate command instead.',
+  );
+
+function guardMemory() {
   const NativeWebAssembly = globalThis.WebAssembly;
   if (NativeWebAssembly !== undefined) {
     const refused = {};
@@ -531,59 +615,54 @@ function installWorkflowGlobals(host, configJson) {
     }
     defineProperty(globalThis, 'WebAssembly', { value: freeze(refused), writable: true, configurable: true });
   }
-
-  // Fixed-size buffers stay; only the maxByteLength option (a resizable buffer) is refused. The
-  // guarded constructor is the prototype's constructor too, so no path leads back to the native one.
-  function guardBuffer(Native, name, resize) {
-    const Guarded = function (...parts) {
-      if (new.target === undefined) throw new TypeError(`Constructor ${name} requires 'new'`);
-      const options = parts[1];
-      if (options !== null && typeof options === 'object' && options.maxByteLength !== undefined) {
-        throw outsideTheLimit(`A resizable ${name} (maxByteLength, ${resize})`);
-      }
-      return construct(Native, [parts[0]], new.target);
-    };
-    defineProperty(Guarded, 'name', { value: name });
-    defineProperty(Guarded, 'length', { value: 1 });
-    defineProperty(Guarded, 'prototype', { value: Native.prototype, writable: false });
-    defineProperty(Native.prototype, 'constructor', { value: Guarded, writable: true, configurable: true });
-    for (const key of ownKeys(Native)) {
-      if (key === 'prototype' || key === 'name' || key === 'length') continue;
-      defineProperty(Guarded, key, getOwnPropertyDescriptor(Native, key));
-    }
-    defineProperty(globalThis, name, { value: Guarded, writable: true, configurable: true });
-  }
   guardBuffer(NativeArrayBuffer, 'ArrayBuffer', 'resize()');
   guardBuffer(NativeSharedArrayBuffer, 'SharedArrayBuffer', 'grow()');
+}
 
-  // V8's built-in console prints nowhere in an isolate; route it to the run's log so that a
-  // script's console.log is not silently lost.
-  const consoleTargets = { log, info: log, debug: log, warn: (m) => notify('warn', toLogText(m)) };
-  consoleTargets.error = consoleTargets.warn;
+// Fixed-size buffers stay; only the maxByteLength option (a resizable buffer) is refused. The
+// guarded constructor is the prototype's constructor too, so no path leads back to the native one.
+function guardBuffer(Native, name, resize) {
+  const Guarded = function (...parts) {
+    if (new.target === undefined) throw new TypeError(`Constructor ${name} requires 'new'`);
+    const options = parts[1];
+    if (options !== null && typeof options === 'object' && options.maxByteLength !== undefined) {
+      throw outsideTheLimit(`A resizable ${name} (maxByteLength, ${resize})`);
+    }
+    return construct(Native, [parts[0]], new.target);
+  };
+  defineProperty(Guarded, 'name', { value: name });
+  defineProperty(Guarded, 'length', { value: 1 });
+  defineProperty(Guarded, 'prototype', { value: Native.prototype, writable: false });
+  defineProperty(Native.prototype, 'constructor', { value: Guarded, writable: true, configurable: true });
+  for (const key of ownKeys(Native)) {
+    if (key === 'prototype' || key === 'name' || key === 'length') continue;
+    defineProperty(Guarded, key, getOwnPropertyDescriptor(Native, key));
+  }
+  defineProperty(globalThis, name, { value: Guarded, writable: true, configurable: true });
+}
+
+// V8's built-in console prints nowhere in an isolate; route it to the run's log so that a
+// script's console.log is not silently lost.
+function installConsole(log, warn) {
+  const consoleTargets = { log, info: log, debug: log, warn, error: warn };
   const consoleShim = {};
   for (const [method, target] of Object.entries(consoleTargets)) {
     consoleShim[method] = (...parts) => target(parts.map(toLogText).join(' '));
   }
   defineProperty(globalThis, 'console', { value: freeze(consoleShim), writable: true, configurable: true });
+}
 
-  // ---- install -----------------------------------------------------------------------------------
+// ---- how the script ended ------------------------------------------------------------------------
 
-  const globals = {
-    agent, parallel, pipeline, phase, log, args: copyFrozen(config.argsJson), budget, workflow,
-    change, gate, propose, discard, fix,
-  };
-  for (const [name, value] of Object.entries(globals)) {
-    defineProperty(globalThis, name, { value, writable: false, enumerable: false, configurable: false });
-  }
-
-  // How the script ended, as plain strings the host copies out. The result is serialised here,
-  // inside the isolate, so that its size and CPU cost count against the script's own limits.
+// How the script ended, as plain strings the host copies out. The result is serialised here,
+// inside the isolate, so that its size and CPU cost count against the script's own limits.
+function createRunMain({ maxChars, maxMessageChars, maxTitleChars }) {
   return async function runMain(main) {
     let value;
     try {
       value = await main();
     } catch (error) {
-      return describeThrown(error);
+      return describeThrown(error, maxMessageChars, maxTitleChars);
     }
     let json;
     try {
@@ -602,37 +681,37 @@ function installWorkflowGlobals(host, configJson) {
     }
     return { outcome: 'ok', json };
   };
+}
 
-  // The stack repeats the message in its first line: cut line by line, so that a long message
-  // does not push out the frames that say where the script threw.
-  function boundedStack(stack) {
-    const STACK_LINE_CHARS = 1024;
-    const lines = splitText(stack, '\n');
-    let text = '';
-    for (let i = 0; i < lines.length && text.length <= maxMessageChars; i++) {
-      text += `${i === 0 ? '' : '\n'}${bounded(lines[i], STACK_LINE_CHARS)}`;
-    }
-    return bounded(text, maxMessageChars);
+// The stack repeats the message in its first line: cut line by line, so that a long message
+// does not push out the frames that say where the script threw.
+function boundedStack(stack, maxMessageChars) {
+  const STACK_LINE_CHARS = 1024;
+  const lines = splitText(stack, '\n');
+  let text = '';
+  for (let i = 0; i < lines.length && text.length <= maxMessageChars; i++) {
+    text += `${i === 0 ? '' : '\n'}${bounded(lines[i], STACK_LINE_CHARS)}`;
   }
+  return bounded(text, maxMessageChars);
+}
 
-  function describeThrown(error) {
-    try {
-      if (error instanceof Error) {
-        const message = bounded(String(error.message), maxMessageChars);
-        // V8 writes the stack text when it is first read, message included: with the cut message
-        // in place, a huge message is not copied a second time into it.
-        if (message.length < error.message.length) {
-          try {
-            error.message = message;
-          } catch {
-            // A frozen error: its stack costs what it costs, inside the isolate's own limit.
-          }
+function describeThrown(error, maxMessageChars, maxTitleChars) {
+  try {
+    if (error instanceof Error) {
+      const message = bounded(String(error.message), maxMessageChars);
+      // V8 writes the stack text when it is first read, message included: with the cut message
+      // in place, a huge message is not copied a second time into it.
+      if (message.length < error.message.length) {
+        try {
+          error.message = message;
+        } catch {
+          // A frozen error: its stack costs what it costs, inside the isolate's own limit.
         }
-        return { outcome: 'error', name: bounded(String(error.name), maxTitleChars), message, stack: boundedStack(String(error.stack)) };
       }
-    } catch {
-      // A hostile getter on the error: fall through to the plain description.
+      return { outcome: 'error', name: bounded(String(error.name), maxTitleChars), message, stack: boundedStack(String(error.stack), maxMessageChars) };
     }
-    return { outcome: 'error', name: 'Error', message: bounded(`the script threw a non-Error value: ${toLogText(error)}`, maxMessageChars), stack: '' };
+  } catch {
+    // A hostile getter on the error: fall through to the plain description.
   }
+  return { outcome: 'error', name: 'Error', message: bounded(`the script threw a non-Error value: ${toLogText(error)}`, maxMessageChars), stack: '' };
 }
