@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type Anthropic from '@anthropic-ai/sdk';
+import { CONFIG_DEFAULTS } from '../config/schema.ts';
 import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../workspace/command.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
@@ -660,7 +661,7 @@ const formatBytes = (bytes: number): string =>
 
 // ---- run_command ---------------------------------------------------------------------------
 
-export const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = CONFIG_DEFAULTS.agents.commandTimeoutMs;
 /** The tail of a command's output the model gets, in characters. */
 export const MAX_COMMAND_OUTPUT = 30_000;
 

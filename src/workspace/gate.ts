@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, unlink } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import type { ForemanConfig } from '../config/schema.ts';
+import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import type { GateResult, GateStep, GateStepName } from '../runtime/types.ts';
 import { cleanEnvironment, CommandSyntaxError, parseCommandLine, runProcess } from './command.ts';
 import { git } from './git.ts';
@@ -36,7 +36,7 @@ export interface GatePlan {
   ecosystem: string | null;
 }
 
-export const DEFAULT_GATE_STEP_TIMEOUT_MS = 600_000;
+export const DEFAULT_GATE_STEP_TIMEOUT_MS = CONFIG_DEFAULTS.gate.timeoutMs;
 
 const CONFIG_EXAMPLE = `gate:
   setup: npm ci          # optional: installs dependencies
