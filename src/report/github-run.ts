@@ -116,8 +116,15 @@ function heading(view: RunView, state: string): string {
   return `### Foreman · \`${view.workflow}\` · ${state}`;
 }
 
-function startedLine(view: RunView, runId: string | null): string {
-  return `Run \`${runId}\`, started by ${view.trigger} on ${view.headSha.slice(0, 7)}.${view.summaryUrl ? ` [Checks](${view.summaryUrl})` : ''}`;
+/** Every state of the comment opens alike: the state, who started the run on what, its figures. */
+function commentHead(view: RunView, state: string, runId: string | null, summary: RunSummary): string[] {
+  return [
+    heading(view, state),
+    '',
+    `Run \`${runId}\`, started by ${view.trigger} on ${view.headSha.slice(0, 7)}.${view.summaryUrl ? ` [Checks](${view.summaryUrl})` : ''}`,
+    '',
+    phaseTableMarkdown(summary, view.phaseUrl),
+  ];
 }
 
 function proposalLines(view: RunView): string[] {
@@ -129,11 +136,7 @@ export function liveCommentText(view: RunView, summary: RunSummary): string {
   const started = new Set(summary.phases.map((p) => p.title));
   const waiting = view.plan.filter((title) => !started.has(title));
   return [
-    heading(view, '⏳ running'),
-    '',
-    startedLine(view, view.runId),
-    '',
-    phaseTableMarkdown(summary, view.phaseUrl),
+    ...commentHead(view, '⏳ running', view.runId, summary),
     ...(waiting.length ? ['', `Still to come: ${waiting.map((w) => `**${tableCell(w)}**`).join(', ')}.`] : []),
     ...proposalLines(view),
     ...(view.controls.stop ? ['', view.controls.stop.comment(view.runId ?? '')] : []),
@@ -143,11 +146,7 @@ export function liveCommentText(view: RunView, summary: RunSummary): string {
 /** The run is not over: the next worker continues it from its journal in this same comment. */
 export function pausedCommentText(view: RunView, summary: RunSummary): string {
   return [
-    heading(view, '⏸️ paused'),
-    '',
-    startedLine(view, view.runId),
-    '',
-    phaseTableMarkdown(summary, view.phaseUrl),
+    ...commentHead(view, '⏸️ paused', view.runId, summary),
     ...proposalLines(view),
     '',
     'Foreman is restarting (a deploy, or its server was stopped). The run continues on its own when a worker is back, from its journal: finished agents are not paid for again.',
@@ -166,11 +165,7 @@ export function finalCommentText(view: RunView, outcome: RunOutcome, findings: r
   const findingLines = shown.map((f) => `- ${inlineCode(oneLine(`${f.file}${f.line ? `:${f.line}` : ''}`))}${f.severity ? ` (${f.severity})` : ''}: ${tableCell(f.title)}`);
   const moreFindings = findings.length > shown.length ? [`- …and ${findings.length - shown.length} more, annotated on the checks`] : [];
   return [
-    heading(view, OUTCOME_HEADINGS[outcome.status]),
-    '',
-    startedLine(view, outcome.runId),
-    '',
-    phaseTableMarkdown(outcome.summary, view.phaseUrl),
+    ...commentHead(view, OUTCOME_HEADINGS[outcome.status], outcome.runId, outcome.summary),
     '',
     outcomeLine(outcome, findings.length, view.proposals.length),
     ...(shown.length ? ['', '**Findings**', '', ...findingLines, ...moreFindings] : []),
