@@ -2,7 +2,7 @@
 // of violation (checked on a small tree written here, so a checker that found nothing would fail).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,4 +54,13 @@ test('the checker reports each kind of violation in a tree that has them', (t) =
 
 test('dist/ is marked as generated, so reviews and language statistics skip the bundle', () => {
   assert.match(readFileSync(join(repo, '.gitattributes'), 'utf8'), /^dist\/\*\* linguist-generated=true$/m);
+});
+
+test('docs/architecture.md draws the one data path in Mermaid and its tree names every folder of src/', () => {
+  const doc = readFileSync(join(repo, 'docs/architecture.md'), 'utf8');
+  assert.equal(doc.match(/^```mermaid$/gm)?.length, 1);
+  const tree = doc.slice(doc.indexOf('```text'), doc.indexOf('```', doc.indexOf('```text') + 7));
+  for (const folder of readdirSync(join(repo, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
+    assert.match(tree, new RegExp(`\\b${folder}/`), `the tree in docs/architecture.md names src/${folder}/`);
+  }
 });
