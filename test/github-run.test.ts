@@ -28,3 +28,12 @@ test("a comment over GitHub's limit is cut at a line, and its marker is never cu
   assert.ok(body.endsWith(`line\n\n${marker}`));
   assert.equal(commentBody('short', null), 'short');
 });
+
+test("src/github keeps Octokit's types: no call or response there is `any`", async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = new URL('../src/github/', import.meta.url);
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
+    const source = readFileSync(new URL(file, dir), 'utf8');
+    assert.doesNotMatch(source, /:\s*any\b|\bas any\b|<any>|\{ data: any \}/, `src/github/${file} types its Octokit calls (Endpoints from @octokit/types)`);
+  }
+});
