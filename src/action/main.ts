@@ -22,7 +22,6 @@ import { sanitizeCommentText } from '../github/sanitize.ts';
 import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
 import { GitHubRunReport, type RunControls } from '../github/run-report.ts';
 import { describeEvent } from '../report/event-lines.ts';
-import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { inertMarkdown } from '../report/inert-markdown.ts';
 import { escapeHtml, htmlText } from '../report/markdown.ts';
 import { planComment } from '../report/plan-comment.ts';

@@ -4,8 +4,6 @@ import { createLogUpdate } from 'log-update';
 import type { RunEvent } from '../runtime/events.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { ProgressTracker, type RunSummary } from '../runtime/progress.ts';
-import { totalTokens } from '../runtime/types.ts';
-import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { describeEvent } from '../report/event-lines.ts';
 import { phaseTableText } from '../report/phase-table.ts';
 
