@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { buildAction } from '../scripts/build-action.ts';
 import { tempDir } from './support/repo.ts';
+import { ACTION_INPUT_NAMES } from '../src/config/action-inputs.ts';
 
 const DIST = fileURLToPath(new URL('../dist', import.meta.url));
 
@@ -33,7 +34,8 @@ test('action.yml parses, runs the bundle on node24, and declares exactly the inp
   const action = parseYaml(readFileSync(join(root, 'action.yml'), 'utf8'));
   assert.deepEqual(action.runs, { using: 'node24', main: 'dist/index.js' });
   const code = ['src/action/inputs.ts', 'src/action/main.ts'].map((file) => readFileSync(join(root, file), 'utf8')).join('\n');
-  const read = new Set([...code.matchAll(/core\.getInput\('([^']+)'\)|(?:positive|flag)\('([^']+)'/g)].map((m) => m[1] ?? m[2]));
+  // The inputs the code reads: its schema's (src/config/action-inputs.ts), and any read directly.
+  const read = new Set([...ACTION_INPUT_NAMES, ...[...code.matchAll(/core\.getInput\('([^']+)'\)/g)].map((m) => m[1])]);
   const written = new Set([...code.matchAll(/core\.setOutput\('([^']+)'/g)].map((m) => m[1]));
   assert.deepEqual(Object.keys(action.inputs).sort(), [...read].sort());
   assert.deepEqual(Object.keys(action.outputs).sort(), [...written].sort());

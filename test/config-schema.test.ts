@@ -31,3 +31,35 @@ test('the JSON Schema accepts and refuses what the zod schema does', () => {
     assert.equal(validate(config), configSchema.safeParse(config).success, JSON.stringify(config));
   }
 });
+
+test('each default is written once, in the zod schema: the JSON Schema shows it and the code that applies it reads it from there', async () => {
+  const { CONFIG_DEFAULTS } = await import('../src/config/schema.ts');
+  assert.deepEqual(CONFIG_DEFAULTS, {
+    limits: { concurrency: 16, agentsPerRun: 1000, maxTurns: 50, memoryMb: 128, cpuMs: 10_000, wallMs: 3_600_000 },
+    agents: { commandTimeoutMs: 120_000 },
+    gate: { timeoutMs: 600_000 },
+    permissions: { trigger: 'write' },
+    approval: 'generated',
+    sarif: false,
+    changes: 'propose',
+  });
+  const properties = (configJsonSchema() as { properties: Record<string, { default?: unknown; properties?: Record<string, { default?: unknown }> }> }).properties;
+  assert.equal(properties.gate.properties!.timeoutMs.default, CONFIG_DEFAULTS.gate.timeoutMs);
+  assert.equal(properties.limits.properties!.concurrency.default, CONFIG_DEFAULTS.limits.concurrency);
+  assert.equal(properties.approval.default, CONFIG_DEFAULTS.approval);
+  // The gate timeout was written three times (the schema's text, the gate, the service): each copy
+  // now reads the schema, so a changed default cannot leave one behind.
+  const { DEFAULT_GATE_STEP_TIMEOUT_MS } = await import('../src/workspace/gate.ts');
+  const { DEFAULT_GATE_TIMEOUT_MS } = await import('../src/service/workspace.ts');
+  const { DEFAULT_COMMAND_TIMEOUT_MS } = await import('../src/agents/tools.ts');
+  const { DEFAULT_LIMITS } = await import('../src/service/runs.ts');
+  const { DEFAULT_SANDBOX_LIMITS } = await import('../src/runtime/sandbox.ts');
+  assert.equal(DEFAULT_GATE_STEP_TIMEOUT_MS, CONFIG_DEFAULTS.gate.timeoutMs);
+  assert.equal(DEFAULT_GATE_TIMEOUT_MS, CONFIG_DEFAULTS.gate.timeoutMs);
+  assert.equal(DEFAULT_COMMAND_TIMEOUT_MS, CONFIG_DEFAULTS.agents.commandTimeoutMs);
+  assert.deepEqual(DEFAULT_LIMITS, {
+    concurrency: 16, maxAgents: 1000, maxTurns: 50, memoryLimitMb: 128, cpuLimitMs: 10_000, wallLimitMs: 3_600_000,
+  });
+  // The runtime keeps fallbacks for callers of its own API; they must agree with the config's.
+  assert.deepEqual(DEFAULT_SANDBOX_LIMITS, { memoryLimitMb: 128, cpuLimitMs: 10_000, wallLimitMs: 3_600_000 });
+});

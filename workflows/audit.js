@@ -12,36 +12,13 @@ if (typeof concern !== 'string' || concern.trim() === '') {
 }
 const maxFiles = (args && args.maxFiles) || 30
 
-const FILES = {
-  type: 'object',
-  required: ['files'],
-  properties: { files: { type: 'array', items: { type: 'string' } } },
-}
-const FINDINGS = {
-  type: 'object',
-  required: ['findings'],
-  properties: {
-    findings: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['file', 'title', 'detail'],
-        properties: {
-          file: { type: 'string' },
-          line: { type: 'number' },
-          title: { type: 'string' },
-          severity: { enum: ['critical', 'high', 'medium', 'low'] },
-          detail: { type: 'string' },
-        },
-      },
-    },
-  },
-}
-const VERDICT = {
-  type: 'object',
-  required: ['verdict', 'reason'],
-  properties: { verdict: { enum: ['real', 'false-positive'] }, reason: { type: 'string' } },
-}
+const FILES = { type: 'object', required: ['files'], properties: { files: { type: 'array', items: { type: 'string' } } } }
+// The findings convention (docs/script-api.md, "Findings"), copied as is: Foreman's checks,
+// comments and SARIF read these fields of a workflow's result.
+const FINDING = { type: 'object', required: ['file', 'title', 'detail'], properties: { file: { type: 'string' }, line: { type: 'number' }, title: { type: 'string' }, severity: { enum: ['critical', 'high', 'medium', 'low'] }, detail: { type: 'string' } } }
+const findingsOf = (item) => ({ type: 'object', required: ['findings'], properties: { findings: { type: 'array', items: item } } })
+const FINDINGS = findingsOf(FINDING)
+const VERDICT = { type: 'object', required: ['verdict', 'reason'], properties: { verdict: { enum: ['real', 'false-positive'] }, reason: { type: 'string' } } }
 
 phase('Map')
 const map = await agent(

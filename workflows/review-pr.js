@@ -21,31 +21,12 @@ for (const part of diff.split(/^(?=diff --git )/m)) {
   files.push({ path: header[2], patch: part.length > 20000 ? `${part.slice(0, 20000)}\n… (truncated)` : part })
 }
 
-const FINDINGS = {
-  type: 'object',
-  required: ['findings'],
-  properties: {
-    findings: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['file', 'title', 'detail'],
-        properties: {
-          file: { type: 'string' },
-          line: { type: 'number' },
-          title: { type: 'string' },
-          severity: { enum: ['critical', 'high', 'medium', 'low'] },
-          detail: { type: 'string' },
-        },
-      },
-    },
-  },
-}
-const VERDICT = {
-  type: 'object',
-  required: ['verdict', 'reason'],
-  properties: { verdict: { enum: ['real', 'false-positive'] }, reason: { type: 'string' } },
-}
+// The findings convention (docs/script-api.md, "Findings"), copied as is: Foreman's checks,
+// comments and SARIF read these fields of a workflow's result.
+const FINDING = { type: 'object', required: ['file', 'title', 'detail'], properties: { file: { type: 'string' }, line: { type: 'number' }, title: { type: 'string' }, severity: { enum: ['critical', 'high', 'medium', 'low'] }, detail: { type: 'string' } } }
+const findingsOf = (item) => ({ type: 'object', required: ['findings'], properties: { findings: { type: 'array', items: item } } })
+const FINDINGS = findingsOf(FINDING)
+const VERDICT = { type: 'object', required: ['verdict', 'reason'], properties: { verdict: { enum: ['real', 'false-positive'] }, reason: { type: 'string' } } }
 
 phase('Review')
 log(`reviewing ${files.length} changed files`)

@@ -18,32 +18,17 @@ const DEFAULT_CLASSES = [
 const classes = (args && args.classes) || DEFAULT_CLASSES
 const maxFiles = (args && args.maxFiles) || 40
 
-const FILES = {
-  type: 'object',
-  required: ['files'],
-  properties: { files: { type: 'array', items: { type: 'string' } } },
-}
-const FINDINGS = {
-  type: 'object',
-  required: ['findings'],
-  properties: {
-    findings: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['file', 'title', 'severity', 'cwe', 'detail'],
-        properties: {
-          file: { type: 'string' },
-          line: { type: 'number' },
-          title: { type: 'string' },
-          severity: { enum: ['critical', 'high', 'medium', 'low'] },
-          cwe: { type: 'string', pattern: '^CWE-[0-9]+$' },
-          detail: { type: 'string' },
-        },
-      },
-    },
-  },
-}
+const FILES = { type: 'object', required: ['files'], properties: { files: { type: 'array', items: { type: 'string' } } } }
+// The findings convention (docs/script-api.md, "Findings"), copied as is: Foreman's checks,
+// comments and SARIF read these fields of a workflow's result.
+const FINDING = { type: 'object', required: ['file', 'title', 'detail'], properties: { file: { type: 'string' }, line: { type: 'number' }, title: { type: 'string' }, severity: { enum: ['critical', 'high', 'medium', 'low'] }, detail: { type: 'string' } } }
+const findingsOf = (item) => ({ type: 'object', required: ['findings'], properties: { findings: { type: 'array', items: item } } })
+// A vulnerability is a finding that must also say how severe it is and its CWE.
+const FINDINGS = findingsOf({
+  ...FINDING,
+  required: [...FINDING.required, 'severity', 'cwe'],
+  properties: { ...FINDING.properties, cwe: { type: 'string', pattern: '^CWE-[0-9]+$' } },
+})
 const VERDICT = {
   type: 'object',
   required: ['verdict', 'reason'],

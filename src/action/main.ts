@@ -16,13 +16,12 @@ import type { Octokit } from '@octokit/core';
 import { CONFIG_PATH, modelTable, parseConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import { uploadSarif } from '../github/code-scanning.ts';
-import { findingsOf, sarifOf } from '../github/findings.ts';
+import { findingsOf, sarifOf } from '../report/findings.ts';
 import { gitAuthConfig } from '../github/git-auth.ts';
 import { removePersistedCredentials } from './persisted-credentials.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { GitHubRunReport, type RunControls } from '../github/run-report.ts';
 import { describeEvent } from '../report/event-lines.ts';
-import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { inertMarkdown } from '../report/inert-markdown.ts';
 import { escapeHtml, htmlText } from '../report/markdown.ts';
 import { planComment } from '../report/plan-comment.ts';
@@ -46,6 +45,7 @@ import { actorOn, authorize, type RequestedAction } from '../policy/authorize.ts
 import { planFirst } from '../policy/approval.ts';
 import { postComment } from '../policy/comments.ts';
 import { preparePullRequest, pullRequestArgs, PullRequestMovedError } from '../policy/pull-request.ts';
+import { phaseTableHtml } from '../report/phase-table.ts';
 
 
 /** A run that did not complete: the step fails with this one message. */
@@ -445,18 +445,7 @@ async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, i
 
   core.summary.addHeading(`Foreman · ${htmlText(trigger.workflow)} · ${outcome.status}`, 2);
   core.summary.addRaw(`Run <code>${outcome.runId}</code>, started by ${htmlText(trigger.description)}.`, true);
-  core.summary.addTable([
-    [
-      { data: 'phase', header: true },
-      { data: 'agents', header: true },
-      { data: 'failed', header: true },
-      { data: 'tokens', header: true },
-      { data: 'cost', header: true },
-      { data: 'time', header: true },
-    ],
-    ...s.phases.map((p) => [htmlText(p.title), String(p.agents), String(p.failed), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]),
-    ['total', String(s.agents), String(s.phases.reduce((n, p) => n + p.failed, 0)), formatTokens(totalTokens(s.usage)), formatUsd(s.costUsd), formatMs(s.elapsedMs)],
-  ]);
+  core.summary.addTable(phaseTableHtml(s));
   if (findings.length > 0) {
     core.summary.addHeading(`Findings (${findings.length})`, 3);
     core.summary.addList(findings.slice(0, 50).map((f) => `<code>${htmlText(f.file)}${f.line ? `:${f.line}` : ''}</code>${f.severity ? ` (${f.severity})` : ''}: ${htmlText(f.title)}`));

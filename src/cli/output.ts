@@ -4,9 +4,8 @@ import { createLogUpdate } from 'log-update';
 import type { RunEvent } from '../runtime/events.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { ProgressTracker, type RunSummary } from '../runtime/progress.ts';
-import { totalTokens } from '../runtime/types.ts';
-import { formatMs, formatTokens, formatUsd } from '../report/format.ts';
 import { describeEvent } from '../report/event-lines.ts';
+import { phaseTableText } from '../report/phase-table.ts';
 
 export { describeEvent };
 
@@ -115,19 +114,8 @@ export class LiveTableReporter implements Reporter {
   }
 }
 
-const COUNTS = ['done', 'failed', 'stopped', 'running', 'queued'] as const;
-
-export function renderPhaseTable(summary: RunSummary): string {
-  // The stopped column appears once an agent was stopped: most runs never have one.
-  const counts = COUNTS.filter((field) => field !== 'stopped' || summary.phases.some((p) => p.stopped > 0));
-  const header = ['phase', ...counts, 'tokens', 'cost', 'elapsed'];
-  const rows = summary.phases.map((p) => [p.title, ...counts.map((field) => String(p[field])), formatTokens(p.tokens), formatUsd(p.costUsd), formatMs(p.elapsedMs)]);
-  const total = (field: (typeof COUNTS)[number]) => String(summary.phases.reduce((n, p) => n + p[field], 0));
-  rows.push(['total', ...counts.map(total), formatTokens(totalTokens(summary.usage)), formatUsd(summary.costUsd), formatMs(summary.elapsedMs)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
-}
+/** The live table's text view of the one phase-table model (src/report/phase-table.ts). */
+export const renderPhaseTable = phaseTableText;
 
 /** The `--json` object of DESIGN §6. */
 export function runJson(outcome: RunOutcome): Record<string, unknown> {

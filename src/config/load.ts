@@ -9,13 +9,10 @@ import { DEFAULT_MODELS, type ModelTable } from '../runtime/pricing.ts';
 // The agents.commands patterns are checked with the parser the matcher itself uses, so that what
 // loads is exactly what isCommandAllowed can match; a second parser here could drift from it.
 // Checked here after zod rather than in schema.ts: schema.ts is the plain description of the file
-// (src/workspace/gate.ts imports its types, front doors derive JSON Schema from it), so it imports
-// nothing but zod and src/workspace never ends up depending on itself through src/config. load.ts
-// is only imported by the front doors and the service, which sit above src/workspace, and
-// command.ts imports nothing of Foreman's, so this import makes no cycle.
-import { CommandSyntaxError, parseCommandPattern } from '../workspace/command.ts';
+// and imports nothing but zod.
+import { CommandSyntaxError, parseCommandPattern } from './command-line.ts';
 import { Cron } from 'croner';
-import { nearestName, quoteName } from '../report/did-you-mean.ts';
+import { nearestName, quoteName } from '../text/did-you-mean.ts';
 
 export const CONFIG_PATH = '.github/foreman.yml';
 

@@ -1,4 +1,9 @@
 // The one schema for `.github/foreman.yml`. Later front doors derive the JSON Schema from it.
+// It is also the one place a default is written: an optional key's default sits in its schema
+// (`defaulted`), shows in the JSON Schema, and reaches code through CONFIG_DEFAULTS. The parsed
+// config keeps absent keys absent (so what was written and what was defaulted stay apart, and the
+// config a run records is the file's); code reads `config.x ?? CONFIG_DEFAULTS.x`.
+import { z } from 'zod';
 
 /** The most agents one run may be allowed, by config or by the CLI's --max-agents. */
 export const MAX_AGENTS_PER_RUN = 100_000;
@@ -9,7 +14,18 @@ export const MAX_AGENTS_PER_RUN = 100_000;
 export const MAX_SCRIPT_CPU_MS = 300_000;
 /** A run's wall clock: GitHub's own ceiling for a hosted job, 6 hours. */
 export const MAX_RUN_WALL_MS = 21_600_000;
-import { z } from 'zod';
+
+/** An optional key whose value, when absent, is `value`. */
+function defaulted<T extends z.ZodType>(schema: T, value: z.output<T>) {
+  return schema.optional().meta({ default: value });
+}
+
+/** The default `defaulted` recorded for a key. */
+function defaultOf<T>(field: z.ZodOptional<z.ZodType<T>>): T {
+  const value = field.meta()?.default;
+  if (value === undefined) throw new Error('config schema: this key has no default');
+  return value as T;
+}
 
 const price = z.strictObject({
   input: z.number().nonnegative(),
@@ -27,6 +43,45 @@ const workflowStart = z.union([
   }),
 ]);
 
+const limits = z.strictObject({
+  concurrency: defaulted(z.int().min(1).max(256), 16).describe('Agents at once'),
+  agentsPerRun: defaulted(z.int().min(1).max(MAX_AGENTS_PER_RUN), 1000).describe('Agents one run may start'),
+  maxTurns: defaulted(z.int().min(1).max(1000), 50).describe('Model turns one agent may take'),
+  budgetTokens: z.int().min(1).optional().describe('Token ceiling per run'),
+  maxCostUsd: z.number().positive().optional().describe('USD ceiling per run'),
+  memoryMb: defaulted(z.int().min(16).max(4096), 128).describe('Sandbox memory limit'),
+  cpuMs: defaulted(z.int().min(100).max(MAX_SCRIPT_CPU_MS), 10_000).describe('Script CPU time limit in ms (at most 300000)'),
+  wallMs: defaulted(z.int().min(1000).max(MAX_RUN_WALL_MS), 3_600_000).describe('Run wall-clock limit in ms (at most 21600000: 6 hours)'),
+});
+
+const agents = z.strictObject({
+  commands: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("Commands write agents may run with run_command, e.g. 'npm test' or 'npx eslint **'. '*' matches one argument, a final '**' any remaining ones. Default: none"),
+  commandTimeoutMs: defaulted(z.int().min(1000), 120_000).describe('Timeout of one run_command'),
+});
+
+const gate = z.strictObject({
+  setup: z.string().min(1).optional().describe("Installs dependencies, e.g. 'npm ci'. Detected from the lockfile when absent"),
+  build: z.string().min(1).optional().describe("Builds the project, e.g. 'npm run build'"),
+  test: z.string().min(1).describe("Runs the tests, e.g. 'npm test'. Required when gate is set"),
+  timeoutMs: defaulted(z.int().min(1000), 600_000).describe('Timeout of each gate step'),
+  concurrency: z.int().min(1).max(64).optional().describe("This run's gates at once, at most the number of CPU cores: every run in a process shares one pool of that size (default: the whole pool)"),
+});
+
+const permissions = z.strictObject({
+  trigger: defaulted(z.enum(['read', 'triage', 'write', 'maintain', 'admin']), 'write').describe("The least repository role whose `/workflow` comments start runs, e.g. 'maintain'"),
+});
+
+const approval = defaulted(z.enum(['generated', 'always', 'never']), 'generated').describe(
+  "Which runs started from GitHub wait for `/workflow approve` after their plan is shown: 'generated' scripts, 'always', or 'never'",
+);
+const sarif = defaulted(z.boolean(), false).describe('Upload the findings of runs started from GitHub to code scanning as SARIF');
+const changes = defaulted(z.enum(['propose', 'report']), 'propose').describe(
+  "What happens to changes left by isolation: 'worktree' agents that the script did not claim: gated and proposed, or only reported",
+);
+
 export const configSchema = z.strictObject({
   models: z
     .strictObject({
@@ -35,36 +90,9 @@ export const configSchema = z.strictObject({
       prices: z.record(z.string(), price).optional().describe('Model id → USD per million tokens, merged over the built-in table'),
     })
     .optional(),
-  limits: z
-    .strictObject({
-      concurrency: z.int().min(1).max(256).optional().describe('Agents at once (default 16)'),
-      agentsPerRun: z.int().min(1).max(MAX_AGENTS_PER_RUN).optional().describe('Agents one run may start (default 1000)'),
-      maxTurns: z.int().min(1).max(1000).optional().describe('Model turns one agent may take (default 50)'),
-      budgetTokens: z.int().min(1).optional().describe('Token ceiling per run'),
-      maxCostUsd: z.number().positive().optional().describe('USD ceiling per run'),
-      memoryMb: z.int().min(16).max(4096).optional().describe('Sandbox memory limit (default 128)'),
-      cpuMs: z.int().min(100).max(MAX_SCRIPT_CPU_MS).optional().describe('Script CPU time limit in ms (default 10000, at most 300000)'),
-      wallMs: z.int().min(1000).max(MAX_RUN_WALL_MS).optional().describe('Run wall-clock limit in ms (default 3600000, at most 21600000: 6 hours)'),
-    })
-    .optional(),
-  agents: z
-    .strictObject({
-      commands: z
-        .array(z.string().min(1))
-        .optional()
-        .describe("Commands write agents may run with run_command, e.g. 'npm test' or 'npx eslint **'. '*' matches one argument, a final '**' any remaining ones. Default: none"),
-      commandTimeoutMs: z.int().min(1000).optional().describe('Timeout of one run_command (default 120000)'),
-    })
-    .optional(),
-  gate: z
-    .strictObject({
-      setup: z.string().min(1).optional().describe("Installs dependencies, e.g. 'npm ci'. Detected from the lockfile when absent"),
-      build: z.string().min(1).optional().describe("Builds the project, e.g. 'npm run build'"),
-      test: z.string().min(1).describe("Runs the tests, e.g. 'npm test'. Required when gate is set"),
-      timeoutMs: z.int().min(1000).optional().describe('Timeout of each gate step (default 600000)'),
-      concurrency: z.int().min(1).max(64).optional().describe("This run's gates at once, at most the number of CPU cores: every run in a process shares one pool of that size (default: the whole pool)"),
-    })
-    .optional(),
+  limits: limits.optional(),
+  agents: agents.optional(),
+  gate: gate.optional(),
   sandbox: z
     .strictObject({
       network: z
@@ -74,19 +102,8 @@ export const configSchema = z.strictObject({
     })
     .optional()
     .describe("The OS sandbox repository code runs in (docs/security.md). Whether it is on is never the repository's choice"),
-  permissions: z
-    .strictObject({
-      trigger: z
-        .enum(['read', 'triage', 'write', 'maintain', 'admin'])
-        .optional()
-        .describe("The least repository role whose `/workflow` comments start runs, e.g. 'maintain' (default write)"),
-    })
-    .optional()
-    .describe('Who may start runs from GitHub (the GitHub App and the Action)'),
-  approval: z
-    .enum(['generated', 'always', 'never'])
-    .optional()
-    .describe("Which runs started from GitHub wait for `/workflow approve` after their plan is shown: 'generated' scripts (default), 'always', or 'never'"),
+  permissions: permissions.optional().describe('Who may start runs from GitHub (the GitHub App and the Action)'),
+  approval,
   labels: z
     .record(z.string().min(1), workflowStart)
     .optional()
@@ -109,11 +126,26 @@ export const configSchema = z.strictObject({
     })
     .optional()
     .describe('Workflows that GitHub events start'),
-  sarif: z.boolean().optional().describe('Upload the findings of runs started from GitHub to code scanning as SARIF (default false)'),
-  changes: z
-    .enum(['propose', 'report'])
-    .optional()
-    .describe("What happens to changes left by isolation: 'worktree' agents that the script did not claim: gated and proposed, or only reported (default propose)"),
+  sarif,
+  changes,
 });
 
 export type ForemanConfig = z.infer<typeof configSchema>;
+
+/** What an absent key means, as the schema says: `config.limits?.concurrency ?? CONFIG_DEFAULTS.limits.concurrency`. */
+export const CONFIG_DEFAULTS = {
+  limits: {
+    concurrency: defaultOf(limits.shape.concurrency),
+    agentsPerRun: defaultOf(limits.shape.agentsPerRun),
+    maxTurns: defaultOf(limits.shape.maxTurns),
+    memoryMb: defaultOf(limits.shape.memoryMb),
+    cpuMs: defaultOf(limits.shape.cpuMs),
+    wallMs: defaultOf(limits.shape.wallMs),
+  },
+  agents: { commandTimeoutMs: defaultOf(agents.shape.commandTimeoutMs) },
+  gate: { timeoutMs: defaultOf(gate.shape.timeoutMs) },
+  permissions: { trigger: defaultOf(permissions.shape.trigger) },
+  approval: defaultOf(approval),
+  sarif: defaultOf(sarif),
+  changes: defaultOf(changes),
+} as const;

@@ -1,7 +1,7 @@
 // Findings to GitHub code scanning: one SARIF upload per run, for the commit and ref it read.
 import { gzipSync } from 'node:zlib';
 import type { Octokit } from '@octokit/core';
-import { sarifOf, type Finding } from './findings.ts';
+import { sarifOf, type Finding } from '../report/findings.ts';
 
 export interface SarifTarget {
   octokit: Pick<Octokit, 'request'>;

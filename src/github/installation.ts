@@ -3,6 +3,7 @@
 // works on, and an Octokit here attaches the current token to every request, fetching a fresh
 // one before the old expires (runs can outlast a token's hour).
 import type { Octokit } from '@octokit/core';
+import type { EndpointOptions, RequestInterface, RequestParameters, Route } from '@octokit/types';
 
 export interface InstallationToken {
   token: string;
@@ -59,8 +60,10 @@ export function tokenSourceAuth(options: { tokens: TokenSource; installationId: 
   const current = () => options.tokens.installationToken(options.installationId, options.repository);
   const auth = async () => ({ type: 'token', tokenType: 'installation', token: (await current()).token });
   return Object.assign(auth, {
-    hook: async (request: any, route: any, parameters?: any) => {
-      const endpoint = request.endpoint.merge(route, parameters);
+    // Octokit's auth hook contract (@octokit/types), as @octokit/auth-token declares it.
+    hook: async (request: RequestInterface, route: Route | EndpointOptions, parameters?: RequestParameters) => {
+      // merge() takes a route or endpoint options alike at runtime; its overloads split the two.
+      const endpoint = request.endpoint.merge(route as Route, parameters) as EndpointOptions & { headers: Record<string, string> };
       endpoint.headers.authorization = `token ${(await current()).token}`;
       return request(endpoint);
     },

@@ -1,20 +1,32 @@
 // A run as GitHub shows it (DESIGN §5): one check run per phase with its figures and per-agent
 // table, one summary check with Stop and Resume buttons, one progress comment edited in place,
 // findings as annotations (and SARIF when asked). Fed the run's events; every GitHub call is
-// throttled per check or comment, so a 1,000-agent fan-out makes a handful of requests.
+// throttled per check or comment, so a 1,000-agent fan-out makes a handful of requests. What the
+// checks and the comment say is src/report/github-run.ts: this file holds the run's state and
+// writes, nothing else.
 import type { Octokit } from '@octokit/core';
+import type { Endpoints } from '@octokit/types';
 import type { RunOutcome } from '../runtime/engine.ts';
 import type { RunEvent } from '../runtime/events.ts';
 import { ProgressTracker, type PhaseStats, type RunSummary } from '../runtime/progress.ts';
 import { totalTokens } from '../runtime/types.ts';
-import { count, formatMs, formatTokens, formatUsd } from '../report/format.ts';
-import { codeFence, cutAtLine, inlineCode, oneLine, tableCell } from '../report/markdown.ts';
-import { OUTCOME_HEADINGS, phaseConclusion, RUN_CONCLUSIONS } from '../report/outcome.ts';
+import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, type Annotation } from '../report/findings.ts';
+import {
+  APP_CONTROLS, commentBody, finalCommentText, liveCommentText, notStartedCommentText, outcomeTitle, pausedCommentText, phaseCheckOutput,
+  phaseStartingSummary, runningSummaryTitle, summaryCheckText, type AgentRow, type ProposalRow, type RunControls, type RunView,
+} from '../report/github-run.ts';
+import { phaseConclusion, RUN_CONCLUSIONS } from '../report/outcome.ts';
 import { uploadSarif } from './code-scanning.ts';
-import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, type Annotation, type Finding } from './findings.ts';
 import { Throttle } from './throttle.ts';
 
+export type { RunControls } from '../report/github-run.ts';
+
 type Rest = Pick<Octokit, 'request'>;
+/** The REST routes this report calls, typed by Octokit's own route table. */
+type Route = 'POST /repos/{owner}/{repo}/check-runs' | 'PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}' | 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments' | 'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}';
+/** A route's parameters but the repository's, which every call shares. */
+type RouteParameters<R extends Route> = Omit<Endpoints[R]['parameters'], 'owner' | 'repo'>;
+type CheckRunFields = Omit<RouteParameters<'POST /repos/{owner}/{repo}/check-runs'>, 'name' | 'head_sha'>;
 
 export interface RunReportTarget {
   octokit: Rest;
@@ -40,26 +52,6 @@ export interface RunReportTarget {
   commentMarker?: (run: { runId: string | null; status: string }) => string;
 }
 
-/**
- * What the check and the comment offer: only what answers there. The App answers the Stop and
- * Resume buttons and `/workflow stop|resume`; the Action (one job per comment, its journal gone
- * with the runner) can offer neither buttons nor a resume.
- */
-export interface RunControls {
-  /** Stop and Resume buttons on the summary check (requested_action). */
-  buttons: boolean;
-  /** How to stop the run, a sentence for the summary check and one for the comment; null: none. */
-  stop: { check: string; comment: (runId: string) => string } | null;
-  /** How to resume a run that did not complete, a sentence; null: it cannot be. */
-  resume: ((runId: string) => string) | null;
-}
-
-const APP_CONTROLS: RunControls = {
-  buttons: true,
-  stop: { check: 'Stop it with the **Stop** button, or comment `/workflow stop`.', comment: (runId) => `Stop it with \`/workflow stop ${runId}\` or the **Stop** button on the check.` },
-  resume: (runId) => `Resume it with \`/workflow resume ${runId}\` or the **Resume** button: finished agents are not paid for again.`,
-};
-
 export interface RunReportOptions {
   /** Least time between two updates of one check or of the comment (default 3 s). */
   intervalMs?: number;
@@ -71,17 +63,7 @@ export const SUMMARY_ACTIONS = {
   resume: { label: 'Resume', description: 'Resume without paying for finished agents again', identifier: 'resume' },
 } as const;
 
-const MAX_OUTPUT_CHARS = 65_000;
 const MAX_AGENT_ROWS = 300;
-
-interface AgentRow {
-  label: string;
-  status: string;
-  tokens: number;
-  costUsd: number;
-  elapsedMs: number;
-  error?: string;
-}
 
 interface PhaseCheck {
   title: string;
@@ -99,7 +81,7 @@ export class GitHubRunReport {
   readonly #onError: (error: unknown, what: string) => void;
   readonly #tracker = new ProgressTracker();
   readonly #phases = new Map<string, PhaseCheck>();
-  readonly #proposals: Array<{ label: string; url: string | null; branch: string }> = [];
+  readonly #proposals: ProposalRow[] = [];
   #runId: string | null = null;
   #summaryId: Promise<number | null> = Promise.resolve(null);
   #summaryUrl: string | null = null;
@@ -129,7 +111,7 @@ export class GitHubRunReport {
     this.#runId = runId;
     this.#summaryId = this.#createCheck(`Foreman: ${this.#t.workflow}`, {
       external_id: runId,
-      output: { title: 'Running', summary: this.#summaryText() },
+      output: { title: 'Running', summary: summaryCheckText(this.#view(), this.#tracker.summary()) },
       actions: this.#controls.buttons ? [SUMMARY_ACTIONS.stop] : [],
     }).then((check) => {
       this.#summaryUrl = check?.url ?? null;
@@ -137,7 +119,7 @@ export class GitHubRunReport {
     });
     const { issueNumber } = this.#t;
     if (issueNumber !== null && this.#t.progressCommentId === null) {
-      this.#commentId = this.#rest('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { issue_number: issueNumber, body: this.#commentBody(this.#liveText()) }).then(
+      this.#commentId = this.#rest('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { issue_number: issueNumber, body: this.#commentBody(liveCommentText(this.#view(), this.#tracker.summary())) }).then(
         (r) => r.data.id as number,
         (error) => {
           this.#onError(error, 'posting the progress comment');
@@ -206,7 +188,7 @@ export class GitHubRunReport {
       const conclusion = RUN_CONCLUSIONS[outcome.status];
       // Findings are annotated on the last phase's check; a run without phases has them here.
       const own = last ? [] : annotations;
-      const output = { title: this.#outcomeTitle(outcome, findings.length), summary: this.#summaryText(outcome, findings) };
+      const output = { title: outcomeTitle(this.#view(), outcome, findings.length), summary: summaryCheckText(this.#view(), this.#tracker.summary(), outcome, findings.length) };
       await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
         check_run_id: summaryId,
         status: 'completed',
@@ -219,7 +201,7 @@ export class GitHubRunReport {
         .then(() => this.#moreAnnotations(summaryId, own, output.title))
         .catch((e) => this.#onError(e, 'completing the summary check'));
     }
-    this.#final = this.#finalText(outcome, findings, sarifNote);
+    this.#final = finalCommentText(this.#view(), outcome, findings, sarifNote);
     this.#status = outcome.status;
     this.#comment.schedule(() => this.#writeComment());
     await this.#comment.flush();
@@ -230,22 +212,12 @@ export class GitHubRunReport {
    * the next worker continues it from its journal in this same comment. Its checks stay in progress.
    */
   async paused(): Promise<void> {
-    const s = this.#tracker.summary();
-    this.#final = [
-      this.#heading('⏸️ paused'),
-      '',
-      `Run \`${this.#runId}\`, started by ${this.#t.trigger} on ${this.#t.headSha.slice(0, 7)}.${this.#summaryUrl ? ` [Checks](${this.#summaryUrl})` : ''}`,
-      '',
-      phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
-      ...this.#proposalLines(),
-      '',
-      'Foreman is restarting (a deploy, or its server was stopped). The run continues on its own when a worker is back, from its journal: finished agents are not paid for again.',
-    ].join('\n');
+    this.#final = pausedCommentText(this.#view(), this.#tracker.summary());
     this.#status = 'paused';
     const summaryId = await this.#summaryId;
     if (summaryId !== null) {
       await this.#summaryThrottle.flush();
-      await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { check_run_id: summaryId, output: { title: 'Paused: Foreman is restarting', summary: this.#summaryText() } }).catch((e) =>
+      await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { check_run_id: summaryId, output: { title: 'Paused: Foreman is restarting', summary: summaryCheckText(this.#view(), this.#tracker.summary()) } }).catch((e) =>
         this.#onError(e, 'pausing the summary check'),
       );
     }
@@ -255,7 +227,7 @@ export class GitHubRunReport {
 
   /** The run could not start (no such workflow, a clone that failed): say why where it was asked. */
   async failedToStart(reason: string): Promise<void> {
-    this.#final = `${this.#heading('❌ not started')}\n\n${reason}`;
+    this.#final = notStartedCommentText(this.#view(), reason);
     this.#status = 'not started';
     this.#comment.schedule(() => this.#writeComment());
     await this.#comment.flush();
@@ -269,7 +241,7 @@ export class GitHubRunReport {
       const created: PhaseCheck = { title, id: Promise.resolve(null), url: null, throttle: new Throttle(this.#interval, (e) => this.#onError(e, `updating check ${title}`)), agents: [], completed: false };
       created.id = this.#createCheck(`Foreman: ${this.#t.workflow} / ${title}`, {
         external_id: this.#runId ?? undefined,
-        output: { title: 'Starting', summary: `Phase **${tableCell(title)}** of run \`${this.#runId}\`.` },
+        output: { title: 'Starting', summary: phaseStartingSummary(this.#view(), title) },
       }).then((check) => {
         created.url = check?.url ?? null;
         return check?.id ?? null;
@@ -280,10 +252,11 @@ export class GitHubRunReport {
     return phase;
   }
 
-  async #createCheck(name: string, fields: Record<string, unknown>): Promise<{ id: number; url: string } | null> {
+  async #createCheck(name: string, fields: CheckRunFields): Promise<{ id: number; url: string | null } | null> {
     try {
       const { data } = await this.#rest('POST /repos/{owner}/{repo}/check-runs', { name, head_sha: this.#t.headSha, status: 'in_progress', started_at: new Date().toISOString(), ...fields });
-      return { id: data.id as number, url: data.html_url as string };
+      // GitHub's ids are int64 in its schema; JSON gives them as numbers.
+      return { id: data.id as number, url: data.html_url ?? null };
     } catch (error) {
       this.#onError(error, `creating check ${name}`);
       return null;
@@ -295,7 +268,7 @@ export class GitHubRunReport {
       const id = await phase.id;
       if (id === null || phase.completed) return;
       const stats = this.#stats(phase.title);
-      await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { check_run_id: id, output: this.#phaseOutput(phase, stats) });
+      await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { check_run_id: id, output: phaseCheckOutput(this.#view(), phase.title, phase.agents, stats) });
     });
   }
 
@@ -319,7 +292,7 @@ export class GitHubRunReport {
     if (id === null) return;
     const stats = summary.phases.find((p) => p.title === phase.title) ?? null;
     const conclusion = phaseConclusion(runStatus, stats);
-    const output = this.#phaseOutput(phase, stats);
+    const output = phaseCheckOutput(this.#view(), phase.title, phase.agents, stats);
     try {
       await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
         check_run_id: id,
@@ -348,53 +321,17 @@ export class GitHubRunReport {
     return this.#tracker.summary().phases.find((p) => p.title === title) ?? null;
   }
 
-  #phaseOutput(phase: PhaseCheck, stats: PhaseStats | null): { title: string; summary: string; text: string } {
-    const s = stats ?? { agents: 0, done: 0, failed: 0, stopped: 0, running: 0, queued: 0, tokens: 0, costUsd: 0, elapsedMs: 0, replayed: 0, refused: 0 };
-    // The same counts as the CLI's table and `foreman show`: done is answered (replayed included), a stop's aborts are stopped.
-    const title = `${count(s.done, 'agent')} done${s.failed ? `, ${s.failed} failed` : ''}${s.stopped ? `, ${s.stopped} stopped` : ''}${s.refused ? `, ${s.refused} refused` : ''}${s.running ? `, ${s.running} running` : ''} · ${count(s.tokens, 'token', formatTokens(s.tokens))} · ${formatUsd(s.costUsd)} · ${formatMs(s.elapsedMs)}`;
-    const summary = [
-      `Phase **${tableCell(phase.title)}** of run \`${this.#runId}\` (${this.#t.workflow}).`,
-      '',
-      '| done | failed | stopped | replayed | running | queued | tokens | cost | time |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      `| ${s.done} | ${s.failed} | ${s.stopped} | ${s.replayed} | ${s.running} | ${s.queued} | ${formatTokens(s.tokens)} | ${formatUsd(s.costUsd)} | ${formatMs(s.elapsedMs)} |`,
-    ].join('\n');
-    const rows = phase.agents.map((a) => `| ${tableCell(a.label)} | ${a.status === 'done' ? '✅' : a.status === 'replayed' ? '↩️' : a.status === 'stopped' ? '⏹️' : '❌'} ${a.status}${a.error ? `: ${tableCell(a.error.slice(0, 200))}` : ''} | ${formatTokens(a.tokens)} | ${formatUsd(a.costUsd)} | ${formatMs(a.elapsedMs)} |`);
-    const text = ['| agent | status | tokens | cost | time |', '| --- | --- | ---: | ---: | ---: |', ...rows, ...(s.agents > phase.agents.length ? [`\n…and ${s.agents - phase.agents.length} more agents.`] : [])].join('\n');
-    return { title: title.slice(0, 255), summary: cutAtLine(summary, MAX_OUTPUT_CHARS), text: cutAtLine(text, MAX_OUTPUT_CHARS) };
-  }
-
   async #updateSummary(): Promise<void> {
     const id = await this.#summaryId;
     if (id === null || this.#final !== null) return;
     const s = this.#tracker.summary();
     await this.#rest('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', {
       check_run_id: id,
-      output: { title: `${count(s.agents, 'agent')} · ${count(totalTokens(s.usage), 'token', formatTokens(totalTokens(s.usage)))} · ${formatUsd(s.costUsd)}`, summary: this.#summaryText() },
+      output: { title: runningSummaryTitle(s), summary: summaryCheckText(this.#view(), s) },
     });
   }
 
-  #summaryText(outcome?: RunOutcome, findings: Finding[] = []): string {
-    const s = this.#tracker.summary();
-    const text = [
-      `Run \`${this.#runId}\` of **${this.#t.workflow}**, started by ${this.#t.trigger}.`,
-      '',
-      phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
-      ...(outcome ? ['', outcomeLine(outcome, findings.length, this.#proposals.length)] : this.#controls.stop ? ['', this.#controls.stop.check] : []),
-    ].join('\n');
-    return cutAtLine(text, MAX_OUTPUT_CHARS);
-  }
-
-  #outcomeTitle(outcome: RunOutcome, findings: number): string {
-    const s = outcome.summary;
-    return `${outcome.status} · ${count(s.agents, 'agent')} · ${count(findings, 'finding')} · ${count(this.#proposals.length, 'pull request')} · ${formatUsd(s.costUsd)}`;
-  }
-
   // ---- the progress comment -----------------------------------------------------------------------
-
-  #heading(state: string): string {
-    return `### Foreman · \`${this.#t.workflow}\` · ${state}`;
-  }
 
   #scheduleComment(): void {
     if (this.#t.issueNumber === null) return;
@@ -404,91 +341,34 @@ export class GitHubRunReport {
   async #writeComment(): Promise<void> {
     const id = await this.#commentId;
     if (id === null) return;
-    await this.#rest('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { comment_id: id, body: this.#commentBody(this.#final ?? this.#liveText()) });
+    await this.#rest('PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}', { comment_id: id, body: this.#commentBody(this.#final ?? liveCommentText(this.#view(), this.#tracker.summary())) });
   }
 
-  /** The text within GitHub's limit, with the marker (never cut off) at its end. */
   #commentBody(text: string): string {
-    const marker = this.#t.commentMarker ? `\n\n${this.#t.commentMarker({ runId: this.#runId, status: this.#status })}` : '';
-    return cutAtLine(text, MAX_OUTPUT_CHARS - marker.length) + marker;
+    return commentBody(text, this.#t.commentMarker ? this.#t.commentMarker({ runId: this.#runId, status: this.#status }) : null);
   }
 
-  #liveText(): string {
-    const s = this.#tracker.summary();
-    const started = new Set(s.phases.map((p) => p.title));
-    const waiting = (this.#t.plan ?? []).filter((title) => !started.has(title));
-    return [
-      this.#heading('⏳ running'),
-      '',
-      `Run \`${this.#runId}\`, started by ${this.#t.trigger} on ${this.#t.headSha.slice(0, 7)}.${this.#summaryUrl ? ` [Checks](${this.#summaryUrl})` : ''}`,
-      '',
-      phaseTable(s, (title) => this.#phases.get(title)?.url ?? null),
-      ...(waiting.length ? ['', `Still to come: ${waiting.map((w) => `**${tableCell(w)}**`).join(', ')}.`] : []),
-      ...this.#proposalLines(),
-      ...(this.#controls.stop ? ['', this.#controls.stop.comment(this.#runId ?? '')] : []),
-    ].join('\n');
+  /** What the texts say of the run besides its figures. */
+  #view(): RunView {
+    return {
+      runId: this.#runId,
+      workflow: this.#t.workflow,
+      trigger: this.#t.trigger,
+      headSha: this.#t.headSha,
+      summaryUrl: this.#summaryUrl,
+      plan: this.#t.plan ?? [],
+      proposals: this.#proposals,
+      controls: this.#controls,
+      phaseUrl: (title) => this.#phases.get(title)?.url ?? null,
+    };
   }
 
-  #finalText(outcome: RunOutcome, findings: Finding[], sarifNote: string): string {
-    const icon = OUTCOME_HEADINGS[outcome.status];
-    const shown = findings.slice(0, 20);
-    return [
-      this.#heading(icon),
-      '',
-      `Run \`${outcome.runId}\`, started by ${this.#t.trigger} on ${this.#t.headSha.slice(0, 7)}.${this.#summaryUrl ? ` [Checks](${this.#summaryUrl})` : ''}`,
-      '',
-      phaseTable(outcome.summary, (title) => this.#phases.get(title)?.url ?? null),
-      '',
-      outcomeLine(outcome, findings.length, this.#proposals.length),
-      ...(shown.length
-        ? ['', '**Findings**', '', ...shown.map((f) => `- ${inlineCode(oneLine(`${f.file}${f.line ? `:${f.line}` : ''}`))}${f.severity ? ` (${f.severity})` : ''}: ${tableCell(f.title)}`), ...(findings.length > shown.length ? [`- …and ${findings.length - shown.length} more, annotated on the checks`] : [])]
-        : []),
-      ...this.#proposalLines(),
-      ...(outcome.status === 'completed' ? resultBlock(outcome.result) : []),
-      ...(sarifNote ? ['', sarifNote] : []),
-      ...(outcome.status === 'completed' || !this.#controls.resume ? [] : ['', this.#controls.resume(outcome.runId)]),
-    ].join('\n');
-  }
-
-  #proposalLines(): string[] {
-    if (this.#proposals.length === 0) return [];
-    return ['', '**Pull requests**', '', ...this.#proposals.map((p) => `- ${p.url ?? `branch \`${p.branch}\``}: ${tableCell(p.label)}`)];
-  }
-
-  #rest(route: string, parameters: Record<string, unknown>): Promise<{ data: any }> {
-    return this.#t.octokit.request(route, { owner: this.#t.owner, repo: this.#t.repo, ...parameters }) as Promise<{ data: any }>;
+  #rest<R extends Route>(route: R, parameters: RouteParameters<R>): Promise<Endpoints[R]['response']> {
+    const { owner, repo } = this.#t;
+    // Octokit's overload resolves its parameter type per literal route, not for a route type
+    // parameter: the signature above already holds each call to its route's types.
+    const octokit = this.#t.octokit as { request(route: R, parameters: Endpoints[R]['parameters']): Promise<Endpoints[R]['response']> };
+    return octokit.request(route, { owner, repo, ...parameters } as Endpoints[R]['parameters']);
   }
 }
 
-function phaseTable(summary: RunSummary, linkOf: (title: string) => string | null): string {
-  if (summary.phases.length === 0) return '_No agents yet._';
-  const rows = summary.phases.map((p) => {
-    const link = linkOf(p.title);
-    const name = link ? `[${tableCell(p.title)}](${link})` : tableCell(p.title);
-    return `| ${name} | ${p.done} | ${p.failed} | ${p.stopped} | ${p.running} | ${p.queued} | ${formatTokens(p.tokens)} | ${formatUsd(p.costUsd)} | ${formatMs(p.elapsedMs)} |`;
-  });
-  const done = summary.phases.reduce((n, p) => n + p.done, 0);
-  return ['| phase | done | failed | stopped | running | queued | tokens | cost | time |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |', ...rows, `| **total** | ${done} | | | | | ${formatTokens(totalTokens(summary.usage))} | ${formatUsd(summary.costUsd)} | ${formatMs(summary.elapsedMs)} |`].join('\n');
-}
-
-/** How much of a run's result the final comment shows; the whole of it is in the store (and the Action's outputs). */
-const RESULT_CHARS = 6_000;
-
-/**
- * The script's result, collapsed: a workflow without findings (a summary, a review) has nothing
- * else to show. It is the model's text, so it goes in a fence no backtick run inside can close.
- */
-function resultBlock(result: unknown): string[] {
-  if (result === null || result === undefined) return [];
-  const isText = typeof result === 'string';
-  let body = isText ? result : JSON.stringify(result, null, 2);
-  if (body.length > RESULT_CHARS) body = `${body.slice(0, RESULT_CHARS)}\n… (${body.length - RESULT_CHARS} more characters)`;
-  const fence = codeFence(body);
-  return ['', '<details><summary>Result</summary>', '', `${fence}${isText ? 'text' : 'json'}`, body, fence, '', '</details>'];
-}
-
-function outcomeLine(outcome: RunOutcome, findings: number, prs: number): string {
-  const refused = outcome.summary.refused ? [`${count(outcome.summary.refused, 'agent')} refused`] : [];
-  const parts = [`**${outcome.status}**`, ...refused, count(findings, 'finding'), count(prs, 'pull request'), `${formatUsd(outcome.summary.costUsd)}`];
-  return `${parts.join(' · ')}${outcome.error ? `\n\n> ${tableCell(outcome.error.slice(0, 2_000))}` : ''}`;
-}

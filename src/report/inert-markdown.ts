@@ -19,7 +19,7 @@
 // with fences longer than any backtick run inside, on one line, without `|` (a table would split
 // a cell inside code). One pass, linear in the text; no regular expression that backtracks.
 
-import { longestRun } from './markdown.ts';
+import { longestRun } from './backtick-runs.ts';
 
 export interface InertOptions {
   /** Absolute URLs that may stay links and images: ones the repository already holds. */

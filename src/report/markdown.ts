@@ -1,5 +1,6 @@
 // Text from a run (labels, errors, reasons, titles) placed into Markdown that GitHub renders:
 // nothing in it may open HTML, an image or a link (inert-markdown.ts), or end a table cell.
+import { longestRun } from './backtick-runs.ts';
 import { inertMarkdown } from './inert-markdown.ts';
 
 export function escapeHtml(text: string): string {
@@ -39,17 +40,6 @@ export function cutAtLine(text: string, max: number): string {
   if (text.length <= max) return text;
   const newline = text.lastIndexOf('\n', max);
   return newline === -1 ? '' : text.slice(0, newline);
-}
-
-/** The longest run of `char` in `text`. */
-export function longestRun(text: string, char: string): number {
-  let longest = 0;
-  let current = 0;
-  for (const c of text) {
-    current = c === char ? current + 1 : 0;
-    if (current > longest) longest = current;
-  }
-  return longest;
 }
 
 /** A backtick fence (three at least) that no run of backticks inside `text` can close. */

@@ -4,11 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { loadConfig, modelTable } from '../config/load.ts';
-import type { ForemanConfig } from '../config/schema.ts';
+import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
 import { RateGovernor } from '../agents/governor.ts';
 import { executeRun, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
-import { DEFAULT_SANDBOX_LIMITS } from '../runtime/sandbox.ts';
 import type { RunListener } from '../runtime/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
 import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
@@ -98,10 +97,12 @@ export class MissingArgsError extends Error {
 export class RunBusyError extends Error {}
 
 export const DEFAULT_LIMITS = {
-  concurrency: 16,
-  maxAgents: 1000,
-  maxTurns: 50,
-  ...DEFAULT_SANDBOX_LIMITS,
+  concurrency: CONFIG_DEFAULTS.limits.concurrency,
+  maxAgents: CONFIG_DEFAULTS.limits.agentsPerRun,
+  maxTurns: CONFIG_DEFAULTS.limits.maxTurns,
+  memoryLimitMb: CONFIG_DEFAULTS.limits.memoryMb,
+  cpuLimitMs: CONFIG_DEFAULTS.limits.cpuMs,
+  wallLimitMs: CONFIG_DEFAULTS.limits.wallMs,
 } as const;
 
 export const storeFile = (home: string): string => join(home, 'foreman.db');
@@ -257,7 +258,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
     });
     return await executeRun(
       { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs), workspace },
-      { run, script, agentRoot, resumed, signal: env.signal, unclaimedChanges: config.changes ?? 'propose', ...(env.howToResume ? { howToResume: env.howToResume } : {}) },
+      { run, script, agentRoot, resumed, signal: env.signal, unclaimedChanges: config.changes ?? CONFIG_DEFAULTS.changes, ...(env.howToResume ? { howToResume: env.howToResume } : {}) },
     );
   } finally {
     await removeRunWorktrees(run.repoDir, env.home, run.id);

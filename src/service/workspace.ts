@@ -1,6 +1,6 @@
 // The engine's ChangeWorkspace, put together from the workspace layer: worktrees per change, the
 // gate, and whichever Proposer the front door chose (local branches, or pull requests).
-import type { ForemanConfig } from '../config/schema.ts';
+import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { urlsIn } from '../report/inert-markdown.ts';
 import { proposalBranch, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
 import type { ChangeWorkspace, Proposer } from '../runtime/types.ts';
@@ -28,7 +28,7 @@ export interface RunWorkspaceOptions {
   refusal?: string;
 }
 
-export const DEFAULT_GATE_TIMEOUT_MS = 600_000;
+export const DEFAULT_GATE_TIMEOUT_MS = CONFIG_DEFAULTS.gate.timeoutMs;
 
 export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspace {
   const worktrees = new ChangeWorktrees(options);

@@ -4,7 +4,7 @@
 import { getLineInfo, parse } from 'acorn';
 import type { ArrayExpression, Expression, Node, ObjectExpression, Options, Program, Property, SpreadElement } from 'acorn';
 import { stripTypeScriptTypes } from 'node:module';
-import { nearestName, quoteName } from '../report/did-you-mean.ts';
+import { nearestName, quoteName } from '../text/did-you-mean.ts';
 import { findFreeVariables } from './free-variables.ts';
 import { DEFINED_NAMES, ONLY_GLOBALS, undefinedNameFix } from './sandbox-globals.ts';
 

@@ -1,6 +1,7 @@
 // run_command: one allowed command, no shell, in the sandbox, with the secrets removed.
 import { realpath } from 'node:fs/promises';
 import { z } from 'zod';
+import { CONFIG_DEFAULTS } from '../../config/schema.ts';
 import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../../workspace/command.ts';
 import { detectSandbox } from '../../workspace/sandbox.ts';
 import { refusedGitArgument } from '../git-arguments.ts';
@@ -21,7 +22,7 @@ export const runCommandTool = defineTool({
   run: runCommand,
 });
 
-export const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+export const DEFAULT_COMMAND_TIMEOUT_MS = CONFIG_DEFAULTS.agents.commandTimeoutMs;
 /** The tail of a command's output the model gets, in characters. */
 export const MAX_COMMAND_OUTPUT = 30_000;
 

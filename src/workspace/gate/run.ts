@@ -2,6 +2,7 @@
 // worktree, without a shell, secrets removed. The commands come from `gate` in
 // .github/foreman.yml, or are detected from the project's files.
 import { resolve } from 'node:path';
+import { CONFIG_DEFAULTS } from '../../config/schema.ts';
 import type { GateResult, GateStep, GateStepName } from '../../runtime/types.ts';
 import { cleanEnvironment, CommandSyntaxError, parseCommandLine, runProcess } from '../command.ts';
 import { ProcessLedger, processLedgerDir } from '../process-ledger.ts';
@@ -41,7 +42,7 @@ export interface GateRunner {
   run(dir: string, plan: GatePlan, signal?: AbortSignal): Promise<GateResult>;
 }
 
-export const DEFAULT_GATE_STEP_TIMEOUT_MS = 600_000;
+export const DEFAULT_GATE_STEP_TIMEOUT_MS = CONFIG_DEFAULTS.gate.timeoutMs;
 
 const STEPS: GateStepName[] = ['setup', 'build', 'test'];
 

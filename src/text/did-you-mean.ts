@@ -1,4 +1,6 @@
 // "Did you mean …?" for a name that is not known: a mistyped config key, an undeclared variable.
+// src/text holds plain string helpers that import nothing of Foreman's, so the lowest layers
+// (config, workflows) can word their errors without importing a layer above them.
 
 const MAX_WORD_LENGTH = 64;
 
