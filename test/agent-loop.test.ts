@@ -8,7 +8,8 @@ import { promisify } from 'node:util';
 import { AnthropicAgentRunner, STREAM_ABOVE_MAX_TOKENS, type AnthropicAgentRunnerOptions } from '../src/agents/client.ts';
 import { RateGovernor } from '../src/agents/governor.ts';
 import { costUsd, DEFAULT_MODELS } from '../src/runtime/pricing.ts';
-import type { AgentRequest, Usage } from '../src/runtime/types.ts';
+import type { AgentRequest } from '../src/contracts/ports.ts';
+import type { Usage } from '../src/contracts/usage.ts';
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic, type FakeServerOptions } from './support/fake-anthropic.ts';
 
 const MODEL = 'claude-sonnet-5-5';

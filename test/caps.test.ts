@@ -10,7 +10,7 @@ import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
 import { runScript, serviceEnv } from './support/service.ts';
 import { GitHubRunReport } from '../src/github/run-report.ts';
-import type { RunEvent } from '../src/runtime/events.ts';
+import type { RunEvent } from '../src/contracts/events.ts';
 
 // 120 tokens an agent (100 in, 20 out). For fix(): the write agent documents add(), reviewers accept.
 const fake = await startFakeAnthropic({

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, parseCommandPattern, runProcess } from '../src/workspace/command.ts';
+import { cleanEnvironment, runProcess } from '../src/workspace/command.ts';
+import { CommandSyntaxError, isCommandAllowed, parseCommandLine, parseCommandPattern } from '../src/config/command-line.ts';
 import { tempDir } from './support/repo.ts';
 
 // ---- parsing -------------------------------------------------------------------------------

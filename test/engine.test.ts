@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
 import { runScript, serviceEnv } from './support/service.ts';
-import type { RunEvent } from '../src/runtime/events.ts';
+import type { RunEvent } from '../src/contracts/events.ts';
 
 const fake = await startFakeAnthropic({
   handler: (req) => {

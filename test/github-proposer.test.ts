@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Octokit } from '@octokit/core';
 import nock from 'nock';
 import { GitHubProposer, type GitHubProposerOptions } from '../src/github/proposer.ts';
-import type { ProposalRequest } from '../src/runtime/types.ts';
+import type { ProposalRequest } from '../src/contracts/ports.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 
 const API = 'https://api.github.test';

@@ -14,7 +14,7 @@ import {
   renderProposalBody,
   type ProposalBodyInput,
 } from '../src/report/proposal.ts';
-import type { GateResult, ProposalRequest } from '../src/runtime/types.ts';
+import type { GateResult, ProposalRequest } from '../src/contracts/ports.ts';
 import { BranchProposer } from '../src/workspace/branch-proposer.ts';
 import { ChangeWorktrees } from '../src/workspace/changes.ts';
 import { createProposalCommit } from '../src/workspace/proposal-commit.ts';

@@ -7,7 +7,7 @@ import nock from 'nock';
 import { gunzipSync } from 'node:zlib';
 import { GitHubRunReport } from '../src/github/run-report.ts';
 import type { RunOutcome } from '../src/runtime/engine.ts';
-import { zeroUsage } from '../src/runtime/types.ts';
+import { zeroUsage } from '../src/contracts/usage.ts';
 
 const API = 'https://api.github.test';
 

@@ -3,7 +3,7 @@
 
 import Anthropic from '@anthropic-ai/sdk';
 import type { ModelTable } from '../runtime/pricing.ts';
-import type { AgentOutcome, AgentRequest, AgentRunner } from '../runtime/types.ts';
+import type { AgentOutcome, AgentRequest, AgentRunner } from '../contracts/ports.ts';
 import { CacheWarmup } from './cache-warmup.ts';
 import { ModelClient, type ModelClientOptions } from './model-client.ts';
 import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';

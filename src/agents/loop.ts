@@ -5,16 +5,8 @@
 import { createHash } from 'node:crypto';
 import type Anthropic from '@anthropic-ai/sdk';
 import { costUsd, type ModelTable } from '../runtime/pricing.ts';
-import {
-  addUsage,
-  zeroUsage,
-  type AgentOutcome,
-  type AgentRequest,
-  type AgentStatus,
-  type ToolCallRecord,
-  type Transcript,
-  type Usage,
-} from '../runtime/types.ts';
+import { addUsage, zeroUsage, type Usage } from '../contracts/usage.ts';
+import { type AgentOutcome, type AgentRequest, type AgentStatus, type ToolCallRecord, type Transcript } from '../contracts/ports.ts';
 import type { CacheWarmup } from './cache-warmup.ts';
 import {
   framingPrompt,

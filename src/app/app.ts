@@ -3,7 +3,7 @@
 // (intake-loop.ts) does the API work after that (docs/security.md: who may trigger a run), and
 // runs execute in a worker (worker.ts).
 import type { ApplicationFunction } from 'probot';
-import type { WorkQueue } from '../runtime/queue.ts';
+import type { WorkQueue } from '../contracts/queue.ts';
 import { commentJob, deliveredRepository } from './deliveries.ts';
 import type { CheckActionJob, EventJob } from './intake.ts';
 import type { Logger } from './jobs.ts';

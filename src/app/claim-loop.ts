@@ -1,7 +1,7 @@
 // The one claim/poll loop of the App: the intake and the worker each claim their kinds of job from
 // the queue, up to `capacity` at once, and sleep until woken (work was queued here) or until the
 // next poll (another replica's work).
-import type { Job, WorkQueue } from '../runtime/queue.ts';
+import type { Job, WorkQueue } from '../contracts/queue.ts';
 
 export interface ClaimLoopOptions {
   queue: WorkQueue;

@@ -3,7 +3,7 @@
 // process that claimed the work, so work of a process that is gone can be handed back safely.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { WorkQueue } from '../runtime/queue.ts';
+import type { WorkQueue } from '../contracts/queue.ts';
 import type { RunRegistry } from './run-registry.ts';
 
 // A process's own name, or one part of it (`…/intake-2/`, a thread that claims on its own).

@@ -3,7 +3,7 @@
 // `foreman app` runs it on a thread of its own (intake-thread.ts), so its requests and JSON never
 // hold up the acknowledgement of the next delivery; tests run it in-process, where nock sees it.
 import type { Probot } from 'probot';
-import type { Job, WorkQueue } from '../runtime/queue.ts';
+import type { Job, WorkQueue } from '../contracts/queue.ts';
 import { ClaimLoop } from './claim-loop.ts';
 import type { CommentJob } from './deliveries.ts';
 import { takeCheckAction, takeComment, takeEvent, type CheckActionJob, type EventJob, type InstallationOctokit, type IntakeOutcome } from './intake.ts';

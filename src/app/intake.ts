@@ -6,7 +6,7 @@ import type { Octokit } from '@octokit/core';
 import { ConfigError, CONFIG_PATH, validateConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import type { RunCaps } from '../runtime/store.ts';
-import type { WorkQueue } from '../runtime/queue.ts';
+import type { WorkQueue } from '../contracts/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob, DeliveredRepository } from './deliveries.ts';
 import type { WorkflowCommand } from '../github/commands.ts';

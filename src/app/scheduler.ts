@@ -6,7 +6,7 @@ import { Cron } from 'croner';
 import type { Probot } from 'probot';
 import { ConfigError } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
-import type { WorkQueue } from '../runtime/queue.ts';
+import type { WorkQueue } from '../contracts/queue.ts';
 import { compileGlob, GlobError, type GlobMatcher } from '../workspace/glob.ts';
 import { deliveredRepository, type DeliveredRepository } from './deliveries.ts';
 import { readRepositoryConfig } from './intake.ts';

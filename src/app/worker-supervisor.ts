@@ -5,7 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { TokenSource } from '../github/installation.ts';
-import type { WorkQueue } from '../runtime/queue.ts';
+import type { WorkQueue } from '../contracts/queue.ts';
 import type { SupervisedPart } from './health.ts';
 import { releaseGoneHolders } from './holders.ts';
 import type { RunRegistry } from './run-registry.ts';

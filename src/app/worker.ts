@@ -5,9 +5,10 @@
 import type { Sandbox, SandboxUnavailable } from '../workspace/sandbox.ts';
 import { join } from 'node:path';
 import { ProbotOctokit } from 'probot';
-import { RAISE, type RunOutcome } from '../runtime/engine.ts';
-import type { CapKind } from '../runtime/events.ts';
-import type { Job, WorkQueue } from '../runtime/queue.ts';
+import type { RunOutcome } from '../runtime/engine.ts';
+import { CAP_CONFIG_KEYS } from '../contracts/caps.ts';
+import type { CapKind } from '../contracts/events.ts';
+import type { Job, WorkQueue } from '../contracts/queue.ts';
 import type { RunCaps } from '../runtime/store.ts';
 import { resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
 import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
@@ -354,5 +355,5 @@ class ShutDown extends Error {}
 /** On GitHub a cap is raised in the default branch's config, which a resume reads again. */
 function appResumeAdvice(runId: string, cap: CapKind | null): string {
   const resume = `\`/workflow resume ${runId}\` or the **Resume** button continues it`;
-  return cap ? `raise \`${RAISE[cap].config}\` in \`.github/foreman.yml\` on the default branch, then ${resume}` : resume;
+  return cap ? `raise \`${CAP_CONFIG_KEYS[cap]}\` in \`.github/foreman.yml\` on the default branch, then ${resume}` : resume;
 }

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { loadConfig, modelTable } from '../config/load.ts';
 import { costUsd, resolveModel } from '../runtime/pricing.ts';
-import { totalTokens } from '../runtime/types.ts';
+import { totalTokens } from '../contracts/usage.ts';
 import type { ServiceEnv } from '../service/runs.ts';
 import { repositoryRoot, resolveCommit } from '../workspace/checkout.ts';
 import {

@@ -9,8 +9,9 @@ import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../config/load.ts';
-import { RAISE, type RunOutcome } from '../runtime/engine.ts';
-import { totalTokens } from '../runtime/types.ts';
+import type { RunOutcome } from '../runtime/engine.ts';
+import { CAP_CONFIG_KEYS, type CapKind } from '../contracts/caps.ts';
+import { totalTokens } from '../contracts/usage.ts';
 import { MissingArgsError, openStore, resumeRun, runResult, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
 import { isRunLive, type RunRecord } from '../runtime/store.ts';
 import { changesSince, repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
@@ -74,6 +75,13 @@ function announceStop(io: CliIo): void {
   else io.stderr.write(line + '\n');
 }
 
+/** The flag of `foreman run`/`resume` that raises each cap. */
+const CAP_FLAGS: Record<CapKind, { flag: string; placeholder: string }> = {
+  tokens: { flag: '--budget-tokens', placeholder: 'N' },
+  usd: { flag: '--max-cost-usd', placeholder: 'X' },
+  agents: { flag: '--max-agents', placeholder: 'N' },
+};
+
 function serviceEnv(io: CliIo, reporter: Reporter | null, noSandbox = false): ServiceEnv {
   const apiKey = io.env.ANTHROPIC_API_KEY;
   if (!apiKey) {
@@ -94,7 +102,7 @@ function serviceEnv(io: CliIo, reporter: Reporter | null, noSandbox = false): Se
     ...(reporter ? { onRunId: (runId: string) => reporter.started(runId), onNote: (note: string) => reporter.note(`note: ${note}`) } : {}),
     commandEnv: io.env,
     sandbox: sandboxChoice(io, noSandbox),
-    howToResume: (runId, cap) => `\`foreman resume ${runId}${cap ? ` ${RAISE[cap].flag} ${RAISE[cap].placeholder}` : ''}\` continues it${cap ? ` with a raised cap (config ${RAISE[cap].config})` : ''}`,
+    howToResume: (runId, cap) => `\`foreman resume ${runId}${cap ? ` ${CAP_FLAGS[cap].flag} ${CAP_FLAGS[cap].placeholder}` : ''}\` continues it${cap ? ` with a raised cap (config ${CAP_CONFIG_KEYS[cap]})` : ''}`,
   };
 }
 

@@ -1,7 +1,7 @@
 // How the CLI shows a run: a live phase table on a terminal, one line per event elsewhere, and
 // the final `--json` object.
 import { createLogUpdate } from 'log-update';
-import type { RunEvent } from '../runtime/events.ts';
+import type { RunEvent } from '../contracts/events.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { ProgressTracker, type RunSummary } from '../runtime/progress.ts';
 import { describeEvent } from '../report/event-lines.ts';

@@ -4,7 +4,7 @@
 // concurrent attempt is found again instead of failing the run.
 import type { Octokit } from '@octokit/core';
 import { MAX_PR_BODY_CHARS, proposalTitle } from '../report/proposal.ts';
-import type { Proposal, ProposalRequest, Proposer } from '../runtime/types.ts';
+import type { Proposal, ProposalRequest, Proposer } from '../contracts/ports.ts';
 import { git, GitError } from '../workspace/git.ts';
 import { checkBranchName, createProposalCommit, proposalMessage, type ProposalCommitOptions } from '../workspace/proposal-commit.ts';
 import { gitAuthConfig, scrubToken } from './git-auth.ts';

@@ -7,9 +7,9 @@
 import type { Octokit } from '@octokit/core';
 import type { Endpoints } from '@octokit/types';
 import type { RunOutcome } from '../runtime/engine.ts';
-import type { RunEvent } from '../runtime/events.ts';
+import type { RunEvent } from '../contracts/events.ts';
 import { ProgressTracker, type PhaseStats, type RunSummary } from '../runtime/progress.ts';
-import { totalTokens } from '../runtime/types.ts';
+import { totalTokens } from '../contracts/usage.ts';
 import { annotationsOf, ANNOTATIONS_PER_REQUEST, findingsOf, type Annotation } from '../report/findings.ts';
 import {
   APP_CONTROLS, commentBody, finalCommentText, liveCommentText, notStartedCommentText, outcomeTitle, pausedCommentText, phaseCheckOutput,

@@ -1,7 +1,7 @@
 // Who may ask Foreman for what on GitHub: the App and the Action both ask here, and both post the
 // refusal this returns. The bar is the config's `permissions.trigger` (write by default).
 import type { Octokit } from '@octokit/core';
-import type { ForemanConfig } from '../config/schema.ts';
+import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import type { WorkflowCommand } from '../github/commands.ts';
 import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
 
@@ -32,7 +32,7 @@ export async function actorOn(octokit: Pick<Octokit, 'request'>, repository: { o
 
 /** The role `action` needs. A config that could not be read is `null`: the default bar holds, never a lower one. */
 export function neededRole(config: ForemanConfig | null, action: RequestedAction): Role {
-  const trigger: Role = config?.permissions?.trigger ?? 'write';
+  const trigger: Role = config?.permissions?.trigger ?? CONFIG_DEFAULTS.permissions.trigger;
   // Approving lets a script the model wrote, or fork code, run with secrets nearby: never less than write.
   if (action.kind === 'command' && action.command === 'approve' && ROLE_RANK[trigger] < ROLE_RANK.write) return 'write';
   return trigger;

@@ -1,6 +1,6 @@
 // One line of text per run event: the CLI's output off a terminal, and the Action's log.
-import type { CapKind, RunEvent } from '../runtime/events.ts';
-import { totalTokens } from '../runtime/types.ts';
+import type { CapKind, RunEvent } from '../contracts/events.ts';
+import { totalTokens } from '../contracts/usage.ts';
 import { count, formatMs, formatTokens, formatUsd } from './format.ts';
 
 // Short: a fan-out can refuse hundreds of agents; the run's last line says how to raise the cap.

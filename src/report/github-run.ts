@@ -3,7 +3,7 @@
 // did; src/github/run-report.ts writes them, throttled.
 import type { RunOutcome } from '../runtime/engine.ts';
 import type { PhaseStats, RunSummary } from '../runtime/progress.ts';
-import { totalTokens } from '../runtime/types.ts';
+import { totalTokens } from '../contracts/usage.ts';
 import type { Finding } from './findings.ts';
 import { count, formatMs, formatTokens, formatUsd } from './format.ts';
 import { codeFence, cutAtLine, inlineCode, oneLine, tableCell } from './markdown.ts';

@@ -2,7 +2,7 @@
 // the total's read), and the three views people see it in: the terminal's live table (text), the
 // check run and progress comment (Markdown), the Action's job summary (HTML cells).
 import type { PhaseStats, RunSummary } from '../runtime/progress.ts';
-import { totalTokens } from '../runtime/types.ts';
+import { totalTokens } from '../contracts/usage.ts';
 import { formatMs, formatTokens, formatUsd } from './format.ts';
 import { htmlText, tableCell } from './markdown.ts';
 

@@ -1,7 +1,7 @@
 // What a verified change looks like to the people who review it: the pull request body, the
 // commit message and the branch name. Pure functions of their inputs, so a resumed run renders
 // the same text and the proposal commit keeps the same sha.
-import type { ChangeFile, GateResult, GateStep, ProposalVote } from '../runtime/types.ts';
+import type { ChangeFile, GateResult, GateStep, ProposalVote } from '../contracts/ports.ts';
 import { inertMarkdown } from './inert-markdown.ts';
 import { codeFence, cutAtLine, escapeHtml, inlineCode as code, oneLine, tableCell } from './markdown.ts';
 

@@ -16,7 +16,6 @@ import { ProgressTracker, type RunSummary } from './progress.ts';
 import { runInSandbox, type SandboxHost } from './sandbox.ts';
 import { agentOptionsSchema, changeOptionsSchema, checkedOptions } from './script-api-args.ts';
 
-export { CeilingError } from '../contracts/errors.ts';
 export type { NestedWorkflow } from '../contracts/host-calls.ts';
 
 /**
@@ -60,15 +59,6 @@ export type ResumeAdvice = (runId: string, cap: CapKind | null) => string;
 /** The advice of a door that names none: the config key, which every door reads. */
 const NEUTRAL_RESUME: ResumeAdvice = (_runId, cap) => (cap ? `raise the cap (${CAP_CONFIG_KEYS[cap]}) and resume the run` : 'resuming the run continues it');
 
-/**
- * The CLI flag of each cap, with the config key: kept here only so that the doors' imports of it
- * keep working until the doors own it (#14); the runtime itself names no flag.
- */
-export const RAISE: Record<CapKind, { flag: string; placeholder: string; config: string }> = {
-  tokens: { flag: '--budget-tokens', placeholder: 'N', config: CAP_CONFIG_KEYS.tokens },
-  usd: { flag: '--max-cost-usd', placeholder: 'X', config: CAP_CONFIG_KEYS.usd },
-  agents: { flag: '--max-agents', placeholder: 'N', config: CAP_CONFIG_KEYS.agents },
-};
 
 export interface RunOutcome {
   runId: string;

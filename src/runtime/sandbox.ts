@@ -11,7 +11,6 @@ import ivm from 'isolated-vm';
 import { RefusalError } from '../contracts/errors.ts';
 import { parseHostCall, type HostCall, type HostCallKind } from '../contracts/host-calls.ts';
 
-export { RefusalError } from '../contracts/errors.ts';
 
 export interface SandboxHost {
   /**

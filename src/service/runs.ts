@@ -8,7 +8,7 @@ import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
 import { RateGovernor } from '../agents/governor.ts';
 import { executeRun, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
-import type { RunListener } from '../runtime/events.ts';
+import type { RunListener } from '../contracts/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
 import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
 import { ProcessLedger, processLedgerDir } from '../workspace/process-ledger.ts';
@@ -16,7 +16,7 @@ import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, reposi
 import { resolveBase, uncommittedNote } from './checkout-notes.ts';
 import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
 import { validateScript } from '../workflows/validate.ts';
-import type { Proposer } from '../runtime/types.ts';
+import type { Proposer } from '../contracts/ports.ts';
 import { BranchProposer } from '../workspace/branch-proposer.ts';
 import { createRunWorkspace } from './workspace.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';

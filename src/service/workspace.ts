@@ -3,7 +3,7 @@
 import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { urlsIn } from '../report/inert-markdown.ts';
 import { proposalBranch, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
-import type { ChangeWorkspace, Proposer } from '../runtime/types.ts';
+import type { ChangeWorkspace, Proposer } from '../contracts/ports.ts';
 import { ChangeWorktrees } from '../workspace/changes.ts';
 import { git } from '../workspace/git.ts';
 import { createGateRunner, type GateSlots, planGate } from '../workspace/gate.ts';

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import type Anthropic from '@anthropic-ai/sdk';
-import { addUsage, zeroUsage, type Usage } from '../runtime/types.ts';
+import { addUsage, zeroUsage, type Usage } from '../contracts/usage.ts';
 import { ScriptValidationError, validateScript, type ScriptProblem, type ValidatedScript } from './validate.ts';
 import { RateGovernor } from '../agents/governor.ts';
 import { ModelCallError, toParam, usageOf } from '../agents/loop.ts';

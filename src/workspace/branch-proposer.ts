@@ -1,6 +1,6 @@
 // The CLI's proposer: a local branch per verified change, for the user to push or merge. Only a
 // ref is written; the user's HEAD, index and working tree are never touched.
-import type { Proposal, ProposalRequest, Proposer } from '../runtime/types.ts';
+import type { Proposal, ProposalRequest, Proposer } from '../contracts/ports.ts';
 import { git, GitError } from './git.ts';
 import { checkBranchName, createProposalCommit, proposalMessage, type ProposalCommitOptions } from './proposal-commit.ts';
 

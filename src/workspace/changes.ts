@@ -4,7 +4,7 @@
 // again after a crash removed every worktree.
 import { access, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChangeFile } from '../runtime/types.ts';
+import type { ChangeFile } from '../contracts/ports.ts';
 import { runWorktreeDir } from './checkout.ts';
 import { git } from './git.ts';
 import { protectedReason } from './protected-paths.ts';

@@ -1,15 +1,13 @@
-// Commands from config and from agents run without a shell: a command line is split into argv
-// once (src/config/command-line.ts), and anything only a shell would give meaning to (pipes, redirections, globs,
-// substitutions) is refused instead of silently passed through as a literal word. That keeps the
-// allow-list in `agents.commands` meaningful: what matched is exactly what runs.
+// Running a command: argv without a shell (the syntax is src/config/command-line.ts, which refuses
+// whatever only a shell would give meaning to), in a process group of its own, supervised for its
+// timeout, its output cap and the process ledger, inside the OS sandbox when it is repository code;
+// and the environment it starts from, with secrets removed by name and by value.
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { MARKER_VARIABLE, type ProcessLedger } from './process-ledger.ts';
 import { SANDBOX_HOME, sandboxMessage, type SandboxChoice, type SandboxLimits, watchLimits, wrapArgv } from './sandbox.ts';
 import { behindProxy, FORWARDER_EXEC_FAILURE, proxyEnvironment, refusalText, startEgressProxy, type EgressProxy } from './sandbox-network.ts';
-
-export { CommandSyntaxError, isCommandAllowed, parseCommandLine, parseCommandPattern } from '../config/command-line.ts';
 
 // Names are upper-cased and '-' read as '_' first: GitHub Actions hands action inputs over as
 // INPUT_<NAME> with the input's own spelling (INPUT_ANTHROPIC-API-KEY).

@@ -2,7 +2,7 @@
 // proposal's message. Nothing in it depends on the clock or the machine (identity fixed, dates
 // copied from the change commit, no signature), so proposing the same change again after a crash
 // gives the same sha, and "the branch is already there" can be told apart from "someone else's".
-import type { ProposalRequest } from '../runtime/types.ts';
+import type { ProposalRequest } from '../contracts/ports.ts';
 import { git, GitError } from './git.ts';
 
 export const FOREMAN_IDENTITY = { name: 'Foreman', email: 'foreman@users.noreply.github.com' };

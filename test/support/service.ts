@@ -2,7 +2,7 @@
 // SDK, against a fake Messages API.
 import { fileURLToPath } from 'node:url';
 import { startRun, type ServiceEnv } from '../../src/service/runs.ts';
-import type { RunEvent } from '../../src/runtime/events.ts';
+import type { RunEvent } from '../../src/contracts/events.ts';
 import { makeRepo, tempDir } from './repo.ts';
 
 export const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));

@@ -2,7 +2,8 @@
 import { realpath } from 'node:fs/promises';
 import { z } from 'zod';
 import { CONFIG_DEFAULTS } from '../../config/schema.ts';
-import { cleanEnvironment, CommandSyntaxError, isCommandAllowed, parseCommandLine, runProcess } from '../../workspace/command.ts';
+import { cleanEnvironment, runProcess } from '../../workspace/command.ts';
+import { CommandSyntaxError, isCommandAllowed, parseCommandLine } from '../../config/command-line.ts';
 import { detectSandbox } from '../../workspace/sandbox.ts';
 import { refusedGitArgument } from '../git-arguments.ts';
 import { defineTool, text, ToolError, type ToolContext } from './tool.ts';

@@ -3,8 +3,9 @@
 // .github/foreman.yml, or are detected from the project's files.
 import { resolve } from 'node:path';
 import { CONFIG_DEFAULTS } from '../../config/schema.ts';
-import type { GateResult, GateStep, GateStepName } from '../../runtime/types.ts';
-import { cleanEnvironment, CommandSyntaxError, parseCommandLine, runProcess } from '../command.ts';
+import type { GateResult, GateStep, GateStepName } from '../../contracts/ports.ts';
+import { cleanEnvironment, runProcess } from '../command.ts';
+import { CommandSyntaxError, parseCommandLine } from '../../config/command-line.ts';
 import { ProcessLedger, processLedgerDir } from '../process-ledger.ts';
 import { detectSandbox, type SandboxChoice } from '../sandbox.ts';
 import { DEFAULT_ALLOWED_HOSTS } from '../sandbox-network.ts';

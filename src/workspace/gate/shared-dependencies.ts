@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import type { GateStep } from '../../runtime/types.ts';
+import type { GateStep } from '../../contracts/ports.ts';
 import { runProcess } from '../command.ts';
 import { git } from '../git.ts';
 import { isDirectory, isFile, parseJson, readText } from './files.ts';

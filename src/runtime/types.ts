@@ -1,2 +1,0 @@
-export * from '../contracts/usage.ts';
-export type * from '../contracts/ports.ts';
