@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { MAX_AGENTS_PER_RUN } from '../config/schema.ts';
 import { APP_HELP, helpText, WORKER_HELP } from '../service/usage-text.ts';
+import type { RunTuning } from '../service/runs.ts';
 
 export class UsageError extends Error {}
 
@@ -124,16 +125,11 @@ function negativeValuesJoined(argv: string[], options: Record<string, { type: 's
   return out;
 }
 
-export interface RunArgs {
+export interface RunArgs extends RunTuning {
   ref: string;
   args: unknown;
   repo: string;
   base: string;
-  model?: string;
-  concurrency?: number;
-  budgetTokens?: number;
-  maxCostUsd?: number;
-  maxAgents?: number;
   json: boolean;
   yes: boolean;
   /** Run repository code without the OS sandbox (the user's own machine only; warned about). */

@@ -69,7 +69,16 @@ export interface ServiceEnv {
   howToResume?: ResumeAdvice;
 }
 
-export interface RunRequest {
+/** What a door may set of a run's model and caps; unset, the repository's config decides. */
+export interface RunTuning {
+  model?: string;
+  concurrency?: number;
+  budgetTokens?: number;
+  maxCostUsd?: number;
+  maxAgents?: number;
+}
+
+export interface RunRequest extends RunTuning {
   ref: string;
   /** An already-made script (generated from free text): run it instead of looking `ref` up. */
   script?: { source: string; file: string; origin?: string };
@@ -78,11 +87,6 @@ export interface RunRequest {
   args: unknown;
   repoDir: string;
   base: string;
-  model?: string;
-  concurrency?: number;
-  budgetTokens?: number;
-  maxCostUsd?: number;
-  maxAgents?: number;
 }
 
 export class UnknownRunError extends Error {}
