@@ -31,15 +31,23 @@ export class Throttle {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    this.#fire();
+    this.#fire(true);
     await this.#inFlight;
   }
 
-  #fire(): void {
+  #fire(now = false): void {
     const send = this.#pending;
     this.#pending = null;
     if (!send) return;
-    this.#lastAt = Date.now();
-    this.#inFlight = this.#inFlight.then(send).catch(this.#onError);
+    // Spaced from when the previous call was sent, not when it was scheduled: a call that waited
+    // behind a slow one would otherwise go out right after it.
+    this.#inFlight = this.#inFlight
+      .then(async () => {
+        const wait = now ? 0 : this.#lastAt + this.#intervalMs - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.#lastAt = Date.now();
+        await send();
+      })
+      .catch(this.#onError);
   }
 }
