@@ -4,7 +4,6 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nock from 'nock';
 import { probotScheduleSource, Scheduler, dueTimes } from '../src/app/scheduler.ts';
-import type { StartJob } from '../src/app/worker.ts';
 import { API, startApp, type AppHarness } from './support/github-app.ts';
 import { tempDir } from './support/repo.ts';
 
@@ -71,7 +70,7 @@ test('a due schedule is queued once across two replicas sharing a store, one run
     'schedule:acme/widgets:0:0 3 * * 1:security-sweep:release/1.x:2026-11-30T03:00:00.000Z',
     'schedule:acme/widgets:0:0 3 * * 1:security-sweep:release/2.x:2026-11-30T03:00:00.000Z',
   ]);
-  const start = jobs[0].payload as StartJob;
+  const start = jobs[0].payload;
   assert.equal(start.context.workflow, 'security-sweep');
   assert.deepEqual(start.context.args, { severity: 'high' });
   assert.equal(start.context.issueNumber, null);
@@ -97,7 +96,7 @@ test('branch globs go through the linear matcher: a brace bomb is skipped with a
   assert.equal(warnings.length, 1);
   assert.match(JSON.stringify(warnings[0]), /schedules\[0\]\.branches: glob \\"\{a,b\}.*expands to more than 64 alternatives/);
   for (let job; (job = await replicas[0].queue.claim(['start'], 'test')); ) {
-    assert.equal((job.payload as StartJob).branch, 'release/1.x');
+    assert.equal(job.payload.branch, 'release/1.x');
     await replicas[0].queue.finish(job.id);
   }
 });

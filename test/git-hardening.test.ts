@@ -2,6 +2,7 @@
 // name programs (as a gate step or a crafted repository could leave them) run nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChangeWorktrees } from '../src/workspace/changes.ts';
@@ -9,7 +10,7 @@ import { changesSince, createPristineCheckout, removeRunWorktrees } from '../src
 import { createProposalCommit } from '../src/workspace/proposal-commit.ts';
 import { BranchProposer } from '../src/workspace/branch-proposer.ts';
 import { executeTool } from '../src/agents/tools.ts';
-import { git } from '../src/workspace/git.ts';
+import { git, useHostEnvironment } from '../src/workspace/git.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
 import { runCli } from './support/cli.ts';
@@ -210,4 +211,62 @@ test('one git runner for every call: its exit code and an overflow come back in 
   const hooks = await runGit(repo, ['config', 'core.hooksPath']);
   assert.equal(hooks.stdout.trim(), '/dev/null');
   await assert.rejects(git(repo, ['rev-parse', '--verify', 'no-such-ref']), /git rev-parse --verify no-such-ref failed: .*/);
+});
+
+/** The environment `foreman` gives its git processes, as a `git` first on PATH sees it. */
+function gitSpy(): { dir: string; seen: () => string[] } {
+  const dir = tempDir('foreman-git-spy-');
+  const log = join(dir, 'env.log');
+  const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(dir, 'git'), `#!/bin/sh\nenv -0 >> ${log}\nprintf '\\001' >> ${log}\nexec ${realGit} "$@"\n`);
+  chmodSync(join(dir, 'git'), 0o755);
+  return { dir, seen: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\u0001').filter((e) => e !== '') : []) };
+}
+
+test("git starts from the environment the door hands down, without Foreman's secrets: PATH, HOME, proxies and CA settings stay", { timeout: 30_000 }, async () => {
+  const spy = gitSpy();
+  const repo = makeRepo({ '.claude/workflows/noop.js': "export const meta = { name: 'noop', description: 'nothing' }\nreturn 'ok'\n" });
+  const home = tempDir();
+  const secret = 'sk-ant-not-for-git-0123456789';
+  const extra = {
+    PATH: `${spy.dir}:${process.env.PATH}`,
+    PRIVATE_KEY: '-----BEGIN KEY----- not for git',
+    GITHUB_TOKEN: 'ghs_not_for_git_0123456789',
+    DATABASE_URL: 'postgres://user:pw-not-for-git@db.invalid/x',
+    HTTPS_PROXY: 'http://proxy-user:proxy-pw@127.0.0.1:9',
+    NO_PROXY: '*',
+    SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt',
+    GIT_DIR: '/nonexistent',
+    GIT_TRACE: '0',
+  };
+  const result = await runCli(['run', 'noop', '--repo', repo, '--json'], { home, apiKey: secret, extra });
+  assert.equal(result.code, 0, result.stderr);
+  const seen = spy.seen();
+  assert.ok(seen.length > 0, 'the run started git');
+  for (const env of seen) {
+    const vars = new Map(env.split('\0').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    for (const name of ['ANTHROPIC_API_KEY', 'PRIVATE_KEY', 'GITHUB_TOKEN', 'DATABASE_URL', 'GIT_DIR']) assert.equal(vars.get(name), undefined, `${name} reached git`);
+    assert.doesNotMatch(env, /not-for-git|not_for_git|not for git/);
+    assert.equal(vars.get('PATH'), extra.PATH);
+    assert.equal(vars.get('HOME'), home);
+    assert.equal(vars.get('HTTPS_PROXY'), extra.HTTPS_PROXY);
+    assert.equal(vars.get('SSL_CERT_FILE'), extra.SSL_CERT_FILE);
+    assert.equal(vars.get('GIT_TRACE'), '0');
+  }
+});
+
+test('below the doors git reads no process.env: it starts from what useHostEnvironment was handed, and from nothing before that', async () => {
+  const repo = makeRepo({ 'a.txt': 'x\n' });
+  const showEnv = { config: [['alias.show-env', '!env']] as Array<[string, string]> };
+  process.env.FOREMAN_GIT_PROBE = 'from process.env';
+  try {
+    assert.doesNotMatch(await git(repo, ['show-env'], showEnv), /FOREMAN_GIT_PROBE/);
+    useHostEnvironment({ PATH: process.env.PATH, FOREMAN_GIT_PROBE: 'handed down', ANTHROPIC_API_KEY: 'sk-ant-not-for-git-0123456789' });
+    const seen = await git(repo, ['show-env'], showEnv);
+    assert.match(seen, /^FOREMAN_GIT_PROBE=handed down$/m);
+    assert.doesNotMatch(seen, /ANTHROPIC_API_KEY|not-for-git/);
+  } finally {
+    delete process.env.FOREMAN_GIT_PROBE;
+    useHostEnvironment({});
+  }
 });

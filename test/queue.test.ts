@@ -3,6 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { WORKER_JOB_KINDS, type AppJobs } from '../src/app/jobs.ts';
+import type { GitHubRunContext } from '../src/app/run-registry.ts';
+import { validateConfig } from '../src/config/load.ts';
 import { SqliteWorkQueue } from '../src/runtime/sqlite-queue.ts';
 import { SqliteStore } from '../src/runtime/sqlite-store.ts';
 import { tempDir } from './support/repo.ts';
@@ -100,5 +103,40 @@ test('a queue typed by a job map takes each kind its own payload and hands claim
     else seen.push(`resume ${job.payload.runId.toUpperCase()}`);
   }
   assert.deepEqual(seen, ['comment 7', 'resume R1']);
+  await queue.close();
+});
+
+test("the App's queue is typed by its job map: enqueue takes each kind's own payload, and a claimed job's kind narrows its payload", async () => {
+  const queue = new SqliteWorkQueue<AppJobs>(join(tempDir(), 'foreman.db'));
+  const context: GitHubRunContext = { installationId: 1, owner: 'acme', repo: 'widgets', cloneUrl: 'https://github.com/acme/widgets.git', defaultBranch: 'main', issueNumber: 7, isPullRequest: false, trigger: '/workflow audit', author: 'octocat', workflow: 'audit', args: {}, config: validateConfig({}, 'test') };
+  await queue.enqueue('start', 'start:1', { context, branch: 'release/1.x' });
+  await queue.enqueue('resume', 'resume:1', { runId: 'run-1', by: 'octocat' });
+  await queue.enqueue('save', 'save:1', { entryId: 3, name: 'audit', author: 'octocat' });
+  // Checked by `tsc --noEmit` (npm test): these never run.
+  const wrongPayloads = async (): Promise<void> => {
+    // @ts-expect-error a resume's payload is no start job
+    await queue.enqueue('start', 'start:2', { runId: 'run-1', by: 'octocat' });
+    // @ts-expect-error a kind the App does not have
+    await queue.enqueue('run', 'run:1', {});
+    const claimed = await queue.claim(['save'], 'w1');
+    // @ts-expect-error a save job carries no run context
+    void claimed?.payload.context;
+  };
+  void wrongPayloads;
+  const seen: string[] = [];
+  for (let job; (job = await queue.claim(WORKER_JOB_KINDS, 'w1')); await queue.finish(job.id)) {
+    switch (job.kind) {
+      case 'start':
+        seen.push(`start ${job.payload.context.workflow} on ${job.payload.branch}`);
+        break;
+      case 'resume':
+        seen.push(`resume ${job.payload.runId} by ${job.payload.by}`);
+        break;
+      case 'save':
+        seen.push(`save entry ${job.payload.entryId} as ${job.payload.name}`);
+        break;
+    }
+  }
+  assert.deepEqual(seen, ['start audit on release/1.x', 'resume run-1 by octocat', 'save entry 3 as audit']);
   await queue.close();
 });

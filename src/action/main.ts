@@ -35,7 +35,7 @@ import { scriptForRequest, type RequestedScript } from '../service/scripts.ts';
 import { validateScript } from '../workflows/validate.ts';
 import { workflowDirs } from '../workflows/load.ts';
 import { resolveCommit } from '../workspace/checkout.ts';
-import { git } from '../workspace/git.ts';
+import { git, useHostEnvironment } from '../workspace/git.ts';
 import { answerCommand, sha256, type ApprovedPlan } from './commands.ts';
 import { readInputs, type ActionInputs } from './inputs.ts';
 import { actionSandbox } from './sandbox-setup.ts';
@@ -66,6 +66,7 @@ export async function run(): Promise<void> {
   // The runner cancels a job (`/workflow stop`, the Cancel button) with SIGINT: the run stops and reports that it did.
   const controller = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
+  useHostEnvironment(process.env);
   try {
     await actionMain(process.env, controller.signal);
   } catch (error) {

@@ -3,13 +3,11 @@
 // (intake-loop.ts) does the API work after that (docs/security.md: who may trigger a run), and
 // runs execute in a worker (worker.ts).
 import type { ApplicationFunction } from 'probot';
-import type { WorkQueue } from '../contracts/queue.ts';
 import { commentJob, deliveredRepository } from './deliveries.ts';
-import type { CheckActionJob, EventJob } from './intake.ts';
-import type { Logger } from './jobs.ts';
+import type { AppQueue, CheckActionJob, EventJob, Logger } from './jobs.ts';
 
 export interface ForemanAppOptions {
-  queue: WorkQueue;
+  queue: AppQueue;
   /** A delivery was queued for the intake (intake-loop.ts), in this process or on its thread. */
   onDelivery?: () => void;
   /** Where the handlers log; without it Probot's per-delivery logger, whose lines are named `event`. */

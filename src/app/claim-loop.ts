@@ -1,11 +1,11 @@
 // The one claim/poll loop of the App: the intake and the worker each claim their kinds of job from
 // the queue, up to `capacity` at once, and sleep until woken (work was queued here) or until the
 // next poll (another replica's work).
-import type { Job, WorkQueue } from '../contracts/queue.ts';
+import type { JobMap, JobOf, WorkQueue } from '../contracts/queue.ts';
 
-export interface ClaimLoopOptions {
-  queue: WorkQueue;
-  kinds: readonly string[];
+export interface ClaimLoopOptions<Jobs extends object, Kinds extends keyof Jobs & string> {
+  queue: WorkQueue<Jobs>;
+  kinds: readonly Kinds[];
   /** Identifies this process's claims in the queue. */
   holder: string;
   /** Jobs in hand at once (default 1: one after the other). */
@@ -15,17 +15,17 @@ export interface ClaimLoopOptions {
   /** Whether the poll timer alone keeps the process alive (the worker's does; the intake's does not). */
   keepAlive?: boolean;
   /** Handles a claimed job, finishing or releasing it; must not throw. */
-  handle(job: Job): Promise<void>;
+  handle(job: JobOf<Jobs, Kinds>): Promise<void>;
 }
 
-export class ClaimLoop {
-  readonly #o: ClaimLoopOptions;
+export class ClaimLoop<Jobs extends object = JobMap, Kinds extends keyof Jobs & string = keyof Jobs & string> {
+  readonly #o: ClaimLoopOptions<Jobs, Kinds>;
   readonly #active = new Set<Promise<void>>();
   #stopped = false;
   #wake: () => void = () => {};
   #loop: Promise<void> = Promise.resolve();
 
-  constructor(options: ClaimLoopOptions) {
+  constructor(options: ClaimLoopOptions<Jobs, Kinds>) {
     this.#o = options;
   }
 

@@ -3,7 +3,7 @@
 // process that claimed the work, so work of a process that is gone can be handed back safely.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { WorkQueue } from '../contracts/queue.ts';
+import type { AppQueue } from './jobs.ts';
 import type { RunRegistry } from './run-registry.ts';
 
 // A process's own name, or one part of it (`…/intake-2/`, a thread that claims on its own).
@@ -36,7 +36,7 @@ export function holderGone(holder: string, host = hostname()): boolean {
 }
 
 /** Hands back the jobs and runs of this host's processes that are gone; returns how many holders. */
-export async function releaseGoneHolders(queue: WorkQueue, registry: RunRegistry): Promise<number> {
+export async function releaseGoneHolders(queue: Pick<AppQueue, 'holders' | 'releaseHolder'>, registry: RunRegistry): Promise<number> {
   const gone = [...new Set([...(await queue.holders()), ...(await registry.holders())])].filter((holder) => holderGone(holder));
   for (const holder of gone) {
     await queue.releaseHolder(holder);

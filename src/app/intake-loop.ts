@@ -3,20 +3,20 @@
 // `foreman app` runs it on a thread of its own (intake-thread.ts), so its requests and JSON never
 // hold up the acknowledgement of the next delivery; tests run it in-process, where nock sees it.
 import type { Probot } from 'probot';
-import type { Job, WorkQueue } from '../contracts/queue.ts';
+import type { JobOf } from '../contracts/queue.ts';
 import { ClaimLoop } from './claim-loop.ts';
-import type { CommentJob } from './deliveries.ts';
-import { takeCheckAction, takeComment, takeEvent, type CheckActionJob, type EventJob, type InstallationOctokit, type IntakeOutcome } from './intake.ts';
+import { takeCheckAction, takeComment, takeEvent, type InstallationOctokit, type IntakeOutcome } from './intake.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { probotScheduleSource, Scheduler } from './scheduler.ts';
-import type { Logger } from './jobs.ts';
+import type { AppJobs, AppQueue, Logger } from './jobs.ts';
 
-export const INTAKE_KINDS = ['comment', 'check-action', 'event'] as const;
+export const INTAKE_KINDS = ['comment', 'check-action', 'event'] as const satisfies ReadonlyArray<keyof AppJobs>;
+type IntakeJob = JobOf<AppJobs, (typeof INTAKE_KINDS)[number]>;
 
 export interface IntakeLoopOptions {
   /** Probot with the App's credentials: app.auth() for installation tokens and the config plugin. */
   probot: Probot;
-  queue: WorkQueue;
+  queue: AppQueue;
   registry: RunRegistry;
   /** Identifies this process's claims in the queue. */
   holder: string;
@@ -34,7 +34,7 @@ export interface IntakeLoopOptions {
 
 export class IntakeLoop {
   readonly #o: IntakeLoopOptions;
-  readonly #claims: ClaimLoop;
+  readonly #claims: ClaimLoop<AppJobs, (typeof INTAKE_KINDS)[number]>;
   #scheduler: Scheduler | null = null;
   readonly #log: Logger;
 
@@ -66,18 +66,18 @@ export class IntakeLoop {
     await stopping;
   }
 
-  async #take(job: Job): Promise<void> {
+  async #take(job: IntakeJob): Promise<void> {
     const { probot, queue } = this.#o;
-    const payload = job.payload as CommentJob | CheckActionJob | EventJob;
+    const payload = job.payload;
     try {
       const octokit = (await probot.auth(payload.installationId)) as unknown as InstallationOctokit;
       const intake = { builtinDir: this.#o.builtinDir, registry: this.#o.registry };
       const outcome: IntakeOutcome =
         job.kind === 'comment'
-          ? await takeComment(payload as CommentJob, octokit, queue, intake)
+          ? await takeComment(job.payload, octokit, queue, intake)
           : job.kind === 'event'
-            ? await takeEvent(payload as EventJob, octokit, queue, intake)
-            : await takeCheckAction(payload as CheckActionJob, octokit, queue, intake);
+            ? await takeEvent(job.payload, octokit, queue, intake)
+            : await takeCheckAction(job.payload, octokit, queue, intake);
       this.#log.info({ delivery: payload.deliveryId, ...outcome }, `intake of ${job.kind}`);
       await queue.finish(job.id);
       if (outcome.outcome === 'enqueued') this.#o.onQueued?.();

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createProbot } from 'probot';
 import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
+import type { AppJobs } from './jobs.ts';
 import { IntakeLoop } from './intake-loop.ts';
 import { appLog, type LogSettings } from './log.ts';
 import { SqliteRunRegistry } from './run-registry.ts';
@@ -21,7 +22,7 @@ export interface IntakeThreadData {
 
 const data = workerData as IntakeThreadData;
 const port = parentPort!;
-const queue = new SqliteWorkQueue(data.dbFile);
+const queue = new SqliteWorkQueue<AppJobs>(data.dbFile);
 const registry = new SqliteRunRegistry(data.dbFile);
 // Probot gets the logger now: its own is set only once it has initialized.
 const log = appLog(data.log, 'foreman-intake');

@@ -6,7 +6,6 @@ import type { Octokit } from '@octokit/core';
 import { ConfigError, CONFIG_PATH, validateConfig } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
 import type { RunCaps } from '../runtime/store.ts';
-import type { WorkQueue } from '../contracts/queue.ts';
 import { listWorkflows } from '../workflows/load.ts';
 import type { CommentJob, DeliveredRepository } from './deliveries.ts';
 import type { WorkflowCommand } from '../github/commands.ts';
@@ -15,7 +14,7 @@ import { postComment } from '../policy/comments.ts';
 import { commentTrigger, configuredStart, labelTrigger } from '../policy/trigger.ts';
 import { tableCell } from '../report/markdown.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
-import type { ResumeJob, SaveJob, StartJob } from './jobs.ts';
+import type { AppQueue, CheckActionJob, EventJob, ResumeJob, SaveJob, StartJob } from './jobs.ts';
 
 /** What intake needs of an installation's Octokit: requests, and Probot's config plugin. */
 export type InstallationOctokit = Pick<Octokit, 'request'> & {
@@ -35,7 +34,7 @@ export interface IntakeOptions {
   registry: RunRegistry;
 }
 
-export async function takeComment(job: CommentJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
+export async function takeComment(job: CommentJob, octokit: InstallationOctokit, queue: AppQueue, options: IntakeOptions): Promise<IntakeOutcome> {
   let config: ForemanConfig | null = null;
   let configProblem: string | null = null;
   try {
@@ -63,7 +62,7 @@ export async function takeComment(job: CommentJob, octokit: InstallationOctokit,
 interface AllowedComment {
   job: CommentJob;
   octokit: InstallationOctokit;
-  queue: WorkQueue;
+  queue: AppQueue;
   options: IntakeOptions;
   config: ForemanConfig;
 }
@@ -248,20 +247,8 @@ export const HELP = [
   '- `/workflow help`: this message',
 ].join('\n');
 
-/** A Stop or Resume button on a summary check, or a re-run of one of a run's checks. */
-export interface CheckActionJob {
-  deliveryId: string;
-  installationId: number;
-  owner: string;
-  repo: string;
-  /** The check's external_id: the run id. */
-  runId: string;
-  action: 'stop' | 'resume';
-  author: string;
-}
-
 /** The same rules as a comment: the config's trigger role, one polite refusal where the run reports. */
-export async function takeCheckAction(job: CheckActionJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
+export async function takeCheckAction(job: CheckActionJob, octokit: InstallationOctokit, queue: AppQueue, options: IntakeOptions): Promise<IntakeOutcome> {
   const entry = await options.registry.get(job.runId);
   if (!entry || entry.repo !== `${job.owner}/${job.repo}`) return { outcome: 'answered', command: `${job.action} of an unknown run` };
   let config: ForemanConfig | null = null;
@@ -285,18 +272,7 @@ export async function takeCheckAction(job: CheckActionJob, octokit: Installation
   return enqueued(await queue.enqueue('resume', `resume:${job.runId}:${job.deliveryId}`, resume));
 }
 
-/** A label put on an issue or pull request, or a published release: starts what the config maps it to. */
-export interface EventJob extends DeliveredRepository {
-  deliveryId: string;
-  event: 'label' | 'release';
-  /** The label's name, or the release's tag. */
-  name: string;
-  issueNumber: number | null;
-  isPullRequest: boolean;
-  author: string;
-}
-
-export async function takeEvent(job: EventJob, octokit: InstallationOctokit, queue: WorkQueue, options: IntakeOptions): Promise<IntakeOutcome> {
+export async function takeEvent(job: EventJob, octokit: InstallationOctokit, queue: AppQueue, options: IntakeOptions): Promise<IntakeOutcome> {
   let config: ForemanConfig;
   try {
     config = await readRepositoryConfig(octokit, job.owner, job.repo);

@@ -1,5 +1,8 @@
 // `foreman app` entry: wires the process to appMain(). One error path. No logic here.
+import { useHostEnvironment } from '../workspace/git.ts';
 import { appMain, AppUsageError } from './main.ts';
+
+useHostEnvironment(process.env);
 
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());

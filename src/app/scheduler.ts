@@ -6,11 +6,10 @@ import { Cron } from 'croner';
 import type { Probot } from 'probot';
 import { ConfigError } from '../config/load.ts';
 import type { ForemanConfig } from '../config/schema.ts';
-import type { WorkQueue } from '../contracts/queue.ts';
 import { compileGlob, GlobError, type GlobMatcher } from '../workspace/glob.ts';
 import { deliveredRepository, type DeliveredRepository } from './deliveries.ts';
 import { readRepositoryConfig } from './intake.ts';
-import type { StartJob } from './jobs.ts';
+import type { AppQueue, StartJob } from './jobs.ts';
 import { scheduledStart } from '../policy/trigger.ts';
 
 export type InstalledRepository = DeliveredRepository;
@@ -24,7 +23,7 @@ export interface ScheduleSource {
 }
 
 export interface SchedulerOptions {
-  queue: WorkQueue;
+  queue: AppQueue;
   source: ScheduleSource;
   onQueued?: () => void;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { createProbot } from 'probot';
 import { appTokenSource, CachedTokenSource } from '../github/installation.ts';
 import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
+import type { AppJobs } from './jobs.ts';
 import { createForemanApp } from './app.ts';
 import { answerHealth, logQueueCounts, type SupervisedPart } from './health.ts';
 import { holderName, releaseGoneHolders } from './holders.ts';
@@ -45,7 +46,7 @@ export async function serveApp(options: ServeOptions): Promise<void> {
   // Probot gets the logger now: its own would be set only once it has initialized.
   const probot = createProbot({ env, overrides: { log } });
   const dbFile = join(home, 'foreman.db');
-  const queue = new SqliteWorkQueue(dbFile);
+  const queue = new SqliteWorkQueue<AppJobs>(dbFile);
   const registry = new SqliteRunRegistry(dbFile);
   try {
     // A restarted container, a worker that was killed: what this host's gone processes held goes back in line.

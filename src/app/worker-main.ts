@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CachedTokenSource, githubApiUrl, type TokenSource } from '../github/installation.ts';
 import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
+import type { AppJobs } from './jobs.ts';
 import { SqliteRunRegistry } from './run-registry.ts';
 import { HttpTokenSource } from './token-endpoint.ts';
 import { IpcTokenSource, type WakeMessage } from './token-broker.ts';
@@ -56,7 +57,7 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
 
   const home = foremanHome(io.env);
   const tokens = new CachedTokenSource(tokenSource(io.env));
-  const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
+  const queue = new SqliteWorkQueue<AppJobs>(join(home, 'foreman.db'));
   const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
   // Logged as the app logs (LOG_FORMAT, LOG_LEVEL), into the same stream when the app forked it.
   const log = appLog(logSettings, 'foreman-worker');

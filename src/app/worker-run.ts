@@ -1,6 +1,9 @@
 // `foreman worker` entry: wires the process to workerMain(). One error path. No logic here.
 import type { StopMessage } from './token-broker.ts';
 import { workerMain, WorkerUsageError } from './worker-main.ts';
+import { useHostEnvironment } from '../workspace/git.ts';
+
+useHostEnvironment(process.env);
 
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());

@@ -5,13 +5,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { TokenSource } from '../github/installation.ts';
-import type { WorkQueue } from '../contracts/queue.ts';
 import type { SupervisedPart } from './health.ts';
 import { releaseGoneHolders } from './holders.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { Supervised } from './supervised.ts';
 import { serveTokens, type StopMessage } from './token-broker.ts';
-import type { Logger } from './jobs.ts';
+import type { AppQueue, Logger } from './jobs.ts';
 
 /** What the worker must never see: the App's key and the secrets that prove deliveries and workers. */
 const APP_SECRETS = ['PRIVATE_KEY', 'PRIVATE_KEY_PATH', 'WEBHOOK_SECRET', 'WORKER_SECRET', 'GITHUB_CLIENT_SECRET', 'CLIENT_SECRET'];
@@ -27,7 +26,7 @@ export interface WorkerSupervisor extends SupervisedPart {
   stop(): Promise<void>;
 }
 
-export function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string; tokens: TokenSource; queue: WorkQueue; registry: RunRegistry; log: Logger; signal: AbortSignal }): WorkerSupervisor {
+export function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string; tokens: TokenSource; queue: AppQueue; registry: RunRegistry; log: Logger; signal: AbortSignal }): WorkerSupervisor {
   const entry = fileURLToPath(new URL('../../bin/foreman.js', import.meta.url));
   const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !APP_SECRETS.includes(name)));
   const part = new Supervised<ChildProcess>({

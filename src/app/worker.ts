@@ -8,7 +8,7 @@ import { ProbotOctokit } from 'probot';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { CAP_CONFIG_KEYS } from '../contracts/caps.ts';
 import type { CapKind } from '../contracts/events.ts';
-import type { Job, WorkQueue } from '../contracts/queue.ts';
+import type { JobOf } from '../contracts/queue.ts';
 import type { RunCaps } from '../runtime/store.ts';
 import { resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
 import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
@@ -26,13 +26,15 @@ import { fetchRun, prepareRun, type CloneAccess } from './run-preparation.ts';
 import { needsApproval, scriptForRun } from './run-script.ts';
 import { pollStopRequests } from './stop-poll.ts';
 import { postComment } from '../policy/comments.ts';
-import { WORKER_JOB_KINDS, type Logger, type ResumeJob, type SaveJob, type StartJob } from './jobs.ts';
+import { WORKER_JOB_KINDS, type AppJobs, type AppQueue, type Logger, type ResumeJob, type SaveJob, type StartJob } from './jobs.ts';
+
+type WorkerJob = JobOf<AppJobs, (typeof WORKER_JOB_KINDS)[number]>;
 
 export type { Logger, ResumeJob, SaveJob, StartJob } from './jobs.ts';
 export { WORKER_JOB_KINDS } from './jobs.ts';
 
 export interface WorkerOptions {
-  queue: WorkQueue;
+  queue: AppQueue;
   registry: RunRegistry;
   /** Identifies this worker's claims in the queue. */
   holder: string;
@@ -66,7 +68,7 @@ type Rest = InstanceType<typeof ProbotOctokit>;
 
 export class ForemanWorker {
   readonly #o: WorkerOptions;
-  readonly #claims: ClaimLoop;
+  readonly #claims: ClaimLoop<AppJobs, (typeof WORKER_JOB_KINDS)[number]>;
   readonly #controllers = new Set<AbortController>();
 
   constructor(options: WorkerOptions) {
@@ -102,11 +104,11 @@ export class ForemanWorker {
     await stopping;
   }
 
-  async #handle(job: Job): Promise<void> {
+  async #handle(job: WorkerJob): Promise<void> {
     try {
-      if (job.kind === 'start') await this.#start(job.payload as StartJob, job.key);
-      else if (job.kind === 'save') await this.#save(job.payload as SaveJob);
-      else await this.#resume(job.payload as ResumeJob);
+      if (job.kind === 'start') await this.#start(job.payload, job.key);
+      else if (job.kind === 'save') await this.#save(job.payload);
+      else await this.#resume(job.payload);
       await this.#o.queue.finish(job.id);
     } catch (error) {
       if (error instanceof ShutDown) {

@@ -1,5 +1,9 @@
 // CLI entry: wires the process to main(). No logic here.
+import { useHostEnvironment } from '../workspace/git.ts';
 import { main } from './main.ts';
+
+// The one place the CLI's environment is read: git starts from it (minus secrets) from here on.
+useHostEnvironment(process.env);
 
 const controller = new AbortController();
 let interrupts = 0;

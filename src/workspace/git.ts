@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { holdsCredentialUrl, isSecretName } from './command.ts';
 
 export class GitError extends Error {
   readonly args: string[];
@@ -148,11 +149,44 @@ function execGit(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv, o
   });
 }
 
-function baseEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('GIT_') || KEPT_GIT_VARIABLES.test(name)) env[name] = value;
+/**
+ * The host environment git starts from, handed down once by each door at start
+ * (useHostEnvironment): nothing below the doors reads the environment itself. A setter rather than
+ * a parameter: git runs from some fifty call sites behind ports (ChangeWorkspace, Proposer, the
+ * clone, the tools) whose callers know nothing of the environment, and the value is fixed for the
+ * life of the process; threading it through each would widen every port for no caller's choice.
+ * Until a door sets it (in-process tests, library use) git starts from its fixed variables alone.
+ */
+let hostEnvironment: NodeJS.ProcessEnv = {};
+
+// Proxy settings may carry the proxy's own credentials (http://user:pass@proxy), and git needs them.
+const PROXY_VARIABLE = /^(https?|all|no)_proxy$/i;
+
+/**
+ * Sets the environment every later git call starts from, filtered once here. Left out are:
+ * - GIT_* that decides which repository, config or program git uses (see KEPT_GIT_VARIABLES);
+ * - Foreman's secrets (isSecretName: ANTHROPIC_API_KEY, PRIVATE_KEY, GITHUB_TOKEN...), and values
+ *   holding a URL with credentials other than a proxy's: git needs none of them, since a push's
+ *   token reaches git through `config` (an extraheader), never the environment.
+ * PATH, HOME, LANG, proxies and CA settings (SSL_CERT_FILE, GIT_SSL_CAINFO) are kept.
+ */
+export function useHostEnvironment(env: NodeJS.ProcessEnv): void {
+  hostEnvironment = gitHostEnvironment(env);
+}
+
+function gitHostEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const kept: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || isSecretName(name)) continue;
+    if (name.startsWith('GIT_') && !KEPT_GIT_VARIABLES.test(name)) continue;
+    if (holdsCredentialUrl(value) && !PROXY_VARIABLE.test(name)) continue;
+    kept[name] = value;
   }
+  return kept;
+}
+
+function baseEnvironment(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...hostEnvironment };
   for (const [name, value] of Object.entries(extra)) {
     if (!name.startsWith('GIT_CONFIG')) env[name] = value;
   }

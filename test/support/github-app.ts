@@ -16,6 +16,7 @@ import { SqliteRunRegistry } from '../../src/app/run-registry.ts';
 import { ForemanWorker, type Logger, type WorkerOptions } from '../../src/app/worker.ts';
 import { appTokenSource, CachedTokenSource } from '../../src/github/installation.ts';
 import { SqliteWorkQueue } from '../../src/runtime/sqlite-queue.ts';
+import type { AppJobs } from '../../src/app/jobs.ts';
 import { tempDir } from './repo.ts';
 
 // The package's main is JSON, which ESM imports only with an import attribute TypeScript's
@@ -28,7 +29,7 @@ export const API = 'https://api.github.com';
 export interface AppHarness {
   url: string;
   probot: Probot;
-  queue: SqliteWorkQueue;
+  queue: SqliteWorkQueue<AppJobs>;
   registry: SqliteRunRegistry;
   intake: IntakeLoop;
   /** The worker, when asked for: in this process, so nock sees its GitHub calls. */
@@ -63,7 +64,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
   const Octokit = ProbotOctokit.defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o.throttle, enabled: false } }));
   const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, logLevel: process.env.FOREMAN_TEST_DEBUG ? 'debug' : 'fatal', Octokit });
   const home = harness.home ?? join(tempDir(), '.foreman');
-  const queue = new SqliteWorkQueue(join(home, 'foreman.db'));
+  const queue = new SqliteWorkQueue<AppJobs>(join(home, 'foreman.db'));
   const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
   const builtinDir = fileURLToPath(new URL('../../workflows/', import.meta.url));
   const problems: AppHarness['problems'] = [];
