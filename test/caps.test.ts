@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Octokit } from '@octokit/core';
-import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { asksForVerdict, startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
 import { startFakeGitHubApi } from './support/fake-github-api.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
@@ -16,7 +16,7 @@ import type { RunEvent } from '../src/contracts/events.ts';
 const fake = await startFakeAnthropic({
   handler: (req) => {
     if (req.prompt.includes('MARK-fix')) {
-      if (/^You are reviewer \d+ /.test(req.prompt)) return [toolUse('submit_result', { verdict: 'accept', reason: 'looks right' })];
+      if (asksForVerdict(req)) return [toolUse('submit_result', { verdict: 'accept', reason: 'looks right' })];
       if (req.turn === 0) return [toolUse('edit_file', { path: 'src/math.js', old_string: 'export function add', new_string: '// Adds two numbers.\nexport function add' })];
       return [text('made the edit')];
     }
