@@ -2,13 +2,13 @@
 // process with INPUT_* variables, the event payload in GITHUB_EVENT_PATH, GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY files, a checkout in GITHUB_WORKSPACE, GitHub's API at GITHUB_API_URL (a
 // local stand-in), the repository served by `git http-backend`, and the fake Messages API.
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
+import { asksForVerdict, isWriteAgent, startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { startFakeGitHubApi, type FakeGitHubApi } from './support/fake-github-api.ts';
 import { INSTALLATION_TOKEN, NAME, OWNER, startRemote, type Remote } from './support/github-remote.ts';
 import { exampleComment, prComment } from './support/github-app.ts';
@@ -42,24 +42,28 @@ return { seen: await agent('LOOK at the greeting') }
 `;
 const FINDING = { file: 'src/greet.js', line: 1, title: 'greet() drops the name', detail: 'the name is missing', severity: 'high' };
 
+// Each test gets its own fake model, git server and GitHub API (set up before it, closed after
+// it), so no test reads calls, comments, pull requests or model requests another left behind.
 let fake: FakeAnthropic;
 let remote: Remote;
 let api: FakeGitHubApi;
 // The SLOW agent's reply waits for this, so that only a stop ends its run.
 let releaseSlow: () => void = () => {};
-const slowReleased = new Promise<void>((resolve) => (releaseSlow = resolve));
 
-before(async () => {
+beforeEach(async () => {
+  const slowReleased = new Promise<void>((resolve) => (releaseSlow = resolve));
   fake = await startFakeAnthropic({
+    // Agents are told apart by what they are offered (a write agent gets edit_file, a reviewer a
+    // verdict schema) or by the markers this file's own scripts put in their prompts.
     handler: async (req) => {
       if (req.tools.includes('submit_workflow')) return [toolUse('submit_workflow', { script: WRITTEN })];
+      if (asksForVerdict(req)) return [toolUse('submit_result', { verdict: 'accept', reason: 'fixed' })];
+      if (isWriteAgent(req)) return req.turn === 0 ? [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })] : [text('done')];
       if (req.prompt.startsWith('SLOW')) {
         await slowReleased;
         return [text('released')];
       }
       if (req.prompt.startsWith('AUDIT')) return [toolUse('submit_result', { findings: [FINDING] })];
-      if (req.prompt.startsWith('You are reviewer')) return [toolUse('submit_result', { verdict: 'accept', reason: 'fixed' })];
-      if (req.prompt.includes('FIX') && req.turn === 0) return [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })];
       if (req.prompt.startsWith('LOOK')) return [text('all quiet')];
       return [text('done')];
     },
@@ -79,7 +83,7 @@ before(async () => {
   api.diffs[1] = 'diff --git a/NOTES.md b/NOTES.md\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES.md\n@@ -0,0 +1 @@\n+a change under review\n';
   api.pulls[1] = { number: 1, head: { sha: remote.headSha, ref: 'feature', repo: { full_name: `${OWNER}/${NAME}` } }, base: { sha: remote.mainSha, ref: 'main' } };
 });
-after(async () => {
+afterEach(async () => {
   releaseSlow();
   await api.close();
   await remote.close();

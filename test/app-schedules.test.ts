@@ -1,6 +1,6 @@
 // Schedules: two app replicas sharing one store both look at the schedules, and each due run is
 // queued once. GitHub's API (installations, repositories, config, branches) is nock'd.
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nock from 'nock';
 import { probotScheduleSource, Scheduler, dueTimes } from '../src/app/scheduler.ts';
@@ -14,16 +14,21 @@ const CONFIG = `schedules:
     branches: ['release/*']
 `;
 
+// Two replicas over one store, new for each test, so no test claims the jobs another queued.
 let replicas: AppHarness[];
 
-before(async () => {
+before(() => {
   nock.disableNetConnect();
   nock.enableNetConnect('127.0.0.1');
+});
+beforeEach(async () => {
   const home = tempDir();
   replicas = [await startApp({ home }), await startApp({ home })];
 });
-after(async () => {
+afterEach(async () => {
   for (const r of replicas) await r.close();
+});
+after(() => {
   nock.cleanAll();
   nock.enableNetConnect();
 });

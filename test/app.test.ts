@@ -1,6 +1,6 @@
 // The GitHub App's webhook side and the intake of `/workflow` comments: a real Probot instance on
 // a local port, signed deliveries built from @octokit/webhooks-examples, GitHub's API in nock.
-import { after, afterEach, before, test } from 'node:test';
+import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import nock from 'nock';
 import { createRequire } from 'node:module';
@@ -8,20 +8,24 @@ import { HELP } from '../src/app/intake.ts';
 import { API, exampleComment, prComment, startApp, type AppHarness } from './support/github-app.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
+// Each test gets an App of its own (its own queue, registry and recorded problems), so none sees
+// jobs, runs or comments another left behind.
 let h: AppHarness;
 
-before(async () => {
+before(() => {
   nock.disableNetConnect();
   nock.enableNetConnect('127.0.0.1');
+});
+beforeEach(async () => {
   h = await startApp();
 });
-afterEach(() => {
+afterEach(async () => {
+  await h.close();
   const pending = nock.pendingMocks();
   nock.cleanAll();
   assert.deepEqual(pending, [], 'every expected GitHub call was made');
 });
-after(async () => {
-  await h.close();
+after(() => {
   nock.enableNetConnect();
 });
 

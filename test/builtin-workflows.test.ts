@@ -1,8 +1,8 @@
 // The built-in workflows end to end: the real CLI finds them by name, runs them against a fixture
 // repository, and the fake model plays the agents the way the scripts prompt them.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeAnthropic, text, toolUse, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
+import { asksForVerdict, isWriteAgent, startFakeAnthropic, text, toolUse, type FakeAnthropic, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
 
@@ -18,16 +18,41 @@ const LOOSE = { file: 'src/auth.js', line: 2, title: 'password compared with =='
 
 const submit = (value: unknown): FakeReply => [toolUse('submit_result', value)];
 
-/** One fake model for every test: each script's prompts are distinctive enough to route on. */
-function play(req: FakeRequest): FakeReply {
-  const p = req.prompt;
-  // Map agents read the tree first, so the test knows the read tools reach the fixture.
-  if (p.startsWith('List the source files')) {
-    if (req.turn === 0) return [toolUse('list_files', { path: 'src' })];
-    assert.match(req.lastToolResults[0].content, /auth\.js/);
-    return submit({ files: ['src/auth.js', 'src/util.js'] });
+// The fake model plays each workflow's agents by what they are asked for (the schema of their
+// answer, the tools they are offered) and by the fixture file they are given, never by the
+// workflows' own wording, so rewording a built-in's prompts breaks no test here.
+type Player = (req: FakeRequest) => FakeReply;
+const asked = (req: FakeRequest) => req.toolSchemas.submit_result?.properties ?? {};
+const verdicts = (req: FakeRequest): string[] => asked(req).verdict?.enum ?? [];
+/** Whether an agent was given this fixture file: the test's own data in the prompt. */
+const given = (req: FakeRequest, file: string) => req.prompt.includes(file);
+const unscripted = (req: FakeRequest): FakeReply => [text(`unscripted prompt: ${req.prompt.slice(0, 80)}`)];
+
+/** The map agent of audit and security-sweep; it reads the tree first, so the test knows the read tools reach the fixture. */
+function mapFiles(req: FakeRequest): FakeReply {
+  if (req.turn === 0) return [toolUse('list_files', { path: 'src' })];
+  assert.match(req.lastToolResults[0].content, /auth\.js/);
+  return submit({ files: ['src/auth.js', 'src/util.js'] });
+}
+
+const playAudit: Player = (req) => {
+  if (asked(req).files) return mapFiles(req);
+  if (asked(req).findings) {
+    if (given(req, 'src/util.js')) return submit({ findings: [] });
+    if (req.turn === 0) return [toolUse('read_file', { path: 'src/auth.js' })];
+    assert.match(req.lastToolResults[0].content, /user\.password == password/);
+    return submit({ findings: [LOOSE] });
   }
-  if (p.startsWith('Audit src/auth.js for these vulnerability classes')) {
+  if (verdicts(req).includes('real')) return submit({ verdict: 'real', reason: 'login(user, 0) with password "0" passes' });
+  return unscripted(req);
+};
+
+const playSweep: Player = (req) => {
+  if (asked(req).files) return mapFiles(req);
+  if (asked(req).findings) {
+    // A vulnerability must carry its CWE: the sweep asks for it in the schema.
+    assert.ok(asked(req).findings.items?.properties?.cwe, 'the sweep asks for a CWE');
+    if (given(req, 'src/util.js')) return submit({ findings: [] });
     return submit({
       findings: [
         { ...LOOSE, cwe: 'CWE-697', severity: 'medium' },
@@ -35,42 +60,49 @@ function play(req: FakeRequest): FakeReply {
       ],
     });
   }
-  if (p.startsWith('Audit src/auth.js')) {
-    if (req.turn === 0) return [toolUse('read_file', { path: 'src/auth.js' })];
-    assert.match(req.lastToolResults[0].content, /user\.password == password/);
-    return submit({ findings: [LOOSE] });
-  }
-  if (p.startsWith('Audit src/util.js')) return submit({ findings: [] });
-  if (p.startsWith('Another reviewer reported')) return submit({ verdict: 'real', reason: 'login(user, 0) with password "0" passes' });
-  if (p.startsWith('A security reviewer reported')) {
-    return p.includes('timing attack')
+  if (verdicts(req).includes('exploitable')) {
+    return given(req, 'timing attack')
       ? submit({ verdict: 'false-positive', reason: 'not reachable remotely' })
       : submit({ verdict: 'exploitable', severity: 'high', reason: 'a numeric password matches' });
   }
-  if (p.startsWith('Fix this problem in src/auth.js')) {
+  return unscripted(req);
+};
+
+/** An audit, then fix-findings on its result: the write agent edits, fix()'s reviewers accept. */
+const playAuditThenFix: Player = (req) => {
+  if (isWriteAgent(req)) {
     if (req.turn === 0) return [toolUse('edit_file', { path: 'src/auth.js', old_string: '==', new_string: '===' })];
     return [text('Compared with === now.')];
   }
-  if (p.startsWith('You are reviewer')) return submit({ verdict: 'accept', reason: 'strict equality is right here' });
-  if (p.startsWith('Review this change to src/auth.js')) {
+  if (asksForVerdict(req)) return submit({ verdict: 'accept', reason: 'strict equality is right here' });
+  return playAudit(req);
+};
+
+const playReview: Player = (req) => {
+  if (asked(req).findings) {
     return submit({ findings: [{ file: 'src/auth.js', line: 2, title: 'comparison became loose', severity: 'high', detail: 'the change turned === into ==' }] });
   }
-  if (p.startsWith('A reviewer reported this about the change')) return submit({ verdict: 'real', reason: 'yes, == again' });
-  return [text(`unscripted prompt: ${p.slice(0, 80)}`)];
+  if (verdicts(req).includes('real')) return submit({ verdict: 'real', reason: 'yes, == again' });
+  return unscripted(req);
+};
+
+/** A fake model of the test's own, playing one workflow's agents, closed when the test ends. */
+async function model(t: TestContext, play: Player = unscripted): Promise<FakeAnthropic> {
+  const fake = await startFakeAnthropic({ handler: play });
+  t.after(() => fake.close());
+  return fake;
 }
 
-const fake = await startFakeAnthropic({ handler: play });
-after(() => fake.close());
-
-async function foreman(args: string[], home: string) {
+async function foreman(fake: FakeAnthropic, args: string[], home: string) {
   const result = await runCli([...args, '--json'], { home, baseURL: fake.url });
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout);
 }
 
-test('audit maps, audits each file, verifies each finding, and returns the survivors', async () => {
+test('audit maps, audits each file, verifies each finding, and returns the survivors', async (t) => {
+  const fake = await model(t, playAudit);
   const repo = makeRepo(FIXTURE);
-  const out = await foreman(['run', 'audit', '--repo', repo, '--args', 'password handling'], tempDir());
+  const out = await foreman(fake, ['run', 'audit', '--repo', repo, '--args', 'password handling'], tempDir());
   assert.equal(out.status, 'completed');
   assert.deepEqual(out.result.files, ['src/auth.js', 'src/util.js']);
   assert.equal(out.result.findings.length, 1);
@@ -79,9 +111,10 @@ test('audit maps, audits each file, verifies each finding, and returns the survi
   assert.deepEqual(out.phases.map((p: { title: string }) => p.title), ['Map', 'Audit', 'Verify']);
 });
 
-test('security-sweep keeps exploitable findings with severity and CWE, and drops the refuted one', async () => {
+test('security-sweep keeps exploitable findings with severity and CWE, and drops the refuted one', async (t) => {
+  const fake = await model(t, playSweep);
   const repo = makeRepo(FIXTURE);
-  const out = await foreman(['run', 'security-sweep', '--repo', repo], tempDir());
+  const out = await foreman(fake, ['run', 'security-sweep', '--repo', repo], tempDir());
   assert.equal(out.result.findings.length, 1);
   const [finding] = out.result.findings;
   assert.equal(finding.cwe, 'CWE-697');
@@ -89,11 +122,12 @@ test('security-sweep keeps exploitable findings with severity and CWE, and drops
   assert.ok(out.result.classes.length >= 8);
 });
 
-test('fix-findings fixes the findings of an earlier audit run and proposes the verified fix', async () => {
+test('fix-findings fixes the findings of an earlier audit run and proposes the verified fix', async (t) => {
+  const fake = await model(t, playAuditThenFix);
   const repo = makeRepo(FIXTURE);
   const home = tempDir();
-  const audit = await foreman(['run', 'audit', '--repo', repo, '--args', 'password handling'], home);
-  const out = await foreman(['run', 'fix-findings', '--repo', repo, '--from-run', audit.runId], home);
+  const audit = await foreman(fake, ['run', 'audit', '--repo', repo, '--args', 'password handling'], home);
+  const out = await foreman(fake, ['run', 'fix-findings', '--repo', repo, '--from-run', audit.runId], home);
   assert.equal(out.status, 'completed');
   assert.equal(out.result.fixes.length, 1);
   const [fixed] = out.result.fixes;
@@ -104,18 +138,20 @@ test('fix-findings fixes the findings of an earlier audit run and proposes the v
   assert.equal(out.changes[0].gate, 'passed');
 });
 
-test('review-pr reviews the diff it is given, file by file, and verifies the findings', async () => {
+test('review-pr reviews the diff it is given, file by file, and verifies the findings', async (t) => {
+  const fake = await model(t, playReview);
   const repo = makeRepo({ ...FIXTURE, 'src/auth.js': AUTH.replace('==', '===') });
   writeFiles(repo, { 'src/auth.js': AUTH });
   gitIn(repo, 'commit', '-qam', 'loosen the comparison');
   const diff = gitIn(repo, 'diff', 'HEAD~1', 'HEAD');
-  const out = await foreman(['run', 'review-pr', '--repo', repo, '--args', diff], tempDir());
+  const out = await foreman(fake, ['run', 'review-pr', '--repo', repo, '--args', diff], tempDir());
   assert.deepEqual(out.result.files, ['src/auth.js']);
   assert.equal(out.result.findings.length, 1);
   assert.equal(out.result.findings[0].title, 'comparison became loose');
 });
 
-test('review-pr --diff-from reviews what the head changed since it left the base, as a pull request shows it', async () => {
+test('review-pr --diff-from reviews what the head changed since it left the base, as a pull request shows it', async (t) => {
+  const fake = await model(t, playReview);
   const repo = makeRepo({ ...FIXTURE, 'src/auth.js': AUTH.replace('==', '===') });
   gitIn(repo, 'checkout', '-qb', 'feature');
   writeFiles(repo, { 'src/auth.js': AUTH });
@@ -125,7 +161,7 @@ test('review-pr --diff-from reviews what the head changed since it left the base
   writeFiles(repo, { 'README.md': 'unrelated\n' });
   gitIn(repo, 'add', '-A');
   gitIn(repo, 'commit', '-qm', 'docs on main');
-  const out = await foreman(['run', 'review-pr', '--repo', repo, '--base', 'feature', '--diff-from', 'main'], tempDir());
+  const out = await foreman(fake, ['run', 'review-pr', '--repo', repo, '--base', 'feature', '--diff-from', 'main'], tempDir());
   assert.deepEqual(out.result.files, ['src/auth.js']);
   assert.equal(out.result.findings[0].title, 'comparison became loose');
 
@@ -140,7 +176,8 @@ test('review-pr --diff-from reviews what the head changed since it left the base
   assert.match(both.stderr, /--args and --diff-from each give the workflow its args: pass one of them/);
 });
 
-test('each built-in explains its args when they are missing (a usage error, no run) or empty', async () => {
+test('each built-in explains its args when they are missing (a usage error, no run) or empty', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo(FIXTURE);
   for (const [name, needs, hint] of [
     ['audit', /audit needs args: the concern/, /needs a concern/],
@@ -156,7 +193,8 @@ test('each built-in explains its args when they are missing (a usage error, no r
   }
 });
 
-test('--from-run names what is wrong: both --args and --from-run, an unknown run, a run without a result', async () => {
+test('--from-run names what is wrong: both --args and --from-run, an unknown run, a run without a result', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo(FIXTURE);
   const home = tempDir();
   const both = await runCli(['run', 'fix-findings', '--repo', repo, '--args', '[]', '--from-run', 'x'], { home, baseURL: fake.url });

@@ -1,10 +1,10 @@
 // Issue #11 item 5: a run a cap refused agents in is not a success. The real `foreman` bin, a real
 // repository, the fake Messages API: the run ends budget-exhausted (exit 3) with one summary line,
 // each refusal is printed once, and `resume` with a raised cap pays only for the agents not done.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Octokit } from '@octokit/core';
-import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { asksForVerdict, startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { startFakeGitHubApi } from './support/fake-github-api.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
@@ -13,17 +13,21 @@ import { GitHubRunReport } from '../src/github/run-report.ts';
 import type { RunEvent } from '../src/contracts/events.ts';
 
 // 120 tokens an agent (100 in, 20 out). For fix(): the write agent documents add(), reviewers accept.
-const fake = await startFakeAnthropic({
-  handler: (req) => {
-    if (req.prompt.includes('MARK-fix')) {
-      if (/^You are reviewer \d+ /.test(req.prompt)) return [toolUse('submit_result', { verdict: 'accept', reason: 'looks right' })];
-      if (req.turn === 0) return [toolUse('edit_file', { path: 'src/math.js', old_string: 'export function add', new_string: '// Adds two numbers.\nexport function add' })];
-      return [text('made the edit')];
-    }
-    return { blocks: [text(`done ${req.prompt}`)], usage: { input_tokens: 100, output_tokens: 20 } };
-  },
-});
-after(() => fake.close());
+// A fake model per test, closed when it ends, so counts of model calls are the test's own.
+async function model(t: TestContext): Promise<FakeAnthropic> {
+  const fake = await startFakeAnthropic({
+    handler: (req) => {
+      if (req.prompt.includes('MARK-fix')) {
+        if (asksForVerdict(req)) return [toolUse('submit_result', { verdict: 'accept', reason: 'looks right' })];
+        if (req.turn === 0) return [toolUse('edit_file', { path: 'src/math.js', old_string: 'export function add', new_string: '// Adds two numbers.\nexport function add' })];
+        return [text('made the edit')];
+      }
+      return { blocks: [text(`done ${req.prompt}`)], usage: { input_tokens: 100, output_tokens: 20 } };
+    },
+  });
+  t.after(() => fake.close());
+  return fake;
+}
 
 // Fifty agents the script fans out and whose refusals it swallows (parallel gives null): the
 // case where a run used to end "completed".
@@ -32,14 +36,15 @@ const results = await parallel(Array.from({ length: 50 }, (_, i) => () => agent(
 return { done: results.filter((r) => r !== null).length }
 `;
 
-function setup(): { repo: string; env: { home: string; baseURL: string } } {
+function setup(fake: FakeAnthropic): { repo: string; env: { home: string; baseURL: string } } {
   return { repo: makeRepo({ '.claude/workflows/fan.js': FAN_OUT, 'README.md': 'x\n' }), env: { home: tempDir(), baseURL: fake.url } };
 }
 
-const callsFor = (from: number): string[] => fake.requests.slice(from).map((r) => r.prompt.match(/item \d+/)?.[0] ?? r.prompt);
+const callsFor = (fake: FakeAnthropic, from: number): string[] => fake.requests.slice(from).map((r) => r.prompt.match(/item \d+/)?.[0] ?? r.prompt);
 
-test('a run whose token budget refuses agents ends budget-exhausted, exit 3, one summary line, each refusal printed once', async () => {
-  const { repo, env } = setup();
+test('a run whose token budget refuses agents ends budget-exhausted, exit 3, one summary line, each refusal printed once', async (t) => {
+  const fake = await model(t);
+  const { repo, env } = setup(fake);
   const before = fake.requests.length;
   // Concurrency 1: agents run one after another, so exactly 5 × 120 = 600 tokens reach the budget.
   const res = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--budget-tokens', '600'], env);
@@ -71,8 +76,9 @@ test('a run whose token budget refuses agents ends budget-exhausted, exit 3, one
   assert.match(shown.stdout, new RegExp(`^run ${runId}  fan  budget-exhausted$`, 'm'));
 });
 
-test('--json reports status budget-exhausted with the same exit code', async () => {
-  const { repo, env } = setup();
+test('--json reports status budget-exhausted with the same exit code', async (t) => {
+  const fake = await model(t);
+  const { repo, env } = setup(fake);
   const res = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--budget-tokens', '240', '--json'], env);
   assert.equal(res.code, 3, res.stderr);
   const out = JSON.parse(res.stdout);
@@ -81,8 +87,9 @@ test('--json reports status budget-exhausted with the same exit code', async () 
   assert.match(out.error, /the token budget is spent \(240 of 240 tokens\): 48 agents did not run or finish/);
 });
 
-test('resume takes a raised --budget-tokens, stores it, and pays only for the agents that did not finish', async () => {
-  const { repo, env } = setup();
+test('resume takes a raised --budget-tokens, stores it, and pays only for the agents that did not finish', async (t) => {
+  const fake = await model(t);
+  const { repo, env } = setup(fake);
   const first = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--budget-tokens', '600'], env);
   assert.equal(first.code, 3, first.stderr);
   const runId = /^run (\S+)$/m.exec(first.stderr)![1];
@@ -93,7 +100,7 @@ test('resume takes a raised --budget-tokens, stores it, and pays only for the ag
   const out = JSON.parse(resumed.stdout);
   assert.equal(out.status, 'completed');
   assert.deepEqual(out.result, { done: 50 });
-  const called = callsFor(before);
+  const called = callsFor(fake, before);
   assert.equal(called.length, 45, 'the five finished agents are replayed, not called again');
   assert.ok(!called.includes('item 0') && called.includes('item 5') && called.includes('item 49'));
   // What the whole run cost stays within the new cap: replayed agents count, at no new cost.
@@ -106,8 +113,9 @@ test('resume takes a raised --budget-tokens, stores it, and pays only for the ag
   assert.equal(fake.requests.length, before + 45);
 });
 
-test('resume without a raised cap stops at the same cap again, at no cost; the USD cap and agent cap resume the same way', async () => {
-  const { repo, env } = setup();
+test('resume without a raised cap stops at the same cap again, at no cost; the USD cap and agent cap resume the same way', async (t) => {
+  const fake = await model(t);
+  const { repo, env } = setup(fake);
   const first = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--max-cost-usd', '0.001', '--max-agents', '10', '--json'], env);
   assert.equal(first.code, 3, first.stderr);
   const runId = JSON.parse(first.stdout).runId;
@@ -128,14 +136,16 @@ test('resume without a raised cap stops at the same cap again, at no cost; the U
   assert.equal(fake.requests.length - before, 50 - JSON.parse(first.stdout).agents);
 });
 
-test('resume rejects a cap that is not a positive number, naming the flag', async () => {
-  const { env } = setup();
+test('resume rejects a cap that is not a positive number, naming the flag', async (t) => {
+  const fake = await model(t);
+  const { env } = setup(fake);
   const res = await runCli(['resume', '20260101-000000-abcd', '--budget-tokens', 'lots'], env);
   assert.equal(res.code, 2);
   assert.match(res.stderr, /--budget-tokens must be a positive integer, got 'lots'/);
 });
 
-test('on GitHub a run the USD cap ended is not a success: action_required checks and a comment that does not say completed', async () => {
+test('on GitHub a run the USD cap ended is not a success: action_required checks and a comment that does not say completed', async (t) => {
+  const fake = await model(t);
   const api = await startFakeGitHubApi('o', 'r');
   try {
     const report = new GitHubRunReport(
@@ -176,7 +186,8 @@ test('on GitHub a run the USD cap ended is not a success: action_required checks
   }
 });
 
-test('fix() whose reviewer the agent cap refused keeps its change (not refuted), and the resume with a raised cap proposes it', async () => {
+test('fix() whose reviewer the agent cap refused keeps its change (not refuted), and the resume with a raised cap proposes it', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({
     'package.json': JSON.stringify({ name: 'fixture', type: 'module', scripts: { test: 'node --test' } }),
     'src/math.js': 'export function add(a, b) {\n  return a + b\n}\n',
@@ -201,7 +212,8 @@ test('fix() whose reviewer the agent cap refused keeps its change (not refuted),
   assert.match(gitIn(repo, 'show', `${out.result.pr.branch}:src/math.js`), /^\/\/ Adds two numbers\./);
 });
 
-test('pipeline() refusals are reported once, as agent-refused events, and a script that patches WeakSet changes nothing', async () => {
+test('pipeline() refusals are reported once, as agent-refused events, and a script that patches WeakSet changes nothing', async (t) => {
+  const fake = await model(t);
   const events: RunEvent[] = [];
   const out = await runScript(
     `WeakSet.prototype.has = () => false

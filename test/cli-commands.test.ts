@@ -1,17 +1,21 @@
 // The smaller promises of the CLI, through the real bin: help and version, usage errors that
 // name the fix, notes about the checkout, status after a kill, a reader that goes away.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeAnthropic, toolUse, text } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, toolUse, text, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { runCli, startCli } from './support/cli.ts';
 
-const fake = await startFakeAnthropic({
-  handler: (req) => (req.prompt.startsWith('slow') ? new Promise((resolve) => setTimeout(() => resolve([text('late')]), 30_000)) : [toolUse('submit_result', { ok: true })]),
-});
-after(() => fake.close());
+/** A fake model per test, closed when it ends, so the model calls a test counts are its own. */
+async function model(t: TestContext): Promise<FakeAnthropic> {
+  const fake = await startFakeAnthropic({
+    handler: (req) => (req.prompt.startsWith('slow') ? new Promise((resolve) => setTimeout(() => resolve([text('late')]), 30_000)) : [toolUse('submit_result', { ok: true })]),
+  });
+  t.after(() => fake.close());
+  return fake;
+}
 
 const META = `export const meta = { name: 'x', description: 'test script' }\n`;
 const ONE_AGENT = META + `return await agent('one', { schema: { type: 'object' } })\n`;
@@ -73,7 +77,8 @@ test('foreman list --repo with a directory that is not there is a usage error', 
   assert.equal(res.stdout, '');
 });
 
-test('a workflow whose meta requires args, run without them, is a usage error (exit 2) and leaves no run', async () => {
+test('a workflow whose meta requires args, run without them, is a usage error (exit 2) and leaves no run', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ 'README.md': 'hi\n' });
   const home = tempDir();
   const before = fake.calls;
@@ -85,7 +90,8 @@ test('a workflow whose meta requires args, run without them, is a usage error (e
   assert.equal(fake.calls, before);
 });
 
-test('an empty repository is told to commit first, not about --base', async () => {
+test('an empty repository is told to commit first, not about --base', async (t) => {
+  const fake = await model(t);
   const repo = tempDir('foreman-empty-');
   gitIn(repo, 'init', '-q');
   writeFileSync(join(repo, 'x.js'), ONE_AGENT);
@@ -95,7 +101,8 @@ test('an empty repository is told to commit first, not about --base', async () =
   assert.doesNotMatch(res.stderr, /--base/);
 });
 
-test('a dirty working tree gets a note, after the run id, that agents read the commit; one agent is "1 agent"', async () => {
+test('a dirty working tree gets a note, after the run id, that agents read the commit; one agent is "1 agent"', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/x.js': ONE_AGENT, 'a.txt': 'a\n' });
   writeFileSync(join(repo, 'a.txt'), 'edited\n');
   const res = await runCli(['run', 'x', '--repo', repo], { home: tempDir(), baseURL: fake.url });
@@ -110,7 +117,8 @@ test('a dirty working tree gets a note, after the run id, that agents read the c
   assert.doesNotMatch(clean.stderr, /note:/);
 });
 
-test('resuming a run that failed on its script says the script must change, before and after', async () => {
+test('resuming a run that failed on its script says the script must change, before and after', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/x.js': ONE_AGENT.replace('return await', 'await') + `throw new Error('the script is wrong')\n` });
   const home = tempDir();
   const first = await runCli(['run', 'x', '--repo', repo], { home, baseURL: fake.url });
@@ -124,7 +132,8 @@ test('resuming a run that failed on its script says the script must change, befo
   assert.match(resumed.stderr, /^note: the resumed run failed with the same error, so the script \(or its args\) must change/m);
 });
 
-test('after kill -9, show says interrupted, as runs does', async () => {
+test('after kill -9, show says interrupted, as runs does', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/x.js': META + `return await agent('slow one')\n` });
   const home = tempDir();
   const { child, done } = startCli(['run', 'x', '--repo', repo], { home, baseURL: fake.url });

@@ -1,19 +1,24 @@
 // Bad input through the real bin: every error names the problem and the fix, with exit code 2
 // for usage and validation, 1 for a failed run.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeAnthropic, text } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
 
-const fake = await startFakeAnthropic({ handler: () => [text('ok')] });
-after(() => fake.close());
+/** A fake model per test, closed when it ends, so the model calls a test counts are its own. */
+async function model(t: TestContext): Promise<FakeAnthropic> {
+  const fake = await startFakeAnthropic({ handler: () => [text('ok')] });
+  t.after(() => fake.close());
+  return fake;
+}
 
 const META = `export const meta = { name: 'x', description: 'test script' }\n`;
 
-test('an unknown workflow name lists the available ones', async () => {
+test('an unknown workflow name lists the available ones', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/audit.js': META + 'return 1\n', '.claude/workflows/triage.js': META + 'return 2\n' });
   const res = await runCli(['run', 'nope', '--repo', repo], { home: tempDir(), baseURL: fake.url });
   assert.equal(res.code, 2);
@@ -23,7 +28,8 @@ test('an unknown workflow name lists the available ones', async () => {
   assert.match(res.stderr, /foreman list/);
 });
 
-test('a missing ANTHROPIC_API_KEY says how to set it, before any run starts', async () => {
+test('a missing ANTHROPIC_API_KEY says how to set it, before any run starts', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/x.js': META + 'return await agent("hi")\n' });
   const res = await runCli(['run', 'x', '--repo', repo], { home: tempDir(), baseURL: fake.url, apiKey: null });
   assert.equal(res.code, 2);
@@ -32,7 +38,8 @@ test('a missing ANTHROPIC_API_KEY says how to set it, before any run starts', as
   assert.doesNotMatch(res.stderr, /^run /m);
 });
 
-test('--args that starts with { but is not JSON is a parse error with its position; other text is a string', async () => {
+test('--args that starts with { but is not JSON is a parse error with its position; other text is a string', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/echo.js': META + 'return { args, type: typeof args }\n' });
   const home = tempDir();
   const bad = await runCli(['run', 'echo', '--repo', repo, '--args', '{"a": 1,}'], { home, baseURL: fake.url });
@@ -61,7 +68,8 @@ test('bad flags and bad numbers are usage errors', async () => {
   assert.match(noCommand.stderr, /unknown command 'launch'/);
 });
 
-test('a script that fails validation is refused with file:line:column before any model call', async () => {
+test('a script that fails validation is refused with file:line:column before any model call', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/bad.js': META + 'const fs = require("fs")\n' });
   const before = fake.calls;
   const res = await runCli(['run', 'bad', '--repo', repo], { home: tempDir(), baseURL: fake.url });
@@ -82,7 +90,8 @@ test('foreman validate checks a file on its own', async () => {
   assert.match(typed.stderr, /typed\.js:2:6: TypeScript syntax is not supported/);
 });
 
-test('a memory bomb fails the run with a clear message and exit 1; the run is recorded as failed', async () => {
+test('a memory bomb fails the run with a clear message and exit 1; the run is recorded as failed', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/bomb.js': META + 'const a = []; while (true) a.push(new Array(1e6).fill(1))\n' });
   const home = tempDir();
   const res = await runCli(['run', 'bomb', '--repo', repo, '--json'], { home, baseURL: fake.url });
@@ -94,7 +103,8 @@ test('a memory bomb fails the run with a clear message and exit 1; the run is re
   assert.equal(runs[0].status, 'failed');
 });
 
-test('a CPU loop after an await fails the run with the CPU limit message', async () => {
+test('a CPU loop after an await fails the run with the CPU limit message', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({
     '.claude/workflows/spin.js': META + 'await agent("warm up")\nwhile (true) {}\n',
     '.github/foreman.yml': 'limits:\n  cpuMs: 500\n',
@@ -104,20 +114,23 @@ test('a CPU loop after an await fails the run with the CPU limit message', async
   assert.match(JSON.parse(res.stdout).error, /CPU/);
 });
 
-test('an invalid config names the key and the fix', async () => {
+test('an invalid config names the key and the fix', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/x.js': META + 'return 1\n', '.github/foreman.yml': 'limits:\n  concurency: 4\n' });
   const res = await runCli(['run', 'x', '--repo', repo], { home: tempDir(), baseURL: fake.url });
   assert.equal(res.code, 2);
   assert.match(res.stderr, /\.github\/foreman\.yml: limits\.concurency: unknown key "concurency" — did you mean "concurrency"\?/);
 });
 
-test('running outside a git repository says what to do', async () => {
+test('running outside a git repository says what to do', async (t) => {
+  const fake = await model(t);
   const res = await runCli(['run', 'x', '--repo', tempDir()], { home: tempDir(), baseURL: fake.url });
   assert.equal(res.code, 2);
   assert.match(res.stderr, /is not a git repository: run foreman inside a checkout, or pass --repo DIR/);
 });
 
-test('free text goes to the model to write a workflow; a model that never submits one ends with exit 2 and no run', async () => {
+test('free text goes to the model to write a workflow; a model that never submits one ends with exit 2 and no run', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/audit.js': META + 'return 1\n' });
   const home = tempDir();
   const res = await runCli(['run', 'audit the auth code', '--repo', repo, '--yes'], { home, baseURL: fake.url });

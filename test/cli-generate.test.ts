@@ -1,12 +1,12 @@
 // `foreman run "<free text>"` and `foreman save` end to end: the real bin, a real repository, the
 // real SDK talking HTTP to the fake Messages API, which plays both the script writer (requests
 // offering submit_workflow) and the agents the generated script starts.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { startFakeAnthropic, text, toolUse, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
 import { cliEnv, runCli } from './support/cli.ts';
 import { main } from '../src/cli/main.ts';
@@ -25,27 +25,37 @@ const IMPORTS = `export const meta = { name: 'bad', description: 'imports' }\nim
 const REQUIRES = `export const meta = { name: 'bad', description: 'requires' }\nconst fs = require('fs')\nreturn 1\n`;
 const TYPED = `export const meta = { name: 'bad', description: 'typed' }\nconst n: number = 1\nreturn n\n`;
 
-/** What the writer submits, attempt by attempt (the last one repeats). */
-let submissions: string[] = [GOOD];
-let summariserDown = false;
-
-const fake = await startFakeAnthropic({
-  handler: (req): FakeReply => {
-    if (req.tools.includes('submit_workflow')) {
-      const attempt = req.body.messages.filter((m: { role: string }) => m.role === 'assistant').length;
-      return [toolUse('submit_workflow', { script: submissions[Math.min(attempt, submissions.length - 1)] })];
-    }
-    if (req.prompt.startsWith('Summarise README.md')) return summariserDown ? { status: 400 } : [text('A tiny test repository.')];
-    return [text('unexpected prompt')];
-  },
-});
-after(() => fake.close());
-
 const isWriter = (r: FakeRequest) => r.tools.includes('submit_workflow');
-/** Requests since `from`: the script writer's and the agents'. */
-function since(from: number) {
-  const requests = fake.requests.slice(from);
-  return { writer: requests.filter(isWriter), agents: requests.filter((r) => !isWriter(r)) };
+
+/** A test's own fake model, closed when the test ends. */
+interface Model {
+  fake: FakeAnthropic;
+  /** Whether the summariser agent fails (a 400), for the test to turn off and on. */
+  summariser: { down: boolean };
+  /** Requests since `from`: the script writer's and the agents'. */
+  since(from: number): { writer: FakeRequest[]; agents: FakeRequest[] };
+}
+
+/**
+ * The writer (told apart by being offered submit_workflow) submits `submissions`, attempt by
+ * attempt (the last one repeats); the agents the generated script starts are told apart by the
+ * words of that script (GOOD), which this file writes.
+ */
+async function model(t: TestContext, submissions: string[]): Promise<Model> {
+  const summariser = { down: false };
+  const fake = await startFakeAnthropic({
+    handler: (req): FakeReply => {
+      if (isWriter(req)) return [toolUse('submit_workflow', { script: submissions[Math.min(req.turn, submissions.length - 1)] })];
+      if (req.prompt.startsWith('Summarise README.md')) return summariser.down ? { status: 400 } : [text('A tiny test repository.')];
+      return [text('unexpected prompt')];
+    },
+  });
+  t.after(() => fake.close());
+  const since = (from: number) => {
+    const requests = fake.requests.slice(from);
+    return { writer: requests.filter(isWriter), agents: requests.filter((r) => !isWriter(r)) };
+  };
+  return { fake, summariser, since };
 }
 
 const REQUEST = 'summarise the readme';
@@ -56,13 +66,13 @@ async function runsIn(home: string): Promise<Array<{ runId: string; workflow: st
   return JSON.parse(res.stdout);
 }
 
-test('free text: an invalid script is sent back with its error, the second one is shown as a plan and runs with --yes', async () => {
-  submissions = [IMPORTS, GOOD];
+test('free text: an invalid script is sent back with its error, the second one is shown as a plan and runs with --yes', async (t) => {
+  const m = await model(t, [IMPORTS, GOOD]);
   const repo = makeRepo({ 'README.md': '# tiny\n' });
   const home = tempDir();
-  const from = fake.requests.length;
+  const from = m.fake.requests.length;
 
-  const res = await runCli(['run', REQUEST, '--repo', repo, '--yes', '--json'], { home, baseURL: fake.url });
+  const res = await runCli(['run', REQUEST, '--repo', repo, '--yes', '--json'], { home, baseURL: m.fake.url });
 
   assert.equal(res.code, 0, res.stderr);
   const out = JSON.parse(res.stdout);
@@ -70,7 +80,7 @@ test('free text: an invalid script is sent back with its error, the second one i
   assert.deepEqual(out.result, { summary: 'A tiny test repository.' });
   assert.equal(out.agents, 1);
 
-  const { writer, agents } = since(from);
+  const { writer, agents } = m.since(from);
   assert.equal(writer.length, 2);
   assert.equal(agents.length, 1);
   const feedback = writer[1].lastToolResults[0];
@@ -94,13 +104,13 @@ test('free text: an invalid script is sent back with its error, the second one i
   assert.equal(readFileSync(run.file, 'utf8'), `// Written by Foreman (authoring reference v2, claude-sonnet-5-5) for the request:\n//   ${REQUEST}\n${GOOD}`);
 });
 
-test('three invalid scripts: exit 2 with the last validation error, no run and no agent', async () => {
-  submissions = [IMPORTS, REQUIRES, TYPED];
+test('three invalid scripts: exit 2 with the last validation error, no run and no agent', async (t) => {
+  const m = await model(t, [IMPORTS, REQUIRES, TYPED]);
   const repo = makeRepo({ 'README.md': '# tiny\n' });
   const home = tempDir();
-  const from = fake.requests.length;
+  const from = m.fake.requests.length;
 
-  const res = await runCli(['run', REQUEST, '--repo', repo, '--yes'], { home, baseURL: fake.url });
+  const res = await runCli(['run', REQUEST, '--repo', repo, '--yes'], { home, baseURL: m.fake.url });
 
   assert.equal(res.code, 2, res.stderr);
   assert.match(res.stderr, /did not write a valid workflow in 3 attempts; the last problem: .*\.js:4:8: TypeScript syntax is not supported/);
@@ -108,40 +118,40 @@ test('three invalid scripts: exit 2 with the last validation error, no run and n
   assert.ok(kept && readFileSync(kept, 'utf8').endsWith(TYPED), res.stderr);
   assert.match(res.stderr, /Nothing was run/);
   assert.doesNotMatch(res.stderr, /^run /m);
-  assert.equal(since(from).writer.length, 3);
-  assert.equal(since(from).agents.length, 0);
+  assert.equal(m.since(from).writer.length, 3);
+  assert.equal(m.since(from).agents.length, 0);
   assert.deepEqual(await runsIn(home), []);
 });
 
-test('free text with the sandbox off: the warning is said once, for writing the script and running it alike', async () => {
-  submissions = [GOOD];
+test('free text with the sandbox off: the warning is said once, for writing the script and running it alike', async (t) => {
+  const m = await model(t, [GOOD]);
   const repo = makeRepo({ 'README.md': '# tiny\n' });
-  const res = await runCli(['run', REQUEST, '--repo', repo, '--yes', '--json'], { home: tempDir(), baseURL: fake.url, extra: { FOREMAN_SANDBOX: 'off' } });
+  const res = await runCli(['run', REQUEST, '--repo', repo, '--yes', '--json'], { home: tempDir(), baseURL: m.fake.url, extra: { FOREMAN_SANDBOX: 'off' } });
   assert.equal(res.code, 0, res.stderr);
   assert.equal(res.stderr.split('\n').filter((line) => line.includes('warning: FOREMAN_SANDBOX=off')).length, 1, res.stderr);
 });
 
-test('without a terminal and without --yes the plan is shown and nothing runs', async () => {
-  submissions = [GOOD];
+test('without a terminal and without --yes the plan is shown and nothing runs', async (t) => {
+  const m = await model(t, [GOOD]);
   const repo = makeRepo({ 'README.md': '# tiny\n' });
   const home = tempDir();
-  const from = fake.requests.length;
+  const from = m.fake.requests.length;
 
-  const res = await runCli(['run', REQUEST, '--repo', repo], { home, baseURL: fake.url });
+  const res = await runCli(['run', REQUEST, '--repo', repo], { home, baseURL: m.fake.url });
 
   assert.equal(res.code, 2, res.stderr);
   assert.match(res.stderr, /plan: summarise-readme/);
   assert.match(res.stderr, /agents: +about 1/);
   assert.match(res.stderr, /no terminal to ask on\. Pass --yes/);
-  assert.equal(since(from).agents.length, 0);
+  assert.equal(m.since(from).agents.length, 0);
   assert.deepEqual(await runsIn(home), []);
 });
 
-test('foreman save writes the run\'s script into the repository, refuses to overwrite without --force, and run <name> finds it', async () => {
-  submissions = [GOOD];
+test('foreman save writes the run\'s script into the repository, refuses to overwrite without --force, and run <name> finds it', async (t) => {
+  const m = await model(t, [GOOD]);
   const repo = makeRepo({ 'README.md': '# tiny\n', '.claude/workflows/hello.js': `export const meta = { name: 'hello', description: 'no agents' }\nreturn 'hi'\n` });
   const home = tempDir();
-  const env = { home, baseURL: fake.url };
+  const env = { home, baseURL: m.fake.url };
   const generated = await runCli(['run', REQUEST, '--repo', repo, '--yes', '--json'], env);
   assert.equal(generated.code, 0, generated.stderr);
   const { runId } = JSON.parse(generated.stdout);
@@ -168,11 +178,11 @@ test('foreman save writes the run\'s script into the repository, refuses to over
   assert.equal(noRun.code, 2);
   assert.match(noRun.stderr, /no run 20000101-000000-0000: `foreman runs` lists the runs/);
 
-  const from = fake.requests.length;
+  const from = m.fake.requests.length;
   const byName = await runCli(['run', 'readme-summary', '--repo', repo, '--json'], env);
   assert.equal(byName.code, 0, byName.stderr);
   assert.deepEqual(JSON.parse(byName.stdout).result, { summary: 'A tiny test repository.' });
-  assert.equal(since(from).writer.length, 0, 'a saved workflow is not written again');
+  assert.equal(m.since(from).writer.length, 0, 'a saved workflow is not written again');
 
   // Any run's script can be saved, not only a generated one.
   const hello = await runCli(['run', 'hello', '--repo', repo, '--json'], env);
@@ -181,12 +191,12 @@ test('foreman save writes the run\'s script into the repository, refuses to over
   assert.equal(readFileSync(join(repo, '.claude/workflows/hello-copy.js'), 'utf8'), readFileSync(join(repo, '.claude/workflows/hello.js'), 'utf8'));
 });
 
-test('resume runs the stored generated script, without writing it again', async () => {
-  submissions = [GOOD];
-  summariserDown = true;
+test('resume runs the stored generated script, without writing it again', async (t) => {
+  const m = await model(t, [GOOD]);
+  m.summariser.down = true;
   const repo = makeRepo({ 'README.md': '# tiny\n' });
   const home = tempDir();
-  const env = { home, baseURL: fake.url };
+  const env = { home, baseURL: m.fake.url };
   try {
     const failed = await runCli(['run', REQUEST, '--repo', repo, '--yes', '--json'], env);
     assert.equal(failed.code, 1, failed.stderr);
@@ -196,19 +206,19 @@ test('resume runs the stored generated script, without writing it again', async 
     const run = JSON.parse((await runCli(['show', runId, '--json'], env)).stdout);
     writeFileSync(run.file, 'throw new Error("edited")\n');
 
-    summariserDown = false;
-    const from = fake.requests.length;
+    m.summariser.down = false;
+    const from = m.fake.requests.length;
     const resumed = await runCli(['resume', runId, '--json'], env);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.deepEqual(JSON.parse(resumed.stdout).result, { summary: 'A tiny test repository.' });
-    assert.equal(since(from).writer.length, 0);
+    assert.equal(m.since(from).writer.length, 0);
   } finally {
-    summariserDown = false;
+    m.summariser.down = false;
   }
 });
 
-test('on a terminal the plan is approved or declined with y/N', async () => {
-  submissions = [GOOD];
+test('on a terminal the plan is approved or declined with y/N', async (t) => {
+  const m = await model(t, [GOOD]);
   const repo = makeRepo({ 'README.md': '# tiny\n' });
   const home = tempDir();
 
@@ -223,14 +233,14 @@ test('on a terminal the plan is approved or declined with y/N', async () => {
     });
     const stdoutStream = new PassThrough().setEncoding('utf8');
     stdoutStream.on('data', (chunk: string) => (stdout += chunk));
-    const from = fake.requests.length;
+    const from = m.fake.requests.length;
     const code = await main(['run', REQUEST, '--repo', repo, '--json'], {
       stdin,
       stdout: stdoutStream,
       stderr: stderrStream,
-      env: cliEnv({ home, baseURL: fake.url }),
+      env: cliEnv({ home, baseURL: m.fake.url }),
     });
-    return { code, stderr, stdout, agents: since(from).agents.length };
+    return { code, stderr, stdout, agents: m.since(from).agents.length };
   };
 
   const declined = await ask('n');

@@ -1,10 +1,10 @@
 // End to end: the real `foreman` bin, a real git repository, the real Anthropic SDK talking HTTP
 // to the fake Messages API.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeAnthropic, text, toolUse, type FakeRequest } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic, type FakeRequest } from './support/fake-anthropic.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
 
@@ -23,8 +23,12 @@ function auditHandler(req: FakeRequest) {
   return [text('unexpected prompt')];
 }
 
-const fake = await startFakeAnthropic({ handler: (req) => (req.prompt.startsWith('Review') || req.prompt.startsWith('Try to refute') ? reviewHandler(req) : auditHandler(req)) });
-after(() => fake.close());
+/** A fake model per test (playing the fixtures' agents), closed when it ends, so the calls a test counts are its own. */
+async function model(t: TestContext): Promise<FakeAnthropic> {
+  const fake = await startFakeAnthropic({ handler: (req) => (req.prompt.startsWith('Review') || req.prompt.startsWith('Try to refute') ? reviewHandler(req) : auditHandler(req)) });
+  t.after(() => fake.close());
+  return fake;
+}
 
 function reviewHandler(req: FakeRequest) {
   const reviewed = /^Review (\S+) for/.exec(req.prompt);
@@ -32,7 +36,8 @@ function reviewHandler(req: FakeRequest) {
   return [toolUse('submit_result', { verdict: req.prompt.includes('web') ? 'real' : 'false-positive', reason: 'checked' })];
 }
 
-test('the DESIGN §1 example runs unchanged against a pristine checkout of the base commit', async () => {
+test('the DESIGN §1 example runs unchanged against a pristine checkout of the base commit', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({
     'src/auth.js': 'if (password == stored) login()\n',
     'src/session.js': 'export const ttl = 60\n',
@@ -64,7 +69,8 @@ test('the DESIGN §1 example runs unchanged against a pristine checkout of the b
   assert.equal(gitIn(repo, 'worktree', 'list').trim().split('\n').length, 1, 'no Foreman worktree is left behind');
 });
 
-test('a script using pipeline, parallel, a schema, phase, log, budget and args runs unchanged', async () => {
+test('a script using pipeline, parallel, a schema, phase, log, budget and args runs unchanged', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ 'README.md': 'hi\n', '.claude/workflows/review.js': fixture('review.js') });
   const home = tempDir();
   const args = JSON.stringify({ modules: ['web', 'db', 'cli'], focus: 'input validation' });

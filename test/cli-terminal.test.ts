@@ -1,17 +1,21 @@
 // The CLI on a terminal: the real bin under a pseudo-terminal, its output replayed as a terminal
 // shows it. The run id stays on screen, and a Ctrl-C stop says so once, with figures that match
 // what the store (and so `foreman show`) holds.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeAnthropic, toolUse } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
 import { hasScript, screenOf, startOnTerminal } from './support/terminal.ts';
 
 const skip = hasScript ? false : 'util-linux `script` is not installed: no pseudo-terminal to run foreman under';
 
-const fake = await startFakeAnthropic({ latencyMs: 400, handler: (req) => [toolUse('submit_result', { file: req.prompt.split(' ')[1] })] });
-after(() => fake.close());
+/** A fake model per test, closed when it ends, so the model calls a test counts are its own. */
+async function model(t: TestContext): Promise<FakeAnthropic> {
+  const fake = await startFakeAnthropic({ latencyMs: 400, handler: (req) => [toolUse('submit_result', { file: req.prompt.split(' ')[1] })] });
+  t.after(() => fake.close());
+  return fake;
+}
 
 const SCAN = `export const meta = { name: 'scan', description: 'scan every file' }
 phase('Scan')
@@ -40,7 +44,8 @@ function tableRow(screen: string[], phase: string): Record<string, string> {
   return Object.fromEntries(header.map((name, i) => [name, row.split(/\s+/)[i]]));
 }
 
-test('on a terminal the run id is the first line and stays on screen, above the live table and below it', { skip }, async () => {
+test('on a terminal the run id is the first line and stays on screen, above the live table and below it', { skip }, async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/scan.js': SCAN });
   const home = tempDir();
   const run = startOnTerminal(['run', 'scan', '--repo', repo, '--concurrency', '16'], { home, baseURL: fake.url });
@@ -56,7 +61,8 @@ test('on a terminal the run id is the first line and stays on screen, above the 
   assert.match(screen.find((line) => line.startsWith('completed: '))!, /^completed: 16 agents, 1\.9k tokens, \$\d+\.\d{4}, \d+\.\ds$/);
 });
 
-test('Ctrl-C stops the run with one line; the table and the summary count what the store holds', { skip }, async () => {
+test('Ctrl-C stops the run with one line; the table and the summary count what the store holds', { skip }, async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/scan.js': SCAN });
   const home = tempDir();
   const before = fake.calls;

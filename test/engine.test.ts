@@ -1,28 +1,34 @@
 // The engine's rules for agent(): null on terminal errors, schema retries then a throw, ceilings.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { runScript, serviceEnv } from './support/service.ts';
 import type { RunEvent } from '../src/contracts/events.ts';
 
-const fake = await startFakeAnthropic({
-  handler: (req) => {
-    if (req.prompt.startsWith('bad request')) return { status: 400, error: { type: 'invalid_request_error', message: 'prompt is too long' } };
-    if (req.prompt.startsWith('always invalid')) return [toolUse('submit_result', { wrong: true })];
-    if (req.prompt.startsWith('count')) return [toolUse('submit_result', { n: Number(req.prompt.split(' ')[1]) })];
-    return { blocks: [text(`echo ${req.prompt}`)], usage: { input_tokens: 100, output_tokens: 20 } };
-  },
-});
-after(() => fake.close());
+/** A fake model per test, closed when it ends, so the model calls a test counts are its own. */
+async function model(t: TestContext): Promise<FakeAnthropic> {
+  const fake = await startFakeAnthropic({
+    handler: (req) => {
+      if (req.prompt.startsWith('bad request')) return { status: 400, error: { type: 'invalid_request_error', message: 'prompt is too long' } };
+      if (req.prompt.startsWith('always invalid')) return [toolUse('submit_result', { wrong: true })];
+      if (req.prompt.startsWith('count')) return [toolUse('submit_result', { n: Number(req.prompt.split(' ')[1]) })];
+      return { blocks: [text(`echo ${req.prompt}`)], usage: { input_tokens: 100, output_tokens: 20 } };
+    },
+  });
+  t.after(() => fake.close());
+  return fake;
+}
 
-test('agent() resolves to null when the agent dies on a terminal API error, and the run completes', async () => {
+test('agent() resolves to null when the agent dies on a terminal API error, and the run completes', async (t) => {
+  const fake = await model(t);
   const out = await runScript(`const a = await agent('bad request please'); const b = await agent('fine'); return [a, b]`, serviceEnv(fake.url));
   assert.equal(out.status, 'completed', out.error ?? '');
   assert.deepEqual(out.result, [null, 'echo fine']);
   assert.equal(out.summary.phases[0].failed, 1);
 });
 
-test('schema answers are retried with the validation error, then agent() throws', async () => {
+test('schema answers are retried with the validation error, then agent() throws', async (t) => {
+  const fake = await model(t);
   const before = fake.calls;
   const schema = `{ type: 'object', required: ['n'], properties: { n: { type: 'number' } } }`;
   const out = await runScript(
@@ -36,7 +42,8 @@ test('schema answers are retried with the validation error, then agent() throws'
   assert.deepEqual(ok.result, { n: 7 });
 });
 
-test('the token budget is a ceiling: agent() throws once it is spent, and no model call goes past it', async () => {
+test('the token budget is a ceiling: agent() throws once it is spent, and no model call goes past it', async (t) => {
+  const fake = await model(t);
   const before = fake.calls;
   // Each agent costs 120 tokens; a budget of 300 allows three agents to start (0, 120, 240 spent).
   const out = await runScript(
@@ -61,7 +68,8 @@ test('the token budget is a ceiling: agent() throws once it is spent, and no mod
   assert.equal(fake.calls - before, 3);
 });
 
-test('the USD cap stops new agents with a message that names it', async () => {
+test('the USD cap stops new agents with a message that names it', async (t) => {
+  const fake = await model(t);
   const out = await runScript(
     `const r = []; for (let i = 0; i < 5; i++) { try { r.push(await agent('usd ' + i)) } catch (e) { return e.message } } return 'no cap'`,
     serviceEnv(fake.url),
@@ -72,7 +80,8 @@ test('the USD cap stops new agents with a message that names it', async () => {
   assert.equal(out.status, 'budget-exhausted');
 });
 
-test("a refused agent() words its remedy as the run's door does, and the runtime names no CLI flag or command", async () => {
+test("a refused agent() words its remedy as the run's door does, and the runtime names no CLI flag or command", async (t) => {
+  const fake = await model(t);
   const advice = (runId: string, cap: string | null) => `DOOR(${runId.length > 0}, ${cap})`;
   const out = await runScript(
     `for (let i = 0; i < 10; i++) { try { await agent('door ' + i) } catch (e) { return e.message } } return 'no cap'`,
@@ -84,7 +93,8 @@ test("a refused agent() words its remedy as the run's door does, and the runtime
   assert.match(out.error ?? '', /^the token budget is spent \(120 of 100 tokens\): 1 agent did not run or finish; DOOR\(true, tokens\): only the agents/);
 });
 
-test('the 1,001st agent() of a run throws', async () => {
+test('the 1,001st agent() of a run throws', async (t) => {
+  const fake = await model(t);
   const events: RunEvent[] = [];
   const out = await runScript(
     `const first = await parallel(Array.from({ length: 1000 }, (_, i) => () => agent('n ' + i)))
@@ -101,7 +111,8 @@ test('the 1,001st agent() of a run throws', async () => {
   assert.match(r.error, /agent\(\) was called 1001 times; a run may start at most 1000 agents/);
 });
 
-test('4,097 items to parallel() is an explicit error that fails the run', async () => {
+test('4,097 items to parallel() is an explicit error that fails the run', async (t) => {
+  const fake = await model(t);
   const out = await runScript(`return await parallel(Array.from({ length: 4097 }, () => () => 1))`, serviceEnv(fake.url));
   assert.equal(out.status, 'failed');
   assert.match(out.error ?? '', /4097.*4096/);
@@ -124,7 +135,8 @@ test('stopping a run aborts running agents and marks it stopped and resumable', 
   }
 });
 
-test("an unknown agentType warns once per run; isolation: 'worktree' agents write in their own worktrees", async () => {
+test("an unknown agentType warns once per run; isolation: 'worktree' agents write in their own worktrees", async (t) => {
+  const fake = await model(t);
   const events: RunEvent[] = [];
   const out = await runScript(
     `return await parallel([1, 2, 3].map((i) => () => agent('typed ' + i, { agentType: 'wizard', isolation: 'worktree' })))`,

@@ -1,10 +1,10 @@
 // fix() on GitHub: the pull request it opens carries the finding, the reviewers' verdicts, the
 // gate result and the cost. The real engine, sandbox, worktrees and gate; a real bare remote;
 // only GitHub's REST API is mocked.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { asksForVerdict, startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { onlyNockAndLoopback, pullRequestEnv } from './support/pull-request-api.ts';
 import { runScript, serviceEnv } from './support/service.ts';
 import { gitIn } from './support/repo.ts';
@@ -12,18 +12,30 @@ import { gitIn } from './support/repo.ts';
 const API = 'https://api.github.test';
 const FINDING = 'src/greet.js: greet() drops the name; it must return "hello " + name';
 
-const fake = await startFakeAnthropic({
-  handler: (req) => {
-    if (req.prompt.startsWith('DIES')) return { status: 400, error: { type: 'invalid_request_error', message: 'prompt is too long' } };
-    if (req.prompt.startsWith('You are reviewer 1')) return [toolUse('submit_result', { verdict: 'accept', reason: 'the name is returned now' })];
-    if (req.prompt.startsWith('You are reviewer 2')) return [toolUse('submit_result', { verdict: 'accept', reason: 'tests cover it and pass' })];
-    if (req.turn === 0) return [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })];
-    return [text('greet() returns the name again')];
-  },
-});
-onlyNockAndLoopback(() => fake.close());
+const REASONS = ['the name is returned now', 'tests cover it and pass'];
 
-test('fix() opens one pull request whose body has the finding, both verdicts, the gate and the cost', async () => {
+/**
+ * A fake model of the test's own, closed when it ends. Reviewers are told apart from the write
+ * agent by their verdict schema, not by Foreman's prompt; run at concurrency 1 they are asked in
+ * order, so the nth verdict asked for is reviewer n's and gets REASONS[n - 1].
+ */
+async function fakeModel(t: TestContext): Promise<FakeAnthropic> {
+  let verdicts = 0;
+  const fake = await startFakeAnthropic({
+    handler: (req) => {
+      if (req.prompt.startsWith('DIES')) return { status: 400, error: { type: 'invalid_request_error', message: 'prompt is too long' } };
+      if (asksForVerdict(req)) return [toolUse('submit_result', { verdict: 'accept', reason: REASONS[verdicts++] })];
+      if (req.turn === 0) return [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })];
+      return [text('greet() returns the name again')];
+    },
+  });
+  t.after(() => fake.close());
+  return fake;
+}
+onlyNockAndLoopback(async () => {});
+
+test('fix() opens one pull request whose body has the finding, both verdicts, the gate and the cost', async (t) => {
+  const fake = await fakeModel(t);
   const { env, scope, remote, opened, repoDir } = pullRequestEnv(fake.url, { api: API, owner: 'acme', repo: 'greeter', number: 12 });
   const out = await runScript(`return await fix(${JSON.stringify(FINDING)}, { title: 'greet() returns the name' })`, env, {
     files: {
@@ -31,9 +43,11 @@ test('fix() opens one pull request whose body has the finding, both verdicts, th
       'src/greet.js': "export const greet = (name) => 'hello '\n",
       'greet.test.js': "import { test } from 'node:test'\nimport assert from 'node:assert'\nimport { greet } from './src/greet.js'\ntest('greets', () => assert.equal(greet('ada'), 'hello ada'))\n",
     },
+    concurrency: 1,
   });
 
   assert.equal(out.status, 'completed', out.error ?? '');
+  assert.equal(fake.requests.filter(asksForVerdict).length, 2, 'two reviewers asked, one each');
   const result = out.result as { status: string; pr: { pr: { number: number } } };
   assert.equal(result.status, 'proposed');
   assert.equal(result.pr.pr.number, 12);
@@ -55,7 +69,8 @@ test('fix() opens one pull request whose body has the finding, both verdicts, th
   assert.equal(gitIn(repoDir(), 'for-each-ref', 'refs/foreman/'), '');
 });
 
-test('a write agent that dies makes fix() failed, with the reason, not unchanged', async () => {
+test('a write agent that dies makes fix() failed, with the reason, not unchanged', async (t) => {
+  const fake = await fakeModel(t);
   const out = await runScript(`return await fix('DIES: fix everything')`, serviceEnv(fake.url), { files: { 'a.txt': 'a\n' } });
   assert.equal(out.status, 'completed', out.error ?? '');
   const result = out.result as { status: string; error: string; change: unknown };

@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeAnthropic, text, toolUse, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
+import { asksForVerdict, startFakeAnthropic, text, toolUse, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { runCli, startCli } from './support/cli.ts';
 
@@ -27,18 +27,17 @@ const fake = await startFakeAnthropic({
 after(() => fake.close());
 
 type Verdict = 'accept' | 'refute';
-/** 1 for "You are reviewer 1 of …", null for any other agent. */
-const reviewerNumber = (req: FakeRequest): number | null => Number(/^You are reviewer (\d+) /.exec(req.prompt)?.[1] ?? NaN) || null;
 
 /**
- * A write agent that makes one edit, then says what it did; reviewers vote `verdict`, or
- * reviewer n votes `verdict[n - 1]`.
+ * A write agent that makes one edit, then says what it did; reviewers (told apart by their verdict
+ * schema, not by Foreman's prompt) vote `verdict`, or the nth reviewer asked votes `verdict[n - 1]`:
+ * reviewer n's vote when the run has concurrency 1 (SERIAL), which asks them in order.
  */
 function fixScript(edit: { old_string: string; new_string: string; path?: string }, verdict: Verdict | Verdict[] = 'accept'): Script {
+  let asked = 0;
   return (req) => {
-    const reviewer = reviewerNumber(req);
-    if (reviewer !== null) {
-      const vote = Array.isArray(verdict) ? verdict[reviewer - 1] : verdict;
+    if (asksForVerdict(req)) {
+      const vote = Array.isArray(verdict) ? verdict[asked++] : verdict;
       return [toolUse('submit_result', { verdict: vote, reason: vote === 'accept' ? 'looks right' : 'this breaks callers' })];
     }
     if (req.turn === 0) return [toolUse('edit_file', { path: edit.path ?? 'src/math.js', ...edit })];
@@ -280,10 +279,13 @@ test('no Foreman worktree is left after a failed run or a stopped one', async ()
 // ---- changes left by isolation: 'worktree' agents, propose()'s precondition, fix() outcomes ----
 
 /** Runs `script` as the fixit workflow of a fresh fixture repository; the run must complete. */
-async function runCompleted(script: string, extra: Record<string, string> = {}, project: Record<string, string> = PROJECT) {
+/** One agent at a time: reviewers are asked in order, so a script can vote per reviewer. */
+const SERIAL = ['--concurrency', '1'];
+
+async function runCompleted(script: string, extra: Record<string, string> = {}, project: Record<string, string> = PROJECT, args: string[] = []) {
   const repo = workflowRepo(script, extra, project);
   const home = tempDir();
-  const result = await run(repo, home);
+  const result = await run(repo, home, args);
   assert.equal(result.code, 0, result.stderr);
   return { ...result, repo, home };
 }
@@ -372,7 +374,7 @@ try {
 
 test('fix() with a split vote of its two reviewers is refuted, and the discarded change leaves no ref', async () => {
   scripts.set('MARK-split', fixScript(DOCUMENT_ADD, ['accept', 'refute']));
-  const { json, stderr, repo } = await runCompleted(`return await fix('MARK-split: document add()', { label: 'split' })`);
+  const { json, stderr, repo } = await runCompleted(`return await fix('MARK-split: document add()', { label: 'split' })`, {}, PROJECT, SERIAL);
   assert.equal(json.result.status, 'refuted');
   assert.deepEqual(json.result.votes.map((v: { verdict: string }) => v.verdict), ['accept', 'refute']);
   assert.equal(json.result.gate, null);
@@ -385,12 +387,13 @@ test('fix() with a split vote of its two reviewers is refuted, and the discarded
 
 test('fix() with three reviewers proposes on a two-to-one majority', async () => {
   scripts.set('MARK-majority', fixScript(DOCUMENT_ADD, ['accept', 'refute', 'accept']));
-  const { json, repo } = await runCompleted(`return await fix('MARK-majority: document add()', { label: 'majority', reviewers: 3 })`);
+  const { json, repo } = await runCompleted(`return await fix('MARK-majority: document add()', { label: 'majority', reviewers: 3 })`, {}, PROJECT, SERIAL);
   assert.equal(json.result.status, 'proposed');
   assert.deepEqual(json.result.votes.map((v: { verdict: string }) => v.verdict), ['accept', 'refute', 'accept']);
   assert.equal(json.result.gate.passed, true);
-  const reviewers = fake.requests.filter((r) => r.prompt.includes('MARK-majority') && r.turn === 0 && reviewerNumber(r) !== null);
-  assert.deepEqual(reviewers.map(reviewerNumber).sort(), [1, 2, 3]);
+  const reviewers = fake.requests.filter((r) => r.prompt.includes('MARK-majority') && r.turn === 0 && asksForVerdict(r));
+  assert.equal(reviewers.length, 3, 'three reviewers asked');
+  assert.equal(new Set(reviewers.map((r) => r.prompt)).size, 3, 'each reviewer is its own agent, not a replay of another');
   const [branch] = foremanBranches(repo);
   assert.match(branch, /-majority$/);
   assert.match(gitIn(repo, 'show', `${branch}:src/math.js`), /^\/\/ Adds two numbers\./);
@@ -401,7 +404,7 @@ test('fix() whose write agent edits nothing is unchanged, with no reviewer asked
   scripts.set('MARK-nothing', () => [text('the code is fine as it is')]);
   const { json, repo, home } = await runCompleted(`return await fix('MARK-nothing: document add()', { label: 'nothing' })`);
   assert.deepEqual(json.result, { status: 'unchanged', change: null, votes: [], gate: null, pr: null });
-  assert.equal(fake.requests.filter((r) => r.prompt.includes('MARK-nothing') && reviewerNumber(r) !== null).length, 0);
+  assert.equal(fake.requests.filter((r) => r.prompt.includes('MARK-nothing') && asksForVerdict(r)).length, 0);
   assert.deepEqual(json.changes, []);
   assert.deepEqual(foremanBranches(repo), []);
   assert.deepEqual(foremanRefs(repo), []);

@@ -1,8 +1,8 @@
 // Generation against the fake Messages API through the real SDK, and the plan read from scripts.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startFakeAnthropic, text, toolUse, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, toolUse, type FakeReply } from './support/fake-anthropic.ts';
 import {
   AUTHORING_REFERENCE_VERSION,
   authoringReference,
@@ -94,14 +94,10 @@ test('free text is told apart from names by whitespace', () => {
 const VALID = `${META}return await agent('Summarise the README')\n`;
 const REQUIRES = `${META}const fs = require('fs')\nreturn 1\n`;
 
-let reply: (req: FakeRequest) => FakeReply = () => [text('unset')];
-const fake = await startFakeAnthropic({ handler: (req) => reply(req) });
-after(() => fake.close());
-
+/** One generation against a fake model of its own that gives `answers` in turn, closed when the generation ends. */
 async function generate(answers: FakeReply[], extra: Partial<Parameters<typeof generateWorkflow>[0]> = {}) {
   let i = 0;
-  reply = () => answers[Math.min(i++, answers.length - 1)];
-  const first = fake.requests.length;
+  const fake = await startFakeAnthropic({ handler: () => answers[Math.min(i++, answers.length - 1)] });
   const rejected: string[] = [];
   const run = generateWorkflow({
     request: 'summarise the readme',
@@ -114,7 +110,8 @@ async function generate(answers: FakeReply[], extra: Partial<Parameters<typeof g
     onRejected: (attempt, problem) => rejected.push(`${attempt}: ${problem}`),
     ...extra,
   });
-  return { run, requests: () => fake.requests.slice(first), rejected };
+  void run.then(() => fake.close(), () => fake.close());
+  return { run, requests: () => fake.requests, rejected };
 }
 
 test('an invalid first answer goes back as an is_error tool result with line and column; the second one is returned', async () => {

@@ -12,7 +12,7 @@ import { BranchProposer } from '../src/workspace/branch-proposer.ts';
 import { executeTool } from '../src/agents/tools.ts';
 import { git, useHostEnvironment } from '../src/workspace/git.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
-import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { asksForVerdict, startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
 import { runCli } from './support/cli.ts';
 
 const HOOKS = ['reference-transaction', 'post-checkout', 'post-index-change', 'pre-commit', 'post-commit', 'pre-push', 'fsmonitor-watchman'];
@@ -113,7 +113,7 @@ test('argv stays free of the hardening, and a value passed as config never shows
 test('a gate step that plants hooks, core.hooksPath and a filter in the shared git directory runs nothing in the later git commands of `foreman run`', { timeout: 60_000 }, async () => {
   const fake = await startFakeAnthropic({
     handler: (req) => {
-      if (/^You are reviewer \d+ /.test(req.prompt)) return [toolUse('submit_result', { verdict: 'accept', reason: 'fine' })];
+      if (asksForVerdict(req)) return [toolUse('submit_result', { verdict: 'accept', reason: 'fine' })];
       const n = /MARK-(\d)/.exec(req.prompt)?.[1] ?? '0';
       if (req.turn === 0) return [toolUse('edit_file', { path: 'src/math.js', old_string: 'export function add', new_string: `// note ${n}\nexport function add` })];
       return [text('done')];

@@ -1,18 +1,23 @@
 // A hostile or careless script through the real bin: arguments of the wrong type are refused before
 // any agent starts (nothing is paid), the clock stays out of reach, and the config cannot lift the
 // script's limits past their maxima.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeAnthropic, text } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
 
-const fake = await startFakeAnthropic({ handler: () => [text('ok')] });
-after(() => fake.close());
+/** A fake model per test, closed when it ends, so the model calls a test counts are its own. */
+async function model(t: TestContext): Promise<FakeAnthropic> {
+  const fake = await startFakeAnthropic({ handler: () => [text('ok')] });
+  t.after(() => fake.close());
+  return fake;
+}
 
 const META = (name: string) => `export const meta = { name: '${name}', description: 'a hostile script' }\n`;
 
-test('a label, phase or model of the wrong type is a TypeError naming the option, before any agent is paid for', async () => {
+test('a label, phase or model of the wrong type is a TypeError naming the option, before any agent is paid for', async (t) => {
+  const fake = await model(t);
   const script =
     META('bad-args') +
     `const tries = {
@@ -49,7 +54,8 @@ return got
   assert.equal(fake.calls, before, 'no request reached the model: nothing was paid for');
 });
 
-test('an uncaught bad option fails the run with that TypeError, not with a store error, and pays nothing', async () => {
+test('an uncaught bad option fails the run with that TypeError, not with a store error, and pays nothing', async (t) => {
+  const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/bad-label.js': META('bad-label') + "return await agent('look', { label: { x: 1 }, phase: { y: 2 } })\n" });
   const before = fake.calls;
   const res = await runCli(['run', 'bad-label', '--repo', repo, '--json'], { home: tempDir(), baseURL: fake.url });
@@ -62,7 +68,8 @@ test('an uncaught bad option fails the run with that TypeError, not with a store
   assert.equal(fake.calls, before);
 });
 
-test('the clock is out of reach: Intl.DateTimeFormat without a date, Date() and new Date() throw; with a date they work', async () => {
+test('the clock is out of reach: Intl.DateTimeFormat without a date, Date() and new Date() throw; with a date they work', async (t) => {
+  const fake = await model(t);
   const script =
     META('clock') +
     `const tries = {
@@ -101,7 +108,8 @@ return got
   assert.equal(got.partsWithDate, 'returned 1970');
 });
 
-test('limits.cpuMs and limits.wallMs have maxima: a config past them is refused, naming the key and the bound', async () => {
+test('limits.cpuMs and limits.wallMs have maxima: a config past them is refused, naming the key and the bound', async (t) => {
+  const fake = await model(t);
   const workflow = { '.claude/workflows/x.js': META('x') + 'return 1\n' };
   const cpu = makeRepo({ ...workflow, '.github/foreman.yml': 'limits:\n  cpuMs: 1000000000000\n' });
   const cpuRes = await runCli(['run', 'x', '--repo', cpu], { home: tempDir(), baseURL: fake.url });

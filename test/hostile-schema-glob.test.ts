@@ -3,7 +3,7 @@
 // the model's turns, and a probe preloaded into the foreman process notes every time its event
 // loop was held. The host must stay responsive, the hostile agent must get a clear error, and the
 // run must go on.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startFakeAnthropic, text, toolUse, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
@@ -35,34 +35,33 @@ interface Timeline {
   hostileServedAt?: number;
   honestTurns: number[];
 }
-let timeline: Timeline = { honestTurns: [] };
-let hostileServed = Promise.withResolvers<void>();
-
-async function schemaModel(req: FakeRequest): Promise<FakeReply> {
-  if (req.prompt.startsWith('Hostile') || req.prompt.startsWith('Again')) {
-    if (req.turn > 0) return [text('the host got past the hostile answer')];
-    if (req.prompt.startsWith('Hostile')) {
-      timeline.hostileServedAt = Date.now();
-      hostileServed.resolve();
+/** The model for the hostile-schema script, recording into this run's own timeline. */
+const schemaModel = (timeline: Timeline) => {
+  const hostileServed = Promise.withResolvers<void>();
+  return async (req: FakeRequest): Promise<FakeReply> => {
+    if (req.prompt.startsWith('Hostile') || req.prompt.startsWith('Again')) {
+      if (req.turn > 0) return [text('the host got past the hostile answer')];
+      if (req.prompt.startsWith('Hostile')) {
+        timeline.hostileServedAt = Date.now();
+        hostileServed.resolve();
+      }
+      return [toolUse('submit_result', { word: HOSTILE_WORD })];
     }
-    return [toolUse('submit_result', { word: HOSTILE_WORD })];
-  }
-  if (req.prompt.startsWith('Honest')) {
-    // Its turns are asked for while the hostile answer is being checked.
-    if (req.turn === 0) await hostileServed.promise;
-    timeline.honestTurns.push(Date.now());
-    return req.turn < 3 ? [toolUse('list_files', {})] : [text('looked around')];
-  }
-  if (req.prompt.startsWith('After')) return [toolUse('submit_result', { ok: true })];
-  return [text('unexpected prompt')];
-}
+    if (req.prompt.startsWith('Honest')) {
+      // Its turns are asked for while the hostile answer is being checked.
+      if (req.turn === 0) await hostileServed.promise;
+      timeline.honestTurns.push(Date.now());
+      return req.turn < 3 ? [toolUse('list_files', {})] : [text('looked around')];
+    }
+    if (req.prompt.startsWith('After')) return [toolUse('submit_result', { ok: true })];
+    return [text('unexpected prompt')];
+  };
+};
 
-let model: (req: FakeRequest) => Promise<FakeReply> = schemaModel;
-const fake = await startFakeAnthropic({ handler: (req) => model(req) });
-after(() => fake.close());
-
-/** Runs `workflow` with the event-loop probe in the foreman process. */
-function startProbedRun(workflow: string, files: Record<string, string>) {
+/** Runs `workflow` with the event-loop probe in the foreman process, against a fake model of the test's own. */
+async function startProbedRun(t: TestContext, workflow: string, files: Record<string, string>, model: (req: FakeRequest) => Promise<FakeReply>) {
+  const fake = await startFakeAnthropic({ handler: model });
+  t.after(() => fake.close());
   const repo = makeRepo(files);
   const home = tempDir();
   const probe = join(tempDir(), 'stalls');
@@ -70,11 +69,10 @@ function startProbedRun(workflow: string, files: Record<string, string>) {
   return { ...run, probe, home, repo };
 }
 
-function startHostileRun() {
-  timeline = { honestTurns: [] };
-  hostileServed = Promise.withResolvers<void>();
-  model = schemaModel;
-  return startProbedRun('hostile', { 'README.md': 'hi\n', '.claude/workflows/hostile.js': SCRIPT });
+async function startHostileRun(t: TestContext) {
+  const timeline: Timeline = { honestTurns: [] };
+  const run = await startProbedRun(t, 'hostile', { 'README.md': 'hi\n', '.claude/workflows/hostile.js': SCRIPT }, schemaModel(timeline));
+  return { ...run, timeline };
 }
 
 /** Fails the test instead of hanging it when the foreman process stops answering. */
@@ -82,8 +80,8 @@ function killAfter(child: { kill(signal: NodeJS.Signals): boolean }, ms: number)
   return setTimeout(() => child.kill('SIGKILL'), ms);
 }
 
-test('a schema pattern that backtracks on the answer fails that agent with an error naming the pattern, without holding the host; the run goes on', { timeout: 60_000 }, async () => {
-  const { child, done, probe } = startHostileRun();
+test('a schema pattern that backtracks on the answer fails that agent with an error naming the pattern, without holding the host; the run goes on', { timeout: 60_000 }, async (t) => {
+  const { child, done, probe, timeline } = await startHostileRun(t);
   const guard = killAfter(child, 30_000);
   const res = await done;
   clearTimeout(guard);
@@ -110,8 +108,8 @@ test('a schema pattern that backtracks on the answer fails that agent with an er
   assert.ok(stall <= 100, `the event loop was held for ${stall} ms while the hostile answer was checked`);
 });
 
-test('SIGTERM stops a run at once while a hostile answer is being checked against its schema', { timeout: 60_000 }, async () => {
-  const { child, done } = startHostileRun();
+test('SIGTERM stops a run at once while a hostile answer is being checked against its schema', { timeout: 60_000 }, async (t) => {
+  const { child, done, timeline } = await startHostileRun(t);
   const guard = killAfter(child, 30_000);
   const servedAt = await new Promise<number>((resolve) => {
     const wait = setInterval(() => {
@@ -143,13 +141,13 @@ const [lister, honest] = await parallel([
 return { lister, honest }
 `;
 
-test('list_files refuses a brace bomb naming the bound and matches a star bomb in linear time; the host stays responsive and the agent goes on', { timeout: 60_000 }, async () => {
+test('list_files refuses a brace bomb naming the bound and matches a star bomb in linear time; the host stays responsive and the agent goes on', { timeout: 60_000 }, async (t) => {
   const globs = [BRACE_BOMB, STAR_BOMB, '*.txt'];
   const results: Array<{ content: string; is_error?: boolean }> = [];
   const listerTurns: number[] = [];
   const listerStarted = Promise.withResolvers<void>();
   const honestTurns: number[] = [];
-  model = async (req) => {
+  const model = async (req: FakeRequest): Promise<FakeReply> => {
     if (req.prompt.startsWith('Lister')) {
       listerTurns.push(Date.now());
       if (req.turn === 0) listerStarted.resolve();
@@ -163,7 +161,7 @@ test('list_files refuses a brace bomb naming the bound and matches a star bomb i
   // Names a RegExp-based matcher backtracks on for `*a` x 30 + `b`.
   const files: Record<string, string> = { 'README.md': 'hi\n', '.claude/workflows/globs.js': GLOB_SCRIPT };
   for (let i = 0; i < 20; i++) files[`names/${'a'.repeat(40)}${i}.txt`] = 'x\n';
-  const { child, done, probe } = startProbedRun('globs', files);
+  const { child, done, probe } = await startProbedRun(t, 'globs', files, model);
   const guard = killAfter(child, 30_000);
   const res = await done;
   clearTimeout(guard);
@@ -186,14 +184,14 @@ const SEARCH_SCRIPT = `export const meta = { name: 'search', description: 'a sea
 return await agent('Searcher: search outside', { label: 'searcher' })
 `;
 
-test('a failed search names paths relative to the agent\'s root, never FOREMAN_HOME or the repository on the host', { timeout: 60_000 }, async () => {
+test('a failed search names paths relative to the agent\'s root, never FOREMAN_HOME or the repository on the host', { timeout: 60_000 }, async (t) => {
   let shown: { content: string; is_error?: boolean } | undefined;
-  model = async (req) => {
+  const model = async (req: FakeRequest): Promise<FakeReply> => {
     if (req.turn === 0) return [toolUse('search', { pattern: 'hi', glob: '../../*' })];
     shown = req.lastToolResults[0];
     return [text('searched')];
   };
-  const { done, home, repo } = startProbedRun('search', { 'README.md': 'hi\n', '.claude/workflows/search.js': SEARCH_SCRIPT });
+  const { done, home, repo } = await startProbedRun(t, 'search', { 'README.md': 'hi\n', '.claude/workflows/search.js': SEARCH_SCRIPT }, model);
   const res = await done;
 
   assert.equal(res.code, 0, res.stderr);

@@ -1,11 +1,11 @@
 // A hostile workflow script against the real `foreman` process (issue #13, items 5–7): memory
 // outside the isolate's limit, messages that grow the host, a stop the script would sit out. Each
 // test samples the child's resident memory from /proc and holds it under a stated bound.
-import { test, after } from 'node:test';
+import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { startFakeAnthropic, text } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
 import { runCli, startCli, type CliResult } from './support/cli.ts';
 import { watchPeakRss } from './support/memory.ts';
@@ -13,19 +13,26 @@ import { watchPeakRss } from './support/memory.ts';
 /** What the host may reach while a script attacks: the fan-out bound of DESIGN §8. */
 const HOST_BOUND_MB = 300;
 
-let holdFirstRun = true;
-let releaseHeld: (() => void) | null = null;
-const fake = await startFakeAnthropic({
-  handler: async (req) => {
-    // Held until the test stops the run, so the stop lands while the script waits on it.
-    if (req.prompt === 'held' && holdFirstRun) await new Promise<void>((resolve) => (releaseHeld = resolve));
-    return [text(`answer to ${req.prompt}`)];
-  },
-});
-after(async () => {
-  releaseHeld?.();
-  await fake.close();
-});
+const answer = (req: FakeRequest): FakeReply => [text(`answer to ${req.prompt}`)];
+const fake = await startFakeAnthropic({ handler: answer });
+after(() => fake.close());
+
+/** A fake model of item 7's own: the 'held' agent waits until the test releases it. */
+async function holdingModel(t: TestContext) {
+  const hold = { holding: true, release: null as (() => void) | null };
+  const fake = await startFakeAnthropic({
+    handler: async (req) => {
+      // Held until the test stops the run, so the stop lands while the script waits on it.
+      if (req.prompt === 'held' && hold.holding) await new Promise<void>((resolve) => (hold.release = resolve));
+      return answer(req);
+    },
+  });
+  t.after(async () => {
+    hold.release?.();
+    await fake.close();
+  });
+  return { fake, hold };
+}
 
 function workflowRepo(name: string, body: string): string {
   return makeRepo({ 'README.md': 'x\n', [`.claude/workflows/${name}.js`]: `export const meta = { name: '${name}', description: 'hostile' }\n${body}` });
@@ -114,7 +121,8 @@ throw new Error('z'.repeat(24 * 2 ** 20))
   assert.ok(stored.error.length < 70 * 1024, `the stored error is ${stored.error.length} characters`);
 });
 
-test('item 7: SIGTERM ends a script awaiting a promise that never settles within seconds; resume continues it', async () => {
+test('item 7: SIGTERM ends a script awaiting a promise that never settles within seconds; resume continues it', async (t) => {
+  const { fake, hold } = await holdingModel(t);
   const repo = workflowRepo(
     'waits',
     `const first = await agent('first')
@@ -133,8 +141,8 @@ return [first, second]
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   const deadline = Date.now() + 15_000;
-  while (!(stderr.includes('log waiting') && releaseHeld) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(releaseHeld, `the held agent never started:\n${stderr}`);
+  while (!(stderr.includes('log waiting') && hold.release) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(hold.release, `the held agent never started:\n${stderr}`);
 
   const stoppedAt = performance.now();
   child.kill('SIGTERM');
@@ -149,8 +157,8 @@ return [first, second]
   const runId = /^run (\S+)/.exec(exited.stderr)![1];
   assert.equal(JSON.parse((await runCli(['runs', '--json'], env)).stdout)[0].status, 'stopped');
 
-  holdFirstRun = false;
-  releaseHeld?.();
+  hold.holding = false;
+  hold.release?.();
   const callsBefore = fake.calls;
   const resumed = await runCli(['resume', runId, '--json'], env);
   assert.equal(resumed.code, 0, resumed.stderr);

@@ -1,25 +1,36 @@
 // Resume after SIGKILL in the middle of a fan-out: only the unfinished agents call the model again.
-import { test, after } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 import { runCli, startCli } from './support/cli.ts';
 
-const callsByPrompt = new Map<string, number>();
-let slowMode = true;
-const fake = await startFakeAnthropic({
-  handler: async (req) => {
-    callsByPrompt.set(req.prompt, (callsByPrompt.get(req.prompt) ?? 0) + 1);
-    if (req.prompt.includes('read notes') && req.turn === 0) return [toolUse('read_file', { path: 'notes.txt' })];
-    const n = Number(/task (\d+)/.exec(req.prompt)?.[1]);
-    // The second half hangs while the first run is alive, so the kill lands mid fan-out.
-    if (slowMode && n >= 10) await new Promise((r) => setTimeout(r, 5000));
-    return [text(`done ${n}`)];
-  },
-});
-after(() => fake.close());
+/** A test's own fake model, closed when the test ends. */
+interface Model {
+  fake: FakeAnthropic;
+  /** How many times each prompt asked the model. */
+  callsByPrompt: Map<string, number>;
+  /** While on, tasks 10 and up hang for 5 s, so a kill lands mid fan-out. */
+  slow: { on: boolean };
+}
+
+async function model(t: TestContext): Promise<Model> {
+  const callsByPrompt = new Map<string, number>();
+  const slow = { on: true };
+  const fake = await startFakeAnthropic({
+    handler: async (req) => {
+      callsByPrompt.set(req.prompt, (callsByPrompt.get(req.prompt) ?? 0) + 1);
+      if (req.prompt.includes('read notes') && req.turn === 0) return [toolUse('read_file', { path: 'notes.txt' })];
+      const n = Number(/task (\d+)/.exec(req.prompt)?.[1]);
+      if (slow.on && n >= 10) await new Promise((r) => setTimeout(r, 5000));
+      return [text(`done ${n}`)];
+    },
+  });
+  t.after(() => fake.close());
+  return { fake, callsByPrompt, slow };
+}
 
 const SCRIPT = `export const meta = { name: 'fan', description: 'fan-out' }
 phase('Fan')
@@ -38,10 +49,11 @@ function journalCount(dbFile: string, runId?: string): number {
   }
 }
 
-test('resume after SIGKILL in a fan-out calls the model only for the unfinished agents', async () => {
+test('resume after SIGKILL in a fan-out calls the model only for the unfinished agents', async (t) => {
+  const m = await model(t);
   const repo = makeRepo({ 'README.md': 'x\n', '.claude/workflows/fan.js': SCRIPT });
   const home = tempDir();
-  const env = { home, baseURL: fake.url };
+  const env = { home, baseURL: m.fake.url };
   const dbFile = join(home, '.foreman', 'foreman.db');
 
   const { child, done } = startCli(['run', 'fan', '--repo', repo, '--concurrency', '4'], env);
@@ -60,31 +72,32 @@ test('resume after SIGKILL in a fan-out calls the model only for the unfinished 
   assert.equal(listed[0].runId, runId);
   assert.equal(listed[0].status, 'interrupted');
 
-  slowMode = false;
-  const callsBefore = fake.calls;
+  m.slow.on = false;
+  const callsBefore = m.fake.calls;
   const resumed = await runCli(['resume', runId, '--json'], env);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(resumed.stderr.split('\n')[0], `run ${runId}`);
-  assert.equal(fake.calls - callsBefore, 20 - journaled, 'only unfinished agents call the model');
+  assert.equal(m.fake.calls - callsBefore, 20 - journaled, 'only unfinished agents call the model');
   const out = JSON.parse(resumed.stdout);
   assert.deepEqual(out.result, Array.from({ length: 20 }, (_, i) => `done ${i}`));
   assert.equal(out.agents, 20);
   // Every agent that finished before the kill was called exactly once across both executions.
-  for (let i = 0; i < 10; i++) assert.equal(callsByPrompt.get(`task ${i}`), 1, `task ${i}`);
+  for (let i = 0; i < 10; i++) assert.equal(m.callsByPrompt.get(`task ${i}`), 1, `task ${i}`);
 
   assert.equal(gitIn(repo, 'worktree', 'list').trim().split('\n').length, 1, 'no Foreman worktree left');
   // A finished run replays entirely from the journal.
-  const again = fake.calls;
+  const again = m.fake.calls;
   const replay = await runCli(['resume', runId, '--json'], env);
   assert.equal(replay.code, 0, replay.stderr);
-  assert.equal(fake.calls, again);
+  assert.equal(m.fake.calls, again);
   assert.deepEqual(JSON.parse(replay.stdout).result, out.result);
 });
 
-test("runs --json lists runs newest first; show prints an agent's prompt, tool calls and result", async () => {
+test("runs --json lists runs newest first; show prints an agent's prompt, tool calls and result", async (t) => {
+  const m = await model(t);
   const repo = makeRepo({ 'notes.txt': 'alpha\nbeta\n', '.claude/workflows/one.js': `export const meta = { name: 'one', description: 'one agent' }\nreturn await agent('task 1 read notes', { label: 'reader' })\n` });
   const home = tempDir();
-  const env = { home, baseURL: fake.url };
+  const env = { home, baseURL: m.fake.url };
   const first = await runCli(['run', 'one', '--repo', repo], env);
   const second = await runCli(['run', 'one', '--repo', repo], env);
   assert.equal(first.code, 0, first.stderr);
@@ -107,11 +120,11 @@ test("runs --json lists runs newest first; show prints an agent's prompt, tool c
   assert.match(missing.stderr, /no run nope: `foreman runs` lists the runs/);
 });
 
-test('SIGINT stops the run: agents are aborted, the run is marked stopped, exit 1, and resume finishes it', async () => {
+test('SIGINT stops the run: agents are aborted, the run is marked stopped, exit 1, and resume finishes it', async (t) => {
+  const m = await model(t);
   const repo = makeRepo({ 'README.md': 'x\n', '.claude/workflows/fan.js': SCRIPT });
   const home = tempDir();
-  const env = { home, baseURL: fake.url };
-  slowMode = true;
+  const env = { home, baseURL: m.fake.url };
   const { child, done } = startCli(['run', 'fan', '--repo', repo, '--concurrency', '4'], env);
   const dbFile = join(home, '.foreman', 'foreman.db');
   while (journalCount(dbFile) < 10) await new Promise((r) => setTimeout(r, 20));
@@ -124,7 +137,7 @@ test('SIGINT stops the run: agents are aborted, the run is marked stopped, exit 
   assert.equal(JSON.parse((await runCli(['runs', '--json'], env)).stdout)[0].status, 'stopped');
   assert.equal(gitIn(repo, 'worktree', 'list').trim().split('\n').length, 1, 'a stopped run leaves no worktree');
 
-  slowMode = false;
+  m.slow.on = false;
   const resumed = await runCli(['resume', runId, '--json'], env);
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(JSON.parse(resumed.stdout).result.length, 20);

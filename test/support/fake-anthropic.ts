@@ -16,6 +16,8 @@ export interface FakeRequest {
   lastToolResults: Array<{ tool_use_id: string; content: string; is_error?: boolean }>;
   /** Names of the tools offered. */
   tools: string[];
+  /** Each offered tool's input schema, by name: what an agent is asked for, without reading its prompt. */
+  toolSchemas: Record<string, any>;
   /** The HTTP request headers, names lowercased. */
   headers: IncomingHttpHeaders;
   /** performance.now() when the request body had arrived. */
@@ -56,6 +58,18 @@ export interface FakeAnthropic {
   requests: FakeRequest[];
   close(): Promise<void>;
 }
+
+/**
+ * A reviewer's request (fix()'s, or any agent asked for an accept/refute verdict): told apart by
+ * the schema of its answer, not by the words of Foreman's prompt, so rewording a prompt breaks no test.
+ */
+export function asksForVerdict(req: FakeRequest): boolean {
+  const verdict = req.toolSchemas.submit_result?.properties?.verdict;
+  return Array.isArray(verdict?.enum) && verdict.enum.includes('accept') && verdict.enum.includes('refute');
+}
+
+/** A write agent's request: it is offered edit_file. */
+export const isWriteAgent = (req: FakeRequest): boolean => req.tools.includes('edit_file');
 
 export const text = (t: string): FakeBlock => ({ type: 'text', text: t });
 export const toolUse = (name: string, input: unknown): FakeBlock => ({ type: 'tool_use', name, input });
@@ -177,6 +191,7 @@ function describeRequest(body: any, headers: IncomingHttpHeaders): FakeRequest {
     turn: messages.filter((m) => m.role === 'assistant').length,
     lastToolResults,
     tools: Array.isArray(body.tools) ? body.tools.map((t: any) => t.name) : [],
+    toolSchemas: Object.fromEntries((Array.isArray(body.tools) ? body.tools : []).map((t: any) => [t.name, t.input_schema])),
     headers,
     receivedAt: performance.now(),
   };
