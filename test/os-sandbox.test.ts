@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createGateRunner, type GatePlan } from '../src/workspace/gate.ts';
 import { runProcess } from '../src/workspace/command.ts';
 import { detectSandbox, sandboxMessage, type SandboxUnavailable } from '../src/workspace/sandbox.ts';
-import { egressAddress, isHostAllowed } from '../src/workspace/sandbox-network.ts';
+import { egressAddress, isHostAllowed, isInternalAddress } from '../src/workspace/sandbox-network.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 import { runCli, startCli } from './support/cli.ts';
 import { startFakeAnthropic, text, toolUse } from './support/fake-anthropic.ts';
@@ -148,6 +148,13 @@ test('a name in sandbox.network never leads into this machine or its network; th
   assert.match((await egressAddress('[fe80::1]') as { refused: string }).refused, /link-local/);
   assert.deepEqual(await egressAddress('127.0.0.1'), { address: '127.0.0.1' }, 'an address written literally is the maintainer\'s choice');
   assert.match((await egressAddress('no-such-host.invalid') as { refused: string }).refused, /does not resolve/);
+});
+
+test('public addresses are not internal, so an allowed registry is reached; this machine, private networks and mapped forms of them are', () => {
+  for (const address of ['8.8.8.8', '104.16.0.35', '203.0.113.80', '2606:4700::6810:1', '::ffff:8.8.8.8']) assert.equal(isInternalAddress(address), false, address);
+  for (const address of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', '169.254.169.254', '0.0.0.0', '::1', '::', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:169.254.169.254']) {
+    assert.equal(isInternalAddress(address), true, address);
+  }
 });
 
 test('build and test steps have no network at all', async () => {

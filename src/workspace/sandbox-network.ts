@@ -57,10 +57,18 @@ export function isHostAllowed(host: string, port: number, allow: readonly string
 // link-local range where clouds serve their instance credentials (169.254.169.254).
 const INTERNAL = new BlockList();
 for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) INTERNAL.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
+// No rule for ::ffff:0:0/96: BlockList already checks an IPv4-mapped address against the IPv4
+// rules, and such a rule would match every IPv4 address, the public registries' included.
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
 const LINK_LOCAL = new BlockList();
 LINK_LOCAL.addSubnet('169.254.0.0', 16, 'ipv4');
 LINK_LOCAL.addSubnet('fe80::', 10, 'ipv6');
+
+/** Whether an address is this machine, a private network behind it, link-local or multicast. */
+export function isInternalAddress(address: string): boolean {
+  const family = isIP(address);
+  return family !== 0 && INTERNAL.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
 
 /**
  * The address to connect to for an allowed `host`, or why not. A name is resolved here, once, and
@@ -82,7 +90,7 @@ export async function egressAddress(host: string): Promise<{ address: string } |
   } catch (error) {
     return { refused: `${bare} does not resolve (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
   }
-  const internal = found.find((a) => INTERNAL.check(a.address, a.family === 4 ? 'ipv4' : 'ipv6'));
+  const internal = found.find((a) => isInternalAddress(a.address));
   if (internal || found.length === 0) return { refused: `${bare} resolves to ${internal?.address ?? 'nothing'}, inside this machine's network` };
   return { address: found[0]!.address };
 }
