@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { authorize, neededRole } from '../src/policy/authorize.ts';
-import { commentTrigger, configuredStart } from '../src/policy/trigger.ts';
+import { commentTrigger, configuredStart, labelTrigger } from '../src/policy/trigger.ts';
 import { preparePullRequest, pullRequestArgs, PullRequestMovedError } from '../src/policy/pull-request.ts';
 import { planFirst } from '../src/policy/approval.ts';
 
@@ -37,6 +37,8 @@ test('configuredStart: a name or { workflow, args }, for labels and releases; no
   assert.deepEqual(configuredStart(config, { kind: 'release' }), { workflow: 'release-notes', args: null });
   assert.equal(configuredStart({}, { kind: 'release' }), null);
   assert.equal(commentTrigger(`fix ${'x'.repeat(100)}`, 'ann'), `\`/workflow fix ${'x'.repeat(73)}...\` by @ann`);
+  assert.equal(labelTrigger('foreman:audit', 'ann'), 'the label `foreman:audit` by @ann');
+  assert.equal(labelTrigger('a`b', 'ann'), 'the label ``a`b`` by @ann', 'a backtick in a label cannot close its code span');
 });
 
 test('planFirst: generated scripts by default, every run with always, none with never', () => {

@@ -29,4 +29,4 @@ export function commentTrigger(text: string, author: string): string {
   return `${inlineCode(`/workflow ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`)} by @${author}`;
 }
 
-export const labelTrigger = (label: string, author: string | undefined): string => `the label \`${label}\` by @${author}`;
+export const labelTrigger = (label: string, author: string | undefined): string => `the label ${inlineCode(label)} by @${author}`;
