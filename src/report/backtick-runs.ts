@@ -12,3 +12,11 @@ export function longestRun(text: string, char: string): number {
   }
   return longest;
 }
+
+/** Inline code that survives backticks in the text and, in a table, pipes. */
+export function inlineCode(text: string, inTable = false): string {
+  const ticks = '`'.repeat(longestRun(text, '`') + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  const inner = inTable ? text.replace(/\|/g, '\\|') : text;
+  return `${ticks}${pad}${inner}${pad}${ticks}`;
+}

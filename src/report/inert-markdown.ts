@@ -19,7 +19,7 @@
 // with fences longer than any backtick run inside, on one line, without `|` (a table would split
 // a cell inside code). One pass, linear in the text; no regular expression that backtracks.
 
-import { longestRun } from './backtick-runs.ts';
+import { inlineCode, longestRun } from './backtick-runs.ts';
 
 export interface InertOptions {
   /** Absolute URLs that may stay links and images: ones the repository already holds. */
@@ -155,7 +155,7 @@ function inertInline(text: string, keep: ReadonlySet<string>): string {
       const content = close === -1 ? '' : text.slice(i + length, close);
       if (close !== -1 && !content.includes('|')) {
         flushPlain();
-        out += codeSpan(content.replace(/\n/g, ' '));
+        out += inlineCode(content.replace(/\n/g, ' '));
         i = close + length;
       } else {
         plain += '`'.repeat(length);
@@ -211,11 +211,6 @@ function backtickRuns(text: string): { next(length: number, from: number): numbe
 }
 
 /** Inline code whose fence no backtick run inside can close, on one line. */
-function codeSpan(content: string): string {
-  const ticks = '`'.repeat(longestRun(content, '`') + 1);
-  const pad = content.startsWith('`') || content.endsWith('`') ? ' ' : '';
-  return `${ticks}${pad}${content}${pad}${ticks}`;
-}
 
 /**
  * `[text](dest)` or `![alt](dest)` at `at` in its simplest form (no nested brackets, code or
@@ -267,7 +262,7 @@ function inertWord(word: string, keep: ReadonlySet<string>): string {
   let end = word.length;
   while (end > start && /[.,:;!?*_~'")\]}>]/.test(word[end - 1])) end--;
   const url = word.slice(start, end);
-  const shown = keep.has(url) && isPlainUrl(url) ? `<${url}>` : codeSpan(url);
+  const shown = keep.has(url) && isPlainUrl(url) ? `<${url}>` : inlineCode(url);
   return escapeText(word.slice(0, start)) + shown + escapeText(word.slice(end));
 }
 

@@ -24,13 +24,7 @@ export function tableCell(text: string): string {
   return inertMarkdown(oneLine(text), { inline: true }).replace(/\|/g, '\\|');
 }
 
-/** Inline code that survives backticks in the text and, in a table, pipes. */
-export function inlineCode(text: string, inTable = false): string {
-  const ticks = '`'.repeat(longestRun(text, '`') + 1);
-  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
-  const inner = inTable ? text.replace(/\|/g, '\\|') : text;
-  return `${ticks}${pad}${inner}${pad}${ticks}`;
-}
+export { inlineCode } from './backtick-runs.ts';
 
 /**
  * At most `max` characters of Markdown, cut after a whole line: a line of a table or of inert
