@@ -171,7 +171,12 @@ export class RunExecution {
    */
   async #settle(): Promise<void> {
     if (!this.signal?.aborted || this.#inFlight.size === 0) return;
-    await Promise.race([Promise.allSettled(this.#inFlight), new Promise((resolve) => setTimeout(resolve, STOP_SETTLE_MS).unref())]);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([Promise.allSettled(this.#inFlight), new Promise((resolve) => (timer = setTimeout(resolve, STOP_SETTLE_MS)))]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
