@@ -32,6 +32,10 @@ interface HealthLog {
 /** How often the queue's counts may be logged, at most (they are logged when they change). */
 const COUNTS_LOG_INTERVAL_MS = 60_000;
 
+/** A failing store is logged again when its error changes, else at most once a minute. */
+const STORE_ERROR_LOG_MS = 60_000;
+let lastStoreError = { message: '', at: 0 };
+
 async function healthReport(parts: readonly SupervisedPart[], queue: CountedQueue, log: HealthLog): Promise<HealthReport> {
   const states: Record<string, PartState> = Object.fromEntries(parts.map((part) => [part.name, part.state()]));
   try {
@@ -40,7 +44,12 @@ async function healthReport(parts: readonly SupervisedPart[], queue: CountedQueu
     states.store = 'up';
   } catch (error) {
     states.store = 'down';
-    log.error({ part: 'store', err: error }, `the store could not be read: ${error instanceof Error ? error.message : String(error)}`);
+    const message = `the store could not be read: ${error instanceof Error ? error.message : String(error)}`;
+    // /healthz is open to whoever reaches the port: its requests must not flood the log.
+    if (message !== lastStoreError.message || Date.now() - lastStoreError.at >= STORE_ERROR_LOG_MS) {
+      lastStoreError = { message, at: Date.now() };
+      log.error({ part: 'store', err: error }, message);
+    }
   }
   const down = Object.keys(states).filter((name) => states[name] !== 'up');
   return { ok: down.length === 0, ...(down.length > 0 ? { down } : {}), parts: states };

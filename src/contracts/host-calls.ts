@@ -21,7 +21,7 @@ export const hostCallSchemas = {
     title: z.string(),
     body: z.string(),
     draft: z.boolean(),
-    votes: z.array(z.object({ accepted: z.boolean(), reason: z.string() })).optional(),
+    votes: z.array(z.object({ accepted: z.boolean(), reason: z.string() })).max(9).optional(),
   }),
   discard: z.object({ change: z.string() }),
 } as const;
