@@ -4,15 +4,17 @@
 // machine is thrown away after it, so the Action lifts that restriction for the job (and installs
 // bubblewrap if the image lacks it). Self-hosted runners are the operator's: nothing is changed
 // there, and an unavailable sandbox refuses repository code with the reason and the fix.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { runProcess } from '../workspace/command.ts';
 import { detectSandbox, type Sandbox, type SandboxUnavailable } from '../workspace/sandbox.ts';
 
+/** Runs Foreman's own set-up command; rejects with its output when it fails. */
 export type Exec = (program: string, args: string[]) => Promise<unknown>;
 
-const execFileAsync = promisify(execFile);
-const defaultExec: Exec = (program, args) => execFileAsync(program, args, { timeout: 300_000 });
+const runIn = (env: NodeJS.ProcessEnv): Exec => async (program, args) => {
+  const run = await runProcess([program, ...args], { cwd: process.cwd(), env, timeoutMs: 300_000 });
+  if (run.exitCode !== 0) throw new Error(`${program} ${run.timedOut ? 'timed out' : `exited ${run.exitCode ?? run.signal}`}: ${run.output.trim() || 'no output'}`);
+};
 
 const APPARMOR_USERNS = '/proc/sys/kernel/apparmor_restrict_unprivileged_userns';
 
@@ -22,7 +24,7 @@ export interface ActionSandbox {
   notes: string[];
 }
 
-export async function actionSandbox(env: NodeJS.ProcessEnv, hide: string[], exec: Exec = defaultExec): Promise<ActionSandbox> {
+export async function actionSandbox(env: NodeJS.ProcessEnv, hide: string[], exec: Exec = runIn(env)): Promise<ActionSandbox> {
   const options = { ...(env.FOREMAN_BWRAP ? { bwrap: env.FOREMAN_BWRAP } : {}), hide };
   const first = detectSandbox(options);
   if (first.kind === 'bwrap' || env.RUNNER_ENVIRONMENT !== 'github-hosted' || process.platform !== 'linux') return { sandbox: first, notes: [] };

@@ -2,9 +2,8 @@
 // whatever only a shell would give meaning to), in a process group of its own, supervised for its
 // timeout, its output cap and the process ledger, inside the OS sandbox when it is repository code;
 // and the environment it starts from, with secrets removed by name and by value.
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { MARKER_VARIABLE, type ProcessLedger } from './process-ledger.ts';
 import { SANDBOX_HOME, sandboxMessage, type SandboxChoice, type SandboxLimits, watchLimits, wrapArgv } from './sandbox.ts';
 import { behindProxy, FORWARDER_EXEC_FAILURE, proxyEnvironment, refusalText, startEgressProxy, type EgressProxy } from './sandbox-network.ts';
@@ -73,9 +72,23 @@ export interface ProcessResult {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
-  /** The tail of stdout and stderr, interleaved, capped at maxOutputChars plus a cut marker. */
+  /**
+   * The tail of stdout and stderr, interleaved, capped at maxOutputChars plus a cut marker. With
+   * `capture`, only Foreman's own notes (a timeout, a missing program): the output is in `captured`.
+   */
   output: string;
   durationMs: number;
+  /** With `capture`: stdout and stderr in full, up to its byte cap each. */
+  captured?: CapturedOutput;
+  /** Why the program never started (ENOENT, EACCES, ...), when it did not. */
+  notStarted?: string;
+}
+
+export interface CapturedOutput {
+  stdout: string;
+  stderr: string;
+  /** A stream passed the cap: the process was ended, and what was read up to the cap is kept. */
+  overflowed: boolean;
 }
 
 export const DEFAULT_MAX_OUTPUT_CHARS = 64 * 1024;
@@ -85,8 +98,16 @@ export const KILL_GRACE_MS = 2000;
 export interface RunProcessOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
-  timeoutMs: number;
+  /** Killed (with its group) after this long; no limit when absent. */
+  timeoutMs?: number;
   maxOutputChars?: number;
+  /**
+   * Keep stdout and stderr apart and whole, for programs whose output is data (git), instead of
+   * the interleaved tail; a stream over `maxBytes` ends the process.
+   */
+  capture?: { maxBytes: number };
+  /** Written to stdin, which is otherwise closed. */
+  input?: string;
   signal?: AbortSignal;
   /** Where the group is written down while it runs, so a Foreman that dies cannot orphan it. */
   ledger?: ProcessLedger;
@@ -180,9 +201,10 @@ class SupervisedProcess {
   readonly #started = performance.now();
   readonly #how: Supervision;
   readonly #tail: OutputTail;
-  readonly #child: ChildProcessByStdio<null, Readable, Readable>;
+  readonly #capture: StreamCapture | null;
+  readonly #child: ChildProcess;
   readonly #marker: string | undefined;
-  readonly #timer: NodeJS.Timeout;
+  readonly #timer: NodeJS.Timeout | undefined;
   readonly #stopWatching: () => void;
   #timedOut = false;
   #exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -194,16 +216,20 @@ class SupervisedProcess {
     const { opts, program, sandboxed } = how;
     this.#how = how;
     this.#tail = new OutputTail(opts.maxOutputChars ?? DEFAULT_MAX_OUTPUT_CHARS);
+    this.#capture = opts.capture ? new StreamCapture(opts.capture.maxBytes, () => this.#terminate()) : null;
     this.#marker = opts.ledger?.newMarker();
     const env = this.#marker ? { ...opts.env, [MARKER_VARIABLE]: this.#marker } : opts.env;
-    const child = spawn(spawned, args, { cwd: opts.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    const stdin = opts.input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(spawned, args, { cwd: opts.cwd, env, stdio: [stdin, 'pipe', 'pipe'], detached: true, shell: false });
     this.#child = child;
     if (this.#marker && child.pid !== undefined) opts.ledger!.record(child.pid, this.#marker, program);
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => this.#tail.push(chunk));
-    child.stderr.on('data', (chunk: string) => this.#tail.push(chunk));
-    this.#timer = setTimeout(() => {
+    this.#listen(child);
+    if (opts.input !== undefined) {
+      // A program may exit before reading everything (a bad argument); its exit code reports that, not EPIPE.
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(opts.input);
+    }
+    this.#timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
       this.#timedOut = true;
       this.#tail.line(`[timed out after ${opts.timeoutMs} ms: ${program} and its child processes were killed; make the command faster or raise the timeout]`);
       this.#terminate();
@@ -216,10 +242,21 @@ class SupervisedProcess {
           this.#killGroup('SIGKILL');
         })
       : () => undefined;
+  }
+
+  #listen(child: ChildProcess): void {
+    const capture = this.#capture;
+    if (capture) {
+      child.stdout!.on('data', (chunk: Buffer) => capture.stdout.push(chunk));
+      child.stderr!.on('data', (chunk: Buffer) => capture.stderr.push(chunk));
+    } else {
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => this.#tail.push(chunk));
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => this.#tail.push(chunk));
+    }
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (this.#exit) return;
-      this.#tail.push(spawnFailureMessage(program, opts.cwd, error));
-      this.#finish({ exitCode: spawnFailureCode(error), signal: null });
+      this.#tail.push(spawnFailureMessage(this.#how.program, this.#how.opts.cwd, error));
+      this.#finish({ exitCode: spawnFailureCode(error), signal: null }, error.code ?? 'ERROR');
     });
     child.on('exit', (code, signal) => this.#onExit(code, signal));
     child.on('close', () => {
@@ -240,8 +277,8 @@ class SupervisedProcess {
     this.#terminate();
     // A process that left the group (setsid) and still holds the pipe must not hang the step.
     this.#closeTimer = setTimeout(() => {
-      this.#child.stdout.destroy();
-      this.#child.stderr.destroy();
+      this.#child.stdout!.destroy();
+      this.#child.stderr!.destroy();
       this.#finish({ exitCode: code, signal });
     }, KILL_GRACE_MS + 1000);
     this.#closeTimer.unref();
@@ -263,7 +300,7 @@ class SupervisedProcess {
     this.#killTimer.unref();
   }
 
-  #finish(result: Exit): void {
+  #finish(result: Exit, notStarted?: string): void {
     if (this.#settled) return;
     this.#settled = true;
     const { opts, program, sandboxed, resolve } = this.#how;
@@ -276,10 +313,58 @@ class SupervisedProcess {
     const durationMs = Math.round(performance.now() - this.#started);
     const missing = sandboxed ? unstartedInSandbox(result.exitCode, output) : null;
     if (missing) {
-      resolve({ exitCode: spawnFailureCode(missing), signal: null, timedOut: this.#timedOut, output: spawnFailureMessage(program, opts.cwd, missing), durationMs });
+      resolve({ exitCode: spawnFailureCode(missing), signal: null, timedOut: this.#timedOut, output: spawnFailureMessage(program, opts.cwd, missing), durationMs, notStarted: missing.code! });
       return;
     }
-    resolve({ ...result, timedOut: this.#timedOut, output, durationMs });
+    const captured = this.#capture?.result();
+    resolve({ ...result, timedOut: this.#timedOut, output, durationMs, ...(captured ? { captured } : {}), ...(notStarted ? { notStarted } : {}) });
+  }
+}
+
+/** stdout and stderr kept apart, each whole up to `maxBytes`; the first to pass it calls `onOverflow`. */
+class StreamCapture {
+  readonly stdout: CappedBuffer;
+  readonly stderr: CappedBuffer;
+
+  constructor(maxBytes: number, onOverflow: () => void) {
+    this.stdout = new CappedBuffer(maxBytes, onOverflow);
+    this.stderr = new CappedBuffer(maxBytes, onOverflow);
+  }
+
+  result(): CapturedOutput {
+    return { stdout: this.stdout.text(), stderr: this.stderr.text(), overflowed: this.stdout.overflowed || this.stderr.overflowed };
+  }
+}
+
+class CappedBuffer {
+  readonly #chunks: Buffer[] = [];
+  #bytes = 0;
+  overflowed = false;
+  readonly #max: number;
+  readonly #onOverflow: () => void;
+
+  constructor(max: number, onOverflow: () => void) {
+    this.#max = max;
+    this.#onOverflow = onOverflow;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.overflowed) return;
+    const room = this.#max - this.#bytes;
+    if (chunk.length > room) {
+      this.#chunks.push(chunk.subarray(0, room));
+      this.#bytes = this.#max;
+      this.overflowed = true;
+      this.#onOverflow();
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+  }
+
+  /** Decoded once at the end, so a character split across chunks stays whole. */
+  text(): string {
+    return Buffer.concat(this.#chunks, this.#bytes).toString('utf8');
   }
 }
 

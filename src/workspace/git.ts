@@ -1,11 +1,10 @@
-// The one git runner: execFile, never a shell, so refs and paths are never interpreted, and every
-// call hardened (gitInvocation) against what the repository controls or what sandboxed code may
-// have written into it: its config, hooks and .gitattributes name programs that would otherwise
-// run as Foreman, with Foreman's environment.
-import { execFile } from 'node:child_process';
+// The one git runner: started through runProcess (command.ts), never through a shell, so refs and
+// paths are never interpreted, and every call hardened (gitInvocation) against what the repository
+// controls or what sandboxed code may have written into it: its config, hooks and .gitattributes
+// name programs that would otherwise run as Foreman, with Foreman's environment.
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { holdsCredentialUrl, isSecretName } from './command.ts';
+import { holdsCredentialUrl, isSecretName, runProcess } from './command.ts';
 
 export class GitError extends Error {
   readonly args: string[];
@@ -130,23 +129,18 @@ export async function runGit(cwd: string, args: readonly string[], options: GitR
   return execGit(cwd, invocation.args, invocation.env, options);
 }
 
-function execGit(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv, options: Pick<GitRunOptions, 'timeoutMs' | 'maxBuffer' | 'input'>): Promise<GitRun> {
-  return new Promise((resolve) => {
-    const child = execFile('git', args, { cwd, env, encoding: 'utf8', maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024, ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) }, (error, stdout, stderr) => {
-      if (!error) return resolve({ stdout, stderr, exitCode: 0, overflowed: false, timedOut: false, failure: '' });
-      const failure = error as NodeJS.ErrnoException & { code?: string | number; killed?: boolean };
-      const overflowed = failure.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
-      const timedOut = !overflowed && failure.killed === true;
-      const exitCode = typeof failure.code === 'number' ? failure.code : null;
-      if (failure.code === 'ENOENT') return resolve({ stdout: '', stderr: 'git is not installed', exitCode, overflowed, timedOut, failure: error.message });
-      resolve({ stdout, stderr, exitCode, overflowed, timedOut, failure: stderr });
-    });
-    if (options.input !== undefined) {
-      // git may exit before reading everything (a bad argument); its exit code reports that, not EPIPE.
-      child.stdin?.on('error', () => undefined);
-      child.stdin?.end(options.input);
-    }
+async function execGit(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv, options: Pick<GitRunOptions, 'timeoutMs' | 'maxBuffer' | 'input'>): Promise<GitRun> {
+  const run = await runProcess(['git', ...args], {
+    cwd,
+    env,
+    capture: { maxBytes: options.maxBuffer ?? 64 * 1024 * 1024 },
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.input !== undefined ? { input: options.input } : {}),
   });
+  if (run.notStarted === 'ENOENT') return { stdout: '', stderr: 'git is not installed', exitCode: null, overflowed: false, timedOut: false, failure: run.output.trim() };
+  const { stdout, stderr, overflowed } = run.captured ?? { stdout: '', stderr: run.output, overflowed: false };
+  const failure = run.notStarted ? run.output.trim() : stderr;
+  return { stdout, stderr, exitCode: run.exitCode, overflowed, timedOut: run.timedOut, failure: run.exitCode === 0 && !overflowed ? '' : failure };
 }
 
 /**
