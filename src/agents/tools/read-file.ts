@@ -1,8 +1,8 @@
 // read_file: a text file's lines, numbered, from an offset, capped.
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { z } from 'zod';
+import { cappedLines } from '../../text/capped-lines.ts';
 import { resolveInRoot } from './confinement.ts';
 import { defineTool, MAX_TOOL_OUTPUT, positiveInteger, text, ToolError } from './tool.ts';
 
@@ -35,20 +35,19 @@ async function readFile({ path: requested, offset = 1, limit = DEFAULT_READ_LINE
   if (await looksBinary(file.absolute)) throw new ToolError(`"${requested}" is a binary file`);
 
   const stream = createReadStream(file.absolute, { encoding: 'utf8' });
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
   const out: string[] = [];
   let size = 0;
   let lineNo = 0;
   let note = '';
   try {
-    for await (const line of lines) {
+    for await (const line of cappedLines(stream, MAX_LINE_CHARS)) {
       lineNo += 1;
       if (lineNo < offset) continue;
       if (lineNo >= offset + limit) {
         note = `[more lines follow; continue with offset=${lineNo}]`;
         break;
       }
-      const shown = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)}… [line truncated]` : line;
+      const shown = line.cut ? `${line.text}… [line truncated]` : line.text;
       const numbered = `${String(lineNo).padStart(6)}\t${shown}`;
       if (size + numbered.length + 1 > MAX_TOOL_OUTPUT) {
         note = `[output capped at ${MAX_TOOL_OUTPUT / 1000} KB; continue with offset=${lineNo}]`;
@@ -58,7 +57,6 @@ async function readFile({ path: requested, offset = 1, limit = DEFAULT_READ_LINE
       size += numbered.length + 1;
     }
   } finally {
-    lines.close();
     stream.destroy();
   }
   if (out.length === 0 && !note) {
