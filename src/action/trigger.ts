@@ -2,7 +2,7 @@
 // and whose role must be checked first. Only the event payload and the inputs are read here.
 import type { ForemanConfig } from '../config/schema.ts';
 import { parseWorkflowCommand, type WorkflowCommand } from '../github/commands.ts';
-import { commentTrigger, configuredStart, labelTrigger } from '../policy/trigger.ts';
+import { commentTrigger, configuredStart, labelTrigger, releaseTrigger } from '../policy/trigger.ts';
 import type { ActionInputs } from './inputs.ts';
 
 export interface RunTrigger {
@@ -91,7 +91,7 @@ export function triggerOf(eventName: string, payload: any, inputs: ActionInputs,
     }
     case 'release': {
       const fromConfig = configuredStart(config, { kind: 'release' });
-      return named(inputs.workflow || fromConfig?.workflow, inputs.workflow ? inputs.args : (fromConfig?.args ?? null), `the release \`${payload.release?.tag_name}\``);
+      return named(inputs.workflow || fromConfig?.workflow, inputs.workflow ? inputs.args : (fromConfig?.args ?? null), releaseTrigger(payload.release?.tag_name ?? ''));
     }
     case 'schedule':
       return named(inputs.workflow, inputs.args, `the schedule \`${payload.schedule ?? ''}\``);

@@ -11,8 +11,8 @@ import type { CommentJob, DeliveredRepository } from './deliveries.ts';
 import type { WorkflowCommand } from '../github/commands.ts';
 import { actorOn, authorize } from '../policy/authorize.ts';
 import { postComment } from '../policy/comments.ts';
-import { commentTrigger, configuredStart, labelTrigger } from '../policy/trigger.ts';
-import { tableCell } from '../report/markdown.ts';
+import { commentTrigger, configuredStart, labelTrigger, releaseTrigger } from '../policy/trigger.ts';
+import { inlineCode, tableCell } from '../report/markdown.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 import type { AppQueue, CheckActionJob, EventJob, ResumeJob, SaveJob, StartJob } from './jobs.ts';
 
@@ -279,7 +279,7 @@ export async function takeEvent(job: EventJob, octokit: InstallationOctokit, que
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     // Only a label someone mapped can be meant for Foreman; the config that should map it is broken.
-    await postComment(octokit, job, `Foreman cannot use this repository's config, so the label \`${job.name}\` started nothing.\n\n> ${error.message}\n\nFix the file on the default branch.`);
+    await postComment(octokit, job, `Foreman cannot use this repository's config, so the label ${inlineCode(job.name)} started nothing.\n\n> ${error.message}\n\nFix the file on the default branch.`);
     return { outcome: 'config-error', message: error.message };
   }
   const start = configuredStart(config, job.event === 'label' ? { kind: 'label', name: job.name } : { kind: 'release' });
@@ -301,7 +301,7 @@ export async function takeEvent(job: EventJob, octokit: InstallationOctokit, que
   }
   const startJob: StartJob = {
     context: startContext(job, {
-      trigger: job.event === 'label' ? labelTrigger(job.name, job.author) : `the release \`${job.name}\` by @${job.author}`,
+      trigger: job.event === 'label' ? labelTrigger(job.name, job.author) : releaseTrigger(job.name, job.author),
       author: job.author,
       workflow,
       args,

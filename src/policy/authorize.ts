@@ -4,6 +4,7 @@ import type { Octokit } from '@octokit/core';
 import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import type { WorkflowCommand } from '../github/commands.ts';
 import { hasRole, ROLE_RANK, roleOf, type Role } from '../github/roles.ts';
+import { inlineCode } from '../report/markdown.ts';
 
 /** What a person asked for, in the words the refusal needs. */
 export type RequestedAction =
@@ -65,8 +66,8 @@ export function authorize(actor: Actor, config: ForemanConfig | null, action: Re
         reason: `${who}; ${action.event} runs need ${needed}`,
         refusal:
           action.event === 'label'
-            ? `@${actor.login}, thanks: the label \`${action.name}\` starts \`${action.workflow}\` only when someone with **${needed}** access puts it on (you have ${has}).`
-            : `@${actor.login}, thanks: the release \`${action.name}\` starts \`${action.workflow}\` only when someone with **${needed}** access publishes it (you have ${has}).`,
+            ? `@${actor.login}, thanks: the label ${inlineCode(action.name)} starts ${inlineCode(action.workflow)} only when someone with **${needed}** access puts it on (you have ${has}).`
+            : `@${actor.login}, thanks: the release ${inlineCode(action.name)} starts ${inlineCode(action.workflow)} only when someone with **${needed}** access publishes it (you have ${has}).`,
       };
   }
 }

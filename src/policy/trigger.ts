@@ -30,3 +30,6 @@ export function commentTrigger(text: string, author: string): string {
 }
 
 export const labelTrigger = (label: string, author: string | undefined): string => `the label ${inlineCode(label)} by @${author}`;
+
+/** A release's tag is its publisher's text: a backtick in it must not end the code span. */
+export const releaseTrigger = (tag: string, author?: string): string => `the release ${inlineCode(tag)}${author ? ` by @${author}` : ''}`;
