@@ -106,12 +106,17 @@ async function urlsInBase(repo: string, baseSha: string, commit: string): Promis
   // Sizes first (mode type sha size<TAB>path): a file too large to be read whole is skipped.
   const listing = await git(repo, ['ls-tree', '-l', '-z', baseSha, '--', ...touched.slice(0, MAX_BASE_FILES)]);
   let budget = MAX_BASE_BYTES;
+  const blobs: string[] = [];
   for (const entry of listing.split('\0').filter(Boolean)) {
     const [meta, path] = entry.split('\t');
     const [, type, sha, size] = meta.split(/\s+/);
     if (type !== 'blob' || Number(size) > MAX_BASE_FILE_BYTES || Number(size) > budget || !path) continue;
     budget -= Number(size);
-    urlsIn(await git(repo, ['cat-file', 'blob', sha]), urls);
+    blobs.push(sha!);
   }
+  if (blobs.length === 0) return urls;
+  // One git for every file: each blob comes after a `<sha> blob <size>` line and before a line
+  // break, and neither holds a URL nor lets one run from one file into the next.
+  urlsIn(await git(repo, ['cat-file', '--batch'], { input: `${blobs.join('\n')}\n` }), urls);
   return urls;
 }
