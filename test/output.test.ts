@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEvent, renderPhaseTable } from '../src/cli/output.ts';
-import { ProgressTracker } from '../src/runtime/progress.ts';
+import { OTHER_PHASES, ProgressTracker } from '../src/runtime/progress.ts';
+import { MAX_PHASE_TITLES } from '../src/contracts/caps.ts';
 
 const usage = { input: 1000, output: 200, cacheRead: 0, cacheWrite: 0 };
 
@@ -48,4 +49,21 @@ test('line output names replayed agents and failures', () => {
 test('event lines say "1 journaled call" and "1 file", not "1 ... calls"', () => {
   assert.equal(describeEvent({ type: 'run-started', runId: 'r', workflow: 'w', baseSha: 'a'.repeat(40), resumed: true, replayable: 1 }), `resume w at ${'a'.repeat(12)} (1 journaled call to replay)`);
   assert.equal(describeEvent({ type: 'change-made', changeId: 'c1', label: 'fix', files: 1, candidate: false }), 'change c1 fix: 1 file changed');
+});
+
+test('agents naming more phases than a run shows share one row past the cap, counted in full', () => {
+  const tracker = new ProgressTracker(() => 0);
+  for (let i = 0; i < MAX_PHASE_TITLES + 500; i++) {
+    const phase = `item ${i}`;
+    tracker.apply({ type: 'agent-queued', phase, label: 'a' });
+    tracker.apply({ type: 'agent-started', phase, label: 'a' });
+    tracker.apply({ type: 'agent-finished', phase, label: 'a', status: 'done', usage, costUsd: 0.01, elapsedMs: 5 });
+  }
+  const summary = tracker.summary();
+  assert.equal(summary.phases.length, MAX_PHASE_TITLES + 1);
+  const other = summary.phases.at(-1)!;
+  assert.equal(other.title, OTHER_PHASES);
+  assert.equal(other.done, 500);
+  assert.equal(other.running, 0);
+  assert.equal(summary.agents, MAX_PHASE_TITLES + 500);
 });

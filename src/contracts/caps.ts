@@ -9,3 +9,6 @@ export const CAP_CONFIG_KEYS: Record<CapKind, string> = {
   usd: 'limits.maxCostUsd',
   agents: 'limits.agentsPerRun',
 };
+
+/** Distinct phase titles a run shows; past it, new titles are counted, not shown. */
+export const MAX_PHASE_TITLES = 1000;

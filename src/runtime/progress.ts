@@ -1,5 +1,6 @@
 // Folds run events into per-phase figures: the one summary behind the live table, --json output
 // and (later) check runs.
+import { MAX_PHASE_TITLES } from '../contracts/caps.ts';
 import type { RunEvent } from '../contracts/events.ts';
 import type { ChangeSummary } from '../contracts/ports.ts';
 import { addUsage, totalTokens, zeroUsage, type Usage } from '../contracts/usage.ts';
@@ -35,6 +36,9 @@ export interface RunSummary {
   /** Changes made by write agents, in the order they were made. */
   changes?: ChangeSummary[];
 }
+
+/** The row that agents of phases past MAX_PHASE_TITLES share. */
+export const OTHER_PHASES = '(other phases)';
 
 export class ProgressTracker {
   readonly #phases = new Map<string, PhaseStats & { startedAt: number; endedAt: number }>();
@@ -114,7 +118,10 @@ export class ProgressTracker {
 
   readonly #changes = new Map<string, ChangeSummary>();
 
-  #phase(title: string) {
+  #phase(given: string) {
+    // Agents name their phase freely (opts.phase), so rows are capped as phase() titles are: past
+    // the cap, new titles share one row instead of growing the summary with the agent count.
+    const title = this.#phases.has(given) || this.#phases.size < MAX_PHASE_TITLES ? given : OTHER_PHASES;
     let p = this.#phases.get(title);
     if (!p) {
       const now = this.#now();

@@ -8,6 +8,7 @@
 
 import { readFileSync } from 'node:fs';
 import ivm from 'isolated-vm';
+import { MAX_PHASE_TITLES } from '../contracts/caps.ts';
 import { RefusalError } from '../contracts/errors.ts';
 import { parseHostCall, type HostCall, type HostCallKind } from '../contracts/host-calls.ts';
 
@@ -80,8 +81,6 @@ export const MAX_TITLE_CHARS = 200;
  * counted, not shown, so a script cannot fill a terminal, a CI log or the App's memory.
  */
 export const MAX_RUN_MESSAGE_CHARS = 8 * 1024 * 1024;
-/** Distinct phase titles a script may start: each is a row the host keeps and draws. */
-export const MAX_PHASE_TITLES = 1000;
 
 const WATCHDOG_POLL_MS = 25;
 const PRELUDE_FILE = 'foreman:sandbox-prelude.js';
