@@ -161,7 +161,21 @@ async function runScript(
     throw new SandboxError('script', `${name}: ${errorMessage(error)}`);
   }
   const main = (await compiled.run(context, { reference: true })) as ivm.Reference<unknown>;
-  return runMain.apply(undefined, [main.derefInto()], { result: { promise: true, copy: true } });
+  try {
+    return await runMain.apply(undefined, [main.derefInto()], { result: { promise: true, copy: true } });
+  } finally {
+    // Released while the run is known to be over, rather than by the garbage collector whenever:
+    // a handle collected as the process exits, after isolated-vm's own teardown, aborts the process.
+    for (const handle of [main, compiled, runMain, context]) releaseQuietly(handle);
+  }
+}
+
+function releaseQuietly(handle: { release(): void }): void {
+  try {
+    handle.release();
+  } catch {
+    // Already gone with a disposed isolate.
+  }
 }
 
 function decodeOutcome(outcome: MainOutcome, file: string): unknown {
