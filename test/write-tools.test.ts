@@ -371,6 +371,16 @@ describe('run_command', () => {
     assert.doesNotMatch(result.output, /pa55word|proxypass|HELD/);
   });
 
+  test('a secret Foreman comes to hold during the run (a rotated token) is removed from later commands', async () => {
+    const commandEnv = { PATH: process.env.PATH, COPIED: 'ghs_SECOND_INSTALLATION_TOKEN' };
+    const held = new Set(['ghs_FIRST_INSTALLATION_TOKEN']);
+    const before = await run('node -e "console.log(JSON.stringify(process.env))"', { commandEnv, commandSecrets: held });
+    assert.equal(JSON.parse(before.output.split('\n')[1]).COPIED, 'ghs_SECOND_INSTALLATION_TOKEN', 'not yet a secret Foreman holds');
+    held.add('ghs_SECOND_INSTALLATION_TOKEN');
+    const after = await run('node -e "console.log(JSON.stringify(process.env))"', { commandEnv, commandSecrets: held });
+    assert.equal(JSON.parse(after.output.split('\n')[1]).COPIED, undefined);
+  });
+
   test('a given environment replaces process.env, and is cleaned too', async () => {
     const commandEnv = { PATH: process.env.PATH, MARK: 'from-commandEnv', ANTHROPIC_API_KEY: 'sk-ant-given-DO-NOT-LEAK' };
     const result = await run('node -e "console.log(JSON.stringify(process.env))"', { commandEnv });

@@ -56,7 +56,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #commands: readonly string[];
   readonly #commandTimeoutMs: number | undefined;
   readonly #commandEnv: NodeJS.ProcessEnv | undefined;
-  readonly #commandSecrets: readonly string[] | undefined;
+  readonly #commandSecrets: Iterable<string> | undefined;
   readonly #processLedger: ProcessLedger | undefined;
   readonly #sandbox: SandboxChoice | undefined;
   /** This run's: another run's hostile schema never holds up its answers. */

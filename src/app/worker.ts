@@ -271,6 +271,13 @@ export class ForemanWorker {
         ? `this pull request's code comes from a fork; a maintainer's \`/workflow approve\` lets Foreman build, test and propose it`
         : undefined;
     try {
+      const held = new Set<string>();
+      const runToken = async (): Promise<string> => {
+        const token = await this.#token(context);
+        held.add(token);
+        return token;
+      };
+      await runToken();
       const outcome = await go({
         home: this.#o.home,
         userHome: this.#noUserHome(),
@@ -281,8 +288,9 @@ export class ForemanWorker {
         signal: controller.signal,
         commandEnv: this.#o.commandEnv,
         sandbox: this.#o.sandbox,
-        // The installation token is never in the environment; held here in case a copy is.
-        commandSecrets: [await this.#token(context)],
+        // The installation token is never in the environment; held here in case a copy is. It is
+        // replaced while a long run goes on, and every token handed out for the run joins the set.
+        commandSecrets: held,
         howToResume: appResumeAdvice,
         config: context.config,
         workflowRoot,
@@ -294,7 +302,7 @@ export class ForemanWorker {
             repo: context.repo,
             repoDir,
             remoteUrl: context.cloneUrl,
-            token: () => this.#token(context),
+            token: runToken,
             baseBranch: context.targetBranch!,
           }),
         onRunId: (id) => {

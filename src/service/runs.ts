@@ -44,9 +44,10 @@ export interface ServiceEnv {
   commandEnv: NodeJS.ProcessEnv;
   /**
    * Secrets Foreman holds besides those in commandEnv (installation tokens): a variable whose
-   * value contains one, or the API key, is removed before a command runs.
+   * value contains one, or the API key, is removed before a command runs. Read at every command:
+   * a door that mints a new token during the run adds it here.
    */
-  commandSecrets?: readonly string[];
+  commandSecrets?: Iterable<string>;
   /** The repository's config when the front door read it itself (the App: from the default branch). */
   config?: ForemanConfig;
   /**
@@ -231,7 +232,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   const agentRoot = await createPristineCheckout(run.repoDir, run.baseSha, env.home, run.id);
   await warm;
   try {
-    const held = [env.apiKey, ...(env.commandSecrets ?? [])].filter((secret): secret is string => Boolean(secret));
+    const held = heldSecrets(env.apiKey, env.commandSecrets);
     // The governor starts at the agent concurrency, so back-off only ever lowers it.
     const governor = new RateGovernor(run.options.concurrency);
     const runner = new AnthropicAgentRunner({
@@ -298,4 +299,14 @@ function runOptions(config: ForemanConfig, request: RunRequest): RunOptions {
 function newRunId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** The API key and the door's secrets, read afresh each time a command's environment is made. */
+function heldSecrets(apiKey: string | undefined, more: Iterable<string> | undefined): Iterable<string> {
+  return {
+    *[Symbol.iterator]() {
+      if (apiKey) yield apiKey;
+      if (more) yield* more;
+    },
+  };
 }

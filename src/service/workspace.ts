@@ -19,7 +19,7 @@ export interface RunWorkspaceOptions {
   /** The environment gate commands start from; secrets are removed before they run. */
   env: NodeJS.ProcessEnv;
   /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
-  secrets?: readonly string[];
+  secrets?: Iterable<string>;
   /** The gate slots this run shares with the process's other runs (default: processGateSlots()). */
   gateSlots?: GateSlots;
   /** The sandbox gate steps run in. */

@@ -26,8 +26,11 @@ export interface ToolContext {
   commandTimeoutMs?: number;
   /** The environment run_command starts from, before secrets are removed; none when absent. */
   commandEnv?: NodeJS.ProcessEnv;
-  /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
-  commandSecrets?: readonly string[];
+  /**
+   * Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command
+   * runs. Read again for every command, so a token minted while the run goes on is covered too.
+   */
+  commandSecrets?: Iterable<string>;
   /** The agent's signal: stopping the agent kills a running command. */
   signal?: AbortSignal;
   /** Where running commands are written down, so a Foreman that dies cannot orphan them. */

@@ -28,7 +28,7 @@ export interface GateRunnerOptions {
   /** The environment the commands start from; secrets are removed before they run. */
   env: NodeJS.ProcessEnv;
   /** Secrets Foreman holds (tokens): a variable whose value contains one is removed before a command runs. */
-  secrets?: readonly string[];
+  secrets?: Iterable<string>;
   maxOutputChars?: number;
   /**
    * The sandbox the steps run in (default: detectSandbox(); when it is unavailable, every step is
