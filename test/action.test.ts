@@ -4,7 +4,7 @@
 // local stand-in), the repository served by `git http-backend`, and the fake Messages API.
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -218,6 +218,30 @@ test("a token actions/checkout persisted in .git/config is gone before anything 
   const config = readFileSync(join(run.workspace, '.git', 'config'), 'utf8');
   assert.doesNotMatch(config, new RegExp(`${INSTALLATION_TOKEN}|${Buffer.from(`x-access-token:${INSTALLATION_TOKEN}`).toString('base64')}|extraheader`, 'i'));
   assert.match(config, /\[remote "origin"\]/, 'the rest of the config is kept');
+  assert.match(run.stdout, /::warning::Foreman removed the job's token from the checkout's \.git\/config .*persist-credentials: false/);
+  assert.doesNotMatch(run.stdout, new RegExp(INSTALLATION_TOKEN));
+});
+
+test("actions/checkout v6's token, in a file under RUNNER_TEMP that .git/config includes, is cut off before anything runs", async () => {
+  const header = `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${INSTALLATION_TOKEN}`).toString('base64')}`;
+  const temp = tempDir();
+  const credentials = join(temp, 'git-credentials-0f8fad5b.config');
+  let probe = '';
+  const persist = (workspace: string) => {
+    // What actions/checkout@v6 writes with persist-credentials left at its default.
+    execFileSync('git', ['config', '--file', credentials, `http.${remote.server.url}/.extraheader`, header]);
+    execFileSync('git', ['config', '--local', `includeIf.gitdir:${join(workspace, '.git')}.path`, credentials], { cwd: workspace });
+    execFileSync('git', ['config', '--local', `includeIf.gitdir:${join(workspace, '.git')}/worktrees/*.path`, credentials], { cwd: workspace });
+    probe = execFileSync('git', ['config', '--get', `http.${remote.server.url}/.extraheader`], { cwd: workspace, encoding: 'utf8' });
+  };
+  const from = api.calls.length;
+  const run = await runAction('issue_comment', prComment('/workflow audit-fix'), {}, {}, persist);
+  assert.match(probe, /AUTHORIZATION/, 'the set-up reproduces what git saw before Foreman ran');
+  assert.equal(run.code, 0, run.stdout);
+  assert.equal(api.calls.slice(from).filter((c) => c.method === 'POST' && c.path.endsWith('/pulls')).length, 1, 'the push used its own header');
+  const seen = spawnSync('git', ['config', '--get', `http.${remote.server.url}/.extraheader`], { cwd: run.workspace, encoding: 'utf8' });
+  assert.equal(seen.stdout, '', 'git in the checkout no longer sees the token');
+  assert.doesNotMatch(readFileSync(join(run.workspace, '.git', 'config'), 'utf8'), /includeIf/i);
   assert.match(run.stdout, /::warning::Foreman removed the job's token from the checkout's \.git\/config .*persist-credentials: false/);
   assert.doesNotMatch(run.stdout, new RegExp(INSTALLATION_TOKEN));
 });
