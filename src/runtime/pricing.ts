@@ -1,3 +1,5 @@
+// What models cost and what their aliases mean: the price table (config `models` over the defaults)
+// and the arithmetic from a usage to USD, which the ceilings, the reports and the bench all share.
 import type { Usage } from '../contracts/usage.ts';
 
 /** USD per million tokens. */
