@@ -2,12 +2,14 @@
 // whole path (CLI, git, model requests) is test/parity/agent-types.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadAgentTypes, parseAgentDefinition } from '../src/agents/agent-types.ts';
 import { foremanToolsOf } from '../src/agents/claude-code-tools.ts';
 import { directoryFiles, ProjectFileError } from '../src/agents/project-files.ts';
 import { importsOf } from '../src/agents/project-memory.ts';
-import { upTheTree } from '../src/service/agent-context.ts';
-import { tempDir, writeFiles } from './support/repo.ts';
+import { loadAgentContext, upTheTree } from '../src/service/agent-context.ts';
+import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 
 const file = (frontmatter: string, body = 'Prompt.') => `---\n${frontmatter}\n---\n${body}\n`;
 
@@ -72,4 +74,27 @@ test('@imports: at a line start or after a space, not in code spans or fenced bl
 test('upTheTree lists the run directory first and the root last', () => {
   assert.deepEqual(upTheTree('packages/api'), ['packages/api', 'packages', '']);
   assert.deepEqual(upTheTree(''), ['']);
+});
+
+test("from a commit (the App's default branch): the committed files, never the working tree's; a committed link or an oversized file is refused", async () => {
+  const repo = makeRepo({
+    '.claude/agents/reviewer.md': file('name: reviewer\ndescription: committed', 'COMMITTED'),
+    '.claude/agents/big.md': file('name: big\ndescription: d', 'x'.repeat(70 * 1024)),
+    'CLAUDE.md': 'COMMITTED-MEMORY @docs/more.md\n',
+    'docs/more.md': 'IMPORTED-FROM-COMMIT\n',
+  });
+  symlinkSync('/etc/hostname', join(repo, '.claude', 'agents', 'linked.md'));
+  gitIn(repo, 'add', '-A');
+  gitIn(repo, 'commit', '-q', '-m', 'link');
+  const sha = gitIn(repo, 'rev-parse', 'HEAD').trim();
+  writeFiles(repo, { '.claude/agents/reviewer.md': file('name: reviewer\ndescription: edited', 'WORKING-TREE'), 'CLAUDE.md': 'WORKING-TREE\n' });
+
+  const context = await loadAgentContext({ repo, commit: sha, workDir: '' });
+  const pick = (name: string) => context.agentTypes.resolve(name) as { systemPrompt?: string; error?: string };
+  assert.equal(pick('reviewer').systemPrompt, 'COMMITTED');
+  assert.match(pick('big').error ?? '', /\.claude\/agents\/big\.md is over 64 KB/);
+  assert.match(pick('linked').error ?? '', /\.claude\/agents\/linked\.md is a symbolic link: .*commit the file itself/);
+  assert.match(context.memory?.text ?? '', /COMMITTED-MEMORY[\s\S]*IMPORTED-FROM-COMMIT/);
+  assert.doesNotMatch(context.memory?.text ?? '', /WORKING-TREE/);
+  assert.deepEqual(context.memory?.files, ['CLAUDE.md', 'docs/more.md']);
 });
