@@ -135,17 +135,20 @@ test('stopping a run aborts running agents and marks it stopped and resumable', 
   }
 });
 
-test("an unknown agentType warns once per run; isolation: 'worktree' agents write in their own worktrees", async (t) => {
+test("an unknown agentType is a TypeError at the call; isolation: 'worktree' agents write in their own worktrees", async (t) => {
   const fake = await model(t);
   const events: RunEvent[] = [];
   const out = await runScript(
-    `return await parallel([1, 2, 3].map((i) => () => agent('typed ' + i, { agentType: 'wizard', isolation: 'worktree' })))`,
+    `let unknown
+     try { await agent('never sent', { agentType: 'wizard' }) } catch (e) { unknown = e.name + ': ' + e.message }
+     return [unknown, ...await parallel([1, 2, 3].map((i) => () => agent('typed ' + i, { agentType: 'general-purpose', isolation: 'worktree' })))]`,
     serviceEnv(fake.url, events),
   );
-  assert.deepEqual(out.result, ['echo typed 1', 'echo typed 2', 'echo typed 3']);
+  assert.match(String((out.result as string[])[0]), /^TypeError: agent\(\): agentType 'wizard' is not defined/);
+  assert.deepEqual((out.result as string[]).slice(1), ['echo typed 1', 'echo typed 2', 'echo typed 3']);
   const warnings = events.filter((e) => e.type === 'warn').map((e) => (e as { message: string }).message);
-  assert.equal(warnings.filter((m) => m.includes("agentType 'wizard'")).length, 1);
   assert.equal(warnings.filter((m) => m.includes("isolation: 'worktree'")).length, 0);
+  assert.equal(fake.requests.filter((r) => r.prompt === 'never sent').length, 0);
   const typed = fake.requests.filter((r) => r.prompt.startsWith('typed '));
   assert.equal(typed.length, 3);
   for (const request of typed) assert.ok(request.tools.includes('edit_file'), 'a worktree agent gets the write tools');

@@ -10,6 +10,7 @@ import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
 import type { RateGovernor } from './governor.ts';
 import { runAgentLoop } from './loop.ts';
 import { SchemaValidator } from './schema-validator.ts';
+import type { ProjectMemory } from './project-memory.ts';
 import type { CommandSettings } from './tools.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import type { SandboxChoice } from '../workspace/sandbox.ts';
@@ -25,6 +26,8 @@ export interface AnthropicAgentRunnerOptions extends ModelClientOptions, Command
   cacheWarmupMaxWaitMs?: number;
   /** Shortest shared prefix (estimated tokens) worth a warm-up wait; the API caches nothing shorter. */
   minCacheablePrefixTokens?: number;
+  /** The run's CLAUDE.md files, for every agent's system prompt. */
+  projectMemory?: ProjectMemory;
 }
 
 /**
@@ -59,6 +62,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #commandSecrets: Iterable<string> | undefined;
   readonly #processLedger: ProcessLedger | undefined;
   readonly #sandbox: SandboxChoice | undefined;
+  readonly #projectMemory: ProjectMemory | undefined;
   /** This run's: another run's hostile schema never holds up its answers. */
   readonly #schemas = new SchemaValidator();
 
@@ -76,6 +80,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#commandSecrets = options.commandSecrets;
     this.#processLedger = options.processLedger;
     this.#sandbox = options.sandbox;
+    this.#projectMemory = options.projectMemory;
   }
 
   prepare(concurrency: number): void {
@@ -97,6 +102,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       processLedger: this.#processLedger,
       ...(this.#sandbox ? { sandbox: this.#sandbox } : {}),
       schemas: this.#schemas,
+      ...(this.#projectMemory ? { projectMemory: this.#projectMemory } : {}),
     });
   }
 }

@@ -20,8 +20,9 @@ import {
   withCachedConversation,
   withCachedTools,
 } from './prompts.ts';
-import { executeTool, isMutatingTool, READ_TOOLS, WRITE_TOOLS, type CommandSettings, type ToolContext, type ToolResult } from './tools.ts';
+import { executeTool, isMutatingTool, offeredTools, type CommandSettings, type ToolContext, type ToolResult } from './tools.ts';
 import { SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
+import type { ProjectMemory } from './project-memory.ts';
 
 export interface ModelCallOptions {
   signal: AbortSignal;
@@ -57,6 +58,8 @@ export interface AgentLoopDeps extends CommandSettings {
   minCacheablePrefixTokens: number;
   /** Checks answers against schemas off the main thread; one per run. */
   schemas: SchemaValidator;
+  /** The run's CLAUDE.md files, loaded once: in every agent's cached system prefix. */
+  projectMemory?: ProjectMemory;
 }
 
 /** Tool inputs and outputs are stored this long in transcripts. */
@@ -64,8 +67,9 @@ const TRANSCRIPT_CHARS = 4_096;
 
 export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): Promise<AgentOutcome> {
   const write = request.write === true;
-  const system = framingPrompt({ schema: request.schema !== undefined, write, commands: deps.commands });
-  const outcome = new Outcome(request, deps.models, system);
+  const framing = framingPrompt({ schema: request.schema !== undefined, write, commands: deps.commands });
+  const system = systemBlocks(framing, deps.projectMemory?.text, request.systemPrompt);
+  const outcome = new Outcome(request, deps.models, transcriptSystem(system, deps.projectMemory));
   try {
     // Compiled before the first model call: a schema that is invalid or too slow costs nothing.
     let schemaJson: string | undefined;
@@ -125,7 +129,7 @@ class Outcome {
 }
 
 interface Conversation {
-  system: string;
+  system: Anthropic.TextBlockParam[];
   write: boolean;
   /** The result schema, compiled; undefined when the agent answers in text. */
   schemaJson: string | undefined;
@@ -133,11 +137,11 @@ interface Conversation {
 
 /** Send, run the tools asked for, repeat: until an answer, a stop, or the turn fuse. */
 async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, { system, write, schemaJson }: Conversation): Promise<AgentOutcome> {
-  const tools = withCachedTools([...READ_TOOLS, ...(write ? WRITE_TOOLS : []), ...(request.schema ? [submitResultTool(request.schema)] : [])]);
+  const tools = withCachedTools([...offeredTools(write, request.tools), ...(request.schema ? [submitResultTool(request.schema)] : [])]);
   const toolContext = toolContextOf(request, deps, write);
-  const baseParams = { model: request.model, max_tokens: deps.maxTokens, system: systemBlocks(system), tools };
+  const baseParams = { model: request.model, max_tokens: deps.maxTokens, system, tools };
   // The shared prefix is serialised once; only a prefix long enough to be cached gets a warm-up key.
-  const prefix = system + JSON.stringify(tools);
+  const prefix = JSON.stringify(system) + JSON.stringify(tools);
   const prefixKey = estimateTokens(prefix) >= deps.minCacheablePrefixTokens ? hashOf([request.model, prefix]) : null;
   const messages: Anthropic.MessageParam[] = [{ role: 'user', content: request.prompt }];
   const submissions = schemaJson === undefined ? null : new Submissions(schemaJson, request.signal, deps.schemas);
@@ -189,6 +193,7 @@ function toolContextOf(request: AgentRequest, deps: AgentLoopDeps, write: boolea
   return {
     root: request.root,
     write,
+    ...(request.tools ? { tools: request.tools } : {}),
     commands: deps.commands,
     commandTimeoutMs: deps.commandTimeoutMs,
     commandEnv: deps.commandEnv,
@@ -293,6 +298,15 @@ async function firstRequest(
   } finally {
     ticket.started(); // a leader that failed must not hold its followers for the full wait
   }
+}
+
+/**
+ * The system prompt as a transcript keeps it: the project memory, the same for every agent of the
+ * run, is named rather than copied into each of a thousand transcripts.
+ */
+function transcriptSystem(blocks: readonly Anthropic.TextBlockParam[], memory: ProjectMemory | undefined): string {
+  const text = blocks.map((block) => block.text).join('\n\n');
+  return memory ? text.replace(memory.text, `[project memory: ${memory.files.join(', ')}]`) : text;
 }
 
 function stopRequested(request: AgentRequest): string | null {

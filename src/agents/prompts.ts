@@ -54,9 +54,22 @@ function writeFraming(commands: readonly string[]): string[] {
   ];
 }
 
-/** System blocks with a cache breakpoint: every agent of a run shares this prefix. */
-export function systemBlocks(text: string): Anthropic.TextBlockParam[] {
-  return [{ type: 'text', text, cache_control: EPHEMERAL }];
+/**
+ * The system blocks, in the order the prompt cache needs: Foreman's framing and the project memory
+ * (CLAUDE.md) first, shared by every agent of the run with the same framing and tools, with a
+ * breakpoint after them; then the agent type's own prompt, shared by the agents of that type,
+ * with a breakpoint of its own. With the tools' and the conversation's, that is the API's limit of four.
+ */
+export function systemBlocks(framing: string, memory?: string, typePrompt?: string): Anthropic.TextBlockParam[] {
+  const shared = memory ? `${framing}\n\n${memory}` : framing;
+  const blocks: Anthropic.TextBlockParam[] = [{ type: 'text', text: shared, cache_control: EPHEMERAL }];
+  if (typePrompt) blocks.push({ type: 'text', text: agentTypePrompt(typePrompt), cache_control: EPHEMERAL });
+  return blocks;
+}
+
+/** An agent type's prompt (its definition's body), introduced as what it is. */
+function agentTypePrompt(body: string): string {
+  return `Your role for this task is defined by the agent type the workflow chose; its instructions follow.\n\n${body}`;
 }
 
 /** Tools with a cache breakpoint on the last one, which caches all tool definitions. */

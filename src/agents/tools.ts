@@ -39,7 +39,7 @@ export const isMutatingTool = (name: string): boolean => BY_NAME.get(name)?.muta
 export async function executeTool(name: string, input: unknown, context: ToolContext): Promise<ToolResult> {
   try {
     const tool = BY_NAME.get(name);
-    if (!tool) return fail(`unknown tool "${name}"; available tools: ${toolNames(context)}`);
+    if (!tool || (context.tools && !context.tools.includes(name))) return fail(`unknown tool "${name}"; available tools: ${toolNames(context)}`);
     if (tool.mutating && !context.write) {
       throw new ToolError(`${name} is not available: this agent is read-only and may not change files or run commands. Available tools: ${toolNames(context)}`);
     }
@@ -51,6 +51,14 @@ export async function executeTool(name: string, input: unknown, context: ToolCon
   }
 }
 
-const toolNames = (context: ToolContext): string => (context.write ? [...READS, ...WRITES] : READS).map((tool) => tool.name).join(', ');
+/** The tools an agent is offered: those of its kind (write or read-only), narrowed by its type's list. */
+export function offeredTools(write: boolean, allowed: readonly string[] | undefined): Anthropic.Tool[] {
+  return toolsOfKind(write, allowed).map((tool) => tool.definition);
+}
+
+const toolsOfKind = (write: boolean | undefined, allowed: readonly string[] | undefined): Tool[] =>
+  (write ? [...READS, ...WRITES] : READS).filter((tool) => allowed === undefined || allowed.includes(tool.name));
+
+const toolNames = (context: ToolContext): string => toolsOfKind(context.write, context.tools).map((tool) => tool.name).join(', ') || 'none';
 
 const fail = (output: string): ToolResult => ({ output, isError: true });

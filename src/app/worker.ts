@@ -294,6 +294,8 @@ export class ForemanWorker {
         howToResume: appResumeAdvice,
         config: context.config,
         workflowRoot,
+        // Agent types and CLAUDE.md, like saved workflows, from the default branch.
+        projectCommit: context.defaultSha!,
         ...(untrusted ? { untrusted } : {}),
         proposer: (repoDir) =>
           new GitHubProposer({

@@ -94,6 +94,7 @@ function serviceEnv(io: CliIo, reporter: Reporter | null, noSandbox = false): Se
   return {
     home: foremanHome(io.env),
     userHome: io.env.HOME ?? homedir(),
+    userClaude: true,
     builtinDir: BUILTIN_DIR,
     apiKey,
     baseURL: io.env.ANTHROPIC_BASE_URL || undefined,

@@ -32,6 +32,13 @@ export interface AgentRequest {
    * run_command; its root is its own worktree.
    */
   write?: boolean;
+  /**
+   * The Foreman tool names this agent may use (its agent type's `tools`), within what its kind
+   * has; undefined = all of its kind. Never grants a tool its kind lacks.
+   */
+  tools?: readonly string[];
+  /** The agent type's own prompt (the Markdown body of its definition), after Foreman's framing. */
+  systemPrompt?: string;
   signal: AbortSignal;
   /** Asked before every model turn; a non-null answer stops the agent (it resolves to null). */
   shouldStop: () => string | null;
@@ -67,6 +74,32 @@ export interface AgentOutcome {
   turns: number;
   elapsedMs: number;
   transcript: Transcript;
+}
+
+/**
+ * An agent type a script names with `opts.agentType`: a Claude Code subagent definition
+ * (`.claude/agents/<name>.md` of the repository or the user) or one of Foreman's built-ins.
+ */
+export interface AgentTypeDefinition {
+  /** The frontmatter's `name`. */
+  name: string;
+  description: string;
+  /** Foreman tool names (Claude Code's mapped); undefined = all the tools of the agent's kind. */
+  tools?: readonly string[];
+  /** Tool names of the definition Foreman does not have (TodoWrite, Task, ...): ignored, with a warning. */
+  ignoredTools?: readonly string[];
+  /** A model alias or id; undefined = the call's or the run's model (`inherit`). */
+  model?: string;
+  /** The Markdown body: the agent's system prompt. */
+  systemPrompt: string;
+  /** Where it was found, as a message shows it: `.claude/agents/reviewer.md`, `~/.claude/agents/x.md`, `built-in`. */
+  source: string;
+}
+
+/** The agent types of one run, loaded once by the host; the engine asks it at each `agent()` call. */
+export interface AgentTypes {
+  /** The definition `name` selects; else the message of the TypeError the script gets (known types, where they were looked for, or why a file could not be used). */
+  resolve(name: string): AgentTypeDefinition | { error: string };
 }
 
 export interface AgentRunner {

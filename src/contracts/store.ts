@@ -21,6 +21,11 @@ export interface RunOptions {
   wallLimitMs: number;
   maxAgents: number;
   maxTurns: number;
+  /**
+   * The directory the run works in, relative to the repository's root; unset for the root. Agent
+   * types and CLAUDE.md are looked up from there (the CLI's current directory), on resume too.
+   */
+  workDir?: string;
 }
 
 export interface NewRun {

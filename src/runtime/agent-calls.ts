@@ -3,7 +3,7 @@
 import type { LimitFunction } from 'p-limit';
 import type { RefusalError } from '../contracts/errors.ts';
 import type { RunEvent } from '../contracts/events.ts';
-import type { AgentOptions, AgentOutcome, AgentRunner, Change, ChangeWorkspace } from '../contracts/ports.ts';
+import type { AgentOptions, AgentOutcome, AgentRunner, AgentTypeDefinition, AgentTypes, Change, ChangeWorkspace } from '../contracts/ports.ts';
 import type { JournalEntry, RunRecord, Store } from '../contracts/store.ts';
 import { zeroUsage } from '../contracts/usage.ts';
 import type { Ceilings, Refusal } from './ceilings.ts';
@@ -12,9 +12,6 @@ import type { CallTicket, Journal } from './journal.ts';
 import { costUsd, resolveModel, type ModelTable } from './pricing.ts';
 import type { ProgressTracker } from './progress.ts';
 
-// Claude Code's agent types; others are accepted with a warning because a script written for a
-// newer Claude Code should still run.
-const KNOWN_AGENT_TYPES = new Set(['general-purpose', 'Explore', 'Plan', 'explore', 'plan']);
 const DEFAULT_PHASE = 'Run';
 
 /** agent: read-only; change: change()'s write agent; worktree-agent: agent() with isolation: 'worktree'. */
@@ -36,11 +33,13 @@ interface AgentCall {
   cwdId: string | null;
   /** The change a write agent makes: stable across resumes, from the call's identity. */
   changeId: string | null;
+  /** The agent type `opts.agentType` named. */
+  type: AgentTypeDefinition | null;
 }
 
 /** What agents share with the rest of their run (engine.ts's RunExecution). */
 export interface AgentRunContext {
-  readonly deps: { store: Store; runner: AgentRunner; models: ModelTable };
+  readonly deps: { store: Store; runner: AgentRunner; models: ModelTable; agentTypes?: AgentTypes };
   readonly options: { agentRoot: string };
   readonly run: RunRecord;
   readonly signal: AbortSignal | undefined;
@@ -100,19 +99,19 @@ export class AgentCalls {
     const run = this.#run;
     const phase = opts.phase ?? run.tracker.currentPhase ?? DEFAULT_PHASE;
     const label = opts.label ?? summarisePrompt(prompt);
+    // A bad argument, before the call counts as an agent.
+    const type = opts.agentType === undefined ? null : this.#agentType(opts.agentType);
     const overCap = run.ceilings.agentCapRefusal();
     if (overCap) {
       run.emit({ type: 'agent-queued', phase, label });
       this.#refuse(phase, label, overCap);
     }
-    if (opts.agentType !== undefined && !KNOWN_AGENT_TYPES.has(opts.agentType)) {
-      run.warnOnce(opts.agentType, `agentType '${opts.agentType}' is not one Foreman knows; the agent runs as a general-purpose agent`);
-    }
     const writes = kind !== 'agent';
     const workspace = writes || opts.cwd !== undefined ? run.requireWorkspace(kind === 'change' ? 'change()' : 'agent()') : null;
     const inside = opts.cwd !== undefined && !writes ? run.changes.require(opts.cwd?.id, 'agent(prompt, { cwd })') : null;
     const cwdId = inside ? String(opts.cwd!.id) : null;
-    const model = resolveModel(run.deps.models, opts.model ?? run.run.options.model);
+    // As in Claude Code: the call's model, else the type's, else the run's (`inherit`).
+    const model = resolveModel(run.deps.models, opts.model ?? type?.model ?? run.run.options.model);
     // The framing and label/phase are display or runtime concerns: keep them out of the key so
     // cosmetic edits do not invalidate a resume.
     const ticket = run.journal.ticket(kind, {
@@ -120,12 +119,26 @@ export class AgentCalls {
       schema: opts.schema ?? null,
       model,
       effort: opts.effort ?? null,
-      agentType: opts.agentType ?? null,
+      agentType: type ? definitionKey(type) : null,
       ...(kind === 'agent' ? { isolation: opts.isolation ?? null, cwd: cwdId } : {}),
     });
     // Stable across resumes: the call's identity, not the order calls happened to arrive in.
     const changeId = writes ? `c${ticket.key.slice(0, 10)}${ticket.occurrence > 0 ? `-${ticket.occurrence}` : ''}` : null;
-    return { kind, prompt, opts, phase, label, model, ticket, workspace, inside, cwdId, changeId };
+    return { kind, prompt, opts, phase, label, model, ticket, workspace, inside, cwdId, changeId, type };
+  }
+
+  /**
+   * The definition `name` selects, or a TypeError thrown into the script before anything is paid
+   * for: the known types, where they were looked for, and how to define one.
+   */
+  #agentType(name: string): AgentTypeDefinition {
+    const run = this.#run;
+    const found = run.deps.agentTypes?.resolve(name) ?? { error: `agent(): agentType '${name}' is not defined: this run has no agent types` };
+    if ('error' in found) throw new TypeError(found.error);
+    if (found.ignoredTools) {
+      run.warnOnce(`agent-type-tools:${found.name}`, `agent type '${found.name}' (${found.source}): Foreman has no tool ${found.ignoredTools.join(', ')}; its agents run without ${found.ignoredTools.length === 1 ? 'it' : 'them'}`);
+    }
+    return found;
   }
 
   /** The one path for an agent that will not run: reported once (agent-refused), thrown into the script. */
@@ -174,6 +187,8 @@ export class AgentCalls {
       label,
       root,
       write: call.kind !== 'agent',
+      ...(call.type?.tools ? { tools: call.type.tools } : {}),
+      ...(call.type?.systemPrompt ? { systemPrompt: call.type.systemPrompt } : {}),
       signal: run.signal ?? new AbortController().signal,
       shouldStop: () => run.ceilings.stopReason() ?? run.ceilings.capRefusal()?.reason ?? null,
       onUsage: (usage, usedModel) => run.ceilings.charge(usage, costUsd(models, usedModel, usage)),
@@ -247,6 +262,15 @@ export class AgentCalls {
     this.#run.changes.add(id, state);
     this.#run.emit({ type: 'change-made', changeId: id, label: state.label, files: state.files.length, candidate: state.candidate });
   }
+}
+
+/**
+ * The part of an agent type that decides what its agents do, for the journal key: editing a
+ * definition's tools, model (through the resolved model) or prompt makes its calls new on resume;
+ * its description does not. A built-in's prompt is Foreman's wording, free to improve.
+ */
+function definitionKey(type: AgentTypeDefinition): unknown {
+  return { name: type.name, tools: type.tools ?? null, ...(type.source === 'built-in' ? {} : { prompt: type.systemPrompt }) };
 }
 
 function summarisePrompt(prompt: string): string {

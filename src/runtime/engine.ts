@@ -5,7 +5,7 @@ import { CAP_CONFIG_KEYS, type CapKind } from '../contracts/caps.ts';
 import { CeilingError } from '../contracts/errors.ts';
 import type { RunEvent, RunListener } from '../contracts/events.ts';
 import type { HostCallHandlers, HostCallRequest, NestedWorkflow } from '../contracts/host-calls.ts';
-import type { AgentRunner, Change, ChangeWorkspace, GateResult, Proposal, ProposalVote } from '../contracts/ports.ts';
+import type { AgentRunner, AgentTypes, Change, ChangeWorkspace, GateResult, Proposal, ProposalVote } from '../contracts/ports.ts';
 import type { RunRecord, RunStatus, Store } from '../contracts/store.ts';
 import { AgentCalls } from './agent-calls.ts';
 import { Ceilings, type Refusal } from './ceilings.ts';
@@ -33,6 +33,8 @@ export interface EngineDeps {
   listener?: RunListener;
   /** Worktrees, gates and proposals for change(), gate(), propose(), discard() and fix(). */
   workspace?: ChangeWorkspace;
+  /** What `opts.agentType` names resolve to (loaded once per run by the host); without it, none is known. */
+  agentTypes?: AgentTypes;
 }
 
 export interface ExecuteOptions {
@@ -51,6 +53,8 @@ export interface ExecuteOptions {
    * refused agent() throws into the script.
    */
   howToResume?: ResumeAdvice;
+  /** What the host found wrong while setting the run up (a CLAUDE.md it left out): the run's first warnings. */
+  warnings?: readonly string[];
 }
 
 /** A sentence telling the user how to resume `runId` (after raising `cap`, when one ended it). */
@@ -131,6 +135,7 @@ export class RunExecution {
   async execute(): Promise<RunOutcome> {
     const { run, options } = this;
     this.emit({ type: 'run-started', runId: run.id, workflow: run.workflow, baseSha: run.baseSha, resumed: options.resumed, replayable: this.journal.completedCount });
+    for (const message of options.warnings ?? []) this.warnOnce(message, message);
     // While the sandbox starts, so the script's first agents find their connections open.
     this.deps.runner.prepare?.(run.options.concurrency);
     let { status, result, error } = await this.#runScript();

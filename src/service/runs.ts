@@ -2,7 +2,8 @@
 // the run, give agents a pristine checkout, execute, clean up. Front doors only parse input and
 // render output.
 import { randomBytes } from 'node:crypto';
-import { basename, join } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { loadConfig, modelTable } from '../config/load.ts';
 import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
@@ -19,6 +20,7 @@ import { validateScript } from '../workflows/validate.ts';
 import type { Proposer } from '../contracts/ports.ts';
 import { BranchProposer } from '../workspace/branch-proposer.ts';
 import { createRunWorkspace } from './workspace.ts';
+import { loadAgentContext } from './agent-context.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 
 export interface ServiceEnv {
@@ -68,6 +70,17 @@ export interface ServiceEnv {
   sandbox?: SandboxChoice;
   /** How this door's user resumes a run a stop or a cap ended (the engine's default is neutral). */
   howToResume?: ResumeAdvice;
+  /**
+   * The user's own agent types and CLAUDE.md (`~/.claude/agents/`, `~/.claude/CLAUDE.md` under
+   * userHome) reach the run's agents: the CLI's user is the one at the keyboard; a run from GitHub
+   * has no such user.
+   */
+  userClaude?: boolean;
+  /**
+   * Agent types and CLAUDE.md come from this commit of the repository (a bare clone) instead of its
+   * working tree: the App reads the default branch's, as it does saved workflows.
+   */
+  projectCommit?: string;
 }
 
 /** What a door may set of a run's model and caps; unset, the repository's config decides. */
@@ -124,6 +137,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
     throw new MissingArgsError(script.meta.name, script.meta.whenToUse);
   }
   const baseSha = await resolveBase(repo, request.base);
+  const workDir = await directoryInside(repo, request.repoDir);
 
   const store = openStore(env.home);
   try {
@@ -137,7 +151,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
       repoDir: repo,
       baseRef: request.base,
       baseSha,
-      options: runOptions(config, request),
+      options: { ...runOptions(config, request), ...(workDir ? { workDir } : {}) },
       startedAt: new Date().toISOString(),
       status: 'running',
       pid: process.pid,
@@ -232,6 +246,13 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   const agentRoot = await createPristineCheckout(run.repoDir, run.baseSha, env.home, run.id);
   await warm;
   try {
+    // Once per run: every agent reads the same definitions and memory, and shares their cache.
+    const context = await loadAgentContext({
+      repo: run.repoDir,
+      workDir: run.options.workDir ?? '',
+      ...(env.projectCommit ? { commit: env.projectCommit } : {}),
+      ...(env.userClaude ? { userHome: env.userHome } : {}),
+    });
     const held = heldSecrets(env.apiKey, env.commandSecrets);
     // The governor starts at the agent concurrency, so back-off only ever lowers it.
     const governor = new RateGovernor(run.options.concurrency);
@@ -248,6 +269,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       commandSecrets: held,
       processLedger: ledger,
       sandbox,
+      ...(context.memory ? { projectMemory: context.memory } : {}),
     });
     const workspace = createRunWorkspace({
       repo: run.repoDir,
@@ -262,8 +284,17 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       ...(env.untrusted ? { refusal: env.untrusted } : {}),
     });
     return await executeRun(
-      { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs), workspace },
-      { run, script, agentRoot, resumed, signal: env.signal, unclaimedChanges: config.changes ?? CONFIG_DEFAULTS.changes, ...(env.howToResume ? { howToResume: env.howToResume } : {}) },
+      { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs), workspace, agentTypes: context.agentTypes },
+      {
+        run,
+        script,
+        agentRoot,
+        resumed,
+        signal: env.signal,
+        unclaimedChanges: config.changes ?? CONFIG_DEFAULTS.changes,
+        ...(env.howToResume ? { howToResume: env.howToResume } : {}),
+        ...(context.warnings.length > 0 ? { warnings: context.warnings } : {}),
+      },
     );
   } finally {
     await removeRunWorktrees(run.repoDir, env.home, run.id);
@@ -277,6 +308,12 @@ async function loadNested(name: string, dirs: WorkflowDirs): Promise<{ body: str
   }
   const script = validateScript(workflow.source, workflow.file);
   return { body: script.body, file: script.file };
+}
+
+/** Where the run works inside the repository ('' at its root): the CLI's directory, as Claude Code's. */
+async function directoryInside(repo: string, dir: string): Promise<string> {
+  const inside = relative(await realpath(repo), await realpath(resolve(dir)).catch(() => resolve(dir)));
+  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? '' : inside.split(sep).join('/');
 }
 
 function runOptions(config: ForemanConfig, request: RunRequest): RunOptions {

@@ -2,9 +2,9 @@
 // the user's own workflows, then the ones built into Foreman (the same order Claude Code uses
 // for project over personal settings).
 
-import { constants } from 'node:fs';
-import { open, readdir, realpath } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { confinedPath, isMissing, readBoundedFile } from '../workspace/bounded-read.ts';
 import { MAX_SCRIPT_CHARS, validateScript } from './validate.ts';
 
 export type WorkflowOrigin = 'path' | 'repo' | 'user' | 'builtin';
@@ -226,52 +226,14 @@ async function readCandidate(candidate: Candidate): Promise<string | null> {
     if (inside === false) throw new WorkflowFileError(`${candidate.shown} links outside the repository: a saved workflow must be a file of the repository`);
     file = inside;
   }
-  let handle;
-  try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
+  const read = await readBoundedFile(file, MAX_SCRIPT_BYTES);
+  if (read === 'missing') return null;
+  if (read === 'not-regular') throw new WorkflowFileError(`${candidate.shown} is not a regular file (a FIFO, socket or device): a workflow is a .js file`);
+  if (read === 'too-large') {
+    throw new WorkflowFileError(`${candidate.shown} is over ${MAX_SCRIPT_BYTES / 1024} KB; workflow scripts may be at most ${MAX_SCRIPT_CHARS / 1024} KB`);
   }
-  try {
-    const stats = await handle.stat();
-    if (stats.isDirectory()) return null;
-    if (!stats.isFile()) throw new WorkflowFileError(`${candidate.shown} is not a regular file (a FIFO, socket or device): a workflow is a .js file`);
-    const buffer = Buffer.alloc(MAX_SCRIPT_BYTES + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > MAX_SCRIPT_BYTES) {
-      throw new WorkflowFileError(`${candidate.shown} is over ${MAX_SCRIPT_BYTES / 1024} KB; workflow scripts may be at most ${MAX_SCRIPT_CHARS / 1024} KB`);
-    }
-    return buffer.toString('utf8', 0, length);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** `file` with its links resolved when that is inside `root`; false when it leads out; null when missing. */
-async function confinedPath(file: string, root: string): Promise<string | false | null> {
-  let real: string;
-  let realRoot: string;
-  try {
-    [real, realRoot] = await Promise.all([realpath(file), realpath(root)]);
-  } catch (error) {
-    if (isMissing(error)) return null;
-    throw error;
-  }
-  const relative = path.relative(realRoot, real);
-  const outside = relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative);
-  return outside ? false : real;
+  return read.text;
 }
 
 /** A workflow file that is there but may not be read as one; resolveWorkflow says so as not found. */
 class WorkflowFileError extends Error {}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
-}

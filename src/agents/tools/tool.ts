@@ -20,6 +20,8 @@ export interface ToolContext {
   root: string;
   /** A write agent: edit_file, write_file and run_command are available. */
   write?: boolean;
+  /** The tools this agent's type allows, within what `write` gives; all of them when absent. */
+  tools?: readonly string[];
   /** Patterns of the commands run_command may run (`agents.commands`); none when absent. */
   commands?: readonly string[];
   /** Timeout of one run_command; default DEFAULT_COMMAND_TIMEOUT_MS. */
