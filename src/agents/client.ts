@@ -13,6 +13,7 @@ import { SchemaValidator } from './schema-validator.ts';
 import type { CommandSettings } from './tools.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import type { SandboxChoice } from '../workspace/sandbox.ts';
+import type { WebSettings } from './web-tools.ts';
 
 /** The model client's options (key, URL, proxy environment, retries, governor), run_command's, and the agents'. */
 export interface AnthropicAgentRunnerOptions extends ModelClientOptions, CommandSettings {
@@ -25,6 +26,8 @@ export interface AnthropicAgentRunnerOptions extends ModelClientOptions, Command
   cacheWarmupMaxWaitMs?: number;
   /** Shortest shared prefix (estimated tokens) worth a warm-up wait; the API caches nothing shorter. */
   minCacheablePrefixTokens?: number;
+  /** The run's web search and fetch (`agents.web`, the door's default); none when absent. */
+  web?: WebSettings;
 }
 
 /**
@@ -59,6 +62,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #commandSecrets: readonly string[] | undefined;
   readonly #processLedger: ProcessLedger | undefined;
   readonly #sandbox: SandboxChoice | undefined;
+  readonly #web: WebSettings | undefined;
   /** This run's: another run's hostile schema never holds up its answers. */
   readonly #schemas = new SchemaValidator();
 
@@ -76,6 +80,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#commandSecrets = options.commandSecrets;
     this.#processLedger = options.processLedger;
     this.#sandbox = options.sandbox;
+    this.#web = options.web;
   }
 
   prepare(concurrency: number): void {
@@ -97,6 +102,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       processLedger: this.#processLedger,
       ...(this.#sandbox ? { sandbox: this.#sandbox } : {}),
       schemas: this.#schemas,
+      ...(this.#web ? { web: this.#web } : {}),
     });
   }
 }

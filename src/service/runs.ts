@@ -20,6 +20,7 @@ import type { Proposer } from '../contracts/ports.ts';
 import { BranchProposer } from '../workspace/branch-proposer.ts';
 import { createRunWorkspace } from './workspace.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
+import { webSettings } from '../agents/web-tools.ts';
 
 export interface ServiceEnv {
   /** $FOREMAN_HOME: the store and the worktrees. */
@@ -67,6 +68,11 @@ export interface ServiceEnv {
   sandbox?: SandboxChoice;
   /** How this door's user resumes a run a stop or a cap ended (the engine's default is neutral). */
   howToResume?: ResumeAdvice;
+  /**
+   * Whether agents get web search and fetch when the config leaves `agents.web` out: the door's
+   * choice, from CONFIG_DEFAULTS.agents.web.byDoor. Absent: no web.
+   */
+  webByDefault?: boolean;
 }
 
 /** What a door may set of a run's model and caps; unset, the repository's config decides. */
@@ -247,6 +253,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       commandSecrets: held,
       processLedger: ledger,
       sandbox,
+      web: webSettings(config.agents?.web, env.webByDefault === true, env.untrusted !== undefined),
     });
     const workspace = createRunWorkspace({
       repo: run.repoDir,
