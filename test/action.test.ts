@@ -201,6 +201,8 @@ test('a /workflow comment on a pull request: outputs, job summary, check runs an
   assert.match(execFileSync('git', ['--git-dir', remote.bare, 'show', `refs/heads/${opened[0].body.head}:src/greet.js`], { encoding: 'utf8' }), /'hello ' \+ name/);
   assert.deepEqual(api.unexpected, []);
   assert.doesNotMatch(run.stdout, new RegExp(INSTALLATION_TOKEN));
+  // Other people's input: without agents.web in the config, no agent could search or fetch.
+  assert.deepEqual(fake.requests.filter((req) => Object.keys(req.serverTools).length > 0), []);
 });
 
 test("a token actions/checkout persisted in .git/config is gone before anything runs, with a warning naming persist-credentials; the fix is still pushed", async () => {

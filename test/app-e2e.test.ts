@@ -221,6 +221,8 @@ test('/workflow on a pull request: checks per phase, a progress comment edited i
 
   // The token travelled as a header only.
   for (const req of w.remote.server.requests) assert.ok(!req.url.includes(INSTALLATION_TOKEN));
+  // Other people's input: without agents.web in the config, no agent could search or fetch.
+  assert.deepEqual(w.fake.requests.filter((req) => Object.keys(req.serverTools).length > 0), []);
 });
 
 /** A run's row in the store the worker shares. */

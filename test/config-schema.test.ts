@@ -36,7 +36,8 @@ test('each default is written once, in the zod schema: the JSON Schema shows it 
   const { CONFIG_DEFAULTS } = await import('../src/config/schema.ts');
   assert.deepEqual(CONFIG_DEFAULTS, {
     limits: { concurrency: 16, agentsPerRun: 1000, maxTurns: 50, memoryMb: 128, cpuMs: 10_000, wallMs: 3_600_000 },
-    agents: { commandTimeoutMs: 120_000 },
+    // The web's default is the door's: on for the CLI, off for the App and the Action (docs/security.md).
+    agents: { commandTimeoutMs: 120_000, web: { byDoor: { cli: true, app: false, action: false }, maxUses: 5 } },
     gate: { timeoutMs: 600_000 },
     permissions: { trigger: 'write' },
     approval: 'generated',

@@ -69,3 +69,20 @@ test('each view shows the figures of the one model', () => {
     assert.ok(phaseTableMarkdown(summary, () => null).split('\n')[i + 2].includes(`| ${done} | ${failed} |`));
   }
 });
+
+test('web searches and fetches get a column in every view once a run made one, with their total', () => {
+  const searched: RunSummary = {
+    ...summary,
+    phases: [{ ...summary.phases[0], usage: { ...summary.phases[0].usage, webSearches: 3 } }, { ...summary.phases[1], usage: { ...summary.phases[1].usage, webSearches: 2, webFetches: 1 } }],
+    usage: { ...summary.usage, webSearches: 5, webFetches: 1 },
+  };
+  const markdown = phaseTableMarkdown(searched, () => null).split('\n');
+  assert.equal(markdown[0], '| phase | done | failed | stopped | running | queued | tokens | searches | fetches | cost | time |');
+  assert.equal(markdown[2], '| Scan \\| \\<b>src\\</b> | 2 | 1 | 0 | 0 | 0 | 12.3k | 3 | 0 | $0.0123 | 4.2s |');
+  assert.equal(markdown.at(-1), '| **total** | 2 | | | | | 1.5M | 5 | 1 | $12.51 | 1m39s |');
+  assert.match(phaseTableText(searched).split('\n')[0], /tokens {2}searches {2}fetches {5}cost/);
+  assert.deepEqual(phaseTableHtml(searched)[0].map((cell) => (typeof cell === 'string' ? cell : cell.data)), ['phase', 'agents', 'failed', 'tokens', 'searches', 'fetches', 'cost', 'time']);
+  // Only the kind the run used: searches without fetches.
+  const searchesOnly = { ...searched, usage: { ...searched.usage, webFetches: undefined } };
+  assert.doesNotMatch(phaseTableMarkdown(searchesOnly, () => null).split('\n')[0], /fetches/);
+});

@@ -14,7 +14,7 @@ import * as core from '@actions/core';
 import * as github from '@actions/github';
 import type { Octokit } from '@octokit/core';
 import { CONFIG_PATH, modelTable, parseConfig } from '../config/load.ts';
-import type { ForemanConfig } from '../config/schema.ts';
+import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { uploadSarif } from '../github/code-scanning.ts';
 import { findingsOf, sarifOf } from '../report/findings.ts';
 import { gitAuthConfig } from '../github/git-auth.ts';
@@ -221,6 +221,8 @@ async function execute(trigger: RunTrigger, script: RequestedScript | undefined,
       sandbox,
       commandSecrets: [inputs.githubToken],
       howToResume: actionResumeAdvice,
+      // Other people's comments and code: an agent that can fetch could carry the repository out.
+      webByDefault: CONFIG_DEFAULTS.agents.web.byDoor.action,
       signal: at.signal,
       ...(where.untrusted ? { untrusted: where.untrusted } : {}),
       proposer: (repoDir) => proposerFor(inputs, { octokit, owner, repo, repoDir, remoteUrl, baseBranch: where.targetBranch }),

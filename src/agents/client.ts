@@ -14,6 +14,7 @@ import type { ProjectMemory } from './project-memory.ts';
 import type { CommandSettings } from './tools.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
 import type { SandboxChoice } from '../workspace/sandbox.ts';
+import type { WebSettings } from './web-tools.ts';
 
 /** The model client's options (key, URL, proxy environment, retries, governor), run_command's, and the agents'. */
 export interface AnthropicAgentRunnerOptions extends ModelClientOptions, CommandSettings {
@@ -28,6 +29,8 @@ export interface AnthropicAgentRunnerOptions extends ModelClientOptions, Command
   minCacheablePrefixTokens?: number;
   /** The run's CLAUDE.md files, for every agent's system prompt. */
   projectMemory?: ProjectMemory;
+  /** The run's web search and fetch (`agents.web`, the door's default); none when absent. */
+  web?: WebSettings;
 }
 
 /**
@@ -63,6 +66,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #processLedger: ProcessLedger | undefined;
   readonly #sandbox: SandboxChoice | undefined;
   readonly #projectMemory: ProjectMemory | undefined;
+  readonly #web: WebSettings | undefined;
   /** This run's: another run's hostile schema never holds up its answers. */
   readonly #schemas = new SchemaValidator();
 
@@ -81,6 +85,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#processLedger = options.processLedger;
     this.#sandbox = options.sandbox;
     this.#projectMemory = options.projectMemory;
+    this.#web = options.web;
   }
 
   prepare(concurrency: number): void {
@@ -103,6 +108,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       ...(this.#sandbox ? { sandbox: this.#sandbox } : {}),
       schemas: this.#schemas,
       ...(this.#projectMemory ? { projectMemory: this.#projectMemory } : {}),
+      ...(this.#web ? { web: this.#web } : {}),
     });
   }
 }

@@ -23,6 +23,7 @@ import {
 import { executeTool, isMutatingTool, offeredTools, type CommandSettings, type ToolContext, type ToolResult } from './tools.ts';
 import { SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
 import type { ProjectMemory } from './project-memory.ts';
+import { NO_WEB, webServerTools, webToolRecords, webUsageOf, type WebServerTool, type WebSettings } from './web-tools.ts';
 
 export interface ModelCallOptions {
   signal: AbortSignal;
@@ -60,6 +61,8 @@ export interface AgentLoopDeps extends CommandSettings {
   schemas: SchemaValidator;
   /** The run's CLAUDE.md files, loaded once: in every agent's cached system prefix. */
   projectMemory?: ProjectMemory;
+  /** The run's web access (`agents.web`); none when absent. */
+  web?: WebSettings;
 }
 
 /** Tool inputs and outputs are stored this long in transcripts. */
@@ -67,7 +70,8 @@ const TRANSCRIPT_CHARS = 4_096;
 
 export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): Promise<AgentOutcome> {
   const write = request.write === true;
-  const framing = framingPrompt({ schema: request.schema !== undefined, write, commands: deps.commands });
+  const web = webServerTools(deps.web ?? NO_WEB, request.tools);
+  const framing = framingPrompt({ schema: request.schema !== undefined, write, commands: deps.commands, web: web.map((tool) => tool.name) });
   const system = systemBlocks(framing, deps.projectMemory?.text, request.systemPrompt);
   const outcome = new Outcome(request, deps.models, transcriptSystem(system, deps.projectMemory));
   try {
@@ -83,7 +87,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
         throw error;
       }
     }
-    return await converse(request, deps, outcome, { system, write, schemaJson });
+    return await converse(request, deps, outcome, { system, write, schemaJson, web });
   } catch (error) {
     // run() must resolve: an unexpected failure is this agent's error, not the run's crash.
     return outcome.finish('error', null, `agent failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -133,11 +137,13 @@ interface Conversation {
   write: boolean;
   /** The result schema, compiled; undefined when the agent answers in text. */
   schemaJson: string | undefined;
+  /** The server tools (web search, web fetch) the agent is offered; the API runs them. */
+  web: WebServerTool[];
 }
 
 /** Send, run the tools asked for, repeat: until an answer, a stop, or the turn fuse. */
-async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, { system, write, schemaJson }: Conversation): Promise<AgentOutcome> {
-  const tools = withCachedTools([...offeredTools(write, request.tools), ...(request.schema ? [submitResultTool(request.schema)] : [])]);
+async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, { system, write, schemaJson, web }: Conversation): Promise<AgentOutcome> {
+  const tools = withCachedTools([...offeredTools(write, request.tools), ...(request.schema ? [submitResultTool(request.schema)] : []), ...web]);
   const toolContext = toolContextOf(request, deps, write);
   const baseParams = { model: request.model, max_tokens: deps.maxTokens, system, tools };
   // The shared prefix is serialised once; only a prefix long enough to be cached gets a warm-up key.
@@ -145,6 +151,8 @@ async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Out
   const prefixKey = estimateTokens(prefix) >= deps.minCacheablePrefixTokens ? hashOf([request.model, prefix]) : null;
   const messages: Anthropic.MessageParam[] = [{ role: 'user', content: request.prompt }];
   const submissions = schemaJson === undefined ? null : new Submissions(schemaJson, request.signal, deps.schemas);
+  // The text of responses the API paused mid-turn (long web work): the answer goes on from it.
+  let pausedText = '';
 
   while (true) {
     const stopReason = stopRequested(request);
@@ -161,12 +169,19 @@ async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Out
     }
     outcome.addTurn(response);
 
-    const text = response.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n');
+    const turnText = response.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n');
     const toolUses = response.content.filter((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use');
-    const turnRecord: { text: string; toolCalls: ToolCallRecord[] } = { text, toolCalls: [] };
+    const turnRecord: { text: string; toolCalls: ToolCallRecord[] } = { text: turnText, toolCalls: webToolRecords(response.content) };
     outcome.transcript.turns.push(turnRecord);
     messages.push({ role: 'assistant', content: response.content.map(toParam) });
+    const text = [pausedText, turnText].filter(Boolean).join('\n');
+    pausedText = '';
 
+    // The API stopped a long turn of server tool work: sent back as it is, the turn goes on.
+    if (response.stop_reason === 'pause_turn' && toolUses.length === 0) {
+      pausedText = text;
+      continue;
+    }
     if (toolUses.length === 0) {
       if (!submissions) return outcome.finish('done', text);
       if (submissions.answeredInText()) return outcome.finish('schema-failed', null, submissions.failure());
@@ -188,6 +203,11 @@ async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Out
     });
   }
 }
+
+/**
+ * The tools an agent's type restricts it to (`AgentRequest.tools`, which agent types bring);
+ * undefined when the agent has no such list and gets every tool the run allows.
+ */
 
 function toolContextOf(request: AgentRequest, deps: AgentLoopDeps, write: boolean): ToolContext {
   return {
@@ -320,13 +340,14 @@ function describeAbort(reason: unknown): string {
   return 'stopped';
 }
 
-/** The API's usage figures in Foreman's terms. */
+/** The API's usage figures in Foreman's terms, the web searches and fetches it ran included. */
 export function usageOf(usage: Anthropic.Usage): Usage {
   return {
     input: usage.input_tokens ?? 0,
     output: usage.output_tokens ?? 0,
     cacheRead: usage.cache_read_input_tokens ?? 0,
     cacheWrite: usage.cache_creation_input_tokens ?? 0,
+    ...webUsageOf(usage),
   };
 }
 
@@ -334,7 +355,8 @@ export function usageOf(usage: Anthropic.Usage): Usage {
 export function toParam(block: Anthropic.ContentBlock): Anthropic.ContentBlockParam {
   switch (block.type) {
     case 'text':
-      return { type: 'text', text: block.text };
+      // Citations of web results stay: a paused turn must go back as it came.
+      return { type: 'text', text: block.text, ...(block.citations ? { citations: block.citations as Anthropic.TextCitationParam[] } : {}) };
     case 'tool_use':
       return { type: 'tool_use', id: block.id, name: block.name, input: block.input };
     default:

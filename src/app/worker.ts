@@ -11,6 +11,7 @@ import type { CapKind } from '../contracts/events.ts';
 import type { JobOf } from '../contracts/queue.ts';
 import type { RunCaps } from '../runtime/store.ts';
 import { resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
+import { CONFIG_DEFAULTS } from '../config/schema.ts';
 import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
 import { GitHubProposer } from '../github/proposer.ts';
 import { GitHubRunReport } from '../github/run-report.ts';
@@ -292,6 +293,8 @@ export class ForemanWorker {
         // replaced while a long run goes on, and every token handed out for the run joins the set.
         commandSecrets: held,
         howToResume: appResumeAdvice,
+        // Other people's comments and code: an agent that can fetch could carry the repository out.
+        webByDefault: CONFIG_DEFAULTS.agents.web.byDoor.app,
         config: context.config,
         workflowRoot,
         // Agent types and CLAUDE.md, like saved workflows, from the default branch.

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../config/load.ts';
+import { CONFIG_DEFAULTS } from '../config/schema.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { CAP_CONFIG_KEYS, type CapKind } from '../contracts/caps.ts';
 import { totalTokens } from '../contracts/usage.ts';
@@ -103,6 +104,8 @@ function serviceEnv(io: CliIo, reporter: Reporter | null, noSandbox = false): Se
     ...(reporter ? { onRunId: (runId: string) => reporter.started(runId), onNote: (note: string) => reporter.note(`note: ${note}`) } : {}),
     commandEnv: io.env,
     sandbox: sandboxChoice(io, noSandbox),
+    // The user's own machine and input, as in Claude Code: the web is on unless the config says no.
+    webByDefault: CONFIG_DEFAULTS.agents.web.byDoor.cli,
     howToResume: (runId, cap) => `\`foreman resume ${runId}${cap ? ` ${CAP_FLAGS[cap].flag} ${CAP_FLAGS[cap].placeholder}` : ''}\` continues it${cap ? ` with a raised cap (config ${CAP_CONFIG_KEYS[cap]})` : ''}`,
   };
 }
@@ -221,15 +224,21 @@ async function storedTotals(home: string, outcome: RunOutcome, refused: string):
   const agents = await store.listAgents(outcome.runId).finally(() => store.close());
   const byStatus = new Map<string, number>();
   let tokens = 0;
+  let searches = 0;
+  let fetches = 0;
   let costUsd = 0;
   for (const agent of agents) {
     byStatus.set(agent.status, (byStatus.get(agent.status) ?? 0) + 1);
     tokens += totalTokens(agent.usage);
+    searches += agent.usage.webSearches ?? 0;
+    fetches += agent.usage.webFetches ?? 0;
     costUsd += agent.costUsd;
   }
+  // Only where the agents reached the web: "3 web searches, 1 web fetch".
+  const web = [searches && `${searches} web search${searches === 1 ? '' : 'es'}`, fetches && `${fetches} web fetch${fetches === 1 ? '' : 'es'}`].filter(Boolean).map((part) => `, ${part}`).join('');
   // "done 4, stopped 2": status words as `foreman show` prints them, so no plural to get wrong.
   const breakdown = byStatus.size > 1 || (byStatus.size === 1 && !byStatus.has('done')) ? ` (${[...byStatus].map(([status, n]) => `${status} ${n}`).join(', ')})` : '';
-  return `${count(agents.length, 'agent')}${breakdown}${refused}, ${count(tokens, 'token', formatTokens(tokens))}, ${formatUsd(costUsd)}, ${formatMs(outcome.summary.elapsedMs)}`;
+  return `${count(agents.length, 'agent')}${breakdown}${refused}, ${count(tokens, 'token', formatTokens(tokens))}${web}, ${formatUsd(costUsd)}, ${formatMs(outcome.summary.elapsedMs)}`;
 }
 
 /** A 'running' run whose process is gone crashed or was killed: it is interrupted, and resumable. */

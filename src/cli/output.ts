@@ -2,6 +2,7 @@
 // the final `--json` object.
 import { createLogUpdate } from 'log-update';
 import type { RunEvent } from '../contracts/events.ts';
+import type { Usage } from '../contracts/usage.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { ProgressTracker, type RunSummary } from '../runtime/progress.ts';
 import { describeEvent } from '../report/event-lines.ts';
@@ -125,12 +126,18 @@ export function runJson(outcome: RunOutcome): Record<string, unknown> {
     status: outcome.status,
     result: outcome.result,
     ...(outcome.error ? { error: outcome.error } : {}),
-    phases: s.phases.map((p) => ({ title: p.title, agents: p.agents, failed: p.failed, tokens: p.tokens, costUsd: round(p.costUsd), elapsedMs: p.elapsedMs })),
+    phases: s.phases.map((p) => ({ title: p.title, agents: p.agents, failed: p.failed, tokens: p.tokens, ...webRequests(p.usage), costUsd: round(p.costUsd), elapsedMs: p.elapsedMs })),
     agents: s.agents,
     usage: s.usage,
     costUsd: round(s.costUsd),
     changes: (s.changes ?? []).map(({ id, label, gate, branch, pr }) => ({ id, label, gate, branch, pr })),
   };
 }
+
+/** A phase's web searches and fetches, where it made any (`usage` carries the run's). */
+const webRequests = (usage: Usage): Pick<Usage, 'webSearches' | 'webFetches'> => ({
+  ...(usage.webSearches ? { webSearches: usage.webSearches } : {}),
+  ...(usage.webFetches ? { webFetches: usage.webFetches } : {}),
+});
 
 const round = (usd: number): number => Math.round(usd * 1e6) / 1e6;

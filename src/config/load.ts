@@ -56,6 +56,11 @@ export function validateConfig(raw: unknown, source: string): ForemanConfig {
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
+  // `agents.web: { maxUses: 0 }` fails both branches of `boolean | {…}`: the mapping's own error says what is wrong.
+  if (issue.code === 'invalid_union' && typeof issue.input === 'object' && issue.input !== null) {
+    const inner = issue.errors.find((branch) => branch.length > 0 && branch[0].path.length > 0)?.[0];
+    if (inner) return describeIssue({ ...inner, path: [...issue.path, ...inner.path] });
+  }
   const key = issue.path.length > 0 ? keyName(issue.path) : '(top level)';
   if (issue.code === 'invalid_type' && (issue.input === undefined || issue.input === null)) {
     const field = schemaAt(issue.path);
@@ -208,5 +213,10 @@ export function modelTable(config: ForemanConfig): ModelTable {
   const aliases = { ...DEFAULT_MODELS.aliases, ...config.models?.aliases };
   const prices = { ...DEFAULT_MODELS.prices, ...config.models?.prices };
   const named = config.models?.default;
-  return { aliases, prices, defaultModel: named ? (aliases[named] ?? named) : DEFAULT_MODELS.defaultModel };
+  return {
+    aliases,
+    prices,
+    defaultModel: named ? (aliases[named] ?? named) : DEFAULT_MODELS.defaultModel,
+    webSearchUsdPer1000: config.models?.webSearchUsdPer1000 ?? DEFAULT_MODELS.webSearchUsdPer1000,
+  };
 }

@@ -54,12 +54,36 @@ const limits = z.strictObject({
   wallMs: defaulted(z.int().min(1000).max(MAX_RUN_WALL_MS), 3_600_000).describe('Run wall-clock limit in ms (at most 21600000: 6 hours)'),
 });
 
+/** A domain as the API's web tools take it: no scheme; subdomains are included, a path narrows it. */
+const webDomain = z
+  .string()
+  .regex(/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(\/[^\s]*)?$/, "a domain without a scheme, such as 'docs.python.org' or 'example.com/blog'");
+
+const webTools = z
+  .strictObject({
+    search: z.boolean().optional().describe("Offer agents WebSearch (the API's web_search server tool). Default: true, a mapping turns the web on"),
+    fetch: z.boolean().optional().describe("Offer agents WebFetch (the API's web_fetch server tool), which can carry repository text to any URL the model has seen (docs/security.md). Default: true, a mapping turns the web on"),
+    maxUses: defaulted(z.int().min(1).max(100), 5).describe("Searches, and fetches, the API runs at most in one model request (its max_uses); more come back to the model as max_uses_exceeded"),
+    allowedDomains: z.array(webDomain).min(1).optional().describe("The only domains search results and fetches may come from, e.g. ['docs.python.org']"),
+    blockedDomains: z.array(webDomain).min(1).optional().describe("Domains search results and fetches may never come from, e.g. ['pastebin.com']"),
+  })
+  .refine((web) => !(web.allowedDomains && web.blockedDomains), { error: 'allowedDomains is set too, and the API takes one of the two: keep one', path: ['blockedDomains'] });
+
+/** Whether agents get the web when `agents.web` is absent: the door's choice, on the user's machine only. */
+const WEB_BY_DOOR = { cli: true, app: false, action: false } as const;
+
 const agents = z.strictObject({
   commands: z
     .array(z.string().min(1))
     .optional()
     .describe("Commands write agents may run with run_command, e.g. 'npm test' or 'npx eslint **'. '*' matches one argument, a final '**' any remaining ones. Default: none"),
   commandTimeoutMs: defaulted(z.int().min(1000), 120_000).describe('Timeout of one run_command'),
+  web: z
+    .union([z.boolean(), webTools])
+    .optional()
+    .describe(
+      "Agents' WebSearch and WebFetch (the Messages API's server tools): true, false, or { search, fetch, maxUses, allowedDomains | blockedDomains }. Default: on in the CLI (your own machine, as in Claude Code), off in the GitHub App and the Action, which run on other people's input (docs/security.md)",
+    ),
 });
 
 const gate = z.strictObject({
@@ -88,6 +112,7 @@ export const configSchema = z.strictObject({
       default: z.string().min(1).optional().describe('Model id or alias used when a script names none'),
       aliases: z.record(z.string(), z.string().min(1)).optional().describe('Alias → model id, merged over the built-in haiku/sonnet/opus'),
       prices: z.record(z.string(), price).optional().describe('Model id → USD per million tokens, merged over the built-in table'),
+      webSearchUsdPer1000: z.number().nonnegative().optional().describe("USD per 1,000 web searches, whatever the model. Default: the API's list price, 10"),
     })
     .optional(),
   limits: limits.optional(),
@@ -142,7 +167,7 @@ export const CONFIG_DEFAULTS = {
     cpuMs: defaultOf(limits.shape.cpuMs),
     wallMs: defaultOf(limits.shape.wallMs),
   },
-  agents: { commandTimeoutMs: defaultOf(agents.shape.commandTimeoutMs) },
+  agents: { commandTimeoutMs: defaultOf(agents.shape.commandTimeoutMs), web: { byDoor: WEB_BY_DOOR, maxUses: defaultOf(webTools.shape.maxUses) } },
   gate: { timeoutMs: defaultOf(gate.shape.timeoutMs) },
   permissions: { trigger: defaultOf(permissions.shape.trigger) },
   approval: defaultOf(approval),

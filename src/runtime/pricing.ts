@@ -17,6 +17,8 @@ export interface ModelTable {
   prices: Record<string, ModelPrice>;
   /** model id used when a script names none */
   defaultModel: string;
+  /** USD per 1,000 web searches, whatever the model; absent counts as free (a table a test built by hand). */
+  webSearchUsdPer1000?: number;
 }
 
 // Current Claude models (list prices as of 2026-11). Overridable in `.github/foreman.yml`
@@ -36,6 +38,9 @@ export const DEFAULT_MODELS: ModelTable = {
     'claude-opus-4-5': { input: 5, output: 25, cacheRead: 0.5, cacheWrite: 6.25 },
   },
   defaultModel: 'claude-sonnet-5-5',
+  // The API's list price for its web_search server tool; the results it returns are input tokens on top.
+  // Web fetches cost only their tokens.
+  webSearchUsdPer1000: 10,
 };
 
 export function resolveModel(table: ModelTable, nameOrAlias: string | undefined): string {
@@ -43,17 +48,17 @@ export function resolveModel(table: ModelTable, nameOrAlias: string | undefined)
   return table.aliases[nameOrAlias] ?? nameOrAlias;
 }
 
-/** Cost of `usage` on `model`. Unknown models cost the most expensive known price, so a cap
- * never under-counts. */
+/** Cost of `usage` on `model`, its web searches included. Unknown models cost the most expensive
+ * known price, so a cap never under-counts. */
 export function costUsd(table: ModelTable, model: string, usage: Usage): number {
   const price = table.prices[model] ?? mostExpensive(table);
-  return (
+  const tokens =
     (usage.input * price.input +
       usage.output * price.output +
       usage.cacheRead * price.cacheRead +
       usage.cacheWrite * price.cacheWrite) /
-    1_000_000
-  );
+    1_000_000;
+  return tokens + ((usage.webSearches ?? 0) * (table.webSearchUsdPer1000 ?? 0)) / 1_000;
 }
 
 function mostExpensive(table: ModelTable): ModelPrice {

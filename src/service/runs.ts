@@ -22,6 +22,7 @@ import { BranchProposer } from '../workspace/branch-proposer.ts';
 import { createRunWorkspace } from './workspace.ts';
 import { loadAgentContext } from './agent-context.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
+import { webSettings } from '../agents/web-tools.ts';
 
 export interface ServiceEnv {
   /** $FOREMAN_HOME: the store and the worktrees. */
@@ -81,6 +82,11 @@ export interface ServiceEnv {
    * working tree: the App reads the default branch's, as it does saved workflows.
    */
   projectCommit?: string;
+  /**
+   * Whether agents get web search and fetch when the config leaves `agents.web` out: the door's
+   * choice, from CONFIG_DEFAULTS.agents.web.byDoor. Absent: no web.
+   */
+  webByDefault?: boolean;
 }
 
 /** What a door may set of a run's model and caps; unset, the repository's config decides. */
@@ -270,6 +276,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       processLedger: ledger,
       sandbox,
       ...(context.memory ? { projectMemory: context.memory } : {}),
+      web: webSettings(config.agents?.web, env.webByDefault === true, env.untrusted !== undefined),
     });
     const workspace = createRunWorkspace({
       repo: run.repoDir,

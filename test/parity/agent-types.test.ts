@@ -96,9 +96,9 @@ return 'done'`),
   assert.doesNotMatch(systemText(closest), /ROOT-HELPER/);
   assert.deepEqual(closest.tools, ['read_file']);
   assert.match(systemText(requestFor(fake, 'root type')), /ONLY-ROOT/);
-  // Claude Code's Explore: read-only tools, Haiku.
+  // Claude Code's Explore: read-only tools (the web's too, which the CLI allows by default), Haiku.
   const explore = requestFor(fake, 'built-in explorer');
-  assert.deepEqual(explore.tools, ['list_files', 'read_file', 'search']);
+  assert.deepEqual(explore.tools, ['list_files', 'read_file', 'search', 'web_search', 'web_fetch']);
   assert.equal(explore.body.model, 'claude-haiku-5-5');
 
   // From the root, the root's definition is the one.
@@ -165,7 +165,9 @@ return 'done'`),
     assert.deepEqual([...order].sort((a, b) => a - b), order, 'user, then root (and its imports), then down to the package');
     assert.doesNotMatch(shared.text, /NOT-IMPORTED|OTHER-PACKAGE/);
   }
-  assert.equal(plain.body.system[0].text, typed.body.system[0].text, 'the shared prefix is the same for every agent');
+  // The framing before it differs only where the agents' tools do (the type offers no web tools).
+  const memoryOf = (req: typeof plain) => req.body.system[0].text.slice(req.body.system[0].text.indexOf("The project's memory follows"));
+  assert.equal(memoryOf(plain), memoryOf(typed), 'every agent gets the same memory');
   assert.match(typed.body.system[1].text, /REVIEWER-PROMPT-7f3/);
 });
 

@@ -14,8 +14,12 @@ export interface FakeRequest {
   turn: number;
   /** Tool results in the last user message. */
   lastToolResults: Array<{ tool_use_id: string; content: string; is_error?: boolean }>;
-  /** Names of the tools offered. */
+  /** Names of the tools offered, client and server tools alike. */
   tools: string[];
+  /** The server tools offered (the API runs them), by name: their `type` and settings as sent. */
+  serverTools: Record<string, any>;
+  /** The last message is the assistant's: a turn the API paused (`pause_turn`) sent back to go on. */
+  continuing: boolean;
   /** Each offered tool's input schema, by name: what an agent is asked for, without reading its prompt. */
   toolSchemas: Record<string, any>;
   /** The HTTP request headers, names lowercased. */
@@ -26,13 +30,21 @@ export interface FakeRequest {
   respondedAt?: number;
 }
 
-export type FakeBlock = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: unknown; id?: string };
+/** A server tool's call and its result, as the API puts them in the model's turn. */
+export type FakeServerBlock =
+  | { type: 'server_tool_use'; id: string; name: 'web_search' | 'web_fetch'; input: unknown }
+  | { type: 'web_search_tool_result'; tool_use_id: string; content: Array<{ type: 'web_search_result'; title: string; url: string; encrypted_content: string; page_age: string | null }> | { type: 'web_search_tool_result_error'; error_code: string } }
+  | { type: 'web_fetch_tool_result'; tool_use_id: string; content: { type: 'web_fetch_result'; url: string; retrieved_at: string | null; content: unknown } | { type: 'web_fetch_tool_result_error'; error_code: string } };
+
+export type FakeBlock = { type: 'text'; text: string } | { type: 'tool_use'; name: string; input: unknown; id?: string } | FakeServerBlock;
 
 export interface FakeUsage {
   input_tokens: number;
   output_tokens: number;
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
+  /** Counted from the reply's server_tool_use blocks unless the reply gives it. */
+  server_tool_use?: { web_search_requests: number; web_fetch_requests: number };
 }
 
 export type FakeReply =
@@ -73,6 +85,62 @@ export const isWriteAgent = (req: FakeRequest): boolean => req.tools.includes('e
 
 export const text = (t: string): FakeBlock => ({ type: 'text', text: t });
 export const toolUse = (name: string, input: unknown): FakeBlock => ({ type: 'tool_use', name, input });
+
+let serverToolUses = 0;
+const serverToolUseId = () => `srvtoolu_fake_${++serverToolUses}`;
+
+/** A search the API ran inside the model's turn: its call and its results. */
+export function webSearch(query: string, results: Array<{ title: string; url: string }> | { error_code: string }): FakeBlock[] {
+  const id = serverToolUseId();
+  const content = Array.isArray(results)
+    ? results.map((r) => ({ type: 'web_search_result' as const, title: r.title, url: r.url, encrypted_content: `enc:${r.url}`, page_age: null }))
+    : { type: 'web_search_tool_result_error' as const, error_code: results.error_code };
+  return [
+    { type: 'server_tool_use', id, name: 'web_search', input: { query } },
+    { type: 'web_search_tool_result', tool_use_id: id, content },
+  ];
+}
+
+/** A fetch the API ran inside the model's turn: its call and the page (or the error code). */
+export function webFetch(url: string, page: string | { error_code: string }): FakeBlock[] {
+  const id = serverToolUseId();
+  const content =
+    typeof page === 'string'
+      ? { type: 'web_fetch_result' as const, url, retrieved_at: '2026-11-30T00:00:00Z', content: { type: 'document', source: { type: 'text', media_type: 'text/plain', data: page }, title: null, citations: null } }
+      : { type: 'web_fetch_tool_result_error' as const, error_code: page.error_code };
+  return [
+    { type: 'server_tool_use', id, name: 'web_fetch', input: { url } },
+    { type: 'web_fetch_tool_result', tool_use_id: id, content },
+  ];
+}
+
+/**
+ * The server tool types this fake knows, as the SDK defines them, each with the name it must have.
+ * The API refuses a request offering any other type; so does the fake, or a typo in a type would
+ * pass every test and fail on the first real request.
+ */
+const SERVER_TOOL_TYPES: Record<string, string> = {
+  web_search_20250305: 'web_search',
+  web_search_20260209: 'web_search',
+  web_search_20260318: 'web_search',
+  web_fetch_20250910: 'web_fetch',
+  web_fetch_20260209: 'web_fetch',
+  web_fetch_20260309: 'web_fetch',
+  web_fetch_20260318: 'web_fetch',
+};
+
+/** Why the API would refuse these tools, or null. A tool without a type (or `custom`) is a client tool. */
+function toolsProblem(tools: unknown): string | null {
+  if (!Array.isArray(tools)) return null;
+  for (const [i, tool] of tools.entries()) {
+    const type = tool?.type;
+    if (type === undefined || type === 'custom') continue;
+    const name = SERVER_TOOL_TYPES[type];
+    if (name === undefined) return `tools.${i}: Input tag '${type}' found using 'type' does not match any of the expected tags: 'custom', ${Object.keys(SERVER_TOOL_TYPES).map((t) => `'${t}'`).join(', ')}`;
+    if (tool.name !== name) return `tools.${i}.name: Input should be '${name}'`;
+  }
+  return null;
+}
 
 const DEFAULT_USAGE: FakeUsage = {
   input_tokens: 100,
@@ -119,6 +187,8 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
         }
         const request = describeRequest(body, req.headers);
         if (record) requests.push(request);
+        const refused = toolsProblem(body.tools);
+        if (refused) return sendError(res, 400, { type: 'invalid_request_error', message: refused });
 
         let reply: FakeReply;
         try {
@@ -191,6 +261,8 @@ function describeRequest(body: any, headers: IncomingHttpHeaders): FakeRequest {
     turn: messages.filter((m) => m.role === 'assistant').length,
     lastToolResults,
     tools: Array.isArray(body.tools) ? body.tools.map((t: any) => t.name) : [],
+    serverTools: Object.fromEntries((Array.isArray(body.tools) ? body.tools : []).filter((t: any) => t.type !== undefined && t.type !== 'custom').map((t: any) => [t.name, t])),
+    continuing: messages.at(-1)?.role === 'assistant',
     toolSchemas: Object.fromEntries((Array.isArray(body.tools) ? body.tools : []).map((t: any) => [t.name, t.input_schema])),
     headers,
     receivedAt: performance.now(),
@@ -211,7 +283,7 @@ interface FakeMessage {
   type: 'message';
   role: 'assistant';
   model: string;
-  content: Array<{ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown }>;
+  content: Array<{ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown } | FakeServerBlock>;
   stop_reason: string;
   stop_sequence: null;
   usage: FakeUsage;
@@ -227,9 +299,16 @@ function buildMessage(
   const content = blocks.map((b) =>
     b.type === 'text'
       ? { type: 'text' as const, text: b.text }
-      : { type: 'tool_use' as const, id: b.id ?? nextToolUseId(), name: b.name, input: b.input },
+      : b.type === 'tool_use'
+        ? { type: 'tool_use' as const, id: b.id ?? nextToolUseId(), name: b.name, input: b.input }
+        : b,
   );
   const hasToolUse = content.some((b) => b.type === 'tool_use');
+  const serverUses = content.filter((b): b is Extract<FakeServerBlock, { type: 'server_tool_use' }> => b.type === 'server_tool_use');
+  const serverToolUse = {
+    web_search_requests: serverUses.filter((b) => b.name === 'web_search').length,
+    web_fetch_requests: serverUses.filter((b) => b.name === 'web_fetch').length,
+  };
   return {
     id: nextMessageId(),
     type: 'message',
@@ -238,7 +317,7 @@ function buildMessage(
     content,
     stop_reason: (!Array.isArray(reply) && reply.stop_reason) || (hasToolUse ? 'tool_use' : 'end_turn'),
     stop_sequence: null,
-    usage: { ...DEFAULT_USAGE, ...(Array.isArray(reply) ? {} : reply.usage) },
+    usage: { ...DEFAULT_USAGE, ...(serverUses.length > 0 ? { server_tool_use: serverToolUse } : {}), ...(Array.isArray(reply) ? {} : reply.usage) },
   };
 }
 
@@ -255,11 +334,14 @@ function sendStream(res: ServerResponse, message: FakeMessage): void {
     if (block.type === 'text') {
       event('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
       event('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: block.text } });
+    } else if (block.type === 'web_search_tool_result' || block.type === 'web_fetch_tool_result') {
+      // Results arrive whole, in their start event.
+      event('content_block_start', { type: 'content_block_start', index, content_block: block });
     } else {
       event('content_block_start', {
         type: 'content_block_start',
         index,
-        content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} },
+        content_block: { type: block.type, id: block.id, name: block.name, input: {} },
       });
       // Two deltas, as the real API splits tool input, so clients must accumulate it.
       const json = JSON.stringify(block.input ?? {});
@@ -273,7 +355,7 @@ function sendStream(res: ServerResponse, message: FakeMessage): void {
   event('message_delta', {
     type: 'message_delta',
     delta: { stop_reason: message.stop_reason, stop_sequence: null },
-    usage: { output_tokens: message.usage.output_tokens },
+    usage: { output_tokens: message.usage.output_tokens, ...(message.usage.server_tool_use ? { server_tool_use: message.usage.server_tool_use } : {}) },
   });
   event('message_stop', { type: 'message_stop' });
 
