@@ -64,7 +64,7 @@ const TRANSCRIPT_CHARS = 4_096;
 
 export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): Promise<AgentOutcome> {
   const write = request.write === true;
-  const system = framingPrompt({ schema: request.schema !== undefined, write, commands: deps.commands });
+  const system = framingPrompt({ schema: request.schema !== undefined, write, shared: write && request.shared === true, commands: deps.commands });
   const outcome = new Outcome(request, deps.models, system);
   try {
     // Compiled before the first model call: a schema that is invalid or too slow costs nothing.
@@ -91,6 +91,8 @@ class Outcome {
   readonly transcript: Transcript;
   readonly usage = zeroUsage();
   turns = 0;
+  /** A tool that writes or runs commands was called (AgentOutcome.wrote). */
+  wrote = false;
   readonly #startedAt = performance.now();
   readonly #request: AgentRequest;
   readonly #models: ModelTable;
@@ -120,6 +122,7 @@ class Outcome {
       turns: this.turns,
       elapsedMs: Math.round(performance.now() - this.#startedAt),
       transcript: this.transcript,
+      ...(this.wrote ? { wrote: true } : {}),
     };
   }
 }
@@ -170,6 +173,7 @@ async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Out
       continue;
     }
 
+    if (write && toolUses.some((use) => isMutatingTool(use.name))) outcome.wrote = true;
     const results = await runTools(toolUses, (use) =>
       use.name === SUBMIT_RESULT_TOOL && submissions ? submissions.submit(use.input) : executeTool(use.name, use.input, toolContext),
     );
