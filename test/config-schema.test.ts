@@ -36,7 +36,7 @@ test('each default is written once, in the zod schema: the JSON Schema shows it 
   const { CONFIG_DEFAULTS } = await import('../src/config/schema.ts');
   assert.deepEqual(CONFIG_DEFAULTS, {
     limits: { concurrency: 16, agentsPerRun: 1000, maxTurns: 50, memoryMb: 128, cpuMs: 10_000, wallMs: 3_600_000 },
-    agents: { commandTimeoutMs: 120_000 },
+    agents: { commandTimeoutMs: 120_000, write: true },
     gate: { timeoutMs: 600_000 },
     permissions: { trigger: 'write' },
     approval: 'generated',

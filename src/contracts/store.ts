@@ -21,6 +21,8 @@ export interface RunOptions {
   wallLimitMs: number;
   maxAgents: number;
   maxTurns: number;
+  /** The run was started read-only (CLI --read-only): its plain agents never write, resumed or not. */
+  readOnly?: boolean;
 }
 
 export interface NewRun {

@@ -1,5 +1,6 @@
-// The one path for every model agent of a run: read-only agents, agents inside a change, and
-// write agents (change(), isolation: 'worktree') whose result is snapshotted into a change.
+// The one path for every model agent of a run: plain agents (in the run's shared worktree, which
+// they may edit unless the run is read-only), read-only agents inside a change, and write agents
+// (change(), isolation: 'worktree') whose result is snapshotted into a change.
 import type { LimitFunction } from 'p-limit';
 import type { RefusalError } from '../contracts/errors.ts';
 import type { RunEvent } from '../contracts/events.ts';
@@ -17,7 +18,7 @@ import type { ProgressTracker } from './progress.ts';
 const KNOWN_AGENT_TYPES = new Set(['general-purpose', 'Explore', 'Plan', 'explore', 'plan']);
 const DEFAULT_PHASE = 'Run';
 
-/** agent: read-only; change: change()'s write agent; worktree-agent: agent() with isolation: 'worktree'. */
+/** agent: a plain agent, or one inside a change (`cwd`); change: change()'s write agent; worktree-agent: agent() with isolation: 'worktree'. */
 export type AgentKind = 'agent' | 'change' | 'worktree-agent';
 
 /** One agent call, as its parts below need it. */
@@ -34,6 +35,8 @@ interface AgentCall {
   /** The change a read-only agent reads inside (`cwd`), which its cost adds to. */
   inside: ChangeState | null;
   cwdId: string | null;
+  /** A plain agent that may edit the run's shared worktree (ExecuteOptions.agentsWrite). */
+  shared: boolean;
   /** The change a write agent makes: stable across resumes, from the call's identity. */
   changeId: string | null;
 }
@@ -41,7 +44,7 @@ interface AgentCall {
 /** What agents share with the rest of their run (engine.ts's RunExecution). */
 export interface AgentRunContext {
   readonly deps: { store: Store; runner: AgentRunner; models: ModelTable };
-  readonly options: { agentRoot: string };
+  readonly options: { agentRoot: string; agentsWrite?: boolean };
   readonly run: RunRecord;
   readonly signal: AbortSignal | undefined;
   readonly journal: Journal;
@@ -51,6 +54,8 @@ export interface AgentRunContext {
   readonly tracker: ProgressTracker;
   emit(event: RunEvent): void;
   warnOnce(key: string, message: string): void;
+  /** Snapshots the shared worktree, so a resumed run finds what its replayed agents edited. */
+  saveSharedWorktree(): Promise<unknown>;
   requireWorkspace(callee: string): ChangeWorkspace;
   refusalError(callee: string, refusal: Refusal): RefusalError<unknown>;
 }
@@ -81,6 +86,9 @@ export class AgentCalls {
     // Stopped, but not by the user: a cap cut it short before its next model turn.
     const cutByCap = outcome.status === 'stopped' && !run.signal?.aborted ? run.ceilings.capRefusal() : null;
     if (cutByCap) run.ceilings.noteCap(cutByCap);
+    // Before the journal entry: once the agent is journaled, a resume only replays it, so its
+    // edits must already be in the snapshot the resumed run starts from.
+    if (call.shared && outcome.wrote && outcome.status === 'done') await run.saveSharedWorktree();
     const { output, made } = await this.#keepChange(call, outcome);
     const completed = await this.#record(call, outcome, output);
     if (completed) {
@@ -112,6 +120,7 @@ export class AgentCalls {
     const workspace = writes || opts.cwd !== undefined ? run.requireWorkspace(kind === 'change' ? 'change()' : 'agent()') : null;
     const inside = opts.cwd !== undefined && !writes ? run.changes.require(opts.cwd?.id, 'agent(prompt, { cwd })') : null;
     const cwdId = inside ? String(opts.cwd!.id) : null;
+    const shared = kind === 'agent' && opts.cwd === undefined && run.options.agentsWrite === true;
     const model = resolveModel(run.deps.models, opts.model ?? run.run.options.model);
     // The framing and label/phase are display or runtime concerns: keep them out of the key so
     // cosmetic edits do not invalidate a resume.
@@ -125,7 +134,7 @@ export class AgentCalls {
     });
     // Stable across resumes: the call's identity, not the order calls happened to arrive in.
     const changeId = writes ? `c${ticket.key.slice(0, 10)}${ticket.occurrence > 0 ? `-${ticket.occurrence}` : ''}` : null;
-    return { kind, prompt, opts, phase, label, model, ticket, workspace, inside, cwdId, changeId };
+    return { kind, prompt, opts, phase, label, model, ticket, workspace, inside, cwdId, shared, changeId };
   }
 
   /** The one path for an agent that will not run: reported once (agent-refused), thrown into the script. */
@@ -173,7 +182,8 @@ export class AgentCalls {
       schema: call.opts.schema,
       label,
       root,
-      write: call.kind !== 'agent',
+      write: call.kind !== 'agent' || call.shared,
+      ...(call.shared ? { shared: true } : {}),
       signal: run.signal ?? new AbortController().signal,
       shouldStop: () => run.ceilings.stopReason() ?? run.ceilings.capRefusal()?.reason ?? null,
       onUsage: (usage, usedModel) => run.ceilings.charge(usage, costUsd(models, usedModel, usage)),
