@@ -58,13 +58,14 @@ beforeEach(async () => {
     handler: async (req) => {
       if (req.tools.includes('submit_workflow')) return [toolUse('submit_workflow', { script: WRITTEN })];
       if (asksForVerdict(req)) return [toolUse('submit_result', { verdict: 'accept', reason: 'fixed' })];
-      if (isWriteAgent(req)) return req.turn === 0 ? [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })] : [text('done')];
       if (req.prompt.startsWith('SLOW')) {
         await slowReleased;
         return [text('released')];
       }
       if (req.prompt.startsWith('AUDIT')) return [toolUse('submit_result', { findings: [FINDING] })];
       if (req.prompt.startsWith('LOOK')) return [text('all quiet')];
+      // After the plain agents: they are offered edit_file too, in the run's shared worktree.
+      if (isWriteAgent(req)) return req.turn === 0 ? [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })] : [text('done')];
       return [text('done')];
     },
   });

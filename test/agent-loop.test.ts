@@ -298,7 +298,8 @@ describe('AnthropicAgentRunner', () => {
       const outcome = await h.runner.run(h.request({ root: writeRoot, write: true, schema: FILES_SCHEMA }));
       assert.equal(outcome.status, 'done');
       assert.deepEqual(h.fake.requests[0].tools, ['list_files', 'read_file', 'search', 'edit_file', 'write_file', 'run_command', 'submit_result']);
-      assert.match(h.fake.requests[0].body.system[0].text, /No commands are allowed/);
+      // Without agents.commands, run_command takes any command line, in the sandbox.
+      assert.match(h.fake.requests[0].body.system[0].text, /run_command runs a command line in sh inside a sandbox/);
     });
   });
 

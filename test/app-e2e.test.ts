@@ -99,11 +99,12 @@ async function world(t: TestContext, options: { held?: Hold; sandbox?: Sandbox |
     handler: (req) => {
       if (req.tools.includes('submit_workflow')) return [toolUse('submit_workflow', { script: GENERATED })];
       if (asksForVerdict(req)) return [toolUse('submit_result', { verdict: 'accept', reason: 'the name is returned now' })];
-      if (isWriteAgent(req)) return req.turn === 0 ? [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })] : [text('done')];
       if (req.prompt.startsWith('SUMMARISE')) return [text('A greeter.')];
       if (options.held && /^SCAN [23]/.test(req.prompt)) return options.held.promise.then(() => [text(`answer to ${req.prompt}`)]);
       if (req.prompt.startsWith('SCAN')) return [text(`answer to ${req.prompt}`)];
       if (req.prompt.startsWith('AUDIT')) return [toolUse('submit_result', { findings: [FINDING] })];
+      // After the plain agents: they are offered edit_file too, in the run's shared worktree.
+      if (isWriteAgent(req)) return req.turn === 0 ? [toolUse('edit_file', { path: 'src/greet.js', old_string: "'hello '", new_string: "'hello ' + name" })] : [text('done')];
       return [text('done')];
     },
   });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, resolveCommit } from '../src/workspace/checkout.ts';
+import { createRunCheckout, pruneStaleWorktrees, removeRunWorktrees, resolveCommit } from '../src/workspace/checkout.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
 
 test('the pristine checkout holds the base commit and leaves the user\'s tree, index and branches alone', async () => {
@@ -11,7 +11,7 @@ test('the pristine checkout holds the base commit and leaves the user\'s tree, i
   gitIn(repo, 'add', 'a.txt');
   const home = tempDir();
   const sha = await resolveCommit(repo, 'HEAD');
-  const dir = await createPristineCheckout(repo, sha, home, 'run-1');
+  const dir = await createRunCheckout(repo, sha, home, 'run-1');
   assert.equal(readFileSync(join(dir, 'a.txt'), 'utf8'), 'base\n');
   assert.equal(gitIn(repo, 'status', '--porcelain').trim(), 'M  a.txt');
   assert.deepEqual(gitIn(repo, 'branch', '--format=%(refname:short)').trim().split('\n'), ['main']);
@@ -24,8 +24,8 @@ test('stale worktrees of dead runs are pruned; those of live runs are kept', asy
   const repo = makeRepo({ 'a.txt': 'x\n' });
   const home = tempDir();
   const sha = await resolveCommit(repo, 'HEAD');
-  const dead = await createPristineCheckout(repo, sha, home, 'dead-run');
-  const live = await createPristineCheckout(repo, sha, home, 'live-run');
+  const dead = await createRunCheckout(repo, sha, home, 'dead-run');
+  const live = await createRunCheckout(repo, sha, home, 'live-run');
   const pruned = await pruneStaleWorktrees(repo, home, (runId) => runId === 'live-run');
   assert.equal(pruned, 1);
   assert.equal(existsSync(dead), false);

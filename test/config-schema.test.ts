@@ -37,7 +37,7 @@ test('each default is written once, in the zod schema: the JSON Schema shows it 
   assert.deepEqual(CONFIG_DEFAULTS, {
     limits: { concurrency: 16, agentsPerRun: 1000, maxTurns: 50, memoryMb: 128, cpuMs: 10_000, wallMs: 3_600_000 },
     // The web's default is the door's: on for the CLI, off for the App and the Action (docs/security.md).
-    agents: { commandTimeoutMs: 120_000, web: { byDoor: { cli: true, app: false, action: false }, maxUses: 5 } },
+    agents: { commandTimeoutMs: 120_000, write: true, web: { byDoor: { cli: true, app: false, action: false }, maxUses: 5 } },
     gate: { timeoutMs: 600_000 },
     permissions: { trigger: 'write' },
     approval: 'generated',

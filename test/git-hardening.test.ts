@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChangeWorktrees } from '../src/workspace/changes.ts';
-import { changesSince, createPristineCheckout, removeRunWorktrees } from '../src/workspace/checkout.ts';
+import { changesSince, createRunCheckout, removeRunWorktrees } from '../src/workspace/checkout.ts';
 import { createProposalCommit } from '../src/workspace/proposal-commit.ts';
 import { BranchProposer } from '../src/workspace/branch-proposer.ts';
 import { executeTool } from '../src/agents/tools.ts';
@@ -95,7 +95,7 @@ test("Foreman's worktree add, add, commit, diff, update-ref, search and fetch ru
   // A fetch from `origin` would run the planted upload-pack program.
   await git(repo, ['fetch', '--quiet', 'origin']).catch(() => undefined);
   await changes.discard('c1');
-  const pristine = await createPristineCheckout(repo, base, home, 'run-2');
+  const pristine = await createRunCheckout(repo, base, home, 'run-2');
   await removeRunWorktrees(repo, home, 'run-2');
   assert.ok(pristine);
 

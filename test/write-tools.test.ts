@@ -293,9 +293,22 @@ describe('run_command', () => {
     assert.match(result.output, /\.github\/foreman\.yml/);
     assert.match(result.output, /agents\.commands/);
 
-    const none = await executeTool('run_command', { command: 'npm test' }, writer());
+    // agents.commands: [] allows nothing; an absent list allows any command line (below).
+    const none = await executeTool('run_command', { command: 'npm test' }, writer({ commands: [] }));
     assert.equal(none.isError, true);
     assert.match(none.output, /No commands are allowed here.*agents\.commands/);
+  });
+
+  test('without agents.commands, any command line runs through sh in the sandbox, which confines it', async () => {
+    const piped = await executeTool('run_command', { command: `echo one two | tr ' ' '\\n' | wc -l && touch made-here` }, writer());
+    assert.equal(piped.isError, false, piped.output);
+    assert.match(piped.output, /^Exit code 0 .*\n\s*2\n/);
+    assert.equal(await exists(path.join(root, 'made-here')), true, 'the root is writable');
+    const escape = await executeTool('run_command', { command: `echo x > ${path.join(outside, 'escaped.txt')}` }, writer());
+    assert.match(escape.output, /^Exit code [1-9]/, escape.output);
+    assert.equal(await exists(path.join(outside, 'escaped.txt')), false, 'nothing outside the root is writable');
+    const unavailable = await executeTool('run_command', { command: 'echo hi' }, writer({ sandbox: { kind: 'unavailable', reason: 'bwrap is missing', fix: 'install it' } }));
+    assert.match(unavailable.output, /was not run: the sandbox is unavailable: bwrap is missing; install it/);
   });
 
   test('shell operators are refused before anything runs', async () => {

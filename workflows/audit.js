@@ -1,6 +1,7 @@
 export const meta = {
   name: 'audit',
   description: 'Audit the code for one concern; keep only the findings that survive an adversarial review',
+  readOnly: true,
   whenToUse: 'args: the concern, e.g. "auth" or "error handling" (or { concern, maxFiles })',
   args: 'required',
   phases: [{ title: 'Map' }, { title: 'Audit' }, { title: 'Verify' }],

@@ -1,6 +1,7 @@
 export const meta = {
   name: 'review-pr',
   description: 'Review the changes of a pull request file by file; keep only the findings a skeptic could not refute',
+  readOnly: true,
   whenToUse: 'args: { diff, title?, body? } or the unified diff itself; from the CLI: foreman run review-pr --diff-from main; on GitHub the PR supplies it',
   args: 'required',
   phases: [{ title: 'Review' }, { title: 'Verify' }],

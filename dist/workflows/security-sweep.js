@@ -1,6 +1,7 @@
 export const meta = {
   name: 'security-sweep',
   description: 'Sweep the code for security vulnerabilities by class, with severity and CWE; keep only verified findings',
+  readOnly: true,
   whenToUse: 'args: optional { classes: ["sql injection", ...], maxFiles: 40 }; schedules and releases run it',
   phases: [{ title: 'Map' }, { title: 'Audit' }, { title: 'Verify' }],
 }

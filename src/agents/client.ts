@@ -59,7 +59,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #maxTurns: number;
   readonly #maxTokens: number;
   readonly #minCacheablePrefixTokens: number;
-  readonly #commands: readonly string[];
+  readonly #commands: readonly string[] | undefined;
   readonly #commandTimeoutMs: number | undefined;
   readonly #commandEnv: NodeJS.ProcessEnv | undefined;
   readonly #commandSecrets: Iterable<string> | undefined;
@@ -78,7 +78,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#maxTurns = options.maxTurns ?? 50;
     this.#maxTokens = options.maxTokens ?? 8_192;
     this.#minCacheablePrefixTokens = options.minCacheablePrefixTokens ?? MIN_CACHEABLE_PREFIX_TOKENS;
-    this.#commands = options.commands ?? [];
+    this.#commands = options.commands;
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#commandEnv = options.commandEnv;
     this.#commandSecrets = options.commandSecrets;
@@ -100,7 +100,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       maxTurns: this.#maxTurns,
       maxTokens: this.#maxTokens,
       minCacheablePrefixTokens: this.#minCacheablePrefixTokens,
-      commands: this.#commands,
+      ...(this.#commands ? { commands: this.#commands } : {}),
       commandTimeoutMs: this.#commandTimeoutMs,
       commandEnv: this.#commandEnv,
       commandSecrets: this.#commandSecrets,

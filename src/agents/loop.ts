@@ -71,7 +71,7 @@ const TRANSCRIPT_CHARS = 4_096;
 export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): Promise<AgentOutcome> {
   const write = request.write === true;
   const web = webServerTools(deps.web ?? NO_WEB, request.tools);
-  const framing = framingPrompt({ schema: request.schema !== undefined, write, commands: deps.commands, web: web.map((tool) => tool.name) });
+  const framing = framingPrompt({ schema: request.schema !== undefined, write, shared: write && request.shared === true, commands: deps.commands, web: web.map((tool) => tool.name) });
   const system = systemBlocks(framing, deps.projectMemory?.text, request.systemPrompt);
   const outcome = new Outcome(request, deps.models, transcriptSystem(system, deps.projectMemory));
   try {
@@ -99,6 +99,8 @@ class Outcome {
   readonly transcript: Transcript;
   readonly usage = zeroUsage();
   turns = 0;
+  /** A tool that writes or runs commands was called (AgentOutcome.wrote). */
+  wrote = false;
   readonly #startedAt = performance.now();
   readonly #request: AgentRequest;
   readonly #models: ModelTable;
@@ -128,6 +130,7 @@ class Outcome {
       turns: this.turns,
       elapsedMs: Math.round(performance.now() - this.#startedAt),
       transcript: this.transcript,
+      ...(this.wrote ? { wrote: true } : {}),
     };
   }
 }
@@ -189,6 +192,7 @@ async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Out
       continue;
     }
 
+    if (write && toolUses.some((use) => isMutatingTool(use.name))) outcome.wrote = true;
     const results = await runTools(toolUses, (use) =>
       use.name === SUBMIT_RESULT_TOOL && submissions ? submissions.submit(use.input) : executeTool(use.name, use.input, toolContext),
     );

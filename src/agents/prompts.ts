@@ -12,9 +12,11 @@ const EPHEMERAL = { type: 'ephemeral' } as const;
 
 export interface FramingOptions {
   schema: boolean;
-  /** A write agent: it changes files in its own worktree. */
+  /** The agent may change files and run commands. */
   write?: boolean;
-  /** The run_command patterns a write agent may use (`agents.commands`). */
+  /** Its root is the run's shared worktree (a plain agent), not a worktree of its own (a write agent). */
+  shared?: boolean;
+  /** The run_command patterns the agent may use (`agents.commands`); absent: any command line. */
   commands?: readonly string[];
   /** The web tools offered (web_search, web_fetch); none when absent. */
   web?: readonly string[];
@@ -27,13 +29,13 @@ export function framingPrompt(options: FramingOptions): string {
     'Nobody will answer questions. Do not ask for clarification, confirmation or permission; when something is ambiguous, make the most reasonable assumption, state it briefly, and finish the task.',
     'Work from evidence: use the tools to inspect the repository (paths are relative to its root) rather than guessing. Tool errors are returned to you as results; adjust and carry on.',
   ];
-  if (options.write) lines.push(...writeFraming(options.commands ?? []));
+  if (options.write) lines.push(...(options.shared ? sharedFraming(options.commands) : writeFraming(options.commands)));
   if (options.web && options.web.length > 0) lines.push(webFraming(options.web));
   if (options.schema) {
     lines.push(
       `Your answer is returned to the calling script as data. You must finish by calling the ${SUBMIT_RESULT_TOOL} tool with an object that matches its input schema; that call is your answer and ends your work. Text outside it is ignored. If ${SUBMIT_RESULT_TOOL} reports validation errors, fix them and call it again.`,
     );
-  } else if (options.write) {
+  } else if (options.write && !options.shared) {
     lines.push(
       'When you are done, end with a short summary of what you changed and why, and whether the checks you ran passed, as your final message; it is returned to the calling script verbatim. No preamble, no offers of further help, no questions.',
     );
@@ -45,15 +47,33 @@ export function framingPrompt(options: FramingOptions): string {
   return lines.join('\n\n');
 }
 
-function writeFraming(commands: readonly string[]): string[] {
-  const checks =
-    commands.length > 0
-      ? `Check your change with run_command, which runs only these commands (no shell; '*' stands for one argument, a final '**' for any remaining ones): ${commands.map((c) => `\`${c}\``).join(', ')}. A failing check is information: fix the cause and run it again.`
-      : 'No commands are allowed in this repository, so run_command refuses everything; check your change by reading it back.';
+/** What run_command runs here, in one sentence. */
+function commandRule(commands: readonly string[] | undefined): string {
+  if (commands === undefined) {
+    return 'run_command runs a command line in sh inside a sandbox, in the repository root: no network, and nothing outside the repository is writable.';
+  }
+  if (commands.length === 0) return 'No commands are allowed in this repository, so run_command refuses everything; check your work by reading it back.';
+  return `run_command runs only these commands (no shell; '*' stands for one argument, a final '**' for any remaining ones): ${commands.map((c) => `\`${c}\``).join(', ')}.`;
+}
+
+function writeFraming(commands: readonly string[] | undefined): string[] {
+  const checks = commands?.length === 0 ? commandRule(commands) : `Check your change with run_command. ${commandRule(commands)} A failing check is information: fix the cause and run it again.`;
   return [
     'You work in your own git worktree of the repository, and your task is to change it. Make the change with edit_file (for part of a file; read the file first) and write_file (for new files or complete rewrites). Keep the change minimal: only what the task needs, in the style of the surrounding code, without unrelated reformatting or clean-ups.',
     checks,
     'Do not commit, create branches or push: the runtime commits whatever you leave in the worktree. Files inside .git cannot be read or written.',
+  ];
+}
+
+/**
+ * A plain agent, in the worktree every plain agent of the run shares, as Claude Code's agents share
+ * the session's working directory: it may edit, but only when its task asks for it.
+ */
+function sharedFraming(commands: readonly string[] | undefined): string[] {
+  return [
+    "You work in the run's working tree of the repository, which the run's other agents share and may be editing at the same time. Change files only when your task asks for it: edit_file for part of a file (read it first), write_file for new files or complete rewrites; keep edits minimal and in the style of the surrounding code.",
+    `Use run_command to run the repository's tests, build or git commands (git log, git diff) when the task needs it. ${commandRule(commands)}`,
+    "Do not commit, create branches or push: what the run's agents leave in the working tree becomes one change of the run when it ends. Files inside .git cannot be read or written.",
   ];
 }
 

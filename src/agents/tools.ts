@@ -1,9 +1,11 @@
 // The agents' tools, confined to the agent's root directory (a git checkout or worktree): read
-// tools for every agent; edit_file, write_file and run_command for write agents only. Anything the
+// tools for every agent; edit_file, write_file and run_command for agents that may write (plain
+// agents in the run's shared worktree, and write agents in their own). Anything the
 // model gets wrong — a bad path, an escape attempt, a bad regex, a command it may not run — comes
 // back as a tool error the model can read and correct; nothing here throws at the agent loop.
 // One file per tool in tools/; each tool's schema and argument checks come from one zod object.
 import type Anthropic from '@anthropic-ai/sdk';
+import { fromClaudeCode } from './tools/aliases.ts';
 import { withoutHostPaths } from './tools/confinement.ts';
 import { editFileTool } from './tools/edit-file.ts';
 import { listFilesTool } from './tools/list-files.ts';
@@ -21,7 +23,7 @@ export { MAX_EDIT_FILE_BYTES } from './tools/edit-file.ts';
 export { DEFAULT_COMMAND_TIMEOUT_MS, MAX_COMMAND_OUTPUT } from './tools/run-command.ts';
 
 const READS: readonly Tool[] = [listFilesTool, readFileTool, searchTool];
-/** Tools of write agents only, offered after the read tools. */
+/** Tools of agents that may write only, offered after the read tools. */
 const WRITES: readonly Tool[] = [editFileTool, writeFileTool, runCommandTool];
 const BY_NAME = new Map([...READS, ...WRITES].map((tool) => [tool.name, tool]));
 
@@ -32,11 +34,19 @@ export const EDIT_FILE = editFileTool.name;
 export const WRITE_FILE = writeFileTool.name;
 export const RUN_COMMAND = runCommandTool.name;
 
-/** Tool calls that change the worktree or run code in it; the loop runs these one at a time. */
-export const isMutatingTool = (name: string): boolean => BY_NAME.get(name)?.mutating ?? false;
+/** Tool calls that change the worktree or run code in it (by Foreman's name or Claude Code's); the loop runs these one at a time. */
+export const isMutatingTool = (name: string): boolean => toolNamed(name)?.mutating ?? false;
 
-/** Runs one tool for an agent. Never throws: failures are tool errors for the model. */
+/** Foreman's tool, by its own name or by Claude Code's (tools/aliases.ts). */
+const toolNamed = (name: string): Tool | undefined => BY_NAME.get(name) ?? BY_NAME.get(fromClaudeCode(name, undefined, '')?.name ?? '');
+
+/**
+ * Runs one tool for an agent. Never throws: failures are tool errors for the model. Claude Code's
+ * tool names and inputs (`Read` with `file_path`, …) run the Foreman tool they stand for.
+ */
 export async function executeTool(name: string, input: unknown, context: ToolContext): Promise<ToolResult> {
+  const alias = BY_NAME.has(name) ? null : fromClaudeCode(name, input, context.root);
+  if (alias) ({ name, input } = alias);
   try {
     const tool = BY_NAME.get(name);
     if (!tool || (context.tools && !context.tools.includes(name))) return fail(`unknown tool "${name}"; available tools: ${toolNames(context)}`);

@@ -10,9 +10,9 @@ export class UsageError extends Error {}
 const COMMANDS_HELP: Record<string, { synopsis: string; details: string; summary?: string }> = {
   run: {
     synopsis: `foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId> | --diff-from REF] [--repo DIR] [--base REF]
-              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--yes] [--json] [--no-sandbox]`,
-    details: `Runs a workflow against a pristine checkout of the commit --base names; uncommitted changes are not
-seen by agents. \`run <id>\` is the first line on stderr; the result goes to stdout.
+              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--read-only] [--yes] [--json] [--no-sandbox]`,
+    details: `Runs a workflow in a checkout of the commit --base names, which its agents share; uncommitted changes
+are not seen by agents, and what the agents edit becomes a change (a foreman/… branch), never your tree. \`run <id>\` is the first line on stderr; the result goes to stdout.
   --args V             the workflow's args: JSON if V starts with { or [, else its JSON value or the text
   --from-run ID        the result of a completed run as args (e.g. fix-findings after an audit)
   --diff-from REF      args { diff, base, head }: what --base changed since it left REF
@@ -23,6 +23,7 @@ seen by agents. \`run <id>\` is the first line on stderr; the result goes to std
   --budget-tokens N    start no agent once N tokens are spent (the run ends budget-exhausted)
   --max-cost-usd X     start no agent once $X is spent
   --max-agents N       start at most N agents (default 1,000)
+  --read-only          plain agent() calls only list, read and search: no edits, no commands
   --yes                run a workflow written from free text without asking
   --json               one JSON object on stdout instead of the result
   --no-sandbox         run gate steps and agents' commands without the OS sandbox (also FOREMAN_SANDBOX=off);
@@ -154,6 +155,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       ...CAP_OPTIONS,
       json: { type: 'boolean' },
       yes: { type: 'boolean' },
+      'read-only': { type: 'boolean' },
       'no-sandbox': { type: 'boolean' },
     },
     'run',
@@ -177,6 +179,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     ...capsOf(values),
     json: values.json ?? false,
     yes: values.yes ?? false,
+    readOnly: values['read-only'] ?? false,
     noSandbox: values['no-sandbox'] ?? false,
   };
 }

@@ -167,10 +167,10 @@ async function existingDir(dir: string): Promise<string> {
 async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseRunArgs(argv);
   await existingDir(args.repo);
-  const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents } = args;
+  const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents, readOnly } = args;
   const scriptArgs =
     args.fromRun !== undefined ? await runResult(foremanHome(io.env), args.fromRun) : args.diffFrom !== undefined ? await changesSince(repo, args.diffFrom, base) : args.args;
-  const request: RunRequest = { ref, typedPath: true, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents };
+  const request: RunRequest = { ref, typedPath: true, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents, readOnly };
   if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null, args.noSandbox), BUILTIN_DIR);
   try {
     return await withProgress(io, args.json, (env) => startRun(request, env), args.noSandbox);

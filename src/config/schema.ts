@@ -76,7 +76,9 @@ const agents = z.strictObject({
   commands: z
     .array(z.string().min(1))
     .optional()
-    .describe("Commands write agents may run with run_command, e.g. 'npm test' or 'npx eslint **'. '*' matches one argument, a final '**' any remaining ones. Default: none"),
+    .describe(
+      "Restricts run_command to these commands, run without a shell, e.g. 'npm test' or 'npx eslint **'. '*' matches one argument, a final '**' any remaining ones; [] allows none. Default: any command line, run in the OS sandbox",
+    ),
   commandTimeoutMs: defaulted(z.int().min(1000), 120_000).describe('Timeout of one run_command'),
   web: z
     .union([z.boolean(), webTools])
@@ -84,6 +86,13 @@ const agents = z.strictObject({
     .describe(
       "Agents' WebSearch and WebFetch (the Messages API's server tools): true, false, or { search, fetch, maxUses, allowedDomains | blockedDomains }. Default: on in the CLI (your own machine, as in Claude Code), off in the GitHub App and the Action, which run on other people's input (docs/security.md)",
     ),
+  write: defaulted(z.boolean(), true).describe(
+    "Plain agent() calls may edit the run's shared working tree and run commands, as in Claude Code; what they leave becomes one candidate change. false: they only list, read and search",
+  ),
+  readOnlyWorkflows: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("Workflows (by meta.name) whose plain agents only list, read and search, whatever agents.write says, e.g. ['audit']. The built-in audit, review-pr and security-sweep are read-only anyway"),
 });
 
 const gate = z.strictObject({
@@ -103,7 +112,7 @@ const approval = defaulted(z.enum(['generated', 'always', 'never']), 'generated'
 );
 const sarif = defaulted(z.boolean(), false).describe('Upload the findings of runs started from GitHub to code scanning as SARIF');
 const changes = defaulted(z.enum(['propose', 'report']), 'propose').describe(
-  "What happens to changes left by isolation: 'worktree' agents that the script did not claim: gated and proposed, or only reported",
+  "What happens to changes left by isolation: 'worktree' agents that the script did not claim, and to the edits plain agents left in the run's shared worktree: gated and proposed, or only reported",
 );
 
 export const configSchema = z.strictObject({
@@ -167,7 +176,7 @@ export const CONFIG_DEFAULTS = {
     cpuMs: defaultOf(limits.shape.cpuMs),
     wallMs: defaultOf(limits.shape.wallMs),
   },
-  agents: { commandTimeoutMs: defaultOf(agents.shape.commandTimeoutMs), web: { byDoor: WEB_BY_DOOR, maxUses: defaultOf(webTools.shape.maxUses) } },
+  agents: { commandTimeoutMs: defaultOf(agents.shape.commandTimeoutMs), write: defaultOf(agents.shape.write), web: { byDoor: WEB_BY_DOOR, maxUses: defaultOf(webTools.shape.maxUses) } },
   gate: { timeoutMs: defaultOf(gate.shape.timeoutMs) },
   permissions: { trigger: defaultOf(permissions.shape.trigger) },
   approval: defaultOf(approval),

@@ -28,8 +28,8 @@ export interface AgentRequest {
   /** Directory the agent's tools are confined to. */
   root: string;
   /**
-   * A write agent (change(), isolation: 'worktree') also gets edit_file, write_file and
-   * run_command; its root is its own worktree.
+   * The agent also gets edit_file, write_file and run_command: a write agent (change(),
+   * isolation: 'worktree') in its own worktree, or a plain agent in the run's shared worktree.
    */
   write?: boolean;
   /**
@@ -39,6 +39,8 @@ export interface AgentRequest {
   tools?: readonly string[];
   /** The agent type's own prompt (the Markdown body of its definition), after Foreman's framing. */
   systemPrompt?: string;
+  /** `root` is the run's shared worktree, which the run's other plain agents edit too. */
+  shared?: boolean;
   signal: AbortSignal;
   /** Asked before every model turn; a non-null answer stops the agent (it resolves to null). */
   shouldStop: () => string | null;
@@ -74,6 +76,8 @@ export interface AgentOutcome {
   turns: number;
   elapsedMs: number;
   transcript: Transcript;
+  /** The agent called a tool that writes or runs commands (edit_file, write_file, run_command). */
+  wrote?: boolean;
 }
 
 /**
@@ -180,12 +184,26 @@ export interface Proposer {
   propose(request: ProposalRequest): Promise<Proposal>;
 }
 
+/** A change's commit under its ref, what it changed, and the protected files left out (`path: why`). */
+export interface ChangeSnapshot {
+  commit: string;
+  files: ChangeFile[];
+  diff: string;
+  leftOut?: string[];
+}
+
 /** The engine's handle on the repository for write agents; the service implements it. */
 export interface ChangeWorkspace {
   /** A fresh worktree of the base commit: the write agent's root. */
   open(changeId: string): Promise<string>;
   /** Commits what the agent left under the change's ref; null when it changed nothing. */
-  snapshot(changeId: string, message: string): Promise<{ commit: string; files: ChangeFile[]; diff: string; leftOut?: string[] } | null>;
+  snapshot(changeId: string, message: string): Promise<ChangeSnapshot | null>;
+  /**
+   * Commits what the run's shared worktree (the plain agents' root) holds against the base, under
+   * a change ref of its own (`id`), leaving the worktree as it is; null when it holds no change.
+   * A resumed run's shared worktree starts from the last one. Calls run one at a time.
+   */
+  snapshotShared(message: string): Promise<(ChangeSnapshot & { id: string }) | null>;
   /** A worktree holding the change commit (reviewers, gate), recreated from the ref if needed. */
   checkout(changeId: string): Promise<string>;
   /** Removes the worktree, keeps the ref. */

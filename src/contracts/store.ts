@@ -26,6 +26,8 @@ export interface RunOptions {
    * types and CLAUDE.md are looked up from there (the CLI's current directory), on resume too.
    */
   workDir?: string;
+  /** The run was started read-only (CLI --read-only): its plain agents never write, resumed or not. */
+  readOnly?: boolean;
 }
 
 export interface NewRun {

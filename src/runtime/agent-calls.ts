@@ -1,5 +1,6 @@
-// The one path for every model agent of a run: read-only agents, agents inside a change, and
-// write agents (change(), isolation: 'worktree') whose result is snapshotted into a change.
+// The one path for every model agent of a run: plain agents (in the run's shared worktree, which
+// they may edit unless the run is read-only), read-only agents inside a change, and write agents
+// (change(), isolation: 'worktree') whose result is snapshotted into a change.
 import type { LimitFunction } from 'p-limit';
 import type { RefusalError } from '../contracts/errors.ts';
 import type { RunEvent } from '../contracts/events.ts';
@@ -14,7 +15,7 @@ import type { ProgressTracker } from './progress.ts';
 
 const DEFAULT_PHASE = 'Run';
 
-/** agent: read-only; change: change()'s write agent; worktree-agent: agent() with isolation: 'worktree'. */
+/** agent: a plain agent, or one inside a change (`cwd`); change: change()'s write agent; worktree-agent: agent() with isolation: 'worktree'. */
 export type AgentKind = 'agent' | 'change' | 'worktree-agent';
 
 /** One agent call, as its parts below need it. */
@@ -31,6 +32,8 @@ interface AgentCall {
   /** The change a read-only agent reads inside (`cwd`), which its cost adds to. */
   inside: ChangeState | null;
   cwdId: string | null;
+  /** A plain agent that may edit the run's shared worktree (ExecuteOptions.agentsWrite). */
+  shared: boolean;
   /** The change a write agent makes: stable across resumes, from the call's identity. */
   changeId: string | null;
   /** The agent type `opts.agentType` named. */
@@ -40,7 +43,7 @@ interface AgentCall {
 /** What agents share with the rest of their run (engine.ts's RunExecution). */
 export interface AgentRunContext {
   readonly deps: { store: Store; runner: AgentRunner; models: ModelTable; agentTypes?: AgentTypes };
-  readonly options: { agentRoot: string };
+  readonly options: { agentRoot: string; agentsWrite?: boolean };
   readonly run: RunRecord;
   readonly signal: AbortSignal | undefined;
   readonly journal: Journal;
@@ -50,6 +53,8 @@ export interface AgentRunContext {
   readonly tracker: ProgressTracker;
   emit(event: RunEvent): void;
   warnOnce(key: string, message: string): void;
+  /** Snapshots the shared worktree, so a resumed run finds what its replayed agents edited. */
+  saveSharedWorktree(): Promise<unknown>;
   requireWorkspace(callee: string): ChangeWorkspace;
   refusalError(callee: string, refusal: Refusal): RefusalError<unknown>;
 }
@@ -80,6 +85,9 @@ export class AgentCalls {
     // Stopped, but not by the user: a cap cut it short before its next model turn.
     const cutByCap = outcome.status === 'stopped' && !run.signal?.aborted ? run.ceilings.capRefusal() : null;
     if (cutByCap) run.ceilings.noteCap(cutByCap);
+    // Before the journal entry: once the agent is journaled, a resume only replays it, so its
+    // edits must already be in the snapshot the resumed run starts from.
+    if (call.shared && outcome.wrote && outcome.status === 'done') await run.saveSharedWorktree();
     const { output, made } = await this.#keepChange(call, outcome);
     const completed = await this.#record(call, outcome, output);
     if (completed) {
@@ -110,6 +118,7 @@ export class AgentCalls {
     const workspace = writes || opts.cwd !== undefined ? run.requireWorkspace(kind === 'change' ? 'change()' : 'agent()') : null;
     const inside = opts.cwd !== undefined && !writes ? run.changes.require(opts.cwd?.id, 'agent(prompt, { cwd })') : null;
     const cwdId = inside ? String(opts.cwd!.id) : null;
+    const shared = kind === 'agent' && opts.cwd === undefined && run.options.agentsWrite === true;
     // As in Claude Code: the call's model, else the type's, else the run's (`inherit`).
     const model = resolveModel(run.deps.models, opts.model ?? type?.model ?? run.run.options.model);
     // The framing and label/phase are display or runtime concerns: keep them out of the key so
@@ -124,7 +133,7 @@ export class AgentCalls {
     });
     // Stable across resumes: the call's identity, not the order calls happened to arrive in.
     const changeId = writes ? `c${ticket.key.slice(0, 10)}${ticket.occurrence > 0 ? `-${ticket.occurrence}` : ''}` : null;
-    return { kind, prompt, opts, phase, label, model, ticket, workspace, inside, cwdId, changeId, type };
+    return { kind, prompt, opts, phase, label, model, ticket, workspace, inside, cwdId, shared, changeId, type };
   }
 
   /**
@@ -186,7 +195,8 @@ export class AgentCalls {
       schema: call.opts.schema,
       label,
       root,
-      write: call.kind !== 'agent',
+      write: call.kind !== 'agent' || call.shared,
+      ...(call.shared ? { shared: true } : {}),
       ...(call.type?.tools ? { tools: call.type.tools } : {}),
       ...(call.type?.systemPrompt ? { systemPrompt: call.type.systemPrompt } : {}),
       signal: run.signal ?? new AbortController().signal,

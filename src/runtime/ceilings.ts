@@ -33,6 +33,10 @@ export class Ceilings {
     return this.#spentTokens;
   }
 
+  get spentUsd(): number {
+    return this.#spentUsd;
+  }
+
   get cappedAgents(): number {
     return this.#cappedAgents;
   }

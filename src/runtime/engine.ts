@@ -5,7 +5,7 @@ import { CAP_CONFIG_KEYS, type CapKind } from '../contracts/caps.ts';
 import { CeilingError } from '../contracts/errors.ts';
 import type { RunEvent, RunListener } from '../contracts/events.ts';
 import type { HostCallHandlers, HostCallRequest, NestedWorkflow } from '../contracts/host-calls.ts';
-import type { AgentRunner, AgentTypes, Change, ChangeWorkspace, GateResult, Proposal, ProposalVote } from '../contracts/ports.ts';
+import type { AgentRunner, AgentTypes, Change, ChangeSnapshot, ChangeWorkspace, GateResult, Proposal, ProposalVote } from '../contracts/ports.ts';
 import type { RunRecord, RunStatus, Store } from '../contracts/store.ts';
 import { AgentCalls } from './agent-calls.ts';
 import { Ceilings, type Refusal } from './ceilings.ts';
@@ -40,8 +40,14 @@ export interface EngineDeps {
 export interface ExecuteOptions {
   run: RunRecord;
   script: { body: string; file: string };
-  /** Directory read-only agents are confined to: the pristine checkout of the base commit. */
+  /** The root of plain agents: the run's checkout of the base commit, which they share. */
   agentRoot: string;
+  /**
+   * Plain agents may edit agentRoot and run commands in it, as Claude Code's agents share the
+   * session's working directory; what they leave becomes one candidate change at the end of the
+   * run (ChangeWorkspace.snapshotShared). Needs a workspace. Default: read-only.
+   */
+  agentsWrite?: boolean;
   resumed: boolean;
   signal?: AbortSignal;
   /** What happens to changes isolation: 'worktree' agents leave unclaimed (config `changes`). */
@@ -120,6 +126,16 @@ export class RunExecution {
     this.emit({ type: 'warn', message });
   }
 
+  /** Snapshots the shared worktree (see ExecuteOptions.agentsWrite); what it left out is warned about once. */
+  async saveSharedWorktree(): Promise<(ChangeSnapshot & { id: string }) | null> {
+    if (!this.options.agentsWrite || !this.deps.workspace) return null;
+    const saved = await this.deps.workspace.snapshotShared(`${this.run.workflow}: the agents' edits\n\nForeman run ${this.run.id}`);
+    if (saved?.leftOut) {
+      this.warnOnce(`protected:${saved.id}`, `the run's working tree: left out protected files its agents' commands changed (${saved.leftOut.join('; ')}); agents may not change them`);
+    }
+    return saved;
+  }
+
   requireWorkspace(callee: string): ChangeWorkspace {
     if (!this.deps.workspace) throw new Error(`${callee} needs a repository workspace, and this run has none`);
     return this.deps.workspace;
@@ -160,7 +176,10 @@ export class RunExecution {
         { memoryLimitMb: limits.memoryLimitMb, cpuLimitMs: limits.cpuLimitMs, wallLimitMs: limits.wallLimitMs },
         signal,
       );
-      if (!signal?.aborted) await this.#settleCandidates();
+      if (!signal?.aborted) {
+        await this.#sharedCandidate(result);
+        await this.#settleCandidates();
+      }
       const status = ended() ?? 'completed';
       if (status === 'completed') await this.#releaseProposed();
       return { status, result, error: null };
@@ -312,6 +331,30 @@ export class RunExecution {
   }
 
   // ---- the end of the run ----------------------------------------------------------------------
+
+  /**
+   * What the plain agents left in the shared worktree, as one candidate change like an
+   * isolation: 'worktree' agent's: settled by #settleCandidates with the others. A resumed run
+   * snapshots the same tree again and gets the same commit, so its journaled gate and proposal replay.
+   */
+  async #sharedCandidate(result: unknown): Promise<void> {
+    const saved = await this.saveSharedWorktree();
+    if (!saved) return;
+    const summary = typeof result === 'string' && result.trim() !== '' ? `\n\n${result}` : '';
+    const label = `${this.run.workflow}: the agents' edits`;
+    this.changes.add(saved.id, {
+      label,
+      files: saved.files,
+      // The run's agents made it together: its cost is the run's.
+      costUsd: this.ceilings.spentUsd,
+      gate: null,
+      proposal: null,
+      discarded: false,
+      candidate: true,
+      result: `The edits the agents of run ${this.run.id} (workflow ${this.run.workflow}) left in its working tree.${summary}`,
+    });
+    this.emit({ type: 'change-made', changeId: saved.id, label, files: saved.files.length, candidate: true });
+  }
 
   /**
    * Changes left by isolation: 'worktree' agents that the script never gated, proposed or

@@ -1,5 +1,5 @@
 // The one core every front door calls: find and validate a script, pin the base commit, create
-// the run, give agents a pristine checkout, execute, clean up. Front doors only parse input and
+// the run, give its agents their shared checkout, execute, clean up. Front doors only parse input and
 // render output.
 import { randomBytes } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
@@ -13,10 +13,11 @@ import type { RunListener } from '../contracts/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
 import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
 import { ProcessLedger, processLedgerDir } from '../workspace/process-ledger.ts';
-import { createPristineCheckout, pruneStaleWorktrees, removeRunWorktrees, repositoryRoot } from '../workspace/checkout.ts';
+import { pruneStaleWorktrees, removeRunWorktrees, repositoryRoot } from '../workspace/checkout.ts';
+import { openSharedWorktree } from '../workspace/changes.ts';
 import { resolveBase, uncommittedNote } from './checkout-notes.ts';
 import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
-import { validateScript } from '../workflows/validate.ts';
+import { validateScript, type WorkflowMeta } from '../workflows/validate.ts';
 import type { Proposer } from '../contracts/ports.ts';
 import { BranchProposer } from '../workspace/branch-proposer.ts';
 import { createRunWorkspace } from './workspace.ts';
@@ -60,8 +61,8 @@ export interface ServiceEnv {
   workflowRoot?: string;
   /**
    * The code under review is not trusted (a fork's pull request without a maintainer's approval):
-   * the reason. Nothing of it is built, tested or proposed, and agents run no commands; read-only
-   * agents still read it.
+   * the reason. Nothing of it is built, tested or proposed, agents run no commands, and plain
+   * agents are read-only; they still read it.
    */
   untrusted?: string;
   /**
@@ -96,6 +97,8 @@ export interface RunTuning {
   budgetTokens?: number;
   maxCostUsd?: number;
   maxAgents?: number;
+  /** The run's plain agents only list, read and search (CLI --read-only); kept for its resumes. */
+  readOnly?: boolean;
 }
 
 export interface RunRequest extends RunTuning {
@@ -249,7 +252,8 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
     const other = await store.getRun(id);
     return other !== null && isRunLive(other);
   });
-  const agentRoot = await createPristineCheckout(run.repoDir, run.baseSha, env.home, run.id);
+  const agentRoot = await openSharedWorktree(run.repoDir, run.baseSha, env.home, run.id);
+  const agentsWrite = plainAgentsWrite(config, script.meta, run.options, env);
   await warm;
   try {
     // Once per run: every agent reads the same definitions and memory, and shares their cache.
@@ -288,6 +292,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       env: env.commandEnv,
       sandbox,
       secrets: held,
+      sharedRoot: agentRoot,
       ...(env.untrusted ? { refusal: env.untrusted } : {}),
     });
     return await executeRun(
@@ -296,6 +301,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
         run,
         script,
         agentRoot,
+        agentsWrite,
         resumed,
         signal: env.signal,
         unclaimedChanges: config.changes ?? CONFIG_DEFAULTS.changes,
@@ -323,6 +329,17 @@ async function directoryInside(repo: string, dir: string): Promise<string> {
   return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? '' : inside.split(sep).join('/');
 }
 
+/**
+ * Whether the run's plain agents may edit their shared worktree and run commands: yes, as in Claude
+ * Code, unless the config (agents.write, agents.readOnlyWorkflows), the script (meta.readOnly, as
+ * the built-in audits declare), the run (--read-only) or untrusted code under review says no.
+ */
+function plainAgentsWrite(config: ForemanConfig, meta: WorkflowMeta, options: RunOptions, env: ServiceEnv): boolean {
+  if (env.untrusted || options.readOnly === true || meta.readOnly === true) return false;
+  if (config.agents?.readOnlyWorkflows?.includes(meta.name)) return false;
+  return config.agents?.write ?? CONFIG_DEFAULTS.agents.write;
+}
+
 function runOptions(config: ForemanConfig, request: RunRequest): RunOptions {
   const limits = config.limits ?? {};
   return {
@@ -335,6 +352,7 @@ function runOptions(config: ForemanConfig, request: RunRequest): RunOptions {
     wallLimitMs: limits.wallMs ?? DEFAULT_LIMITS.wallLimitMs,
     maxAgents: request.maxAgents ?? limits.agentsPerRun ?? DEFAULT_LIMITS.maxAgents,
     maxTurns: limits.maxTurns ?? DEFAULT_LIMITS.maxTurns,
+    ...(request.readOnly ? { readOnly: true } : {}),
   };
 }
 

@@ -4,7 +4,7 @@ import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { urlsIn } from '../report/inert-markdown.ts';
 import { proposalBranch, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
 import type { ChangeWorkspace, Proposer } from '../contracts/ports.ts';
-import { ChangeWorktrees } from '../workspace/changes.ts';
+import { ChangeWorktrees, SHARED_CHANGE_ID } from '../workspace/changes.ts';
 import { git } from '../workspace/git.ts';
 import { createGateRunner, type GateSlots, planGate } from '../workspace/gate.ts';
 import type { SandboxChoice } from '../workspace/sandbox.ts';
@@ -26,6 +26,8 @@ export interface RunWorkspaceOptions {
   sandbox: SandboxChoice;
   /** Why gates and proposals are refused for this run (untrusted code), if they are. */
   refusal?: string;
+  /** The run's shared worktree (the plain agents' root), which snapshotShared commits. */
+  sharedRoot?: string;
 }
 
 export const DEFAULT_GATE_TIMEOUT_MS = CONFIG_DEFAULTS.gate.timeoutMs;
@@ -45,9 +47,22 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
     ...(options.secrets ? { secrets: options.secrets } : {}),
   });
 
+  // Snapshots of the shared worktree one at a time, so a later one never lands before an earlier one.
+  let sharedQueue: Promise<unknown> = Promise.resolve();
+
   return {
     open: (id) => worktrees.open(id),
     snapshot: (id, message) => worktrees.snapshot(id, message),
+    snapshotShared(message) {
+      const root = options.sharedRoot;
+      if (!root) return Promise.resolve(null);
+      const next = sharedQueue.then(async () => {
+        const made = await worktrees.snapshotInPlace(root, SHARED_CHANGE_ID, message);
+        return made ? { id: SHARED_CHANGE_ID, ...made } : null;
+      });
+      sharedQueue = next.catch(() => undefined);
+      return next;
+    },
     checkout: (id) => worktrees.checkout(id),
     close: (id) => worktrees.close(id),
     discard: (id) => worktrees.discard(id),

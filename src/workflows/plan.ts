@@ -143,7 +143,7 @@ export function formatPlan(plan: WorkflowPlan): string[] {
   lines.push(
     plan.writesCode
       ? '  code:    edits code in worktrees; changes that pass review and the gate are proposed as foreman/… branches'
-      : '  code:    read-only: agents only read the repository',
+      : "  code:    no change() or fix(); what its agents edit in the run's working tree becomes one change (unless the run is read-only)",
   );
   return lines;
 }

@@ -13,6 +13,8 @@ export interface WorkflowMeta {
   description: string;
   whenToUse?: string;
   phases?: Array<{ title: string; [k: string]: unknown }>;
+  /** Foreman: the workflow's plain agents only list, read and search (audits of untrusted input). */
+  readOnly?: boolean;
   [k: string]: unknown;
 }
 
@@ -242,6 +244,11 @@ function readMeta(object: ObjectExpression, errorAt: ErrorAt): WorkflowMeta {
   const whenToUse = findProperty(object, 'whenToUse');
   if (whenToUse && typeof meta.whenToUse !== 'string') {
     throw errorAt(whenToUse.value.start, 'meta.whenToUse must be a string', 'describe when to use the workflow (and its args) in a string');
+  }
+
+  const readOnly = findProperty(object, 'readOnly');
+  if (readOnly && typeof meta.readOnly !== 'boolean') {
+    throw errorAt(readOnly.value.start, 'meta.readOnly must be true or false', "write `readOnly: true` to keep the workflow's agents from editing files or running commands, or leave it out");
   }
 
   const phases = findProperty(object, 'phases');

@@ -2,10 +2,10 @@
 // $FOREMAN_HOME/worktrees/<run>/<change>. What an agent leaves is committed to
 // refs/foreman/<run>/<change>: the ref outlives the worktree, so a resumed run finds the change
 // again after a crash removed every worktree.
-import { access, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { ChangeFile } from '../contracts/ports.ts';
-import { runWorktreeDir } from './checkout.ts';
+import { access, copyFile, mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ChangeFile, ChangeSnapshot } from '../contracts/ports.ts';
+import { createRunCheckout, runWorktreeDir } from './checkout.ts';
 import { git } from './git.ts';
 import { protectedReason } from './protected-paths.ts';
 
@@ -15,15 +15,46 @@ export const MAX_DIFF_CHARS = 100_000;
 /** Who the change commits are by; proposals get their own commit and message later. */
 const IDENTITY = ['-c', 'user.name=Foreman', '-c', 'user.email=foreman@users.noreply.github.com'];
 
-export interface ChangeSnapshot {
-  commit: string;
-  files: ChangeFile[];
-  diff: string;
-  /** Protected files the agent's commands changed, left out of the change: `path: why`. */
-  leftOut?: string[];
-}
 
 export const changeRef = (runId: string, changeId: string): string => `refs/foreman/${runId}/${changeId}`;
+
+/** The change the run's shared worktree makes (snapshotInPlace); write agents' ids start with `c`. */
+export const SHARED_CHANGE_ID = 'shared';
+
+/**
+ * The run's checkout (createRunCheckout), which its plain agents share: for a resumed run, with the
+ * files of the shared worktree's last snapshot, so the edits of agents the journal replays are there.
+ */
+export async function openSharedWorktree(repo: string, sha: string, home: string, runId: string): Promise<string> {
+  const saved = await git(repo, ['rev-parse', '--verify', '--quiet', changeRef(runId, SHARED_CHANGE_ID)]).then(
+    (out) => out.trim() || undefined,
+    () => undefined,
+  );
+  return createRunCheckout(repo, sha, home, runId, saved);
+}
+
+/**
+ * edit_file and write_file refuse protected files (workflows, actions, Foreman's config), but a
+ * command the agent ran (`npm test` running what it wrote) can still change them. Whatever it
+ * changed there goes back to the base, in the index and on disk, so no change, gate or pull
+ * request carries it; returns `path: why` for each. `env` selects another index (GIT_INDEX_FILE).
+ */
+export async function dropProtectedChanges(dir: string, baseSha: string, env: Record<string, string> = {}): Promise<string[]> {
+  const staged = (await git(dir, ['diff', '--cached', '--name-only', '-z', '--no-renames', baseSha], { env })).split('\0').filter(Boolean);
+  const leftOut: string[] = [];
+  // Workflows first: once they are back as in the base, the local actions they use are known.
+  const ordered = [...staged.filter((p) => p.startsWith('.github/')), ...staged.filter((p) => !p.startsWith('.github/'))];
+  for (const path of ordered) {
+    const why = await protectedReason(dir, path);
+    if (!why) continue;
+    leftOut.push(`${path}: ${why}`);
+    await git(dir, ['reset', '--quiet', baseSha, '--', path], { env });
+    const inBase = (await git(dir, ['ls-tree', '--name-only', baseSha, '--', path])).trim() !== '';
+    if (inBase) await git(dir, ['checkout', baseSha, '--', path], { env });
+    else await rm(join(dir, path), { force: true });
+  }
+  return leftOut;
+}
 
 export class ChangeWorktrees {
   readonly #repo: string;
@@ -59,7 +90,7 @@ export class ChangeWorktrees {
   async snapshot(changeId: string, message: string): Promise<ChangeSnapshot | null> {
     const dir = this.dirOf(changeId);
     await git(dir, ['add', '--all']);
-    const leftOut = await this.#dropProtected(dir);
+    const leftOut = await dropProtectedChanges(dir, this.#baseSha);
     const tree = (await git(dir, ['write-tree'])).trim();
     const baseTree = (await git(this.#repo, ['rev-parse', `${this.#baseSha}^{tree}`])).trim();
     if (tree === baseTree) return null;
@@ -71,26 +102,36 @@ export class ChangeWorktrees {
   }
 
   /**
-   * edit_file and write_file refuse protected files (workflows, actions, Foreman's config), but a
-   * command the agent ran (`npm test` running what it wrote) can still change them. Whatever it
-   * changed there goes back to the base, in the index and on disk, so no change, gate or pull
-   * request carries it.
+   * Commits what the worktree `dir` holds, as snapshot() does, under the change's ref, but leaves
+   * `dir`'s HEAD and index alone: it is the run's shared worktree, where agents keep working and
+   * `git diff` must keep showing their edits against the base. A copy of its index does the work,
+   * so only files whose stat changed are hashed again. A tree equal to the last snapshot's keeps
+   * that commit (a resumed run makes no second one); a tree equal to the base removes the ref.
+   * Callers run one at a time.
    */
-  async #dropProtected(dir: string): Promise<string[]> {
-    const staged = (await git(dir, ['diff', '--cached', '--name-only', '-z', '--no-renames', this.#baseSha])).split('\0').filter(Boolean);
-    const leftOut: string[] = [];
-    // Workflows first: once they are back as in the base, the local actions they use are known.
-    const ordered = [...staged.filter((p) => p.startsWith('.github/')), ...staged.filter((p) => !p.startsWith('.github/'))];
-    for (const path of ordered) {
-      const why = await protectedReason(dir, path);
-      if (!why) continue;
-      leftOut.push(`${path}: ${why}`);
-      await git(dir, ['reset', '--quiet', this.#baseSha, '--', path]);
-      const inBase = (await git(dir, ['ls-tree', '--name-only', this.#baseSha, '--', path])).trim() !== '';
-      if (inBase) await git(dir, ['checkout', this.#baseSha, '--', path]);
-      else await rm(join(dir, path), { force: true });
+  async snapshotInPlace(dir: string, changeId: string, message: string): Promise<ChangeSnapshot | null> {
+    const index = join(runWorktreeDir(this.#home, this.#runId), `.${changeId}.index`);
+    const env = { GIT_INDEX_FILE: index };
+    await copyFile(resolve(dir, (await git(dir, ['rev-parse', '--git-path', 'index'])).trim()), index);
+    let tree: string;
+    let leftOut: string[];
+    try {
+      await git(dir, ['add', '--all'], { env });
+      leftOut = await dropProtectedChanges(dir, this.#baseSha, env);
+      tree = (await git(dir, ['write-tree'], { env })).trim();
+    } finally {
+      await rm(index, { force: true });
     }
-    return leftOut;
+    const dropped = leftOut.length > 0 ? { leftOut } : {};
+    const previous = await this.commitOf(changeId);
+    if (previous && (await git(this.#repo, ['rev-parse', `${previous}^{tree}`])).trim() === tree) return { commit: previous, ...(await this.describe(previous)), ...dropped };
+    if (tree === (await git(this.#repo, ['rev-parse', `${this.#baseSha}^{tree}`])).trim()) {
+      if (previous) await git(this.#repo, ['update-ref', '-d', changeRef(this.#runId, changeId)]);
+      return null;
+    }
+    const commit = (await git(dir, [...IDENTITY, 'commit-tree', tree, '-p', this.#baseSha, '-m', message])).trim();
+    await git(this.#repo, ['update-ref', changeRef(this.#runId, changeId), commit]);
+    return { commit, ...(await this.describe(commit)), ...dropped };
   }
 
   /** Files and capped diff of a change commit against the base. */

@@ -1,5 +1,6 @@
-// The pristine checkout read-only agents share: a detached worktree of the base commit outside
-// the user's repository, so the user's working tree and branches are never touched.
+// The run's checkout, which the plain agents of a run share (and edit, unless the run is read-only):
+// a detached worktree of the base commit outside the user's repository, so the user's working tree
+// and branches are never touched.
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { git, GitError } from './git.ts';
@@ -48,11 +49,17 @@ export async function changesSince(dir: string, from: string, head: string): Pro
 /** Where Foreman keeps the worktrees of one run. */
 export const runWorktreeDir = (home: string, runId: string): string => join(home, 'worktrees', runId);
 
-export async function createPristineCheckout(repo: string, sha: string, home: string, runId: string): Promise<string> {
+/**
+ * The run's checkout of `sha`, at `worktrees/<run>/base`. With `files` (the last snapshot of a
+ * resumed run's shared worktree), its files are that commit's while HEAD and the index stay at
+ * `sha`: the agents' edits show as uncommitted changes, as they did before the crash.
+ */
+export async function createRunCheckout(repo: string, sha: string, home: string, runId: string, files?: string): Promise<string> {
   const dir = join(runWorktreeDir(home, runId), 'base');
   await removeRunWorktrees(repo, home, runId);
   await mkdir(runWorktreeDir(home, runId), { recursive: true });
-  await git(repo, ['worktree', 'add', '--detach', '--quiet', dir, sha]);
+  await git(repo, ['worktree', 'add', '--detach', '--quiet', dir, files ?? sha]);
+  if (files) await git(dir, ['reset', '--quiet', sha]);
   return dir;
 }
 

@@ -80,7 +80,11 @@ export function asksForVerdict(req: FakeRequest): boolean {
   return Array.isArray(verdict?.enum) && verdict.enum.includes('accept') && verdict.enum.includes('refute');
 }
 
-/** A write agent's request: it is offered edit_file. */
+/**
+ * An agent that may write: it is offered edit_file. That is a write agent (change(), fix(),
+ * isolation: 'worktree') and, unless the run is read-only, a plain agent too: route plain agents
+ * on the script's prompts first.
+ */
 export const isWriteAgent = (req: FakeRequest): boolean => req.tools.includes('edit_file');
 
 export const text = (t: string): FakeBlock => ({ type: 'text', text: t });

@@ -1,4 +1,6 @@
-// run_command: one allowed command, no shell, in the sandbox, with the secrets removed.
+// run_command: a shell command line in the OS sandbox, with the secrets removed, as Claude Code's
+// Bash runs one. When the repository lists `agents.commands`, only those commands run, one program
+// with its arguments and no shell, so that what matched a pattern is exactly what runs.
 import { realpath } from 'node:fs/promises';
 import { z } from 'zod';
 import { CONFIG_DEFAULTS } from '../../config/schema.ts';
@@ -9,14 +11,15 @@ import { refusedGitArgument } from '../git-arguments.ts';
 import { defineTool, text, ToolError, type ToolContext } from './tool.ts';
 
 const args = z.object({
-  command: text('The command line, e.g. "npx eslint src/app.ts".'),
+  command: text('The command line, e.g. "npm test" or "git log --oneline -5".'),
 });
 
 export const runCommandTool = defineTool({
   name: 'run_command',
   description:
-    'Run one of the commands the repository allows (its tests, linter, type checker) in the repository root and get its exit code and output. ' +
-    'One command with its arguments, e.g. "npm test": no shell, so no pipes, redirections, &&, ; or variable assignments. ' +
+    'Run a command in the repository root (tests, build, linter, git log, a script) and get its exit code and the tail of its output. ' +
+    'It runs in a sandbox: no network, nothing outside the repository is writable, and git commits or pushes are not possible. ' +
+    'When the repository restricts commands (agents.commands), only those run, one program with its arguments and no shell; otherwise the line runs in sh. ' +
     'A non-zero exit code is a result to read, not a failure of the tool.',
   args,
   mutating: true,
@@ -28,21 +31,7 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = CONFIG_DEFAULTS.agents.commandTimeoutM
 export const MAX_COMMAND_OUTPUT = 30_000;
 
 async function runCommand({ command }: z.output<typeof args>, context: ToolContext): Promise<string> {
-  const patterns = context.commands ?? [];
-  let argv: string[];
-  try {
-    argv = parseCommandLine(command);
-  } catch (error) {
-    if (!(error instanceof CommandSyntaxError)) throw error;
-    throw new ToolError(
-      `${error.message.replace(/\.$/, '')}. run_command runs one command with its arguments and no shell: no pipes, redirections, &&, ;, substitutions or VAR=value prefixes. ${allowedCommands(patterns)}`,
-    );
-  }
-  if (argv.length === 0) throw new ToolError(`"command" is empty. ${allowedCommands(patterns)}`);
-  if (!isCommandAllowed(argv, patterns)) throw new ToolError(`"${command}" is not an allowed command. ${allowedCommands(patterns)}`);
-  const outsideWorktree = refusedGitArgument(argv);
-  if (outsideWorktree) throw new ToolError(`"${command}" is refused: ${outsideWorktree}. Agents run git only on their own worktree; drop that option.`);
-
+  const argv = context.commands === undefined ? shellLine(command) : allowedArgv(command, context.commands);
   const timeoutMs = context.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const root = await realpath(context.root);
   const result = await runProcess(argv, {
@@ -68,8 +57,36 @@ async function runCommand({ command }: z.output<typeof args>, context: ToolConte
   return `${status}\n${result.output.trim() === '' ? '(no output)' : result.output}`;
 }
 
+/**
+ * Any command line, through sh inside the sandbox. The sandbox is the boundary here (git's
+ * directories are read-only in it, nothing outside the worktree is writable), so nothing is
+ * parsed or refused: `cd src && npm test | tail` works as in Claude Code's Bash.
+ */
+function shellLine(command: string): string[] {
+  if (command.trim() === '') throw new ToolError('"command" is empty: give the command line to run, e.g. "npm test"');
+  return ['/bin/sh', '-c', command];
+}
+
+/** The repository's allow-list (`agents.commands`): one program, no shell, matching a pattern. */
+function allowedArgv(command: string, patterns: readonly string[]): string[] {
+  let argv: string[];
+  try {
+    argv = parseCommandLine(command);
+  } catch (error) {
+    if (!(error instanceof CommandSyntaxError)) throw error;
+    throw new ToolError(
+      `${error.message.replace(/\.$/, '')}. run_command runs one command with its arguments and no shell: no pipes, redirections, &&, ;, substitutions or VAR=value prefixes. ${allowedCommands(patterns)}`,
+    );
+  }
+  if (argv.length === 0) throw new ToolError(`"command" is empty. ${allowedCommands(patterns)}`);
+  if (!isCommandAllowed(argv, patterns)) throw new ToolError(`"${command}" is not an allowed command. ${allowedCommands(patterns)}`);
+  const outsideWorktree = refusedGitArgument(argv);
+  if (outsideWorktree) throw new ToolError(`"${command}" is refused: ${outsideWorktree}. Agents run git only on their own worktree; drop that option.`);
+  return argv;
+}
+
 function allowedCommands(patterns: readonly string[]): string {
-  const source = "The repository's .github/foreman.yml sets which commands agents may run (agents.commands).";
+  const source = "The repository's .github/foreman.yml restricts which commands agents may run (agents.commands).";
   if (patterns.length === 0) return `No commands are allowed here; check your change by reading it instead. ${source}`;
   const list = patterns.map((p) => `"${p}"`).join(', ');
   return `Allowed commands: ${list} ('*' stands for one argument, a final '**' for any remaining arguments). ${source}`;

@@ -16,13 +16,13 @@ export const MAX_TOOL_OUTPUT = 100_000;
 
 /** Where and with what rights an agent's tools run. */
 export interface ToolContext {
-  /** The directory every path is confined to: the agent's worktree or the pristine checkout. */
+  /** The directory every path is confined to: the agent's worktree, or the run's shared worktree. */
   root: string;
-  /** A write agent: edit_file, write_file and run_command are available. */
+  /** The agent may write: edit_file, write_file and run_command are available. */
   write?: boolean;
   /** The tools this agent's type allows, within what `write` gives; all of them when absent. */
   tools?: readonly string[];
-  /** Patterns of the commands run_command may run (`agents.commands`); none when absent. */
+  /** Patterns of the commands run_command may run (`agents.commands`); absent: any command line, through sh. */
   commands?: readonly string[];
   /** Timeout of one run_command; default DEFAULT_COMMAND_TIMEOUT_MS. */
   commandTimeoutMs?: number;
