@@ -391,7 +391,7 @@ describe('AnthropicAgentRunner', () => {
       const h = await harness({ handler: () => [toolUse('list_files', {})] }, { maxTurns: 3 });
       const outcome = await h.runner.run(h.request());
       assert.equal(outcome.status, 'error');
-      assert.equal(outcome.error, 'agent exceeded 3 turns');
+      assert.match(outcome.error ?? '', /^agent exceeded 3 turns: raise the fuse/);
       assert.equal(outcome.turns, 3);
       assert.equal(h.fake.calls, 3);
     });
@@ -414,7 +414,7 @@ describe('AnthropicAgentRunner', () => {
     ]);
   });
 
-  test('the shared prefix carries cache_control; effort and agentType are not sent', async () => {
+  test('the shared prefix carries cache_control; effort is sent as output_config.effort, agentType is not sent', async () => {
     const h = await harness({ handler: (req) => (req.turn === 0 ? [toolUse('list_files', {})] : [text('ok')]) });
     await h.runner.run({ ...h.request({ schema: FILES_SCHEMA }), effort: 'high', agentType: 'reviewer' } as AgentRequest);
     for (const [turn, seen] of h.fake.requests.entries()) {
@@ -426,7 +426,8 @@ describe('AnthropicAgentRunner', () => {
       if (turn === 0) assert.equal(JSON.stringify(messages).includes('cache_control'), false);
       else assert.deepEqual(messages.at(-1).content.at(-1).cache_control, { type: 'ephemeral' });
       const sent = JSON.stringify(seen.body);
-      assert.doesNotMatch(sent, /"effort"|agentType|reviewer/);
+      assert.doesNotMatch(sent, /agentType|reviewer/);
+      assert.deepEqual(seen.body.output_config, { effort: 'high' });
     }
     // Only the newest message carries the moving conversation breakpoint.
     const second = h.fake.requests[1].body.messages;

@@ -46,8 +46,9 @@ test('a run whose token budget refuses agents ends budget-exhausted, exit 3, one
   const fake = await model(t);
   const { repo, env } = setup(fake);
   const before = fake.requests.length;
-  // Concurrency 1: agents run one after another, so exactly 5 × 120 = 600 tokens reach the budget.
-  const res = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--budget-tokens', '600'], env);
+  // Concurrency 1: agents run one after another, so exactly 5 × 20 = 100 output tokens (what the
+  // budget counts, as Claude Code's does) reach the budget.
+  const res = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--budget-tokens', '100'], env);
 
   assert.equal(res.code, 3, res.stderr);
   assert.equal(fake.requests.length - before, 5, 'no model call after the budget was spent');
@@ -63,7 +64,7 @@ test('a run whose token budget refuses agents ends budget-exhausted, exit 3, one
   assert.deepEqual(summaries.length, 1, res.stderr);
   assert.match(summaries[0], /^budget-exhausted: 5 agents, 45 refused, 600 tokens, /);
   // The reason and the way out, once.
-  const reasons = lines.filter((l) => l.includes('the token budget is spent (600 of 600 tokens)'));
+  const reasons = lines.filter((l) => l.includes('the token budget is spent (100 of 100 output tokens)'));
   assert.equal(reasons.length, 1, res.stderr);
   assert.match(reasons[0], new RegExp(`45 agents did not run or finish; \`foreman resume ${runId} --budget-tokens N\` continues it with a raised cap \\(config limits\\.budgetTokens\\): only the agents that did not finish run again`));
   assert.equal(res.stdout, '', 'no result is printed as if the run had completed');
@@ -79,18 +80,18 @@ test('a run whose token budget refuses agents ends budget-exhausted, exit 3, one
 test('--json reports status budget-exhausted with the same exit code', async (t) => {
   const fake = await model(t);
   const { repo, env } = setup(fake);
-  const res = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--budget-tokens', '240', '--json'], env);
+  const res = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--budget-tokens', '40', '--json'], env);
   assert.equal(res.code, 3, res.stderr);
   const out = JSON.parse(res.stdout);
   assert.equal(out.status, 'budget-exhausted');
   assert.deepEqual(out.result, { done: 2 });
-  assert.match(out.error, /the token budget is spent \(240 of 240 tokens\): 48 agents did not run or finish/);
+  assert.match(out.error, /the token budget is spent \(40 of 40 output tokens\): 48 agents did not run or finish/);
 });
 
 test('resume takes a raised --budget-tokens, stores it, and pays only for the agents that did not finish', async (t) => {
   const fake = await model(t);
   const { repo, env } = setup(fake);
-  const first = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--budget-tokens', '600'], env);
+  const first = await runCli(['run', 'fan', '--repo', repo, '--concurrency', '1', '--budget-tokens', '100'], env);
   assert.equal(first.code, 3, first.stderr);
   const runId = /^run (\S+)$/m.exec(first.stderr)![1];
 
@@ -221,13 +222,13 @@ test('pipeline() refusals are reported once, as agent-refused events, and a scri
      try { await agent('after') } catch (e) { log('caught: ' + e.message) }
      return r`,
     serviceEnv(fake.url, events),
-    { budgetTokens: 200, concurrency: 1 },
+    { budgetTokens: 40, concurrency: 1 },
   );
   assert.equal(out.status, 'budget-exhausted');
   assert.deepEqual(out.result, [11, 11, null, null]);
   const refused = events.filter((e) => e.type === 'agent-refused');
   assert.deepEqual(refused.map((e) => e.type === 'agent-refused' && [e.label, e.cap]), [['pipe c', 'tokens'], ['pipe d', 'tokens'], ['after', 'tokens']]);
   assert.deepEqual(events.filter((e) => e.type === 'warn'), [], 'no second report of a refusal');
-  assert.ok(events.some((e) => e.type === 'log' && /caught: agent\(\) refused: the token budget is spent \(240 of 200 tokens\): raise the cap \(limits\.budgetTokens\) and resume the run/.test(e.message)));
+  assert.ok(events.some((e) => e.type === 'log' && /caught: agent\(\) refused: the token budget is spent \(40 of 40 output tokens\): raise the cap \(limits\.budgetTokens\) and resume the run/.test(e.message)));
   assert.equal(out.summary.refused, 3);
 });

@@ -19,7 +19,9 @@ const META = `export const meta = { name: 'x', description: 'test script' }\n`;
 
 test('an unknown workflow name lists the available ones', async (t) => {
   const fake = await model(t);
-  const repo = makeRepo({ '.claude/workflows/audit.js': META + 'return 1\n', '.claude/workflows/triage.js': META + 'return 2\n' });
+  // Names are meta.name, as in Claude Code (file names still run).
+  const named = (name: string) => `export const meta = { name: '${name}', description: 'test script' }\n`;
+  const repo = makeRepo({ '.claude/workflows/audit.js': named('audit') + 'return 1\n', '.claude/workflows/triage-file.js': named('triage') + 'return 2\n' });
   const res = await runCli(['run', 'nope', '--repo', repo], { home: tempDir(), baseURL: fake.url });
   assert.equal(res.code, 2);
   assert.match(res.stderr, /nope/);

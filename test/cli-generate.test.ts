@@ -101,7 +101,7 @@ test('free text: an invalid script is sent back with its error, the second one i
   const run = JSON.parse(shown.stdout);
   assert.equal(run.origin, 'generated');
   assert.match(run.file, /\.foreman\/generated\/\d{8}-\d{6}-[0-9a-f]{4}\.js$/);
-  assert.equal(readFileSync(run.file, 'utf8'), `// Written by Foreman (authoring reference v2, claude-sonnet-5-5) for the request:\n//   ${REQUEST}\n${GOOD}`);
+  assert.equal(readFileSync(run.file, 'utf8'), `// Written by Foreman (authoring reference v3, claude-sonnet-5-5) for the request:\n//   ${REQUEST}\n${GOOD}`);
 });
 
 test('three invalid scripts: exit 2 with the last validation error, no run and no agent', async (t) => {

@@ -35,7 +35,7 @@ test('the JSON Schema accepts and refuses what the zod schema does', () => {
 test('each default is written once, in the zod schema: the JSON Schema shows it and the code that applies it reads it from there', async () => {
   const { CONFIG_DEFAULTS } = await import('../src/config/schema.ts');
   assert.deepEqual(CONFIG_DEFAULTS, {
-    limits: { concurrency: 16, agentsPerRun: 1000, maxTurns: 50, memoryMb: 128, cpuMs: 10_000, wallMs: 3_600_000 },
+    limits: { concurrency: 16, agentsPerRun: 1000, maxTurns: 200, memoryMb: 128, cpuMs: 10_000, wallMs: 14_400_000 },
     // The web's default is the door's: on for the CLI, off for the App and the Action (docs/security.md).
     agents: { commandTimeoutMs: 120_000, write: true, web: { byDoor: { cli: true, app: false, action: false }, maxUses: 5 } },
     gate: { timeoutMs: 600_000 },
@@ -59,8 +59,8 @@ test('each default is written once, in the zod schema: the JSON Schema shows it 
   assert.equal(DEFAULT_GATE_TIMEOUT_MS, CONFIG_DEFAULTS.gate.timeoutMs);
   assert.equal(DEFAULT_COMMAND_TIMEOUT_MS, CONFIG_DEFAULTS.agents.commandTimeoutMs);
   assert.deepEqual(DEFAULT_LIMITS, {
-    concurrency: 16, maxAgents: 1000, maxTurns: 50, memoryLimitMb: 128, cpuLimitMs: 10_000, wallLimitMs: 3_600_000,
+    concurrency: 16, maxAgents: 1000, maxTurns: 200, memoryLimitMb: 128, cpuLimitMs: 10_000, wallLimitMs: 14_400_000,
   });
   // The runtime keeps fallbacks for callers of its own API; they must agree with the config's.
-  assert.deepEqual(DEFAULT_SANDBOX_LIMITS, { memoryLimitMb: 128, cpuLimitMs: 10_000, wallLimitMs: 3_600_000 });
+  assert.deepEqual(DEFAULT_SANDBOX_LIMITS, { memoryLimitMb: 128, cpuLimitMs: 10_000, wallLimitMs: 14_400_000 });
 });

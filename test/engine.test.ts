@@ -45,7 +45,8 @@ test('schema answers are retried with the validation error, then agent() throws'
 test('the token budget is a ceiling: agent() throws once it is spent, and no model call goes past it', async (t) => {
   const fake = await model(t);
   const before = fake.calls;
-  // Each agent costs 120 tokens; a budget of 300 allows three agents to start (0, 120, 240 spent).
+  // Each agent spends 20 output tokens (what the budget counts, as Claude Code's); a budget of 50
+  // allows three agents to start (0, 20, 40 spent).
   const out = await runScript(
     `const got = []
      for (let i = 0; i < 10; i++) {
@@ -53,17 +54,17 @@ test('the token budget is a ceiling: agent() throws once it is spent, and no mod
      }
      return { got: got.length }`,
     serviceEnv(fake.url),
-    { budgetTokens: 300 },
+    { budgetTokens: 50 },
   );
   // The script caught the throw and returned, yet the run did not complete: the cap ended it.
   assert.equal(out.status, 'budget-exhausted', out.error ?? '');
   const r = out.result as { got: number; error: string; spent: number; remaining: number; total: number };
   assert.equal(r.got, 3);
-  assert.equal(r.spent, 360);
+  assert.equal(r.spent, 60);
   assert.equal(r.remaining, 0);
-  assert.equal(r.total, 300);
+  assert.equal(r.total, 50);
   // What happened, with the cap's value; the remedy is the door's (none here: the neutral one), never a CLI flag.
-  assert.match(r.error, /^agent\(\) refused: the token budget is spent \(360 of 300 tokens\): raise the cap \(limits\.budgetTokens\) and resume the run, or make the workflow smaller$/);
+  assert.match(r.error, /^agent\(\) refused: the token budget is spent \(60 of 50 output tokens\): raise the cap \(limits\.budgetTokens\) and resume the run, or make the workflow smaller$/);
   assert.doesNotMatch(r.error, /--budget-tokens|foreman resume/);
   assert.equal(fake.calls - before, 3);
 });
@@ -86,11 +87,11 @@ test("a refused agent() words its remedy as the run's door does, and the runtime
   const out = await runScript(
     `for (let i = 0; i < 10; i++) { try { await agent('door ' + i) } catch (e) { return e.message } } return 'no cap'`,
     serviceEnv(fake.url, [], { howToResume: advice }),
-    { budgetTokens: 100 },
+    { budgetTokens: 20 },
   );
   assert.equal(out.status, 'budget-exhausted');
-  assert.equal(out.result, 'agent() refused: the token budget is spent (120 of 100 tokens): DOOR(true, tokens), or make the workflow smaller');
-  assert.match(out.error ?? '', /^the token budget is spent \(120 of 100 tokens\): 1 agent did not run or finish; DOOR\(true, tokens\): only the agents/);
+  assert.equal(out.result, 'agent() refused: the token budget is spent (20 of 20 output tokens): DOOR(true, tokens), or make the workflow smaller');
+  assert.match(out.error ?? '', /^the token budget is spent \(20 of 20 output tokens\): 1 agent did not run or finish; DOOR\(true, tokens\): only the agents/);
 });
 
 test('the 1,001st agent() of a run throws', async (t) => {

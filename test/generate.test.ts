@@ -123,7 +123,7 @@ test('an invalid first answer goes back as an is_error tool result with line and
   assert.equal(generated.attempts, 2);
   assert.equal(generated.script.meta.name, 'x');
   assert.equal(generated.script.file, '/tmp/generated/draft.js');
-  assert.match(generated.script.source, /^\/\/ Written by Foreman \(authoring reference v2, claude-sonnet-5-5\) for the request:\n\/\/   summarise the readme\nexport const meta/);
+  assert.match(generated.script.source, /^\/\/ Written by Foreman \(authoring reference v3, claude-sonnet-5-5\) for the request:\n\/\/   summarise the readme\nexport const meta/);
   assert.ok(generated.script.source.endsWith(VALID));
   assert.equal(generated.usage.input, 200);
   assert.equal(rejected.length, 1);

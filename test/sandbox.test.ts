@@ -287,10 +287,11 @@ describe('phase(), log(), args, budget', () => {
     assert.deepEqual(await run(body, { globals: { ...defaultGlobals, budgetTotal: 100 }, host: fakeHost({ spent: 250 }).host }), [
       100, 250, 0, true, false,
     ]);
-    // Infinity is not JSON: the script reports it as a flag instead.
+    // Without a budget total is null, as in Claude Code; remaining() is Infinity, which JSON shows as null.
     assert.deepEqual(await run(body, { globals: { ...defaultGlobals, budgetTotal: null }, host: fakeHost({ spent: 5 }).host }), [
-      null, 5, null, true, true,
+      null, 5, null, true, false,
     ]);
+    assert.equal(await run('return budget.remaining() === Infinity && budget.total === null', { globals: { ...defaultGlobals, budgetTotal: null } }), true);
   });
 });
 

@@ -158,9 +158,11 @@ test('import.meta is rejected', () => {
   assertRejected(`${META}log(import.meta.url)\n`, 2, 5, /`import\.meta` is not available/);
 });
 
-test('require() is rejected anywhere', () => {
+test('require() is rejected anywhere, unless the script tests typeof require (it is undefined at run time, as in Claude Code)', () => {
   assertRejected(`${META}const fs = require('fs')\n`, 2, 12, /`require\(\)` is not allowed/);
   assertRejected(`${META}await parallel([() => { return require('x') }])\n`, 2, 32, /`require\(\)`/);
+  assert.doesNotThrow(() => validateScript(`${META}const fs = typeof require === 'function' ? require('fs') : null\nreturn fs\n`, FILE));
+  assert.doesNotThrow(() => validateScript(`${META}if (typeof require !== 'undefined') require('x')\nreturn 1\n`, FILE));
 });
 
 test('exports other than meta are rejected', () => {

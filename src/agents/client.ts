@@ -9,7 +9,7 @@ import { ModelClient, type ModelClientOptions } from './model-client.ts';
 import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
 import type { RateGovernor } from './governor.ts';
 import { runAgentLoop } from './loop.ts';
-import { SchemaValidator } from './schema-validator.ts';
+import { InvalidSchemaError, SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
 import type { ProjectMemory } from './project-memory.ts';
 import type { CommandSettings } from './tools.ts';
 import type { ProcessLedger } from '../workspace/process-ledger.ts';
@@ -90,6 +90,22 @@ export class AnthropicAgentRunner implements AgentRunner {
 
   prepare(concurrency: number): void {
     this.#model.prepare(concurrency);
+  }
+
+  /**
+   * Compiles the schema in the schema thread, as the agent would before its first turn. Only a
+   * schema that is unusable whatever the answer is reported; one whose compile overran, or a stop,
+   * is left to the agent, which fails (null) as before.
+   */
+  async checkSchema(schema: Record<string, unknown>, signal: AbortSignal): Promise<string | null> {
+    try {
+      await this.#schemas.compile(SchemaValidator.serialise(schema), signal);
+      return null;
+    } catch (error) {
+      if (error instanceof InvalidSchemaError) return error.message;
+      if (error instanceof SchemaError || error instanceof SchemaCheckStopped) return null;
+      throw error;
+    }
   }
 
   run(request: AgentRequest): Promise<AgentOutcome> {

@@ -8,6 +8,7 @@ import { costUsd, type ModelTable } from '../runtime/pricing.ts';
 import { addUsage, zeroUsage, type Usage } from '../contracts/usage.ts';
 import { type AgentOutcome, type AgentRequest, type AgentStatus, type ToolCallRecord, type Transcript } from '../contracts/ports.ts';
 import type { CacheWarmup } from './cache-warmup.ts';
+import { effortRequest } from './effort.ts';
 import {
   framingPrompt,
   estimateTokens,
@@ -148,7 +149,16 @@ interface Conversation {
 async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, { system, write, schemaJson, web }: Conversation): Promise<AgentOutcome> {
   const tools = withCachedTools([...offeredTools(write, request.tools), ...(request.schema ? [submitResultTool(request.schema)] : []), ...web]);
   const toolContext = toolContextOf(request, deps, write);
-  const baseParams = { model: request.model, max_tokens: deps.maxTokens, system, tools };
+  const effort = effortRequest(request.model, request.effort);
+  if (effort.warning) request.warn?.(effort.warning.key, effort.warning.message);
+  const baseParams = {
+    model: request.model,
+    max_tokens: deps.maxTokens,
+    system,
+    tools,
+    ...(effort.outputConfig ? { output_config: effort.outputConfig } : {}),
+  };
+  const maxTurns = request.maxTurns ?? deps.maxTurns;
   // The shared prefix is serialised once; only a prefix long enough to be cached gets a warm-up key.
   const prefix = JSON.stringify(system) + JSON.stringify(tools);
   const prefixKey = estimateTokens(prefix) >= deps.minCacheablePrefixTokens ? hashOf([request.model, prefix]) : null;
@@ -160,7 +170,9 @@ async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Out
   while (true) {
     const stopReason = stopRequested(request);
     if (stopReason !== null) return outcome.finish('stopped', null, stopReason);
-    if (outcome.turns >= deps.maxTurns) return outcome.finish('error', null, `agent exceeded ${deps.maxTurns} turns`);
+    if (outcome.turns >= maxTurns) {
+      return outcome.finish('error', null, `agent exceeded ${maxTurns} turns: raise the fuse with agent(prompt, { maxTurns }) or config limits.maxTurns (--max-turns)`);
+    }
 
     const params = { ...baseParams, messages: withCachedConversation(messages) };
     let response: Anthropic.Message;

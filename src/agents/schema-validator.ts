@@ -22,6 +22,9 @@ const SCHEMA_THREAD = new URL(import.meta.url.endsWith('.ts') ? './schema-thread
 /** The schema or the answer could not be checked: the agent fails with this message. */
 export class SchemaError extends Error {}
 
+/** The schema itself can never be used (not JSON Schema, too large, too deep), whatever the answer. */
+export class InvalidSchemaError extends SchemaError {}
+
 /** The agent was stopped while its check waited or ran; the check is dropped. */
 export class SchemaCheckStopped extends Error {}
 
@@ -51,11 +54,11 @@ export class SchemaValidator {
   /** The schema as the thread receives it; throws SchemaError when it is too large or too deep. */
   static serialise(schema: Record<string, unknown>): string {
     if (depthOver(schema, MAX_SCHEMA_DEPTH)) {
-      throw new SchemaError(`the schema nests objects and arrays more than ${MAX_SCHEMA_DEPTH} levels deep; schemas may nest at most ${MAX_SCHEMA_DEPTH}: flatten it, e.g. with $ref to definitions`);
+      throw new InvalidSchemaError(`the schema nests objects and arrays more than ${MAX_SCHEMA_DEPTH} levels deep; schemas may nest at most ${MAX_SCHEMA_DEPTH}: flatten it, e.g. with $ref to definitions`);
     }
     const text = JSON.stringify(schema);
     if (text.length > MAX_SCHEMA_CHARS) {
-      throw new SchemaError(`the schema is ${text.length} characters of JSON; schemas may have at most ${MAX_SCHEMA_CHARS}: describe the answer with fewer, shorter properties, or check details in the script`);
+      throw new InvalidSchemaError(`the schema is ${text.length} characters of JSON; schemas may have at most ${MAX_SCHEMA_CHARS}: describe the answer with fewer, shorter properties, or check details in the script`);
     }
     return text;
   }
@@ -157,7 +160,7 @@ export class SchemaValidator {
         clearTimeout(current.timer);
         this.#current = null;
         if (reply.type === 'done') current.job.resolve(reply.errors);
-        else current.job.reject(new SchemaError(`the schema is not a valid JSON Schema: ${reply.message}`));
+        else current.job.reject(new InvalidSchemaError(`the schema is not a valid JSON Schema: ${reply.message}`));
         break;
       }
     }

@@ -1,6 +1,6 @@
 // Command-line parsing. Every mistake is a UsageError naming the flag and the fix (exit 2).
 import { parseArgs } from 'node:util';
-import { MAX_AGENTS_PER_RUN } from '../config/schema.ts';
+import { MAX_AGENTS_PER_RUN, MAX_RUN_WALL_MS, MAX_TURNS_PER_AGENT } from '../config/schema.ts';
 import { APP_HELP, helpText, WORKER_HELP } from '../service/usage-text.ts';
 import type { RunTuning } from '../service/runs.ts';
 
@@ -10,7 +10,8 @@ export class UsageError extends Error {}
 const COMMANDS_HELP: Record<string, { synopsis: string; details: string; summary?: string }> = {
   run: {
     synopsis: `foreman run <name | path.js | "free text"> [--args <json|string> | --from-run <runId> | --diff-from REF] [--repo DIR] [--base REF]
-              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--read-only] [--yes] [--json] [--no-sandbox]`,
+              [--model M] [--concurrency N] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--max-turns N] [--max-time T]
+              [--read-only] [--yes] [--json] [--no-sandbox]`,
     details: `Runs a workflow in a checkout of the commit --base names, which its agents share; uncommitted changes
 are not seen by agents, and what the agents edit becomes a change (a foreman/… branch), never your tree. \`run <id>\` is the first line on stderr; the result goes to stdout.
   --args V             the workflow's args: JSON if V starts with { or [, else its JSON value or the text
@@ -20,9 +21,12 @@ are not seen by agents, and what the agents edit becomes a change (a foreman/…
   --base REF           the commit agents read (default HEAD)
   --model M            the agents' default model (an alias such as haiku, or a model id)
   --concurrency N      agents in flight at once (default 16)
-  --budget-tokens N    start no agent once N tokens are spent (the run ends budget-exhausted)
-  --max-cost-usd X     start no agent once $X is spent
+  --budget-tokens N    start no agent once N output tokens are spent (the script's budget.total; the run ends
+                       budget-exhausted)
+  --max-cost-usd X     start no agent once $X is spent (every token counts: input, cache and output)
   --max-agents N       start at most N agents (default 1,000)
+  --max-turns N        model turns one agent may take (default 200; config limits.maxTurns)
+  --max-time T         the run's wall clock, e.g. 90m or 5h (default 4h, at most 6h; config limits.wallMs)
   --read-only          plain agent() calls only list, read and search: no edits, no commands
   --yes                run a workflow written from free text without asking
   --json               one JSON object on stdout instead of the result
@@ -91,6 +95,24 @@ function positiveInt(flag: string, value: string | undefined): number | undefine
   return n;
 }
 
+function boundedInt(flag: string, value: string | undefined, max: number): number | undefined {
+  const n = positiveInt(flag, value);
+  if (n !== undefined && n > max) throw new UsageError(`--${flag} is at most ${max}, got ${n}`);
+  return n;
+}
+
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** A duration such as 90m, 5h or 3600s, in milliseconds, at most the longest run. */
+function duration(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(value.trim());
+  const ms = match ? Math.round(Number(match[1]) * UNIT_MS[match[2]]) : NaN;
+  if (!(ms >= 1_000)) throw new UsageError(`--${flag} must be a duration such as 90m, 5h or 3600s, got '${value}'`);
+  if (ms > MAX_RUN_WALL_MS) throw new UsageError(`--${flag} is at most 6h (GitHub's ceiling for a job), got '${value}': split the work into several runs`);
+  return ms;
+}
+
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -153,6 +175,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
       model: { type: 'string' },
       concurrency: { type: 'string' },
       ...CAP_OPTIONS,
+      'max-turns': { type: 'string' },
+      'max-time': { type: 'string' },
       json: { type: 'boolean' },
       yes: { type: 'boolean' },
       'read-only': { type: 'boolean' },
@@ -177,6 +201,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     model: values.model,
     concurrency: positiveInt('concurrency', values.concurrency),
     ...capsOf(values),
+    maxTurns: boundedInt('max-turns', values['max-turns'], MAX_TURNS_PER_AGENT),
+    wallMs: duration('max-time', values['max-time']),
     json: values.json ?? false,
     yes: values.yes ?? false,
     readOnly: values['read-only'] ?? false,

@@ -50,7 +50,7 @@ export async function writeWorkflow(args: RunArgs, io: CliIo, env: ServiceEnv, b
   await resolveCommit(repo, args.base);
   const models = modelTable(config);
   const model = resolveModel(models, args.model);
-  const dirs = workflowDirs(repo, env.userHome, builtinDir);
+  const dirs = workflowDirs(repo, env.userHome, builtinDir, resolve(args.repo));
   const file = join(env.home, 'generated', `${stamp()}-${randomBytes(2).toString('hex')}.js`);
 
   say(`writing a workflow with ${model} (authoring reference ${AUTHORING_REFERENCE_VERSION})`);

@@ -167,13 +167,13 @@ async function existingDir(dir: string): Promise<string> {
 async function runCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseRunArgs(argv);
   await existingDir(args.repo);
-  const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents, readOnly } = args;
+  const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents, maxTurns, wallMs, readOnly } = args;
   const scriptArgs =
     args.fromRun !== undefined ? await runResult(foremanHome(io.env), args.fromRun) : args.diffFrom !== undefined ? await changesSince(repo, args.diffFrom, base) : args.args;
-  const request: RunRequest = { ref, typedPath: true, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents, readOnly };
+  const request: RunRequest = { ref, typedPath: true, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents, maxTurns, wallMs, readOnly };
   if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null, args.noSandbox), BUILTIN_DIR);
   try {
-    return await withProgress(io, args.json, (env) => startRun(request, env), args.noSandbox);
+    return await withProgress(io, args.json, (env) => startRun(request, { ...env, workflowsFrom: resolve(repo) }), args.noSandbox);
   } catch (error) {
     if (!(error instanceof MissingArgsError)) throw error;
     throw new UsageError(`${error.message}. Pass them with --args <json|string> (or --from-run <runId>, --diff-from REF); \`foreman run --help\` lists the options`);
@@ -182,7 +182,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
 async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseResumeArgs(argv);
-  return withProgress(io, args.json, (env) => resumeRun(args.runId, env, args.caps), args.noSandbox);
+  return withProgress(io, args.json, (env) => resumeRun(args.runId, { ...env, workflowsFrom: resolve('.') }, args.caps), args.noSandbox);
 }
 
 /** Runs with progress on stderr, then prints the outcome; the exit code follows the status. */
@@ -327,7 +327,7 @@ async function listCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseListArgs(argv, 'list');
   // Without --repo, outside a checkout, the user's and the built-in workflows are still worth listing.
   const repo = args.repo === undefined ? await repositoryRoot('.').catch(() => resolve('.')) : await repositoryRoot(await existingDir(args.repo));
-  const workflows = await listWorkflows(workflowDirs(repo, io.env.HOME ?? homedir(), BUILTIN_DIR));
+  const workflows = await listWorkflows(workflowDirs(repo, io.env.HOME ?? homedir(), BUILTIN_DIR, resolve(args.repo ?? '.')));
   if (args.json) {
     io.stdout.write(JSON.stringify(workflows) + '\n');
     return 0;

@@ -14,6 +14,8 @@ export const MAX_AGENTS_PER_RUN = 100_000;
 export const MAX_SCRIPT_CPU_MS = 300_000;
 /** A run's wall clock: GitHub's own ceiling for a hosted job, 6 hours. */
 export const MAX_RUN_WALL_MS = 21_600_000;
+/** The most model turns one agent may be allowed (limits.maxTurns, --max-turns, agent({ maxTurns })). */
+export const MAX_TURNS_PER_AGENT = 1000;
 
 /** An optional key whose value, when absent, is `value`. */
 function defaulted<T extends z.ZodType>(schema: T, value: z.output<T>) {
@@ -46,12 +48,13 @@ const workflowStart = z.union([
 const limits = z.strictObject({
   concurrency: defaulted(z.int().min(1).max(256), 16).describe('Agents at once'),
   agentsPerRun: defaulted(z.int().min(1).max(MAX_AGENTS_PER_RUN), 1000).describe('Agents one run may start'),
-  maxTurns: defaulted(z.int().min(1).max(1000), 50).describe('Model turns one agent may take'),
-  budgetTokens: z.int().min(1).optional().describe('Token ceiling per run'),
-  maxCostUsd: z.number().positive().optional().describe('USD ceiling per run'),
+  maxTurns: defaulted(z.int().min(1).max(MAX_TURNS_PER_AGENT), 200)
+    .describe("Model turns one agent may take (an agent's own agent(prompt, { maxTurns }) overrides it). Long enough for an implementing agent"),
+  budgetTokens: z.int().min(1).optional().describe("Output-token ceiling per run: the script's budget.total, counted as Claude Code counts it"),
+  maxCostUsd: z.number().positive().optional().describe('USD ceiling per run: every token counts (input, cache and output)'),
   memoryMb: defaulted(z.int().min(16).max(4096), 128).describe('Sandbox memory limit'),
   cpuMs: defaulted(z.int().min(100).max(MAX_SCRIPT_CPU_MS), 10_000).describe('Script CPU time limit in ms (at most 300000)'),
-  wallMs: defaulted(z.int().min(1000).max(MAX_RUN_WALL_MS), 3_600_000).describe('Run wall-clock limit in ms (at most 21600000: 6 hours)'),
+  wallMs: defaulted(z.int().min(1000).max(MAX_RUN_WALL_MS), 14_400_000).describe('Run wall-clock limit in ms (default 4 hours, at most 21600000: 6 hours)'),
 });
 
 /** A domain as the API's web tools take it: no scheme; subdomains are included, a path narrows it. */

@@ -13,8 +13,8 @@ export const hostCallSchemas = {
   agent: agentRequest,
   /** failure 'throw': fix() asks for a failed write agent as an error, to tell it from one that changed nothing. */
   change: agentRequest.extend({ failure: z.literal('throw').optional() }),
-  /** The nested script's args stay in the isolate: only its name crosses. */
-  workflow: z.object({ name: z.string() }),
+  /** The nested script's args stay in the isolate: only its name (or scriptPath) crosses. */
+  workflow: z.union([z.strictObject({ name: z.string() }), z.strictObject({ scriptPath: z.string() })]),
   gate: z.object({ change: z.string() }),
   propose: z.object({
     change: z.string(),
@@ -28,6 +28,9 @@ export const hostCallSchemas = {
 
 export type HostCallKind = keyof typeof hostCallSchemas;
 export type HostCallRequest<Kind extends HostCallKind> = z.infer<(typeof hostCallSchemas)[Kind]>;
+
+/** What `workflow()` names: a saved or built-in workflow, or a script file of the repository. */
+export type NestedRef = { name: string } | { scriptPath: string };
 
 /** A nested workflow's script, for `workflow(name)`: validated by the host before it crosses. */
 export interface NestedWorkflow {

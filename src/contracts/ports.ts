@@ -14,6 +14,12 @@ export interface AgentOptions {
   isolation?: 'worktree';
   /** Foreman: a read-only agent inside a change's worktree (reviewers). Only the id is used. */
   cwd?: { id?: unknown };
+  /** Foreman: the agent is stopped after this many milliseconds (it resolves to null). */
+  timeoutMs?: number;
+  /** Foreman: a failed agent runs again, up to this many more times. */
+  retries?: number;
+  /** Foreman: this agent's turn fuse, instead of the run's (config limits.maxTurns, --max-turns). */
+  maxTurns?: number;
 }
 
 /** One agent for the AgentRunner to run. */
@@ -46,6 +52,12 @@ export interface AgentRequest {
   shouldStop: () => string | null;
   /** Called after every model response with the usage of that response. */
   onUsage: (usage: Usage, model: string) => void;
+  /** Claude Code's effort level; sent where the model takes one. */
+  effort?: string;
+  /** This agent's turn fuse; the runner's own when unset. */
+  maxTurns?: number;
+  /** A warning for the run, shown once per `key` however many agents raise it. */
+  warn?: (key: string, message: string) => void;
 }
 
 export interface ToolCallRecord {
@@ -71,6 +83,8 @@ export interface AgentOutcome {
   result: unknown;
   /** Why the agent did not finish ('stopped', 'error', 'schema-failed'). */
   error?: string;
+  /** Stopped by its own timeoutMs, not by the run: a failure retries may run again. */
+  timedOut?: boolean;
   usage: Usage;
   costUsd: number;
   turns: number;
@@ -110,6 +124,11 @@ export interface AgentRunner {
   run(request: AgentRequest): Promise<AgentOutcome>;
   /** A run is starting that may run `concurrency` agents at once: get ready (open connections). */
   prepare?(concurrency: number): void;
+  /**
+   * Why `schema` can never be used (not valid JSON Schema, too large, too slow to compile), or null
+   * when it can: asked when agent() is called, before anything is paid for.
+   */
+  checkSchema?(schema: Record<string, unknown>, signal: AbortSignal): Promise<string | null>;
 }
 
 // ---- verified fixes ------------------------------------------------------------------------

@@ -78,18 +78,7 @@ export class AgentCalls {
     run.emit({ type: 'agent-queued', phase: call.phase, label: call.label });
     const refusal = run.ceilings.stopRefusal() ?? run.ceilings.capRefusal();
     if (refusal) this.#refuse(call.phase, call.label, refusal);
-    // The limit covers the agent's model work only: its slot goes to the next agent while this
-    // one's record is committed.
-    const outcome = await run.limit(() => this.#runInSlot(call));
-    if (call.inside) call.inside.costUsd += outcome.costUsd;
-    // Stopped, but not by the user: a cap cut it short before its next model turn.
-    const cutByCap = outcome.status === 'stopped' && !run.signal?.aborted ? run.ceilings.capRefusal() : null;
-    if (cutByCap) run.ceilings.noteCap(cutByCap);
-    // Before the journal entry: once the agent is journaled, a resume only replays it, so its
-    // edits must already be in the snapshot the resumed run starts from.
-    if (call.shared && outcome.wrote && outcome.status === 'done') await run.saveSharedWorktree();
-    const { output, made } = await this.#keepChange(call, outcome);
-    const completed = await this.#record(call, outcome, output);
+    const { outcome, output, made, completed } = await this.#attempts(call);
     if (completed) {
       if (made) this.#changeMade(call.changeId!, made);
       return kind === 'worktree-agent' ? outcome.result : output;
@@ -100,6 +89,34 @@ export class AgentCalls {
     }
     if (failure === 'throw') throw new Error(`the agent "${call.label}" ${outcome.status === 'stopped' ? 'was stopped' : 'failed'}: ${outcome.error ?? 'no answer'}`);
     return null;
+  }
+
+  /**
+   * The agent's attempts: one, and up to `opts.retries` more while it fails (an error, a schema it
+   * never met, its timeoutMs), each recorded as the store records any agent. A stop or a cap ends
+   * the retries: what they refuse is refused to a new attempt too.
+   */
+  async #attempts(call: AgentCall): Promise<{ outcome: AgentOutcome; output: unknown; made: ChangeState | null; completed: JournalEntry | undefined }> {
+    const run = this.#run;
+    const retries = call.opts.retries ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) run.emit({ type: 'agent-queued', phase: call.phase, label: call.label });
+      // The limit covers the agent's model work only: its slot goes to the next agent while this
+      // one's record is committed.
+      const outcome = await run.limit(() => this.#runInSlot(call));
+      if (call.inside) call.inside.costUsd += outcome.costUsd;
+      // Stopped, but not by the user: a cap cut it short before its next model turn.
+      const cutByCap = outcome.status === 'stopped' && !run.signal?.aborted ? run.ceilings.capRefusal() : null;
+      if (cutByCap) run.ceilings.noteCap(cutByCap);
+      // Before the journal entry: once the agent is journaled, a resume only replays it, so its
+      // edits must already be in the snapshot the resumed run starts from.
+      if (call.shared && outcome.wrote && outcome.status === 'done') await run.saveSharedWorktree();
+      const { output, made } = await this.#keepChange(call, outcome);
+      const completed = await this.#record(call, outcome, output);
+      const failed = outcome.status === 'error' || outcome.status === 'schema-failed' || (outcome.status === 'stopped' && outcome.timedOut === true);
+      if (completed || !failed || attempt >= retries || run.ceilings.stopRefusal() || run.ceilings.capRefusal()) return { outcome, output, made, completed };
+      run.emit({ type: 'warn', message: `agent "${call.label}" ${outcome.timedOut ? 'timed out' : 'failed'} (${outcome.error ?? outcome.status}): attempt ${attempt + 2} of ${retries + 1}` });
+    }
   }
 
   /** Counts the call against the agent cap, checks where it runs, and takes its journal ticket. */
@@ -188,21 +205,33 @@ export class AgentCalls {
     if (call.changeId) root = await call.workspace!.open(call.changeId);
     else if (call.cwdId) root = await call.workspace!.checkout(call.cwdId);
     const models = run.deps.models;
-    const ran = await run.deps.runner.run({
-      index: call.ticket.seq,
-      prompt: call.prompt,
-      model: call.model,
-      schema: call.opts.schema,
-      label,
-      root,
-      write: call.kind !== 'agent' || call.shared,
-      ...(call.shared ? { shared: true } : {}),
-      ...(call.type?.tools ? { tools: call.type.tools } : {}),
-      ...(call.type?.systemPrompt ? { systemPrompt: call.type.systemPrompt } : {}),
-      signal: run.signal ?? new AbortController().signal,
-      shouldStop: () => run.ceilings.stopReason() ?? run.ceilings.capRefusal()?.reason ?? null,
-      onUsage: (usage, usedModel) => run.ceilings.charge(usage, costUsd(models, usedModel, usage)),
-    });
+    const { opts } = call;
+    const timeout = opts.timeoutMs === undefined ? null : agentTimeout(opts.timeoutMs, run.signal);
+    let ran: AgentOutcome;
+    try {
+      ran = await run.deps.runner.run({
+        index: call.ticket.seq,
+        prompt: call.prompt,
+        model: call.model,
+        schema: opts.schema,
+        label,
+        root,
+        write: call.kind !== 'agent' || call.shared,
+        ...(call.shared ? { shared: true } : {}),
+        ...(call.type?.tools ? { tools: call.type.tools } : {}),
+        ...(call.type?.systemPrompt ? { systemPrompt: call.type.systemPrompt } : {}),
+        signal: timeout?.signal ?? run.signal ?? new AbortController().signal,
+        shouldStop: () => run.ceilings.stopReason() ?? run.ceilings.capRefusal()?.reason ?? null,
+        onUsage: (usage, usedModel) => run.ceilings.charge(usage, costUsd(models, usedModel, usage)),
+        ...(opts.effort === undefined ? {} : { effort: opts.effort }),
+        ...(opts.maxTurns === undefined ? {} : { maxTurns: opts.maxTurns }),
+        warn: (key, message) => run.warnOnce(key, message),
+      });
+    } finally {
+      timeout?.clear();
+    }
+    // The agent's own timeout, not the run's stop: it resolves to null, as a stopped agent does.
+    if (timeout?.fired() && ran.status !== 'done') ran = { ...ran, status: 'stopped', timedOut: true, error: `timed out after ${opts.timeoutMs} ms (timeoutMs)` };
     // Inside the slot, so "running" counts the agents holding one and never exceeds the
     // concurrency while finished agents' records are written.
     run.emit({
@@ -286,4 +315,25 @@ function definitionKey(type: AgentTypeDefinition): unknown {
 function summarisePrompt(prompt: string): string {
   const line = prompt.trim().split('\n')[0] ?? '';
   return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}
+
+/** An agent's own deadline: a signal that aborts at `ms` or when the run's does. */
+function agentTimeout(ms: number, runSignal: AbortSignal | undefined): { signal: AbortSignal; fired: () => boolean; clear: () => void } {
+  const controller = new AbortController();
+  let fired = false;
+  const timer = setTimeout(() => {
+    fired = true;
+    controller.abort(`timed out after ${ms} ms (timeoutMs)`);
+  }, ms);
+  const follow = (): void => controller.abort(runSignal?.reason);
+  if (runSignal?.aborted) follow();
+  else runSignal?.addEventListener('abort', follow, { once: true });
+  return {
+    signal: controller.signal,
+    fired: () => fired,
+    clear: () => {
+      clearTimeout(timer);
+      runSignal?.removeEventListener('abort', follow);
+    },
+  };
 }

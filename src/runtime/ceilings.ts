@@ -1,9 +1,12 @@
 // A run's ceilings (DESIGN §2): what it has spent against its token budget, its USD cap and its
 // agents per run, and the refusal of a call once one is reached or the run was stopped. The
 // refusal says what happened (which cap, its value, what was spent); the remedy is the door's.
+// The token budget counts output tokens, as Claude Code's `budget` does, so that the script's
+// budget.spent() and the cap are one figure; every token (input and cache too) counts against the
+// USD cap, the run's ceiling on what it pays.
 import type { CapKind } from '../contracts/caps.ts';
 import type { RunOptions } from '../contracts/store.ts';
-import { totalTokens, type Usage } from '../contracts/usage.ts';
+import type { Usage } from '../contracts/usage.ts';
 
 /** Why a host call was refused: a cap (which one, its value, what was used) or the run's stop (cap null). */
 export interface Refusal {
@@ -29,6 +32,7 @@ export class Ceilings {
     this.#signal = signal;
   }
 
+  /** Output tokens spent: what `budget.spent()` returns and the token budget counts. */
   get spentTokens(): number {
     return this.#spentTokens;
   }
@@ -60,7 +64,7 @@ export class Ceilings {
   capRefusal(): Refusal | null {
     const { budgetTokens, maxCostUsd } = this.#limits;
     if (budgetTokens !== null && this.#spentTokens >= budgetTokens) {
-      const reason = `the token budget is spent (${this.#spentTokens} of ${budgetTokens} tokens)`;
+      const reason = `the token budget is spent (${this.#spentTokens} of ${budgetTokens} output tokens)`;
       return { cap: 'tokens', reason, limit: budgetTokens, used: this.#spentTokens };
     }
     if (maxCostUsd !== null && this.#spentUsd >= maxCostUsd) {
@@ -85,7 +89,7 @@ export class Ceilings {
   }
 
   charge(usage: Usage, usd: number): void {
-    this.#spentTokens += totalTokens(usage);
+    this.#spentTokens += usage.output;
     this.#spentUsd += usd;
   }
 }

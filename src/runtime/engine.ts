@@ -4,7 +4,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { CAP_CONFIG_KEYS, type CapKind } from '../contracts/caps.ts';
 import { CeilingError } from '../contracts/errors.ts';
 import type { RunEvent, RunListener } from '../contracts/events.ts';
-import type { HostCallHandlers, HostCallRequest, NestedWorkflow } from '../contracts/host-calls.ts';
+import type { HostCallHandlers, HostCallRequest, NestedRef, NestedWorkflow } from '../contracts/host-calls.ts';
 import type { AgentRunner, AgentTypes, Change, ChangeSnapshot, ChangeWorkspace, GateResult, Proposal, ProposalVote } from '../contracts/ports.ts';
 import type { RunRecord, RunStatus, Store } from '../contracts/store.ts';
 import { AgentCalls } from './agent-calls.ts';
@@ -14,9 +14,10 @@ import { Journal, type CallTicket } from './journal.ts';
 import type { ModelTable } from './pricing.ts';
 import { ProgressTracker, type RunSummary } from './progress.ts';
 import { runInSandbox, type SandboxHost } from './sandbox.ts';
+import { SchemaChecks } from './schema-checks.ts';
 import { agentOptionsSchema, changeOptionsSchema, checkedOptions } from './script-api-args.ts';
 
-export type { NestedWorkflow } from '../contracts/host-calls.ts';
+export type { NestedRef, NestedWorkflow } from '../contracts/host-calls.ts';
 
 /**
  * After a stop ends the script, how long the host calls it left (aborted agents, a gate being
@@ -28,8 +29,8 @@ export interface EngineDeps {
   store: Store;
   runner: AgentRunner;
   models: ModelTable;
-  /** Finds and validates a workflow for `workflow(name)`. */
-  loadNested: (name: string) => Promise<NestedWorkflow>;
+  /** Finds and validates a workflow for `workflow(name)` or `workflow({ scriptPath })`. */
+  loadNested: (ref: NestedRef) => Promise<NestedWorkflow>;
   listener?: RunListener;
   /** Worktrees, gates and proposals for change(), gate(), propose(), discard() and fix(). */
   workspace?: ChangeWorkspace;
@@ -95,6 +96,7 @@ export class RunExecution {
   readonly tracker = new ProgressTracker();
   readonly howToResume: ResumeAdvice;
   readonly #agents: AgentCalls;
+  readonly #schemaChecks: SchemaChecks;
   // Each warning once per run, not once per agent of a 1,000-agent fan-out.
   readonly #warned = new Set<string>();
   // Host calls still running when the script ends; a stop waits for them to record (see #settle).
@@ -109,6 +111,7 @@ export class RunExecution {
     this.limit = pLimit(options.run.options.concurrency);
     this.howToResume = options.howToResume ?? NEUTRAL_RESUME;
     this.#agents = new AgentCalls(this);
+    this.#schemaChecks = new SchemaChecks(deps.runner, () => this.signal);
   }
 
   get signal(): AbortSignal | undefined {
@@ -240,16 +243,20 @@ export class RunExecution {
   #handlers(): HostCallHandlers {
     const worktrees = this.deps.workspace !== undefined;
     return {
-      agent: ({ prompt, opts }) => {
+      agent: async ({ prompt, opts }) => {
         const checked = checkedOptions('agent', agentOptionsSchema, opts);
+        await this.#schemaChecks.check('agent', checked.schema);
         if (checked.isolation === 'worktree' && !worktrees) {
           this.warnOnce('isolation:worktree', "isolation: 'worktree' agents run read-only here: this run has no repository workspace");
         }
         return this.#agents.run(checked.isolation === 'worktree' && worktrees ? 'worktree-agent' : 'agent', prompt, checked);
       },
-      change: ({ prompt, opts, failure }) =>
-        this.#agents.run('change', prompt, checkedOptions('change', changeOptionsSchema, opts), failure ?? 'null') as Promise<Change | null>,
-      workflow: ({ name }) => this.#workflow(name),
+      change: async ({ prompt, opts, failure }) => {
+        const checked = checkedOptions('change', changeOptionsSchema, opts);
+        await this.#schemaChecks.check('change', checked.schema);
+        return this.#agents.run('change', prompt, checked, failure ?? 'null') as Promise<Change | null>;
+      },
+      workflow: (ref) => this.#workflow(ref),
       gate: ({ change }) => this.gate(change),
       propose: ({ change, title, body, draft, votes }) => this.propose(change, title, body, draft, votes),
       discard: ({ change }) => this.discard(change),
@@ -265,11 +272,12 @@ export class RunExecution {
     this.journal.remember(entry);
   }
 
-  async #workflow(name: string): Promise<NestedWorkflow> {
-    const ticket = this.journal.ticket('workflow', { name });
+  /** The nested script, journaled: a resume runs what the first run loaded, even if the file changed. */
+  async #workflow(ref: NestedRef): Promise<NestedWorkflow> {
+    const ticket = this.journal.ticket('workflow', ref);
     if (ticket.replay) return ticket.replay.output as NestedWorkflow;
-    const nested = await this.deps.loadNested(name);
-    await this.#journalCall(ticket, 'workflow', nested, name);
+    const nested = await this.deps.loadNested(ref);
+    await this.#journalCall(ticket, 'workflow', nested, 'name' in ref ? ref.name : ref.scriptPath);
     return nested;
   }
 

@@ -6,7 +6,7 @@
 // `fn.arguments`/`fn.caller` and CallSite#getThis/getFunction from exposing this code's frames.
 //
 // host:   { call, log, phase, warn, budgetSpent }, each an ivm.Reference to a host function.
-// configJson: JSON text { argsJson, budgetTotal (null = unlimited), maxItemsPerCall, maxTransferChars,
+// configJson: JSON text { argsJson (null = no args), budgetTotal (null = no budget), maxItemsPerCall, maxTransferChars,
 //             maxMessageChars, maxTitleChars }.
 // Returns runMain(main) for the host: it runs the compiled script and reports how it ended.
 //
@@ -481,31 +481,43 @@ function createPhase({ notify }) {
   };
 }
 
+// As Claude Code's: total is null without a budget (so `while (budget.total && …)` ends), and
+// remaining() is then Infinity; spent() counts output tokens, the unit the budget is set in.
 function createBudget(host, total) {
-  const budgetTotal = total === null ? Infinity : total;
   const spent = () => Number(host.budgetSpent.applySync(undefined, [], { result: { copy: true } }));
   return freeze({
-    total: budgetTotal,
+    total,
     spent,
-    remaining: () => Math.max(0, budgetTotal - spent()),
+    remaining: () => (total === null ? Infinity : Math.max(0, total - spent())),
   });
 }
 
 // The nested script runs inline, in this isolate, with its own deep-frozen copy of its args: only
-// its name crosses to the host, which answers with its checked source.
+// its name (or its scriptPath) crosses to the host, which answers with its checked source. Omitted
+// args reach it as undefined, an explicit null as null.
 function createWorkflow({ callHost, toJson }) {
-  return async function workflow(name, nestedArgs) {
-    if (typeof name !== 'string') {
-      throw new TypeError(`workflow(name, args?): name must be a string, got ${describeType(name)}`);
-    }
+  return async function workflow(nameOrRef, nestedArgs) {
+    const ref = workflowRef(nameOrRef);
     const argsJson = nestedArgs === undefined ? null : toJson(nestedArgs, 'workflow() args');
-    const script = await callHost('workflow', { name });
+    const script = await callHost('workflow', ref);
     const nestedMain = compileNested(script.body, script.file);
+    const shown = ref.name ?? ref.scriptPath;
     const refuseNesting = () => {
-      throw new Error(`workflow() nests one level: ${name} cannot call workflow()`);
+      throw new Error(`workflow() nests one level: ${shown} cannot call workflow()`);
     };
     return nestedMain(copyFrozen(argsJson), refuseNesting);
   };
+}
+
+function workflowRef(nameOrRef) {
+  const usage = 'workflow(nameOrRef, args?): nameOrRef must be a workflow name or { scriptPath }';
+  if (typeof nameOrRef === 'string') return { name: nameOrRef };
+  if (nameOrRef !== null && typeof nameOrRef === 'object' && !isArray(nameOrRef)) {
+    const scriptPath = nameOrRef.scriptPath;
+    if (typeof scriptPath === 'string' && scriptPath !== '') return { scriptPath };
+    throw new TypeError(`${usage}: scriptPath must be a non-empty string, got ${describeType(scriptPath)}`);
+  }
+  throw new TypeError(`${usage}, got ${describeType(nameOrRef)}`);
 }
 
 // Same wrapper shape as the main script (prefix on the body's first line keeps line numbers);

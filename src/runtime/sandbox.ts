@@ -44,7 +44,7 @@ export interface SandboxScript {
 
 export interface SandboxGlobals {
   args: unknown;
-  /** null = unlimited: budget.total is Infinity. */
+  /** null = no budget: budget.total is null and remaining() Infinity, as in Claude Code. */
   budgetTotal: number | null;
   maxItemsPerCall?: number;
 }
@@ -67,7 +67,7 @@ export class SandboxError extends Error {
 export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
   memoryLimitMb: 128,
   cpuLimitMs: 10_000,
-  wallLimitMs: 3_600_000,
+  wallLimitMs: 14_400_000,
 };
 export const DEFAULT_MAX_ITEMS_PER_CALL = 4096;
 /** Cap on any one JSON text crossing the boundary (arguments, results, args, the run's result). */
@@ -208,7 +208,7 @@ function serveHostCall(host: SandboxHost): (kind: unknown, requestJson: unknown)
       }
       const call = parseHostCall(kind, JSON.parse(requestJson));
       const value = await host.call(call.kind, call.request);
-      if (call.kind === 'workflow') assertNestedScript(value, call.request.name);
+      if (call.kind === 'workflow') assertNestedScript(value, 'name' in call.request ? call.request.name : call.request.scriptPath);
       return `{"ok":true,"value":${replyJson(kind, value)}}`;
     } catch (error) {
       // A TypeError stays one in the script: a bad argument, not a failed call.
@@ -312,8 +312,10 @@ class MessageBudget {
 }
 
 function preludeConfigJson(globals: SandboxGlobals): string {
+  // No args (and args that are JSON null, which is how the doors say "none") reach the script as
+  // undefined, as in Claude Code.
   let argsJson: string | null = null;
-  if (globals.args !== undefined) {
+  if (globals.args !== undefined && globals.args !== null) {
     try {
       argsJson = JSON.stringify(globals.args) ?? null;
     } catch (error) {
@@ -418,7 +420,7 @@ const wallError = (limits: SandboxLimits): SandboxError =>
   new SandboxError(
     'wall',
     `The workflow run took longer than its wall-clock limit of ${formatDuration(limits.wallLimitMs)} and was ` +
-      'stopped. Split the work into smaller runs, or raise the wall-clock limit (limits.wallMs in .github/foreman.yml).',
+      'stopped. Split the work into smaller runs, or raise the wall-clock limit (limits.wallMs in .github/foreman.yml, --max-time on the CLI).',
   );
 
 // ---- formatting ---------------------------------------------------------------------------------

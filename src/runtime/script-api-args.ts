@@ -6,6 +6,15 @@
 import { z } from 'zod';
 import type { AgentOptions } from '../contracts/ports.ts';
 
+/** Claude Code's effort levels (agent({ effort })), lowest first. */
+export const EFFORT_LEVELS = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
+/** agent({ timeoutMs }): at most a run's longest wall clock. */
+const MAX_AGENT_TIMEOUT_MS = 21_600_000;
+/** agent({ retries }): a failed agent runs at most this many more times. */
+const MAX_AGENT_RETRIES = 10;
+/** agent({ maxTurns }): the same bound as config limits.maxTurns. */
+const MAX_AGENT_TURNS = 1000;
+
 const text = (takes: string) => z.string().nullish().describe(takes);
 
 const agentFields = {
@@ -13,8 +22,11 @@ const agentFields = {
   label: text('a string (shown in progress output)'),
   phase: text('a string (a phase title)'),
   model: z.string().min(1).nullish().describe("a model alias (haiku, sonnet, opus) or a model id, as a string"),
-  effort: text('a string'),
+  effort: z.enum(EFFORT_LEVELS).nullish().describe(`one of ${EFFORT_LEVELS.map((level) => `'${level}'`).join(', ')}`),
   agentType: text('a string'),
+  timeoutMs: z.int().min(1).max(MAX_AGENT_TIMEOUT_MS).nullish().describe(`a whole number of milliseconds from 1 to ${MAX_AGENT_TIMEOUT_MS} (6 hours)`),
+  retries: z.int().min(0).max(MAX_AGENT_RETRIES).nullish().describe(`a whole number from 0 to ${MAX_AGENT_RETRIES}`),
+  maxTurns: z.int().min(1).max(MAX_AGENT_TURNS).nullish().describe(`a whole number of model turns from 1 to ${MAX_AGENT_TURNS}`),
 };
 
 /** agent(prompt, opts): unknown keys pass, as a script written for a newer Claude Code may have them. */

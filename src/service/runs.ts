@@ -8,7 +8,7 @@ import { loadConfig, modelTable } from '../config/load.ts';
 import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
 import { RateGovernor } from '../agents/governor.ts';
-import { executeRun, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
+import { executeRun, type NestedRef, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
 import type { RunListener } from '../contracts/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
 import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
@@ -16,7 +16,7 @@ import { ProcessLedger, processLedgerDir } from '../workspace/process-ledger.ts'
 import { pruneStaleWorktrees, removeRunWorktrees, repositoryRoot } from '../workspace/checkout.ts';
 import { openSharedWorktree } from '../workspace/changes.ts';
 import { resolveBase, uncommittedNote } from './checkout-notes.ts';
-import { availableNames, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs } from '../workflows/load.ts';
+import { availableNames, resolveScriptPath, resolveWorkflow, workflowDirs, WorkflowNotFoundError, type WorkflowDirs, type WorkflowSource } from '../workflows/load.ts';
 import { validateScript, type WorkflowMeta } from '../workflows/validate.ts';
 import type { Proposer } from '../contracts/ports.ts';
 import { BranchProposer } from '../workspace/branch-proposer.ts';
@@ -60,6 +60,11 @@ export interface ServiceEnv {
    */
   workflowRoot?: string;
   /**
+   * Where the CLI's user ran the command (the current directory or --repo): saved workflows are
+   * looked up in each .claude/workflows from there up to the repository's root, closest first.
+   */
+  workflowsFrom?: string;
+  /**
    * The code under review is not trusted (a fork's pull request without a maintainer's approval):
    * the reason. Nothing of it is built, tested or proposed, agents run no commands, and plain
    * agents are read-only; they still read it.
@@ -99,6 +104,10 @@ export interface RunTuning {
   maxAgents?: number;
   /** The run's plain agents only list, read and search (CLI --read-only); kept for its resumes. */
   readOnly?: boolean;
+  /** Model turns one agent may take. */
+  maxTurns?: number;
+  /** The run's wall clock, in milliseconds. */
+  wallMs?: number;
 }
 
 export interface RunRequest extends RunTuning {
@@ -138,7 +147,7 @@ export const openStore = (home: string): Store => new SqliteStore(storeFile(home
 export async function startRun(request: RunRequest, env: ServiceEnv): Promise<RunOutcome> {
   const repo = await repositoryRoot(request.repoDir);
   const config = env.config ?? (await loadConfig(repo));
-  const dirs = workflowDirs(env.workflowRoot ?? repo, env.userHome, env.builtinDir);
+  const dirs = savedWorkflowDirs(env, repo);
   const workflow = request.script ? { origin: 'generated', ...request.script } : await resolveWorkflow(request.ref, dirs, { typedPath: request.typedPath === true });
   if (!workflow) throw new WorkflowNotFoundError(request.ref, await availableNames(dirs));
   const script = validateScript(workflow.source, workflow.file);
@@ -236,7 +245,7 @@ function scriptErrorAdvice(run: RunRecord): string {
 
 async function execute(store: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, resumed: boolean): Promise<RunOutcome> {
   const models = modelTable(config);
-  const dirs = workflowDirs(env.workflowRoot ?? run.repoDir, env.userHome, env.builtinDir);
+  const dirs = savedWorkflowDirs(env, run.repoDir);
   // The stored source, not the file: a resume runs exactly what the crashed run ran.
   const script = validateScript(run.source, run.file);
   // Both cost the main thread while it would otherwise wait for git below, rather than when the
@@ -296,7 +305,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       ...(env.untrusted ? { refusal: env.untrusted } : {}),
     });
     return await executeRun(
-      { store, runner, models, listener: env.listener, loadNested: (name) => loadNested(name, dirs), workspace, agentTypes: context.agentTypes },
+      { store, runner, models, listener: env.listener, loadNested: (ref) => loadNested(ref, dirs, env.workflowRoot ?? run.repoDir), workspace, agentTypes: context.agentTypes },
       {
         run,
         script,
@@ -314,10 +323,20 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   }
 }
 
-async function loadNested(name: string, dirs: WorkflowDirs): Promise<{ body: string; file: string }> {
-  const workflow = await resolveWorkflow(name, dirs);
-  if (!workflow || workflow.origin === 'path') {
-    throw new WorkflowNotFoundError(name, await availableNames(dirs));
+/** Where a run's workflow names are looked up: the App's extracted workflows, else the repository from where the CLI ran. */
+function savedWorkflowDirs(env: ServiceEnv, repo: string): WorkflowDirs {
+  if (env.workflowRoot !== undefined) return workflowDirs(env.workflowRoot, env.userHome, env.builtinDir);
+  return workflowDirs(repo, env.userHome, env.builtinDir, env.workflowsFrom);
+}
+
+/** workflow(name) by name, as a run finds its own script; workflow({ scriptPath }) in the repository. */
+async function loadNested(ref: NestedRef, dirs: WorkflowDirs, repoRoot: string): Promise<{ body: string; file: string }> {
+  let workflow: WorkflowSource | null;
+  if ('scriptPath' in ref) {
+    workflow = await resolveScriptPath(ref.scriptPath, repoRoot);
+  } else {
+    workflow = await resolveWorkflow(ref.name, dirs);
+    if (!workflow || workflow.origin === 'path') throw new WorkflowNotFoundError(ref.name, await availableNames(dirs));
   }
   const script = validateScript(workflow.source, workflow.file);
   return { body: script.body, file: script.file };
@@ -349,9 +368,9 @@ function runOptions(config: ForemanConfig, request: RunRequest): RunOptions {
     maxCostUsd: request.maxCostUsd ?? limits.maxCostUsd ?? null,
     memoryLimitMb: limits.memoryMb ?? DEFAULT_LIMITS.memoryLimitMb,
     cpuLimitMs: limits.cpuMs ?? DEFAULT_LIMITS.cpuLimitMs,
-    wallLimitMs: limits.wallMs ?? DEFAULT_LIMITS.wallLimitMs,
+    wallLimitMs: request.wallMs ?? limits.wallMs ?? DEFAULT_LIMITS.wallLimitMs,
     maxAgents: request.maxAgents ?? limits.agentsPerRun ?? DEFAULT_LIMITS.maxAgents,
-    maxTurns: limits.maxTurns ?? DEFAULT_LIMITS.maxTurns,
+    maxTurns: request.maxTurns ?? limits.maxTurns ?? DEFAULT_LIMITS.maxTurns,
     ...(request.readOnly ? { readOnly: true } : {}),
   };
 }

@@ -15,7 +15,7 @@ import { ModelClient } from '../agents/model-client.ts';
  * Bumped whenever the reference changes what the model is told; it is written into every
  * generated script, so a script can be traced to the reference that produced it.
  */
-export const AUTHORING_REFERENCE_VERSION = 'v2';
+export const AUTHORING_REFERENCE_VERSION = 'v3';
 export const SUBMIT_WORKFLOW_TOOL = 'submit_workflow';
 export const MAX_GENERATION_ATTEMPTS = 3;
 

@@ -1,11 +1,13 @@
-// Finds workflow scripts: a path given by the user, or a name looked up in the repository, then
-// the user's own workflows, then the ones built into Foreman (the same order Claude Code uses
-// for project over personal settings).
+// Finds workflow scripts: a path given by the user, or a name looked up in the repository (the
+// closest .claude/workflows/ up from where the command ran, then the root's), then the user's own
+// workflows, then the ones built into Foreman (the same order Claude Code uses for project over
+// personal settings). A name is a script's meta.name, as in Claude Code, or its file name.
 
-import { readdir } from 'node:fs/promises';
+import { opendir } from 'node:fs/promises';
 import path from 'node:path';
 import { confinedPath, isMissing, readBoundedFile } from '../workspace/bounded-read.ts';
 import { MAX_SCRIPT_CHARS, validateScript } from './validate.ts';
+import { metaNameOf } from './meta-name.ts';
 
 export type WorkflowOrigin = 'path' | 'repo' | 'user' | 'builtin';
 
@@ -19,6 +21,11 @@ export interface WorkflowSource {
 export interface WorkflowDirs {
   /** The repository's workflows directory, <repo>/.claude/workflows. */
   repoDir: string;
+  /**
+   * The .claude/workflows directories between where the command ran and the repository's root,
+   * closest first: searched before repoDir, as Claude Code does in a monorepo.
+   */
+  nearerDirs?: string[];
   /** The user's workflows directory, e.g. ~/.claude/workflows. */
   userDir: string;
   /** This project's workflows/ directory. */
@@ -87,16 +94,33 @@ interface Candidate {
 
 const looksLikePath = (ref: string): boolean => ref.endsWith('.js') || ref.includes('/') || ref.includes(path.sep);
 
-export function workflowDirs(repoDir: string, homeDir: string, builtinDir: string): WorkflowDirs {
-  return {
+/**
+ * Where names are looked up. `from` (the CLI's current directory, or --repo) is a directory inside
+ * the repository: each .claude/workflows from there up to the root is searched, the closest first.
+ */
+export function workflowDirs(repoDir: string, homeDir: string, builtinDir: string, from?: string): WorkflowDirs {
+  const dirs: WorkflowDirs = {
     repoDir: path.join(repoDir, '.claude', 'workflows'),
     userDir: path.join(homeDir, '.claude', 'workflows'),
     builtinDir,
   };
+  const nearer = from === undefined ? [] : dirsBetween(path.resolve(from), path.resolve(repoDir));
+  if (nearer.length > 0) dirs.nearerDirs = nearer;
+  return dirs;
+}
+
+/** <dir>/.claude/workflows for `start` and each parent below `root`, closest first; none outside root. */
+function dirsBetween(start: string, root: string): string[] {
+  const relative = path.relative(root, start);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return [];
+  const dirs: string[] = [];
+  for (let dir = start; dir !== root && dir.startsWith(root); dir = path.dirname(dir)) dirs.push(path.join(dir, '.claude', 'workflows'));
+  return dirs;
 }
 
 function searchOrder(dirs: WorkflowDirs): Array<{ origin: WorkflowOrigin; dir: string }> {
   return [
+    ...(dirs.nearerDirs ?? []).map((dir) => ({ origin: 'repo' as const, dir })),
     { origin: 'repo', dir: dirs.repoDir },
     { origin: 'user', dir: dirs.userDir },
     { origin: 'builtin', dir: dirs.builtinDir },
@@ -108,22 +132,32 @@ function searchOrder(dirs: WorkflowDirs): Array<{ origin: WorkflowOrigin; dir: s
  * workflow's or a built-in's file by name, in search order; a file by its path only when the user
  * typed it (`access.typedPath`). Anything else opens nothing.
  */
-function workflowCandidates(ref: string, dirs: WorkflowDirs, access: WorkflowAccess): Candidate[] {
+async function* workflowCandidates(ref: string, dirs: WorkflowDirs, access: WorkflowAccess): AsyncGenerator<Candidate> {
   if (looksLikePath(ref)) {
-    if (!access.typedPath) return [];
+    if (!access.typedPath) return;
     const file = path.resolve(ref);
-    return [{ name: path.basename(file, '.js'), origin: 'path', file, shown: file }];
+    yield { name: path.basename(file, '.js'), origin: 'path', file, shown: file };
+    return;
   }
-  if (!WORKFLOW_NAME.test(ref)) return [];
-  return searchOrder(dirs).map(({ origin, dir }) => candidateIn(origin, dir, `${ref}.js`, dirs));
+  if (!WORKFLOW_NAME.test(ref)) return;
+  // In each directory, closest first: the script whose meta.name it is, then the file of that name.
+  for (const { origin, dir } of searchOrder(dirs)) {
+    const named = (await scriptsIn(origin, dir, dirs)).find((script) => script.metaName === ref && script.fileName !== `${ref}.js`);
+    if (named) yield { ...candidateIn(origin, dir, named.fileName, dirs), name: ref };
+    yield candidateIn(origin, dir, `${ref}.js`, dirs);
+  }
 }
+
+/** The repository's root: where its saved workflows must stay, links resolved. */
+const repositoryOf = (dirs: WorkflowDirs): string => path.dirname(path.dirname(dirs.repoDir));
 
 function candidateIn(origin: WorkflowOrigin, dir: string, fileName: string, dirs: WorkflowDirs): Candidate {
   const name = fileName.slice(0, -'.js'.length);
   const file = path.join(dir, fileName);
   if (origin === 'repo') {
     // A repository's saved workflow may be a link within it, never to a file of the host.
-    return { name, origin, file, shown: `.claude/workflows/${fileName}`, confinedTo: path.dirname(path.dirname(dirs.repoDir)) };
+    const root = repositoryOf(dirs);
+    return { name, origin, file, shown: path.relative(root, file).split(path.sep).join('/'), confinedTo: root };
   }
   return { name, origin, file, shown: origin === 'user' ? `~/.claude/workflows/${fileName}` : `the built-in workflow ${name}` };
 }
@@ -134,7 +168,7 @@ function candidateIn(origin: WorkflowOrigin, dir: string, fileName: string, dirs
  * or say it is not found (WorkflowNotFoundError explains a path).
  */
 export async function resolveWorkflow(ref: string, dirs: WorkflowDirs, access: WorkflowAccess = {}): Promise<WorkflowSource | null> {
-  for (const candidate of workflowCandidates(ref, dirs, access)) {
+  for await (const candidate of workflowCandidates(ref, dirs, access)) {
     let source: string | null;
     try {
       source = await readCandidate(candidate);
@@ -150,13 +184,38 @@ export async function resolveWorkflow(ref: string, dirs: WorkflowDirs, access: W
   return null;
 }
 
+/**
+ * `workflow({ scriptPath })`: a script file of the repository, its path relative to the repository's
+ * root (Claude Code resolves it from the session's directory, the project's root). Read as a saved
+ * workflow is: inside the repository (links resolved), a regular file, at most the script cap.
+ * Throws a message that echoes the path as the script gave it, never a path of the host.
+ */
+export async function resolveScriptPath(scriptPath: string, repoRoot: string): Promise<WorkflowSource> {
+  const shown = JSON.stringify(scriptPath.length > 200 ? `${scriptPath.slice(0, 200)}…` : scriptPath);
+  const what = `workflow({ scriptPath: ${shown} })`;
+  const file = path.resolve(repoRoot, scriptPath);
+  const relative = path.relative(repoRoot, file);
+  if (scriptPath.includes('\0') || relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    throw new Error(`${what}: the path is outside the repository: give a script file of the repository, relative to its root (e.g. .claude/workflows/step.js)`);
+  }
+  let source: string | null;
+  try {
+    source = await readCandidate({ name: path.basename(file, '.js'), origin: 'repo', file, shown, confinedTo: repoRoot });
+  } catch (error) {
+    if (error instanceof WorkflowFileError) throw new Error(`${what}: ${error.message}`);
+    throw error;
+  }
+  if (source === null) throw new Error(`${what}: no such file in the repository: paths are relative to the repository's root`);
+  return { name: path.basename(file, '.js'), file, source, origin: 'repo' };
+}
+
 export async function listWorkflows(dirs: WorkflowDirs): Promise<WorkflowListing[]> {
   return Promise.all(
     (await discoverScripts(dirs)).map(async (script): Promise<WorkflowListing> => {
       if (!WORKFLOW_NAME.test(script.name)) {
         return {
           ...script,
-          error: `"${script.name}" cannot be run by name; rename the file to match ${WORKFLOW_NAME} (letters, digits, '.', '_', '-')`,
+          error: `"${script.name}" cannot be run by name; change its meta.name to match ${WORKFLOW_NAME} (letters, digits, '.', '_', '-')`,
         };
       }
       try {
@@ -178,35 +237,61 @@ export async function availableNames(dirs: WorkflowDirs): Promise<string[]> {
   return (await discoverScripts(dirs)).map(({ name }) => name).filter((name) => WORKFLOW_NAME.test(name));
 }
 
-/** Every *.js script by name, each from the first directory in search order that has it. */
+/**
+ * Every script by name (its meta.name, else its file name), each from the first directory in
+ * search order that has it.
+ */
 async function discoverScripts(dirs: WorkflowDirs): Promise<Array<{ name: string; origin: WorkflowOrigin; file: string }>> {
   const byName = new Map<string, { name: string; origin: WorkflowOrigin; file: string }>();
   for (const { origin, dir } of searchOrder(dirs)) {
-    for (const fileName of await scriptFileNames(dir)) {
-      const name = fileName.slice(0, -'.js'.length);
+    for (const { fileName, metaName } of await scriptsIn(origin, dir, dirs)) {
+      const name = metaName ?? fileName.slice(0, -'.js'.length);
       if (!byName.has(name)) byName.set(name, { name, origin, file: path.join(dir, fileName) });
     }
   }
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/**
+ * A hostile repository may hold thousands of files in a workflows directory: at most this many of
+ * its entries are read, and of its .js files (in name order) at most MAX_SCANNED_SCRIPTS have their
+ * meta.name read, from their first MAX_META_BYTES. A file past these still runs by its file name.
+ */
+const MAX_DIR_ENTRIES = 2_000;
+const MAX_SCANNED_SCRIPTS = 200;
+const MAX_META_BYTES = 16 * 1024;
+
+/** The directory's .js files and the meta.name each declares (null when it cannot be read cheaply). */
+async function scriptsIn(origin: WorkflowOrigin, dir: string, dirs: WorkflowDirs): Promise<Array<{ fileName: string; metaName: string | null }>> {
+  const fileNames = (await scriptFileNames(dir)).slice(0, MAX_SCANNED_SCRIPTS);
+  return Promise.all(
+    fileNames.map(async (fileName) => {
+      let head: string | null = null;
+      try {
+        head = await readCandidate(candidateIn(origin, dir, fileName, dirs), MAX_META_BYTES);
+      } catch {
+        // A link out of the repository, a FIFO: not a workflow, and resolving it by name says why.
+      }
+      return { fileName, metaName: head === null ? null : metaNameOf(head) };
+    }),
+  );
+}
+
 async function scriptFileNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries
-      .filter((entry) => entry.name.endsWith('.js') && (entry.isFile() || entry.isSymbolicLink()))
-      .map((entry) => entry.name);
+    let seen = 0;
+    for await (const entry of await opendir(dir)) {
+      if (++seen > MAX_DIR_ENTRIES) break;
+      if (entry.name.endsWith('.js') && (entry.isFile() || entry.isSymbolicLink())) names.push(entry.name);
+    }
   } catch (error) {
     if (isMissing(error)) return [];
     throw error;
   }
+  return names.sort();
 }
 
-/**
- * The candidate's text, or null when it is not there. Only a regular file is read, and at most
- * MAX_SCRIPT_BYTES + 1 bytes of it: opening without blocking and checking the opened file means a
- * FIFO cannot hang the host, nor a device (/dev/zero) fill its memory.
- */
 /**
  * A script file the user named on the command line (`foreman validate <file>`), read the way a
  * typed workflow path is: a regular file only, at most the script cap. Throws with what is wrong.
@@ -218,7 +303,11 @@ export async function readScriptFile(file: string): Promise<string> {
   return source;
 }
 
-async function readCandidate(candidate: Candidate): Promise<string | null> {
+/**
+ * The candidate's text, or null when it is not there (bounded-read.ts: a regular file only, at most
+ * the script cap); with `headBytes`, only that much of its beginning, to read its meta.name.
+ */
+async function readCandidate(candidate: Candidate, headBytes?: number): Promise<string | null> {
   let file = candidate.file;
   if (candidate.confinedTo !== undefined) {
     const inside = await confinedPath(file, candidate.confinedTo);
@@ -226,7 +315,7 @@ async function readCandidate(candidate: Candidate): Promise<string | null> {
     if (inside === false) throw new WorkflowFileError(`${candidate.shown} links outside the repository: a saved workflow must be a file of the repository`);
     file = inside;
   }
-  const read = await readBoundedFile(file, MAX_SCRIPT_BYTES);
+  const read = await readBoundedFile(file, headBytes ?? MAX_SCRIPT_BYTES, { head: headBytes !== undefined });
   if (read === 'missing') return null;
   if (read === 'not-regular') throw new WorkflowFileError(`${candidate.shown} is not a regular file (a FIFO, socket or device): a workflow is a .js file`);
   if (read === 'too-large') {

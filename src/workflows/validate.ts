@@ -357,7 +357,17 @@ function forEachNode(node: AnyNode, visit: (node: AnyNode) => void): void {
 }
 
 function rejectForbiddenSyntax(program: Program, metaStatement: Node, errorAt: ErrorAt): void {
+  // `require` is undefined at run time, as in Claude Code. A script that tests `typeof require`
+  // (`typeof require === 'function' ? require('x') : null`) runs, taking its other branch; one that
+  // calls require() unguarded is refused here, before the run, as Claude Code refuses it.
+  let requireCall: number | null = null;
+  let requireTested = false;
   forEachNode(program as unknown as AnyNode, (node) => {
+    if (node.type === 'UnaryExpression' && node.operator === 'typeof') {
+      const argument = node.argument as Node & { name?: string };
+      if (argument.type === 'Identifier' && argument.name === 'require') requireTested = true;
+      return;
+    }
     switch (node.type) {
       case 'ImportDeclaration':
         throw errorAt(node.start, '`import` declarations are not allowed in workflow scripts', USE_GLOBALS_FIX);
@@ -370,9 +380,7 @@ function rejectForbiddenSyntax(program: Program, metaStatement: Node, errorAt: E
         return;
       case 'CallExpression': {
         const callee = node.callee as Node & { name?: string };
-        if (callee.type === 'Identifier' && callee.name === 'require') {
-          throw errorAt(node.start, '`require()` is not allowed in workflow scripts', USE_GLOBALS_FIX);
-        }
+        if (callee.type === 'Identifier' && callee.name === 'require') requireCall ??= node.start;
         return;
       }
       case 'ExportNamedDeclaration':
@@ -387,6 +395,9 @@ function rejectForbiddenSyntax(program: Program, metaStatement: Node, errorAt: E
         }
     }
   });
+  if (requireCall !== null && !requireTested) {
+    throw errorAt(requireCall, '`require()` is not allowed in workflow scripts: `require` is undefined when the script runs', `${USE_GLOBALS_FIX} (a script that tests \`typeof require\` first may keep a guarded call)`);
+  }
 }
 
 /** Every undeclared name at its first use, so that one round of fixes covers them all. */

@@ -9,8 +9,12 @@ import path from 'node:path';
 
 export type BoundedRead = { text: string } | 'missing' | 'not-regular' | 'too-large';
 
-/** The file's text, or why there is none: missing (or a directory), not a regular file, over `maxBytes`. */
-export async function readBoundedFile(file: string, maxBytes: number): Promise<BoundedRead> {
+/**
+ * The file's text, or why there is none: missing (or a directory), not a regular file, over
+ * `maxBytes`. With `head`, a larger file is no error: its first `maxBytes` bytes are the answer
+ * (enough to read a script's `meta` without reading the whole script).
+ */
+export async function readBoundedFile(file: string, maxBytes: number, { head = false } = {}): Promise<BoundedRead> {
   let handle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -22,9 +26,9 @@ export async function readBoundedFile(file: string, maxBytes: number): Promise<B
     const stats = await handle.stat();
     if (stats.isDirectory()) return 'missing';
     if (!stats.isFile()) return 'not-regular';
-    if (stats.size > maxBytes) return 'too-large';
+    if (stats.size > maxBytes && !head) return 'too-large';
     // One byte more than the cap tells a file that grew since its stat from one of exactly the cap.
-    const buffer = Buffer.alloc(maxBytes + 1);
+    const buffer = Buffer.alloc(head ? maxBytes : maxBytes + 1);
     let length = 0;
     while (length < buffer.length) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
