@@ -128,7 +128,7 @@ test('resuming a run that failed on its script says the script must change, befo
   assert.equal(resumed.code, 1);
   const lines = resumed.stderr.split('\n');
   assert.equal(lines[0], `run ${id}`);
-  assert.match(lines[1], /^note: run \S+ failed with: Error: the script is wrong\. Resume runs the same script with the same args, so an error of the script itself comes back: fix the script or its args, then start a new run \(`foreman run x --args \.\.\.`\)$/);
+  assert.match(lines[1], /^note: run \S+ failed with: Error: the script is wrong\. Resume runs the same script with the same args, so an error of the script itself comes back: fix the script or its args, then `foreman resume \S+ --script x` \(or `--args \.\.\.`\): the calls that still match replay$/);
   assert.match(resumed.stderr, /^note: the resumed run failed with the same error, so the script \(or its args\) must change/m);
 });
 

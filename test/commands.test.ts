@@ -23,13 +23,20 @@ test('a run: the first word is the workflow, the rest its args as JSON when it p
   });
   assert.deepEqual(parseWorkflowCommand('/workflow find every place we log tokens')?.kind, 'run');
   assert.equal(commentArgs('42'), 42);
-  assert.equal(commentArgs('{not json'), '{not json');
+  // One rule for args in every door: text that opens like JSON must be JSON.
+  assert.throws(() => commentArgs('{not json'), /not valid JSON at line 1, column 2: expected a property name in double quotes/);
+  assert.equal(commentArgs('not json'), 'not json');
+  const bad = parseWorkflowCommand('/workflow audit {"paths": ["src",]}');
+  assert.equal(bad?.kind, 'invalid');
+  assert.match((bad as { problem: string }).problem, /^the args text starts like JSON .* at line 1, column 18: a comma before '\]' is not JSON: remove it, found `\]`, near `\{"paths": \["src",\]\}`/);
   assert.equal(commentArgs('"quoted"'), 'quoted');
 });
 
 test('control commands take an optional run id; anything else after them is refused with the usage', () => {
   assert.deepEqual(parseWorkflowCommand('/workflow stop'), { kind: 'stop', runId: null });
   assert.deepEqual(parseWorkflowCommand('/workflow resume r_123-abc'), { kind: 'resume', runId: 'r_123-abc' });
+  assert.deepEqual(parseWorkflowCommand('/workflow resume r_123-abc {"depth": 2}'), { kind: 'resume', runId: 'r_123-abc', args: { value: { depth: 2 } } });
+  assert.deepEqual(parseWorkflowCommand('/workflow resume r_123-abc src/auth'), { kind: 'resume', runId: 'r_123-abc', args: { value: 'src/auth' } });
   assert.deepEqual(parseWorkflowCommand('/workflow approve'), { kind: 'approve', runId: null });
   assert.deepEqual(parseWorkflowCommand('/workflow status'), { kind: 'status' });
   assert.deepEqual(parseWorkflowCommand('/workflow list'), { kind: 'list' });

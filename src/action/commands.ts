@@ -75,8 +75,8 @@ export async function answerCommand(command: Exclude<WorkflowCommand, { kind: 'r
       return null;
     case 'resume':
       await say(
-        'The Action cannot resume a run: its journal lived on the runner, which is gone once the job ends. ' +
-          'Ask again with the same `/workflow` command to start it over (finished agents are paid for again), or use the GitHub App, which resumes runs.',
+        "The Action cannot resume a run: its journal, and the commits of the changes it made (in the runner's checkout), lived on the runner, which is gone once the job ends. " +
+          'Ask again with the same `/workflow` command to start it over (finished agents are paid for again), or use the GitHub App, which resumes runs, also with an edited saved workflow or new args.',
       );
       return null;
     case 'save':

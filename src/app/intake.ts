@@ -90,7 +90,7 @@ async function answerComment(at: AllowedComment): Promise<IntakeOutcome> {
       return { outcome: 'answered', command: 'stop' };
     }
     case 'resume':
-      return takeResume(at, command.runId);
+      return takeResume(at, command.runId, command.args);
     case 'approve':
       return takeApprove(at, command.runId);
     case 'status': {
@@ -123,7 +123,7 @@ async function takeRun(at: AllowedComment, command: Extract<WorkflowCommand, { k
   return enqueued(await at.queue.enqueue('start', `comment:${job.owner}/${job.repo}#${job.commentId}`, start));
 }
 
-async function takeResume(at: AllowedComment, runId: string | null): Promise<IntakeOutcome> {
+async function takeResume(at: AllowedComment, runId: string | null, args: { value: unknown } | undefined): Promise<IntakeOutcome> {
   const { job } = at;
   const entry = await namedOrLatest(at.options.registry, job, runId);
   if (!entry?.runId || entry.state === 'active' || entry.status === 'completed') {
@@ -131,7 +131,7 @@ async function takeResume(at: AllowedComment, runId: string | null): Promise<Int
     await postComment(at.octokit, job, `Nothing to resume: ${why}. ${HELP_LINE}`);
     return { outcome: 'answered', command: 'resume' };
   }
-  const resume: ResumeJob = { runId: entry.runId, by: job.author, caps: configCaps(at.config) };
+  const resume: ResumeJob = { runId: entry.runId, by: job.author, caps: configCaps(at.config), ...(args ? { args } : {}) };
   return enqueued(await at.queue.enqueue('resume', `resume:${entry.runId}:${job.deliveryId}`, resume));
 }
 
@@ -242,7 +242,7 @@ export const HELP = [
   '',
   '- `/workflow <name> [args]`: run a saved (`.claude/workflows/<name>.js`) or built-in workflow; args are JSON or text',
   '- `/workflow <what to do, in words>`: have a workflow written for the request, shown as a plan first',
-  '- `/workflow approve | stop | resume [run]`, `/workflow status`, `/workflow list`',
+  '- `/workflow approve | stop [run]`, `/workflow resume [run [args]]` (the saved workflow as it is now on the default branch; calls that still match replay), `/workflow status`, `/workflow list`',
   '- `/workflow save <name> [run]`: a pull request adding the run\'s script to `.claude/workflows/`',
   '- `/workflow help`: this message',
 ].join('\n');

@@ -44,6 +44,8 @@ export interface ResumeJob {
   by: string;
   /** The caps of the default branch's config when the resume was asked for: how a cap is raised on GitHub. */
   caps?: RunCaps;
+  /** `/workflow resume <run> <args>`: the run continues with these args (wrapped: null is args too). */
+  args?: { value: unknown };
 }
 
 /** `/workflow save <name>`: a pull request adding a run's script to `.claude/workflows/`. */

@@ -57,3 +57,14 @@ export async function fetchRun(context: GitHubRunContext, shas: string[], access
   const workflowRoot = await extractWorkflows(clone, context.defaultSha!, join(access.home, 'github', 'workflows', context.owner, context.repo, context.defaultSha!));
   return { clone, workflowRoot };
 }
+
+/**
+ * For a resume someone asked for: the clone, and the saved workflows of the default branch as it is
+ * now, not as it was when the run started (the run still reads its own base commit).
+ */
+export async function fetchRunNow(context: GitHubRunContext, access: CloneAccess): Promise<{ clone: string; workflowRoot: string }> {
+  const pinned = await fetchRun(context, [context.headSha!, context.defaultSha!], access);
+  const defaultSha = await resolveCommit(pinned.clone, `refs/remotes/origin/${context.defaultBranch}`, 'the default branch');
+  if (defaultSha === context.defaultSha) return pinned;
+  return fetchRun({ ...context, defaultSha }, [defaultSha], access, pinned.clone);
+}

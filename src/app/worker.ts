@@ -10,7 +10,7 @@ import { CAP_CONFIG_KEYS } from '../contracts/caps.ts';
 import type { CapKind } from '../contracts/events.ts';
 import type { JobOf } from '../contracts/queue.ts';
 import type { RunCaps } from '../runtime/store.ts';
-import { resumeRun, startRun, type ServiceEnv } from '../service/runs.ts';
+import { resumeRun, startRun, type ResumeRequest, type ServiceEnv } from '../service/runs.ts';
 import { CONFIG_DEFAULTS } from '../config/schema.ts';
 import { tokenSourceAuth, type TokenSource } from '../github/installation.ts';
 import { GitHubProposer } from '../github/proposer.ts';
@@ -23,8 +23,8 @@ import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegist
 import { planComment } from '../report/plan-comment.ts';
 import { saveWorkflow } from './saved-workflows.ts';
 import { ClaimLoop } from './claim-loop.ts';
-import { fetchRun, prepareRun, type CloneAccess } from './run-preparation.ts';
-import { needsApproval, scriptForRun } from './run-script.ts';
+import { fetchRun, fetchRunNow, prepareRun, type CloneAccess } from './run-preparation.ts';
+import { needsApproval, savedScriptNow, scriptForRun } from './run-script.ts';
 import { pollStopRequests } from './stop-poll.ts';
 import { postComment } from '../policy/comments.ts';
 import { WORKER_JOB_KINDS, type AppJobs, type AppQueue, type Logger, type ResumeJob, type SaveJob, type StartJob } from './jobs.ts';
@@ -190,18 +190,24 @@ export class ForemanWorker {
       await this.#say(this.#octokit(known.context), known.context, busyMessage(again.busy));
       return;
     }
-    await this.#continue('begun' in again ? again.begun : again.again, `resumed by @${job.by}`, job.caps);
+    await this.#continue('begun' in again ? again.begun : again.again, `resumed by @${job.by}`, { caps: job.caps ?? {}, asked: job });
   }
 
-  /** Resumes a registered run from its journal, reporting to the same comment. */
-  async #continue(entry: GitHubRunEntry, why: string, caps: RunCaps = {}): Promise<void> {
+  /**
+   * Resumes a registered run from its journal, reporting to the same comment. A resume someone
+   * `asked` for runs the saved workflow as the default branch has it now (an edited script replays
+   * the calls that still match), with their new args if any; a worker's restart runs what it ran.
+   */
+  async #continue(entry: GitHubRunEntry, why: string, resume: { caps?: RunCaps; asked?: ResumeJob } = {}): Promise<void> {
     const context = entry.context;
     const runId = entry.runId!;
     const octokit = this.#octokit(context);
     try {
-      const { workflowRoot } = await fetchRun(context, [context.headSha!, context.defaultSha!], this.#access);
+      const { workflowRoot } = resume.asked ? await fetchRunNow(context, this.#access) : await fetchRun(context, [context.headSha!, context.defaultSha!], this.#access);
+      const script = resume.asked ? await savedScriptNow(context, workflowDirs(workflowRoot, this.#noUserHome(), this.#o.builtinDir)) : null;
+      const request: ResumeRequest = { caps: resume.caps ?? {}, ...(script ? { script: { savedNow: script } } : {}), ...(resume.asked?.args ? { args: resume.asked.args } : {}) };
       const report = this.#report(octokit, { ...context, trigger: `${context.trigger}, ${why}` }, []);
-      const outcome = await this.#execute(entry.id, context, report, workflowRoot, (env) => resumeRun(runId, env, caps), runId);
+      const outcome = await this.#execute(entry.id, context, report, workflowRoot, (env) => resumeRun(runId, env, request), runId);
       await this.#ended(entry.id, outcome);
     } catch (error) {
       if (error instanceof ShutDown) throw error;

@@ -1,6 +1,7 @@
 // Command-line parsing. Every mistake is a UsageError naming the flag and the fix (exit 2).
 import { parseArgs } from 'node:util';
 import { MAX_AGENTS_PER_RUN, MAX_RUN_WALL_MS, MAX_TURNS_PER_AGENT } from '../config/schema.ts';
+import { ArgsTextError, parseArgsText } from '../contracts/script-args.ts';
 import { APP_HELP, helpText, WORKER_HELP } from '../service/usage-text.ts';
 import type { RunTuning } from '../service/runs.ts';
 
@@ -35,8 +36,12 @@ are not seen by agents, and what the agents edit becomes a change (a foreman/…
 Exit codes: 0 completed, 1 failed or stopped, 2 usage, validation or config errors, 3 budget-exhausted.`,
   },
   resume: {
-    synopsis: 'foreman resume <runId> [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--json] [--no-sandbox]',
-    details: 'Continues a stopped, failed, killed or budget-exhausted run from its journal: finished agents are not paid for again.\nIt runs the script the run started with, with the same args; caps given here are raised and stored with the run.',
+    synopsis: 'foreman resume <runId> [--script <name | path.js>] [--args <json|string>] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--json] [--no-sandbox]',
+    details: `Continues a stopped, failed, killed or budget-exhausted run from its journal, keeping its id: finished agents are not paid for again.
+It runs the script the run started with, with the same args, unless told otherwise; caps given here are raised and stored with the run.
+  --script S           run this script from now on (a saved workflow's name or a path.js, validated as \`foreman run\` does):
+                       every call whose inputs still match replays from the journal, only new or changed calls run
+  --args V             new args for the run, as \`foreman run --args\` takes them`,
   },
   runs: { synopsis: 'foreman runs [--json]', details: 'Lists the runs, newest first; a run whose process was killed shows as interrupted.' },
   show: { synopsis: 'foreman show <runId> [--agent N] [--json]', details: "A run's status and agents; --agent N shows one agent's prompt, tool calls and result." },
@@ -67,24 +72,14 @@ export const wantsHelp = (argv: string[]): boolean => {
   return (end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
 };
 
-/**
- * `--args`: text that starts with { or [ must be JSON (an error gives the position); other text
- * is the JSON value it parses as (a number, true, a "quoted string"), else the string itself.
- */
+/** `--args`, by the one rule of every door (contracts/script-args.ts). */
 export function parseScriptArgs(text: string | undefined): unknown {
   if (text === undefined) return null;
-  const trimmed = text.trim();
-  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-    try {
-      return JSON.parse(trimmed);
-    } catch (error) {
-      throw new UsageError(`--args starts with ${trimmed[0]} but is not valid JSON: ${(error as Error).message}: fix the JSON, or quote the whole value as a string`);
-    }
-  }
   try {
-    return JSON.parse(trimmed);
-  } catch {
-    return text;
+    return parseArgsText(text);
+  } catch (error) {
+    if (error instanceof ArgsTextError) throw new UsageError(error.explain('--args'));
+    throw error;
   }
 }
 
@@ -235,12 +230,28 @@ export interface ResumeArgs {
   /** Caps that replace the run's own; unset ones stay as the run had them. */
   caps: { budgetTokens?: number; maxCostUsd?: number; maxAgents?: number };
   noSandbox: boolean;
+  /** --script: a saved workflow's name or a path.js to run instead of the stored script. */
+  script?: string;
+  /** --args, parsed: new args for the run (wrapped: `--args null` is args too). */
+  args?: { value: unknown };
 }
 
 export function parseResumeArgs(argv: string[]): ResumeArgs {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, 'no-sandbox': { type: 'boolean' }, ...CAP_OPTIONS }, 'resume');
+  const { values, positionals } = parse(
+    argv,
+    { json: { type: 'boolean' }, 'no-sandbox': { type: 'boolean' }, script: { type: 'string' }, args: { type: 'string' }, ...CAP_OPTIONS },
+    'resume',
+  );
   if (positionals.length !== 1) throw new UsageError(`foreman resume takes one run id (\`foreman runs\` lists them)\n${USAGE}`);
-  return { runId: positionals[0], json: values.json ?? false, caps: capsOf(values), noSandbox: values['no-sandbox'] ?? false };
+  if (values.script !== undefined && values.script.trim() === '') throw new UsageError('--script is empty: pass a saved workflow\'s name or the path of the edited script, e.g. --script ./audit.js');
+  return {
+    runId: positionals[0],
+    json: values.json ?? false,
+    caps: capsOf(values),
+    noSandbox: values['no-sandbox'] ?? false,
+    ...(values.script !== undefined ? { script: values.script } : {}),
+    ...(values.args !== undefined ? { args: { value: parseScriptArgs(values.args) } } : {}),
+  };
 }
 
 export function parseIdArgs(argv: string[], command: string): { runId: string; json: boolean; agent?: number } {

@@ -13,14 +13,14 @@ import { CONFIG_DEFAULTS } from '../config/schema.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { CAP_CONFIG_KEYS, type CapKind } from '../contracts/caps.ts';
 import { totalTokens } from '../contracts/usage.ts';
-import { MissingArgsError, openStore, resumeRun, runResult, startRun, UnknownRunError, type RunRequest, type ServiceEnv } from '../service/runs.ts';
+import { MissingArgsError, openStore, resumeRun, runResult, startRun, UnknownRunError, type ResumeRequest, type RunRequest, type ServiceEnv } from '../service/runs.ts';
 import { isRunLive, type RunRecord } from '../runtime/store.ts';
 import { changesSince, repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
 import { listWorkflows, readScriptFile, workflowDirs, WorkflowNotFoundError } from '../workflows/load.ts';
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
 import { commandHelp, parseIdArgs, parseListArgs, parseResumeArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE, wantsHelp } from './args.ts';
 import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
-import { count, formatMs, formatTokens, formatUsd } from '../report/format.ts';
+import { count, formatMs, formatTokens, formatUsd, replayText } from '../report/format.ts';
 import { LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
 import { detectSandbox, sandboxMessage, type SandboxChoice } from '../workspace/sandbox.ts';
 import { markNonDumpable } from '../service/non-dumpable.ts';
@@ -182,7 +182,13 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
 async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseResumeArgs(argv);
-  return withProgress(io, args.json, (env) => resumeRun(args.runId, { ...env, workflowsFrom: resolve('.') }, args.caps), args.noSandbox);
+  const request: ResumeRequest = { caps: args.caps, ...(args.script !== undefined ? { script: { ref: args.script, typedPath: true } } : {}), ...(args.args ? { args: args.args } : {}) };
+  try {
+    return await withProgress(io, args.json, (env) => resumeRun(args.runId, { ...env, workflowsFrom: resolve('.') }, request), args.noSandbox);
+  } catch (error) {
+    if (!(error instanceof MissingArgsError)) throw error;
+    throw new UsageError(`${error.message}. Pass them with --args <json|string>; \`foreman resume --help\` lists the options`);
+  }
 }
 
 /** Runs with progress on stderr, then prints the outcome; the exit code follows the status. */
@@ -208,7 +214,8 @@ async function finish(outcome: RunOutcome, json: boolean, io: CliIo, errorShown:
     io.stdout.write(JSON.stringify(runJson(outcome)) + '\n');
   } else {
     const refused = outcome.summary.refused ? `, ${outcome.summary.refused} refused` : '';
-    io.stderr.write(`${outcome.status}: ${await storedTotals(foremanHome(io.env), outcome, refused)}\n`);
+    const replayed = outcome.summary.resume ? `, ${replayText(outcome.summary.resume)}` : '';
+    io.stderr.write(`${outcome.status}: ${await storedTotals(foremanHome(io.env), outcome, refused)}${replayed}\n`);
     if (outcome.error && !errorShown) io.stderr.write(`foreman: ${outcome.error}\n`);
     if (outcome.status === 'completed') io.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
   }

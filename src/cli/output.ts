@@ -131,6 +131,7 @@ export function runJson(outcome: RunOutcome): Record<string, unknown> {
     usage: s.usage,
     costUsd: round(s.costUsd),
     changes: (s.changes ?? []).map(({ id, label, gate, branch, pr }) => ({ id, label, gate, branch, pr })),
+    ...(s.resume ? { resume: s.resume } : {}),
   };
 }
 

@@ -8,7 +8,16 @@ export type { CapKind } from './caps.ts';
 export type AgentEventStatus = 'done' | 'failed' | 'stopped' | 'replayed';
 
 export type RunEvent =
-  | { type: 'run-started'; runId: string; workflow: string; baseSha: string; resumed: boolean; replayable: number }
+  | {
+      type: 'run-started';
+      runId: string;
+      workflow: string;
+      baseSha: string;
+      resumed: boolean;
+      replayable: number;
+      /** A resume with an edited script or new args (`foreman resume --script/--args`, `/workflow resume`). */
+      edited?: RunEdit[];
+    }
   | { type: 'phase'; title: string }
   | { type: 'log'; message: string }
   | { type: 'warn'; message: string }
@@ -35,5 +44,8 @@ export type RunEvent =
   | { type: 'change-proposed'; changeId: string; label: string; branch: string; url: string | null; created: boolean }
   | { type: 'change-discarded'; changeId: string; label: string }
   | { type: 'run-finished'; status: string; error?: string };
+
+/** What a resume changed since the run's last attempt. */
+export type RunEdit = 'script' | 'args';
 
 export type RunListener = (event: RunEvent) => void;

@@ -176,6 +176,12 @@ export interface ProposalRequest {
   changeId: string;
   /** foreman/<run>/<slug> */
   branch: string;
+  /**
+   * What every branch of this change starts with, whatever its title: a branch of it that the
+   * journal does not know of (a propose() cut short, then resumed with an edited title) is this
+   * change's earlier proposal when its commit says so, and is used instead of a new one.
+   */
+  branchPrefix?: string;
   /** The change commit (under refs/foreman/<run>/<id>), a child of baseSha. */
   commitSha: string;
   baseSha: string;

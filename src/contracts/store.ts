@@ -45,6 +45,17 @@ export interface NewRun {
   startedAt: string;
 }
 
+/** What a run executes: a resume with an edited script or new args replaces it (DESIGN: resume). */
+export type RunScript = Pick<NewRun, 'workflow' | 'origin' | 'file' | 'source' | 'args'>;
+
+/** A script and args the run executed before a resume replaced them, oldest first. */
+export interface RunRevision extends RunScript {
+  /** 1 for what the run started with. */
+  revision: number;
+  /** When the resume replaced it. */
+  replacedAt: string;
+}
+
 export interface RunRecord extends NewRun {
   status: RunStatus;
   /** Process currently executing the run; used to tell a crashed run from a live one. */
@@ -99,6 +110,10 @@ export interface Store {
   claimRun(id: string, pid: number): Promise<boolean>;
   /** Stores the caps a resume raised, so the next resume starts from them. */
   updateRunOptions(id: string, options: RunOptions): Promise<void>;
+  /** Keeps the run's script and args as a revision, then runs `next` from now on; one transaction. */
+  reviseRun(id: string, next: RunScript, replacedAt: string): Promise<void>;
+  /** What the run executed before its resumes replaced it, oldest first. */
+  listRevisions(id: string): Promise<RunRevision[]>;
   finishRun(
     id: string,
     outcome: { status: RunStatus; result: unknown; error: string | null; summary: unknown; finishedAt: string },

@@ -1,11 +1,15 @@
 // `/workflow …` comment commands (DESIGN §5): what the first line of an issue or pull request
 // comment asks for. Pure parsing; who may ask, and what happens, is the front door's business.
+import { ArgsTextError, parseArgsText } from '../contracts/script-args.ts';
+import { inlineCode } from '../report/backtick-runs.ts';
 import { sanitizeCommentText } from './sanitize.ts';
 
 export type WorkflowCommand =
   /** `ref` is a workflow name, or free text when it names none; `text` is the whole request. */
   | { kind: 'run'; ref: string; args: unknown; text: string }
-  | { kind: 'approve' | 'stop' | 'resume'; runId: string | null }
+  | { kind: 'approve' | 'stop'; runId: string | null }
+  /** `args`: new args for the run (`/workflow resume <run> <args>`), wrapped so that null is args too. */
+  | { kind: 'resume'; runId: string | null; args?: { value: unknown } }
   | { kind: 'status' | 'list' | 'help' }
   | { kind: 'save'; name: string; runId: string | null }
   | { kind: 'invalid'; problem: string };
@@ -39,7 +43,9 @@ export function parseWorkflowCommand(body: string): WorkflowCommand | null {
       return more.length === 0 ? { kind: word } : { kind: 'invalid', problem: `\`/workflow ${word}\` takes nothing after it` };
     case 'approve':
     case 'stop':
+      return runIdCommand(word, more);
     case 'resume':
+      if (more.length > 1 && RUN_ID.test(more[0]!)) return withCommentArgs(tail.slice(more[0]!.length).trim(), (args) => ({ kind: 'resume', runId: more[0]!, args: { value: args } }));
       return runIdCommand(word, more);
     case 'save': {
       const [name, runId, ...extra] = more;
@@ -49,7 +55,7 @@ export function parseWorkflowCommand(body: string): WorkflowCommand | null {
       return { kind: 'save', name, runId: runId ?? null };
     }
     default:
-      return { kind: 'run', ref: word, args: commentArgs(tail), text: rest };
+      return withCommentArgs(tail, (args) => ({ kind: 'run', ref: word, args, text: rest }));
   }
 }
 
@@ -59,17 +65,32 @@ function tooLong(length: number): WorkflowCommand {
 
 function runIdCommand(kind: 'approve' | 'stop' | 'resume', more: string[]): WorkflowCommand {
   if (more.length > 1 || (more[0] !== undefined && !RUN_ID.test(more[0]))) {
-    return { kind: 'invalid', problem: `use \`/workflow ${kind} [run]\`: the run id as \`/workflow status\` shows it, or nothing for the latest run here` };
+    const usage = kind === 'resume' ? '`/workflow resume [run [args]]`' : `\`/workflow ${kind} [run]\``;
+    return { kind: 'invalid', problem: `use ${usage}: the run id as \`/workflow status\` shows it, or nothing for the latest run here` };
   }
   return { kind, runId: more[0] ?? null };
 }
 
-/** DESIGN §4: the rest of the line is its JSON value when it parses as JSON, else the string. */
+/**
+ * `make` given the args `text` stands for, or, when they start like JSON and are not, the answer
+ * that names the position; the writer's text shows only in code spans.
+ */
+function withCommentArgs(text: string, make: (args: unknown) => WorkflowCommand): WorkflowCommand {
+  let args: unknown;
+  try {
+    args = commentArgs(text);
+  } catch (error) {
+    if (!(error instanceof ArgsTextError)) throw error;
+    return { kind: 'invalid', problem: error.explain('the args text', (quoted) => inlineCode(quoted)) };
+  }
+  return make(args);
+}
+
+/**
+ * DESIGN §4: the rest of the line, by the one rule of every door (contracts/script-args.ts); an
+ * ArgsTextError when it starts with { or [ and is not JSON.
+ */
 export function commentArgs(text: string): unknown {
   if (text === '') return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
+  return parseArgsText(text);
 }

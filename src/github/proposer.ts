@@ -6,7 +6,7 @@ import type { Octokit } from '@octokit/core';
 import { MAX_PR_BODY_CHARS, proposalTitle } from '../report/proposal.ts';
 import type { Proposal, ProposalRequest, Proposer } from '../contracts/ports.ts';
 import { git, GitError } from '../workspace/git.ts';
-import { checkBranchName, createProposalCommit, proposalMessage, type ProposalCommitOptions } from '../workspace/proposal-commit.ts';
+import { branchFolder, checkBranchName, createProposalCommit, earlierProposal, proposalMessage, type ProposalCommitOptions } from '../workspace/proposal-commit.ts';
 import { gitAuthConfig, scrubToken } from './git-auth.ts';
 
 export interface GitHubProposerOptions extends ProposalCommitOptions {
@@ -42,6 +42,9 @@ export class GitHubProposer implements Proposer {
     if (open) return { branch, pr: open, created: false };
 
     const { repoDir } = this.#options;
+    // Pushed before under another title (or body), then resumed: that branch is the proposal.
+    const earlier = await earlierProposal(repoDir, request, await this.#branchesOf(request));
+    if (earlier) return this.#proposeFrom(earlier, request);
     await checkBranchName(repoDir, branch);
     const sha = await createProposalCommit(repoDir, request.commitSha, request.baseSha, proposalMessage(request), this.#options);
     await this.#push(sha, branch);
@@ -49,6 +52,23 @@ export class GitHubProposer implements Proposer {
 
     const pr = await this.#openPull(request, request.draft);
     return pr ? { branch, pr, created: true } : { branch, pr: await this.#foundAfterRace(branch), created: false };
+  }
+
+  /** The pull request of a branch already pushed for this change: its open one, or a new one. */
+  async #proposeFrom(branch: string, request: ProposalRequest): Promise<Proposal> {
+    if (this.#options.pullRequests === false) return { branch, pr: null, created: false };
+    const open = await this.#findOpenPull(branch);
+    if (open) return { branch, pr: open, created: false };
+    const pr = await this.#openPull({ ...request, branch }, request.draft);
+    return pr ? { branch, pr, created: true } : { branch, pr: await this.#foundAfterRace(branch), created: false };
+  }
+
+  /** The remote branches in the change's folder, as name and commit. */
+  async #branchesOf(request: ProposalRequest): Promise<Array<{ name: string; sha: string }>> {
+    if (!request.branchPrefix) return [];
+    const folder = branchFolder(request.branchPrefix);
+    const out = await this.#lsRemote(`${folder}*`);
+    return out.map(({ ref, sha }) => ({ name: ref.slice('refs/heads/'.length), sha }));
   }
 
   get #slug(): string {
@@ -130,13 +150,19 @@ export class GitHubProposer implements Proposer {
   }
 
   async #remoteTarget(ref: string): Promise<string | null> {
+    return (await this.#lsRemote(ref)).find((line) => line.ref === ref)?.sha ?? null;
+  }
+
+  async #lsRemote(pattern: string): Promise<Array<{ ref: string; sha: string }>> {
     try {
-      const out = await git(this.#options.repoDir, ['ls-remote', '--refs', this.#options.remoteUrl, ref], { config: await this.#authConfig() });
-      for (const line of out.split('\n')) {
-        const [sha, name] = line.split('\t');
-        if (name === ref) return sha;
-      }
-      return null;
+      const out = await git(this.#options.repoDir, ['ls-remote', '--refs', this.#options.remoteUrl, pattern], { config: await this.#authConfig() });
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const [sha, ref] = line.split('\t');
+          return { ref: ref ?? '', sha: sha ?? '' };
+        });
     } catch (error) {
       if (!(error instanceof GitError)) throw error;
       throw new Error(

@@ -1,7 +1,7 @@
 // One line of text per run event: the CLI's output off a terminal, and the Action's log.
 import type { CapKind, RunEvent } from '../contracts/events.ts';
 import { totalTokens } from '../contracts/usage.ts';
-import { count, formatMs, formatTokens, formatUsd } from './format.ts';
+import { count, editedText, formatMs, formatTokens, formatUsd } from './format.ts';
 
 // Short: a fan-out can refuse hundreds of agents; the run's last line says how to raise the cap.
 const CAP_REACHED: Record<CapKind, string> = {
@@ -13,7 +13,8 @@ const CAP_REACHED: Record<CapKind, string> = {
 export function describeEvent(event: RunEvent): string | null {
   switch (event.type) {
     case 'run-started':
-      return event.resumed ? `resume ${event.workflow} at ${event.baseSha.slice(0, 12)} (${count(event.replayable, 'journaled call')} to replay)` : `start ${event.workflow} at ${event.baseSha.slice(0, 12)}`;
+      if (!event.resumed) return `start ${event.workflow} at ${event.baseSha.slice(0, 12)}`;
+      return `resume ${event.workflow} at ${event.baseSha.slice(0, 12)}${event.edited ? ` with ${editedText(event.edited)}` : ''} (${count(event.replayable, 'journaled call')} to replay)`;
     case 'phase':
       return `phase ${event.title}`;
     case 'log':

@@ -5,7 +5,7 @@ import type { RunOutcome } from '../runtime/engine.ts';
 import type { PhaseStats, RunSummary } from '../runtime/progress.ts';
 import { totalTokens } from '../contracts/usage.ts';
 import type { Finding } from './findings.ts';
-import { count, formatMs, formatTokens, formatUsd } from './format.ts';
+import { count, formatMs, formatTokens, formatUsd, replayText } from './format.ts';
 import { codeFence, cutAtLine, inlineCode, oneLine, tableCell } from './markdown.ts';
 import { OUTCOME_HEADINGS } from './outcome.ts';
 import { phaseTableMarkdown } from './phase-table.ts';
@@ -200,6 +200,7 @@ function resultBlock(result: unknown): string[] {
 
 function outcomeLine(outcome: RunOutcome, findings: number, prs: number): string {
   const refused = outcome.summary.refused ? [`${count(outcome.summary.refused, 'agent')} refused`] : [];
-  const parts = [`**${outcome.status}**`, ...refused, count(findings, 'finding'), count(prs, 'pull request'), `${formatUsd(outcome.summary.costUsd)}`];
+  const replayed = outcome.summary.resume ? [replayText(outcome.summary.resume)] : [];
+  const parts = [`**${outcome.status}**`, ...refused, count(findings, 'finding'), count(prs, 'pull request'), `${formatUsd(outcome.summary.costUsd)}`, ...replayed];
   return `${parts.join(' · ')}${outcome.error ? `\n\n> ${tableCell(outcome.error.slice(0, 2_000))}` : ''}`;
 }

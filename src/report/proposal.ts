@@ -135,8 +135,11 @@ export function branchSlug(title: string): string {
 
 /** foreman/<runId>/<changeId>-<slug>: the change id keeps two fixes with the same title apart. */
 export function proposalBranch(runId: string, changeId: string, title: string): string {
-  return `foreman/${runId}/${changeId}-${branchSlug(title)}`;
+  return `${proposalBranchPrefix(runId, changeId)}${branchSlug(title)}`;
 }
+
+/** What every proposal branch of one change starts with; the slug of its title follows. */
+export const proposalBranchPrefix = (runId: string, changeId: string): string => `foreman/${runId}/${changeId}-`;
 
 // ---- sections -------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { CAP_CONFIG_KEYS, type CapKind } from '../contracts/caps.ts';
 import { CeilingError } from '../contracts/errors.ts';
-import type { RunEvent, RunListener } from '../contracts/events.ts';
+import type { RunEdit, RunEvent, RunListener } from '../contracts/events.ts';
 import type { HostCallHandlers, HostCallRequest, NestedRef, NestedWorkflow } from '../contracts/host-calls.ts';
 import type { AgentRunner, AgentTypes, Change, ChangeSnapshot, ChangeWorkspace, GateResult, Proposal, ProposalVote } from '../contracts/ports.ts';
 import type { RunRecord, RunStatus, Store } from '../contracts/store.ts';
@@ -50,6 +50,8 @@ export interface ExecuteOptions {
    */
   agentsWrite?: boolean;
   resumed: boolean;
+  /** What the resume changed since the last attempt (an edited script, new args). */
+  edited?: RunEdit[];
   signal?: AbortSignal;
   /** What happens to changes isolation: 'worktree' agents leave unclaimed (config `changes`). */
   unclaimedChanges?: 'propose' | 'report';
@@ -153,7 +155,8 @@ export class RunExecution {
 
   async execute(): Promise<RunOutcome> {
     const { run, options } = this;
-    this.emit({ type: 'run-started', runId: run.id, workflow: run.workflow, baseSha: run.baseSha, resumed: options.resumed, replayable: this.journal.completedCount });
+    const edited = options.edited?.length ? { edited: options.edited } : {};
+    this.emit({ type: 'run-started', runId: run.id, workflow: run.workflow, baseSha: run.baseSha, resumed: options.resumed, replayable: this.journal.completedCount, ...edited });
     for (const message of options.warnings ?? []) this.warnOnce(message, message);
     // While the sandbox starts, so the script's first agents find their connections open.
     this.deps.runner.prepare?.(run.options.concurrency);
@@ -162,6 +165,7 @@ export class RunExecution {
     if (status === 'stopped') error = `the run was stopped; ${this.howToResume(run.id, null)}`;
     if (status === 'budget-exhausted') error = this.#capMessage(error);
     const summary = this.tracker.summary();
+    if (options.resumed) summary.resume = { ...this.journal.replay, edited: options.edited ?? [] };
     await this.deps.store.finishRun(run.id, { status, result, error, summary, finishedAt: new Date().toISOString() });
     this.emit({ type: 'run-finished', status, ...(error ? { error } : {}) });
     return { runId: run.id, status, result, error, summary };
@@ -310,7 +314,11 @@ export class RunExecution {
           'only a change whose gate passed can be proposed; call gate(change) and check .passed first',
       );
     }
-    const ticket = this.journal.ticket('propose', { change: changeId, title, body, draft, ...(votes ? { votes } : {}) });
+    // A change is proposed once: its title, body, draft flag and votes are the proposal's words,
+    // not its identity, so a resume with an edited title replays the branch and pull request
+    // already opened, and a second propose() of the same change returns the first.
+    if (state.proposal) return state.proposal;
+    const ticket = this.journal.ticket('propose', { change: changeId });
     let proposal = ticket.replay?.output as Proposal | undefined;
     if (!proposal) {
       const refusal = this.ceilings.stopRefusal();

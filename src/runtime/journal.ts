@@ -29,14 +29,26 @@ export interface CallTicket {
 export class Journal {
   readonly #completed = new Map<string, JournalEntry>();
   readonly #occurrences = new Map<string, number>();
+  readonly #loaded: number;
   #seq = 0;
+  #replayed = 0;
 
   constructor(entries: JournalEntry[]) {
     for (const entry of entries) this.#completed.set(slot(entry.key, entry.occurrence), entry);
+    this.#loaded = this.#completed.size;
   }
 
   get completedCount(): number {
     return this.#completed.size;
+  }
+
+  /**
+   * What this execution asked of the journal: its calls, how many an earlier attempt had completed,
+   * and the earlier entries no call asked for (an edited script dropped or changed those calls;
+   * they stay in the store, unused).
+   */
+  get replay(): { calls: number; replayed: number; unused: number } {
+    return { calls: this.#seq, replayed: this.#replayed, unused: this.#loaded - this.#replayed };
   }
 
   ticket(kind: string, inputs: unknown): CallTicket {
@@ -44,7 +56,10 @@ export class Journal {
     const occurrence = this.#occurrences.get(key) ?? 0;
     this.#occurrences.set(key, occurrence + 1);
     this.#seq += 1;
-    return { key, occurrence, seq: this.#seq, replay: this.#completed.get(slot(key, occurrence)) };
+    const replay = this.#completed.get(slot(key, occurrence));
+    // Each ticket takes a new slot, so a replay is always an earlier execution's entry.
+    if (replay) this.#replayed += 1;
+    return { key, occurrence, seq: this.#seq, replay };
   }
 
   remember(entry: JournalEntry): void {

@@ -1,7 +1,7 @@
 // Folds run events into per-phase figures: the one summary behind the live table, --json output
 // and (later) check runs.
 import { MAX_PHASE_TITLES } from '../contracts/caps.ts';
-import type { RunEvent } from '../contracts/events.ts';
+import type { RunEdit, RunEvent } from '../contracts/events.ts';
 import type { ChangeSummary } from '../contracts/ports.ts';
 import { addUsage, totalTokens, zeroUsage, type Usage } from '../contracts/usage.ts';
 
@@ -35,6 +35,19 @@ export interface RunSummary {
   refused?: number;
   /** Changes made by write agents, in the order they were made. */
   changes?: ChangeSummary[];
+  /** Set on a resumed run. */
+  resume?: ResumeSummary;
+}
+
+/**
+ * A resumed run: its journaled calls (agent, change, gate, propose, discard, workflow), how many
+ * an earlier attempt had completed, the earlier entries no call asked for, and what was edited.
+ */
+export interface ResumeSummary {
+  calls: number;
+  replayed: number;
+  unused: number;
+  edited: RunEdit[];
 }
 
 /** The row that agents of phases past MAX_PHASE_TITLES share. */

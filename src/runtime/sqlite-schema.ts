@@ -89,6 +89,18 @@ export const MIGRATIONS: string[] = [
    );
    CREATE UNIQUE INDEX github_runs_one_active ON github_runs (repo, issue_number) WHERE state = 'active' AND issue_number IS NOT NULL;
    CREATE INDEX github_runs_by_issue ON github_runs (repo, issue_number, id);`,
+  // 4: what a run executed before a resume replaced its script or args, so its report can say so.
+  `CREATE TABLE run_revisions (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     revision INTEGER NOT NULL,
+     workflow TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     file TEXT NOT NULL,
+     source TEXT NOT NULL,
+     args TEXT NOT NULL,
+     replaced_at TEXT NOT NULL,
+     PRIMARY KEY (run_id, revision)
+   );`,
 ];
 
 /** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */

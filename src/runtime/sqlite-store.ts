@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-write-queue.ts';
 import { migrate } from './sqlite-schema.ts';
 import { json, openDatabase } from './sqlite-writes.ts';
-import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunStatus, Store } from '../contracts/store.ts';
+import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, Store } from '../contracts/store.ts';
 import { isProcessAlive } from './store.ts';
 
 type Row = Record<string, any>;
@@ -67,6 +67,38 @@ export class SqliteStore implements Store {
 
   async updateRunOptions(id: string, options: RunOptions): Promise<void> {
     this.#db.prepare('UPDATE runs SET options = ? WHERE id = ?').run(json(options), id);
+  }
+
+  async reviseRun(id: string, next: RunScript, replacedAt: string): Promise<void> {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      this.#db
+        .prepare(
+          `INSERT INTO run_revisions (run_id, revision, workflow, origin, file, source, args, replaced_at)
+           SELECT id, (SELECT COUNT(*) + 1 FROM run_revisions WHERE run_id = ?), workflow, origin, file, source, args, ? FROM runs WHERE id = ?`,
+        )
+        .run(id, replacedAt, id);
+      this.#db
+        .prepare('UPDATE runs SET workflow = ?, origin = ?, file = ?, source = ?, args = ? WHERE id = ?')
+        .run(next.workflow, next.origin, next.file, next.source, json(next.args), id);
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async listRevisions(id: string): Promise<RunRevision[]> {
+    const rows = this.#db.prepare('SELECT * FROM run_revisions WHERE run_id = ? ORDER BY revision').all(id) as Row[];
+    return rows.map((row) => ({
+      revision: row.revision,
+      workflow: row.workflow,
+      origin: row.origin,
+      file: row.file,
+      source: row.source,
+      args: parse(row.args),
+      replacedAt: row.replaced_at,
+    }));
   }
 
   async finishRun(

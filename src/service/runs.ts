@@ -11,7 +11,10 @@ import { RateGovernor } from '../agents/governor.ts';
 import { executeRun, type NestedRef, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
 import type { RunListener } from '../contracts/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
-import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type Store } from '../runtime/store.ts';
+import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type RunScript, type Store } from '../runtime/store.ts';
+import type { RunEdit } from '../contracts/events.ts';
+import { canonicalJson } from '../runtime/journal.ts';
+import type { RequestedScript } from './scripts.ts';
 import { ProcessLedger, processLedgerDir } from '../workspace/process-ledger.ts';
 import { pruneStaleWorktrees, removeRunWorktrees, repositoryRoot } from '../workspace/checkout.ts';
 import { openSharedWorktree } from '../workspace/changes.ts';
@@ -184,7 +187,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
       const note = await uncommittedNote(repo, request.base, baseSha);
       if (note) env.onNote(note);
     }
-    return await execute(store, run, config, env, false);
+    return await execute(store, run, config, env, null);
   } finally {
     await store.close();
   }
@@ -205,26 +208,46 @@ export async function runResult(home: string, runId: string): Promise<unknown> {
   }
 }
 
+/** What a resume may change of a run besides its caps: the script it runs, its args. */
+export interface ResumeRequest {
+  /** Caps that replace the run's own (a budget-exhausted run resumes with a raised cap); unset ones stay. */
+  caps?: RunCaps;
+  /**
+   * The script to run from now on: a workflow reference as `foreman run` takes it (a saved
+   * workflow's name or, typed on the CLI, a path), or one a door already read (the App: the saved
+   * workflow on the default branch now: `savedNow`, used only when the run started from a saved
+   * workflow, never in place of a generated or built-in one). Validated as a new run's script is;
+   * the same text as the stored script changes nothing.
+   */
+  script?: { ref: string; typedPath: boolean } | RequestedScript | { savedNow: RequestedScript };
+  /** New args (wrapped, so that "no args" can be a value too). */
+  args?: { value: unknown };
+}
+
 /**
- * Continues a run from its journal. `caps` replace the run's own (a budget-exhausted run resumes
- * with a raised cap) and are stored with it for the next resume; unset caps stay as they were.
+ * Continues a run from its journal, keeping its id. With an edited script or new args, every call
+ * whose key still matches replays and only new or changed calls run; what the run executed before
+ * is kept as a revision. Caps given are stored with the run for the next resume.
  */
-export async function resumeRun(runId: string, env: ServiceEnv, caps: RunCaps = {}): Promise<RunOutcome> {
+export async function resumeRun(runId: string, env: ServiceEnv, request: ResumeRequest = {}): Promise<RunOutcome> {
   const store = openStore(env.home);
   try {
     const run = await store.getRun(runId);
     if (!run) throw new UnknownRunError(`no run ${runId} in ${storeFile(env.home)}: \`foreman runs\` lists the runs there`);
+    // Checked before the run is claimed: a script that does not validate leaves the run as it was.
+    const next = await revisedScript(run, request, env);
     if (!(await store.claimRun(runId, process.pid))) {
       throw new RunBusyError(`run ${runId} is being executed by process ${run.pid}: wait for it, or stop that process first`);
     }
-    const raised = Object.entries(caps).filter(([, value]) => value !== undefined);
+    const raised = Object.entries(request.caps ?? {}).filter(([, value]) => value !== undefined);
     const options: RunOptions = { ...run.options, ...Object.fromEntries(raised) };
     if (raised.length > 0) await store.updateRunOptions(runId, options);
+    if (next.edited.length > 0) await store.reviseRun(runId, next.script, new Date().toISOString());
     env.onRunId?.(run.id);
-    const again = run.status === 'failed' && run.error ? scriptErrorAdvice(run) : null;
+    const again = run.status === 'failed' && run.error && next.edited.length === 0 ? scriptErrorAdvice(run) : null;
     if (again) env.onNote?.(`run ${run.id} failed with: ${firstLine(run.error!)}. Resume runs the same script with the same args, so an error of the script itself comes back: ${again}`);
     const config = env.config ?? (await loadConfig(run.repoDir));
-    const outcome = await execute(store, { ...run, options, status: 'running', pid: process.pid }, config, env, true);
+    const outcome = await execute(store, { ...run, ...next.script, options, status: 'running', pid: process.pid }, config, env, next.edited);
     if (again && outcome.status === 'failed' && outcome.error === run.error) {
       env.onNote?.(`the resumed run failed with the same error, so the script (or its args) must change: ${again}`);
     }
@@ -234,19 +257,49 @@ export async function resumeRun(runId: string, env: ServiceEnv, caps: RunCaps = 
   }
 }
 
-const firstLine = (text: string): string => text.split('\n')[0];
-
-/** How to get past an error of the script itself; resuming an edited script is not supported. */
-function scriptErrorAdvice(run: RunRecord): string {
-  if (run.origin === 'generated') return `keep the script with \`foreman save ${run.id} <name>\`, fix .claude/workflows/<name>.js, then \`foreman run <name>\``;
-  const ref = run.origin === 'path' ? run.file : basename(run.file, '.js');
-  return `fix the script or its args, then start a new run (\`foreman run ${ref} --args ...\`)`;
+/** The script and args the resume runs, checked as a new run's are, and what differs from the last attempt. */
+async function revisedScript(run: RunRecord, request: ResumeRequest, env: ServiceEnv): Promise<{ script: RunScript; edited: RunEdit[] }> {
+  const script: RunScript = { workflow: run.workflow, origin: run.origin, file: run.file, source: run.source, args: request.args ? request.args.value : run.args };
+  const edited: RunEdit[] = [];
+  const given = await givenScript(run, request, env);
+  if (given && given.source !== run.source) {
+    Object.assign(script, { workflow: validateScript(given.source, given.file).meta.name, origin: given.origin, file: given.file, source: given.source });
+    edited.push('script');
+  }
+  if (request.args && canonicalJson(request.args.value) !== canonicalJson(run.args)) edited.push('args');
+  if (edited.length > 0) {
+    const meta = validateScript(script.source, script.file).meta;
+    if (meta.args === 'required' && (script.args === null || script.args === undefined)) throw new MissingArgsError(meta.name, meta.whenToUse);
+  }
+  return { script, edited };
 }
 
-async function execute(store: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, resumed: boolean): Promise<RunOutcome> {
+/** The script the request names: for a reference, what `foreman run` would open for it. */
+async function givenScript(run: RunRecord, request: ResumeRequest, env: ServiceEnv): Promise<RequestedScript | null> {
+  const given = request.script;
+  if (!given) return null;
+  if ('savedNow' in given) return run.origin === 'repo' ? given.savedNow : null;
+  if ('source' in given) return given;
+  const dirs = workflowDirs(env.workflowRoot ?? run.repoDir, env.userHome, env.builtinDir);
+  const workflow = await resolveWorkflow(given.ref, dirs, { typedPath: given.typedPath });
+  if (!workflow) throw new WorkflowNotFoundError(given.ref, await availableNames(dirs));
+  return workflow;
+}
+
+const firstLine = (text: string): string => text.split('\n')[0];
+
+/** How to get past an error of the script itself: resume with the script (or args) fixed. */
+function scriptErrorAdvice(run: RunRecord): string {
+  if (run.origin === 'generated') return `keep the script with \`foreman save ${run.id} <name>\`, fix .claude/workflows/<name>.js, then \`foreman resume ${run.id} --script <name>\``;
+  const ref = run.origin === 'path' ? run.file : basename(run.file, '.js');
+  return `fix the script or its args, then \`foreman resume ${run.id} --script ${ref}\` (or \`--args ...\`): the calls that still match replay`;
+}
+
+/** `edited`: null for a new run; for a resume, what it changed since the last attempt. */
+async function execute(store: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, edited: RunEdit[] | null): Promise<RunOutcome> {
   const models = modelTable(config);
   const dirs = savedWorkflowDirs(env, run.repoDir);
-  // The stored source, not the file: a resume runs exactly what the crashed run ran.
+  // The stored source, not the file: a resume runs what the crashed run ran, or what it was revised to.
   const script = validateScript(run.source, run.file);
   // Both cost the main thread while it would otherwise wait for git below, rather than when the
   // first agents are waiting to send or record.
@@ -311,7 +364,8 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
         script,
         agentRoot,
         agentsWrite,
-        resumed,
+        resumed: edited !== null,
+        ...(edited?.length ? { edited } : {}),
         signal: env.signal,
         unclaimedChanges: config.changes ?? CONFIG_DEFAULTS.changes,
         ...(env.howToResume ? { howToResume: env.howToResume } : {}),

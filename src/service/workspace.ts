@@ -2,7 +2,7 @@
 // gate, and whichever Proposer the front door chose (local branches, or pull requests).
 import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { urlsIn } from '../report/inert-markdown.ts';
-import { proposalBranch, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
+import { proposalBranch, proposalBranchPrefix, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
 import type { ChangeWorkspace, Proposer } from '../contracts/ports.ts';
 import { ChangeWorktrees, SHARED_CHANGE_ID } from '../workspace/changes.ts';
 import { git } from '../workspace/git.ts';
@@ -93,6 +93,7 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
         runId: options.runId,
         changeId: input.changeId,
         branch: proposalBranch(options.runId, input.changeId, input.title),
+        branchPrefix: proposalBranchPrefix(options.runId, input.changeId),
         commitSha: commit,
         baseSha: options.baseSha,
         title: input.title,

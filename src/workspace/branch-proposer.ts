@@ -2,7 +2,7 @@
 // ref is written; the user's HEAD, index and working tree are never touched.
 import type { Proposal, ProposalRequest, Proposer } from '../contracts/ports.ts';
 import { git, GitError } from './git.ts';
-import { checkBranchName, createProposalCommit, proposalMessage, type ProposalCommitOptions } from './proposal-commit.ts';
+import { branchFolder, checkBranchName, createProposalCommit, earlierProposal, proposalMessage, type ProposalCommitOptions } from './proposal-commit.ts';
 
 export class BranchProposer implements Proposer {
   readonly #repo: string;
@@ -15,6 +15,9 @@ export class BranchProposer implements Proposer {
 
   async propose(request: ProposalRequest): Promise<Proposal> {
     const { branch } = request;
+    // Proposed before under another title (or body), and resumed: that branch is the proposal.
+    const earlier = await earlierProposal(this.#repo, request, await this.#branchesOf(request));
+    if (earlier) return { branch: earlier, pr: null, created: false };
     await checkBranchName(this.#repo, branch);
     const sha = await createProposalCommit(this.#repo, request.commitSha, request.baseSha, proposalMessage(request), this.#options);
     const ref = `refs/heads/${branch}`;
@@ -38,6 +41,15 @@ export class BranchProposer implements Proposer {
       `branch ${branch} already exists in ${this.#repo} with other commits (${existing.slice(0, 12)}, expected ${sha.slice(0, 12)}): ` +
         `delete it (git branch -D ${branch}) or rename it (git branch -m ${branch} <new-name>), then resume the run`,
     );
+  }
+
+  async #branchesOf(request: ProposalRequest): Promise<Array<{ name: string; sha: string }>> {
+    if (!request.branchPrefix) return [];
+    const listing = await git(this.#repo, ['for-each-ref', '--format=%(refname:strip=2)%00%(objectname)', branchFolder(request.branchPrefix)]);
+    return listing.split('\n').filter(Boolean).map((line) => {
+      const [name, sha] = line.split('\0');
+      return { name: name!, sha: sha! };
+    });
   }
 }
 

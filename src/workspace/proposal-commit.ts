@@ -36,6 +36,30 @@ export async function createProposalCommit(
   return (await git(repo, args, { env, input: message })).trim();
 }
 
+/**
+ * The branch among `branches` (name and commit) that is an earlier proposal of the request's change:
+ * named with the change's prefix, its commit's last trailers naming this run and change (as
+ * report/proposal.ts writes them). Null when there is none, or its commit is not in `repo`.
+ */
+export async function earlierProposal(repo: string, request: ProposalRequest, branches: Array<{ name: string; sha: string }>): Promise<string | null> {
+  const prefix = request.branchPrefix;
+  if (!prefix) return null;
+  const trailers = `\nForeman-Run: ${request.runId}\nForeman-Change: ${request.changeId}\n`;
+  for (const { name, sha } of branches) {
+    if (!name.startsWith(prefix)) continue;
+    // A commit this clone does not hold is not one it proposed: never fetched on demand (partial clones).
+    const commit = await git(repo, ['cat-file', 'commit', sha], { env: { GIT_NO_LAZY_FETCH: '1' } }).catch((error: unknown) => {
+      if (error instanceof GitError) return '';
+      throw error;
+    });
+    if (commit.endsWith(trailers)) return name;
+  }
+  return null;
+}
+
+/** The directory of refs a change's branches are in: `refs/heads/foreman/<run>/`. */
+export const branchFolder = (prefix: string): string => `refs/heads/${prefix.slice(0, prefix.lastIndexOf('/') + 1)}`;
+
 /** The commit message of a proposal: the title, the script's own text, and Foreman's trailers. */
 export const proposalMessage = (request: ProposalRequest): string => request.message;
 
