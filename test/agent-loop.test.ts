@@ -462,6 +462,20 @@ describe('AnthropicAgentRunner', () => {
     for (const other of others) assert.ok(other.receivedAt < leader.respondedAt!, 'nobody waited for a cache that cannot exist');
   });
 
+  test("no warm-up wait for Foreman's own framing and tools, however long; a run's CLAUDE.md of a cacheable size is worth one", async () => {
+    const writers = await harness({ handler: () => [text('ok')], latencyMs: 200 }, { governor: new RateGovernor(16) });
+    await Promise.all(Array.from({ length: 3 }, (_, i) => writers.runner.run(writers.request({ prompt: `edit ${i}`, write: true, shared: true }))));
+    const sent = writers.fake.requests.sort((a, b) => a.receivedAt - b.receivedAt);
+    assert.ok(JSON.stringify(sent[0].body.system).length + JSON.stringify(sent[0].body.tools).length > 4 * 1024, 'framing and tools alone pass the API minimum');
+    for (const other of sent.slice(1)) assert.ok(other.receivedAt < sent[0].respondedAt!, 'nobody waited for the framing and tools');
+
+    const memory = { text: 'Project conventions. '.repeat(300), files: ['CLAUDE.md'] };
+    const withMemory = await harness({ handler: () => [text('ok')], latencyMs: 200 }, { governor: new RateGovernor(16), projectMemory: memory });
+    await Promise.all(Array.from({ length: 3 }, (_, i) => withMemory.runner.run(withMemory.request({ prompt: `read ${i}` }))));
+    const [leader, ...followers] = withMemory.fake.requests.sort((a, b) => a.receivedAt - b.receivedAt);
+    for (const follower of followers) assert.ok(follower.receivedAt >= leader.respondedAt!, 'followers read the memory the leader wrote');
+  });
+
   test('cache warm-up is bounded when the leader is slow', async () => {
     const h = await harness({ handler: (req) => [text(req.prompt)], latencyMs: 400 }, { cacheWarmupMaxWaitMs: 50, governor: new RateGovernor(8), minCacheablePrefixTokens: 0 });
     const outcomes = await Promise.all([h.runner.run(h.request({ prompt: 'a' })), h.runner.run(h.request({ prompt: 'b' }))]);

@@ -8,7 +8,7 @@ import { CacheWarmup } from './cache-warmup.ts';
 import { ModelClient, type ModelClientOptions } from './model-client.ts';
 import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
 import type { RateGovernor } from './governor.ts';
-import { runAgentLoop } from './loop.ts';
+import { agentShapes, runAgentLoop } from './loop.ts';
 import { InvalidSchemaError, SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
 import type { ProjectMemory } from './project-memory.ts';
 import type { CommandSettings } from './tools.ts';
@@ -69,6 +69,8 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #web: WebSettings | undefined;
   /** This run's: another run's hostile schema never holds up its answers. */
   readonly #schemas = new SchemaValidator();
+  /** This run's: the agents of one kind share their system prompt, tools and prefix key. */
+  readonly #shapes = agentShapes();
 
   constructor(options: AnthropicAgentRunnerOptions) {
     this.#model = new ModelClient(options);
@@ -123,6 +125,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       processLedger: this.#processLedger,
       ...(this.#sandbox ? { sandbox: this.#sandbox } : {}),
       schemas: this.#schemas,
+      shapes: this.#shapes,
       ...(this.#projectMemory ? { projectMemory: this.#projectMemory } : {}),
       ...(this.#web ? { web: this.#web } : {}),
     });

@@ -23,6 +23,7 @@ import {
 } from './prompts.ts';
 import { executeTool, isMutatingTool, offeredTools, type CommandSettings, type ToolContext, type ToolResult } from './tools.ts';
 import { SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
+import { RequestShapes } from './request-shapes.ts';
 import type { ProjectMemory } from './project-memory.ts';
 import { NO_WEB, webServerTools, webToolRecords, webUsageOf, type WebServerTool, type WebSettings } from './web-tools.ts';
 
@@ -64,17 +65,45 @@ export interface AgentLoopDeps extends CommandSettings {
   projectMemory?: ProjectMemory;
   /** The run's web access (`agents.web`); none when absent. */
   web?: WebSettings;
+  /** What the run's agents of one kind send alike, built once (request-shapes.ts); one per run. */
+  shapes?: AgentShapes;
 }
+
+/** The system prompt an agent of one kind gets, and the server tools it is offered. */
+interface SystemShape {
+  web: WebServerTool[];
+  system: Anthropic.TextBlockParam[];
+  transcript: string;
+}
+
+/** The tools of one kind of agent, with the prompt-cache key of everything up to them. */
+interface ToolShape {
+  tools: Anthropic.ToolUnion[];
+  prefixKey: string | null;
+}
+
+export interface AgentShapes {
+  systems: RequestShapes<SystemShape>;
+  tools: RequestShapes<ToolShape>;
+}
+
+export const agentShapes = (): AgentShapes => ({ systems: new RequestShapes(), tools: new RequestShapes() });
 
 /** Tool inputs and outputs are stored this long in transcripts. */
 const TRANSCRIPT_CHARS = 4_096;
 
 export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): Promise<AgentOutcome> {
   const write = request.write === true;
-  const web = webServerTools(deps.web ?? NO_WEB, request.tools);
-  const framing = framingPrompt({ schema: request.schema !== undefined, write, shared: write && request.shared === true, commands: deps.commands, web: web.map((tool) => tool.name) });
-  const system = systemBlocks(framing, deps.projectMemory?.text, request.systemPrompt);
-  const outcome = new Outcome(request, deps.models, transcriptSystem(system, deps.projectMemory));
+  const shared = write && request.shared === true;
+  // Everything else the shape reads (commands, web settings, memory) is the run's, like `shapes`.
+  const systemKey = JSON.stringify([request.schema !== undefined, write, shared, request.tools ?? null, request.systemPrompt ?? null]);
+  const { web, system, transcript } = (deps.shapes ?? agentShapes()).systems.shapeOf(systemKey, () => {
+    const web = webServerTools(deps.web ?? NO_WEB, request.tools);
+    const framing = framingPrompt({ schema: request.schema !== undefined, write, shared, commands: deps.commands, web: web.map((tool) => tool.name) });
+    const system = systemBlocks(framing, deps.projectMemory?.text, request.systemPrompt);
+    return { web, system, transcript: transcriptSystem(system, deps.projectMemory) };
+  });
+  const outcome = new Outcome(request, deps.models, transcript);
   try {
     // Compiled before the first model call: a schema that is invalid or too slow costs nothing.
     let schemaJson: string | undefined;
@@ -88,7 +117,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
         throw error;
       }
     }
-    return await converse(request, deps, outcome, { system, write, schemaJson, web });
+    return await converse(request, deps, outcome, { system, systemKey, write, schemaJson, web });
   } catch (error) {
     // run() must resolve: an unexpected failure is this agent's error, not the run's crash.
     return outcome.finish('error', null, `agent failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -138,6 +167,8 @@ class Outcome {
 
 interface Conversation {
   system: Anthropic.TextBlockParam[];
+  /** What names the system shape, for the key of the tool shape built on it. */
+  systemKey: string;
   write: boolean;
   /** The result schema, compiled; undefined when the agent answers in text. */
   schemaJson: string | undefined;
@@ -145,9 +176,25 @@ interface Conversation {
   web: WebServerTool[];
 }
 
+/**
+ * The key siblings wait on for their leader's response (cache-warmup.ts), or null: no wait. The
+ * wait costs the first wave of a fan-out one model latency of wall time, and saves that wave's
+ * cache writes. Foreman's own framing and tool definitions (about 1,400 tokens) are cached but not
+ * worth it: at most `concurrency` agents write them at once, and every later agent reads them.
+ * The run's own shared text is: project memory or an agent type's prompt of a cacheable size.
+ */
+function warmupKey(request: AgentRequest, deps: AgentLoopDeps, system: Anthropic.TextBlockParam[], tools: Anthropic.ToolUnion[]): string | null {
+  const runShared = (deps.projectMemory?.text ?? '') + (request.systemPrompt ?? '');
+  if (estimateTokens(runShared) < deps.minCacheablePrefixTokens) return null;
+  return hashOf([request.model, JSON.stringify(system) + JSON.stringify(tools)]);
+}
+
 /** Send, run the tools asked for, repeat: until an answer, a stop, or the turn fuse. */
-async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, { system, write, schemaJson, web }: Conversation): Promise<AgentOutcome> {
-  const tools = withCachedTools([...offeredTools(write, request.tools), ...(request.schema ? [submitResultTool(request.schema)] : []), ...web]);
+async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, { system, systemKey, write, schemaJson, web }: Conversation): Promise<AgentOutcome> {
+  const { tools, prefixKey } = (deps.shapes ?? agentShapes()).tools.shapeOf(JSON.stringify([systemKey, request.model, schemaJson ?? null]), () => {
+    const tools = withCachedTools([...offeredTools(write, request.tools), ...(request.schema ? [submitResultTool(request.schema)] : []), ...web]);
+    return { tools, prefixKey: warmupKey(request, deps, system, tools) };
+  });
   const toolContext = toolContextOf(request, deps, write);
   const effort = effortRequest(request.model, request.effort);
   if (effort.warning) request.warn?.(effort.warning.key, effort.warning.message);
@@ -159,9 +206,6 @@ async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Out
     ...(effort.outputConfig ? { output_config: effort.outputConfig } : {}),
   };
   const maxTurns = request.maxTurns ?? deps.maxTurns;
-  // The shared prefix is serialised once; only a prefix long enough to be cached gets a warm-up key.
-  const prefix = JSON.stringify(system) + JSON.stringify(tools);
-  const prefixKey = estimateTokens(prefix) >= deps.minCacheablePrefixTokens ? hashOf([request.model, prefix]) : null;
   const messages: Anthropic.MessageParam[] = [{ role: 'user', content: request.prompt }];
   const submissions = schemaJson === undefined ? null : new Submissions(schemaJson, request.signal, deps.schemas);
   // The text of responses the API paused mid-turn (long web work): the answer goes on from it.

@@ -55,6 +55,8 @@ export interface AgentRunContext {
   warnOnce(key: string, message: string): void;
   /** Snapshots the shared worktree, so a resumed run finds what its replayed agents edited. */
   saveSharedWorktree(): Promise<unknown>;
+  /** A plain agent wrote in the shared worktree or ran a command there: the run's end must look at it. */
+  noteSharedEdit(): void;
   requireWorkspace(callee: string): ChangeWorkspace;
   refusalError(callee: string, refusal: Refusal): RefusalError<unknown>;
 }
@@ -110,6 +112,7 @@ export class AgentCalls {
       if (cutByCap) run.ceilings.noteCap(cutByCap);
       // Before the journal entry: once the agent is journaled, a resume only replays it, so its
       // edits must already be in the snapshot the resumed run starts from.
+      if (call.shared && outcome.wrote) run.noteSharedEdit();
       if (call.shared && outcome.wrote && outcome.status === 'done') await run.saveSharedWorktree();
       const { output, made } = await this.#keepChange(call, outcome);
       const completed = await this.#record(call, outcome, output);

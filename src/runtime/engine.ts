@@ -101,6 +101,8 @@ export class RunExecution {
   readonly #schemaChecks: SchemaChecks;
   // Each warning once per run, not once per agent of a 1,000-agent fan-out.
   readonly #warned = new Set<string>();
+  /** Whether a plain agent touched the shared worktree in this attempt (noteSharedEdit). */
+  #sharedEdited = false;
   // Host calls still running when the script ends; a stop waits for them to record (see #settle).
   readonly #inFlight = new Set<Promise<unknown>>();
 
@@ -129,6 +131,10 @@ export class RunExecution {
     if (this.#warned.has(key)) return;
     this.#warned.add(key);
     this.emit({ type: 'warn', message });
+  }
+
+  noteSharedEdit(): void {
+    this.#sharedEdited = true;
   }
 
   /** Snapshots the shared worktree (see ExecuteOptions.agentsWrite); what it left out is warned about once. */
@@ -354,6 +360,9 @@ export class RunExecution {
    * snapshots the same tree again and gets the same commit, so its journaled gate and proposal replay.
    */
   async #sharedCandidate(result: unknown): Promise<void> {
+    // Untouched, the tree is the base: no git work at the end of a run of readers. A resume may
+    // have restored the edits of agents it replays, so it always looks.
+    if (!this.#sharedEdited && !this.options.resumed) return;
     const saved = await this.saveSharedWorktree();
     if (!saved) return;
     const summary = typeof result === 'string' && result.trim() !== '' ? `\n\n${result}` : '';
