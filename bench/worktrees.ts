@@ -4,7 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChangeWorktrees, openSharedWorktree, SHARED_CHANGE_ID } from '../src/workspace/changes.ts';
+import { SHARED_CHANGE_ID } from '../src/contracts/ports.ts';
+import { ChangeWorktrees, openSharedWorktree } from '../src/workspace/changes.ts';
 import { createRunCheckout, removeRunWorktrees } from '../src/workspace/checkout.ts';
 import { gitIn, tempDir } from '../test/support/repo.ts';
 

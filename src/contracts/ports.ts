@@ -133,6 +133,9 @@ export interface AgentRunner {
 
 // ---- verified fixes ------------------------------------------------------------------------
 
+/** The change the run's shared worktree makes, when its plain agents edited it; write agents' ids start with `c`. */
+export const SHARED_CHANGE_ID = 'shared';
+
 export interface ChangeFile {
   path: string;
   additions: number;

@@ -1,6 +1,7 @@
 // One line of text per run event: the CLI's output off a terminal, and the Action's log.
 import type { CapKind, RunEvent } from '../contracts/events.ts';
 import { totalTokens } from '../contracts/usage.ts';
+import { SHARED_CHANGE_ID } from '../contracts/ports.ts';
 import { count, editedText, formatMs, formatTokens, formatUsd } from './format.ts';
 
 // Short: a fan-out can refuse hundreds of agents; the run's last line says how to raise the cap.
@@ -29,7 +30,7 @@ export function describeEvent(event: RunEvent): string | null {
     case 'agent-refused':
       return `agent refused [${event.phase}] ${event.label}: ${event.cap ? CAP_REACHED[event.cap] : 'the run was stopped'}`;
     case 'change-made':
-      return `change ${event.changeId} ${event.label}: ${count(event.files, 'file')} changed${event.candidate ? ' (left by a worktree agent)' : ''}`;
+      return `change ${event.changeId} ${event.label}: ${count(event.files, 'file')} changed${event.candidate ? (event.changeId === SHARED_CHANGE_ID ? " (left in the run's working tree by its agents)" : ' (left by a worktree agent)') : ''}`;
     case 'gate-started':
       return `gate ${event.changeId} ${event.label}: running`;
     case 'gate-finished':

@@ -2,6 +2,7 @@
 // $FOREMAN_HOME/worktrees/<run>/<change>. What an agent leaves is committed to
 // refs/foreman/<run>/<change>: the ref outlives the worktree, so a resumed run finds the change
 // again after a crash removed every worktree.
+import { SHARED_CHANGE_ID } from '../contracts/ports.ts';
 import { access, copyFile, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ChangeFile, ChangeSnapshot } from '../contracts/ports.ts';
@@ -18,8 +19,6 @@ const IDENTITY = ['-c', 'user.name=Foreman', '-c', 'user.email=foreman@users.nor
 
 export const changeRef = (runId: string, changeId: string): string => `refs/foreman/${runId}/${changeId}`;
 
-/** The change the run's shared worktree makes (snapshotInPlace); write agents' ids start with `c`. */
-export const SHARED_CHANGE_ID = 'shared';
 
 /**
  * The run's checkout (createRunCheckout), which its plain agents share: for a resumed run, with the

@@ -77,6 +77,7 @@ test("a plain agent runs git log and the repository's tests, edits a file, and t
   const home = tempDir();
   const { code, json, stderr } = await run(repo, home, fake.url, 'tidy');
   assert.equal(code, 0, stderr);
+  assert.match(stderr, /change shared .*: 1 file changed \(left in the run's working tree by its agents\)/);
 
   for (const req of fake.requests) assert.deepEqual(clientTools(req.tools), ALL_TOOLS, 'a plain agent is offered the write tools');
   assert.match(json.result.history, /^Exit code 0 /);
