@@ -36,12 +36,14 @@ are not seen by agents, and what the agents edit becomes a change (a foreman/…
 Exit codes: 0 completed, 1 failed or stopped, 2 usage, validation or config errors, 3 budget-exhausted.`,
   },
   resume: {
-    synopsis: 'foreman resume <runId> [--script <name | path.js>] [--args <json|string>] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--json] [--no-sandbox]',
+    synopsis: 'foreman resume <runId> [--script <name | path.js>] [--args <json|string>] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--max-turns N] [--max-time T] [--json] [--no-sandbox]',
     details: `Continues a stopped, failed, killed or budget-exhausted run from its journal, keeping its id: finished agents are not paid for again.
 It runs the script the run started with, with the same args, unless told otherwise; caps given here are raised and stored with the run.
   --script S           run this script from now on (a saved workflow's name or a path.js, validated as \`foreman run\` does):
                        every call whose inputs still match replays from the journal, only new or changed calls run
-  --args V             new args for the run, as \`foreman run --args\` takes them`,
+  --args V             new args for the run, as \`foreman run --args\` takes them
+  --max-turns N        model turns one agent may take from now on
+  --max-time T         the run's wall clock from now on, e.g. 90m or 5h (at most 6h)`,
   },
   runs: { synopsis: 'foreman runs [--json]', details: 'Lists the runs, newest first; a run whose process was killed shows as interrupted.' },
   show: { synopsis: 'foreman show <runId> [--agent N] [--json]', details: "A run's status and agents; --agent N shows one agent's prompt, tool calls and result." },
@@ -227,8 +229,8 @@ function capsOf(values: { 'budget-tokens'?: string; 'max-cost-usd'?: string; 'ma
 export interface ResumeArgs {
   runId: string;
   json: boolean;
-  /** Caps that replace the run's own; unset ones stay as the run had them. */
-  caps: { budgetTokens?: number; maxCostUsd?: number; maxAgents?: number };
+  /** Caps and limits that replace the run's own; unset ones stay as the run had them. */
+  caps: { budgetTokens?: number; maxCostUsd?: number; maxAgents?: number; maxTurns?: number; wallLimitMs?: number };
   noSandbox: boolean;
   /** --script: a saved workflow's name or a path.js to run instead of the stored script. */
   script?: string;
@@ -239,7 +241,7 @@ export interface ResumeArgs {
 export function parseResumeArgs(argv: string[]): ResumeArgs {
   const { values, positionals } = parse(
     argv,
-    { json: { type: 'boolean' }, 'no-sandbox': { type: 'boolean' }, script: { type: 'string' }, args: { type: 'string' }, ...CAP_OPTIONS },
+    { json: { type: 'boolean' }, 'no-sandbox': { type: 'boolean' }, script: { type: 'string' }, args: { type: 'string' }, ...CAP_OPTIONS, 'max-turns': { type: 'string' }, 'max-time': { type: 'string' } },
     'resume',
   );
   if (positionals.length !== 1) throw new UsageError(`foreman resume takes one run id (\`foreman runs\` lists them)\n${USAGE}`);
@@ -247,7 +249,11 @@ export function parseResumeArgs(argv: string[]): ResumeArgs {
   return {
     runId: positionals[0],
     json: values.json ?? false,
-    caps: capsOf(values),
+    caps: {
+      ...capsOf(values),
+      maxTurns: boundedInt('max-turns', values['max-turns'], MAX_TURNS_PER_AGENT),
+      wallLimitMs: duration('max-time', values['max-time']),
+    },
     noSandbox: values['no-sandbox'] ?? false,
     ...(values.script !== undefined ? { script: values.script } : {}),
     ...(values.args !== undefined ? { args: { value: parseScriptArgs(values.args) } } : {}),

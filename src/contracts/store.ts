@@ -9,7 +9,7 @@ import type { Usage } from './usage.ts';
 export type RunStatus = 'running' | 'completed' | 'failed' | 'stopped' | 'budget-exhausted';
 
 /** The ceilings a resume may raise (DESIGN §2); the rest of a run's options stay as they were. */
-export type RunCaps = Partial<Pick<RunOptions, 'budgetTokens' | 'maxCostUsd' | 'maxAgents'>>;
+export type RunCaps = Partial<Pick<RunOptions, 'budgetTokens' | 'maxCostUsd' | 'maxAgents' | 'maxTurns' | 'wallLimitMs'>>;
 
 export interface RunOptions {
   model?: string;

@@ -286,13 +286,21 @@ return { slow, flaky, hopeless, loops }`,
   assert.match(res.stderr, /agent exceeded 2 turns/);
 });
 
-test('--max-turns and --max-time set the run limits; out-of-range values are usage errors', async (t) => {
+test('--max-turns and --max-time set the run limits, and a resume may raise them; out-of-range values are usage errors', async (t) => {
   const fake = await model(t, () => [toolUse('list_files', { path: '.' })]);
   const repo = makeRepo({ 'README.md': 'hi\n', '.claude/workflows/busy.js': script('busy', `return await agent('Keep listing')`) });
-  const { res, out } = await run(fake, 'busy', { repo, flags: ['--max-turns', '3', '--max-time', '90m'] });
+  const home = tempDir();
+  const { res, out } = await run(fake, 'busy', { repo, home, flags: ['--max-turns', '3', '--max-time', '90m'] });
   assert.equal(res.code, 0, res.stderr);
   assert.equal(out.result, null);
   assert.equal(fake.calls, 3);
+  // A resume may raise them: the agent that burned its fuse runs again with five turns.
+  const resumed = await runCli(['resume', out.runId, '--max-turns', '5', '--max-time', '2h', '--json'], { home, baseURL: fake.url }, repo);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.equal(fake.calls, 3 + 5);
+  const badResume = await runCli(['resume', out.runId, '--max-time', 'soon'], { home, baseURL: fake.url }, repo);
+  assert.equal(badResume.code, 2);
+  assert.match(badResume.stderr, /--max-time must be a duration such as 90m/);
   const tooLong = await runCli(['run', 'busy', '--repo', repo, '--max-time', '7h'], { home: tempDir(), baseURL: fake.url });
   assert.equal(tooLong.code, 2);
   assert.match(tooLong.stderr, /--max-time is at most 6h/);
