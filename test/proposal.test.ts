@@ -319,3 +319,23 @@ test('protected files a command changed in a change worktree are left out of the
   assert.equal(readFileSync(join(dir, 'tools/deploy/index.js'), 'utf8'), 'deploy()\n');
   assert.equal(existsSync(join(dir, '.github/actions/x/action.yml')), false);
 });
+
+test("the shared worktree's snapshot leaves protected files out in its own index only: Foreman removes nothing there while agents may still be at work", async () => {
+  const repo = makeRepo({ 'src/a.js': 'one\n', '.github/workflows/ci.yml': 'on: push\n' });
+  const base = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  const home = tempDir();
+  const changes = new ChangeWorktrees({ repo, home, runId: 'run-s', baseSha: base });
+  mkdirSync(join(home, 'worktrees', 'run-s'), { recursive: true });
+  const dir = tempDir();
+  execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', '--quiet', dir, base]);
+  writeFileSync(join(dir, 'src/a.js'), 'two\n');
+  mkdirSync(join(dir, '.github/actions/x'), { recursive: true });
+  writeFileSync(join(dir, '.github/actions/x/action.yml'), 'runs: { using: node20, main: x.js }\n');
+  const snapshot = await changes.snapshotInPlace(dir, 'shared', 'shared');
+  assert.ok(snapshot);
+  assert.deepEqual(snapshot.files.map((f) => f.path), ['src/a.js']);
+  assert.deepEqual(snapshot.leftOut?.map((l) => l.split(':')[0]), ['.github/actions/x/action.yml']);
+  // A removal here could race a command swapping .github/actions for a link out of the worktree.
+  assert.equal(existsSync(join(dir, '.github/actions/x/action.yml')), true, 'nothing is removed from the shared worktree');
+  assert.equal(execFileSync('git', ['-C', dir, 'status', '--porcelain'], { encoding: 'utf8' }).includes('.github/'), true, "the worktree's own index is untouched");
+});

@@ -133,7 +133,12 @@ export interface AgentRunner {
 
 // ---- verified fixes ------------------------------------------------------------------------
 
-/** The change the run's shared worktree makes, when its plain agents edited it; write agents' ids start with `c`. */
+/**
+ * The shared worktree's snapshot (restored on resume); write agents' ids start with `c`. The
+ * candidate change it becomes at the end of a run is named by its content,
+ * `shared-<tree>`: a resume whose agents changed the tree again gets a new change, gated and
+ * proposed afresh, instead of the journaled verdict of an older tree.
+ */
 export const SHARED_CHANGE_ID = 'shared';
 
 export interface ChangeFile {
@@ -229,9 +234,10 @@ export interface ChangeWorkspace {
   /**
    * Commits what the run's shared worktree (the plain agents' root) holds against the base, under
    * a change ref of its own (`id`), leaving the worktree as it is; null when it holds no change.
-   * A resumed run's shared worktree starts from the last one. Calls run one at a time.
+   * A resumed run's shared worktree starts from the last one. Calls run one at a time. With
+   * `candidate`, the commit also becomes a change named by its content (`shared-<tree>`, the `id`).
    */
-  snapshotShared(message: string): Promise<(ChangeSnapshot & { id: string }) | null>;
+  snapshotShared(message: string, options?: { candidate?: boolean }): Promise<(ChangeSnapshot & { id: string }) | null>;
   /** A worktree holding the change commit (reviewers, gate), recreated from the ref if needed. */
   checkout(changeId: string): Promise<string>;
   /** Removes the worktree, keeps the ref. */

@@ -30,7 +30,7 @@ export function describeEvent(event: RunEvent): string | null {
     case 'agent-refused':
       return `agent refused [${event.phase}] ${event.label}: ${event.cap ? CAP_REACHED[event.cap] : 'the run was stopped'}`;
     case 'change-made':
-      return `change ${event.changeId} ${event.label}: ${count(event.files, 'file')} changed${event.candidate ? (event.changeId === SHARED_CHANGE_ID ? " (left in the run's working tree by its agents)" : ' (left by a worktree agent)') : ''}`;
+      return `change ${event.changeId} ${event.label}: ${count(event.files, 'file')} changed${event.candidate ? (event.changeId.startsWith(`${SHARED_CHANGE_ID}-`) ? " (left in the run's working tree by its agents)" : ' (left by a worktree agent)') : ''}`;
     case 'gate-started':
       return `gate ${event.changeId} ${event.label}: running`;
     case 'gate-finished':

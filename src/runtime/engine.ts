@@ -138,9 +138,9 @@ export class RunExecution {
   }
 
   /** Snapshots the shared worktree (see ExecuteOptions.agentsWrite); what it left out is warned about once. */
-  async saveSharedWorktree(): Promise<(ChangeSnapshot & { id: string }) | null> {
+  async saveSharedWorktree(candidate = false): Promise<(ChangeSnapshot & { id: string }) | null> {
     if (!this.options.agentsWrite || !this.deps.workspace) return null;
-    const saved = await this.deps.workspace.snapshotShared(`${this.run.workflow}: the agents' edits\n\nForeman run ${this.run.id}`);
+    const saved = await this.deps.workspace.snapshotShared(`${this.run.workflow}: the agents' edits\n\nForeman run ${this.run.id}`, { candidate });
     if (saved?.leftOut) {
       this.warnOnce(`protected:${saved.id}`, `the run's working tree: left out protected files its agents' commands changed (${saved.leftOut.join('; ')}); agents may not change them`);
     }
@@ -363,7 +363,7 @@ export class RunExecution {
     // Untouched, the tree is the base: no git work at the end of a run of readers. A resume may
     // have restored the edits of agents it replays, so it always looks.
     if (!this.#sharedEdited && !this.options.resumed) return;
-    const saved = await this.saveSharedWorktree();
+    const saved = await this.saveSharedWorktree(true);
     if (!saved) return;
     const summary = typeof result === 'string' && result.trim() !== '' ? `\n\n${result}` : '';
     const label = `${this.run.workflow}: the agents' edits`;

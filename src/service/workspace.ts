@@ -54,12 +54,13 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
   return {
     open: (id) => worktrees.open(id),
     snapshot: (id, message) => worktrees.snapshot(id, message),
-    snapshotShared(message) {
+    snapshotShared(message, { candidate = false } = {}) {
       const root = options.sharedRoot;
       if (!root) return Promise.resolve(null);
       const next = sharedQueue.then(async () => {
         const made = await worktrees.snapshotInPlace(root, SHARED_CHANGE_ID, message);
-        return made ? { id: SHARED_CHANGE_ID, ...made } : null;
+        if (!made) return null;
+        return { id: candidate ? await worktrees.nameByContent(SHARED_CHANGE_ID, made.commit) : SHARED_CHANGE_ID, ...made };
       });
       sharedQueue = next.catch(() => undefined);
       return next;

@@ -2,10 +2,9 @@
 // $FOREMAN_HOME/worktrees/<run>/<change>. What an agent leaves is committed to
 // refs/foreman/<run>/<change>: the ref outlives the worktree, so a resumed run finds the change
 // again after a crash removed every worktree.
-import { SHARED_CHANGE_ID } from '../contracts/ports.ts';
-import { access, copyFile, mkdir, rm } from 'node:fs/promises';
+import { access, copyFile, lstat, mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ChangeFile, ChangeSnapshot } from '../contracts/ports.ts';
+import { SHARED_CHANGE_ID, type ChangeFile, type ChangeSnapshot } from '../contracts/ports.ts';
 import { createRunCheckout, runWorktreeDir } from './checkout.ts';
 import { git } from './git.ts';
 import { protectedReason } from './protected-paths.ts';
@@ -35,10 +34,13 @@ export async function openSharedWorktree(repo: string, sha: string, home: string
 /**
  * edit_file and write_file refuse protected files (workflows, actions, Foreman's config), but a
  * command the agent ran (`npm test` running what it wrote) can still change them. Whatever it
- * changed there goes back to the base, in the index and on disk, so no change, gate or pull
- * request carries it; returns `path: why` for each. `env` selects another index (GIT_INDEX_FILE).
+ * changed there goes back to the base in the index, so no change, gate or pull request carries
+ * it, and on disk unless `onDisk` is false; returns `path: why` for each. `env` selects another
+ * index (GIT_INDEX_FILE). The shared worktree passes `onDisk: false`: its agents may still be
+ * running commands there, and a directory swapped for a link between git's look and a removal
+ * would make Foreman, outside the sandbox, delete what the link points at.
  */
-export async function dropProtectedChanges(dir: string, baseSha: string, env: Record<string, string> = {}): Promise<string[]> {
+export async function dropProtectedChanges(dir: string, baseSha: string, env: Record<string, string> = {}, { onDisk = true } = {}): Promise<string[]> {
   const staged = (await git(dir, ['diff', '--cached', '--name-only', '-z', '--no-renames', baseSha], { env })).split('\0').filter(Boolean);
   const leftOut: string[] = [];
   // Workflows first: once they are back as in the base, the local actions they use are known.
@@ -48,11 +50,22 @@ export async function dropProtectedChanges(dir: string, baseSha: string, env: Re
     if (!why) continue;
     leftOut.push(`${path}: ${why}`);
     await git(dir, ['reset', '--quiet', baseSha, '--', path], { env });
+    if (!onDisk) continue;
     const inBase = (await git(dir, ['ls-tree', '--name-only', baseSha, '--', path])).trim() !== '';
     if (inBase) await git(dir, ['checkout', baseSha, '--', path], { env });
-    else await rm(join(dir, path), { force: true });
+    else await removeInside(dir, path);
   }
   return leftOut;
+}
+
+/** Removes `path` under `dir` unless a directory on the way is a link: never a file outside `dir`. */
+async function removeInside(dir: string, path: string): Promise<void> {
+  const parts = path.split('/');
+  for (let depth = 1; depth < parts.length; depth++) {
+    const stats = await lstat(join(dir, ...parts.slice(0, depth))).catch(() => null);
+    if (!stats?.isDirectory()) return;
+  }
+  await rm(join(dir, path), { force: true });
 }
 
 export class ChangeWorktrees {
@@ -116,7 +129,7 @@ export class ChangeWorktrees {
     let leftOut: string[];
     try {
       await git(dir, ['add', '--all'], { env });
-      leftOut = await dropProtectedChanges(dir, this.#baseSha, env);
+      leftOut = await dropProtectedChanges(dir, this.#baseSha, env, { onDisk: false });
       tree = (await git(dir, ['write-tree'], { env })).trim();
     } finally {
       await rm(index, { force: true });
@@ -131,6 +144,14 @@ export class ChangeWorktrees {
     const commit = (await git(dir, [...IDENTITY, 'commit-tree', tree, '-p', this.#baseSha, '-m', message])).trim();
     await git(this.#repo, ['update-ref', changeRef(this.#runId, changeId), commit]);
     return { commit, ...(await this.describe(commit)), ...dropped };
+  }
+
+  /** Gives `commit` a change of its own named `<prefix>-<its tree>`, with its ref; returns the id. */
+  async nameByContent(prefix: string, commit: string): Promise<string> {
+    const tree = (await git(this.#repo, ['rev-parse', `${commit}^{tree}`])).trim();
+    const id = `${prefix}-${tree.slice(0, 10)}`;
+    await git(this.#repo, ['update-ref', changeRef(this.#runId, id), commit]);
+    return id;
   }
 
   /** Files and capped diff of a change commit against the base. */

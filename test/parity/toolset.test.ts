@@ -77,7 +77,7 @@ test("a plain agent runs git log and the repository's tests, edits a file, and t
   const home = tempDir();
   const { code, json, stderr } = await run(repo, home, fake.url, 'tidy');
   assert.equal(code, 0, stderr);
-  assert.match(stderr, /change shared .*: 1 file changed \(left in the run's working tree by its agents\)/);
+  assert.match(stderr, /change shared-[0-9a-f]{10} .*: 1 file changed \(left in the run's working tree by its agents\)/);
 
   for (const req of fake.requests) assert.deepEqual(clientTools(req.tools), ALL_TOOLS, 'a plain agent is offered the write tools');
   assert.match(json.result.history, /^Exit code 0 /);
@@ -94,7 +94,8 @@ test("a plain agent runs git log and the repository's tests, edits a file, and t
   assert.equal(gitIn(repo, 'show', `${change.branch}:src/math.js`), DOC_COMMENT + ADD);
   assert.deepEqual(gitIn(repo, 'diff', '--name-only', 'main', change.branch).trim().split('\n'), ['src/math.js'], 'one change with only the edit');
   assert.equal(readFileSync(join(repo, 'src/math.js'), 'utf8'), ADD, "the user's tree is untouched");
-  assert.deepEqual(foremanRefs(repo), [], 'a proposed change lives on in its branch');
+  // The proposed change lives on in its branch; the working tree's snapshot stays for a resume.
+  assert.deepEqual(foremanRefs(repo), [`refs/foreman/${json.runId}/shared`]);
 });
 
 test('with changes: report, the edits of the run are listed as one change and kept under its ref, not proposed', async (t) => {
@@ -103,7 +104,9 @@ test('with changes: report, the edits of the run are listed as one change and ke
   const home = tempDir();
   const { code, json, stderr } = await run(repo, home, fake.url, 'tidy');
   assert.equal(code, 0, stderr);
-  assert.deepEqual(json.changes, [{ id: 'shared', label: "tidy: the agents' edits", gate: null, branch: null, pr: null }]);
+  assert.equal(json.changes.length, 1);
+  assert.match(json.changes[0].id, /^shared-[0-9a-f]{10}$/, 'the change is named by its content');
+  assert.deepEqual({ ...json.changes[0], id: 'shared' }, { id: 'shared', label: "tidy: the agents' edits", gate: null, branch: null, pr: null });
   assert.deepEqual(foremanBranches(repo), []);
   assert.equal(gitIn(repo, 'show', `refs/foreman/${json.runId}/shared:src/math.js`), DOC_COMMENT + ADD);
 });
@@ -204,7 +207,7 @@ test("a resumed run keeps the shared worktree's edits of the agents the journal 
   assert.deepEqual(firstCalls, [0, 1], 'the first agent replays from the journal: its edit is not made again');
   const out = JSON.parse(resumed.stdout);
   assert.match(out.result, /^saw: .*step one/s, "the second agent reads the first agent's file after the resume");
-  assert.deepEqual(out.changes.map((c: { id: string }) => c.id), ['shared']);
+  assert.deepEqual(out.changes.map((c: { id: string }) => c.id.replace(/-[0-9a-f]{10}$/, '')), ['shared']);
   assert.equal(gitIn(repo, 'show', `refs/foreman/${runId}/shared:notes/plan.md`), 'step one\nstep two\n');
 });
 
