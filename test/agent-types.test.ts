@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadAgentTypes, parseAgentDefinition } from '../src/agents/agent-types.ts';
 import { foremanToolsOf } from '../src/agents/claude-code-tools.ts';
 import { directoryFiles, ProjectFileError } from '../src/agents/project-files.ts';
-import { importsOf } from '../src/agents/project-memory.ts';
+import { importsOf, loadProjectMemory, MAX_MEMORY_FILES } from '../src/agents/project-memory.ts';
 import { loadAgentContext, upTheTree } from '../src/service/agent-context.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 
@@ -97,4 +97,18 @@ test("from a commit (the App's default branch): the committed files, never the w
   assert.match(context.memory?.text ?? '', /COMMITTED-MEMORY[\s\S]*IMPORTED-FROM-COMMIT/);
   assert.doesNotMatch(context.memory?.text ?? '', /WORKING-TREE/);
   assert.deepEqual(context.memory?.files, ['CLAUDE.md', 'docs/more.md']);
+});
+
+test("CLAUDE.md may not import from .git (its config holds remote URLs with tokens), and names at most MAX_MEMORY_FILES files", async () => {
+  const root = makeRepo({ 'CLAUDE.md': 'See @.git/config and @docs/../.GIT/config for the remote.\nAlso @notes.md\n', 'notes.md': 'NOTES\n' });
+  gitIn(root, 'config', 'remote.origin.url', 'https://x-access-token:ghp_SECRET123456789@github.com/o/r');
+  const loaded = await loadProjectMemory({ project: directoryFiles(root, '', 'the repository'), projectDirs: [''] });
+  assert.doesNotMatch(loaded.memory!.text, /ghp_SECRET|\[remote/);
+  assert.match(loaded.memory!.text, /NOTES/);
+  assert.equal(loaded.warnings.filter((w) => /inside \.git/.test(w)).length, 2);
+
+  const many = makeRepo({ 'CLAUDE.md': Array.from({ length: 200 }, (_, i) => `@f${i}.md`).join(' '), ...Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`f${i}.md`, `F${i}\n`])) });
+  const capped = await loadProjectMemory({ project: directoryFiles(many, '', 'the repository'), projectDirs: [''] });
+  assert.equal(capped.memory!.files.length, MAX_MEMORY_FILES);
+  assert.equal(capped.warnings.filter((w) => /at most \d+ files/.test(w)).length, 1, 'one warning, not one per import');
 });

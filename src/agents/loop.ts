@@ -93,7 +93,8 @@ export const agentShapes = (): AgentShapes => ({ systems: new RequestShapes(), t
 const TRANSCRIPT_CHARS = 4_096;
 
 export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): Promise<AgentOutcome> {
-  const write = request.write === true;
+  // An agent type without a write tool (Explore, Plan) is a reader, and is framed as one.
+  const write = request.write === true && (request.tools === undefined || request.tools.some((name) => isMutatingTool(name)));
   const shared = write && request.shared === true;
   // Everything else the shape reads (commands, web settings, memory) is the run's, like `shapes`.
   const systemKey = JSON.stringify([request.schema !== undefined, write, shared, request.tools ?? null, request.systemPrompt ?? null]);

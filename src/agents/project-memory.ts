@@ -12,6 +12,8 @@ export const MAX_MEMORY_FILE_BYTES = 64 * 1024;
 export const MAX_MEMORY_BYTES = 128 * 1024;
 /** Claude Code's limit on `@path` imports: a file five hops from a CLAUDE.md imports nothing more. */
 export const MAX_IMPORT_DEPTH = 5;
+/** Files looked at for one run's memory, imports included: each is a read (a git process in the App). */
+export const MAX_MEMORY_FILES = 64;
 
 export interface MemorySources {
   project: ProjectFiles;
@@ -50,6 +52,11 @@ class MemoryCollector {
   async add(files: ProjectFiles, scope: 'project' | 'user', relative: string, why: string, depth: number): Promise<void> {
     const shown = files.shown(relative);
     if (this.#seen.has(shown)) return; // cycles, and a file imported twice
+    if (this.#seen.size >= MAX_MEMORY_FILES) {
+      if (this.#seen.size === MAX_MEMORY_FILES) this.warnings.push(`project memory: left out ${shown} and every later import: the CLAUDE.md files may name at most ${MAX_MEMORY_FILES} files in all`);
+      this.#seen.add(shown);
+      return;
+    }
     this.#seen.add(shown);
     let text: string | null;
     try {
@@ -87,6 +94,11 @@ class MemoryCollector {
       return null;
     } else {
       joined = path.posix.join(path.posix.dirname(from), target);
+    }
+    // The repository's git directory holds its config (remote URLs with tokens), which agents may not read either.
+    if (joined.split('/').some((part) => part.toLowerCase() === '.git')) {
+      this.warnings.push(`project memory: ${shown} imports @${target}, inside .git, which agents may not read; imports are read from the working tree only`);
+      return null;
     }
     const inside = insideRoot(joined);
     if (inside === null) this.warnings.push(`project memory: ${shown} imports @${target}, outside ${scope === 'project' ? 'the repository' : 'the home directory'}; imports are read only from there`);

@@ -113,7 +113,11 @@ export class AgentCalls {
       // Before the journal entry: once the agent is journaled, a resume only replays it, so its
       // edits must already be in the snapshot the resumed run starts from.
       if (call.shared && outcome.wrote) run.noteSharedEdit();
-      if (call.shared && outcome.wrote && outcome.status === 'done') await run.saveSharedWorktree();
+      // A snapshot that fails (a file the agent made unreadable) costs the resume the agent's edits,
+      // not the run the agent's paid answer.
+      if (call.shared && outcome.wrote && outcome.status === 'done') {
+        await run.saveSharedWorktree().catch((error: unknown) => run.warnOnce('shared-snapshot', `the run's working tree could not be saved for a resume (${errorText(error)}); a resumed run starts without the edits made since`));
+      }
       const { output, made } = await this.#keepChange(call, outcome);
       const completed = await this.#record(call, outcome, output);
       const failed = outcome.status === 'error' || outcome.status === 'schema-failed' || (outcome.status === 'stopped' && outcome.timedOut === true);
@@ -340,3 +344,5 @@ function agentTimeout(ms: number, runSignal: AbortSignal | undefined): { signal:
     },
   };
 }
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;

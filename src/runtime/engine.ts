@@ -363,7 +363,14 @@ export class RunExecution {
     // Untouched, the tree is the base: no git work at the end of a run of readers. A resume may
     // have restored the edits of agents it replays, so it always looks.
     if (!this.#sharedEdited && !this.options.resumed) return;
-    const saved = await this.saveSharedWorktree(true);
+    let saved: Awaited<ReturnType<RunExecution['saveSharedWorktree']>>;
+    try {
+      saved = await this.saveSharedWorktree(true);
+    } catch (error) {
+      // The script's result stands; what the agents left stays in the worktree, unproposed.
+      this.emit({ type: 'warn', message: `the edits the agents left in the run's working tree could not be made into a change: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
+      return;
+    }
     if (!saved) return;
     const summary = typeof result === 'string' && result.trim() !== '' ? `\n\n${result}` : '';
     const label = `${this.run.workflow}: the agents' edits`;

@@ -100,6 +100,8 @@ return 'done'`),
   const explore = requestFor(fake, 'built-in explorer');
   assert.deepEqual(explore.tools, ['list_files', 'read_file', 'search', 'web_search', 'web_fetch']);
   assert.equal(explore.body.model, 'claude-haiku-5-5');
+  // Framed as the reader it is, not told to edit with tools it does not have.
+  assert.doesNotMatch(systemText(explore), /edit_file|write_file|run_command/);
 
   // From the root, the root's definition is the one.
   const before = fake.requests.length;
