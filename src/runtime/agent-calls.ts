@@ -95,8 +95,8 @@ export class AgentCalls {
 
   /**
    * The agent's attempts: one, and up to `opts.retries` more while it fails (an error, a schema it
-   * never met, its timeoutMs), each recorded as the store records any agent. A stop or a cap ends
-   * the retries: what they refuse is refused to a new attempt too.
+   * never met, its timeoutMs), each recorded as the store records any agent and counted against
+   * the agent cap. A stop or a cap ends the retries: what they refuse is refused to a new attempt too.
    */
   async #attempts(call: AgentCall): Promise<{ outcome: AgentOutcome; output: unknown; made: ChangeState | null; completed: JournalEntry | undefined }> {
     const run = this.#run;
@@ -121,7 +121,10 @@ export class AgentCalls {
       const { output, made } = await this.#keepChange(call, outcome);
       const completed = await this.#record(call, outcome, output);
       const failed = outcome.status === 'error' || outcome.status === 'schema-failed' || (outcome.status === 'stopped' && outcome.timedOut === true);
-      if (completed || !failed || attempt >= retries || run.ceilings.stopRefusal() || run.ceilings.capRefusal()) return { outcome, output, made, completed };
+      // Each attempt past the first is an agent the run starts: it counts against --max-agents too.
+      if (completed || !failed || attempt >= retries || run.ceilings.stopRefusal() || run.ceilings.capRefusal() || run.ceilings.agentCapRefusal()) {
+        return { outcome, output, made, completed };
+      }
       run.emit({ type: 'warn', message: `agent "${call.label}" ${outcome.timedOut ? 'timed out' : 'failed'} (${outcome.error ?? outcome.status}): attempt ${attempt + 2} of ${retries + 1}` });
     }
   }

@@ -5,7 +5,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startFakeAnthropic, text, toolUse, type FakeAnthropic, type FakeReply, type FakeRequest } from '../support/fake-anthropic.ts';
-import { makeRepo, tempDir } from '../support/repo.ts';
+import { gitIn, makeRepo, tempDir, writeFiles } from '../support/repo.ts';
 import { runCli, type CliResult } from '../support/cli.ts';
 
 async function model(t: TestContext, handler: (req: FakeRequest) => FakeReply | Promise<FakeReply> = () => [text('ok')]): Promise<FakeAnthropic> {
@@ -284,6 +284,15 @@ return { slow, flaky, hopeless, loops }`,
   assert.match(res.stderr, /agent stopped \[Run\] Slow .*: timed out after 300 ms \(timeoutMs\)/);
   assert.match(res.stderr, /warn agent "Flaky" failed \(.*refused once.*\): attempt 2 of 3/);
   assert.match(res.stderr, /agent exceeded 2 turns/);
+
+  // Retries are agents the run starts: under --max-agents 2, five retries get one.
+  writeFiles(repo, { '.claude/workflows/stubborn.js': script('stubborn', `return await agent('Always fails', { retries: 5 })`) });
+  gitIn(repo, 'add', '-A');
+  gitIn(repo, 'commit', '-qm', 'stubborn');
+  const before = fake.requests.filter((r) => r.prompt === 'Always fails').length;
+  const capped = await run(fake, 'stubborn', { repo, flags: ['--max-agents', '2'] });
+  assert.equal(capped.out?.result ?? null, null, capped.res.stderr);
+  assert.equal(fake.requests.filter((r) => r.prompt === 'Always fails').length - before, 2, 'one try and one retry, then the cap');
 });
 
 test('--max-turns and --max-time set the run limits, and a resume may raise them; out-of-range values are usage errors', async (t) => {
