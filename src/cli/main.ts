@@ -184,7 +184,7 @@ async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseResumeArgs(argv);
   const request: ResumeRequest = { caps: args.caps, ...(args.script !== undefined ? { script: { ref: args.script, typedPath: true } } : {}), ...(args.args ? { args: args.args } : {}) };
   try {
-    return await withProgress(io, args.json, (env) => resumeRun(args.runId, { ...env, workflowsFrom: resolve('.') }, request), args.noSandbox);
+    return await withProgress(io, args.json, (env) => resumeRun(args.runId, env, request), args.noSandbox);
   } catch (error) {
     if (!(error instanceof MissingArgsError)) throw error;
     throw new UsageError(`${error.message}. Pass them with --args <json|string>; \`foreman resume --help\` lists the options`);

@@ -229,11 +229,14 @@ export interface ResumeRequest {
  * whose key still matches replays and only new or changed calls run; what the run executed before
  * is kept as a revision. Caps given are stored with the run for the next resume.
  */
-export async function resumeRun(runId: string, env: ServiceEnv, request: ResumeRequest = {}): Promise<RunOutcome> {
-  const store = openStore(env.home);
+export async function resumeRun(runId: string, given: ServiceEnv, request: ResumeRequest = {}): Promise<RunOutcome> {
+  const store = openStore(given.home);
   try {
     const run = await store.getRun(runId);
-    if (!run) throw new UnknownRunError(`no run ${runId} in ${storeFile(env.home)}: \`foreman runs\` lists the runs there`);
+    if (!run) throw new UnknownRunError(`no run ${runId} in ${storeFile(given.home)}: \`foreman runs\` lists the runs there`);
+    // Saved workflows (--script, workflow(name)) are looked up from where the run works, as its
+    // agent types and memory are, wherever the resume is typed.
+    const env: ServiceEnv = given.workflowRoot === undefined ? { ...given, workflowsFrom: join(run.repoDir, run.options.workDir ?? '') } : given;
     // Checked before the run is claimed: a script that does not validate leaves the run as it was.
     const next = await revisedScript(run, request, env);
     if (!(await store.claimRun(runId, process.pid))) {
@@ -280,7 +283,7 @@ async function givenScript(run: RunRecord, request: ResumeRequest, env: ServiceE
   if (!given) return null;
   if ('savedNow' in given) return run.origin === 'repo' ? given.savedNow : null;
   if ('source' in given) return given;
-  const dirs = workflowDirs(env.workflowRoot ?? run.repoDir, env.userHome, env.builtinDir);
+  const dirs = savedWorkflowDirs(env, run.repoDir);
   const workflow = await resolveWorkflow(given.ref, dirs, { typedPath: given.typedPath });
   if (!workflow) throw new WorkflowNotFoundError(given.ref, await availableNames(dirs));
   return workflow;

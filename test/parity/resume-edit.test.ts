@@ -425,3 +425,24 @@ test("the App's proposer finds the pull request of a branch pushed under the cha
   const branches = execFileSync('git', ['--git-dir', remote, 'for-each-ref', '--format=%(refname:short)'], { encoding: 'utf8' }).trim().split('\n').sort();
   assert.deepEqual(branches, ['foreman/run-1/c1-1-other', 'foreman/run-1/c1-bump-a'], 'no second branch');
 });
+
+test('foreman resume --script <name> finds the saved workflow from where the run works (the closest .claude/workflows), wherever the resume is typed', async (t) => {
+  const fake = await startFakeAnthropic({ handler: (req) => [text(`seen: ${req.prompt.split('\n').at(-1)}`)] });
+  t.after(() => fake.close());
+  const wf = (marker: string) => `export const meta = { name: 'greet', description: 'Say which script ran' }\nreturn await agent('${marker}')\n`;
+  const repo = makeRepo({
+    'package.json': '{"name":"mono"}\n',
+    '.claude/workflows/greet.js': wf('ROOT-SCRIPT'),
+    'packages/api/.claude/workflows/greet.js': wf('API-SCRIPT'),
+  });
+  const home = tempDir();
+  const first = await runCli(['run', 'greet', '--json'], { home, baseURL: fake.url }, join(repo, 'packages', 'api'));
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(JSON.parse(first.stdout).result, /API-SCRIPT/);
+  // The package's script is edited; the resume is typed at the repository's root.
+  writeFileSync(join(repo, 'packages/api/.claude/workflows/greet.js'), wf('API-SCRIPT-EDITED'));
+  const { runId } = JSON.parse(first.stdout);
+  const resumed = await runCli(['resume', runId, '--script', 'greet', '--json'], { home, baseURL: fake.url }, repo);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(JSON.parse(resumed.stdout).result, /API-SCRIPT-EDITED/, "the run's own directory decides, not the root's script");
+});
