@@ -30,6 +30,11 @@ test('a run: the first word is the workflow, the rest its args as JSON when it p
   assert.equal(bad?.kind, 'invalid');
   assert.match((bad as { problem: string }).problem, /^the args text starts like JSON .* at line 1, column 18: a comma before '\]' is not JSON: remove it, found `\]`, near `\{"paths": \["src",\]\}`/);
   assert.equal(commentArgs('"quoted"'), 'quoted');
+  // A request in words that opens with a bracket is refused by the same rule, with how to ask it.
+  const words = parseWorkflowCommand('/workflow fix [P1] the login redirect loop');
+  assert.equal(words?.kind, 'invalid');
+  assert.match((words as { problem: string }).problem, /begin it with a word rather than `\{` or `\[`, e\.g\. `\/workflow fix the \[P1\] login loop`/);
+  assert.deepEqual(parseWorkflowCommand('/workflow fix the [P1] login redirect loop'), { kind: 'run', ref: 'fix', args: 'the [P1] login redirect loop', text: 'fix the [P1] login redirect loop' });
 });
 
 test('control commands take an optional run id; anything else after them is refused with the usage', () => {

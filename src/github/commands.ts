@@ -55,9 +55,13 @@ export function parseWorkflowCommand(body: string): WorkflowCommand | null {
       return { kind: 'save', name, runId: runId ?? null };
     }
     default:
-      return withCommentArgs(tail, (args) => ({ kind: 'run', ref: word, args, text: rest }));
+      return withCommentArgs(tail, (args) => ({ kind: 'run', ref: word, args, text: rest }), FREE_TEXT_HINT);
   }
 }
+
+// Text after a word that starts with { or [ is args by the one rule of every door, so a request in
+// words that happens to start so ("fix [P1] the login loop") is refused: say how to ask it.
+const FREE_TEXT_HINT = ' If this is a request in words, not args, begin it with a word rather than `{` or `[`, e.g. `/workflow fix the [P1] login loop`.';
 
 function tooLong(length: number): WorkflowCommand {
   return { kind: 'invalid', problem: `the request is ${length} characters long; keep it under ${MAX_REQUEST_CHARS}, or save the workflow in .claude/workflows/ and run it by name` };
@@ -75,13 +79,13 @@ function runIdCommand(kind: 'approve' | 'stop' | 'resume', more: string[]): Work
  * `make` given the args `text` stands for, or, when they start like JSON and are not, the answer
  * that names the position; the writer's text shows only in code spans.
  */
-function withCommentArgs(text: string, make: (args: unknown) => WorkflowCommand): WorkflowCommand {
+function withCommentArgs(text: string, make: (args: unknown) => WorkflowCommand, hint = ''): WorkflowCommand {
   let args: unknown;
   try {
     args = commentArgs(text);
   } catch (error) {
     if (!(error instanceof ArgsTextError)) throw error;
-    return { kind: 'invalid', problem: error.explain('the args text', (quoted) => inlineCode(quoted)) };
+    return { kind: 'invalid', problem: `${error.explain('the args text', (quoted) => inlineCode(quoted))}${hint}` };
   }
   return make(args);
 }
