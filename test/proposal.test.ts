@@ -17,7 +17,7 @@ import {
 import type { GateResult, ProposalRequest } from '../src/contracts/ports.ts';
 import { BranchProposer } from '../src/workspace/branch-proposer.ts';
 import { ChangeWorktrees } from '../src/workspace/changes.ts';
-import { createProposalCommit } from '../src/workspace/proposal-commit.ts';
+import { createProposalCommit, earlierProposal } from '../src/workspace/proposal-commit.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 
 const passed: GateResult = {
@@ -338,4 +338,17 @@ test("the shared worktree's snapshot leaves protected files out in its own index
   // A removal here could race a command swapping .github/actions for a link out of the worktree.
   assert.equal(existsSync(join(dir, '.github/actions/x/action.yml')), true, 'nothing is removed from the shared worktree');
   assert.equal(execFileSync('git', ['-C', dir, 'status', '--porcelain'], { encoding: 'utf8' }).includes('.github/'), true, "the worktree's own index is untouched");
+});
+
+test('an earlier proposal is found by its prefix, trailers, tree and parent; a pushed branch with forged trailers is not one', async () => {
+  const { repo, base, commitSha } = repoWithChange();
+  const asked = request(base, commitSha, { branchPrefix: 'foreman/run-1/c1-' });
+  const proposed = await new BranchProposer(repo).propose(asked);
+  const real = { name: proposed.branch, sha: gitIn(repo, 'rev-parse', proposed.branch).trim() };
+  // Anyone who may push can write Foreman's trailers on a commit of their own content.
+  const forgedTree = gitIn(repo, 'rev-parse', `${base}^{tree}`).trim();
+  const forged = execFileSync('git', ['-C', repo, '-c', 'user.name=x', '-c', 'user.email=x@example.com', 'commit-tree', forgedTree, '-p', base, '-m', `Bump a\n\nForeman-Run: run-1\nForeman-Change: c1`], { encoding: 'utf8' }).trim();
+  const fake = { name: 'foreman/run-1/c1-other-title', sha: forged };
+  assert.equal(await earlierProposal(repo, asked, [fake]), null);
+  assert.equal(await earlierProposal(repo, asked, [fake, real]), proposed.branch);
 });

@@ -36,23 +36,31 @@ export async function createProposalCommit(
   return (await git(repo, args, { env, input: message })).trim();
 }
 
+/** Branches with a change's prefix looked at for an earlier proposal: one git process each. */
+const MAX_EARLIER_CANDIDATES = 16;
+
 /**
  * The branch among `branches` (name and commit) that is an earlier proposal of the request's change:
- * named with the change's prefix, its commit's last trailers naming this run and change (as
- * report/proposal.ts writes them). Null when there is none, or its commit is not in `repo`.
+ * named with the change's prefix, its commit the change's own tree on the base, its last trailers
+ * naming this run and change (as report/proposal.ts writes them). Trailers alone can be written
+ * by anyone who may push a branch; the tree and parent make it this change's content. Null when
+ * there is none, or its commit is not in `repo`.
  */
 export async function earlierProposal(repo: string, request: ProposalRequest, branches: Array<{ name: string; sha: string }>): Promise<string | null> {
   const prefix = request.branchPrefix;
   if (!prefix) return null;
   const trailers = `\nForeman-Run: ${request.runId}\nForeman-Change: ${request.changeId}\n`;
-  for (const { name, sha } of branches) {
-    if (!name.startsWith(prefix)) continue;
+  const candidates = branches.filter(({ name }) => name.startsWith(prefix)).slice(0, MAX_EARLIER_CANDIDATES);
+  if (candidates.length === 0) return null;
+  const tree = (await git(repo, ['rev-parse', `${request.commitSha}^{tree}`])).trim();
+  const header = `tree ${tree}\nparent ${request.baseSha}\n`;
+  for (const { name, sha } of candidates) {
     // A commit this clone does not hold is not one it proposed: never fetched on demand (partial clones).
     const commit = await git(repo, ['cat-file', 'commit', sha], { env: { GIT_NO_LAZY_FETCH: '1' } }).catch((error: unknown) => {
       if (error instanceof GitError) return '';
       throw error;
     });
-    if (commit.endsWith(trailers)) return name;
+    if (commit.startsWith(header) && commit.endsWith(trailers)) return name;
   }
   return null;
 }
