@@ -15,7 +15,12 @@ const file = (frontmatter: string, body = 'Prompt.') => `---\n${frontmatter}\n--
 
 test('a definition: name, description, tools as a string or a list, model, and the body as the prompt', () => {
   const listed = parseAgentDefinition(file('name: a\ndescription: A\ntools: Read, Edit, Bash(git log:*), WebFetch'), 'a.md');
-  assert.deepEqual(listed, { name: 'a', description: 'A', systemPrompt: 'Prompt.', source: 'a.md', tools: ['read_file', 'edit_file', 'run_command', 'web_fetch'] });
+  // Bash(git log:*) restricts the command tool to what it says: git log and its arguments.
+  assert.deepEqual(listed, { name: 'a', description: 'A', systemPrompt: 'Prompt.', source: 'a.md', tools: ['read_file', 'edit_file', 'run_command', 'web_fetch'], commands: ['git log **'] });
+  const rules = parseAgentDefinition(file('name: r\ndescription: R\ntools: Bash(npm test), Bash(rm -rf *), Bash(git status:*)'), 'r.md');
+  assert.deepEqual(rules.commands, ['npm test', 'git status **'], 'a rule with a wildcard Foreman cannot say allows nothing');
+  assert.equal(parseAgentDefinition(file('name: s\ndescription: S\ntools: Read, Bash'), 's.md').commands, undefined, 'plain Bash is any command');
+  assert.equal(parseAgentDefinition(file('name: t\ndescription: T\ntools: Bash(git log:*), Bash(*)'), 't.md').commands, undefined, 'Bash(*) is any command');
   const yamlList = parseAgentDefinition(file('name: b\ndescription: B\ntools: [Grep, Glob, LS, TodoWrite, Task]\nmodel: opus'), 'b.md');
   assert.deepEqual(yamlList.tools, ['search', 'list_files']);
   assert.deepEqual(yamlList.ignoredTools, ['TodoWrite', 'Task']);

@@ -384,6 +384,17 @@ describe('run_command', () => {
     assert.doesNotMatch(result.output, /pa55word|proxypass|HELD/);
   });
 
+  test("an agent type's Bash(pattern) rules restrict run_command even where agents.commands is unset", async () => {
+    const refused = await run('touch made-by-agent', { commands: undefined, typeCommands: ['git log **'] });
+    assert.equal(refused.isError, true);
+    assert.match(refused.output, /"touch made-by-agent" is not an allowed command\. Allowed commands: "git log \*\*".*agent's type/);
+    const allowed = await run('git log --oneline -1', { commands: undefined, typeCommands: ['git log **'] });
+    assert.equal(allowed.isError, false, allowed.output);
+    // Both lists apply where both are set.
+    const both = await run('git log --oneline -1', { commands: ['npm test'], typeCommands: ['git log **'] });
+    assert.equal(both.isError, true);
+  });
+
   test('a secret Foreman comes to hold during the run (a rotated token) is removed from later commands', async () => {
     const commandEnv = { PATH: process.env.PATH, COPIED: 'ghs_SECOND_INSTALLATION_TOKEN' };
     const held = new Set(['ghs_FIRST_INSTALLATION_TOKEN']);

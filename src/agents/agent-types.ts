@@ -151,6 +151,7 @@ export function parseAgentDefinition(text: string, shown: string): AgentTypeDefi
   if (model !== undefined) definition.model = model;
   const tools = toolsOf(fields, shown);
   if (tools.tools !== undefined) definition.tools = tools.tools;
+  if (tools.commands !== undefined) definition.commands = tools.commands;
   if (tools.ignored.length > 0) definition.ignoredTools = tools.ignored;
   return definition;
 }
@@ -170,15 +171,16 @@ function optionalModel(value: unknown, shown: string): string | undefined {
 }
 
 /** `tools` allows, `disallowedTools` then removes; omitted (or `*`) is all the tools the agent would have. */
-function toolsOf(fields: Record<string, unknown>, shown: string): { tools?: string[]; ignored: string[] } {
+function toolsOf(fields: Record<string, unknown>, shown: string): { tools?: string[]; commands?: string[]; ignored: string[] } {
   const allowed = toolList(fields.tools, 'tools', shown);
   const denied = toolList(fields.disallowedTools, 'disallowedTools', shown);
   const mapped = allowed && !allowed.includes('*') ? foremanToolsOf(allowed) : null;
   const removed = denied ? foremanToolsOf(denied).tools : [];
   const ignored = mapped?.ignored ?? [];
-  if (removed.length === 0) return mapped ? { tools: mapped.tools, ignored } : { ignored };
+  const commands = mapped?.commands ? { commands: mapped.commands } : {};
+  if (removed.length === 0) return mapped ? { tools: mapped.tools, ...commands, ignored } : { ignored };
   const base = mapped?.tools ?? FOREMAN_AGENT_TOOLS;
-  return { tools: base.filter((tool) => !removed.includes(tool)), ignored };
+  return { tools: base.filter((tool) => !removed.includes(tool)), ...commands, ignored };
 }
 
 /** A comma-separated string or a YAML list of names; undefined when the key is absent. */

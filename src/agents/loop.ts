@@ -276,6 +276,7 @@ function toolContextOf(request: AgentRequest, deps: AgentLoopDeps, write: boolea
     write,
     ...(request.tools ? { tools: request.tools } : {}),
     commands: deps.commands,
+    ...(request.commands ? { typeCommands: request.commands } : {}),
     commandTimeoutMs: deps.commandTimeoutMs,
     commandEnv: deps.commandEnv,
     commandSecrets: deps.commandSecrets,

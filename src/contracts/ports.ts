@@ -45,6 +45,8 @@ export interface AgentRequest {
   tools?: readonly string[];
   /** The agent type's own prompt (the Markdown body of its definition), after Foreman's framing. */
   systemPrompt?: string;
+  /** The agent type's command patterns (its `Bash(pattern)` rules), on top of `agents.commands`. */
+  commands?: readonly string[];
   /** `root` is the run's shared worktree, which the run's other plain agents edit too. */
   shared?: boolean;
   signal: AbortSignal;
@@ -106,6 +108,8 @@ export interface AgentTypeDefinition {
   tools?: readonly string[];
   /** Tool names of the definition Foreman does not have (TodoWrite, Task, ...): ignored, with a warning. */
   ignoredTools?: readonly string[];
+  /** Its `Bash(pattern)` rules as command patterns: its agents run only these; absent = any command. */
+  commands?: readonly string[];
   /** A model alias or id; undefined = the call's or the run's model (`inherit`). */
   model?: string;
   /** The Markdown body: the agent's system prompt. */

@@ -230,6 +230,7 @@ export class AgentCalls {
         ...(call.shared ? { shared: true } : {}),
         ...(call.type?.tools ? { tools: call.type.tools } : {}),
         ...(call.type?.systemPrompt ? { systemPrompt: call.type.systemPrompt } : {}),
+        ...(call.type?.commands ? { commands: call.type.commands } : {}),
         signal: timeout?.signal ?? run.signal ?? new AbortController().signal,
         shouldStop: () => run.ceilings.stopReason() ?? run.ceilings.capRefusal()?.reason ?? null,
         onUsage: (usage, usedModel) => run.ceilings.charge(usage, costUsd(models, usedModel, usage)),
@@ -319,7 +320,7 @@ export class AgentCalls {
  * its description does not. A built-in's prompt is Foreman's wording, free to improve.
  */
 function definitionKey(type: AgentTypeDefinition): unknown {
-  return { name: type.name, tools: type.tools ?? null, ...(type.source === 'built-in' ? {} : { prompt: type.systemPrompt }) };
+  return { name: type.name, tools: type.tools ?? null, ...(type.commands ? { commands: type.commands } : {}), ...(type.source === 'built-in' ? {} : { prompt: type.systemPrompt }) };
 }
 
 function summarisePrompt(prompt: string): string {

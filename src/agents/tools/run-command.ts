@@ -31,7 +31,7 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = CONFIG_DEFAULTS.agents.commandTimeoutM
 export const MAX_COMMAND_OUTPUT = 30_000;
 
 async function runCommand({ command }: z.output<typeof args>, context: ToolContext): Promise<string> {
-  const argv = context.commands === undefined ? shellLine(command) : allowedArgv(command, context.commands);
+  const argv = context.commands === undefined && context.typeCommands === undefined ? shellLine(command) : restrictedArgv(command, context);
   const timeoutMs = context.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const root = await realpath(context.root);
   const result = await runProcess(argv, {
@@ -67,26 +67,34 @@ function shellLine(command: string): string[] {
   return ['/bin/sh', '-c', command];
 }
 
-/** The repository's allow-list (`agents.commands`): one program, no shell, matching a pattern. */
-function allowedArgv(command: string, patterns: readonly string[]): string[] {
+/** One program, no shell, allowed by the repository's list and the agent type's rules, where each is set. */
+function restrictedArgv(command: string, context: ToolContext): string[] {
+  const argv = context.commands === undefined ? null : allowedArgv(command, context.commands);
+  if (context.typeCommands === undefined) return argv!;
+  return allowedArgv(command, context.typeCommands, "This agent's type (its definition's Bash(...) rules) restricts which commands it may run.");
+}
+
+/** An allow-list (`agents.commands`, or an agent type's rules): one program, no shell, matching a pattern. */
+function allowedArgv(command: string, patterns: readonly string[], source = REPOSITORY_RULES): string[] {
   let argv: string[];
   try {
     argv = parseCommandLine(command);
   } catch (error) {
     if (!(error instanceof CommandSyntaxError)) throw error;
     throw new ToolError(
-      `${error.message.replace(/\.$/, '')}. run_command runs one command with its arguments and no shell: no pipes, redirections, &&, ;, substitutions or VAR=value prefixes. ${allowedCommands(patterns)}`,
+      `${error.message.replace(/\.$/, '')}. run_command runs one command with its arguments and no shell: no pipes, redirections, &&, ;, substitutions or VAR=value prefixes. ${allowedCommands(patterns, source)}`,
     );
   }
-  if (argv.length === 0) throw new ToolError(`"command" is empty. ${allowedCommands(patterns)}`);
-  if (!isCommandAllowed(argv, patterns)) throw new ToolError(`"${command}" is not an allowed command. ${allowedCommands(patterns)}`);
+  if (argv.length === 0) throw new ToolError(`"command" is empty. ${allowedCommands(patterns, source)}`);
+  if (!isCommandAllowed(argv, patterns)) throw new ToolError(`"${command}" is not an allowed command. ${allowedCommands(patterns, source)}`);
   const outsideWorktree = refusedGitArgument(argv);
   if (outsideWorktree) throw new ToolError(`"${command}" is refused: ${outsideWorktree}. Agents run git only on their own worktree; drop that option.`);
   return argv;
 }
 
-function allowedCommands(patterns: readonly string[]): string {
-  const source = "The repository's .github/foreman.yml restricts which commands agents may run (agents.commands).";
+const REPOSITORY_RULES = "The repository's .github/foreman.yml restricts which commands agents may run (agents.commands).";
+
+function allowedCommands(patterns: readonly string[], source: string): string {
   if (patterns.length === 0) return `No commands are allowed here; check your change by reading it instead. ${source}`;
   const list = patterns.map((p) => `"${p}"`).join(', ');
   return `Allowed commands: ${list} ('*' stands for one argument, a final '**' for any remaining arguments). ${source}`;

@@ -24,6 +24,8 @@ export interface ToolContext {
   tools?: readonly string[];
   /** Patterns of the commands run_command may run (`agents.commands`); absent: any command line, through sh. */
   commands?: readonly string[];
+  /** The agent type's own patterns (its `Bash(pattern)` rules): a command must match these too. */
+  typeCommands?: readonly string[];
   /** Timeout of one run_command; default DEFAULT_COMMAND_TIMEOUT_MS. */
   commandTimeoutMs?: number;
   /** The environment run_command starts from, before secrets are removed; none when absent. */
