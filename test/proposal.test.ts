@@ -17,6 +17,7 @@ import {
 import type { GateResult, ProposalRequest } from '../src/contracts/ports.ts';
 import { BranchProposer } from '../src/workspace/branch-proposer.ts';
 import { ChangeWorktrees } from '../src/workspace/changes.ts';
+import { createRunWorkspace } from '../src/service/workspace.ts';
 import { createProposalCommit, earlierProposal } from '../src/workspace/proposal-commit.ts';
 import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
 
@@ -351,4 +352,23 @@ test('an earlier proposal is found by its prefix, trailers, tree and parent; a p
   const fake = { name: 'foreman/run-1/c1-other-title', sha: forged };
   assert.equal(await earlierProposal(repo, asked, [fake]), null);
   assert.equal(await earlierProposal(repo, asked, [fake, real]), proposed.branch);
+});
+
+test("snapshots of the shared worktree asked for while one waits to start share it: a fan-out queues one at a time, not one per agent", async () => {
+  const repo = makeRepo({ 'src/a.js': 'one\n' });
+  const base = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  const home = tempDir();
+  mkdirSync(join(home, 'worktrees', 'run-q'), { recursive: true });
+  const dir = tempDir();
+  execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', '--quiet', dir, base]);
+  writeFileSync(join(dir, 'src/a.js'), 'two\n');
+  const workspace = createRunWorkspace({ repo, home, runId: 'run-q', baseSha: base, config: {}, proposer: new BranchProposer(repo), env: {}, sandbox: { kind: 'off' }, sharedRoot: dir });
+  const asked = [workspace.snapshotShared('s'), workspace.snapshotShared('s'), workspace.snapshotShared('s')];
+  const [first, second, third] = await Promise.all(asked);
+  assert.ok(first && first === second && second === third, 'one snapshot answered all three');
+  assert.notEqual(asked[0], undefined);
+  // One that comes after the shared one has started is a snapshot of its own.
+  const later = await workspace.snapshotShared('s');
+  assert.notEqual(later, first);
+  assert.equal(later?.commit, first!.commit, 'the same tree gives the same commit');
 });

@@ -4,7 +4,7 @@ import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { urlsIn } from '../report/inert-markdown.ts';
 import { proposalBranch, proposalBranchPrefix, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
 import type { ChangeWorkspace, Proposer } from '../contracts/ports.ts';
-import { SHARED_CHANGE_ID } from '../contracts/ports.ts';
+import { SHARED_CHANGE_ID, type ChangeSnapshot } from '../contracts/ports.ts';
 import { ChangeWorktrees } from '../workspace/changes.ts';
 import { git } from '../workspace/git.ts';
 import { createGateRunner, type GateSlots, planGate } from '../workspace/gate.ts';
@@ -48,8 +48,11 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
     ...(options.secrets ? { secrets: options.secrets } : {}),
   });
 
-  // Snapshots of the shared worktree one at a time, so a later one never lands before an earlier one.
+  // Snapshots of the shared worktree one at a time, so a later one never lands before an earlier
+  // one; a request made while one waits to start shares it, since it will see the same tree or a
+  // later one: a fan-out of agents that ran commands queues one snapshot at a time, not one each.
   let sharedQueue: Promise<unknown> = Promise.resolve();
+  let sharedWaiting: Promise<(ChangeSnapshot & { id: string }) | null> | null = null;
 
   return {
     open: (id) => worktrees.open(id),
@@ -57,11 +60,14 @@ export function createRunWorkspace(options: RunWorkspaceOptions): ChangeWorkspac
     snapshotShared(message, { candidate = false } = {}) {
       const root = options.sharedRoot;
       if (!root) return Promise.resolve(null);
-      const next = sharedQueue.then(async () => {
+      if (!candidate && sharedWaiting) return sharedWaiting;
+      const next: Promise<(ChangeSnapshot & { id: string }) | null> = sharedQueue.then(async () => {
+        if (sharedWaiting === next) sharedWaiting = null;
         const made = await worktrees.snapshotInPlace(root, SHARED_CHANGE_ID, message);
         if (!made) return null;
         return { id: candidate ? await worktrees.nameByContent(SHARED_CHANGE_ID, made.commit) : SHARED_CHANGE_ID, ...made };
       });
+      if (!candidate) sharedWaiting = next;
       sharedQueue = next.catch(() => undefined);
       return next;
     },
