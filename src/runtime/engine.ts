@@ -9,7 +9,7 @@ import type { AgentRunner, AgentTypes, Change, ChangeSnapshot, ChangeWorkspace, 
 import type { RunRecord, RunStatus, Store } from '../contracts/store.ts';
 import { AgentCalls } from './agent-calls.ts';
 import { Ceilings, type Refusal } from './ceilings.ts';
-import { RunChanges } from './changes.ts';
+import { RunChanges, type ChangeState } from './changes.ts';
 import { Journal, type CallTicket } from './journal.ts';
 import type { ModelTable } from './pricing.ts';
 import { ProgressTracker, type RunSummary } from './progress.ts';
@@ -101,6 +101,8 @@ export class RunExecution {
   readonly #schemaChecks: SchemaChecks;
   // Each warning once per run, not once per agent of a 1,000-agent fan-out.
   readonly #warned = new Set<string>();
+  /** Proposals under way, by change: a second propose() of one change waits for the first. */
+  readonly #proposing = new Map<string, Promise<Proposal>>();
   /** Whether a plain agent touched the shared worktree in this attempt (noteSharedEdit). */
   #sharedEdited = false;
   // Host calls still running when the script ends; a stop waits for them to record (see #settle).
@@ -324,13 +326,28 @@ export class RunExecution {
     // not its identity, so a resume with an edited title replays the branch and pull request
     // already opened, and a second propose() of the same change returns the first.
     if (state.proposal) return state.proposal;
+    // Two propose() calls of one change at once (a script's parallel()) share the first.
+    const inFlight = this.#proposing.get(changeId);
+    if (inFlight) return inFlight;
+    const proposing = this.#proposeOnce(workspace, changeId, state, { title, body, draft, votes });
+    this.#proposing.set(changeId, proposing);
+    try {
+      return await proposing;
+    } finally {
+      this.#proposing.delete(changeId);
+    }
+  }
+
+  async #proposeOnce(workspace: ChangeWorkspace, changeId: string, state: ChangeState, words: { title: string; body: string; draft: boolean; votes: ProposalVote[] | undefined }): Promise<Proposal> {
+    const { title, body, draft, votes } = words;
     const ticket = this.journal.ticket('propose', { change: changeId });
     let proposal = ticket.replay?.output as Proposal | undefined;
     if (!proposal) {
       const refusal = this.ceilings.stopRefusal();
       if (refusal) throw this.refusalError('propose', refusal);
+      // Checked by propose(): only a change whose gate passed gets here.
       const { label, gate, costUsd, files } = state;
-      proposal = await workspace.propose({ changeId, label, title, body, draft, gate, costUsd, files, ...(votes ? { votes } : {}) });
+      proposal = await workspace.propose({ changeId, label, title, body, draft, gate: gate!, costUsd, files, ...(votes ? { votes } : {}) });
       await this.#journalCall(ticket, 'propose', proposal, state.label);
     }
     state.proposal = proposal;

@@ -446,3 +446,22 @@ test('foreman resume --script <name> finds the saved workflow from where the run
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(JSON.parse(resumed.stdout).result, /API-SCRIPT-EDITED/, "the run's own directory decides, not the root's script");
 });
+
+test('two propose() calls of one change at once make one proposal', async (t) => {
+  const m = await model(t);
+  const both = `export const meta = { name: 'twice', description: 'Propose one change twice at once' }
+const change_ = await change('Add a note to notes.txt', { label: 'tidy notes' })
+await gate(change_)
+const [a, b] = await parallel([() => propose(change_, { title: 'First words', body: 'x' }), () => propose(change_, { title: 'Other words', body: 'y' })])
+return { a: a.branch, b: b.branch }`;
+  const repo = makeRepo({
+    'notes.txt': 'notes\n',
+    'package.json': JSON.stringify({ name: 'notes', type: 'module', scripts: { test: 'node -e "process.exit(0)"' } }),
+    '.claude/workflows/twice.js': both,
+  });
+  const res = await runCli(['run', 'twice', '--repo', repo, '--json'], { home: tempDir(), baseURL: m.fake.url });
+  assert.equal(res.code, 0, res.stderr);
+  const { a, b } = JSON.parse(res.stdout).result;
+  assert.equal(a, b);
+  assert.deepEqual(foremanBranches(repo), [a]);
+});
