@@ -61,6 +61,17 @@ test('on a terminal the run id is the first line and stays on screen, above the 
   assert.match(screen.find((line) => line.startsWith('completed: '))!, /^completed: 16 agents, 1\.9k tokens, \$\d+\.\d{4}, \d+\.\ds$/);
 });
 
+test('a terminal that reports no size (0 columns, 0 rows) gets one line per event instead of a table cut to one character a line', { skip }, async (t) => {
+  const fake = await model(t);
+  const repo = makeRepo({ '.claude/workflows/scan.js': SCAN });
+  const run = startOnTerminal(['run', 'scan', '--repo', repo], { home: tempDir(), baseURL: fake.url }, { columns: 0, rows: 0 });
+  const { code, output } = await run.done;
+  assert.equal(code, 0, output);
+  const lines = output.split(/\r?\n/);
+  assert.equal(lines.filter((line) => /^agent done \[Scan\] f\d+\.js /.test(line)).length, 16, output);
+  assert.ok(lines.some((line) => /^completed: 16 agents/.test(line)));
+});
+
 test('Ctrl-C stops the run with one line; the table and the summary count what the store holds', { skip }, async (t) => {
   const fake = await model(t);
   const repo = makeRepo({ '.claude/workflows/scan.js': SCAN });

@@ -155,7 +155,16 @@ async function doctorCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 function reporterFor(io: CliIo): Reporter {
-  return io.stderr.isTTY && !io.env.CI ? new LiveTableReporter(io.stderr as NodeJS.WriteStream) : new LineReporter((line) => io.stderr.write(line + '\n'));
+  return isSizedTerminal(io.stderr) && !io.env.CI ? new LiveTableReporter(io.stderr as NodeJS.WriteStream) : new LineReporter((line) => io.stderr.write(line + '\n'));
+}
+
+/**
+ * A terminal that says how big it is: a pseudo-terminal nobody sized (a tool's captured `script`
+ * session) reports 0 columns and rows, where a redrawn table would be cut to one character a line.
+ */
+function isSizedTerminal(stream: CliIo['stderr']): boolean {
+  const tty = stream as Partial<NodeJS.WriteStream>;
+  return stream.isTTY === true && (tty.columns ?? 0) > 0 && (tty.rows ?? 0) > 0;
 }
 
 /** A --repo that is not there is named as such, not as "not a git repository". */
