@@ -7,13 +7,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-write-queue.ts';
 import { migrate } from './sqlite-schema.ts';
-import { json, openDatabase } from './sqlite-writes.ts';
+import { openDatabase } from './sqlite-writes.ts';
+import { json, toAgent, toJournalEntry, toRevision, toRun, type Row } from './store-rows.ts';
 import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, Store } from '../contracts/store.ts';
 import { isProcessAlive } from './store.ts';
 
-type Row = Record<string, any>;
-
-const parse = (text: unknown): any => (typeof text === 'string' ? JSON.parse(text) : null);
 
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
@@ -90,15 +88,7 @@ export class SqliteStore implements Store {
 
   async listRevisions(id: string): Promise<RunRevision[]> {
     const rows = this.#db.prepare('SELECT * FROM run_revisions WHERE run_id = ? ORDER BY revision').all(id) as Row[];
-    return rows.map((row) => ({
-      revision: row.revision,
-      workflow: row.workflow,
-      origin: row.origin,
-      file: row.file,
-      source: row.source,
-      args: parse(row.args),
-      replacedAt: row.replaced_at,
-    }));
+    return rows.map(toRevision);
   }
 
   async finishRun(
@@ -112,17 +102,7 @@ export class SqliteStore implements Store {
 
   async loadJournal(runId: string): Promise<JournalEntry[]> {
     const rows = this.#db.prepare('SELECT * FROM journal WHERE run_id = ? ORDER BY seq').all(runId) as Row[];
-    return rows.map((row) => ({
-      key: row.key,
-      occurrence: row.occurrence,
-      seq: row.seq,
-      kind: row.kind,
-      output: parse(row.output),
-      usage: parse(row.usage),
-      costUsd: row.cost_usd,
-      phase: row.phase,
-      label: row.label,
-    }));
+    return rows.map(toJournalEntry);
   }
 
   /** Durable when the promise resolves; see recordAgent. */
@@ -157,46 +137,4 @@ export class SqliteStore implements Store {
     await this.#writes.close();
     if (this.#db.isOpen) this.#db.close();
   }
-}
-
-function toRun(row: Row): RunRecord {
-  return {
-    id: row.id,
-    workflow: row.workflow,
-    origin: row.origin,
-    file: row.file,
-    source: row.source,
-    args: parse(row.args),
-    repoDir: row.repo_dir,
-    baseRef: row.base_ref,
-    baseSha: row.base_sha,
-    options: parse(row.options),
-    status: row.status,
-    pid: row.pid ?? null,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at ?? null,
-    result: parse(row.result),
-    error: row.error ?? null,
-    summary: parse(row.summary),
-  };
-}
-
-function toAgent(row: Row): AgentRecord {
-  return {
-    no: row.no,
-    key: row.key,
-    occurrence: row.occurrence,
-    label: row.label,
-    phase: row.phase,
-    model: row.model,
-    status: row.status,
-    prompt: row.prompt,
-    usage: parse(row.usage),
-    costUsd: row.cost_usd,
-    turns: row.turns,
-    elapsedMs: row.elapsed_ms,
-    error: row.error,
-    transcript: parse(row.transcript),
-    finishedAt: row.finished_at,
-  };
 }

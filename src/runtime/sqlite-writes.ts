@@ -3,6 +3,7 @@
 // commit exactly the same way.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { AgentRecord, JournalEntry } from '../contracts/store.ts';
+import { json } from './store-rows.ts';
 
 export type WriteOp =
   | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry }
@@ -18,8 +19,6 @@ export function openDatabase(file: string): DatabaseSync {
   db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
   return db;
 }
-
-export const json = (value: unknown): string => JSON.stringify(value ?? null);
 
 /** Statements prepared once per connection: the hot writes run the same few SQL texts over and over. */
 export class PreparedStatements {

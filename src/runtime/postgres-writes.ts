@@ -1,0 +1,91 @@
+// PostgresStore's hot writes — agent records and journal entries — committed in groups: while one
+// transaction commits, the writes that arrive queue up and go together in the next one, so a
+// fan-out of agents finishing at once costs a few commits, not one each. Each caller's promise
+// resolves only after the commit that holds its write.
+import type pg from 'pg';
+import { transaction, type Queries } from './postgres-client.ts';
+import { json } from './store-rows.ts';
+import type { AgentRecord, JournalEntry } from '../contracts/store.ts';
+
+export type WriteOp =
+  | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry }
+  | { kind: 'journal'; runId: string; entry: JournalEntry };
+
+interface Pending {
+  op: WriteOp;
+  resolve: (no: number) => void;
+  reject: (error: Error) => void;
+}
+
+const writeFailed = (detail: string): Error =>
+  new Error(`the run store could not commit a journal write (${detail}): check that the PostgreSQL server of DATABASE_URL is reachable and accepts writes, then resume the run`);
+
+export class GroupCommitter {
+  readonly #pool: pg.Pool;
+  #queued: Pending[] = [];
+  /** The commit in flight, if any; close() waits for the queue to drain through it. */
+  #draining: Promise<void> | null = null;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** Resolves once the op is committed, with the agent's number (0 for a journal entry). */
+  submit(op: WriteOp): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#queued.push({ op, resolve, reject });
+      // Started on the next turn of the event loop, so writes made in this one share the first commit.
+      this.#draining ??= new Promise<void>((started) => setImmediate(started)).then(() => this.#drain());
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queued.length > 0) {
+      const batch = this.#queued.splice(0);
+      try {
+        const numbers = await this.#commit(batch.map((item) => item.op));
+        batch.forEach((item, i) => item.resolve(numbers[i]!));
+      } catch (error) {
+        // One bad write must not fail the others that happened to share its commit.
+        if (batch.length === 1) batch[0]!.reject(writeFailed((error as Error).message));
+        else for (const item of batch) await this.#commit([item.op]).then(([no]) => item.resolve(no!), (alone: Error) => item.reject(writeFailed(alone.message)));
+      }
+    }
+    this.#draining = null;
+  }
+
+  #commit(ops: readonly WriteOp[]): Promise<number[]> {
+    return transaction(this.#pool, async (db) => {
+      const numbers: number[] = [];
+      for (const op of ops) numbers.push(op.kind === 'agent' ? await insertAgent(db, op.runId, op.agent, op.completed) : (await insertJournal(db, op.runId, op.entry), 0));
+      return numbers;
+    });
+  }
+}
+
+// DO NOTHING: two executions racing to complete the same call keep the first answer.
+async function insertJournal(db: Queries, runId: string, entry: JournalEntry): Promise<void> {
+  await db.rows(
+    `INSERT INTO journal (run_id, key, occurrence, seq, kind, output, usage, cost_usd, phase, label)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+    [runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label],
+  );
+}
+
+async function insertAgent(db: Queries, runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number> {
+  // Numbering reads the run's highest number: hold the run's row so two connections cannot both
+  // take the same one. NO KEY UPDATE leaves other writers' foreign key checks unblocked.
+  await db.rows('SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE', [runId]);
+  const row = await db.row(
+    `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
+     VALUES ($1, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+     RETURNING no`,
+    [runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt],
+  );
+  if (completed) await insertJournal(db, runId, completed);
+  return Number(row!.no);
+}

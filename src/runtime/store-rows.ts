@@ -1,0 +1,78 @@
+// How a stored row reads back as the store's records: SQLite and PostgreSQL keep the same columns,
+// with JSON values as text, so both stores read them alike.
+import type { AgentRecord, JournalEntry, RunRecord, RunRevision } from '../contracts/store.ts';
+
+export type Row = Record<string, any>;
+
+export const json = (value: unknown): string => JSON.stringify(value ?? null);
+
+const parse = (text: unknown): any => (typeof text === 'string' ? JSON.parse(text) : null);
+
+export function toRun(row: Row): RunRecord {
+  return {
+    id: row.id,
+    workflow: row.workflow,
+    origin: row.origin,
+    file: row.file,
+    source: row.source,
+    args: parse(row.args),
+    repoDir: row.repo_dir,
+    baseRef: row.base_ref,
+    baseSha: row.base_sha,
+    options: parse(row.options),
+    status: row.status,
+    pid: row.pid ?? null,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at ?? null,
+    result: parse(row.result),
+    error: row.error ?? null,
+    summary: parse(row.summary),
+  };
+}
+
+export function toAgent(row: Row): AgentRecord {
+  return {
+    no: row.no,
+    key: row.key,
+    occurrence: row.occurrence,
+    label: row.label,
+    phase: row.phase,
+    model: row.model,
+    status: row.status,
+    prompt: row.prompt,
+    usage: parse(row.usage),
+    costUsd: row.cost_usd,
+    turns: row.turns,
+    // PostgreSQL returns a BIGINT as a string.
+    elapsedMs: Number(row.elapsed_ms),
+    error: row.error,
+    transcript: parse(row.transcript),
+    finishedAt: row.finished_at,
+  };
+}
+
+export function toJournalEntry(row: Row): JournalEntry {
+  return {
+    key: row.key,
+    occurrence: row.occurrence,
+    seq: row.seq,
+    kind: row.kind,
+    output: parse(row.output),
+    usage: parse(row.usage),
+    costUsd: row.cost_usd,
+    phase: row.phase,
+    label: row.label,
+  };
+}
+
+export function toRevision(row: Row): RunRevision {
+  return {
+    revision: row.revision,
+    workflow: row.workflow,
+    origin: row.origin,
+    file: row.file,
+    source: row.source,
+    args: parse(row.args),
+    replacedAt: row.replaced_at,
+  };
+}
