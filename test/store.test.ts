@@ -186,7 +186,7 @@ for (const backend of [sqlite, postgres]) {
       await assert.rejects(backend.open(location), /newer Foreman.*upgrade Foreman/);
     });
 
-    test('agents recorded in the same tick share one commit and still get distinct numbers in call order', async () => {
+    test('agents recorded in the same tick get distinct numbers in call order, every one of them stored', async () => {
       const location = await backend.location();
       const store = await backend.open(location);
       await store.createRun(newRun('r1', '2026-11-21T10:00:00Z'));

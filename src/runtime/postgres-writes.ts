@@ -47,22 +47,39 @@ export class GroupCommitter {
     while (this.#queued.length > 0) {
       const batch = this.#queued.splice(0);
       try {
-        const numbers = await this.#commit(batch.map((item) => item.op));
-        batch.forEach((item, i) => item.resolve(numbers[i]!));
+        const outcomes = await this.#commit(batch.map((item) => item.op));
+        batch.forEach((item, i) => {
+          const outcome = outcomes[i]!;
+          if (outcome instanceof Error) item.reject(writeFailed(outcome.message));
+          else item.resolve(outcome);
+        });
       } catch (error) {
-        // One bad write must not fail the others that happened to share its commit.
-        if (batch.length === 1) batch[0]!.reject(writeFailed((error as Error).message));
-        else for (const item of batch) await this.#commit([item.op]).then(([no]) => item.resolve(no!), (alone: Error) => item.reject(writeFailed(alone.message)));
+        // The commit itself failed, or the connection with it: whether it landed is unknown, so
+        // nothing is written again (an agent would get a second number); every caller hears it.
+        for (const item of batch) item.reject(writeFailed((error as Error).message));
       }
     }
     this.#draining = null;
   }
 
-  #commit(ops: readonly WriteOp[]): Promise<number[]> {
+  /**
+   * One transaction for the batch, each write under a savepoint of its own: a bad write is rolled
+   * back alone and answered with its error, and the others still share the one commit.
+   */
+  #commit(ops: readonly WriteOp[]): Promise<Array<number | Error>> {
     return transaction(this.#pool, async (db) => {
-      const numbers: number[] = [];
-      for (const op of ops) numbers.push(op.kind === 'agent' ? await insertAgent(db, op.runId, op.agent, op.completed) : (await insertJournal(db, op.runId, op.entry), 0));
-      return numbers;
+      const outcomes: Array<number | Error> = [];
+      for (const op of ops) {
+        await db.rows('SAVEPOINT write');
+        try {
+          outcomes.push(op.kind === 'agent' ? await insertAgent(db, op.runId, op.agent, op.completed) : (await insertJournal(db, op.runId, op.entry), 0));
+          await db.rows('RELEASE SAVEPOINT write');
+        } catch (error) {
+          await db.rows('ROLLBACK TO SAVEPOINT write');
+          outcomes.push(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+      return outcomes;
     });
   }
 }
