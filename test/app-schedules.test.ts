@@ -80,7 +80,7 @@ test('a due schedule is queued once across two replicas sharing a store, one run
   assert.deepEqual(start.context.args, { severity: 'high' });
   assert.equal(start.context.issueNumber, null);
   assert.match(start.branch!, /^release\/[12]\.x$/);
-  for (const job of jobs) await replicas[0].queue.finish(job.id);
+  for (const job of jobs) await replicas[0].queue.finish(job);
 });
 
 test('branch globs go through the linear matcher: a brace bomb is skipped with a warning naming the bound, a star bomb matches in no time', { timeout: 30_000 }, async () => {
@@ -102,7 +102,7 @@ test('branch globs go through the linear matcher: a brace bomb is skipped with a
   assert.match(JSON.stringify(warnings[0]), /schedules\[0\]\.branches: glob \\"\{a,b\}.*expands to more than 64 alternatives/);
   for (let job; (job = await replicas[0].queue.claim(['start'], 'test')); ) {
     assert.equal(job.payload.branch, 'release/1.x');
-    await replicas[0].queue.finish(job.id);
+    await replicas[0].queue.finish(job);
   }
 });
 

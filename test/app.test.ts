@@ -57,7 +57,7 @@ async function settled(): Promise<Record<string, number>> {
 async function runJobs(): Promise<any[]> {
   const jobs = [];
   for (let job; (job = await h.queue.claim(['start', 'resume'], 'test-claimer')); ) jobs.push(job);
-  for (const job of jobs) await h.queue.release(job.id);
+  for (const job of jobs) await h.queue.release(job);
   return jobs;
 }
 

@@ -25,7 +25,7 @@ test('a key is enqueued once; jobs are claimed oldest first, by kind, and finish
   assert.equal((await queue.claim(['comment'], 'w1'))?.key, 'delivery:2');
   assert.equal(await queue.claim(['comment'], 'w1'), null);
   assert.equal((await queue.claim(['run', 'comment'], 'w1'))?.key, 'run:a');
-  await queue.finish(job!.id);
+  await queue.finish(job!);
   assert.deepEqual(await queue.counts(), { claimed: 2, done: 1 });
   // Even a finished job's key stays taken: a redelivery long after is still a no-op.
   assert.equal((await queue.enqueue('comment', 'delivery:1', {})).created, false);
@@ -38,14 +38,45 @@ test('released jobs are claimed again, with their attempts counted', async () =>
   await queue.enqueue('run', 'run:b', {});
   const a = await queue.claim(['run'], 'w1');
   await queue.claim(['run'], 'w1');
-  await queue.release(a!.id);
+  await queue.release(a!);
   const again = await queue.claim(['run'], 'w2');
   assert.equal(again?.key, 'run:a');
   assert.equal(again?.attempts, 2);
   assert.equal(await queue.releaseHolder('w1'), 1, 'w1 still held run:b');
   assert.equal((await queue.claim(['run'], 'w2'))?.key, 'run:b');
-  await queue.finish(again!.id, 'boom');
+  await queue.finish(again!, "boom");
   assert.deepEqual(await queue.counts(), { claimed: 1, failed: 1 });
+  await queue.close();
+});
+
+test('a higher priority is claimed first, oldest first within one priority', async () => {
+  const queue = new SqliteWorkQueue(join(tempDir(), 'foreman.db'));
+  await queue.enqueue('start', 'sweep:1', {});
+  await queue.enqueue('start', 'sweep:2', {});
+  await queue.enqueue('start', 'comment:1', {}, { priority: 10 });
+  await queue.enqueue('start', 'comment:2', {}, { priority: 10 });
+  const order = [];
+  for (let job; (job = await queue.claim(['start'], 'w1')); ) order.push(job.key);
+  assert.deepEqual(order, ['comment:1', 'comment:2', 'sweep:1', 'sweep:2']);
+  await queue.close();
+});
+
+test('a lapsed claim settles nothing: once the job was claimed again, the first claim cannot finish, release or renew it', async () => {
+  const queue = new SqliteWorkQueue(join(tempDir(), 'foreman.db'));
+  await queue.enqueue('run', 'run:a', {});
+  const first = (await queue.claim(['run'], 'w1'))!;
+  assert.equal(await queue.heartbeat(first), true);
+  assert.equal(await queue.releaseHolder('w1'), 1, 'w1 is gone');
+  const second = (await queue.claim(['run'], 'w2'))!;
+  assert.equal(second.attempts, 2);
+  assert.equal(await queue.heartbeat(first), false, 'the first claim lapsed');
+  await queue.finish(first, 'stale');
+  await queue.release(first);
+  assert.deepEqual(await queue.counts(), { claimed: 1 }, 'the second claim still holds it');
+  assert.equal(await queue.heartbeat(second), true);
+  await queue.finish(second);
+  assert.equal(await queue.heartbeat(second), false, 'a finished job has no lease to renew');
+  assert.deepEqual(await queue.counts(), { done: 1 });
   await queue.close();
 });
 
@@ -124,7 +155,7 @@ test("the App's queue is typed by its job map: enqueue takes each kind's own pay
   };
   void wrongPayloads;
   const seen: string[] = [];
-  for (let job; (job = await queue.claim(WORKER_JOB_KINDS, 'w1')); await queue.finish(job.id)) {
+  for (let job; (job = await queue.claim(WORKER_JOB_KINDS, 'w1')); await queue.finish(job)) {
     switch (job.kind) {
       case 'start':
         seen.push(`start ${job.payload.context.workflow} on ${job.payload.branch}`);

@@ -79,11 +79,11 @@ export class IntakeLoop {
             ? await takeEvent(job.payload, octokit, queue, intake)
             : await takeCheckAction(job.payload, octokit, queue, intake);
       this.#log.info({ delivery: payload.deliveryId, ...outcome }, `intake of ${job.kind}`);
-      await queue.finish(job.id);
+      await queue.finish(job);
       if (outcome.outcome === 'enqueued') this.#o.onQueued?.();
     } catch (error) {
       this.#log.error({ delivery: payload.deliveryId, err: error }, 'intake failed');
-      await queue.finish(job.id, error instanceof Error ? error.message : String(error));
+      await queue.finish(job, error instanceof Error ? error.message : String(error));
     }
   }
 }

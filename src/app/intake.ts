@@ -25,7 +25,7 @@ export type IntakeOutcome =
   | { outcome: 'refused'; reason: string }
   | { outcome: 'config-error'; message: string }
   | { outcome: 'answered'; command: string }
-  | { outcome: 'enqueued'; jobId: number; created: boolean };
+  | { outcome: 'enqueued'; jobId: string; created: boolean };
 
 
 export interface IntakeOptions {
@@ -106,7 +106,7 @@ async function answerComment(at: AllowedComment): Promise<IntakeOutcome> {
   }
 }
 
-const enqueued = ({ id, created }: { id: number; created: boolean }): IntakeOutcome => ({ outcome: 'enqueued', jobId: id, created });
+const enqueued = ({ id, created }: { id: string; created: boolean }): IntakeOutcome => ({ outcome: 'enqueued', jobId: id, created });
 
 async function takeRun(at: AllowedComment, command: Extract<WorkflowCommand, { kind: 'run' }>): Promise<IntakeOutcome> {
   const { job } = at;

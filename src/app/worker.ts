@@ -110,15 +110,15 @@ export class ForemanWorker {
       if (job.kind === 'start') await this.#start(job.payload, job.key);
       else if (job.kind === 'save') await this.#save(job.payload);
       else await this.#resume(job.payload);
-      await this.#o.queue.finish(job.id);
+      await this.#o.queue.finish(job);
     } catch (error) {
       if (error instanceof ShutDown) {
         // Back in line: the next worker resumes the run from its journal (registry.begin's `again`).
-        await this.#o.queue.release(job.id);
+        await this.#o.queue.release(job);
         return;
       }
       this.#o.log.error({ job: job.id, kind: job.kind, err: error }, 'worker job failed');
-      await this.#o.queue.finish(job.id, error instanceof Error ? error.message : String(error));
+      await this.#o.queue.finish(job, error instanceof Error ? error.message : String(error));
     }
   }
 

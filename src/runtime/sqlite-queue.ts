@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import type { Job, JobMap, JobOf, WorkQueue } from '../contracts/queue.ts';
+import type { Claim, EnqueueOptions, Job, JobMap, JobOf, WorkQueue } from '../contracts/queue.ts';
 import { migrate } from './sqlite-schema.ts';
 import { openDatabase, PreparedStatements } from './sqlite-writes.ts';
 
@@ -14,6 +14,8 @@ type Row = Record<string, any>;
 export class SqliteWorkQueue<Jobs extends object = JobMap> implements WorkQueue<Jobs> {
   readonly #db: DatabaseSync;
   readonly #statements: PreparedStatements;
+  /** Claims last until releaseGoneHolders finds their process gone (src/app/holders.ts). */
+  readonly leaseSeconds = null;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -29,13 +31,13 @@ export class SqliteWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
     this.#statements = new PreparedStatements(this.#db);
   }
 
-  async enqueue<Kind extends keyof Jobs & string>(kind: Kind, key: string, payload: Jobs[Kind]): Promise<{ id: number; created: boolean }> {
+  async enqueue<Kind extends keyof Jobs & string>(kind: Kind, key: string, payload: Jobs[Kind], options: EnqueueOptions = {}): Promise<{ id: string; created: boolean }> {
     const inserted = this.#statements
-      .get(`INSERT OR IGNORE INTO jobs (kind, key, payload, enqueued_at) VALUES (?, ?, ?, ?) RETURNING id`)
-      .get(kind, key, JSON.stringify(payload ?? null), new Date().toISOString()) as Row | undefined;
-    if (inserted) return { id: Number(inserted.id), created: true };
+      .get(`INSERT OR IGNORE INTO jobs (kind, key, payload, enqueued_at, priority) VALUES (?, ?, ?, ?, ?) RETURNING id`)
+      .get(kind, key, JSON.stringify(payload ?? null), new Date().toISOString(), options.priority ?? 0) as Row | undefined;
+    if (inserted) return { id: String(inserted.id), created: true };
     const existing = this.#statements.get('SELECT id FROM jobs WHERE key = ?').get(key) as Row;
-    return { id: Number(existing.id), created: false };
+    return { id: String(existing.id), created: false };
   }
 
   async claim<Kinds extends keyof Jobs & string>(kinds: readonly Kinds[], holder: string): Promise<JobOf<Jobs, Kinds> | null> {
@@ -44,7 +46,7 @@ export class SqliteWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
     const row = this.#statements
       .get(
         `UPDATE jobs SET status = 'claimed', holder = ?, claimed_at = ?, attempts = attempts + 1
-         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND kind IN (${marks}) ORDER BY id LIMIT 1)
+         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' AND kind IN (${marks}) ORDER BY priority DESC, id LIMIT 1)
          RETURNING *`,
       )
       .get(holder, new Date().toISOString(), ...kinds) as Row | undefined;
@@ -52,14 +54,19 @@ export class SqliteWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
     return row ? (toJob(row) as JobOf<Jobs, Kinds>) : null;
   }
 
-  async finish(id: number, error?: string): Promise<void> {
-    this.#statements
-      .get(`UPDATE jobs SET status = ?, finished_at = ?, error = ?, holder = NULL WHERE id = ?`)
-      .run(error === undefined ? 'done' : 'failed', new Date().toISOString(), error ?? null, id);
+  async heartbeat(claim: Claim): Promise<boolean> {
+    const result = this.#statements.get(`UPDATE jobs SET claimed_at = ? WHERE id = ? AND attempts = ? AND status = 'claimed'`).run(new Date().toISOString(), Number(claim.id), claim.attempts);
+    return Number(result.changes) > 0;
   }
 
-  async release(id: number): Promise<void> {
-    this.#statements.get(`UPDATE jobs SET status = 'queued', holder = NULL WHERE id = ? AND status = 'claimed'`).run(id);
+  async finish(claim: Claim, error?: string): Promise<void> {
+    this.#statements
+      .get(`UPDATE jobs SET status = ?, finished_at = ?, error = ?, holder = NULL WHERE id = ? AND attempts = ? AND status = 'claimed'`)
+      .run(error === undefined ? 'done' : 'failed', new Date().toISOString(), error ?? null, Number(claim.id), claim.attempts);
+  }
+
+  async release(claim: Claim): Promise<void> {
+    this.#statements.get(`UPDATE jobs SET status = 'queued', holder = NULL WHERE id = ? AND attempts = ? AND status = 'claimed'`).run(Number(claim.id), claim.attempts);
   }
 
   async releaseHolder(prefix: string): Promise<number> {
@@ -88,5 +95,5 @@ export class SqliteWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
 }
 
 function toJob(row: Row): Job {
-  return { id: Number(row.id), kind: row.kind, key: row.key, payload: JSON.parse(row.payload), attempts: Number(row.attempts), enqueuedAt: row.enqueued_at };
+  return { id: String(row.id), kind: row.kind, key: row.key, payload: JSON.parse(row.payload), attempts: Number(row.attempts), enqueuedAt: row.enqueued_at };
 }

@@ -101,6 +101,10 @@ export const MIGRATIONS: string[] = [
      replaced_at TEXT NOT NULL,
      PRIMARY KEY (run_id, revision)
    );`,
+  // Interactive runs (a comment, a label) are claimed before scheduled sweeps queued earlier.
+  `ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+   DROP INDEX jobs_waiting;
+   CREATE INDEX jobs_waiting ON jobs (status, kind, priority DESC, id);`,
 ];
 
 /** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */
