@@ -10,7 +10,7 @@ import { Octokit } from '@octokit/core';
 import nock from 'nock';
 import { GitHubProposer, type GitHubProposerOptions } from '../src/github/proposer.ts';
 import type { ProposalRequest } from '../src/contracts/ports.ts';
-import { gitIn, makeRepo, tempDir, writeFiles } from './support/repo.ts';
+import { gitIn, makeRepo, repoWithChange, tempDir, writeFiles } from './support/repo.ts';
 
 const API = 'https://api.github.test';
 const TOKEN = 'ghs_s3cr3tT0kenThatMustNeverLeak';
@@ -21,22 +21,6 @@ const OPEN_QUERY = { head: `acme:${BRANCH}`, state: 'open', per_page: '10' };
 before(() => nock.disableNetConnect());
 afterEach(() => nock.cleanAll());
 after(() => nock.enableNetConnect());
-
-function repoWithChange() {
-  const repo = makeRepo({ 'src/a.ts': 'export const a = 1;\n' });
-  const base = gitIn(repo, 'rev-parse', 'HEAD').trim();
-  const dir = join(tempDir(), 'change');
-  gitIn(repo, 'worktree', 'add', '--detach', '--quiet', dir, base);
-  writeFiles(dir, { 'src/a.ts': 'export const a = 2;\n' });
-  gitIn(dir, 'add', '-A');
-  gitIn(dir, 'commit', '-q', '-m', 'change c1');
-  const commitSha = gitIn(dir, 'rev-parse', 'HEAD').trim();
-  gitIn(repo, 'update-ref', 'refs/foreman/run-1/c1', commitSha);
-  gitIn(repo, 'worktree', 'remove', '--force', dir);
-  const remote = tempDir('foreman-remote-');
-  execFileSync('git', ['init', '-q', '--bare', remote]);
-  return { repo, base, commitSha, remote };
-}
 
 function proposer(repoDir: string, remoteUrl: string, extra: Partial<GitHubProposerOptions> = {}): GitHubProposer {
   const octokit = new Octokit({ auth: 'tok', baseUrl: API });

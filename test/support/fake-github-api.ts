@@ -1,13 +1,37 @@
 // A local stand-in for GitHub's REST API, for code that runs in another process (the Action as the
-// runner starts it), where nock cannot reach. It answers what a run needs and records every call;
-// anything else is a 404 that the test sees in `unexpected`.
+// runner starts it, `foreman app` and `foreman worker` pointed at it with GHE_HOST and
+// GHE_PROTOCOL=http), where nock cannot reach. It answers what a run needs and records every call
+// with the time it came; anything else is a 404 that the test sees in `unexpected`.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ApiCall {
   method: string;
+  /** Without GitHub Enterprise Server's /api/v3 prefix, so tests read the same paths either way. */
   path: string;
   body: any;
+  /** Date.now() when the request arrived: which calls came after a moment (a worker's kill -9). */
+  at: number;
+}
+
+export interface CheckRun {
+  id: number;
+  name: string;
+  head_sha: string;
+  status: string;
+  conclusion: string | null;
+  output: { title?: string; summary?: string; text?: string } | null;
+}
+
+export interface PullRequest {
+  number: number;
+  state: 'open' | 'closed';
+  title: string;
+  body: string;
+  draft: boolean;
+  head: { ref: string; label: string };
+  base: { ref: string };
+  html_url: string;
 }
 
 export interface FakeGitHubApi {
@@ -30,6 +54,20 @@ export interface FakeGitHubApi {
   cancelStatus: number | null;
   /** Called when a workflow run is cancelled, as the runner would stop its job. */
   onCancel: (runId: number) => void;
+  /** Check runs by id, as created and then updated (each update's fields merged in). */
+  checkRuns: Record<number, CheckRun>;
+  /** The pull requests opened through the API, oldest first; GET /pulls lists the open ones. */
+  openedPulls: PullRequest[];
+  /** Git refs (`heads/main`) and the commit each points at; POST /git/refs adds to it. */
+  refs: Record<string, string>;
+  /** Files written with PUT /contents/{path}, by branch and path: `${branch}:${path}`. */
+  files: Record<string, string>;
+  /** The installation tokens minted for the App's JWT (POST /app/installations/{id}/access_tokens). */
+  tokens: Array<{ installationId: number; repositories: string[]; token: string }>;
+  /** The installation the App is installed as, for the token route and GET /app/installations. */
+  installationId: number;
+  /** The calls that came at or after `at` (Date.now()). */
+  callsSince(at: number): ApiCall[];
   close(): Promise<void>;
 }
 
@@ -55,13 +93,23 @@ export async function startFakeGitHubApi(owner: string, repo: string): Promise<F
     workflowRuns: {},
     cancelStatus: null,
     onCancel: () => {},
+    checkRuns: {},
+    openedPulls: [],
+    refs: {},
+    files: {},
+    tokens: [],
+    installationId: 1,
+    callsSince: (at) => api.calls.filter((call) => call.at >= at),
   };
   const server = createServer((req, res) => {
     let text = '';
     req.on('data', (d) => (text += d)).on('end', () => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const at = Date.now();
+      // GitHub Enterprise Server's form (GHE_HOST): the same routes under /api/v3.
+      const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/api\/v3(?=\/)/, '');
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
       const body = text ? JSON.parse(text) : null;
-      api.calls.push({ method: req.method ?? '', path, body });
+      api.calls.push({ method: req.method ?? '', path, body, at });
       const json = (status: number, value: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
       const route = `${req.method} ${path}`;
       const permission = new RegExp(`^GET ${base}/collaborators/([^/]+)/permission$`).exec(route);
@@ -70,13 +118,25 @@ export async function startFakeGitHubApi(owner: string, repo: string): Promise<F
         return role ? json(200, { permission: role === 'maintain' ? 'write' : role, role_name: role }) : json(404, { message: 'Not Found' });
       }
       const pull = new RegExp(`^GET ${base}/pulls/(\\d+)$`).exec(route);
+      const opened = pull && api.openedPulls.find((p) => p.number === Number(pull[1]));
+      if (opened && !api.pulls[opened.number]) return json(200, opened);
       if (pull && api.pulls[Number(pull[1])]) {
         // GitHub answers with the pull request's diff when asked for that media type.
         if (String(req.headers.accept).includes('diff')) return res.writeHead(200, { 'content-type': 'text/plain' }).end(api.diffs[Number(pull[1])] ?? '');
         return json(200, api.pulls[Number(pull[1])]);
       }
-      if (route === `POST ${base}/check-runs`) return json(201, { id: next++, html_url: `https://github.test/${owner}/${repo}/runs/${next}` });
-      if (new RegExp(`^PATCH ${base}/check-runs/\\d+$`).test(route)) return json(200, {});
+      if (route === `POST ${base}/check-runs`) {
+        const id = next++;
+        const check: CheckRun = { id, name: body.name, head_sha: body.head_sha, status: body.status ?? 'queued', conclusion: body.conclusion ?? null, output: body.output ?? null };
+        api.checkRuns[id] = check;
+        return json(201, { ...check, html_url: `https://github.test/${owner}/${repo}/runs/${id}` });
+      }
+      const checkUpdate = new RegExp(`^PATCH ${base}/check-runs/(\\d+)$`).exec(route);
+      if (checkUpdate) {
+        const check = api.checkRuns[Number(checkUpdate[1])];
+        if (check) Object.assign(check, body);
+        return json(200, check ?? {});
+      }
       const onIssue = new RegExp(`^(GET|POST) ${base}/issues/(\\d+)/comments$`).exec(route);
       if (onIssue?.[1] === 'POST') {
         const id = next++;
@@ -86,7 +146,6 @@ export async function startFakeGitHubApi(owner: string, repo: string): Promise<F
       }
       if (onIssue?.[1] === 'GET') {
         // Oldest first, a page at a time, with the Link header GitHub sends.
-        const query = new URL(req.url ?? '/', 'http://x').searchParams;
         const perPage = Number(query.get('per_page') ?? 30);
         const page = Number(query.get('page') ?? 1);
         const all = api.comments.filter((c) => c.issue === Number(onIssue[2]));
@@ -112,10 +171,56 @@ export async function startFakeGitHubApi(owner: string, repo: string): Promise<F
         api.onCancel(id);
         return json(202, {});
       }
-      if (route === `GET ${base}/pulls`) return json(200, []);
+      if (route === `GET ${base}/pulls`) {
+        // As GitHub filters: head is `owner:branch`, state open unless asked otherwise.
+        const head = query.get('head');
+        const state = query.get('state') ?? 'open';
+        return json(200, api.openedPulls.filter((p) => (state === 'all' || p.state === state) && (!head || p.head.label === head)));
+      }
       if (route === `POST ${base}/pulls`) {
+        const label = String(body.head).includes(':') ? String(body.head) : `${owner}:${body.head}`;
+        if (api.openedPulls.some((p) => p.state === 'open' && p.head.label === label)) {
+          return json(422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${label}.` }] });
+        }
         const number = 100 + next++;
-        return json(201, { number, html_url: `https://github.test/${owner}/${repo}/pull/${number}` });
+        const created: PullRequest = { number, state: 'open', title: body.title, body: body.body ?? '', draft: Boolean(body.draft), head: { ref: label.slice(label.indexOf(':') + 1), label }, base: { ref: body.base }, html_url: `https://github.test/${owner}/${repo}/pull/${number}` };
+        api.openedPulls.push(created);
+        return json(201, created);
+      }
+      const gitRef = new RegExp(`^GET ${base}/git/ref/(.+)$`).exec(route);
+      if (gitRef) {
+        const sha = api.refs[decodeURIComponent(gitRef[1])];
+        return sha ? json(200, { ref: `refs/${decodeURIComponent(gitRef[1])}`, object: { sha, type: 'commit' } }) : json(404, { message: 'Not Found' });
+      }
+      if (route === `POST ${base}/git/refs`) {
+        const name = String(body.ref).replace(/^refs\//, '');
+        if (api.refs[name]) return json(422, { message: 'Reference already exists' });
+        api.refs[name] = body.sha;
+        return json(201, { ref: body.ref, object: { sha: body.sha, type: 'commit' } });
+      }
+      const contents = new RegExp(`^(GET|PUT) ${base}/contents/(.+)$`).exec(route);
+      if (contents?.[1] === 'PUT') {
+        const key = `${body.branch ?? 'main'}:${decodeURIComponent(contents[2])}`;
+        const existed = key in api.files;
+        api.files[key] = Buffer.from(String(body.content), 'base64').toString('utf8');
+        return json(existed ? 200 : 201, { content: { path: decodeURIComponent(contents[2]) }, commit: { sha: `${next++}`.padStart(40, '0') } });
+      }
+      if (contents?.[1] === 'GET') {
+        const key = `${query.get('ref') ?? 'main'}:${decodeURIComponent(contents[2])}`;
+        // A missing file is an answer, not a route the fake lacks.
+        if (!(key in api.files)) return json(404, { message: 'Not Found' });
+        return json(200, { type: 'file', path: decodeURIComponent(contents[2]), encoding: 'base64', content: Buffer.from(api.files[key]!).toString('base64') });
+      }
+      const mint = /^POST \/app\/installations\/(\d+)\/access_tokens$/.exec(route);
+      if (mint) {
+        if (Number(mint[1]) !== api.installationId) return json(404, { message: 'Not Found' });
+        const token = `ghs_fake${api.tokens.length + 1}`;
+        api.tokens.push({ installationId: api.installationId, repositories: body?.repositories ?? [], token });
+        return json(201, { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {}, repository_selection: 'selected' });
+      }
+      if (route === 'GET /app/installations') return json(200, [{ id: api.installationId, account: { login: owner, type: 'Organization' } }]);
+      if (route === 'GET /installation/repositories') {
+        return json(200, { total_count: 1, repositories: [{ id: 1, name: repo, full_name: `${owner}/${repo}`, owner: { login: owner }, default_branch: 'main', private: true }] });
       }
       if (route === `POST ${base}/code-scanning/sarifs`) return json(202, { id: 'sarif' });
       api.unexpected.push(route);

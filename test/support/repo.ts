@@ -28,3 +28,20 @@ export function makeRepo(files: Record<string, string>): string {
   gitIn(repo, 'commit', '-q', '-m', 'initial');
   return repo;
 }
+
+/** A repository whose change c1 of run-1 is a commit under refs/foreman/run-1/c1, and an empty bare remote to propose it to. */
+export function repoWithChange() {
+  const repo = makeRepo({ 'src/a.ts': 'export const a = 1;\n' });
+  const base = gitIn(repo, 'rev-parse', 'HEAD').trim();
+  const dir = join(tempDir(), 'change');
+  gitIn(repo, 'worktree', 'add', '--detach', '--quiet', dir, base);
+  writeFiles(dir, { 'src/a.ts': 'export const a = 2;\n' });
+  gitIn(dir, 'add', '-A');
+  gitIn(dir, 'commit', '-q', '-m', 'change c1');
+  const commitSha = gitIn(dir, 'rev-parse', 'HEAD').trim();
+  gitIn(repo, 'update-ref', 'refs/foreman/run-1/c1', commitSha);
+  gitIn(repo, 'worktree', 'remove', '--force', dir);
+  const remote = tempDir('foreman-remote-');
+  execFileSync('git', ['init', '-q', '--bare', remote]);
+  return { repo, base, commitSha, remote };
+}
