@@ -14,6 +14,9 @@ import { RUNS as SANDBOX_RUNS, sandboxBench } from './sandbox.ts';
 import { detectSandbox } from '../src/workspace/sandbox.ts';
 import { RATE_PER_S, SECONDS, webhookBench } from './webhooks.ts';
 import { memoryBench, TARGET_MB } from './memory.ts';
+import { availableParallelism } from 'node:os';
+import pg from 'pg';
+import { startPostgres } from '../test/support/postgres.ts';
 
 const AGENTS = 1000;
 const CONCURRENCY = 16;
@@ -23,6 +26,9 @@ return results.filter(Boolean).length
 `;
 const WORKER = fileURLToPath(new URL('./fanout-worker.ts', import.meta.url));
 const SDK_FLOOR = fileURLToPath(new URL('./sdk-floor-worker.ts', import.meta.url));
+const POSTGRES_WORKER = fileURLToPath(new URL('./fanout-postgres-worker.ts', import.meta.url));
+/** Each store runs this many times, alternating, so drift on the machine touches both alike. */
+const STORE_ROUNDS = 3;
 
 /** Runs a bench worker in its own process and returns the JSON it prints. */
 function worker(args: string[], env: NodeJS.ProcessEnv): Promise<any> {
@@ -77,6 +83,76 @@ async function fanout(latencyMs: number) {
     };
   } finally {
     await fake.close();
+  }
+}
+
+/**
+ * The same 1,000-agent fan-out at 100 ms with the run store on SQLite and on PostgreSQL (a private
+ * cluster on loopback, fsync on as a real server has it), alternating; efficiency as in fanout().
+ */
+async function storeFanout(latencyMs: number) {
+  const fake = await startFakeAnthropic({ handler: () => [text('ok')], latencyMs, record: false });
+  const cluster = await startPostgres();
+  const repo = makeRepo({ 'README.md': 'bench\n', '.claude/workflows/fanout.js': FANOUT });
+  try {
+    // The test cluster skips fsync to start fast; journal commits here wait for the disk, as SQLite's do.
+    const admin = new pg.Client({ connectionString: cluster.databaseUrl });
+    await admin.connect();
+    await admin.query('ALTER SYSTEM SET fsync = on');
+    await admin.query('ALTER SYSTEM SET full_page_writes = on');
+    await admin.query('SELECT pg_reload_conf()');
+    await admin.end();
+    await worker([SDK_FLOOR, 'http', fake.url, '300', String(CONCURRENCY)], cliEnv({ home: tempDir(), baseURL: fake.url }));
+    const ideal = Math.ceil(AGENTS / CONCURRENCY) * latencyMs;
+    const runs: Record<'sqlite' | 'postgres', Array<{ wallMs: number; cpuMs: number; agents: number; calls: number; journaled: number }>> = { sqlite: [], postgres: [] };
+    for (let round = 0; round < STORE_ROUNDS; round++) {
+      for (const engine of ['sqlite', 'postgres'] as const) {
+        const home = tempDir();
+        const env = cliEnv({ home, baseURL: fake.url });
+        const args = [repo, 'fanout', String(CONCURRENCY)];
+        const before = fake.calls;
+        const databaseUrl = engine === 'postgres' ? await cluster.createDatabase() : '';
+        const stats = engine === 'sqlite' ? await worker([WORKER, ...args], env) : await worker([POSTGRES_WORKER, databaseUrl, ...args], env);
+        // Counted in the store each engine was to use: the figures are only worth comparing if the journal went there.
+        const journaled = engine === 'sqlite' ? sqliteJournalRows(join(home, '.foreman', 'foreman.db')) : await postgresJournalRows(databaseUrl);
+        runs[engine].push({ wallMs: stats.runWallMs, cpuMs: stats.cpuMs, agents: stats.result, calls: fake.calls - before, journaled });
+      }
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    const efficiency = (engine: 'sqlite' | 'postgres') => median(runs[engine].map((r) => ideal / r.wallMs));
+    const rows = (['sqlite', 'postgres'] as const).map((engine) => ({
+      store: engine === 'sqlite' ? 'SQLite (embedded)' : 'PostgreSQL (loopback)',
+      agents: runs[engine].map((r) => r.agents).join('/'),
+      'model calls': runs[engine].map((r) => r.calls).join('/'),
+      'journal rows in it': runs[engine].map((r) => r.journaled).join('/'),
+      'wall ms': runs[engine].map((r) => Math.round(r.wallMs)).join('/'),
+      'ideal ms': ideal,
+      'efficiency (median)': efficiency(engine).toFixed(3),
+      'cpu ms/agent': median(runs[engine].map((r) => r.cpuMs / AGENTS)).toFixed(2),
+    }));
+    return { rows, ratio: efficiency('postgres') / efficiency('sqlite') };
+  } finally {
+    await cluster.stop();
+    await fake.close();
+  }
+}
+
+function sqliteJournalRows(file: string): number {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return Number((db.prepare('SELECT COUNT(*) AS n FROM journal').get() as { n: number }).n);
+  } finally {
+    db.close();
+  }
+}
+
+async function postgresJournalRows(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return Number((await client.query('SELECT COUNT(*) AS n FROM journal')).rows[0].n);
+  } finally {
+    await client.end();
   }
 }
 
@@ -142,6 +218,13 @@ const only = process.argv[2];
 if (!only || only === 'fanout') {
   console.log(`Fan-out: ${AGENTS} agents, ${CONCURRENCY} at once, fake Messages API on loopback\n`);
   console.log(table([await fanout(0), await fanout(100)]));
+}
+if (!only || only === 'fanout-postgres') {
+  console.log(`\nFan-out by store: ${AGENTS} agents, ${CONCURRENCY} at once, 100 ms model latency, one worker; ${STORE_ROUNDS} runs each, alternating; ${availableParallelism()} CPUs (the fake model, PostgreSQL and the worker share them)\n`);
+  const s = await storeFanout(100);
+  console.log(table(s.rows));
+  console.log('');
+  console.log(table([{ measure: 'efficiency PostgreSQL / SQLite', value: s.ratio.toFixed(3), target: '>= 0.95' }]));
 }
 if (!only || only === 'resume') {
   console.log(`\nResume: a ${AGENTS}-agent run killed (SIGKILL) half way, then resumed\n`);
