@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import nock from 'nock';
 import { createRequire } from 'node:module';
 import { HELP } from '../src/app/intake.ts';
+import { periodKey } from '../src/runtime/spend.ts';
 import { API, exampleComment, prComment, startApp, type AppHarness } from './support/github-app.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
@@ -257,4 +258,41 @@ test('a published release starts on.release on its tag', async () => {
   assert.equal(run.payload.context.issueNumber, null);
   assert.equal(run.payload.context.trigger, `the release \`${payload.release.tag_name}\` by @Codertocat`);
   for (const job of await runJobs()) await h.queue.finish(job.id);
+});
+
+test("/workflow status shows the repository's and the installation's spend today and this month against limits.spend", async () => {
+  // Two agents of a run on this repository, recorded as a worker records them, into the shared ledger.
+  const now = new Date();
+  const keys = [
+    ...['repository:Codertocat/Hello-World', 'installation:1'].flatMap((scope) => [{ scope, period: periodKey('day', now) }, { scope, period: periodKey('month', now) }]),
+  ];
+  await h.store.createRun({ id: 'r1', workflow: 'audit', origin: 'builtin', file: 'audit.js', source: '', args: null, repoDir: '/r', baseRef: 'HEAD', baseSha: 'a'.repeat(40), options: { concurrency: 1, budgetTokens: null, maxCostUsd: null, memoryLimitMb: 128, cpuLimitMs: 1000, wallLimitMs: 1000, maxAgents: 1, maxTurns: 1 }, startedAt: now.toISOString() });
+  const agent = { key: 'k', occurrence: 0, label: 'a', phase: 'P', model: 'm', status: 'done', prompt: 'p', usage: { input: 100, output: 20, cacheRead: 0, cacheWrite: 0 }, costUsd: 1.5, turns: 1, elapsedMs: 1, error: null, transcript: {}, finishedAt: now.toISOString() };
+  await h.store.recordAgent('r1', agent, undefined, { keys, usd: 1.5, tokens: 20 });
+  await h.store.recordAgent('r1', agent, undefined, { keys, usd: 2.25, tokens: 30 });
+
+  const scope = intake('limits:\n  spend:\n    repository:\n      day: { usd: 5, tokens: 2000000 }\n    installation:\n      month: { usd: 300 }\n');
+  permission(scope, 'Codertocat', 'write');
+  scope.post(/\/reactions$/).reply(201, {});
+  let said = '';
+  scope.post(`${REPO}/issues/1/comments`, (b) => ((said = b.body), true)).reply(201, {});
+  await h.deliver('issue_comment', prComment('/workflow status', { commentId: 7300 }));
+  await settled();
+  assert.match(said, /^No Foreman run has reported here yet\./);
+  assert.match(said, /^\| repository `Codertocat\/Hello-World` \| \$3\.75 of \$5\.00, 50 tokens of 2000000 tokens \| \$3\.75, 50 tokens \|$/m);
+  assert.match(said, /^\| installation `1` \| \$3\.75, 50 tokens \| \$3\.75 of \$300\.00, 50 tokens \|$/m);
+  const tomorrow = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)).toISOString();
+  assert.match(said, new RegExp(`Today's spend resets at ${tomorrow.replaceAll('.', '\\.')}`));
+});
+
+test('a limits.spend cap without usd or tokens is a config error naming the key and the fix', async () => {
+  const scope = intake('limits:\n  spend:\n    repository:\n      day: {}\n');
+  permission(scope, 'Codertocat', 'write');
+  scope.post(/\/reactions$/).reply(201, {});
+  let said = '';
+  scope.post(`${REPO}/issues/1/comments`, (b) => ((said = b.body), true)).reply(201, {});
+  await h.deliver('issue_comment', prComment('/workflow status', { commentId: 7301 }));
+  await settled();
+  assert.match(said, /limits\.spend\.repository\.day/);
+  assert.match(said, /a spend cap needs usd, tokens or both, e\.g\. \{ usd: 20 \}/);
 });

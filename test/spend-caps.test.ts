@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { Octokit } from '@octokit/core';
 import { startFakeAnthropic, text, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { startFakeGitHubApi } from './support/fake-github-api.ts';
-import { makeRepo } from './support/repo.ts';
+import { realpathSync } from 'node:fs';
+import { makeRepo, tempDir } from './support/repo.ts';
+import { runCli } from './support/cli.ts';
 import { serviceEnv } from './support/service.ts';
 import { startPostgres, type PostgresCluster } from './support/postgres.ts';
 import { resumeRun, startRun, type ServiceEnv } from '../src/service/runs.ts';
@@ -137,4 +139,27 @@ test('limits.spend: a cap without usd or tokens, or a negative one, is a config 
   const weekly = configSchema.safeParse({ limits: { spend: { repository: { week: { usd: 1 } } } } });
   assert.equal(weekly.success, false);
   assert.equal(configSchema.safeParse({ limits: { spend: { repository: { day: { usd: 20, tokens: 2_000_000 }, month: { usd: 300 } }, installation: { month: { tokens: 1 } } } } }).success, true);
+});
+
+test("the CLI: a run that would cross the repository's daily cap (.github/foreman.yml) exits 3 and prints which cap, what is spent, when it resets and how to resume", async (t) => {
+  const fake = await model(t);
+  const repo = makeRepo({
+    ...WORKFLOWS,
+    '.github/foreman.yml': 'models:\n  default: test-model\nlimits:\n  spend:\n    repository:\n      day: { tokens: 30 }\n',
+  });
+  const env = { home: tempDir(), baseURL: fake.url };
+  assert.equal((await runCli(['run', 'one', '--repo', repo], env)).code, 0);
+  const calls = fake.requests.length;
+  const res = await runCli(['run', 'two', '--repo', repo], env);
+  assert.equal(res.code, 3, res.stderr);
+  assert.equal(fake.requests.length, calls, 'the first agent would already cross the cap: 20 spent, and up to 20 more');
+  const runId = /^run (\S+)$/m.exec(res.stderr)![1];
+  const now = new Date();
+  const resets = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)).toISOString();
+  assert.ok(
+    res.stderr.includes(
+      `the repository's daily output-token cap of 30 tokens (repository:${realpathSync(repo)}) would be crossed by the next agent (up to 20 tokens, as much as the largest so far): 20 tokens spent today (UTC); it resets at ${resets}: 1 agent did not run or finish; \`foreman resume ${runId}\` continues it once the cap resets, or at once after raising it (config limits.spend)`,
+    ),
+    res.stderr,
+  );
 });
