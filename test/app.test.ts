@@ -260,6 +260,18 @@ test('a published release starts on.release on its tag', async () => {
   for (const job of await runJobs()) await h.queue.finish(job.id);
 });
 
+/** `/workflow status` from a writer, under `config`: what Foreman answered. */
+async function askStatus(config: string, commentId: number): Promise<string> {
+  const scope = intake(config);
+  permission(scope, 'Codertocat', 'write');
+  scope.post(/\/reactions$/).reply(201, {});
+  let said = '';
+  scope.post(`${REPO}/issues/1/comments`, (b) => ((said = b.body), true)).reply(201, {});
+  await h.deliver('issue_comment', prComment('/workflow status', { commentId }));
+  await settled();
+  return said;
+}
+
 test("/workflow status shows the repository's and the installation's spend today and this month against limits.spend", async () => {
   // Two agents of a run on this repository, recorded as a worker records them, into the shared ledger.
   const now = new Date();
@@ -271,13 +283,7 @@ test("/workflow status shows the repository's and the installation's spend today
   await h.store.recordAgent('r1', agent, undefined, { keys, usd: 1.5, tokens: 20 });
   await h.store.recordAgent('r1', agent, undefined, { keys, usd: 2.25, tokens: 30 });
 
-  const scope = intake('limits:\n  spend:\n    repository:\n      day: { usd: 5, tokens: 2000000 }\n    installation:\n      month: { usd: 300 }\n');
-  permission(scope, 'Codertocat', 'write');
-  scope.post(/\/reactions$/).reply(201, {});
-  let said = '';
-  scope.post(`${REPO}/issues/1/comments`, (b) => ((said = b.body), true)).reply(201, {});
-  await h.deliver('issue_comment', prComment('/workflow status', { commentId: 7300 }));
-  await settled();
+  const said = await askStatus('limits:\n  spend:\n    repository:\n      day: { usd: 5, tokens: 2000000 }\n    installation:\n      month: { usd: 300 }\n', 7300);
   assert.match(said, /^No Foreman run has reported here yet\./);
   assert.match(said, /^\| repository `Codertocat\/Hello-World` \| \$3\.75 of \$5\.00, 50 tokens of 2000000 tokens \| \$3\.75, 50 tokens \|$/m);
   assert.match(said, /^\| installation `1` \| \$3\.75, 50 tokens \| \$3\.75 of \$300\.00, 50 tokens \|$/m);
@@ -286,13 +292,7 @@ test("/workflow status shows the repository's and the installation's spend today
 });
 
 test('a limits.spend cap without usd or tokens is a config error naming the key and the fix', async () => {
-  const scope = intake('limits:\n  spend:\n    repository:\n      day: {}\n');
-  permission(scope, 'Codertocat', 'write');
-  scope.post(/\/reactions$/).reply(201, {});
-  let said = '';
-  scope.post(`${REPO}/issues/1/comments`, (b) => ((said = b.body), true)).reply(201, {});
-  await h.deliver('issue_comment', prComment('/workflow status', { commentId: 7301 }));
-  await settled();
+  const said = await askStatus('limits:\n  spend:\n    repository:\n      day: {}\n', 7301);
   assert.match(said, /limits\.spend\.repository\.day/);
   assert.match(said, /a spend cap needs usd, tokens or both, e\.g\. \{ usd: 20 \}/);
 });
