@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import nock from 'nock';
 import { createRequire } from 'node:module';
 import { HELP } from '../src/app/intake.ts';
+import { periodKey } from '../src/runtime/spend.ts';
 import { API, exampleComment, prComment, startApp, type AppHarness } from './support/github-app.ts';
 
 const REPO = '/repos/Codertocat/Hello-World';
@@ -61,6 +62,11 @@ async function runJobs(): Promise<any[]> {
   return jobs;
 }
 
+/** Claims and finishes every queued run, so the next test's intake finds none. */
+async function finishJobs(): Promise<void> {
+  for (let job; (job = await h.queue.claim(['start', 'resume'], 'test-claimer')); ) await h.queue.finish(job);
+}
+
 test('unsigned and wrongly signed deliveries are refused, and nothing is queued', async () => {
   const payload = prComment('/workflow audit auth');
   const before = await h.queue.counts();
@@ -92,7 +98,7 @@ test('a /workflow comment by a writer on a pull request: acknowledged at once, c
   assert.equal(context.cloneUrl, 'https://github.com/Codertocat/Hello-World.git');
   assert.deepEqual(context.config, {});
   assert.equal(delivery.status, 200);
-  for (const job of await runJobs()) await h.queue.finish(job.id);
+  await finishJobs();
 });
 
 test('a commenter without write access gets one polite refusal, once, and no run', async () => {
@@ -211,7 +217,7 @@ test('a label the config maps starts its workflow on the pull request; other lab
   assert.equal(run.payload.context.issueNumber, payload.pull_request.number);
   assert.equal(run.payload.context.isPullRequest, true);
   assert.equal(run.payload.context.trigger, 'the label `security-review` by @Codertocat');
-  for (const job of await runJobs()) await h.queue.finish(job.id);
+  await finishJobs();
 
   intake(config);
   assert.equal((await h.deliver('pull_request', labeled('needs-docs'))).status, 200);
@@ -256,5 +262,42 @@ test('a published release starts on.release on its tag', async () => {
   assert.deepEqual(run.payload.context.args, { severity: 'high' });
   assert.equal(run.payload.context.issueNumber, null);
   assert.equal(run.payload.context.trigger, `the release \`${payload.release.tag_name}\` by @Codertocat`);
-  for (const job of await runJobs()) await h.queue.finish(job.id);
+  await finishJobs();
+});
+
+/** `/workflow status` from a writer, under `config`: what Foreman answered. */
+async function askStatus(config: string, commentId: number): Promise<string> {
+  const scope = intake(config);
+  permission(scope, 'Codertocat', 'write');
+  scope.post(/\/reactions$/).reply(201, {});
+  let said = '';
+  scope.post(`${REPO}/issues/1/comments`, (b) => ((said = b.body), true)).reply(201, {});
+  await h.deliver('issue_comment', prComment('/workflow status', { commentId }));
+  await settled();
+  return said;
+}
+
+test("/workflow status shows the repository's and the installation's spend today and this month against limits.spend", async () => {
+  // Two agents of a run on this repository, recorded as a worker records them, into the shared ledger.
+  const now = new Date();
+  const keys = [
+    ...['repository:Codertocat/Hello-World', 'installation:1'].flatMap((scope) => [{ scope, period: periodKey('day', now) }, { scope, period: periodKey('month', now) }]),
+  ];
+  await h.store.createRun({ id: 'r1', workflow: 'audit', origin: 'builtin', file: 'audit.js', source: '', args: null, repoDir: '/r', baseRef: 'HEAD', baseSha: 'a'.repeat(40), options: { concurrency: 1, budgetTokens: null, maxCostUsd: null, memoryLimitMb: 128, cpuLimitMs: 1000, wallLimitMs: 1000, maxAgents: 1, maxTurns: 1 }, startedAt: now.toISOString() });
+  const agent = { key: 'k', occurrence: 0, label: 'a', phase: 'P', model: 'm', status: 'done', prompt: 'p', usage: { input: 100, output: 20, cacheRead: 0, cacheWrite: 0 }, costUsd: 1.5, turns: 1, elapsedMs: 1, error: null, transcript: {}, finishedAt: now.toISOString() };
+  await h.store.recordAgent('r1', agent, undefined, { keys, usd: 1.5, tokens: 20 });
+  await h.store.recordAgent('r1', agent, undefined, { keys, usd: 2.25, tokens: 30 });
+
+  const said = await askStatus('limits:\n  spend:\n    repository:\n      day: { usd: 5, tokens: 2000000 }\n    installation:\n      month: { usd: 300 }\n', 7300);
+  assert.match(said, /^No Foreman run has reported here yet\./);
+  assert.match(said, /^\| repository `Codertocat\/Hello-World` \| \$3\.75 of \$5\.00, 50 tokens of 2000000 tokens \| \$3\.75, 50 tokens \|$/m);
+  assert.match(said, /^\| installation `1` \| \$3\.75, 50 tokens \| \$3\.75 of \$300\.00, 50 tokens \|$/m);
+  const tomorrow = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)).toISOString();
+  assert.match(said, new RegExp(`Today's spend resets at ${tomorrow.replaceAll('.', '\\.')}`));
+});
+
+test('a limits.spend cap without usd or tokens is a config error naming the key and the fix', async () => {
+  const said = await askStatus('limits:\n  spend:\n    repository:\n      day: {}\n', 7301);
+  assert.match(said, /limits\.spend\.repository\.day/);
+  assert.match(said, /a spend cap needs usd, tokens or both, e\.g\. \{ usd: 20 \}/);
 });

@@ -242,6 +242,34 @@ for (const backend of [sqlite, postgres]) {
       await reopened.close();
     });
 
+    test('the spend ledger: two workers recording agents at once add their spend to every scope and period exactly, in the transaction that records each agent', async () => {
+      const location = await backend.location();
+      const [one, two] = [await backend.open(location), await backend.open(location)];
+      await one.createRun(newRun('r1', '2026-12-01T10:00:00Z'));
+      await two.createRun(newRun('r2', '2026-12-01T10:00:00Z'));
+      const keys = [
+        { scope: 'repository:o/r', period: 'day:2026-12-01' },
+        { scope: 'repository:o/r', period: 'month:2026-12' },
+        { scope: 'installation:7', period: 'day:2026-12-01' },
+      ];
+      // Binary fractions, so the sum is exact whatever order the workers' commits land in.
+      await Promise.all([
+        ...Array.from({ length: 20 }, (_, i) => one.recordAgent('r1', agentNo(i), entryNo(i), { keys, usd: 0.25, tokens: 10 })),
+        ...Array.from({ length: 20 }, (_, i) => two.recordAgent('r2', agentNo(i), entryNo(i), { keys: keys.slice(0, 2), usd: 0.5, tokens: 30 })),
+      ]);
+      const both = { usd: 15, tokens: 800, agents: 40, largestUsd: 0.5, largestTokens: 30 };
+      assert.deepEqual(await one.readSpend([...keys, { scope: 'repository:o/r', period: 'day:2026-12-02' }]), [
+        both,
+        both,
+        { usd: 5, tokens: 200, agents: 20, largestUsd: 0.25, largestTokens: 10 },
+        { usd: 0, tokens: 0, agents: 0, largestUsd: 0, largestTokens: 0 },
+      ]);
+      // An agent whose record fails (no such run) adds nothing: the spend shares its transaction.
+      await assert.rejects(one.recordAgent('no-such-run', agentNo(99), undefined, { keys, usd: 100, tokens: 100 }));
+      assert.deepEqual((await two.readSpend(keys.slice(0, 1)))[0], both);
+      await Promise.all([one.close(), two.close()]);
+    });
+
     test('processes that open a new store at the same moment all get it (several workers or a `foreman runs` starting together)', async () => {
       for (let round = 0; round < backend.rounds; round++) {
         const location = await backend.location();

@@ -466,7 +466,7 @@ async function publish(outcome: RunOutcome, trigger: RunTrigger, home: string, i
 }
 
 /** The Action's journal goes with the runner, so a run a cap or a stop ended starts again, with the cap raised. */
-const ACTION_CAP_INPUTS: Record<CapKind, string> = { tokens: 'the `budget-tokens` input', usd: 'the `max-cost-usd` input', agents: '`limits.agentsPerRun` in the config' };
+const ACTION_CAP_INPUTS: Record<CapKind, string> = { tokens: 'the `budget-tokens` input', usd: 'the `max-cost-usd` input', agents: '`limits.agentsPerRun` in the config', spend: '`limits.spend` in the config' };
 
 function actionResumeAdvice(_runId: string, cap: CapKind | null): string {
   return cap ? `raise ${ACTION_CAP_INPUTS[cap]} and run the workflow again` : 'run the workflow again to start it anew';

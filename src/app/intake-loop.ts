@@ -7,6 +7,7 @@ import type { JobOf } from '../contracts/queue.ts';
 import { ClaimLoop } from './claim-loop.ts';
 import { takeCheckAction, takeComment, takeEvent, type InstallationOctokit, type IntakeOutcome } from './intake.ts';
 import type { RunRegistry } from './run-registry.ts';
+import type { SpendReader } from './spend-status.ts';
 import { probotScheduleSource, Scheduler } from './scheduler.ts';
 import type { AppJobs, AppQueue, Logger } from './jobs.ts';
 
@@ -30,6 +31,8 @@ export interface IntakeLoopOptions {
   scheduleIntervalMs?: number;
   /** Where the loop and its schedules log (default Probot's). */
   log?: Logger;
+  /** The spend ledger `/workflow status` shows (limits.spend). */
+  spend?: SpendReader;
 }
 
 export class IntakeLoop {
@@ -71,7 +74,7 @@ export class IntakeLoop {
     const payload = job.payload;
     try {
       const octokit = (await probot.auth(payload.installationId)) as unknown as InstallationOctokit;
-      const intake = { builtinDir: this.#o.builtinDir, registry: this.#o.registry };
+      const intake = { builtinDir: this.#o.builtinDir, registry: this.#o.registry, ...(this.#o.spend ? { spend: this.#o.spend } : {}) };
       const outcome: IntakeOutcome =
         job.kind === 'comment'
           ? await takeComment(job.payload, octokit, queue, intake)

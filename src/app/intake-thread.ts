@@ -8,6 +8,7 @@ import type { AppJobs } from './jobs.ts';
 import { IntakeLoop } from './intake-loop.ts';
 import { appLog, type LogSettings } from './log.ts';
 import { SqliteRunRegistry } from './run-registry.ts';
+import { SqliteStore } from '../runtime/sqlite-store.ts';
 
 export interface IntakeThreadData {
   env: NodeJS.ProcessEnv;
@@ -24,6 +25,8 @@ const data = workerData as IntakeThreadData;
 const port = parentPort!;
 const queue = new SqliteWorkQueue<AppJobs>(data.dbFile);
 const registry = new SqliteRunRegistry(data.dbFile);
+// The run store, for the spend ledger `/workflow status` reads.
+const store = new SqliteStore(data.dbFile);
 // Probot gets the logger now: its own is set only once it has initialized.
 const log = appLog(data.log, 'foreman-intake');
 const loop = new IntakeLoop({
@@ -31,6 +34,7 @@ const loop = new IntakeLoop({
   log,
   queue,
   registry,
+  spend: store,
   holder: data.holder,
   builtinDir: data.builtinDir,
   onQueued: () => port.postMessage('queued'),
@@ -45,6 +49,7 @@ port.on('message', async (message: string) => {
     await loop.stop();
     await queue.close();
     await registry.close();
+    await store.close();
     port.postMessage('stopped');
     port.close();
   }

@@ -15,6 +15,7 @@ import { commentTrigger, configuredStart, labelTrigger, releaseTrigger } from '.
 import { inlineCode, tableCell } from '../report/markdown.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 import type { AppQueue, CheckActionJob, EventJob, ResumeJob, SaveJob, StartJob } from './jobs.ts';
+import { spendStatus, type SpendReader } from './spend-status.ts';
 
 /** What intake needs of an installation's Octokit: requests, and Probot's config plugin. */
 export type InstallationOctokit = Pick<Octokit, 'request'> & {
@@ -32,6 +33,10 @@ export interface IntakeOptions {
   /** Foreman's built-in workflows/ directory, for `/workflow list`. */
   builtinDir: string;
   registry: RunRegistry;
+  /** The spend ledger, for `/workflow status`; without it, status shows runs only. */
+  spend?: SpendReader;
+  /** Now, for the spend's UTC day and month. Default: the system clock. */
+  clock?: () => Date;
 }
 
 export async function takeComment(job: CommentJob, octokit: InstallationOctokit, queue: AppQueue, options: IntakeOptions): Promise<IntakeOutcome> {
@@ -95,7 +100,9 @@ async function answerComment(at: AllowedComment): Promise<IntakeOutcome> {
       return takeApprove(at, command.runId);
     case 'status': {
       const entry = await options.registry.latest(`${job.owner}/${job.repo}`, job.issueNumber);
-      return answered(entry?.runId ? statusReply(entry) : `No Foreman run has reported here yet. ${HELP_LINE}`);
+      const runs = entry?.runId ? statusReply(entry) : `No Foreman run has reported here yet. ${HELP_LINE}`;
+      const spend = options.spend ? await spendStatus(options.spend, at.config, job, options.clock?.() ?? new Date()) : null;
+      return answered(spend ? `${runs}\n\n${spend}` : runs);
     }
     case 'save': {
       const entry = await namedOrLatest(options.registry, job, command.runId);

@@ -299,6 +299,8 @@ export class ForemanWorker {
         // replaced while a long run goes on, and every token handed out for the run joins the set.
         commandSecrets: held,
         howToResume: appResumeAdvice,
+        // What limits.spend counts against: the repository by name (whatever clone runs it) and its installation.
+        spendScopes: { repository: `${context.owner}/${context.repo}`, installation: String(context.installationId) },
         // Other people's comments and code: an agent that can fetch could carry the repository out.
         webByDefault: CONFIG_DEFAULTS.agents.web.byDoor.app,
         config: context.config,
@@ -376,5 +378,6 @@ class ShutDown extends Error {}
 /** On GitHub a cap is raised in the default branch's config, which a resume reads again. */
 function appResumeAdvice(runId: string, cap: CapKind | null): string {
   const resume = `\`/workflow resume ${runId}\` or the **Resume** button continues it`;
+  if (cap === 'spend') return `${resume} once the cap resets, or at once after raising \`${CAP_CONFIG_KEYS.spend}\` in \`.github/foreman.yml\` on the default branch`;
   return cap ? `raise \`${CAP_CONFIG_KEYS[cap]}\` in \`.github/foreman.yml\` on the default branch, then ${resume}` : resume;
 }

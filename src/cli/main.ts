@@ -76,8 +76,8 @@ function announceStop(io: CliIo): void {
   else io.stderr.write(line + '\n');
 }
 
-/** The flag of `foreman run`/`resume` that raises each cap. */
-const CAP_FLAGS: Record<CapKind, { flag: string; placeholder: string }> = {
+/** The flag of `foreman run`/`resume` that raises each cap of a run (spend caps are the config's alone). */
+const CAP_FLAGS: Record<Exclude<CapKind, 'spend'>, { flag: string; placeholder: string }> = {
   tokens: { flag: '--budget-tokens', placeholder: 'N' },
   usd: { flag: '--max-cost-usd', placeholder: 'X' },
   agents: { flag: '--max-agents', placeholder: 'N' },
@@ -106,7 +106,10 @@ function serviceEnv(io: CliIo, reporter: Reporter | null, noSandbox = false): Se
     sandbox: sandboxChoice(io, noSandbox),
     // The user's own machine and input, as in Claude Code: the web is on unless the config says no.
     webByDefault: CONFIG_DEFAULTS.agents.web.byDoor.cli,
-    howToResume: (runId, cap) => `\`foreman resume ${runId}${cap ? ` ${CAP_FLAGS[cap].flag} ${CAP_FLAGS[cap].placeholder}` : ''}\` continues it${cap ? ` with a raised cap (config ${CAP_CONFIG_KEYS[cap]})` : ''}`,
+    howToResume: (runId, cap) =>
+      cap === 'spend'
+        ? `\`foreman resume ${runId}\` continues it once the cap resets, or at once after raising it (config ${CAP_CONFIG_KEYS.spend})`
+        : `\`foreman resume ${runId}${cap ? ` ${CAP_FLAGS[cap].flag} ${CAP_FLAGS[cap].placeholder}` : ''}\` continues it${cap ? ` with a raised cap (config ${CAP_CONFIG_KEYS[cap]})` : ''}`,
   };
 }
 

@@ -45,6 +45,27 @@ const workflowStart = z.union([
   }),
 ]);
 
+/** One period's caps: at least one of USD and output tokens. */
+const spendCap = z
+  .strictObject({
+    usd: z.number().positive().optional().describe('USD the scope may spend in the period: every token counts, as in maxCostUsd'),
+    tokens: z.int().min(1).optional().describe('Output tokens the scope may spend in the period, counted as budgetTokens counts them'),
+  })
+  .refine((cap) => cap.usd !== undefined || cap.tokens !== undefined, { error: 'a spend cap needs usd, tokens or both, e.g. { usd: 20 }' });
+
+const spendPeriods = z.strictObject({
+  day: spendCap.optional().describe('Per UTC calendar day (from 00:00 UTC)'),
+  month: spendCap.optional().describe('Per UTC calendar month (from the 1st, 00:00 UTC)'),
+});
+
+/** Caps that hold across runs, kept in the shared store (docs/config.md: spend caps). */
+const spend = z.strictObject({
+  repository: spendPeriods.optional().describe("What all runs on this repository may spend together. On the CLI the repository is its root directory's path"),
+  installation: spendPeriods
+    .optional()
+    .describe('What all runs of the GitHub App installation may spend together, read from the config of the repository a run is on; the CLI and the Action have no installation'),
+});
+
 const limits = z.strictObject({
   concurrency: defaulted(z.int().min(1).max(256), 16).describe('Agents at once'),
   agentsPerRun: defaulted(z.int().min(1).max(MAX_AGENTS_PER_RUN), 1000).describe('Agents one run may start'),
@@ -55,6 +76,9 @@ const limits = z.strictObject({
   memoryMb: defaulted(z.int().min(16).max(4096), 128).describe('Sandbox memory limit'),
   cpuMs: defaulted(z.int().min(100).max(MAX_SCRIPT_CPU_MS), 10_000).describe('Script CPU time limit in ms (at most 300000)'),
   wallMs: defaulted(z.int().min(1000).max(MAX_RUN_WALL_MS), 14_400_000).describe('Run wall-clock limit in ms (default 4 hours, at most 21600000: 6 hours)'),
+  spend: spend
+    .optional()
+    .describe("Spend caps across runs, per repository and per installation, per UTC day and month, e.g. { repository: { day: { usd: 20, tokens: 2000000 } } }. An agent that would cross one is not started; the run ends budget-exhausted and resumes once the cap resets"),
 });
 
 /** A domain as the API's web tools take it: no scheme; subdomains are included, a path narrows it. */

@@ -28,6 +28,45 @@ export interface RunOptions {
   workDir?: string;
   /** The run was started read-only (CLI --read-only): its plain agents never write, resumed or not. */
   readOnly?: boolean;
+  /** What the run's agents count against across runs (limits.spend), and those caps; kept for its resumes. */
+  spend?: SpendScope[];
+}
+
+/** A cap on one scope's spend in one period: USD (every token, as maxCostUsd) and output tokens (as budgetTokens). */
+export interface SpendCap {
+  usd?: number;
+  tokens?: number;
+}
+
+/** A repository or installation whose spend a run adds to, and its caps per UTC day and month. */
+export interface SpendScope {
+  kind: 'repository' | 'installation';
+  /** `owner/repo` or the installation's id on GitHub; the repository's root path on the CLI. */
+  id: string;
+  day?: SpendCap;
+  month?: SpendCap;
+}
+
+/** One row of the spend ledger: a scope (`repository:o/r`) in a period (`day:2026-12-01`, `month:2026-12`). */
+export interface SpendKey {
+  scope: string;
+  period: string;
+}
+
+/** What an agent adds to each of `keys`, in the transaction that records it. */
+export interface SpendCharge {
+  keys: SpendKey[];
+  usd: number;
+  tokens: number;
+}
+
+/** A ledger row's totals; the largest single agent is what the gate expects the next one may cost. */
+export interface SpendTotals {
+  usd: number;
+  tokens: number;
+  agents: number;
+  largestUsd: number;
+  largestTokens: number;
 }
 
 export interface NewRun {
@@ -123,9 +162,12 @@ export interface Store {
   appendJournal(runId: string, entry: JournalEntry): Promise<void>;
   /**
    * Records an agent's transcript and, when it completed, its journal entry, in one durable
-   * transaction: one disk sync per agent rather than two.
+   * transaction: one disk sync per agent rather than two. `spend` is added to the spend ledger in
+   * the same transaction, so runs on many workers add up exactly.
    */
-  recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number>;
+  recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): Promise<number>;
+  /** The spend ledger's totals for each key, in order; zero where nothing was recorded. */
+  readSpend(keys: readonly SpendKey[]): Promise<SpendTotals[]>;
   listAgents(runId: string): Promise<AgentRecord[]>;
   getAgent(runId: string, no: number): Promise<AgentRecord | null>;
   /** A run is about to record agents: set up what its writes need now, not on the first one. */

@@ -9,6 +9,7 @@ const CAP_REACHED: Record<CapKind, string> = {
   tokens: 'the token budget is spent',
   usd: 'the cost cap is reached',
   agents: 'the agent cap is reached',
+  spend: 'a spend cap is reached',
 };
 
 export function describeEvent(event: RunEvent): string | null {

@@ -12,6 +12,7 @@ import type { ChangeState, RunChanges } from './changes.ts';
 import type { CallTicket, Journal } from './journal.ts';
 import { costUsd, resolveModel, type ModelTable } from './pricing.ts';
 import type { ProgressTracker } from './progress.ts';
+import type { SpendGate } from './spend.ts';
 
 const DEFAULT_PHASE = 'Run';
 
@@ -48,6 +49,8 @@ export interface AgentRunContext {
   readonly signal: AbortSignal | undefined;
   readonly journal: Journal;
   readonly ceilings: Ceilings;
+  /** The run's spend caps across runs (limits.spend), when it counts against any scope. */
+  readonly spend: SpendGate | null;
   readonly changes: RunChanges;
   readonly limit: LimitFunction;
   readonly tracker: ProgressTracker;
@@ -190,6 +193,7 @@ export class AgentCalls {
     const run = this.#run;
     const usage = replay.usage ?? zeroUsage();
     run.ceilings.charge(usage, replay.costUsd);
+    run.spend?.noteAgent(usage, replay.costUsd);
     if (call.inside) call.inside.costUsd += replay.costUsd;
     run.emit({ type: 'agent-queued', phase: call.phase, label: call.label });
     run.emit({ type: 'agent-finished', phase: call.phase, label: call.label, status: 'replayed', usage, costUsd: replay.costUsd, elapsedMs: 0 });
@@ -210,6 +214,21 @@ export class AgentCalls {
     // An agent refused here never started: the store has no record of it, and a resume runs it.
     const refusalLate = run.ceilings.stopRefusal() ?? run.ceilings.capRefusal();
     if (refusalLate) this.#refuse(phase, label, refusalLate);
+    // Last, in the slot: the shared ledger as close to the agent's start as it can be read.
+    const overSpend = run.spend ? await run.spend.admit() : null;
+    if (overSpend) this.#refuse(phase, label, overSpend);
+    try {
+      return await this.#runAdmitted(call);
+    } catch (error) {
+      run.spend?.settle();
+      throw error;
+    }
+  }
+
+  /** The agent's model work, once every cap admitted it. */
+  async #runAdmitted(call: AgentCall): Promise<AgentOutcome> {
+    const run = this.#run;
+    const { phase, label } = call;
     run.emit({ type: 'agent-started', phase, label });
     let root = run.options.agentRoot;
     if (call.changeId) root = await call.workspace!.open(call.changeId);
@@ -284,7 +303,9 @@ export class AgentCalls {
       outcome.status === 'done'
         ? { key: ticket.key, occurrence: ticket.occurrence, seq: ticket.seq, kind, output, usage: outcome.usage, costUsd: outcome.costUsd, phase, label }
         : undefined;
-    await run.deps.store.recordAgent(
+    // Its spend goes into the ledger with its record; until then the gate counts it as pending.
+    const spend = run.spend?.charge(outcome.usage, outcome.costUsd);
+    const recorded = run.deps.store.recordAgent(
       run.run.id,
       {
         key: ticket.key,
@@ -303,7 +324,9 @@ export class AgentCalls {
         finishedAt: new Date().toISOString(),
       },
       completed,
+      spend,
     );
+    await recorded.finally(() => run.spend?.settle());
     if (completed) run.journal.remember(completed);
     return completed;
   }

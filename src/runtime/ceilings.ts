@@ -50,7 +50,7 @@ export class Ceilings {
     const hit = this.#capHit;
     if (!hit) return null;
     // Agents already running when the cap was reached add to the spend.
-    return hit.cap === 'agents' ? hit : (this.capRefusal() ?? hit);
+    return hit.cap === 'tokens' || hit.cap === 'usd' ? (this.capRefusal() ?? hit) : hit;
   }
 
   stopRefusal(): Refusal | null {

@@ -9,6 +9,7 @@ import type { AgentRunner, AgentTypes, Change, ChangeSnapshot, ChangeWorkspace, 
 import type { RunRecord, RunStatus, Store } from '../contracts/store.ts';
 import { AgentCalls } from './agent-calls.ts';
 import { Ceilings, type Refusal } from './ceilings.ts';
+import { SpendGate } from './spend.ts';
 import { RunChanges, type ChangeState } from './changes.ts';
 import { Journal, type CallTicket } from './journal.ts';
 import type { ModelTable } from './pricing.ts';
@@ -64,6 +65,8 @@ export interface ExecuteOptions {
   howToResume?: ResumeAdvice;
   /** What the host found wrong while setting the run up (a CLAUDE.md it left out): the run's first warnings. */
   warnings?: readonly string[];
+  /** Now, for the spend caps' UTC days and months (a test moves it to the next day). */
+  clock?: () => Date;
 }
 
 /** A sentence telling the user how to resume `runId` (after raising `cap`, when one ended it). */
@@ -93,6 +96,7 @@ export class RunExecution {
   readonly run: RunRecord;
   readonly journal: Journal;
   readonly ceilings: Ceilings;
+  readonly spend: SpendGate | null;
   readonly changes = new RunChanges();
   readonly limit: LimitFunction;
   readonly tracker = new ProgressTracker();
@@ -114,6 +118,8 @@ export class RunExecution {
     this.run = options.run;
     this.journal = journal;
     this.ceilings = new Ceilings(options.run.options, options.signal);
+    const scopes = options.run.options.spend ?? [];
+    this.spend = scopes.length > 0 ? new SpendGate(deps.store, scopes, options.clock ?? (() => new Date())) : null;
     this.limit = pLimit(options.run.options.concurrency);
     this.howToResume = options.howToResume ?? NEUTRAL_RESUME;
     this.#agents = new AgentCalls(this);

@@ -72,6 +72,18 @@ export const POSTGRES_MIGRATIONS: string[] = [
      replaced_at TEXT NOT NULL,
      PRIMARY KEY (run_id, revision)
    );`,
+  // The spend ledger (limits.spend): what agents cost per repository or installation and UTC day
+  // or month, across runs; the largest agent is what the gate expects the next one may cost.
+  `CREATE TABLE spend (
+     scope TEXT NOT NULL,
+     period TEXT NOT NULL,
+     usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+     tokens BIGINT NOT NULL DEFAULT 0,
+     agents BIGINT NOT NULL DEFAULT 0,
+     largest_usd DOUBLE PRECISION NOT NULL DEFAULT 0,
+     largest_tokens BIGINT NOT NULL DEFAULT 0,
+     PRIMARY KEY (scope, period)
+   );`,
 ];
 
 /** Any fixed number, the same in every Foreman: the lock's name within the database. */

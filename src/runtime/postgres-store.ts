@@ -3,10 +3,10 @@
 // result it records (postgres-writes.ts); the rest is rare and written directly.
 import type pg from 'pg';
 import { openPool, Queries, transaction } from './postgres-client.ts';
-import { json, toAgent, toJournalEntry, toRevision, toRun } from './store-rows.ts';
+import { json, toAgent, toJournalEntry, toRevision, toRun, toSpendTotals } from './store-rows.ts';
 import { migratePostgres } from './postgres-schema.ts';
 import { GroupCommitter } from './postgres-writes.ts';
-import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, Store } from '../contracts/store.ts';
+import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, SpendCharge, SpendKey, SpendTotals, Store } from '../contracts/store.ts';
 import { isProcessAlive } from './store.ts';
 
 
@@ -112,8 +112,12 @@ export class PostgresStore implements Store {
     await this.#writes.submit({ kind: 'journal', runId, entry });
   }
 
-  recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number> {
-    return this.#writes.submit({ kind: 'agent', runId, agent, ...(completed ? { completed } : {}) });
+  recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): Promise<number> {
+    return this.#writes.submit({ kind: 'agent', runId, agent, ...(completed ? { completed } : {}), ...(spend ? { spend } : {}) });
+  }
+
+  async readSpend(keys: readonly SpendKey[]): Promise<SpendTotals[]> {
+    return Promise.all(keys.map(async (key) => toSpendTotals(await this.#db.row('SELECT * FROM spend WHERE scope = $1 AND period = $2', [key.scope, key.period]))));
   }
 
   async listAgents(runId: string): Promise<AgentRecord[]> {

@@ -5,10 +5,10 @@
 import type pg from 'pg';
 import { transaction, type Queries } from './postgres-client.ts';
 import { json } from './store-rows.ts';
-import type { AgentRecord, JournalEntry } from '../contracts/store.ts';
+import type { AgentRecord, JournalEntry, SpendCharge } from '../contracts/store.ts';
 
 export type WriteOp =
-  | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry }
+  | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry; spend?: SpendCharge }
   | { kind: 'journal'; runId: string; entry: JournalEntry };
 
 interface Pending {
@@ -72,7 +72,7 @@ export class GroupCommitter {
       for (const op of ops) {
         await db.rows('SAVEPOINT write');
         try {
-          outcomes.push(op.kind === 'agent' ? await insertAgent(db, op.runId, op.agent, op.completed) : (await insertJournal(db, op.runId, op.entry), 0));
+          outcomes.push(op.kind === 'agent' ? await insertAgent(db, op.runId, op.agent, op.completed, op.spend) : (await insertJournal(db, op.runId, op.entry), 0));
           await db.rows('RELEASE SAVEPOINT write');
         } catch (error) {
           await db.rows('ROLLBACK TO SAVEPOINT write');
@@ -93,7 +93,7 @@ async function insertJournal(db: Queries, runId: string, entry: JournalEntry): P
   );
 }
 
-async function insertAgent(db: Queries, runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number> {
+async function insertAgent(db: Queries, runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): Promise<number> {
   // Numbering reads the run's highest number: hold the run's row so two connections cannot both
   // take the same one. NO KEY UPDATE leaves other writers' foreign key checks unblocked.
   await db.rows('SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE', [runId]);
@@ -104,5 +104,20 @@ async function insertAgent(db: Queries, runId: string, agent: Omit<AgentRecord, 
     [runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt],
   );
   if (completed) await insertJournal(db, runId, completed);
+  if (spend) await addSpend(db, spend);
   return Number(row!.no);
+}
+
+// An upsert locks the ledger's row, so workers adding to one scope at once add up exactly. Keys in
+// one order, so two transactions never wait on each other's rows crosswise.
+async function addSpend(db: Queries, spend: SpendCharge): Promise<void> {
+  const keys = [...spend.keys].sort((a, b) => (a.scope + '\0' + a.period < b.scope + '\0' + b.period ? -1 : 1));
+  for (const key of keys) {
+    await db.rows(
+      `INSERT INTO spend (scope, period, usd, tokens, agents, largest_usd, largest_tokens) VALUES ($1, $2, $3, $4, 1, $3, $4)
+       ON CONFLICT (scope, period) DO UPDATE SET usd = spend.usd + EXCLUDED.usd, tokens = spend.tokens + EXCLUDED.tokens, agents = spend.agents + 1,
+         largest_usd = GREATEST(spend.largest_usd, EXCLUDED.largest_usd), largest_tokens = GREATEST(spend.largest_tokens, EXCLUDED.largest_tokens)`,
+      [key.scope, key.period, spend.usd, spend.tokens],
+    );
+  }
 }

@@ -105,6 +105,18 @@ export const MIGRATIONS: string[] = [
   `ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
    DROP INDEX jobs_waiting;
    CREATE INDEX jobs_waiting ON jobs (status, kind, priority DESC, id);`,
+  // The spend ledger (limits.spend): what agents cost per repository or installation and UTC day
+  // or month, across runs; the largest agent is what the gate expects the next one may cost.
+  `CREATE TABLE spend (
+     scope TEXT NOT NULL,
+     period TEXT NOT NULL,
+     usd REAL NOT NULL DEFAULT 0,
+     tokens INTEGER NOT NULL DEFAULT 0,
+     agents INTEGER NOT NULL DEFAULT 0,
+     largest_usd REAL NOT NULL DEFAULT 0,
+     largest_tokens INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (scope, period)
+   );`,
 ];
 
 /** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */

@@ -8,8 +8,8 @@ import { dirname } from 'node:path';
 import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-write-queue.ts';
 import { migrate } from './sqlite-schema.ts';
 import { openDatabase } from './sqlite-writes.ts';
-import { json, toAgent, toJournalEntry, toRevision, toRun, type Row } from './store-rows.ts';
-import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, Store } from '../contracts/store.ts';
+import { json, toAgent, toJournalEntry, toRevision, toRun, toSpendTotals, type Row } from './store-rows.ts';
+import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, SpendCharge, SpendKey, SpendTotals, Store } from '../contracts/store.ts';
 import { isProcessAlive } from './store.ts';
 
 
@@ -115,8 +115,13 @@ export class SqliteStore implements Store {
    * transaction and so one disk sync, and the main thread never waits for the disk. Each
    * caller's promise still resolves only after that commit.
    */
-  recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number> {
-    return this.#writes.submit({ kind: 'agent', runId, agent, ...(completed ? { completed } : {}) });
+  recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): Promise<number> {
+    return this.#writes.submit({ kind: 'agent', runId, agent, ...(completed ? { completed } : {}), ...(spend ? { spend } : {}) });
+  }
+
+  async readSpend(keys: readonly SpendKey[]): Promise<SpendTotals[]> {
+    const read = this.#db.prepare('SELECT * FROM spend WHERE scope = ? AND period = ?');
+    return keys.map((key) => toSpendTotals(read.get(key.scope, key.period) as Row | undefined));
   }
 
   async listAgents(runId: string): Promise<AgentRecord[]> {

@@ -2,11 +2,11 @@
 // committed. Shared by the writer thread (the default) and the in-thread fallback, so both
 // commit exactly the same way.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { AgentRecord, JournalEntry } from '../contracts/store.ts';
+import type { AgentRecord, JournalEntry, SpendCharge } from '../contracts/store.ts';
 import { json } from './store-rows.ts';
 
 export type WriteOp =
-  | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry }
+  | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry; spend?: SpendCharge }
   | { kind: 'journal'; runId: string; entry: JournalEntry };
 
 /**
@@ -55,7 +55,7 @@ export class BatchCommitter {
   commit(ops: readonly WriteOp[]): number[] {
     this.#db.exec('BEGIN IMMEDIATE');
     try {
-      const numbers = ops.map((op) => (op.kind === 'agent' ? this.#insertAgent(op.runId, op.agent, op.completed) : (this.#insertJournal(op.runId, op.entry), 0)));
+      const numbers = ops.map((op) => (op.kind === 'agent' ? this.#insertAgent(op.runId, op.agent, op.completed, op.spend) : (this.#insertJournal(op.runId, op.entry), 0)));
       this.#db.exec('COMMIT');
       return numbers;
     } catch (error) {
@@ -72,13 +72,23 @@ export class BatchCommitter {
     ).run(runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label);
   }
 
-  #insertAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): number {
+  #insertAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): number {
     const row = this.#statements.get(
       `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
        VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        RETURNING no`,
     ).get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as { no: number };
     if (completed) this.#insertJournal(runId, completed);
+    if (spend) this.#addSpend(spend);
     return Number(row.no);
+  }
+
+  #addSpend(spend: SpendCharge): void {
+    const add = this.#statements.get(
+      `INSERT INTO spend (scope, period, usd, tokens, agents, largest_usd, largest_tokens) VALUES (?, ?, ?, ?, 1, ?, ?)
+       ON CONFLICT (scope, period) DO UPDATE SET usd = usd + excluded.usd, tokens = tokens + excluded.tokens, agents = agents + 1,
+         largest_usd = MAX(largest_usd, excluded.largest_usd), largest_tokens = MAX(largest_tokens, excluded.largest_tokens)`,
+    );
+    for (const key of spend.keys) add.run(key.scope, key.period, spend.usd, spend.tokens, spend.usd, spend.tokens);
   }
 }

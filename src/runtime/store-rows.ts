@@ -1,6 +1,6 @@
 // How a stored row reads back as the store's records: SQLite and PostgreSQL keep the same columns,
 // with JSON values as text, so both stores read them alike.
-import type { AgentRecord, JournalEntry, RunRecord, RunRevision } from '../contracts/store.ts';
+import type { AgentRecord, JournalEntry, RunRecord, RunRevision, SpendTotals } from '../contracts/store.ts';
 
 export type Row = Record<string, any>;
 
@@ -74,5 +74,16 @@ export function toRevision(row: Row): RunRevision {
     source: row.source,
     args: parse(row.args),
     replacedAt: row.replaced_at,
+  };
+}
+
+/** A spend ledger row, or zeros where none was written yet. PostgreSQL's BIGINT comes back as text. */
+export function toSpendTotals(row: Row | undefined): SpendTotals {
+  return {
+    usd: Number(row?.usd ?? 0),
+    tokens: Number(row?.tokens ?? 0),
+    agents: Number(row?.agents ?? 0),
+    largestUsd: Number(row?.largest_usd ?? 0),
+    largestTokens: Number(row?.largest_tokens ?? 0),
   };
 }

@@ -27,6 +27,7 @@ import { createRunWorkspace } from './workspace.ts';
 import { loadAgentContext } from './agent-context.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 import { webSettings } from '../agents/web-tools.ts';
+import { resumedSpendScopes, spendScopes, type SpendScopeNames } from './spend-scopes.ts';
 
 export interface ServiceEnv {
   /** $FOREMAN_HOME: the store and the worktrees. */
@@ -96,6 +97,12 @@ export interface ServiceEnv {
    * choice, from CONFIG_DEFAULTS.agents.web.byDoor. Absent: no web.
    */
   webByDefault?: boolean;
+  /** The ledger scopes the run's agents count against (limits.spend). Default: the repository's root directory. */
+  spendScopes?: SpendScopeNames;
+  /** Now, for the spend caps' UTC days and months. Default: the system clock. */
+  clock?: () => Date;
+  /** A store the door opened and closes itself (a test on PostgreSQL); default: the embedded one under `home`. */
+  store?: Store;
 }
 
 /** What a door may set of a run's model and caps; unset, the repository's config decides. */
@@ -160,7 +167,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
   const baseSha = await resolveBase(repo, request.base);
   const workDir = await directoryInside(repo, request.repoDir);
 
-  const store = openStore(env.home);
+  const store = env.store ?? openStore(env.home);
   try {
     const run: RunRecord = {
       id: newRunId(),
@@ -172,7 +179,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
       repoDir: repo,
       baseRef: request.base,
       baseSha,
-      options: { ...runOptions(config, request), ...(workDir ? { workDir } : {}) },
+      options: { ...runOptions(config, request), ...(workDir ? { workDir } : {}), spend: spendScopes(config, env.spendScopes ?? { repository: repo }) },
       startedAt: new Date().toISOString(),
       status: 'running',
       pid: process.pid,
@@ -189,7 +196,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
     }
     return await execute(store, run, config, env, null);
   } finally {
-    await store.close();
+    if (!env.store) await store.close();
   }
 }
 
@@ -230,7 +237,7 @@ export interface ResumeRequest {
  * is kept as a revision. Caps given are stored with the run for the next resume.
  */
 export async function resumeRun(runId: string, given: ServiceEnv, request: ResumeRequest = {}): Promise<RunOutcome> {
-  const store = openStore(given.home);
+  const store = given.store ?? openStore(given.home);
   try {
     const run = await store.getRun(runId);
     if (!run) throw new UnknownRunError(`no run ${runId} in ${storeFile(given.home)}: \`foreman runs\` lists the runs there`);
@@ -242,21 +249,22 @@ export async function resumeRun(runId: string, given: ServiceEnv, request: Resum
     if (!(await store.claimRun(runId, process.pid))) {
       throw new RunBusyError(`run ${runId} is being executed by process ${run.pid}: wait for it, or stop that process first`);
     }
+    const config = env.config ?? (await loadConfig(run.repoDir));
     const raised = Object.entries(request.caps ?? {}).filter(([, value]) => value !== undefined);
-    const options: RunOptions = { ...run.options, ...Object.fromEntries(raised) };
-    if (raised.length > 0) await store.updateRunOptions(runId, options);
+    const spend = resumedSpendScopes(run.options.spend, config);
+    const options: RunOptions = { ...run.options, ...Object.fromEntries(raised), ...(spend ? { spend } : {}) };
+    if (raised.length > 0 || canonicalJson(spend) !== canonicalJson(run.options.spend)) await store.updateRunOptions(runId, options);
     if (next.edited.length > 0) await store.reviseRun(runId, next.script, new Date().toISOString());
     env.onRunId?.(run.id);
     const again = run.status === 'failed' && run.error && next.edited.length === 0 ? scriptErrorAdvice(run) : null;
     if (again) env.onNote?.(`run ${run.id} failed with: ${firstLine(run.error!)}. Resume runs the same script with the same args, so an error of the script itself comes back: ${again}`);
-    const config = env.config ?? (await loadConfig(run.repoDir));
     const outcome = await execute(store, { ...run, ...next.script, options, status: 'running', pid: process.pid }, config, env, next.edited);
     if (again && outcome.status === 'failed' && outcome.error === run.error) {
       env.onNote?.(`the resumed run failed with the same error, so the script (or its args) must change: ${again}`);
     }
     return outcome;
   } finally {
-    await store.close();
+    if (!given.store) await store.close();
   }
 }
 
@@ -363,16 +371,14 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
     return await executeRun(
       { store, runner, models, listener: env.listener, loadNested: (ref) => loadNested(ref, dirs, env.workflowRoot ?? run.repoDir), workspace, agentTypes: context.agentTypes },
       {
-        run,
-        script,
-        agentRoot,
-        agentsWrite,
+        run, script, agentRoot, agentsWrite,
         resumed: edited !== null,
         ...(edited?.length ? { edited } : {}),
         signal: env.signal,
         unclaimedChanges: config.changes ?? CONFIG_DEFAULTS.changes,
         ...(env.howToResume ? { howToResume: env.howToResume } : {}),
         ...(context.warnings.length > 0 ? { warnings: context.warnings } : {}),
+        ...(env.clock ? { clock: env.clock } : {}),
       },
     );
   } finally {

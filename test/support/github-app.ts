@@ -16,6 +16,7 @@ import { SqliteRunRegistry } from '../../src/app/run-registry.ts';
 import { ForemanWorker, type Logger, type WorkerOptions } from '../../src/app/worker.ts';
 import { appTokenSource, CachedTokenSource } from '../../src/github/installation.ts';
 import { SqliteWorkQueue } from '../../src/runtime/sqlite-queue.ts';
+import { SqliteStore } from '../../src/runtime/sqlite-store.ts';
 import type { AppJobs } from '../../src/app/jobs.ts';
 import { tempDir } from './repo.ts';
 
@@ -31,6 +32,8 @@ export interface AppHarness {
   probot: Probot;
   queue: SqliteWorkQueue<AppJobs>;
   registry: SqliteRunRegistry;
+  /** The run store on the same file: the spend ledger `/workflow status` reads. */
+  store: SqliteStore;
   intake: IntakeLoop;
   /** The worker, when asked for: in this process, so nock sees its GitHub calls. */
   worker: ForemanWorker | null;
@@ -66,6 +69,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
   const home = harness.home ?? join(tempDir(), '.foreman');
   const queue = new SqliteWorkQueue<AppJobs>(join(home, 'foreman.db'));
   const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
+  const store = new SqliteStore(join(home, 'foreman.db'));
   const builtinDir = fileURLToPath(new URL('../../workflows/', import.meta.url));
   const problems: AppHarness['problems'] = [];
   let worker: ForemanWorker | null = null;
@@ -104,7 +108,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
     };
   }
   // In this process, so nock sees its calls; schedules are ticked by the tests themselves.
-  const intake = new IntakeLoop({ probot, queue, registry, holder: 'test', pollMs: 20, builtinDir, onQueued: () => worker?.wake(), scheduleIntervalMs: 0 });
+  const intake = new IntakeLoop({ probot, queue, registry, spend: store, holder: 'test', pollMs: 20, builtinDir, onQueued: () => worker?.wake(), scheduleIntervalMs: 0 });
   intake.start();
   await probot.load(createForemanApp({ queue, onDelivery: () => intake.wake() }));
   const handle = webhookHandler(probot, WEBHOOK_SECRET);
@@ -119,6 +123,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
     probot,
     queue,
     registry,
+    store,
     intake,
     get worker() {
       return worker;
@@ -143,6 +148,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
       await intake.stop();
       await worker?.stop();
       await registry.close();
+      await store.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue.close();
     },
