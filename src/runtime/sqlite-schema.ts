@@ -105,6 +105,14 @@ export const MIGRATIONS: string[] = [
   `ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
    DROP INDEX jobs_waiting;
    CREATE INDEX jobs_waiting ON jobs (status, kind, priority DESC, id);`,
+  // Change commits as git bundles, so a resume on another worker, or on a wiped disk, finds them.
+  `CREATE TABLE change_bundles (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     ref TEXT NOT NULL,
+     sha TEXT NOT NULL,
+     bundle BLOB NOT NULL,
+     PRIMARY KEY (run_id, ref)
+   );`,
 ];
 
 /** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */
