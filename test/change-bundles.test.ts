@@ -13,8 +13,14 @@ import { openStore, resumeRun, startRun, storeFile, type ServiceEnv } from '../s
 import { bundleChange, restoreChange } from '../src/workspace/change-bundle.ts';
 import type { RunEvent } from '../src/contracts/events.ts';
 
+/** Prompts asked, and how often: a replayed agent asks nothing. */
+const asked = new Map<string, number>();
 const fake = await startFakeAnthropic({
-  handler: (req) => (req.turn === 0 ? [toolUse('edit_file', { path: 'src/math.js', old_string: 'export function add', new_string: '// Adds two numbers.\nexport function add' })] : [text('documented add')]),
+  handler: (req) => {
+    asked.set(req.prompt, (asked.get(req.prompt) ?? 0) + 1);
+    if (!req.prompt.includes('document add()')) return [text('ok')];
+    return req.turn === 0 ? [toolUse('edit_file', { path: 'src/math.js', old_string: 'export function add', new_string: '// Adds two numbers.\nexport function add' })] : [text('documented add')];
+  },
 });
 after(() => fake.close());
 
@@ -47,12 +53,12 @@ function partialClone(remote: string): string {
   return dir;
 }
 
-/** A fresh home whose run is stopped once a change passed its gate: before its propose(). */
-function stoppedAfterGate(events: RunEvent[]): ServiceEnv {
+/** A fresh home whose run is stopped at the first event of `type` (gate-finished: before its propose()). */
+function stoppedAt(type: RunEvent['type'], events: RunEvent[]): ServiceEnv {
   const stop = new AbortController();
   const listener = (event: RunEvent): void => {
     events.push(event);
-    if (event.type === 'gate-finished') stop.abort();
+    if (event.type === type) stop.abort();
   };
   return serviceEnv(fake.url, [], { config: {}, signal: stop.signal, listener });
 }
@@ -66,7 +72,7 @@ test('a run stopped before proposing is resumed in a fresh clone under a new hom
   // The first worker: its own clone and home. The run is stopped once the change passed its gate.
   const firstClone = partialClone(remote);
   const events: RunEvent[] = [];
-  const first = stoppedAfterGate(events);
+  const first = stoppedAt('gate-finished', events);
   const stopped = await startRun({ ref: 'fixit', script: { source: SCRIPT, file: 'fixit.js' }, args: null, repoDir: firstClone, base }, first);
   assert.equal(stopped.status, 'stopped', stopped.error ?? '');
   const made = events.find((e) => e.type === 'change-made');
@@ -107,11 +113,41 @@ test('a run stopped before proposing is resumed in a fresh clone under a new hom
   assert.equal(gitIn(secondClone, 'worktree', 'list', '--porcelain').includes(first.home), false);
 });
 
+test("a run's shared working tree (plain agents' edits) is restored from the store in another clone, and proposed at the end", async () => {
+  const remote = partialRemote();
+  const firstClone = partialClone(remote);
+  const first = stoppedAt('agent-finished', []);
+  const script = `export const meta = { name: 'edits', description: 'plain agents edit' }
+await agent('writer: document add() in src/math.js', { label: 'writer' })
+await agent('reader: say ok', { label: 'reader' })
+return 'done'
+`;
+  const stopped = await startRun({ ref: 'edits', script: { source: script, file: 'edits.js' }, args: null, repoDir: firstClone, base: 'HEAD' }, first);
+  assert.equal(stopped.status, 'stopped', stopped.error ?? '');
+  assert.equal(gitIn(firstClone, 'for-each-ref', '--format=%(refname)', 'refs/foreman/').trim(), `refs/foreman/${stopped.runId}/shared`);
+  const writerCalls = asked.get('writer: document add() in src/math.js');
+
+  const secondClone = partialClone(remote);
+  const second = serviceEnv(fake.url, [], { config: {} });
+  mkdirSync(second.home, { recursive: true });
+  renameSync(storeFile(first.home), storeFile(second.home));
+  rmSync(first.home, { recursive: true, force: true });
+  rmSync(firstClone, { recursive: true, force: true });
+  const resumedEvents: RunEvent[] = [];
+  const resumed = await resumeRun(stopped.runId, { ...second, listener: (event) => resumedEvents.push(event) }, { repoDir: secondClone });
+  assert.equal(resumed.status, 'completed', resumed.error ?? '');
+  assert.equal(asked.get('writer: document add() in src/math.js'), writerCalls, 'the writer replays');
+  const proposed = resumedEvents.filter((e) => e.type === 'change-proposed');
+  assert.equal(proposed.length, 1, JSON.stringify(resumedEvents.filter((e) => e.type === 'warn')));
+  const branch = proposed[0]!.type === 'change-proposed' ? proposed[0]!.branch : '';
+  assert.match(gitIn(secondClone, 'show', `${branch}:src/math.js`), /^\/\/ Adds two numbers\.\nexport function add/);
+});
+
 test('the store holds each change ref as a bundle once it exists, and forgets a proposed one when the run completes', async () => {
   const remote = partialRemote();
   const clone = partialClone(remote);
   const events: RunEvent[] = [];
-  const env = stoppedAfterGate(events);
+  const env = stoppedAt('gate-finished', events);
   const stopped = await startRun({ ref: 'fixit', script: { source: SCRIPT, file: 'fixit.js' }, args: null, repoDir: clone, base: 'HEAD' }, env);
   const made = events.find((e) => e.type === 'change-made')!;
   assert.equal(made.type, 'change-made');
