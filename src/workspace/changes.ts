@@ -162,7 +162,11 @@ export class ChangeWorktrees {
     }
     const dropped = leftOut.length > 0 ? { leftOut } : {};
     const previous = await this.commitOf(changeId);
-    if (previous && (await git(this.#repo, ['rev-parse', `${previous}^{tree}`])).trim() === tree) return { commit: previous, ...(await this.describe(previous)), ...dropped };
+    if (previous && (await git(this.#repo, ['rev-parse', `${previous}^{tree}`])).trim() === tree) {
+      // Kept again: a crash may have come between the ref and its keeping (a no-op otherwise).
+      await this.#keeper?.kept(changeRef(this.#runId, changeId), previous);
+      return { commit: previous, ...(await this.describe(previous)), ...dropped };
+    }
     if (tree === (await git(this.#repo, ['rev-parse', `${this.#baseSha}^{tree}`])).trim()) {
       if (previous) await this.#deleteRef(changeId);
       return null;
