@@ -11,6 +11,7 @@ import { MIGRATIONS } from '../src/runtime/sqlite-schema.ts';
 import { PostgresStore } from '../src/runtime/postgres-store.ts';
 import { POSTGRES_MIGRATIONS } from '../src/runtime/postgres-schema.ts';
 import type { NewRun, Store } from '../src/runtime/store.ts';
+import { MAX_CHANGE_BUNDLE_BYTES } from '../src/contracts/store.ts';
 import { tempDir } from './support/repo.ts';
 import { startPostgres, type PostgresCluster } from './support/postgres.ts';
 
@@ -268,6 +269,40 @@ for (const backend of [sqlite, postgres]) {
       await assert.rejects(one.recordAgent('no-such-run', agentNo(99), undefined, { keys, usd: 100, tokens: 100 }));
       assert.deepEqual((await two.readSpend(keys.slice(0, 1)))[0], both);
       await Promise.all([one.close(), two.close()]);
+    });
+
+    test('change bundles: kept per ref across reopening, replaced when the sha moves, a no-op for the same sha, deleted, capped', async () => {
+      const location = await backend.location();
+      const store = await backend.open(location);
+      await store.createRun(newRun('r1', '2026-11-21T10:00:00Z'));
+      await store.createRun(newRun('r2', '2026-11-21T10:00:00Z'));
+      // Every byte value, NUL included: a bundle is a binary pack.
+      const bytes = Uint8Array.from({ length: 512 }, (_, i) => i % 256);
+      await store.saveChangeBundle('r1', { ref: 'refs/foreman/r1/shared', sha: 'a'.repeat(40), bundle: bytes });
+      await store.saveChangeBundle('r1', { ref: 'refs/foreman/r1/c1', sha: 'b'.repeat(40), bundle: Uint8Array.of(1) });
+      // The same ref and sha again changes nothing, whatever bytes come with it.
+      await store.saveChangeBundle('r1', { ref: 'refs/foreman/r1/c1', sha: 'b'.repeat(40), bundle: Uint8Array.of(9, 9) });
+      await store.saveChangeBundle('r2', { ref: 'refs/foreman/r2/c1', sha: 'c'.repeat(40), bundle: Uint8Array.of(2) });
+      await store.close();
+
+      const reopened = await backend.open(location);
+      const listed = await reopened.listChangeBundles('r1');
+      assert.deepEqual(listed.map((b) => [b.ref, b.sha, [...b.bundle]]), [
+        ['refs/foreman/r1/c1', 'b'.repeat(40), [1]],
+        ['refs/foreman/r1/shared', 'a'.repeat(40), [...bytes]],
+      ]);
+      // The shared worktree's snapshot moves on: its ref now holds the new commit only.
+      await reopened.saveChangeBundle('r1', { ref: 'refs/foreman/r1/shared', sha: 'd'.repeat(40), bundle: Uint8Array.of(4) });
+      await reopened.deleteChangeBundle('r1', 'refs/foreman/r1/c1');
+      assert.deepEqual((await reopened.listChangeBundles('r1')).map((b) => [b.ref, b.sha, [...b.bundle]]), [['refs/foreman/r1/shared', 'd'.repeat(40), [4]]]);
+      assert.deepEqual((await reopened.listChangeBundles('r2')).map((b) => b.ref), ['refs/foreman/r2/c1']);
+
+      await assert.rejects(reopened.saveChangeBundle('r1', { ref: 'refs/foreman/r2/c9', sha: 'e'.repeat(40), bundle: Uint8Array.of(1) }), /not a change ref of run r1/);
+      await assert.rejects(reopened.saveChangeBundle('r1', { ref: 'refs/heads/main', sha: 'e'.repeat(40), bundle: Uint8Array.of(1) }), /not a change ref of run r1/);
+      const huge = new Uint8Array(MAX_CHANGE_BUNDLE_BYTES + 1);
+      await assert.rejects(reopened.saveChangeBundle('r1', { ref: 'refs/foreman/r1/c2', sha: 'e'.repeat(40), bundle: huge }), /32\.0 MiB git bundle, over the 32\.0 MiB cap.*\.gitignore/);
+      assert.equal((await reopened.listChangeBundles('r1')).length, 1);
+      await reopened.close();
     });
 
     test('processes that open a new store at the same moment all get it (several workers or a `foreman runs` starting together)', async () => {

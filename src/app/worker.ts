@@ -203,9 +203,10 @@ export class ForemanWorker {
     const runId = entry.runId!;
     const octokit = this.#octokit(context);
     try {
-      const { workflowRoot } = resume.asked ? await fetchRunNow(context, this.#access) : await fetchRun(context, [context.headSha!, context.defaultSha!], this.#access);
+      const { clone, workflowRoot } = resume.asked ? await fetchRunNow(context, this.#access) : await fetchRun(context, [context.headSha!, context.defaultSha!], this.#access);
       const script = resume.asked ? await savedScriptNow(context, workflowDirs(workflowRoot, this.#noUserHome(), this.#o.builtinDir)) : null;
-      const request: ResumeRequest = { caps: resume.caps ?? {}, ...(script ? { script: { savedNow: script } } : {}), ...(resume.asked?.args ? { args: resume.asked.args } : {}) };
+      // This worker's clone, not the one the run started in: that may be another worker's.
+      const request: ResumeRequest = { repoDir: clone, caps: resume.caps ?? {}, ...(script ? { script: { savedNow: script } } : {}), ...(resume.asked?.args ? { args: resume.asked.args } : {}) };
       const report = this.#report(octokit, { ...context, trigger: `${context.trigger}, ${why}` }, []);
       const outcome = await this.#execute(entry.id, context, report, workflowRoot, (env) => resumeRun(runId, env, request), runId);
       await this.#ended(entry.id, outcome);

@@ -140,6 +140,32 @@ export interface AgentRecord {
   finishedAt: string;
 }
 
+/**
+ * What the run store keeps of one change ref (refs/foreman/<run>/<change>): a git bundle of the
+ * change's commits on top of the run's base, so a worker with an empty disk can fetch the change.
+ */
+export interface ChangeBundle {
+  ref: string;
+  /** The commit the ref points at; the bundle's one ref. */
+  sha: string;
+  bundle: Uint8Array;
+}
+
+/**
+ * The largest change bundle the store keeps. An agent's change is source edits, far below it; a
+ * change this large is build output or data the agent wrote into the tree.
+ */
+export const MAX_CHANGE_BUNDLE_BYTES = 32 * 1024 * 1024;
+
+/** The refusal of a bundle over `cap` bytes: what the cap is and what to do. */
+export function oversizedBundleError(ref: string, bytes: number, cap = MAX_CHANGE_BUNDLE_BYTES): Error {
+  const size = (n: number): string => (n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${n} bytes`);
+  return new Error(
+    `the commits of ${ref} make a ${size(bytes)} git bundle, over the ${size(cap)} cap on a change the run store keeps for resumes: ` +
+      'keep generated files, dependencies and data out of the change (add them to .gitignore, or have the agent delete them)',
+  );
+}
+
 export interface Store {
   createRun(run: NewRun): Promise<void>;
   getRun(id: string): Promise<RunRecord | null>;
@@ -170,6 +196,16 @@ export interface Store {
   readSpend(keys: readonly SpendKey[]): Promise<SpendTotals[]>;
   listAgents(runId: string): Promise<AgentRecord[]>;
   getAgent(runId: string, no: number): Promise<AgentRecord | null>;
+  /**
+   * Keeps a change ref's bundle for the run, replacing what the ref had; the same ref with the
+   * same sha again is a no-op. Durable when the promise resolves. Refuses a bundle over
+   * MAX_CHANGE_BUNDLE_BYTES.
+   */
+  saveChangeBundle(runId: string, bundle: ChangeBundle): Promise<void>;
+  /** Forgets a change ref's bundle (the change was discarded, or proposed and the run completed). */
+  deleteChangeBundle(runId: string, ref: string): Promise<void>;
+  /** The run's change bundles, by ref. */
+  listChangeBundles(runId: string): Promise<ChangeBundle[]>;
   /** A run is about to record agents: set up what its writes need now, not on the first one. */
   prepareWrites?(): void;
   close(): Promise<void>;

@@ -84,6 +84,14 @@ export const POSTGRES_MIGRATIONS: string[] = [
      largest_tokens BIGINT NOT NULL DEFAULT 0,
      PRIMARY KEY (scope, period)
    );`,
+  // Change commits as git bundles, so a resume on another worker, or on a wiped disk, finds them.
+  `CREATE TABLE change_bundles (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     ref TEXT NOT NULL,
+     sha TEXT NOT NULL,
+     bundle BYTEA NOT NULL,
+     PRIMARY KEY (run_id, ref)
+   );`,
 ];
 
 /** Any fixed number, the same in every Foreman: the lock's name within the database. */

@@ -3,10 +3,10 @@
 // result it records (postgres-writes.ts); the rest is rare and written directly.
 import type pg from 'pg';
 import { openPool, Queries, transaction } from './postgres-client.ts';
-import { json, toAgent, toJournalEntry, toRevision, toRun, toSpendTotals } from './store-rows.ts';
+import { checkChangeBundle, json, toAgent, toChangeBundle, toJournalEntry, toRevision, toRun, toSpendTotals } from './store-rows.ts';
 import { migratePostgres } from './postgres-schema.ts';
 import { GroupCommitter } from './postgres-writes.ts';
-import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, SpendCharge, SpendKey, SpendTotals, Store } from '../contracts/store.ts';
+import type { AgentRecord, ChangeBundle, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, SpendCharge, SpendKey, SpendTotals, Store } from '../contracts/store.ts';
 import { isProcessAlive } from './store.ts';
 
 
@@ -127,6 +127,24 @@ export class PostgresStore implements Store {
   async getAgent(runId: string, no: number): Promise<AgentRecord | null> {
     const row = await this.#db.row('SELECT * FROM agents WHERE run_id = $1 AND no = $2', [runId, no]);
     return row ? toAgent(row) : null;
+  }
+
+  /** Durable when the promise resolves: one committed statement. */
+  async saveChangeBundle(runId: string, bundle: ChangeBundle): Promise<void> {
+    checkChangeBundle(runId, bundle);
+    await this.#db.rows(
+      `INSERT INTO change_bundles (run_id, ref, sha, bundle) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (run_id, ref) DO UPDATE SET sha = EXCLUDED.sha, bundle = EXCLUDED.bundle WHERE change_bundles.sha <> EXCLUDED.sha`,
+      [runId, bundle.ref, bundle.sha, Buffer.from(bundle.bundle.buffer, bundle.bundle.byteOffset, bundle.bundle.byteLength)],
+    );
+  }
+
+  async deleteChangeBundle(runId: string, ref: string): Promise<void> {
+    await this.#db.rows('DELETE FROM change_bundles WHERE run_id = $1 AND ref = $2', [runId, ref]);
+  }
+
+  async listChangeBundles(runId: string): Promise<ChangeBundle[]> {
+    return (await this.#db.rows('SELECT ref, sha, bundle FROM change_bundles WHERE run_id = $1 ORDER BY ref COLLATE "C"', [runId])).map(toChangeBundle);
   }
 
   async close(): Promise<void> {

@@ -117,6 +117,14 @@ export const MIGRATIONS: string[] = [
      largest_tokens INTEGER NOT NULL DEFAULT 0,
      PRIMARY KEY (scope, period)
    );`,
+  // Change commits as git bundles, so a resume on another worker, or on a wiped disk, finds them.
+  `CREATE TABLE change_bundles (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     ref TEXT NOT NULL,
+     sha TEXT NOT NULL,
+     bundle BLOB NOT NULL,
+     PRIMARY KEY (run_id, ref)
+   );`,
 ];
 
 /** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */

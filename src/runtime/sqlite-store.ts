@@ -8,8 +8,8 @@ import { dirname } from 'node:path';
 import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-write-queue.ts';
 import { migrate } from './sqlite-schema.ts';
 import { openDatabase } from './sqlite-writes.ts';
-import { json, toAgent, toJournalEntry, toRevision, toRun, toSpendTotals, type Row } from './store-rows.ts';
-import type { AgentRecord, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, SpendCharge, SpendKey, SpendTotals, Store } from '../contracts/store.ts';
+import { checkChangeBundle, json, toAgent, toChangeBundle, toJournalEntry, toRevision, toRun, toSpendTotals, type Row } from './store-rows.ts';
+import type { AgentRecord, ChangeBundle, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, SpendCharge, SpendKey, SpendTotals, Store } from '../contracts/store.ts';
 import { isProcessAlive } from './store.ts';
 
 
@@ -132,6 +132,26 @@ export class SqliteStore implements Store {
   async getAgent(runId: string, no: number): Promise<AgentRecord | null> {
     const row = this.#db.prepare('SELECT * FROM agents WHERE run_id = ? AND no = ?').get(runId, no) as Row | undefined;
     return row ? toAgent(row) : null;
+  }
+
+  /** Written here, not by the writer thread: the commit (synchronous=FULL) is on disk before the caller goes on to journal. */
+  async saveChangeBundle(runId: string, bundle: ChangeBundle): Promise<void> {
+    checkChangeBundle(runId, bundle);
+    this.#db
+      .prepare(
+        `INSERT INTO change_bundles (run_id, ref, sha, bundle) VALUES (?, ?, ?, ?)
+         ON CONFLICT (run_id, ref) DO UPDATE SET sha = excluded.sha, bundle = excluded.bundle WHERE change_bundles.sha <> excluded.sha`,
+      )
+      .run(runId, bundle.ref, bundle.sha, bundle.bundle);
+  }
+
+  async deleteChangeBundle(runId: string, ref: string): Promise<void> {
+    this.#db.prepare('DELETE FROM change_bundles WHERE run_id = ? AND ref = ?').run(runId, ref);
+  }
+
+  async listChangeBundles(runId: string): Promise<ChangeBundle[]> {
+    const rows = this.#db.prepare('SELECT ref, sha, bundle FROM change_bundles WHERE run_id = ? ORDER BY ref').all(runId) as Row[];
+    return rows.map(toChangeBundle);
   }
 
   prepareWrites(): void {

@@ -1,6 +1,6 @@
 // How a stored row reads back as the store's records: SQLite and PostgreSQL keep the same columns,
 // with JSON values as text, so both stores read them alike.
-import type { AgentRecord, JournalEntry, RunRecord, RunRevision, SpendTotals } from '../contracts/store.ts';
+import { MAX_CHANGE_BUNDLE_BYTES, oversizedBundleError, type AgentRecord, type ChangeBundle, type JournalEntry, type RunRecord, type RunRevision, type SpendTotals } from '../contracts/store.ts';
 
 export type Row = Record<string, any>;
 
@@ -86,4 +86,15 @@ export function toSpendTotals(row: Row | undefined): SpendTotals {
     largestUsd: Number(row?.largest_usd ?? 0),
     largestTokens: Number(row?.largest_tokens ?? 0),
   };
+}
+
+export function toChangeBundle(row: Row): ChangeBundle {
+  // SQLite returns a BLOB as a Uint8Array, PostgreSQL a BYTEA as a Buffer (one).
+  return { ref: row.ref, sha: row.sha, bundle: row.bundle instanceof Uint8Array ? row.bundle : new Uint8Array(row.bundle) };
+}
+
+/** What both stores refuse to keep: a ref of another run, or a bundle over the cap. */
+export function checkChangeBundle(runId: string, bundle: ChangeBundle): void {
+  if (!bundle.ref.startsWith(`refs/foreman/${runId}/`)) throw new Error(`${bundle.ref} is not a change ref of run ${runId} (refs/foreman/${runId}/<change>)`);
+  if (bundle.bundle.byteLength > MAX_CHANGE_BUNDLE_BYTES) throw oversizedBundleError(bundle.ref, bundle.bundle.byteLength);
 }

@@ -24,6 +24,7 @@ import { validateScript, type WorkflowMeta } from '../workflows/validate.ts';
 import type { Proposer } from '../contracts/ports.ts';
 import { BranchProposer } from '../workspace/branch-proposer.ts';
 import { createRunWorkspace } from './workspace.ts';
+import { restoreRunChanges, storeKeeper } from './kept-changes.ts';
 import { loadAgentContext } from './agent-context.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 import { webSettings } from '../agents/web-tools.ts';
@@ -229,6 +230,12 @@ export interface ResumeRequest {
   script?: { ref: string; typedPath: boolean } | RequestedScript | { savedNow: RequestedScript };
   /** New args (wrapped, so that "no args" can be a value too). */
   args?: { value: unknown };
+  /**
+   * The repository to run in instead of the one the run started in: a clone on this worker (the
+   * App's cache), when the run began on another worker or this one's disk was wiped. Its change
+   * refs are restored there from the run store.
+   */
+  repoDir?: string;
 }
 
 /**
@@ -239,8 +246,9 @@ export interface ResumeRequest {
 export async function resumeRun(runId: string, given: ServiceEnv, request: ResumeRequest = {}): Promise<RunOutcome> {
   const store = given.store ?? openStore(given.home);
   try {
-    const run = await store.getRun(runId);
-    if (!run) throw new UnknownRunError(`no run ${runId} in ${storeFile(given.home)}: \`foreman runs\` lists the runs there`);
+    const stored = await store.getRun(runId);
+    if (!stored) throw new UnknownRunError(`no run ${runId} in ${storeFile(given.home)}: \`foreman runs\` lists the runs there`);
+    const run: RunRecord = request.repoDir === undefined ? stored : { ...stored, repoDir: await repositoryRoot(request.repoDir) };
     // Saved workflows (--script, workflow(name)) are looked up from where the run works, as its
     // agent types and memory are, wherever the resume is typed.
     const env: ServiceEnv = given.workflowRoot === undefined ? { ...given, workflowsFrom: join(run.repoDir, run.options.workDir ?? '') } : given;
@@ -320,12 +328,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   const ledger = new ProcessLedger(processLedgerDir(env.home));
   const sandbox = env.sandbox ?? detectSandbox({ hide: [env.home] });
   ledger.reapOrphans();
-  await pruneStaleWorktrees(run.repoDir, env.home, async (id) => {
-    if (id === run.id) return false;
-    const other = await store.getRun(id);
-    return other !== null && isRunLive(other);
-  });
-  const agentRoot = await openSharedWorktree(run.repoDir, run.baseSha, env.home, run.id);
+  const agentRoot = await openRunCheckout(store, run, env.home, edited !== null);
   const agentsWrite = plainAgentsWrite(config, script.meta, run.options, env);
   await warm;
   try {
@@ -366,6 +369,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       sandbox,
       secrets: held,
       sharedRoot: agentRoot,
+      keeper: storeKeeper(store, run),
       ...(env.untrusted ? { refusal: env.untrusted } : {}),
     });
     return await executeRun(
@@ -384,6 +388,21 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
   } finally {
     await removeRunWorktrees(run.repoDir, env.home, run.id);
   }
+}
+
+/**
+ * The run's shared worktree (the plain agents' root), once the worktrees no live run holds are
+ * gone and, for a resume, the run's change refs are back in this clone: before anything reads
+ * one, since the clone may never have had them (another worker's run) or lost them.
+ */
+async function openRunCheckout(store: Store, run: RunRecord, home: string, resumed: boolean): Promise<string> {
+  if (resumed) await restoreRunChanges(store, run);
+  await pruneStaleWorktrees(run.repoDir, home, async (id) => {
+    if (id === run.id) return false;
+    const other = await store.getRun(id);
+    return other !== null && isRunLive(other);
+  });
+  return openSharedWorktree(run.repoDir, run.baseSha, home, run.id);
 }
 
 /** Where a run's workflow names are looked up: the App's extracted workflows, else the repository from where the CLI ran. */

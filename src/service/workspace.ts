@@ -5,7 +5,7 @@ import { urlsIn } from '../report/inert-markdown.ts';
 import { proposalBranch, proposalBranchPrefix, renderCommitMessage, renderProposalBody } from '../report/proposal.ts';
 import type { ChangeWorkspace, Proposer } from '../contracts/ports.ts';
 import { SHARED_CHANGE_ID, type ChangeSnapshot } from '../contracts/ports.ts';
-import { ChangeWorktrees } from '../workspace/changes.ts';
+import { ChangeWorktrees, type ChangeKeeper } from '../workspace/changes.ts';
 import { git } from '../workspace/git.ts';
 import { createGateRunner, type GateSlots, planGate } from '../workspace/gate.ts';
 import type { SandboxChoice } from '../workspace/sandbox.ts';
@@ -29,6 +29,8 @@ export interface RunWorkspaceOptions {
   refusal?: string;
   /** The run's shared worktree (the plain agents' root), which snapshotShared commits. */
   sharedRoot?: string;
+  /** Where every change ref the run writes is kept beyond this clone (the run store). */
+  keeper?: ChangeKeeper;
 }
 
 export const DEFAULT_GATE_TIMEOUT_MS = CONFIG_DEFAULTS.gate.timeoutMs;

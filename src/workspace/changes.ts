@@ -68,17 +68,43 @@ async function removeInside(dir: string, path: string): Promise<void> {
   await rm(join(dir, path), { force: true });
 }
 
+/**
+ * Told of every change ref this run writes or deletes, so the refs can be kept beyond this clone
+ * (the run store's bundles). `kept` resolves once the commit is safe: callers journal after it.
+ */
+export interface ChangeKeeper {
+  kept(ref: string, commit: string): Promise<void>;
+  /** Called before the ref goes: a crash in between leaves the ref here, never the copy alone. */
+  dropped(ref: string): Promise<void>;
+}
+
 export class ChangeWorktrees {
   readonly #repo: string;
   readonly #home: string;
   readonly #runId: string;
   readonly #baseSha: string;
+  readonly #keeper: ChangeKeeper | undefined;
 
-  constructor(options: { repo: string; home: string; runId: string; baseSha: string }) {
+  constructor(options: { repo: string; home: string; runId: string; baseSha: string; keeper?: ChangeKeeper }) {
     this.#repo = options.repo;
     this.#home = options.home;
     this.#runId = options.runId;
     this.#baseSha = options.baseSha;
+    this.#keeper = options.keeper;
+  }
+
+  /** Points the change's ref at `commit`, and keeps it (see ChangeKeeper) before returning. */
+  async #setRef(changeId: string, commit: string): Promise<void> {
+    const ref = changeRef(this.#runId, changeId);
+    await git(this.#repo, ['update-ref', ref, commit]);
+    await this.#keeper?.kept(ref, commit);
+  }
+
+  async #deleteRef(changeId: string): Promise<void> {
+    const ref = changeRef(this.#runId, changeId);
+    await this.#keeper?.dropped(ref);
+    // Already gone (a discard cut short, then resumed) is gone.
+    await git(this.#repo, ['update-ref', '-d', ref]).catch(() => undefined);
   }
 
   dirOf(changeId: string): string {
@@ -107,7 +133,7 @@ export class ChangeWorktrees {
     const baseTree = (await git(this.#repo, ['rev-parse', `${this.#baseSha}^{tree}`])).trim();
     if (tree === baseTree) return null;
     const commit = (await git(dir, [...IDENTITY, 'commit-tree', tree, '-p', this.#baseSha, '-m', message])).trim();
-    await git(this.#repo, ['update-ref', changeRef(this.#runId, changeId), commit]);
+    await this.#setRef(changeId, commit);
     // The worktree now sits on the change commit, so reviewers and the gate see exactly it.
     await git(dir, ['reset', '--quiet', '--soft', commit]);
     return { commit, ...(await this.describe(commit)), ...(leftOut.length > 0 ? { leftOut } : {}) };
@@ -136,13 +162,17 @@ export class ChangeWorktrees {
     }
     const dropped = leftOut.length > 0 ? { leftOut } : {};
     const previous = await this.commitOf(changeId);
-    if (previous && (await git(this.#repo, ['rev-parse', `${previous}^{tree}`])).trim() === tree) return { commit: previous, ...(await this.describe(previous)), ...dropped };
+    if (previous && (await git(this.#repo, ['rev-parse', `${previous}^{tree}`])).trim() === tree) {
+      // Kept again: a crash may have come between the ref and its keeping (a no-op otherwise).
+      await this.#keeper?.kept(changeRef(this.#runId, changeId), previous);
+      return { commit: previous, ...(await this.describe(previous)), ...dropped };
+    }
     if (tree === (await git(this.#repo, ['rev-parse', `${this.#baseSha}^{tree}`])).trim()) {
-      if (previous) await git(this.#repo, ['update-ref', '-d', changeRef(this.#runId, changeId)]);
+      if (previous) await this.#deleteRef(changeId);
       return null;
     }
     const commit = (await git(dir, [...IDENTITY, 'commit-tree', tree, '-p', this.#baseSha, '-m', message])).trim();
-    await git(this.#repo, ['update-ref', changeRef(this.#runId, changeId), commit]);
+    await this.#setRef(changeId, commit);
     return { commit, ...(await this.describe(commit)), ...dropped };
   }
 
@@ -150,7 +180,7 @@ export class ChangeWorktrees {
   async nameByContent(prefix: string, commit: string): Promise<string> {
     const tree = (await git(this.#repo, ['rev-parse', `${commit}^{tree}`])).trim();
     const id = `${prefix}-${tree.slice(0, 10)}`;
-    await git(this.#repo, ['update-ref', changeRef(this.#runId, id), commit]);
+    await this.#setRef(id, commit);
     return id;
   }
 
@@ -203,7 +233,7 @@ export class ChangeWorktrees {
   /** Removes the worktree and the ref: the change is gone for good. */
   async discard(changeId: string): Promise<void> {
     await this.close(changeId);
-    await git(this.#repo, ['update-ref', '-d', changeRef(this.#runId, changeId)]).catch(() => undefined);
+    await this.#deleteRef(changeId);
   }
 
   async #removeWorktree(dir: string): Promise<void> {
