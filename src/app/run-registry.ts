@@ -64,18 +64,27 @@ export interface GitHubRunEntry {
 export type BeginOutcome = { begun: GitHubRunEntry } | { again: GitHubRunEntry } | { busy: GitHubRunEntry };
 
 export interface RunRegistry {
-  /** Registers an active run for the context's issue, unless one is active there already. */
+  /**
+   * Registers an active run for the context's issue, unless one is active there already. A job
+   * begun before (`job.key`) is `again`: its entry becomes the caller's, active or not, since the
+   * caller holds the job's claim now.
+   */
   begin(context: GitHubRunContext, job: { key: string; holder: string }): Promise<BeginOutcome>;
   /** The run id, once the service has created the run. */
   attach(id: number, runId: string): Promise<void>;
-  update(id: number, context: GitHubRunContext): Promise<void>;
+  /**
+   * Holder fencing: with `holder`, update and end change the entry only while that holder holds it,
+   * so a worker whose job another worker claimed again cannot overwrite or end the run that worker
+   * now carries. Without it (an operator's tool) they always apply.
+   */
+  update(id: number, context: GitHubRunContext, holder?: string): Promise<void>;
   /** A finished run becomes active again (resume), unless another is active on its issue. */
   reactivate(runId: string, holder: string): Promise<BeginOutcome | null>;
   /** The active runs of holders that are gone (a worker that died) become interrupted. */
   interrupt(holderPrefix: string): Promise<number>;
   /** The holders of active runs. */
   holders(): Promise<string[]>;
-  end(id: number, status: string): Promise<void>;
+  end(id: number, status: string, holder?: string): Promise<void>;
   /** Marks an active run for stopping; false when it is not active. */
   requestStop(runId: string): Promise<boolean>;
   get(runId: string): Promise<GitHubRunEntry | null>;
@@ -108,6 +117,13 @@ export class SqliteRunRegistry implements RunRegistry {
     const repo = `${context.owner}/${context.repo}`;
     const earlier = this.#sql.get('SELECT * FROM github_runs WHERE job_key = ?').get(job.key) as Row | undefined;
     if (earlier) {
+      if (earlier.state === 'active') {
+        // This job's run is still active: whoever held it lost the job (its lease lapsed, or it
+        // died) and the caller has claimed it again, so the run is the caller's to carry on. Its
+        // earlier holder's update and end no longer apply (holder fencing).
+        this.#sql.get('UPDATE github_runs SET holder = ?, updated_at = ? WHERE id = ?').run(job.holder, new Date().toISOString(), earlier.id);
+        return { again: (await this.byId(Number(earlier.id)))! };
+      }
       const again = await this.#activate(toEntry(earlier), job.holder);
       return 'begun' in again ? { again: again.begun } : again;
     }
@@ -128,8 +144,8 @@ export class SqliteRunRegistry implements RunRegistry {
     this.#sql.get('UPDATE github_runs SET run_id = ?, updated_at = ? WHERE id = ?').run(runId, new Date().toISOString(), id);
   }
 
-  async update(id: number, context: GitHubRunContext): Promise<void> {
-    this.#sql.get('UPDATE github_runs SET context = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(context), new Date().toISOString(), id);
+  async update(id: number, context: GitHubRunContext, holder?: string): Promise<void> {
+    this.#sql.get('UPDATE github_runs SET context = ?, updated_at = ? WHERE id = ? AND (? IS NULL OR holder = ?)').run(JSON.stringify(context), new Date().toISOString(), id, holder ?? null, holder ?? null);
   }
 
   async reactivate(runId: string, holder: string): Promise<BeginOutcome | null> {
@@ -155,8 +171,8 @@ export class SqliteRunRegistry implements RunRegistry {
     return Number(result.changes);
   }
 
-  async end(id: number, status: string): Promise<void> {
-    this.#sql.get(`UPDATE github_runs SET state = 'done', status = ?, updated_at = ? WHERE id = ?`).run(status, new Date().toISOString(), id);
+  async end(id: number, status: string, holder?: string): Promise<void> {
+    this.#sql.get(`UPDATE github_runs SET state = 'done', status = ?, updated_at = ? WHERE id = ? AND (? IS NULL OR holder = ?)`).run(status, new Date().toISOString(), id, holder ?? null, holder ?? null);
   }
 
   async holders(): Promise<string[]> {
