@@ -132,3 +132,20 @@ test("the registry fences update and end by holder: a job claimed again makes it
   assert.deepEqual([entry.state, entry.status, entry.context.trigger], ['done', 'completed', 'theirs']);
   await registry.close();
 });
+
+test('a resume job claimed again takes over the run its lost claim reactivated; another resume of an active run is still busy', async () => {
+  const registry = new SqliteRunRegistry(join(tempDir(), 'foreman.db'));
+  const begun = await registry.begin(CONTEXT, { key: 'start', holder: HOLDER });
+  assert.ok('begun' in begun);
+  await registry.attach(begun.begun.id, 'run-1');
+  await registry.end(begun.begun.id, 'stopped', HOLDER);
+  assert.ok('begun' in (await registry.reactivate('run-1', HOLDER, 'resume:run-1:a'))!);
+  // That claim lapsed; another worker claimed the same resume job.
+  const again = (await registry.reactivate('run-1', OTHER, 'resume:run-1:a'))!;
+  assert.ok('begun' in again, 'the same job, claimed again: not busy');
+  await registry.end(begun.begun.id, 'interrupted', HOLDER);
+  assert.equal((await registry.byId(begun.begun.id))!.state, 'active', 'the stale holder did not end it');
+  // Someone else asking to resume the active run is answered busy, as before.
+  assert.ok('busy' in (await registry.reactivate('run-1', OTHER, 'resume:run-1:b'))!);
+  await registry.close();
+});

@@ -78,8 +78,12 @@ export interface RunRegistry {
    * now carries. Without it (an operator's tool) they always apply.
    */
   update(id: number, context: GitHubRunContext, holder?: string): Promise<void>;
-  /** A finished run becomes active again (resume), unless another is active on its issue. */
-  reactivate(runId: string, holder: string): Promise<BeginOutcome | null>;
+  /**
+   * A finished run becomes active again (resume), unless another is active on its issue. With
+   * `jobKey` (the resume job's key) the entry remembers that job, so when the job is claimed again
+   * after its holder lost it, the still active entry is the caller's (not busy).
+   */
+  reactivate(runId: string, holder: string, jobKey?: string): Promise<BeginOutcome | null>;
   /** The active runs of holders that are gone (a worker that died) become interrupted. */
   interrupt(holderPrefix: string): Promise<number>;
   /** The holders of active runs. */
@@ -117,13 +121,7 @@ export class SqliteRunRegistry implements RunRegistry {
     const repo = `${context.owner}/${context.repo}`;
     const earlier = this.#sql.get('SELECT * FROM github_runs WHERE job_key = ?').get(job.key) as Row | undefined;
     if (earlier) {
-      if (earlier.state === 'active') {
-        // This job's run is still active: whoever held it lost the job (its lease lapsed, or it
-        // died) and the caller has claimed it again, so the run is the caller's to carry on. Its
-        // earlier holder's update and end no longer apply (holder fencing).
-        this.#sql.get('UPDATE github_runs SET holder = ?, updated_at = ? WHERE id = ?').run(job.holder, new Date().toISOString(), earlier.id);
-        return { again: (await this.byId(Number(earlier.id)))! };
-      }
+      if (earlier.state === 'active') return { again: await this.#takeOver(Number(earlier.id), job.holder) };
       const again = await this.#activate(toEntry(earlier), job.holder);
       return 'begun' in again ? { again: again.begun } : again;
     }
@@ -148,15 +146,29 @@ export class SqliteRunRegistry implements RunRegistry {
     this.#sql.get('UPDATE github_runs SET context = ?, updated_at = ? WHERE id = ? AND (? IS NULL OR holder = ?)').run(JSON.stringify(context), new Date().toISOString(), id, holder ?? null, holder ?? null);
   }
 
-  async reactivate(runId: string, holder: string): Promise<BeginOutcome | null> {
-    const entry = await this.get(runId);
-    return entry ? this.#activate(entry, holder) : null;
+  async reactivate(runId: string, holder: string, jobKey?: string): Promise<BeginOutcome | null> {
+    const row = this.#sql.get('SELECT * FROM github_runs WHERE run_id = ?').get(runId) as Row | undefined;
+    if (!row) return null;
+    if (row.state === 'active' && jobKey !== undefined && row.job_key === jobKey) return { begun: await this.#takeOver(Number(row.id), holder) };
+    return this.#activate(toEntry(row), holder, jobKey);
   }
 
-  async #activate(entry: GitHubRunEntry, holder: string): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry }> {
+  /**
+   * The job that activated this entry was claimed again: whoever held it lost the job (its lease
+   * lapsed, or it died), so the run is the new holder's to carry on, and its earlier holder's
+   * update and end no longer apply (holder fencing).
+   */
+  async #takeOver(id: number, holder: string): Promise<GitHubRunEntry> {
+    this.#sql.get('UPDATE github_runs SET holder = ?, updated_at = ? WHERE id = ?').run(holder, new Date().toISOString(), id);
+    return (await this.byId(id))!;
+  }
+
+  async #activate(entry: GitHubRunEntry, holder: string, jobKey?: string): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry }> {
     if (entry.state === 'active') return { busy: entry };
     try {
-      this.#sql.get(`UPDATE github_runs SET state = 'active', status = NULL, stop_requested = 0, holder = ?, updated_at = ? WHERE id = ?`).run(holder, new Date().toISOString(), entry.id);
+      this.#sql
+        .get(`UPDATE github_runs SET state = 'active', status = NULL, stop_requested = 0, holder = ?, job_key = COALESCE(?, job_key), updated_at = ? WHERE id = ?`)
+        .run(holder, jobKey ?? null, new Date().toISOString(), entry.id);
     } catch (error) {
       if (!/UNIQUE/.test((error as Error).message)) throw error;
       return { busy: (await this.#active(entry.repo, entry.issueNumber))! };

@@ -116,7 +116,7 @@ export class ForemanWorker {
     try {
       if (job.kind === 'start') await this.#start(job.payload, job.key, lease);
       else if (job.kind === 'save') await this.#save(job.payload, lease);
-      else await this.#resume(job.payload, lease);
+      else await this.#resume(job.payload, job.key, lease);
       // The worker that claimed it again settles it: finishing here would settle its claim's work.
       if (lease.current()) await this.#o.queue.finish(job);
     } catch (error) {
@@ -194,10 +194,10 @@ export class ForemanWorker {
     }
   }
 
-  async #resume(job: ResumeJob, lease: JobLease): Promise<void> {
+  async #resume(job: ResumeJob, key: string, lease: JobLease): Promise<void> {
     const known = await this.#o.registry.get(job.runId);
     if (!known) throw new Error(`run ${job.runId} was not started from GitHub here`);
-    const again = await this.#o.registry.reactivate(job.runId, this.#o.holder);
+    const again = await this.#o.registry.reactivate(job.runId, this.#o.holder, key);
     if (!again) throw new Error(`run ${job.runId} is gone`);
     if ('busy' in again) {
       await this.#say(this.#octokit(known.context, lease), known.context, busyMessage(again.busy));
