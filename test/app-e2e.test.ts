@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { openStore } from '../src/service/runs.ts';
 import nock from 'nock';
 import { asksForVerdict, isWriteAgent, startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
-import { API, prComment, startApp, type AppHarness } from './support/github-app.ts';
+import { API, prComment, startApp, storedRun as storedRunIn, type AppHarness } from './support/github-app.ts';
 import { detectSandbox, type Sandbox, type SandboxUnavailable } from '../src/workspace/sandbox.ts';
 import { fakeRestApi, intakeReads, INSTALLATION_TOKEN, pullRequest, startRemote, type Remote } from './support/github-remote.ts';
 
@@ -227,14 +227,7 @@ test('/workflow on a pull request: checks per phase, a progress comment edited i
 });
 
 /** A run's row in the store the worker shares. */
-async function storedRun(w: World, runId: string) {
-  const store = openStore(w.h.home);
-  try {
-    return (await store.getRun(runId))!;
-  } finally {
-    await store.close();
-  }
-}
+const storedRun = (w: World, runId: string) => storedRunIn(w.h.home, runId);
 
 const doneRun = (w: World, status?: string) =>
   until(`the run to end${status ? ` ${status}` : ''}`, async () => {

@@ -64,18 +64,31 @@ export interface GitHubRunEntry {
 export type BeginOutcome = { begun: GitHubRunEntry } | { again: GitHubRunEntry } | { busy: GitHubRunEntry };
 
 export interface RunRegistry {
-  /** Registers an active run for the context's issue, unless one is active there already. */
+  /**
+   * Registers an active run for the context's issue, unless one is active there already. A job
+   * begun before (`job.key`) is `again`: its entry becomes the caller's, active or not, since the
+   * caller holds the job's claim now.
+   */
   begin(context: GitHubRunContext, job: { key: string; holder: string }): Promise<BeginOutcome>;
   /** The run id, once the service has created the run. */
   attach(id: number, runId: string): Promise<void>;
-  update(id: number, context: GitHubRunContext): Promise<void>;
-  /** A finished run becomes active again (resume), unless another is active on its issue. */
-  reactivate(runId: string, holder: string): Promise<BeginOutcome | null>;
+  /**
+   * Holder fencing: with `holder`, update and end change the entry only while that holder holds it,
+   * so a worker whose job another worker claimed again cannot overwrite or end the run that worker
+   * now carries. Without it (an operator's tool) they always apply.
+   */
+  update(id: number, context: GitHubRunContext, holder?: string): Promise<void>;
+  /**
+   * A finished run becomes active again (resume), unless another is active on its issue. With
+   * `jobKey` (the resume job's key) the entry remembers that job, so when the job is claimed again
+   * after its holder lost it, the still active entry is the caller's (not busy).
+   */
+  reactivate(runId: string, holder: string, jobKey?: string): Promise<BeginOutcome | null>;
   /** The active runs of holders that are gone (a worker that died) become interrupted. */
   interrupt(holderPrefix: string): Promise<number>;
   /** The holders of active runs. */
   holders(): Promise<string[]>;
-  end(id: number, status: string): Promise<void>;
+  end(id: number, status: string, holder?: string): Promise<void>;
   /** Marks an active run for stopping; false when it is not active. */
   requestStop(runId: string): Promise<boolean>;
   get(runId: string): Promise<GitHubRunEntry | null>;
@@ -108,6 +121,7 @@ export class SqliteRunRegistry implements RunRegistry {
     const repo = `${context.owner}/${context.repo}`;
     const earlier = this.#sql.get('SELECT * FROM github_runs WHERE job_key = ?').get(job.key) as Row | undefined;
     if (earlier) {
+      if (earlier.state === 'active') return { again: await this.#takeOver(Number(earlier.id), job.holder) };
       const again = await this.#activate(toEntry(earlier), job.holder);
       return 'begun' in again ? { again: again.begun } : again;
     }
@@ -128,19 +142,33 @@ export class SqliteRunRegistry implements RunRegistry {
     this.#sql.get('UPDATE github_runs SET run_id = ?, updated_at = ? WHERE id = ?').run(runId, new Date().toISOString(), id);
   }
 
-  async update(id: number, context: GitHubRunContext): Promise<void> {
-    this.#sql.get('UPDATE github_runs SET context = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(context), new Date().toISOString(), id);
+  async update(id: number, context: GitHubRunContext, holder?: string): Promise<void> {
+    this.#sql.get('UPDATE github_runs SET context = ?, updated_at = ? WHERE id = ? AND (? IS NULL OR holder = ?)').run(JSON.stringify(context), new Date().toISOString(), id, holder ?? null, holder ?? null);
   }
 
-  async reactivate(runId: string, holder: string): Promise<BeginOutcome | null> {
-    const entry = await this.get(runId);
-    return entry ? this.#activate(entry, holder) : null;
+  async reactivate(runId: string, holder: string, jobKey?: string): Promise<BeginOutcome | null> {
+    const row = this.#sql.get('SELECT * FROM github_runs WHERE run_id = ?').get(runId) as Row | undefined;
+    if (!row) return null;
+    if (row.state === 'active' && jobKey !== undefined && row.job_key === jobKey) return { begun: await this.#takeOver(Number(row.id), holder) };
+    return this.#activate(toEntry(row), holder, jobKey);
   }
 
-  async #activate(entry: GitHubRunEntry, holder: string): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry }> {
+  /**
+   * The job that activated this entry was claimed again: whoever held it lost the job (its lease
+   * lapsed, or it died), so the run is the new holder's to carry on, and its earlier holder's
+   * update and end no longer apply (holder fencing).
+   */
+  async #takeOver(id: number, holder: string): Promise<GitHubRunEntry> {
+    this.#sql.get('UPDATE github_runs SET holder = ?, updated_at = ? WHERE id = ?').run(holder, new Date().toISOString(), id);
+    return (await this.byId(id))!;
+  }
+
+  async #activate(entry: GitHubRunEntry, holder: string, jobKey?: string): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry }> {
     if (entry.state === 'active') return { busy: entry };
     try {
-      this.#sql.get(`UPDATE github_runs SET state = 'active', status = NULL, stop_requested = 0, holder = ?, updated_at = ? WHERE id = ?`).run(holder, new Date().toISOString(), entry.id);
+      this.#sql
+        .get(`UPDATE github_runs SET state = 'active', status = NULL, stop_requested = 0, holder = ?, job_key = COALESCE(?, job_key), updated_at = ? WHERE id = ?`)
+        .run(holder, jobKey ?? null, new Date().toISOString(), entry.id);
     } catch (error) {
       if (!/UNIQUE/.test((error as Error).message)) throw error;
       return { busy: (await this.#active(entry.repo, entry.issueNumber))! };
@@ -155,8 +183,8 @@ export class SqliteRunRegistry implements RunRegistry {
     return Number(result.changes);
   }
 
-  async end(id: number, status: string): Promise<void> {
-    this.#sql.get(`UPDATE github_runs SET state = 'done', status = ?, updated_at = ? WHERE id = ?`).run(status, new Date().toISOString(), id);
+  async end(id: number, status: string, holder?: string): Promise<void> {
+    this.#sql.get(`UPDATE github_runs SET state = 'done', status = ?, updated_at = ? WHERE id = ? AND (? IS NULL OR holder = ?)`).run(status, new Date().toISOString(), id, holder ?? null, holder ?? null);
   }
 
   async holders(): Promise<string[]> {

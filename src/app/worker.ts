@@ -23,6 +23,7 @@ import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegist
 import { planComment } from '../report/plan-comment.ts';
 import { saveWorkflow } from './saved-workflows.ts';
 import { ClaimLoop } from './claim-loop.ts';
+import { fenceWrites, JobLease, LeaseLostError } from './job-lease.ts';
 import { fetchRun, fetchRunNow, prepareRun, type CloneAccess } from './run-preparation.ts';
 import { needsApproval, savedScriptNow, scriptForRun } from './run-script.ts';
 import { pollStopRequests } from './stop-poll.ts';
@@ -63,6 +64,8 @@ export interface WorkerOptions {
   /** How often a running run looks for a stop request (default 1 s). */
   stopPollMs?: number;
   reportIntervalMs?: number;
+  /** How often a claimed job's lease is renewed (default: a third of the queue's lease; 10 s when claims do not expire). */
+  leaseHeartbeatMs?: number;
 }
 
 type Rest = InstanceType<typeof ProbotOctokit>;
@@ -106,12 +109,18 @@ export class ForemanWorker {
   }
 
   async #handle(job: WorkerJob): Promise<void> {
+    const lease = new JobLease(this.#o.queue, job, {
+      ...(this.#o.leaseHeartbeatMs !== undefined ? { periodMs: this.#o.leaseHeartbeatMs } : {}),
+      onLost: (error) => this.#o.log.warn({ job: job.id, kind: job.kind, err: error }, 'lease lost: the job is another worker\'s now, this one stops it and writes nothing more for it'),
+    });
     try {
-      if (job.kind === 'start') await this.#start(job.payload, job.key);
-      else if (job.kind === 'save') await this.#save(job.payload);
-      else await this.#resume(job.payload);
-      await this.#o.queue.finish(job);
+      if (job.kind === 'start') await this.#start(job.payload, job.key, lease);
+      else if (job.kind === 'save') await this.#save(job.payload, lease);
+      else await this.#resume(job.payload, job.key, lease);
+      // The worker that claimed it again settles it: finishing here would settle its claim's work.
+      if (lease.current()) await this.#o.queue.finish(job);
     } catch (error) {
+      if (!lease.current()) return;
       if (error instanceof ShutDown) {
         // Back in line: the next worker resumes the run from its journal (registry.begin's `again`).
         await this.#o.queue.release(job);
@@ -119,25 +128,29 @@ export class ForemanWorker {
       }
       this.#o.log.error({ job: job.id, kind: job.kind, err: error }, 'worker job failed');
       await this.#o.queue.finish(job, error instanceof Error ? error.message : String(error));
+    } finally {
+      lease.stop();
     }
   }
 
-  #octokit(context: GitHubRunContext): Rest {
+  /** An Octokit for one job's GitHub calls: each write first checks that the job's lease is still this worker's. */
+  #octokit(context: GitHubRunContext, lease: JobLease): Rest {
     const Octokit = this.#o.Octokit ?? ProbotOctokit;
-    return new Octokit({
+    const octokit = new Octokit({
       authStrategy: tokenSourceAuth,
       auth: { tokens: this.#o.tokens, installationId: context.installationId, repository: context.repo },
       baseUrl: this.#o.apiUrl,
     } as any);
+    return fenceWrites(octokit, lease);
   }
 
   async #token(context: GitHubRunContext): Promise<string> {
     return (await this.#o.tokens.installationToken(context.installationId, context.repo)).token;
   }
 
-  async #start(job: StartJob, key: string): Promise<void> {
-    const { registry } = this.#o;
-    const octokit = this.#octokit(job.context);
+  async #start(job: StartJob, key: string, lease: JobLease): Promise<void> {
+    const { registry, holder } = this.#o;
+    const octokit = this.#octokit(job.context, lease);
     const begun = await registry.begin(job.context, { key, holder: this.#o.holder });
     if ('busy' in begun) {
       await this.#say(octokit, job.context, busyMessage(begun.busy));
@@ -145,7 +158,7 @@ export class ForemanWorker {
     }
     if ('again' in begun && begun.again.runId) {
       // A worker died with this job in hand after the run existed: resume it, finished agents stay paid for.
-      await this.#continue(begun.again, 'the worker restarted');
+      await this.#continue(begun.again, 'the worker restarted', lease);
       return;
     }
     const entry = 'again' in begun ? begun.again : begun.begun;
@@ -157,23 +170,23 @@ export class ForemanWorker {
       const prepared = await prepareRun(octokit, context, job, this.#access);
       Object.assign(context, prepared.context);
       this.#o.log.info({ repo, head: context.headSha, fork: context.fork }, 'repository ready');
-      await registry.update(entry.id, context);
+      await registry.update(entry.id, context, holder);
       const dirs = workflowDirs(prepared.workflowRoot, this.#noUserHome(), this.#o.builtinDir);
       const script = await scriptForRun(context, dirs, this.#o.home, this.#o.anthropic);
       const validated = validateScript(script.source, script.file);
       const generated = script.origin === 'generated';
       if (needsApproval(context, script)) {
-        await this.#askForApproval(entry.id, context, validated, generated ? { source: script.source, file: script.file } : null);
+        await this.#askForApproval(entry.id, context, validated, generated ? { source: script.source, file: script.file } : null, lease);
         return;
       }
       report = this.#report(octokit, context, (validated.meta.phases ?? []).map((p) => p.title));
       const args = context.args ?? prepared.pullRequestArgs;
       const request = { ref: context.workflow, args, repoDir: prepared.clone, base: context.headSha!, ...(generated ? { script: { source: script.source, file: script.file } } : {}) };
-      const outcome = await this.#execute(entry.id, context, report, prepared.workflowRoot, (env) => startRun(request, env));
+      const outcome = await this.#execute(entry.id, context, report, prepared.workflowRoot, lease, (env) => startRun(request, env));
       await this.#ended(entry.id, outcome);
     } catch (error) {
-      if (error instanceof ShutDown) throw error;
-      await registry.end(entry.id, 'failed');
+      if (handedOn(error, lease)) throw error;
+      await registry.end(entry.id, 'failed', holder);
       const reason = this.#publicReason(error);
       if (report) await report.failedToStart(reason);
       else await this.#say(octokit, context, `Foreman could not start ${inlineCode(context.workflow)}: ${reason}`);
@@ -181,16 +194,16 @@ export class ForemanWorker {
     }
   }
 
-  async #resume(job: ResumeJob): Promise<void> {
+  async #resume(job: ResumeJob, key: string, lease: JobLease): Promise<void> {
     const known = await this.#o.registry.get(job.runId);
     if (!known) throw new Error(`run ${job.runId} was not started from GitHub here`);
-    const again = await this.#o.registry.reactivate(job.runId, this.#o.holder);
+    const again = await this.#o.registry.reactivate(job.runId, this.#o.holder, key);
     if (!again) throw new Error(`run ${job.runId} is gone`);
     if ('busy' in again) {
-      await this.#say(this.#octokit(known.context), known.context, busyMessage(again.busy));
+      await this.#say(this.#octokit(known.context, lease), known.context, busyMessage(again.busy));
       return;
     }
-    await this.#continue('begun' in again ? again.begun : again.again, `resumed by @${job.by}`, { caps: job.caps ?? {}, asked: job });
+    await this.#continue('begun' in again ? again.begun : again.again, `resumed by @${job.by}`, lease, { caps: job.caps ?? {}, asked: job });
   }
 
   /**
@@ -198,39 +211,39 @@ export class ForemanWorker {
    * `asked` for runs the saved workflow as the default branch has it now (an edited script replays
    * the calls that still match), with their new args if any; a worker's restart runs what it ran.
    */
-  async #continue(entry: GitHubRunEntry, why: string, resume: { caps?: RunCaps; asked?: ResumeJob } = {}): Promise<void> {
+  async #continue(entry: GitHubRunEntry, why: string, lease: JobLease, resume: { caps?: RunCaps; asked?: ResumeJob } = {}): Promise<void> {
     const context = entry.context;
     const runId = entry.runId!;
-    const octokit = this.#octokit(context);
+    const octokit = this.#octokit(context, lease);
     try {
       const { clone, workflowRoot } = resume.asked ? await fetchRunNow(context, this.#access) : await fetchRun(context, [context.headSha!, context.defaultSha!], this.#access);
       const script = resume.asked ? await savedScriptNow(context, workflowDirs(workflowRoot, this.#noUserHome(), this.#o.builtinDir)) : null;
       // This worker's clone, not the one the run started in: that may be another worker's.
       const request: ResumeRequest = { repoDir: clone, caps: resume.caps ?? {}, ...(script ? { script: { savedNow: script } } : {}), ...(resume.asked?.args ? { args: resume.asked.args } : {}) };
       const report = this.#report(octokit, { ...context, trigger: `${context.trigger}, ${why}` }, []);
-      const outcome = await this.#execute(entry.id, context, report, workflowRoot, (env) => resumeRun(runId, env, request), runId);
+      const outcome = await this.#execute(entry.id, context, report, workflowRoot, lease, (env) => resumeRun(runId, env, request), runId);
       await this.#ended(entry.id, outcome);
     } catch (error) {
-      if (error instanceof ShutDown) throw error;
-      await this.#o.registry.end(entry.id, 'failed');
+      if (handedOn(error, lease)) throw error;
+      await this.#o.registry.end(entry.id, 'failed', this.#o.holder);
       await this.#say(octokit, context, `Foreman could not resume run \`${runId}\`: ${this.#publicReason(error)}`);
     }
   }
 
   /** `/workflow save`: the pull request is saved-workflows.ts's; the answer goes where it was asked. */
-  async #save(job: SaveJob): Promise<void> {
+  async #save(job: SaveJob, lease: JobLease): Promise<void> {
     const entry = await this.#o.registry.byId(job.entryId);
     if (!entry) throw new Error(`registry entry ${job.entryId} is gone`);
-    const octokit = this.#octokit(entry.context);
+    const octokit = this.#octokit(entry.context, lease);
     await this.#say(octokit, entry.context, await saveWorkflow(octokit, entry, job, this.#o.home));
   }
 
   /** Shows the plan (and a generated script) and parks the run until `/workflow approve`. */
-  async #askForApproval(entryId: number, context: GitHubRunContext, script: ValidatedScript, generated: { source: string; file: string } | null): Promise<void> {
+  async #askForApproval(entryId: number, context: GitHubRunContext, script: ValidatedScript, generated: { source: string; file: string } | null, lease: JobLease): Promise<void> {
     const waiting: GitHubRunContext = { ...context, awaitingApproval: true, ...(generated ? { script: generated } : {}) };
-    await this.#o.registry.update(entryId, waiting);
-    await this.#o.registry.end(entryId, 'awaiting-approval');
-    await this.#say(this.#octokit(context), context, planComment(context.trigger, script, generated !== null));
+    await this.#o.registry.update(entryId, waiting, this.#o.holder);
+    await this.#o.registry.end(entryId, 'awaiting-approval', this.#o.holder);
+    await this.#say(this.#octokit(context, lease), context, planComment(context.trigger, script, generated !== null));
   }
 
   get #access(): CloneAccess {
@@ -267,11 +280,14 @@ export class ForemanWorker {
     context: GitHubRunContext,
     report: GitHubRunReport,
     workflowRoot: string,
+    lease: JobLease,
     go: (env: ServiceEnv) => Promise<RunOutcome>,
     knownRunId?: string,
   ): Promise<RunOutcome> {
     const controller = new AbortController();
     this.#controllers.add(controller);
+    // A lost lease stops the run as a shutdown does; the worker that claimed the job again resumes it.
+    const unlinkLease = lease.stops(controller);
     let runId = knownRunId ?? null;
     const stopPolling = pollStopRequests(this.#o.registry, () => runId, controller, this.#o.stopPollMs);
     const untrusted =
@@ -309,16 +325,7 @@ export class ForemanWorker {
         // Agent types and CLAUDE.md, like saved workflows, from the default branch.
         projectCommit: context.defaultSha!,
         ...(untrusted ? { untrusted } : {}),
-        proposer: (repoDir) =>
-          new GitHubProposer({
-            octokit: this.#octokit(context),
-            owner: context.owner,
-            repo: context.repo,
-            repoDir,
-            remoteUrl: context.cloneUrl,
-            token: runToken,
-            baseBranch: context.targetBranch!,
-          }),
+        proposer: this.#proposer(context, lease, runToken),
         onRunId: (id) => {
           runId = id;
           void this.#o.registry.attach(entryId, id);
@@ -326,11 +333,13 @@ export class ForemanWorker {
             const commentId = await report.commentId;
             if (commentId !== null && commentId !== context.progressCommentId) {
               context.progressCommentId = commentId;
-              await this.#o.registry.update(entryId, context);
+              await this.#o.registry.update(entryId, context, this.#o.holder);
             }
           });
         },
       });
+      // Asked afresh, once per run: a run whose job another worker now holds is reported by that worker alone.
+      await lease.confirm();
       // Stopped because this worker is shutting down: the run is handed on (#ended), not over.
       if (this.#stopped && outcome.status === 'stopped') await report.paused();
       else await report.finish(outcome);
@@ -338,18 +347,36 @@ export class ForemanWorker {
       this.#o.log.info({ repo: `${context.owner}/${context.repo}`, issue: context.issueNumber, run: outcome.runId, status: this.#stopped && outcome.status === 'stopped' ? 'paused' : outcome.status, costUsd: Number(outcome.summary.costUsd.toFixed(4)) }, `run ${outcome.runId} ${outcome.status}`);
       return outcome;
     } finally {
+      unlinkLease();
       stopPolling();
       this.#controllers.delete(controller);
     }
   }
 
+  /** The run's proposer: its pull requests and every git call (its pushes) are fenced by the job's lease. */
+  #proposer(context: GitHubRunContext, lease: JobLease, runToken: () => Promise<string>): (repoDir: string) => GitHubProposer {
+    return (repoDir) =>
+      new GitHubProposer({
+        octokit: this.#octokit(context, lease),
+        owner: context.owner,
+        repo: context.repo,
+        repoDir,
+        remoteUrl: context.cloneUrl,
+        token: async () => {
+          await lease.fence();
+          return runToken();
+        },
+        baseBranch: context.targetBranch!,
+      });
+  }
+
   /** Records how a run ended; one this worker stopped because it is shutting down is handed on instead. */
   async #ended(entryId: number, outcome: RunOutcome): Promise<void> {
     if (this.#stopped && outcome.status === 'stopped') {
-      await this.#o.registry.end(entryId, 'interrupted');
+      await this.#o.registry.end(entryId, 'interrupted', this.#o.holder);
       throw new ShutDown();
     }
-    await this.#o.registry.end(entryId, outcome.status);
+    await this.#o.registry.end(entryId, outcome.status, this.#o.holder);
   }
 
   /**
@@ -375,6 +402,11 @@ export class ForemanWorker {
 
 /** The worker is shutting down: the job goes back in line rather than being finished. */
 class ShutDown extends Error {}
+
+/** The job is not over for this worker to record: it is shutting down, or another worker holds the job now. */
+function handedOn(error: unknown, lease: JobLease): boolean {
+  return error instanceof ShutDown || error instanceof LeaseLostError || !lease.current();
+}
 
 /** On GitHub a cap is raised in the default branch's config, which a resume reads again. */
 function appResumeAdvice(runId: string, cap: CapKind | null): string {

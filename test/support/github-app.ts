@@ -18,6 +18,7 @@ import { appTokenSource, CachedTokenSource } from '../../src/github/installation
 import { SqliteWorkQueue } from '../../src/runtime/sqlite-queue.ts';
 import { SqliteStore } from '../../src/runtime/sqlite-store.ts';
 import type { AppJobs } from '../../src/app/jobs.ts';
+import { openStore } from '../../src/service/runs.ts';
 import { tempDir } from './repo.ts';
 
 // The package's main is JSON, which ESM imports only with an import attribute TypeScript's
@@ -57,6 +58,8 @@ export interface HarnessOptions {
   home?: string;
   /** The worker's sandbox (default: detected, as `foreman worker` does). */
   sandbox?: Sandbox | SandboxUnavailable;
+  /** How often the worker renews a job's lease (the product's: a third of the queue's lease). */
+  leaseHeartbeatMs?: number;
 }
 
 export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness> {
@@ -98,6 +101,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
       pollMs: 20,
       stopPollMs: 50,
       reportIntervalMs: harness.reportIntervalMs ?? 0,
+      ...(harness.leaseHeartbeatMs !== undefined ? { leaseHeartbeatMs: harness.leaseHeartbeatMs } : {}),
     };
     worker = new ForemanWorker(workerOptions);
     worker.start();
@@ -162,6 +166,14 @@ export function exampleComment(): any {
   return structuredClone(example);
 }
 
+/** `body` as a comment on pull request #1 of the repository served at `cloneUrl` (its default branch: main). */
+export function prCommentOn(cloneUrl: string, body: string, commentId: number): any {
+  const payload = prComment(body, { commentId });
+  payload.repository.clone_url = cloneUrl;
+  payload.repository.default_branch = 'main';
+  return payload;
+}
+
 /** That example as a comment on a pull request, by `login`, saying `body`. */
 export function prComment(body: string, overrides: { login?: string; type?: 'User' | 'Bot'; commentId?: number } = {}): any {
   const payload = exampleComment();
@@ -177,4 +189,14 @@ export function prComment(body: string, overrides: { login?: string; type?: 'Use
     patch_url: `https://github.com/${owner}/${name}/pull/${payload.issue.number}.patch`,
   };
   return payload;
+}
+
+/** A run's row in the store under `home`, which the worker shares. */
+export async function storedRun(home: string, runId: string) {
+  const store = openStore(home);
+  try {
+    return (await store.getRun(runId))!;
+  } finally {
+    await store.close();
+  }
 }

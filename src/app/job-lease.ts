@@ -1,0 +1,151 @@
+// A worker's hold on one claimed job. A claim is a lease (contracts/queue.ts): the worker renews it
+// while the job is in hand, and once the queue says the claim is no longer this one (it lapsed and
+// another worker claimed the job again), the job is the other worker's. From then on this worker
+// must write nothing more for it: the signal stops the run in hand, and `fence()` checks the lease
+// afresh right before each write that others would see (GitHub, a git push).
+import type { Claim, WorkQueue } from '../contracts/queue.ts';
+
+/** A write was refused because this worker's claim on the job is gone: another worker holds it. */
+export class LeaseLostError extends Error {
+  constructor(claim: Claim, why: string) {
+    super(`job ${claim.id} (${claim.kind}, claim ${claim.attempts}) is no longer this worker's: ${why}; the worker that claimed it again carries it on`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** Renewal period when the queue's claims do not expire (the embedded queue): only a lost claim is looked for. */
+export const UNLEASED_HEARTBEAT_MS = 10_000;
+
+export interface JobLeaseOptions {
+  /** How often to renew (default: a third of the lease, so two renewals may fail before it lapses). */
+  periodMs?: number;
+  /** Told once, when the lease is lost. */
+  onLost?: (error: LeaseLostError) => void;
+}
+
+export class JobLease {
+  readonly #queue: Pick<WorkQueue, 'heartbeat' | 'leaseSeconds'>;
+  readonly #claim: Claim;
+  readonly #options: JobLeaseOptions;
+  readonly #controller = new AbortController();
+  #lastRenewed = Date.now();
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(queue: Pick<WorkQueue, 'heartbeat' | 'leaseSeconds'>, claim: Claim, options: JobLeaseOptions = {}) {
+    this.#queue = queue;
+    this.#claim = claim;
+    this.#options = options;
+    this.#schedule();
+  }
+
+  /** Aborts once the lease is lost; its reason is the LeaseLostError. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Whether the lease was held at the last renewal (cached: use `fence()` right before a write). */
+  current(): boolean {
+    return !this.#controller.signal.aborted;
+  }
+
+  assertCurrent(): void {
+    if (!this.current()) throw this.#controller.signal.reason as LeaseLostError;
+  }
+
+  /**
+   * Asks the queue, now, whether the claim is still this one (renewing it), and throws
+   * LeaseLostError when it is not. A queue that cannot answer refuses the write too (its error is
+   * thrown): a write this worker cannot vouch for is not made.
+   */
+  async fence(): Promise<void> {
+    this.assertCurrent();
+    if (!(await this.#renew())) this.assertCurrent();
+  }
+
+  /**
+   * Like `fence()`, for a decision rather than a write: throws LeaseLostError only when the queue
+   * says the claim is gone. A queue that cannot answer just now does not turn a finished run into a
+   * failed one; each write after it is fenced on its own.
+   */
+  async confirm(): Promise<void> {
+    await this.fence().catch((error: unknown) => {
+      if (error instanceof LeaseLostError) throw error;
+    });
+  }
+
+  /** Aborts `controller` once the lease is lost (at once if it is already); returns what undoes that. */
+  stops(controller: AbortController): () => void {
+    const abort = () => controller.abort();
+    this.signal.addEventListener('abort', abort, { once: true });
+    if (!this.current()) abort();
+    return () => this.signal.removeEventListener('abort', abort);
+  }
+
+  /** The job is settled (or handed back): renewals end. The lease itself lapses in the queue. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  get #leaseMs(): number | null {
+    return this.#queue.leaseSeconds === null ? null : this.#queue.leaseSeconds * 1_000;
+  }
+
+  #schedule(): void {
+    if (this.#stopped || !this.current()) return;
+    const leaseMs = this.#leaseMs;
+    const period = this.#options.periodMs ?? (leaseMs === null ? UNLEASED_HEARTBEAT_MS : leaseMs / 3);
+    // One renewal at a time (setTimeout after each, not setInterval): a slow queue is not asked twice at once.
+    this.#timer = setTimeout(() => {
+      this.#renew().then(
+        () => this.#schedule(),
+        (error: unknown) => {
+          // A claim that does not expire is not lost because the queue could not be reached once.
+          if (leaseMs !== null && Date.now() - this.#lastRenewed > leaseMs) {
+            this.#lose(`renewing it failed for longer than its ${leaseMs / 1_000} s lease (${error instanceof Error ? error.message : String(error)})`);
+          }
+          this.#schedule();
+        },
+      );
+    }, period);
+    // The job's own work keeps the process alive, not its renewals.
+    this.#timer.unref();
+  }
+
+  /** True while the claim is this one; false (and lost) once the queue says it is not. */
+  async #renew(): Promise<boolean> {
+    if (await this.#queue.heartbeat(this.#claim)) {
+      this.#lastRenewed = Date.now();
+      return true;
+    }
+    this.#lose('the queue says its claim lapsed and the job was claimed again, or settled');
+    return false;
+  }
+
+  #lose(why: string): void {
+    if (!this.current()) return;
+    const error = new LeaseLostError(this.#claim, why);
+    this.#controller.abort(error);
+    this.stop();
+    this.#options.onLost?.(error);
+  }
+}
+
+/** An Octokit's hook registry, as much of it as the fence needs. */
+interface Hookable {
+  hook: { before(name: 'request', fn: (options: { method: string }) => Promise<void> | void): void };
+}
+
+/**
+ * Every request of `octokit` that changes anything (all but GET and HEAD) first checks the lease
+ * afresh: a worker whose claim lapsed cannot update a check, post a comment or open a pull request.
+ */
+export function fenceWrites<O extends Hookable>(octokit: O, lease: JobLease): O {
+  octokit.hook.before('request', async (options) => {
+    const method = options.method.toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD') await lease.fence();
+  });
+  return octokit;
+}
