@@ -105,6 +105,12 @@ export const MIGRATIONS: string[] = [
   `ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
    DROP INDEX jobs_waiting;
    CREATE INDEX jobs_waiting ON jobs (status, kind, priority DESC, id);`,
+  // Shared rate limits: one row per API key (its hash) and base URL, the buckets as JSON.
+  `CREATE TABLE rate_limits (
+     key TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 /** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */
