@@ -8,6 +8,7 @@ import { loadConfig, modelTable } from '../config/load.ts';
 import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
 import { RateGovernor } from '../agents/governor.ts';
+import { SharedRateLimiter, type Priority } from '../agents/shared-rate-limiter.ts';
 import { executeRun, type NestedRef, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
 import type { RunListener } from '../contracts/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
@@ -27,6 +28,9 @@ import { createRunWorkspace } from './workspace.ts';
 import { loadAgentContext } from './agent-context.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 import { webSettings } from '../agents/web-tools.ts';
+
+/** Where the SDK sends requests when neither the door nor ANTHROPIC_BASE_URL names another. */
+const DEFAULT_API_URL = 'https://api.anthropic.com';
 
 export interface ServiceEnv {
   /** $FOREMAN_HOME: the store and the worktrees. */
@@ -96,6 +100,12 @@ export interface ServiceEnv {
    * choice, from CONFIG_DEFAULTS.agents.web.byDoor. Absent: no web.
    */
   webByDefault?: boolean;
+  /**
+   * Whose model requests go first when the organisation's rate limits run short: 'interactive'
+   * (the CLI, a comment, a label; the default) or 'sweep' (a schedule, a release), which leaves a
+   * share of every limit to interactive runs (docs/architecture.md, "Shared rate limits").
+   */
+  priority?: Priority;
 }
 
 /** What a door may set of a run's model and caps; unset, the repository's config decides. */
@@ -338,6 +348,8 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       models,
       maxTurns: run.options.maxTurns,
       governor,
+      // Every run on this store paces the same organisation's limits together.
+      limiter: new SharedRateLimiter({ store, apiKey: env.apiKey, baseURL: env.baseURL ?? DEFAULT_API_URL, priority: env.priority ?? 'interactive' }),
       commands: env.untrusted ? [] : config.agents?.commands,
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,
