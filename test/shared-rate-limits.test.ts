@@ -9,9 +9,13 @@ import { ModelClient } from '../src/agents/model-client.ts';
 import { RateGovernor } from '../src/agents/governor.ts';
 import { SharedRateLimiter, type Priority } from '../src/agents/shared-rate-limiter.ts';
 import { SqliteStore } from '../src/runtime/sqlite-store.ts';
-import { startFakeAnthropic, text, type FakeAnthropic } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { startPostgres, type PostgresCluster } from './support/postgres.ts';
-import { tempDir } from './support/repo.ts';
+import { makeRepo, tempDir } from './support/repo.ts';
+import { runCli } from './support/cli.ts';
+import { storeFile } from '../src/service/runs.ts';
+import { DatabaseSync } from 'node:sqlite';
+import { commentTrigger, isSweepTrigger, labelTrigger, releaseTrigger, scheduleTrigger } from '../src/policy/trigger.ts';
 import type { FakeRateLimits } from './support/fake-rate-limits.ts';
 
 const WORKER = new URL('./support/rate-limit-worker.ts', import.meta.url).pathname;
@@ -128,4 +132,38 @@ test("a sweep's requests wait while an interactive run's go first when the windo
     await store.close();
     await api.close();
   }
+});
+
+test('`foreman run` processes sharing a FOREMAN_HOME reserve every model request through its store, learning the limits from the headers', async () => {
+  const api = await startFakeAnthropic({
+    rateLimits: { requestsPerMinute: 1_000, inputTokensPerMinute: 2_000_000, outputTokensPerMinute: 1_000_000 },
+    handler: (req) => [toolUse('submit_result', { echo: req.prompt.slice(0, 10) })],
+  });
+  try {
+    const workflow = `export const meta = { name: 'fan', description: 'fan out' };
+      const answers = await parallel([1, 2, 3, 4].map((n) => () => agent('echo ' + n, { schema: { type: 'object', properties: { echo: { type: 'string' } }, required: ['echo'] } })));
+      return answers.length;`;
+    const repo = makeRepo({ 'README.md': 'hi\n', '.claude/workflows/fan.js': workflow });
+    const home = tempDir();
+    const runs = await Promise.all([1, 2].map(() => runCli(['run', 'fan', '--repo', repo, '--json'], { home, baseURL: api.url })));
+    for (const run of runs) assert.equal(run.code, 0, run.stderr);
+    const db = new DatabaseSync(storeFile(join(home, '.foreman')));
+    const rows = db.prepare('SELECT key, state FROM rate_limits').all() as Array<{ key: string; state: string }>;
+    db.close();
+    assert.equal(rows.length, 1, 'one organisation: one row, under a hash of the key and URL');
+    assert.match(rows[0]!.key, /^sha256:[0-9a-f]{64}$/);
+    const state = JSON.parse(rows[0]!.state);
+    assert.equal(state.debited.requests, api.calls, "every request of both processes was reserved in the home's store");
+    assert.deepEqual([state.buckets.requests.limit, state.buckets.input.limit, state.buckets.output.limit], [1_000, 2_000_000, 1_000_000]);
+    assert.equal(api.rateLimited, 0);
+  } finally {
+    await api.close();
+  }
+});
+
+test("the App's worker runs schedules and releases as sweeps, comments and labels as interactive", () => {
+  assert.equal(isSweepTrigger(scheduleTrigger('0 3 * * 1', 'main')), true);
+  assert.equal(isSweepTrigger(releaseTrigger('v1.2.0', 'octocat')), true);
+  assert.equal(isSweepTrigger(commentTrigger('audit', 'octocat')), false);
+  assert.equal(isSweepTrigger(labelTrigger('foreman', 'octocat')), false);
 });

@@ -68,7 +68,8 @@ export class ModelClient {
         return message;
       } catch (error) {
         failure = classifyFailure(error, options.signal, params.model);
-        if (ticket && error instanceof APIError && error.headers) this.#limiter!.observe(error.headers, ticket).catch(() => {});
+        // A failure without headers (no connection) still ends the cold-start probe it may hold.
+        if (ticket) this.#limiter!.observe(error instanceof APIError ? error.headers : undefined, ticket).catch(() => {});
         // Before the slot is released, so no queued request slips out ahead of the pause.
         if (failure.kind === 'rate-limited') this.governor.onRateLimited(failure.retryAfterMs);
       } finally {

@@ -89,7 +89,7 @@ export function reserve(state: SharedLimitState, need: Need, priority: Priority,
  * anchored the buckets is stale and changes nothing.
  */
 export function observe(state: SharedLimitState, reported: Partial<Record<Dimension, { limit: number; remaining: number }>> | null, ticket: Amounts, now: number): SharedLimitState {
-  if (reported === null) return state.buckets.requests || state.buckets.input ? state : { ...state, unpaced: true, probeUntil: 0 };
+  if (reported === null) return Object.keys(state.buckets).length > 0 ? state : { ...state, unpaced: true, probeUntil: 0 };
   if (ticket.requests < state.anchoredAt) return state;
   const buckets: SharedLimitState['buckets'] = { ...state.buckets };
   for (const d of DIMENSIONS) {

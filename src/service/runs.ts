@@ -309,6 +309,17 @@ function scriptErrorAdvice(run: RunRecord): string {
 }
 
 /** `edited`: null for a new run; for a resume, what it changed since the last attempt. */
+/**
+ * The governor starts at the agent concurrency, so back-off only ever lowers it; the limiter paces
+ * every run on this store by the same organisation's limits together.
+ */
+function modelPacing(store: Store, concurrency: number, env: ServiceEnv): { governor: RateGovernor; limiter: SharedRateLimiter } {
+  return {
+    governor: new RateGovernor(concurrency),
+    limiter: new SharedRateLimiter({ store, apiKey: env.apiKey, baseURL: env.baseURL ?? DEFAULT_API_URL, priority: env.priority ?? 'interactive' }),
+  };
+}
+
 async function execute(store: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, edited: RunEdit[] | null): Promise<RunOutcome> {
   const models = modelTable(config);
   const dirs = savedWorkflowDirs(env, run.repoDir);
@@ -339,17 +350,13 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       ...(env.userClaude ? { userHome: env.userHome } : {}),
     });
     const held = heldSecrets(env.apiKey, env.commandSecrets);
-    // The governor starts at the agent concurrency, so back-off only ever lowers it.
-    const governor = new RateGovernor(run.options.concurrency);
     const runner = new AnthropicAgentRunner({
       apiKey: env.apiKey,
       baseURL: env.baseURL,
       env: env.commandEnv,
       models,
       maxTurns: run.options.maxTurns,
-      governor,
-      // Every run on this store paces the same organisation's limits together.
-      limiter: new SharedRateLimiter({ store, apiKey: env.apiKey, baseURL: env.baseURL ?? DEFAULT_API_URL, priority: env.priority ?? 'interactive' }),
+      ...modelPacing(store, run.options.concurrency, env),
       commands: env.untrusted ? [] : config.agents?.commands,
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,
