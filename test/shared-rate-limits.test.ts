@@ -97,8 +97,8 @@ test("a sweep's requests wait while an interactive run's go first when the windo
   const api = await fake({ inputTokensPerMinute: 60 * INPUT_TOKENS });
   const store = new SqliteStore(join(tempDir(), 'foreman.db'));
   try {
-    const client = (priority: Priority) =>
-      new ModelClient({ apiKey: 'k', baseURL: api.url, governor: new RateGovernor(8), limiter: new SharedRateLimiter({ store, apiKey: 'k', baseURL: api.url, priority }) });
+    const limiters = { sweep: new SharedRateLimiter({ store, apiKey: 'k', baseURL: api.url, priority: 'sweep' }), interactive: new SharedRateLimiter({ store, apiKey: 'k', baseURL: api.url, priority: 'interactive' }) };
+    const client = (priority: Priority) => new ModelClient({ apiKey: 'k', baseURL: api.url, governor: new RateGovernor(8), limiter: limiters[priority] });
     const sweepStop = new AbortController();
     const answered: string[] = [];
     const fanOut = (priority: Priority, count: number, signal: AbortSignal) => {
@@ -111,6 +111,7 @@ test("a sweep's requests wait while an interactive run's go first when the windo
     };
     const sweep = fanOut('sweep', 60, sweepStop.signal);
     // The sweep has used its share of the window and waits; the comment's run arrives behind it.
+    while (limiters.sweep.stats.waitedMs === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     let seen = -1;
     while (answered.length !== seen) {
       seen = answered.length;

@@ -30,10 +30,11 @@ const CHARS_PER_TOKEN = 3;
 
 interface Waiting {
   need: Need;
-  signal: AbortSignal | undefined;
   resolve: (ticket: RateTicket) => void;
   reject: (reason: unknown) => void;
   settled: boolean;
+  /** Removes the abort listener: a run's signal outlives thousands of requests. */
+  unlisten: () => void;
 }
 
 interface Observation {
@@ -72,8 +73,15 @@ export class SharedRateLimiter {
   acquire(params: { max_tokens: number }, signal?: AbortSignal): Promise<RateTicket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<RateTicket>((resolve, reject) => {
-      const waiting: Waiting = { need: { input: estimateInputTokens(params), output: params.max_tokens }, signal, resolve, reject, settled: false };
-      signal?.addEventListener('abort', () => settle(waiting, () => reject(signal.reason)), { once: true });
+      const onAbort = () => settle(waiting, () => reject(signal!.reason));
+      const waiting: Waiting = {
+        need: { input: estimateInputTokens(params), output: params.max_tokens },
+        resolve,
+        reject,
+        settled: false,
+        unlisten: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiting.push(waiting);
       if (!this.#pumping) void this.#pump();
     });
@@ -156,6 +164,7 @@ export class SharedRateLimiter {
 function settle(waiting: Waiting, how: () => void): void {
   if (waiting.settled) return;
   waiting.settled = true;
+  waiting.unlisten();
   how();
 }
 
