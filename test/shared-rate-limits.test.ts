@@ -111,7 +111,8 @@ test("a sweep's requests wait while an interactive run's go first when the windo
     };
     const sweep = fanOut('sweep', 60, sweepStop.signal);
     // The sweep has used its share of the window and waits; the comment's run arrives behind it.
-    while (limiters.sweep.stats.waitedMs === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    // (Past its cold-start probe: 30 answered.)
+    while (answered.length < 30) await new Promise((resolve) => setTimeout(resolve, 20));
     let seen = -1;
     while (answered.length !== seen) {
       seen = answered.length;

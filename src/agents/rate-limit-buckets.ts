@@ -41,8 +41,12 @@ export interface Need {
 
 export type Reservation = { granted: true; ticket: Amounts } | { granted: false; waitMs: number };
 
-/** What a probe may hold the key before another request may go without headers. */
-const PROBE_MS = 30_000;
+/**
+ * How long the first request may hold the others back while its headers are awaited: short, since
+ * it may be a long answer, and agents may wait on each other's answers. What goes after it goes
+ * unpaced until headers arrive, as without a limiter.
+ */
+const PROBE_MS = 1_000;
 const MINUTE_MS = 60_000;
 
 export const emptyState = (): SharedLimitState => ({ buckets: {}, debited: { requests: 0, input: 0, output: 0 }, anchoredAt: 0, probeUntil: 0, unpaced: false });
