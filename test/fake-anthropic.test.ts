@@ -115,3 +115,32 @@ test('serves a 1,000-request burst over keep-alive without recording', async () 
     await fake.close();
   }
 });
+
+test('organisation limits: every answer carries the anthropic-ratelimit-* headers, and a request over a limit is answered 429 with retry-after', async () => {
+  const fake = await startFakeAnthropic({
+    rateLimits: { requestsPerMinute: 50, inputTokensPerMinute: 250, outputTokensPerMinute: 10_000 },
+    handler: () => ({ blocks: [text('ok')], usage: { input_tokens: 100, output_tokens: 10 } }),
+  });
+  try {
+    const client = new Anthropic({ apiKey: 'k', baseURL: fake.url, maxRetries: 0 });
+    const ask = () => client.messages.create({ model: 'm', max_tokens: 1_000, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const { response } = await ask();
+    const h = (name: string) => response.headers.get(`anthropic-ratelimit-${name}`);
+    assert.deepEqual([h('requests-limit'), h('requests-remaining'), h('input-tokens-limit'), h('input-tokens-remaining')], ['50', '49', '250', '150']);
+    // max_tokens is taken out on arrival and what the answer did not use is given back.
+    assert.equal(h('output-tokens-remaining'), '9990');
+    // The tokens-* headers are the token bucket closest to empty: the input tokens here.
+    assert.equal(h('tokens-remaining'), '150');
+    for (const name of ['requests-reset', 'input-tokens-reset', 'output-tokens-reset', 'tokens-reset']) assert.match(h(name)!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, name);
+    assert.ok(Date.parse(h('input-tokens-reset')!) > Date.now());
+    await ask();
+    const refused = await ask().then(() => null, (error: unknown) => error);
+    assert.ok(refused instanceof APIError && refused.status === 429, String(refused));
+    assert.equal(refused.headers?.get('anthropic-ratelimit-input-tokens-remaining'), '50');
+    // 50 tokens short at 250 a minute: 12 s.
+    assert.equal(refused.headers?.get('retry-after'), '12');
+    assert.equal(fake.rateLimited, 1);
+  } finally {
+    await fake.close();
+  }
+});

@@ -305,6 +305,21 @@ for (const backend of [sqlite, postgres]) {
       await reopened.close();
     });
 
+    test('rate-limit state: stores on one location change it atomically, so concurrent changes lose none', async () => {
+      const location = await backend.location();
+      const [a, b] = [await backend.open(location), await backend.open(location)];
+      assert.equal(await a.updateRateLimit('org', (state) => ({ state: '0', result: state })), null);
+      const bump = (store: TestStore) => store.updateRateLimit('org', (state) => ({ state: String(Number(state) + 1), result: Number(state) + 1 }));
+      const seen = await Promise.all(Array.from({ length: 40 }, (_, i) => bump(i % 2 ? a : b)));
+      // Each change read what the one before wrote: forty different counts, the last one forty.
+      assert.deepEqual([...seen].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 1));
+      assert.equal(await b.updateRateLimit('other', (state) => ({ state: 'x', result: state })), null, 'keys are separate');
+      // A change that throws writes nothing.
+      await assert.rejects(a.updateRateLimit('org', () => { throw new Error('no'); }), /no/);
+      assert.equal(await a.updateRateLimit('org', (state) => ({ state: state!, result: state })), '40');
+      await Promise.all([a.close(), b.close()]);
+    });
+
     test('processes that open a new store at the same moment all get it (several workers or a `foreman runs` starting together)', async () => {
       for (let round = 0; round < backend.rounds; round++) {
         const location = await backend.location();

@@ -7,6 +7,7 @@ import Anthropic, { AnthropicError, APIConnectionError, APIError, APIUserAbortEr
 import { createTransport, type Transport } from './http.ts';
 import { jitteredBackoffMs, RateGovernor, retryAfterMsFromHeaders } from './governor.ts';
 import { ModelCallError, type CallModel, type ModelCallOptions } from './loop.ts';
+import type { RateTicket, SharedRateLimiter } from './shared-rate-limiter.ts';
 
 export interface ModelClientOptions {
   /** Defaults to ANTHROPIC_API_KEY (read by the SDK). */
@@ -21,6 +22,8 @@ export interface ModelClientOptions {
   governor?: RateGovernor;
   /** First back-off delay for retried 408/409/5xx and connection errors. */
   retryBaseDelayMs?: number;
+  /** Paces requests by the organisation's rate limits, shared with other workers; none when absent. */
+  limiter?: SharedRateLimiter;
 }
 
 export class ModelClient {
@@ -29,6 +32,7 @@ export class ModelClient {
   readonly #transport: Transport;
   readonly #maxAttempts: number;
   readonly #retryBaseDelayMs: number;
+  readonly #limiter: SharedRateLimiter | undefined;
 
   constructor(options: ModelClientOptions) {
     this.#transport = createTransport(options.env ?? {});
@@ -36,6 +40,7 @@ export class ModelClient {
     this.governor = options.governor ?? new RateGovernor(16);
     this.#maxAttempts = options.maxAttempts ?? 6;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 1_000;
+    this.#limiter = options.limiter;
   }
 
   /** Opens connections ahead for the first `concurrency` requests. */
@@ -53,12 +58,18 @@ export class ModelClient {
         throw new ModelCallError('stopped', true);
       }
       let failure: Failure;
+      let ticket: RateTicket | undefined;
       try {
-        const message = await this.#requestOnce(params, options);
+        if (this.#limiter) ticket = await this.#limiter.acquire(params, options.signal);
+        const { message, headers } = await this.#requestOnce(params, options);
+        // Off the answer's path: the next reservation reads it whenever it has landed.
+        if (ticket) this.#limiter!.observe(headers, ticket).catch(() => {});
         this.governor.onSuccess();
         return message;
       } catch (error) {
         failure = classifyFailure(error, options.signal, params.model);
+        // A failure without headers (no connection) still ends the cold-start probe it may hold.
+        if (ticket) this.#limiter!.observe(error instanceof APIError ? error.headers : undefined, ticket).catch(() => {});
         // Before the slot is released, so no queued request slips out ahead of the pause.
         if (failure.kind === 'rate-limited') this.governor.onRateLimited(failure.retryAfterMs);
       } finally {
@@ -88,13 +99,15 @@ export class ModelClient {
    * an idle connection could be dropped before it ends. Everything else is a plain request,
    * which costs the SDK about half the main-thread time of a stream (docs/benchmarks.md).
    */
-  async #requestOnce(params: Anthropic.MessageCreateParamsNonStreaming, options: ModelCallOptions): Promise<Anthropic.Message> {
+  async #requestOnce(params: Anthropic.MessageCreateParamsNonStreaming, options: ModelCallOptions): Promise<{ message: Anthropic.Message; headers: Headers }> {
     if (!options.onFirstEvent && params.max_tokens <= STREAM_ABOVE_MAX_TOKENS) {
-      return await this.#client.messages.create(params, { signal: options.signal });
+      const { data, response } = await this.#client.messages.create(params, { signal: options.signal }).withResponse();
+      return { message: data, headers: response.headers };
     }
     const stream = this.#client.messages.stream(params, { signal: options.signal });
     if (options.onFirstEvent) stream.once('streamEvent', options.onFirstEvent);
-    return await stream.finalMessage();
+    const { response } = await stream.withResponse();
+    return { message: await stream.finalMessage(), headers: response.headers };
   }
 }
 

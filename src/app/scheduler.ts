@@ -10,7 +10,7 @@ import { compileGlob, GlobError, type GlobMatcher } from '../workspace/glob.ts';
 import { deliveredRepository, type DeliveredRepository } from './deliveries.ts';
 import { readRepositoryConfig } from './intake.ts';
 import type { AppQueue, StartJob } from './jobs.ts';
-import { scheduledStart } from '../policy/trigger.ts';
+import { scheduledStart, scheduleTrigger } from '../policy/trigger.ts';
 
 export type InstalledRepository = DeliveredRepository;
 
@@ -111,7 +111,7 @@ export class Scheduler {
                 defaultBranch: repository.defaultBranch,
                 issueNumber: null,
                 isPullRequest: false,
-                trigger: `the schedule \`${schedule.cron}\` on \`${branch}\``,
+                trigger: scheduleTrigger(schedule.cron, branch),
                 author: null,
                 ...scheduledStart(schedule),
                 config: config!,

@@ -28,6 +28,7 @@ import { fetchRun, fetchRunNow, prepareRun, type CloneAccess } from './run-prepa
 import { needsApproval, savedScriptNow, scriptForRun } from './run-script.ts';
 import { pollStopRequests } from './stop-poll.ts';
 import { postComment } from '../policy/comments.ts';
+import { isSweepTrigger } from '../policy/trigger.ts';
 import { WORKER_JOB_KINDS, type AppJobs, type AppQueue, type Logger, type ResumeJob, type SaveJob, type StartJob } from './jobs.ts';
 
 type WorkerJob = JobOf<AppJobs, (typeof WORKER_JOB_KINDS)[number]>;
@@ -320,6 +321,7 @@ export class ForemanWorker {
         spendScopes: { repository: `${context.owner}/${context.repo}`, installation: String(context.installationId) },
         // Other people's comments and code: an agent that can fetch could carry the repository out.
         webByDefault: CONFIG_DEFAULTS.agents.web.byDoor.app,
+        priority: isSweepTrigger(context.trigger) ? 'sweep' : 'interactive',
         config: context.config,
         workflowRoot,
         // Agent types and CLAUDE.md, like saved workflows, from the default branch.

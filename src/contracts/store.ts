@@ -206,6 +206,13 @@ export interface Store {
   deleteChangeBundle(runId: string, ref: string): Promise<void>;
   /** The run's change bundles, by ref. */
   listChangeBundles(runId: string): Promise<ChangeBundle[]>;
+  /**
+   * Reads the text stored under `key` (null when none), and stores what `change` returns in its
+   * place, atomically across every process sharing the store: N workers' model requests pace one
+   * organisation's rate limits through it (src/agents/shared-rate-limiter.ts). `change` runs inside
+   * the lock, so it must be quick and must not await.
+   */
+  updateRateLimit<T>(key: string, change: (state: string | null) => { state: string; result: T }): Promise<T>;
   /** A run is about to record agents: set up what its writes need now, not on the first one. */
   prepareWrites?(): void;
   close(): Promise<void>;

@@ -33,3 +33,12 @@ export const labelTrigger = (label: string, author: string | undefined): string 
 
 /** A release's tag is its publisher's text: a backtick in it must not end the code span. */
 export const releaseTrigger = (tag: string, author?: string): string => `the release ${inlineCode(tag)}${author ? ` by @${author}` : ''}`;
+
+/** How a run a schedule started names it. */
+export const scheduleTrigger = (cron: string, branch: string): string => `the schedule \`${cron}\` on \`${branch}\``;
+
+/**
+ * A schedule's or a release's run is a sweep: nobody is waiting on it, so its model requests give
+ * way to interactive runs' when the organisation's rate limits run short.
+ */
+export const isSweepTrigger = (trigger: string): boolean => trigger.startsWith('the schedule ') || trigger.startsWith('the release ');

@@ -92,6 +92,12 @@ export const POSTGRES_MIGRATIONS: string[] = [
      bundle BYTEA NOT NULL,
      PRIMARY KEY (run_id, ref)
    );`,
+  // Shared rate limits: one row per API key (its hash) and base URL, the buckets as JSON.
+  `CREATE TABLE rate_limits (
+     key TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     updated_at BIGINT NOT NULL
+   );`,
 ];
 
 /** Any fixed number, the same in every Foreman: the lock's name within the database. */

@@ -147,6 +147,23 @@ export class PostgresStore implements Store {
     return (await this.#db.rows('SELECT ref, sha, bundle FROM change_bundles WHERE run_id = $1 ORDER BY ref COLLATE "C"', [runId])).map(toChangeBundle);
   }
 
+  /**
+   * The upsert makes the row if missing and locks it either way, returning what it holds: workers
+   * reserving on one key take turns, each reading what the one before wrote.
+   */
+  async updateRateLimit<T>(key: string, change: (state: string | null) => { state: string; result: T }): Promise<T> {
+    return transaction(this.#pool, async (db) => {
+      const row = await db.row(
+        `INSERT INTO rate_limits (key, state, updated_at) VALUES ($1, '', 0)
+         ON CONFLICT (key) DO UPDATE SET updated_at = rate_limits.updated_at RETURNING state`,
+        [key],
+      );
+      const { state, result } = change(row && row.state !== '' ? (row.state as string) : null);
+      await db.rows('UPDATE rate_limits SET state = $1, updated_at = $2 WHERE key = $3', [state, Date.now(), key]);
+      return result;
+    });
+  }
+
   async close(): Promise<void> {
     await this.#writes.close();
     await this.#pool.end();

@@ -125,6 +125,12 @@ export const MIGRATIONS: string[] = [
      bundle BLOB NOT NULL,
      PRIMARY KEY (run_id, ref)
    );`,
+  // Shared rate limits: one row per API key (its hash) and base URL, the buckets as JSON.
+  `CREATE TABLE rate_limits (
+     key TEXT PRIMARY KEY,
+     state TEXT NOT NULL,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 /** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */

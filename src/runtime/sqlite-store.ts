@@ -16,10 +16,13 @@ import { isProcessAlive } from './store.ts';
 export class SqliteStore implements Store {
   readonly #db: DatabaseSync;
   readonly #writes: WriteQueue;
+  readonly #file: string;
+  #limits: DatabaseSync | undefined;
 
   constructor(file: string) {
     const inMemory = file === ':memory:';
     if (!inMemory) mkdirSync(dirname(file), { recursive: true });
+    this.#file = file;
     this.#db = openDatabase(file);
     migrate(this.#db);
     this.#writes = inMemory ? new InlineWriteQueue(this.#db) : new ThreadWriteQueue(file);
@@ -154,12 +157,43 @@ export class SqliteStore implements Store {
     return rows.map(toChangeBundle);
   }
 
+  /**
+   * One immediate transaction: it holds the file's write lock from its first read. On a connection
+   * of its own without a disk sync per commit (synchronous=NORMAL; WAL keeps the file sound): the
+   * state is re-learned from the next response's headers if a power cut loses it, and a sync per
+   * request would cost milliseconds of this thread (docs/architecture.md, "Shared rate limits").
+   */
+  async updateRateLimit<T>(key: string, change: (state: string | null) => { state: string; result: T }): Promise<T> {
+    const db = this.#limitsConnection();
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      const row = db.prepare('SELECT state FROM rate_limits WHERE key = ?').get(key) as Row | undefined;
+      const { state, result } = change(row ? (row.state as string) : null);
+      db.prepare('INSERT INTO rate_limits (key, state, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at').run(key, state, Date.now());
+      db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (db.isTransaction) db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  #limitsConnection(): DatabaseSync {
+    if (this.#file === ':memory:') return this.#db;
+    if (!this.#limits) {
+      this.#limits = openDatabase(this.#file);
+      this.#limits.exec('PRAGMA synchronous = NORMAL');
+    }
+    return this.#limits;
+  }
+
   prepareWrites(): void {
     this.#writes.prepare();
   }
 
   async close(): Promise<void> {
     await this.#writes.close();
+    if (this.#limits?.isOpen) this.#limits.close();
     if (this.#db.isOpen) this.#db.close();
   }
 }

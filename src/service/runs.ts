@@ -8,6 +8,7 @@ import { loadConfig, modelTable } from '../config/load.ts';
 import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
 import { RateGovernor } from '../agents/governor.ts';
+import { SharedRateLimiter, type Priority } from '../agents/shared-rate-limiter.ts';
 import { executeRun, type NestedRef, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
 import type { RunListener } from '../contracts/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
@@ -29,6 +30,9 @@ import { loadAgentContext } from './agent-context.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
 import { webSettings } from '../agents/web-tools.ts';
 import { resumedSpendScopes, spendScopes, type SpendScopeNames } from './spend-scopes.ts';
+
+/** Where the SDK sends requests when neither the door nor ANTHROPIC_BASE_URL names another. */
+const DEFAULT_API_URL = 'https://api.anthropic.com';
 
 export interface ServiceEnv {
   /** $FOREMAN_HOME: the store and the worktrees. */
@@ -104,6 +108,12 @@ export interface ServiceEnv {
   clock?: () => Date;
   /** A store the door opened and closes itself (a test on PostgreSQL); default: the embedded one under `home`. */
   store?: Store;
+  /**
+   * Whose model requests go first when the organisation's rate limits run short: 'interactive'
+   * (the CLI, a comment, a label; the default) or 'sweep' (a schedule, a release), which leaves a
+   * share of every limit to interactive runs (docs/architecture.md, "Shared rate limits").
+   */
+  priority?: Priority;
 }
 
 /** What a door may set of a run's model and caps; unset, the repository's config decides. */
@@ -315,6 +325,17 @@ function scriptErrorAdvice(run: RunRecord): string {
 }
 
 /** `edited`: null for a new run; for a resume, what it changed since the last attempt. */
+/**
+ * The governor starts at the agent concurrency, so back-off only ever lowers it; the limiter paces
+ * every run on this store by the same organisation's limits together.
+ */
+function modelPacing(store: Store, concurrency: number, env: ServiceEnv): { governor: RateGovernor; limiter: SharedRateLimiter } {
+  return {
+    governor: new RateGovernor(concurrency),
+    limiter: new SharedRateLimiter({ store, apiKey: env.apiKey, baseURL: env.baseURL ?? DEFAULT_API_URL, priority: env.priority ?? 'interactive' }),
+  };
+}
+
 async function execute(store: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, edited: RunEdit[] | null): Promise<RunOutcome> {
   const models = modelTable(config);
   const dirs = savedWorkflowDirs(env, run.repoDir);
@@ -340,15 +361,13 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       ...(env.userClaude ? { userHome: env.userHome } : {}),
     });
     const held = heldSecrets(env.apiKey, env.commandSecrets);
-    // The governor starts at the agent concurrency, so back-off only ever lowers it.
-    const governor = new RateGovernor(run.options.concurrency);
     const runner = new AnthropicAgentRunner({
       apiKey: env.apiKey,
       baseURL: env.baseURL,
       env: env.commandEnv,
       models,
       maxTurns: run.options.maxTurns,
-      governor,
+      ...modelPacing(store, run.options.concurrency, env),
       commands: env.untrusted ? [] : config.agents?.commands,
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,

@@ -4,6 +4,7 @@
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RateLimitBuckets, type FakeRateLimits } from './fake-rate-limits.ts';
 
 export interface FakeRequest {
   /** The parsed /v1/messages JSON body. */
@@ -58,6 +59,11 @@ export interface FakeServerOptions {
   latencyMs?: number;
   /** Keep every request in `requests` (default true; turn off for large benchmarks). */
   record?: boolean;
+  /**
+   * The organisation's limits, enforced as the API does (fake-rate-limits.ts): every answer then
+   * carries the `anthropic-ratelimit-*` headers, and a request over a limit is answered 429.
+   */
+  rateLimits?: FakeRateLimits;
 }
 
 export interface FakeAnthropic {
@@ -67,6 +73,8 @@ export interface FakeAnthropic {
   readonly calls: number;
   /** Number of TCP connections accepted. */
   readonly connections: number;
+  /** Requests answered 429 because they were over `rateLimits`. */
+  readonly rateLimited: number;
   requests: FakeRequest[];
   close(): Promise<void>;
 }
@@ -172,6 +180,8 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
   let calls = 0;
   let messageCounter = 0;
   let toolUseCounter = 0;
+  let rateLimited = 0;
+  const limits = opts.rateLimits ? new RateLimitBuckets(opts.rateLimits) : null;
 
   const server = createServer((req, res) => {
     // Latency counts from the request's arrival, like a real API's response time, so the
@@ -201,17 +211,29 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
           // A broken test handler should fail the test fast, not be retried as a 5xx.
           return sendError(res, 400, { type: 'invalid_request_error', message: `fake-anthropic handler threw: ${String(error)}` });
         }
+        const message = Array.isArray(reply) || !('status' in reply) ? buildMessage(body.model, reply, () => `msg_fake_${++messageCounter}`, () => `toolu_fake_${++toolUseCounter}`) : null;
+        const maxTokens = Number(body.max_tokens) || 0;
+        if (limits && message) {
+          // Counted on arrival, as the API does; the answer's usage says what the prompt was.
+          const taken = limits.take(message.usage.input_tokens + message.usage.cache_creation_input_tokens, maxTokens);
+          if (!taken.ok) {
+            rateLimited += 1;
+            return sendError(res, 429, { type: 'rate_limit_error', message: 'fake-anthropic: this request would exceed the rate limit' }, { ...limits.headers(), 'retry-after': String(taken.retryAfterSeconds) });
+          }
+        }
         const wait = latencyMs - (performance.now() - arrivedAt);
         if (wait > 0) await delay(wait);
         if (res.destroyed) return;
         request.respondedAt = performance.now();
 
-        if (!Array.isArray(reply) && 'status' in reply) {
-          return sendError(res, reply.status, reply.error ?? defaultError(reply.status), reply.headers);
+        if (!message) {
+          const scripted = reply as { status: number; error?: { type: string; message: string }; headers?: Record<string, string> };
+          return sendError(res, scripted.status, scripted.error ?? defaultError(scripted.status), { ...limits?.headers(), ...scripted.headers });
         }
-        const message = buildMessage(body.model, reply, () => `msg_fake_${++messageCounter}`, () => `toolu_fake_${++toolUseCounter}`);
-        if (body.stream === true) sendStream(res, message);
-        else sendJson(res, 200, message);
+        if (limits) limits.settle(maxTokens, message.usage.output_tokens);
+        const limitHeaders = limits ? limits.headers() : {};
+        if (body.stream === true) sendStream(res, message, limitHeaders);
+        else sendJson(res, 200, message, limitHeaders);
       })
       .catch((error) => {
         if (!res.headersSent && !res.destroyed) sendError(res, 500, { type: 'api_error', message: `fake-anthropic: ${String(error)}` });
@@ -235,6 +257,9 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
     },
     get connections() {
       return connections;
+    },
+    get rateLimited() {
+      return rateLimited;
     },
     requests,
     close: () =>
@@ -326,7 +351,7 @@ function buildMessage(
 }
 
 /** The whole SSE conversation in one write: the SDK parses it the same as a trickle. */
-function sendStream(res: ServerResponse, message: FakeMessage): void {
+function sendStream(res: ServerResponse, message: FakeMessage, headers: Record<string, string> = {}): void {
   const events: string[] = [];
   const event = (type: string, data: unknown) => events.push(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
 
@@ -363,7 +388,7 @@ function sendStream(res: ServerResponse, message: FakeMessage): void {
   });
   event('message_stop', { type: 'message_stop' });
 
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers });
   res.end(events.join(''));
 }
 

@@ -1,0 +1,192 @@
+// Paces model requests by the organisation's rate limits before they are sent, with the state
+// shared through the store, so N workers on N hosts together stay under limits the API sets per
+// organisation (the rule: rate-limit-buckets.ts, docs/architecture.md "Shared rate limits").
+// The RateGovernor still backs off on a 429; this is what keeps the 429 from happening.
+
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Store } from '../contracts/store.ts';
+import { emptyState, observe, rateLimitHeaders, reserve, type Amounts, type Need, type Priority, type Reservation, type SharedLimitState } from './rate-limit-buckets.ts';
+
+export type { Priority } from './rate-limit-buckets.ts';
+
+export interface SharedRateLimiterOptions {
+  store: Pick<Store, 'updateRateLimit'>;
+  /** What identifies the organisation: the API key (only its hash is stored) and the base URL. */
+  apiKey: string | undefined;
+  baseURL: string;
+  priority: Priority;
+  /** Share of each limit a sweep leaves for interactive runs (default 0.2). */
+  reserveFraction?: number;
+  /** Longest single wait before asking the store again: others' responses may have refilled it. */
+  maxWaitStepMs?: number;
+}
+
+/** A granted request: hand it back with the response's headers. */
+export type RateTicket = Amounts;
+
+/** Input tokens are estimated at one per 3 characters of the request: above what the tokenizer counts, so an estimate errs towards waiting. */
+const CHARS_PER_TOKEN = 3;
+
+interface Waiting {
+  need: Need;
+  resolve: (ticket: RateTicket) => void;
+  reject: (reason: unknown) => void;
+  settled: boolean;
+  /** Removes the abort listener: a run's signal outlives thousands of requests. */
+  unlisten: () => void;
+}
+
+interface Observation {
+  reported: ReturnType<typeof rateLimitHeaders>;
+  ticket: RateTicket;
+  at: number;
+}
+
+/** Requests one store round trip reserves for at most. */
+const MAX_BATCH = 32;
+
+export class SharedRateLimiter {
+  readonly priority: Priority;
+  readonly #store: Pick<Store, 'updateRateLimit'>;
+  readonly #key: string;
+  readonly #reserveFraction: number;
+  readonly #maxWaitStepMs: number;
+  /** This process's requests waiting for a reservation, oldest first: one round trip reserves for all that fit. */
+  #waiting: Waiting[] = [];
+  #pumping = false;
+  /** The newest response's headers not yet written; older ones it makes stale are dropped. */
+  #observation: Observation | null = null;
+  #observing: Promise<void> | null = null;
+  /** Store round trips, and the time they took, for the per-request cost (docs/benchmarks.md). */
+  readonly stats = { roundTrips: 0, storeMs: 0, waitedMs: 0 };
+
+  constructor(options: SharedRateLimiterOptions) {
+    this.priority = options.priority;
+    this.#store = options.store;
+    this.#key = rateLimitKey(options.apiKey, options.baseURL);
+    this.#reserveFraction = options.reserveFraction ?? 0.2;
+    this.#maxWaitStepMs = options.maxWaitStepMs ?? 1_000;
+  }
+
+  /** Waits until the request fits in every bucket, then takes it out. */
+  acquire(params: { max_tokens: number }, signal?: AbortSignal): Promise<RateTicket> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<RateTicket>((resolve, reject) => {
+      const onAbort = () => settle(waiting, () => reject(signal!.reason));
+      const waiting: Waiting = {
+        need: { input: estimateInputTokens(params), output: params.max_tokens },
+        resolve,
+        reject,
+        settled: false,
+        unlisten: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.push(waiting);
+      if (!this.#pumping) void this.#pump();
+    });
+  }
+
+  /**
+   * The response's headers (a 429's too) re-anchor the shared buckets. Written behind the caller's
+   * back, and coalesced: responses that arrive while one is being written are written as one.
+   */
+  observe(headers: Headers | undefined, ticket: RateTicket): Promise<void> {
+    const observation = { reported: headers ? rateLimitHeaders(headers) : null, ticket, at: Date.now() };
+    if (!this.#observation || ticket.requests >= this.#observation.ticket.requests) this.#observation = observation;
+    this.#observing ??= this.#writeObservations().finally(() => (this.#observing = null));
+    return this.#observing;
+  }
+
+  async #writeObservations(): Promise<void> {
+    while (this.#observation) {
+      const { reported, ticket, at } = this.#observation;
+      this.#observation = null;
+      await this.#update((state) => ({ state: observe(state, reported, ticket, at), result: undefined }));
+    }
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      for (;;) {
+        this.#waiting = this.#waiting.filter((w) => !w.settled);
+        if (this.#waiting.length === 0) return;
+        const batch = this.#waiting.slice(0, MAX_BATCH);
+        const now = Date.now();
+        let results: Reservation[];
+        try {
+          results = await this.#update((state) => {
+            const out: Reservation[] = [];
+            let current = state;
+            for (const w of batch) {
+              const { state: next, reservation } = reserve(current, w.need, this.priority, this.#reserveFraction, now);
+              out.push(reservation);
+              if (!reservation.granted) break;
+              current = next;
+            }
+            return { state: current, result: out };
+          });
+        } catch (error) {
+          for (const w of batch) settle(w, () => w.reject(error));
+          continue;
+        }
+        let refused: Reservation | undefined;
+        results.forEach((r, i) => {
+          if (r.granted) settle(batch[i]!, () => batch[i]!.resolve(r.ticket));
+          else refused = r;
+        });
+        if (refused && !refused.granted) {
+          const step = Math.min(refused.waitMs, this.#maxWaitStepMs);
+          this.stats.waitedMs += step;
+          await sleep(step);
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  async #update<T>(change: (state: SharedLimitState) => { state: SharedLimitState; result: T }): Promise<T> {
+    const started = performance.now();
+    try {
+      return await this.#store.updateRateLimit(this.#key, (text) => {
+        const { state, result } = change(text ? parseState(text) : emptyState());
+        return { state: JSON.stringify(state), result };
+      });
+    } finally {
+      this.stats.roundTrips += 1;
+      this.stats.storeMs += performance.now() - started;
+    }
+  }
+}
+
+function settle(waiting: Waiting, how: () => void): void {
+  if (waiting.settled) return;
+  waiting.settled = true;
+  waiting.unlisten();
+  how();
+}
+
+/** The store's key for an organisation: never the API key itself. */
+export function rateLimitKey(apiKey: string | undefined, baseURL: string): string {
+  return `sha256:${createHash('sha256').update(`${baseURL}\n${apiKey ?? ''}`).digest('hex')}`;
+}
+
+/** Everything the API counts as input: system prompt, tools and messages. */
+export function estimateInputTokens(params: object): number {
+  const { system, tools, messages } = params as { system?: unknown; tools?: unknown; messages?: unknown };
+  const chars = JSON.stringify(system ?? '').length + JSON.stringify(tools ?? []).length + JSON.stringify(messages ?? []).length;
+  return Math.ceil(chars / CHARS_PER_TOKEN);
+}
+
+/** A row another Foreman wrote in a shape this one does not know starts over rather than failing every request. */
+function parseState(text: string): SharedLimitState {
+  try {
+    const parsed = JSON.parse(text) as SharedLimitState;
+    if (parsed && typeof parsed === 'object' && parsed.debited && parsed.buckets) return parsed;
+  } catch {
+    // Falls through.
+  }
+  return emptyState();
+}
