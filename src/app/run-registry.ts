@@ -60,17 +60,28 @@ export interface GitHubRunEntry {
   createdAt: string;
 }
 
-/** `again`: the job was begun before by a worker that died; its run (if it got one) resumes. */
+/**
+ * `again`: the job was begun before by a worker that died (or whose lease on the job lapsed, so
+ * the queue handed the job on); its run (if it got one) resumes under the new holder.
+ */
 export type BeginOutcome = { begun: GitHubRunEntry } | { again: GitHubRunEntry } | { busy: GitHubRunEntry };
 
 export interface RunRegistry {
-  /** Registers an active run for the context's issue, unless one is active there already. */
+  /**
+   * Registers an active run for the context's issue, unless one is active there already. A job
+   * begun before (the same key) is taken over by this holder, even while its row is still active
+   * under the holder that lost the job.
+   */
   begin(context: GitHubRunContext, job: { key: string; holder: string }): Promise<BeginOutcome>;
   /** The run id, once the service has created the run. */
   attach(id: number, runId: string): Promise<void>;
   update(id: number, context: GitHubRunContext): Promise<void>;
-  /** A finished run becomes active again (resume), unless another is active on its issue. */
-  reactivate(runId: string, holder: string): Promise<BeginOutcome | null>;
+  /**
+   * A finished run becomes active again (resume), unless another is active on its issue.
+   * `takeOver`: the resume job was claimed again after its holder lost it, so the run may still be
+   * active under that holder: this holder takes it over (`again`) instead of finding it busy.
+   */
+  reactivate(runId: string, holder: string, options?: { takeOver?: boolean }): Promise<BeginOutcome | null>;
   /** The active runs of holders that are gone (a worker that died) become interrupted. */
   interrupt(holderPrefix: string): Promise<number>;
   /** The holders of active runs. */
@@ -108,7 +119,7 @@ export class SqliteRunRegistry implements RunRegistry {
     const repo = `${context.owner}/${context.repo}`;
     const earlier = this.#sql.get('SELECT * FROM github_runs WHERE job_key = ?').get(job.key) as Row | undefined;
     if (earlier) {
-      const again = await this.#activate(toEntry(earlier), job.holder);
+      const again = await this.#activate(toEntry(earlier), job.holder, true);
       return 'begun' in again ? { again: again.begun } : again;
     }
     const now = new Date().toISOString();
@@ -132,13 +143,19 @@ export class SqliteRunRegistry implements RunRegistry {
     this.#sql.get('UPDATE github_runs SET context = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(context), new Date().toISOString(), id);
   }
 
-  async reactivate(runId: string, holder: string): Promise<BeginOutcome | null> {
+  async reactivate(runId: string, holder: string, options: { takeOver?: boolean } = {}): Promise<BeginOutcome | null> {
     const entry = await this.get(runId);
-    return entry ? this.#activate(entry, holder) : null;
+    if (!entry) return null;
+    const outcome = await this.#activate(entry, holder, options.takeOver ?? false);
+    return 'begun' in outcome && entry.state === 'active' ? { again: outcome.begun } : outcome;
   }
 
-  async #activate(entry: GitHubRunEntry, holder: string): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry }> {
-    if (entry.state === 'active') return { busy: entry };
+  async #activate(entry: GitHubRunEntry, holder: string, takeOver: boolean): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry }> {
+    if (entry.state === 'active') {
+      if (!takeOver) return { busy: entry };
+      this.#sql.get(`UPDATE github_runs SET holder = ?, updated_at = ? WHERE id = ?`).run(holder, new Date().toISOString(), entry.id);
+      return { begun: (await this.byId(entry.id))! };
+    }
     try {
       this.#sql.get(`UPDATE github_runs SET state = 'active', status = NULL, stop_requested = 0, holder = ?, updated_at = ? WHERE id = ?`).run(holder, new Date().toISOString(), entry.id);
     } catch (error) {
@@ -196,7 +213,8 @@ export class SqliteRunRegistry implements RunRegistry {
   }
 }
 
-function toEntry(row: Row): GitHubRunEntry {
+/** A github_runs row as the registry hands it out (both engines' rows read alike). */
+export function toEntry(row: Row): GitHubRunEntry {
   return {
     id: Number(row.id),
     runId: row.run_id ?? null,

@@ -109,7 +109,7 @@ export class ForemanWorker {
     try {
       if (job.kind === 'start') await this.#start(job.payload, job.key);
       else if (job.kind === 'save') await this.#save(job.payload);
-      else await this.#resume(job.payload);
+      else await this.#resume(job.payload, job.attempts);
       await this.#o.queue.finish(job);
     } catch (error) {
       if (error instanceof ShutDown) {
@@ -181,10 +181,12 @@ export class ForemanWorker {
     }
   }
 
-  async #resume(job: ResumeJob): Promise<void> {
+  async #resume(job: ResumeJob, attempts: number): Promise<void> {
     const known = await this.#o.registry.get(job.runId);
     if (!known) throw new Error(`run ${job.runId} was not started from GitHub here`);
-    const again = await this.#o.registry.reactivate(job.runId, this.#o.holder);
+    // Claimed again (its holder's lease lapsed): the run this job reactivated is still active under
+    // that holder, and is this claim's to take over.
+    const again = await this.#o.registry.reactivate(job.runId, this.#o.holder, { takeOver: attempts > 1 });
     if (!again) throw new Error(`run ${job.runId} is gone`);
     if ('busy' in again) {
       await this.#say(this.#octokit(known.context), known.context, busyMessage(again.busy));
