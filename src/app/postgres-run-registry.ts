@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { openPool, Queries } from '../runtime/postgres-client.ts';
 import { migratePostgres } from '../runtime/postgres-schema.ts';
-import { toEntry, type BeginOutcome, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
+import { asAgain, toEntry, type BeginOutcome, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 
 /** PostgreSQL's unique_violation: the partial index allows one active run per issue. */
 const UNIQUE_VIOLATION = '23505';
@@ -63,9 +63,7 @@ export class PostgresRunRegistry implements RunRegistry {
 
   async reactivate(runId: string, holder: string, options: { takeOver?: boolean } = {}): Promise<BeginOutcome | null> {
     const entry = await this.get(runId);
-    if (!entry) return null;
-    const outcome = await this.#activate(entry, holder, options.takeOver ?? false);
-    return 'begun' in outcome && entry.state === 'active' ? { again: outcome.begun } : outcome;
+    return entry ? asAgain(entry, await this.#activate(entry, holder, options.takeOver ?? false)) : null;
   }
 
   async #activate(entry: GitHubRunEntry, holder: string, takeOver: boolean): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry }> {

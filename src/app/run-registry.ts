@@ -145,9 +145,7 @@ export class SqliteRunRegistry implements RunRegistry {
 
   async reactivate(runId: string, holder: string, options: { takeOver?: boolean } = {}): Promise<BeginOutcome | null> {
     const entry = await this.get(runId);
-    if (!entry) return null;
-    const outcome = await this.#activate(entry, holder, options.takeOver ?? false);
-    return 'begun' in outcome && entry.state === 'active' ? { again: outcome.begun } : outcome;
+    return entry ? asAgain(entry, await this.#activate(entry, holder, options.takeOver ?? false)) : null;
   }
 
   async #activate(entry: GitHubRunEntry, holder: string, takeOver: boolean): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry }> {
@@ -211,6 +209,11 @@ export class SqliteRunRegistry implements RunRegistry {
   async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
   }
+}
+
+/** A run taken over while it was active (its holder lost the job) is begun `again`. */
+export function asAgain(before: GitHubRunEntry, outcome: { begun: GitHubRunEntry } | { busy: GitHubRunEntry }): BeginOutcome {
+  return 'begun' in outcome && before.state === 'active' ? { again: outcome.begun } : outcome;
 }
 
 /** A github_runs row as the registry hands it out (both engines' rows read alike). */
