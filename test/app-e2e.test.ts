@@ -228,7 +228,7 @@ test('/workflow on a pull request: checks per phase, a progress comment edited i
 
 /** A run's row in the store the worker shares. */
 async function storedRun(w: World, runId: string) {
-  const store = openStore(w.h.home);
+  const store = await openStore(w.h.home);
   try {
     return (await store.getRun(runId))!;
   } finally {
@@ -551,7 +551,7 @@ test('a worker whose sandbox is unavailable refuses to gate, and the run says wh
     return latest?.state === 'done' ? latest : null;
   });
   github.stop();
-  const store = openStore(w.h.home);
+  const store = await openStore(w.h.home);
   const result = (await store.getRun(entry.runId!).finally(() => store.close()))!.result as { fixes: string[]; gated: boolean[]; refused: string[] };
   assert.deepEqual(result.fixes, ['gate-failed']);
   assert.deepEqual(result.gated, [false], 'no gate step ran');

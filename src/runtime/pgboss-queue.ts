@@ -187,6 +187,16 @@ export class PgBossWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
     return [];
   }
 
+  /** For `foreman app` status: jobs by status, in the embedded queue's words (queued, claimed, done, failed). */
+  async counts(): Promise<Record<string, number>> {
+    const result = await this.#boss.getDb().executeSql(
+      `SELECT CASE WHEN state IN ('created', 'retry') THEN 'queued' WHEN state = 'active' THEN 'claimed' WHEN state = 'completed' THEN 'done' ELSE state::text END AS status, count(*)::int AS n
+       FROM ${this.#schema}.job WHERE name = ANY($1::text[]) GROUP BY 1`,
+      [[...this.#queues.keys()]],
+    );
+    return Object.fromEntries(result.rows.map((row: { status: string; n: number }) => [row.status, Number(row.n)]));
+  }
+
   async close(): Promise<void> {
     await this.#boss.stop({ graceful: false, close: true, timeout: 5000 });
   }
