@@ -187,12 +187,12 @@ export class PgBossWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
     return [];
   }
 
-  /** For `foreman app` status: jobs by status, in the embedded queue's words (queued, claimed, done, failed). */
-  async counts(): Promise<Record<string, number>> {
+  /** For `foreman app` status and tests: jobs (of one kind) by status, in the embedded queue's words (queued, claimed, done, failed). */
+  async counts(kind?: string): Promise<Record<string, number>> {
     const result = await this.#boss.getDb().executeSql(
       `SELECT CASE WHEN state IN ('created', 'retry') THEN 'queued' WHEN state = 'active' THEN 'claimed' WHEN state = 'completed' THEN 'done' ELSE state::text END AS status, count(*)::int AS n
        FROM ${this.#schema}.job WHERE name = ANY($1::text[]) GROUP BY 1`,
-      [[...this.#queues.keys()]],
+      [kind === undefined ? [...this.#queues.keys()] : [kind]],
     );
     return Object.fromEntries(result.rows.map((row: { status: string; n: number }) => [row.status, Number(row.n)]));
   }

@@ -12,11 +12,11 @@ import { Probot, ProbotOctokit } from 'probot';
 import { webhookHandler } from '../../src/app/webhooks.ts';
 import { createForemanApp } from '../../src/app/app.ts';
 import { IntakeLoop } from '../../src/app/intake-loop.ts';
-import { SqliteRunRegistry } from '../../src/app/run-registry.ts';
+import type { RunRegistry } from '../../src/app/run-registry.ts';
+import { openAppBackend } from '../../src/app/backend.ts';
 import { ForemanWorker, type Logger, type WorkerOptions } from '../../src/app/worker.ts';
 import { appTokenSource, CachedTokenSource } from '../../src/github/installation.ts';
-import { SqliteWorkQueue } from '../../src/runtime/sqlite-queue.ts';
-import type { AppJobs } from '../../src/app/jobs.ts';
+import type { AppQueue } from '../../src/app/jobs.ts';
 import { tempDir } from './repo.ts';
 
 // The package's main is JSON, which ESM imports only with an import attribute TypeScript's
@@ -29,8 +29,8 @@ export const API = 'https://api.github.com';
 export interface AppHarness {
   url: string;
   probot: Probot;
-  queue: SqliteWorkQueue<AppJobs>;
-  registry: SqliteRunRegistry;
+  queue: AppQueue & { counts(kind?: string): Promise<Record<string, number>> };
+  registry: RunRegistry;
   intake: IntakeLoop;
   /** The worker, when asked for: in this process, so nock sees its GitHub calls. */
   worker: ForemanWorker | null;
@@ -52,6 +52,8 @@ export interface HarnessOptions {
   reportIntervalMs?: number;
   /** A store shared with another harness (two app instances on one volume). */
   home?: string;
+  /** PostgreSQL for the queue and the registry (and the worker's store), as DATABASE_URL gives. */
+  databaseUrl?: string;
   /** The worker's sandbox (default: detected, as `foreman worker` does). */
   sandbox?: Sandbox | SandboxUnavailable;
 }
@@ -64,8 +66,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
   const Octokit = ProbotOctokit.defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o.throttle, enabled: false } }));
   const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, logLevel: process.env.FOREMAN_TEST_DEBUG ? 'debug' : 'fatal', Octokit });
   const home = harness.home ?? join(tempDir(), '.foreman');
-  const queue = new SqliteWorkQueue<AppJobs>(join(home, 'foreman.db'));
-  const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
+  const { queue, registry } = await openAppBackend({ home, ...(harness.databaseUrl ? { databaseUrl: harness.databaseUrl, leaseSeconds: 10 } : {}) });
   const builtinDir = fileURLToPath(new URL('../../workflows/', import.meta.url));
   const problems: AppHarness['problems'] = [];
   let worker: ForemanWorker | null = null;
@@ -82,6 +83,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
       registry,
       holder: 'test-worker/',
       home,
+      ...(harness.databaseUrl ? { databaseUrl: harness.databaseUrl } : {}),
       builtinDir,
       tokens: new CachedTokenSource(appTokenSource(() => probot.auth() as never)),
       apiUrl: API,
