@@ -129,7 +129,8 @@ export class PgBossWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
     void holder; // pg-boss does not record who holds a job: a lease, not a holder, names the claim.
     for (const kind of kinds) await this.#ensureQueue(kind);
     const tried = new Set<string>();
-    while (tried.size < kinds.length) {
+    // Bounded: claimers racing for the same jobs give up after a few looks and poll again later.
+    for (let look = 0; look < 8 && tried.size < kinds.length; look++) {
       const kind = await this.#nextKind(kinds.filter((k) => !tried.has(k)));
       if (kind === null) return null;
       const [job] = await this.#boss.fetch<Envelope>(kind, { batchSize: 1 });
