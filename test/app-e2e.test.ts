@@ -544,7 +544,7 @@ test('a worker whose sandbox is unavailable refuses to gate, and the run says wh
     return latest?.state === 'done' ? latest : null;
   });
   github.stop();
-  const store = openStore(w.h.home);
+  const store = await openStore(w.h.home);
   const result = (await store.getRun(entry.runId!).finally(() => store.close()))!.result as { fixes: string[]; gated: boolean[]; refused: string[] };
   assert.deepEqual(result.fixes, ['gate-failed']);
   assert.deepEqual(result.gated, [false], 'no gate step ran');

@@ -152,7 +152,7 @@ test('the store holds each change ref as a bundle once it exists, and forgets a 
   const made = events.find((e) => e.type === 'change-made')!;
   assert.equal(made.type, 'change-made');
   const ref = `refs/foreman/${stopped.runId}/${made.type === 'change-made' ? made.changeId : ''}`;
-  const store = openStore(env.home);
+  const store = await openStore(env.home);
   const bundles = await store.listChangeBundles(stopped.runId);
   await store.close();
   assert.deepEqual(bundles.map((b) => [b.ref, b.sha]), [[ref, gitIn(clone, 'rev-parse', ref).trim()]]);
@@ -161,7 +161,7 @@ test('the store holds each change ref as a bundle once it exists, and forgets a 
 
   const done = await resumeRun(stopped.runId, { ...env, signal: undefined, listener: () => {} });
   assert.equal(done.status, 'completed', done.error ?? '');
-  const after = openStore(env.home);
+  const after = await openStore(env.home);
   assert.deepEqual(await after.listChangeBundles(stopped.runId), [], 'proposed and completed: its branch holds it now');
   await after.close();
 });

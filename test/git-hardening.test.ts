@@ -232,7 +232,8 @@ test("git starts from the environment the door hands down, without Foreman's sec
     PATH: `${spy.dir}:${process.env.PATH}`,
     PRIVATE_KEY: '-----BEGIN KEY----- not for git',
     GITHUB_TOKEN: 'ghs_not_for_git_0123456789',
-    DATABASE_URL: 'postgres://user:pw-not-for-git@db.invalid/x',
+    // A credential URL (DATABASE_URL itself now selects the run store).
+    CACHE_URL: 'redis://user:pw-not-for-git@cache.invalid/0',
     HTTPS_PROXY: 'http://proxy-user:proxy-pw@127.0.0.1:9',
     NO_PROXY: '*',
     SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt',
@@ -245,7 +246,7 @@ test("git starts from the environment the door hands down, without Foreman's sec
   assert.ok(seen.length > 0, 'the run started git');
   for (const env of seen) {
     const vars = new Map(env.split('\0').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
-    for (const name of ['ANTHROPIC_API_KEY', 'PRIVATE_KEY', 'GITHUB_TOKEN', 'DATABASE_URL', 'GIT_DIR']) assert.equal(vars.get(name), undefined, `${name} reached git`);
+    for (const name of ['ANTHROPIC_API_KEY', 'PRIVATE_KEY', 'GITHUB_TOKEN', 'CACHE_URL', 'GIT_DIR']) assert.equal(vars.get(name), undefined, `${name} reached git`);
     assert.doesNotMatch(env, /not-for-git|not_for_git|not for git/);
     assert.equal(vars.get('PATH'), extra.PATH);
     assert.equal(vars.get('HOME'), home);

@@ -367,3 +367,27 @@ test('PostgreSQL: a database that cannot be reached is an error naming it, not a
   const unused = databaseUrl.replace(/:\d+\//, ':1/');
   await assert.rejects(PostgresStore.open(unused), /ECONNREFUSED/);
 });
+
+test('PostgreSQL: two stores committing agents of the same runs in opposite orders never deadlock', async () => {
+  const location = await postgres.location();
+  const [a, b] = [await postgres.open(location), await postgres.open(location)];
+  try {
+    const runs = ['r1', 'r2', 'r3'];
+    for (const id of runs) await a.createRun(newRun(id, '2026-11-21T10:00:00Z'));
+    const rounds = 30;
+    for (let round = 0; round < rounds; round++) {
+      // Each store's writes of one turn share one transaction: a's batch takes the runs in one order, b's in the other.
+      await Promise.all([...runs.map((id) => a.recordAgent(id, agentNo(round))), ...[...runs].reverse().map((id) => b.recordAgent(id, agentNo(round)))]);
+    }
+    for (const id of runs) {
+      assert.deepEqual(
+        (await a.listAgents(id)).map((agent) => agent.no),
+        Array.from({ length: rounds * 2 }, (_, i) => i + 1),
+        `${id}: every agent numbered once`,
+      );
+    }
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});

@@ -4,7 +4,7 @@
 // runs execute in a worker (worker.ts).
 import type { ApplicationFunction } from 'probot';
 import { commentJob, deliveredRepository } from './deliveries.ts';
-import type { AppQueue, CheckActionJob, EventJob, Logger } from './jobs.ts';
+import { ASKED_PRIORITY, SWEEP_PRIORITY, type AppQueue, type CheckActionJob, type EventJob, type Logger } from './jobs.ts';
 
 export interface ForemanAppOptions {
   queue: AppQueue;
@@ -25,7 +25,7 @@ export function createForemanApp(options: ForemanAppOptions): ApplicationFunctio
         log.debug({ delivery: context.id }, `ignored: ${job.ignored}`);
         return;
       }
-      const { created } = await options.queue.enqueue('comment', `delivery:${context.id}`, job);
+      const { created } = await options.queue.enqueue('comment', `delivery:${context.id}`, job, { priority: ASKED_PRIORITY });
       log.info({ delivery: context.id, repo: `${job.owner}/${job.repo}`, comment: job.commentId, created }, `/workflow ${job.command.kind} queued`);
       wake();
     });
@@ -35,7 +35,7 @@ export function createForemanApp(options: ForemanAppOptions): ApplicationFunctio
       const action = context.payload.action === 'rerequested' ? 'resume' : (context.payload as { requested_action?: { identifier?: string } }).requested_action?.identifier;
       if (!check.external_id || !installation || sender.type === 'Bot' || (action !== 'stop' && action !== 'resume')) return;
       const job: CheckActionJob = { deliveryId: context.id, installationId: installation.id, owner: repository.owner.login, repo: repository.name, runId: check.external_id, action, author: sender.login };
-      await options.queue.enqueue('check-action', `delivery:${context.id}`, job);
+      await options.queue.enqueue('check-action', `delivery:${context.id}`, job, { priority: ASKED_PRIORITY });
       wake();
     });
     app.on(['issues.labeled', 'pull_request.labeled'], async (context) => {
@@ -51,7 +51,7 @@ export function createForemanApp(options: ForemanAppOptions): ApplicationFunctio
         isPullRequest: context.name === 'pull_request' || Boolean((issue as { pull_request?: unknown }).pull_request),
         author: sender.login,
       };
-      await options.queue.enqueue('event', `delivery:${context.id}`, job);
+      await options.queue.enqueue('event', `delivery:${context.id}`, job, { priority: ASKED_PRIORITY });
       wake();
     });
     app.on('release.published', async (context) => {
@@ -66,7 +66,7 @@ export function createForemanApp(options: ForemanAppOptions): ApplicationFunctio
         isPullRequest: false,
         author: sender.login,
       };
-      await options.queue.enqueue('event', `delivery:${context.id}`, job);
+      await options.queue.enqueue('event', `delivery:${context.id}`, job, { priority: SWEEP_PRIORITY });
       wake();
     });
   };

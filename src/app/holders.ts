@@ -35,8 +35,13 @@ export function holderGone(holder: string, host = hostname()): boolean {
   return startTime(Number(match[3])) !== match[4];
 }
 
-/** Hands back the jobs and runs of this host's processes that are gone; returns how many holders. */
-export async function releaseGoneHolders(queue: Pick<AppQueue, 'holders' | 'releaseHolder'>, registry: RunRegistry): Promise<number> {
+/**
+ * Hands back the jobs and runs of this host's processes that are gone; returns how many holders.
+ * A leased queue (PostgreSQL) hands nothing back by pid: a gone holder's leases lapse, and whoever
+ * claims its jobs next takes its runs over (RunRegistry.begin, reactivate).
+ */
+export async function releaseGoneHolders(queue: Pick<AppQueue, 'holders' | 'releaseHolder' | 'leaseSeconds'>, registry: RunRegistry): Promise<number> {
+  if (queue.leaseSeconds !== null) return 0;
   const gone = [...new Set([...(await queue.holders()), ...(await registry.holders())])].filter((holder) => holderGone(holder));
   for (const holder of gone) {
     await queue.releaseHolder(holder);

@@ -1,18 +1,20 @@
 // The intake's thread in `foreman app`: its own Probot (same credentials, same process, so the
 // key stays where it was), its own connections to the store. Messages: 'wake' and 'stop' in,
 // 'queued' (work for the worker) and 'stopped' out.
+import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createProbot } from 'probot';
-import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
-import type { AppJobs } from './jobs.ts';
+import { openAppBackend } from './backend.ts';
 import { IntakeLoop } from './intake-loop.ts';
 import { appLog, type LogSettings } from './log.ts';
-import { SqliteRunRegistry } from './run-registry.ts';
-import { SqliteStore } from '../runtime/sqlite-store.ts';
+import { openStore } from '../service/runs.ts';
 
 export interface IntakeThreadData {
   env: NodeJS.ProcessEnv;
   dbFile: string;
+  /** PostgreSQL instead of dbFile (DATABASE_URL), and the queue's lease. */
+  databaseUrl?: string;
+  leaseSeconds?: number;
   holder: string;
   builtinDir: string;
   scheduleIntervalMs?: number;
@@ -23,10 +25,9 @@ export interface IntakeThreadData {
 
 const data = workerData as IntakeThreadData;
 const port = parentPort!;
-const queue = new SqliteWorkQueue<AppJobs>(data.dbFile);
-const registry = new SqliteRunRegistry(data.dbFile);
+const { queue, registry, close } = await openAppBackend({ home: dirname(data.dbFile), ...(data.databaseUrl ? { databaseUrl: data.databaseUrl } : {}), ...(data.leaseSeconds ? { leaseSeconds: data.leaseSeconds } : {}) });
 // The run store, for the spend ledger `/workflow status` reads.
-const store = new SqliteStore(data.dbFile);
+const store = await openStore(dirname(data.dbFile), data.databaseUrl);
 // Probot gets the logger now: its own is set only once it has initialized.
 const log = appLog(data.log, 'foreman-intake');
 const loop = new IntakeLoop({
@@ -47,8 +48,7 @@ port.on('message', async (message: string) => {
   if (message === 'stop') {
     clearInterval(heartbeat);
     await loop.stop();
-    await queue.close();
-    await registry.close();
+    await close();
     await store.close();
     port.postMessage('stopped');
     port.close();

@@ -14,7 +14,7 @@ import { postComment } from '../policy/comments.ts';
 import { commentTrigger, configuredStart, labelTrigger, releaseTrigger } from '../policy/trigger.ts';
 import { inlineCode, tableCell } from '../report/markdown.ts';
 import { busyMessage, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
-import type { AppQueue, CheckActionJob, EventJob, ResumeJob, SaveJob, StartJob } from './jobs.ts';
+import { ASKED_PRIORITY, SWEEP_PRIORITY, type AppQueue, type CheckActionJob, type EventJob, type ResumeJob, type SaveJob, type StartJob } from './jobs.ts';
 import { spendStatus, type SpendReader } from './spend-status.ts';
 
 /** What intake needs of an installation's Octokit: requests, and Probot's config plugin. */
@@ -108,10 +108,13 @@ async function answerComment(at: AllowedComment): Promise<IntakeOutcome> {
       const entry = await namedOrLatest(options.registry, job, command.runId);
       if (!entry || (!entry.runId && !entry.context.script)) return answered(`There is no Foreman run${command.runId ? ` \`${command.runId}\`` : ''} here whose script could be saved. ${HELP_LINE}`);
       const save: SaveJob = { entryId: entry.id, name: command.name, author: job.author };
-      return enqueued(await at.queue.enqueue('save', `comment:${job.owner}/${job.repo}#${job.commentId}`, save));
+      return enqueued(await at.queue.enqueue('save', `comment:${job.owner}/${job.repo}#${job.commentId}`, save, ASKED));
     }
   }
 }
+
+/** Runs someone asked for here go before scheduled ones and release sweeps. */
+const ASKED = { priority: ASKED_PRIORITY };
 
 const enqueued = ({ id, created }: { id: string; created: boolean }): IntakeOutcome => ({ outcome: 'enqueued', jobId: id, created });
 
@@ -127,7 +130,7 @@ async function takeRun(at: AllowedComment, command: Extract<WorkflowCommand, { k
   };
   start.context.request = command.text;
   // Keyed by the comment: however often it is delivered, it starts one run.
-  return enqueued(await at.queue.enqueue('start', `comment:${job.owner}/${job.repo}#${job.commentId}`, start));
+  return enqueued(await at.queue.enqueue('start', `comment:${job.owner}/${job.repo}#${job.commentId}`, start, ASKED));
 }
 
 async function takeResume(at: AllowedComment, runId: string | null, args: { value: unknown } | undefined): Promise<IntakeOutcome> {
@@ -139,7 +142,7 @@ async function takeResume(at: AllowedComment, runId: string | null, args: { valu
     return { outcome: 'answered', command: 'resume' };
   }
   const resume: ResumeJob = { runId: entry.runId, by: job.author, caps: configCaps(at.config), ...(args ? { args } : {}) };
-  return enqueued(await at.queue.enqueue('resume', `resume:${entry.runId}:${job.deliveryId}`, resume));
+  return enqueued(await at.queue.enqueue('resume', `resume:${entry.runId}:${job.deliveryId}`, resume, ASKED));
 }
 
 async function takeApprove(at: AllowedComment, runId: string | null): Promise<IntakeOutcome> {
@@ -164,7 +167,7 @@ async function takeApprove(at: AllowedComment, runId: string | null): Promise<In
   const start: StartJob = {
     context: { ...context, approvedBy: job.author, ...(entry.context.headSha ? { approvedSha: entry.context.headSha } : {}), trigger: `${entry.context.trigger}, approved by @${job.author}` },
   };
-  return enqueued(await at.queue.enqueue('start', `approve:${entry.id}:${job.commentId}`, start));
+  return enqueued(await at.queue.enqueue('start', `approve:${entry.id}:${job.commentId}`, start, ASKED));
 }
 
 async function activeRun(registry: RunRegistry, job: Pick<CommentJob, 'owner' | 'repo' | 'issueNumber'>): Promise<GitHubRunEntry | null> {
@@ -276,7 +279,7 @@ export async function takeCheckAction(job: CheckActionJob, octokit: Installation
   }
   if (entry.state === 'active' || entry.status === 'completed') return { outcome: 'answered', command: 'resume of a run that needs none' };
   const resume: ResumeJob = { runId: job.runId, by: job.author, caps: configCaps(config) };
-  return enqueued(await queue.enqueue('resume', `resume:${job.runId}:${job.deliveryId}`, resume));
+  return enqueued(await queue.enqueue('resume', `resume:${job.runId}:${job.deliveryId}`, resume, ASKED));
 }
 
 export async function takeEvent(job: EventJob, octokit: InstallationOctokit, queue: AppQueue, options: IntakeOptions): Promise<IntakeOutcome> {
@@ -316,7 +319,7 @@ export async function takeEvent(job: EventJob, octokit: InstallationOctokit, que
     }),
     ...(job.event === 'release' ? { tag: job.name } : {}),
   };
-  return enqueued(await queue.enqueue('start', `event:${job.deliveryId}`, startJob));
+  return enqueued(await queue.enqueue('start', `event:${job.deliveryId}`, startJob, { priority: job.event === 'release' ? SWEEP_PRIORITY : ASKED_PRIORITY }));
 }
 
 /** A resume runs under the caps the default branch's config has now: that is how a cap is raised here. */

@@ -68,6 +68,13 @@ export interface AppJobs {
 
 export type AppQueue = WorkQueue<AppJobs>;
 
+/**
+ * Queue priorities: what someone asked for on GitHub (a comment, a button, a label) is claimed
+ * before scheduled runs and release sweeps, even those queued earlier.
+ */
+export const ASKED_PRIORITY = 10;
+export const SWEEP_PRIORITY = 0;
+
 /** What the worker claims: runs to start or resume, scripts to save. */
 export const WORKER_JOB_KINDS = ['start', 'resume', 'save'] as const satisfies ReadonlyArray<keyof AppJobs>;
 

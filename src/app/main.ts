@@ -9,6 +9,7 @@ import { serveApp } from './serve.ts';
 import { readAppStart } from './credentials.ts';
 import { registerApp } from './setup.ts';
 import { APP_HELP, helpText } from '../service/usage-text.ts';
+import { backendSettings } from './backend-settings.ts';
 
 export interface AppIo {
   env: NodeJS.ProcessEnv;
@@ -23,9 +24,13 @@ export class AppUsageError extends Error {}
 const USAGE_HINT = `usage: ${APP_HELP.synopsis} (foreman app --help says more)`;
 
 export async function appMain(argv: string[], io: AppIo): Promise<number> {
-  let values: { port?: string; host?: string; help?: boolean; 'no-worker'?: boolean };
+  let values: { port?: string; host?: string; help?: boolean; 'no-worker'?: boolean; 'database-url'?: string; 'lease-seconds'?: string };
   try {
-    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'no-worker': { type: 'boolean' } }, strict: true }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { port: { type: 'string' }, host: { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'no-worker': { type: 'boolean' }, 'database-url': { type: 'string' }, 'lease-seconds': { type: 'string' } },
+      strict: true,
+    }));
   } catch (error) {
     throw new AppUsageError(`${(error as Error).message}\n${USAGE_HINT}`);
   }
@@ -65,7 +70,8 @@ export async function appMain(argv: string[], io: AppIo): Promise<number> {
     throw new AppUsageError(`FOREMAN_SCHEDULE_INTERVAL_MS must be a whole number of milliseconds, at least ${MIN_SCHEDULE_INTERVAL_MS}; got ${JSON.stringify(io.env.FOREMAN_SCHEDULE_INTERVAL_MS)} (leave it unset for a minute)`);
   }
   const home = foremanHome(io.env);
-  await serveApp({ env: io.env, port, host, webhookSecret: secret, home, worker: !values['no-worker'], log, ...(scheduleIntervalMs !== undefined ? { scheduleIntervalMs } : {}), stderr: io.stderr, signal: io.signal });
+  const backend = backendSettings(values, io.env, AppUsageError);
+  await serveApp({ env: io.env, port, host, webhookSecret: secret, home, backend, worker: !values['no-worker'], log, ...(scheduleIntervalMs !== undefined ? { scheduleIntervalMs } : {}), stderr: io.stderr, signal: io.signal });
   return 0;
 }
 

@@ -60,7 +60,10 @@ export interface GitHubRunEntry {
   createdAt: string;
 }
 
-/** `again`: the job was begun before by a worker that died; its run (if it got one) resumes. */
+/**
+ * `again`: the job was begun before by a worker that died (or whose lease on the job lapsed, so
+ * the queue handed the job on); its run (if it got one) resumes under the new holder.
+ */
 export type BeginOutcome = { begun: GitHubRunEntry } | { again: GitHubRunEntry } | { busy: GitHubRunEntry };
 
 export interface RunRegistry {
@@ -224,7 +227,8 @@ export class SqliteRunRegistry implements RunRegistry {
   }
 }
 
-function toEntry(row: Row): GitHubRunEntry {
+/** A github_runs row as the registry hands it out (both engines' rows read alike). */
+export function toEntry(row: Row): GitHubRunEntry {
   return {
     id: Number(row.id),
     runId: row.run_id ?? null,

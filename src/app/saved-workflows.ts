@@ -10,12 +10,12 @@ import type { SaveJob } from './jobs.ts';
  * `.claude/workflows/<name>.js` on the default branch, through the API alone: no clone needed.
  * Returns what to tell the person who asked.
  */
-export async function saveWorkflow(octokit: Pick<Octokit, 'request'>, entry: GitHubRunEntry, job: SaveJob, home: string): Promise<string> {
+export async function saveWorkflow(octokit: Pick<Octokit, 'request'>, entry: GitHubRunEntry, job: SaveJob, home: string, databaseUrl?: string): Promise<string> {
   const { context } = entry;
   const repo = { owner: context.owner, repo: context.repo };
   let source = context.script?.source ?? null;
   if (source === null && entry.runId) {
-    const store = openStore(home);
+    const store = await openStore(home, databaseUrl);
     try {
       source = (await store.getRun(entry.runId))?.source ?? null;
     } finally {

@@ -9,7 +9,7 @@ import type { ForemanConfig } from '../config/schema.ts';
 import { compileGlob, GlobError, type GlobMatcher } from '../workspace/glob.ts';
 import { deliveredRepository, type DeliveredRepository } from './deliveries.ts';
 import { readRepositoryConfig } from './intake.ts';
-import type { AppQueue, StartJob } from './jobs.ts';
+import { SWEEP_PRIORITY, type AppQueue, type StartJob } from './jobs.ts';
 import { scheduledStart, scheduleTrigger } from '../policy/trigger.ts';
 
 export type InstalledRepository = DeliveredRepository;
@@ -120,7 +120,7 @@ export class Scheduler {
             };
             const key = `schedule:${repository.owner}/${repository.repo}:${index}:${schedule.cron}:${schedule.workflow}:${branch}:${at.toISOString()}`;
             if (this.#stop.signal.aborted) break repositories;
-            const writing = this.#o.queue.enqueue('start', key, job);
+            const writing = this.#o.queue.enqueue('start', key, job, { priority: SWEEP_PRIORITY });
             this.#writing = writing.catch(() => {});
             const { created: isNew } = await writing;
             if (isNew) created++;

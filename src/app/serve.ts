@@ -7,15 +7,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createProbot } from 'probot';
 import { appTokenSource, CachedTokenSource } from '../github/installation.ts';
-import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
-import type { AppJobs } from './jobs.ts';
+import { openAppBackend, type BackendSettings } from './backend.ts';
 import { createForemanApp } from './app.ts';
 import { answerHealth, logQueueCounts, type SupervisedPart } from './health.ts';
 import { holderName, releaseGoneHolders } from './holders.ts';
 import { superviseIntakeThread } from './intake-supervisor.ts';
 import { appLog, type LogSettings } from './log.ts';
 import { markNonDumpableOrWarn } from '../service/non-dumpable.ts';
-import { SqliteRunRegistry } from './run-registry.ts';
 import { serveTokenRequest } from './token-endpoint.ts';
 import { webhookHandler, WEBHOOK_PATH } from './webhooks.ts';
 import { superviseWorker, type WorkerSupervisor } from './worker-supervisor.ts';
@@ -30,6 +28,8 @@ export interface ServeOptions {
   webhookSecret: string;
   /** $FOREMAN_HOME. */
   home: string;
+  /** PostgreSQL (DATABASE_URL) for the store, the queue and the registry, and the queue's lease. */
+  backend?: Omit<BackendSettings, 'home'>;
   /** Fork a worker (false: workers run elsewhere). */
   worker: boolean;
   /** How often schedules are read (default a minute). */
@@ -46,15 +46,15 @@ export async function serveApp(options: ServeOptions): Promise<void> {
   // Probot gets the logger now: its own would be set only once it has initialized.
   const probot = createProbot({ env, overrides: { log } });
   const dbFile = join(home, 'foreman.db');
-  const queue = new SqliteWorkQueue<AppJobs>(dbFile);
-  const registry = new SqliteRunRegistry(dbFile);
+  const settings: BackendSettings = { home, ...options.backend };
+  const { queue, registry, close } = await openAppBackend(settings);
   try {
     // A restarted container, a worker that was killed: what this host's gone processes held goes back in line.
     await releaseGoneHolders(queue, registry);
     const tokens = new CachedTokenSource(appTokenSource(() => probot.auth() as never));
     let worker: WorkerSupervisor | null = null;
     const intake = superviseIntakeThread(
-      { env, dbFile, holder: holderName('app'), builtinDir: BUILTIN_DIR, log: options.log, ...(options.scheduleIntervalMs !== undefined ? { scheduleIntervalMs: options.scheduleIntervalMs } : {}) },
+      { env, dbFile, ...options.backend, holder: holderName('app'), builtinDir: BUILTIN_DIR, log: options.log, ...(options.scheduleIntervalMs !== undefined ? { scheduleIntervalMs: options.scheduleIntervalMs } : {}) },
       { log, onQueued: () => worker?.wake(), signal: options.signal, releaseHolder: (holder) => queue.releaseHolder(holder) },
     );
     await probot.load(createForemanApp({ queue, log, onDelivery: () => intake.wake() }));
@@ -73,7 +73,7 @@ export async function serveApp(options: ServeOptions): Promise<void> {
     parts.push(intake);
     logQueueCounts(queue, log, options.signal);
     if (options.worker) {
-      worker = superviseWorker({ env, home, tokens, queue, registry, log, signal: options.signal });
+      worker = superviseWorker({ env, home, backend: options.backend ?? {}, tokens, queue, registry, log, signal: options.signal });
       parts.push(worker);
     }
     try {
@@ -87,8 +87,7 @@ export async function serveApp(options: ServeOptions): Promise<void> {
       await Promise.all([new Promise<void>((done) => server.close(() => done())), intake.stop(), worker?.stop()]);
     }
   } finally {
-    await queue.close();
-    await registry.close();
+    await close();
   }
 }
 

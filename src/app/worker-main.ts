@@ -5,13 +5,11 @@ import { FOREMAN_VERSION } from '../service/version.ts';
 import { foremanHome } from '../service/home.ts';
 import { homedir } from 'node:os';
 import { detectSandbox, sandboxMessage } from '../workspace/sandbox.ts';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CachedTokenSource, githubApiUrl, type TokenSource } from '../github/installation.ts';
-import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
-import type { AppJobs } from './jobs.ts';
-import { SqliteRunRegistry } from './run-registry.ts';
+import { openAppBackend } from './backend.ts';
+import { backendSettings } from './backend-settings.ts';
 import { HttpTokenSource } from './token-endpoint.ts';
 import { IpcTokenSource, type WakeMessage } from './token-broker.ts';
 import { ForemanWorker } from './worker.ts';
@@ -35,9 +33,9 @@ const BUILTIN_DIR = fileURLToPath(new URL('../../workflows/', import.meta.url));
 const USAGE_HINT = `usage: ${WORKER_HELP.synopsis} (foreman worker --help says more)`;
 
 export async function workerMain(argv: string[], io: WorkerIo): Promise<number> {
-  let values: { 'max-runs'?: string; help?: boolean };
+  let values: { 'max-runs'?: string; help?: boolean; 'database-url'?: string; 'lease-seconds'?: string };
   try {
-    ({ values } = parseArgs({ args: argv, options: { 'max-runs': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({ args: argv, options: { 'max-runs': { type: 'string' }, help: { type: 'boolean', short: 'h' }, 'database-url': { type: 'string' }, 'lease-seconds': { type: 'string' } }, strict: true }));
   } catch (error) {
     throw new WorkerUsageError(`${(error as Error).message}\n${USAGE_HINT}`);
   }
@@ -56,14 +54,15 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
   }
 
   const home = foremanHome(io.env);
+  const backend = backendSettings(values, io.env, WorkerUsageError);
   const tokens = new CachedTokenSource(tokenSource(io.env));
-  const queue = new SqliteWorkQueue<AppJobs>(join(home, 'foreman.db'));
-  const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
+  const { queue, registry, close } = await openAppBackend({ home, ...backend });
   // Logged as the app logs (LOG_FORMAT, LOG_LEVEL), into the same stream when the app forked it.
   const log = appLog(logSettings, 'foreman-worker');
   markNonDumpableOrWarn(log);
   const holder = holderName('worker');
-  // Work a gone worker on this host left claimed goes back in line; its runs resume from their journals.
+  // Work a gone worker on this host left claimed goes back in line; its runs resume from their
+  // journals. On PostgreSQL nothing is judged by pid: a gone worker's leases lapse instead.
   await releaseGoneHolders(queue, registry);
   // A hosted service runs code from every repository it is installed on: never without the sandbox.
   const sandbox = detectSandbox({ ...(io.env.FOREMAN_BWRAP ? { bwrap: io.env.FOREMAN_BWRAP } : {}), hide: [home, io.env.HOME ?? homedir()] });
@@ -73,6 +72,7 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
     registry,
     holder,
     home,
+    ...(backend.databaseUrl ? { databaseUrl: backend.databaseUrl } : {}),
     builtinDir: BUILTIN_DIR,
     tokens,
     apiUrl: githubApiUrl(io.env),
@@ -85,12 +85,11 @@ export async function workerMain(argv: string[], io: WorkerIo): Promise<number> 
   });
   process.on('message', (message: WakeMessage) => message?.type === 'wake' && worker.wake());
   worker.start();
-  log.info({ home, maxRuns }, 'worker started');
+  log.info({ home, maxRuns, queue: backend.databaseUrl ? `PostgreSQL, leases of ${queue.leaseSeconds} s` : 'SQLite' }, 'worker started');
   if (!io.signal.aborted) await new Promise<void>((done) => io.signal.addEventListener('abort', () => done(), { once: true }));
   log.info('worker stopping: runs in hand are stopped and stay resumable');
   await worker.stop();
-  await queue.close();
-  await registry.close();
+  await close();
   return 0;
 }
 

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { TokenSource } from '../github/installation.ts';
 import type { SupervisedPart } from './health.ts';
+import type { BackendSettings } from './backend.ts';
 import { releaseGoneHolders } from './holders.ts';
 import type { RunRegistry } from './run-registry.ts';
 import { Supervised } from './supervised.ts';
@@ -26,7 +27,7 @@ export interface WorkerSupervisor extends SupervisedPart {
   stop(): Promise<void>;
 }
 
-export function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string; tokens: TokenSource; queue: AppQueue; registry: RunRegistry; log: Logger; signal: AbortSignal }): WorkerSupervisor {
+export function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string; backend: Omit<BackendSettings, 'home'>; tokens: TokenSource; queue: AppQueue; registry: RunRegistry; log: Logger; signal: AbortSignal }): WorkerSupervisor {
   const entry = fileURLToPath(new URL('../../bin/foreman.js', import.meta.url));
   const env = Object.fromEntries(Object.entries(options.env).filter(([name]) => !APP_SECRETS.includes(name)));
   const part = new Supervised<ChildProcess>({
@@ -34,7 +35,7 @@ export function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string;
     log: options.log,
     signal: options.signal,
     launch(events) {
-      const child = fork(entry, ['worker'], { env: { ...env, FOREMAN_HOME: options.home }, execArgv: ['--no-node-snapshot'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(entry, ['worker'], { env: { ...env, FOREMAN_HOME: options.home, ...backendEnv(options.backend) }, execArgv: ['--no-node-snapshot'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       serveTokens(child, options.tokens);
       child.once('spawn', () => events.up());
       child.once('exit', (code, signal) => events.ended(signal ? { signal } : { exit: code }));
@@ -68,5 +69,13 @@ export function superviseWorker(options: { env: NodeJS.ProcessEnv; home: string;
           await exited;
         }
       }),
+  };
+}
+
+/** The app's --database-url and --lease-seconds, as the worker it forks reads them. */
+function backendEnv(backend: Omit<BackendSettings, 'home'>): NodeJS.ProcessEnv {
+  return {
+    ...(backend.databaseUrl ? { DATABASE_URL: backend.databaseUrl } : {}),
+    ...(backend.leaseSeconds !== undefined ? { FOREMAN_LEASE_SECONDS: String(backend.leaseSeconds) } : {}),
   };
 }

@@ -41,8 +41,10 @@ export interface WorkerOptions {
   registry: RunRegistry;
   /** Identifies this worker's claims in the queue. */
   holder: string;
-  /** $FOREMAN_HOME: the store, clones and worktrees. */
+  /** $FOREMAN_HOME: the store (unless databaseUrl), clones and worktrees. */
   home: string;
+  /** DATABASE_URL: the run store is in PostgreSQL, shared with workers on other hosts. */
+  databaseUrl?: string;
   builtinDir: string;
   tokens: TokenSource;
   /** GitHub's REST base URL (githubApiUrl()). */
@@ -236,7 +238,7 @@ export class ForemanWorker {
     const entry = await this.#o.registry.byId(job.entryId);
     if (!entry) throw new Error(`registry entry ${job.entryId} is gone`);
     const octokit = this.#octokit(entry.context, lease);
-    await this.#say(octokit, entry.context, await saveWorkflow(octokit, entry, job, this.#o.home));
+    await this.#say(octokit, entry.context, await saveWorkflow(octokit, entry, job, this.#o.home, this.#o.databaseUrl));
   }
 
   /** Shows the plan (and a generated script) and parks the run until `/workflow approve`. */
@@ -305,6 +307,7 @@ export class ForemanWorker {
       await runToken();
       const outcome = await go({
         home: this.#o.home,
+        ...(this.#o.databaseUrl ? { databaseUrl: this.#o.databaseUrl } : {}),
         userHome: this.#noUserHome(),
         builtinDir: this.#o.builtinDir,
         apiKey: this.#o.anthropic.apiKey,

@@ -50,7 +50,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(commandHelp(command) + '\n');
       return 0;
     }
-    return await run(rest, io);
+    const { argv: commandArgs, databaseUrl } = takeDatabaseUrl(rest, io.env);
+    if (databaseUrl) databaseUrls.set(io, databaseUrl);
+    return await run(commandArgs, io);
   } catch (error) {
     const seeList = error instanceof WorkflowNotFoundError && error.available.length > 0 ? ' `foreman list` shows them with their descriptions.' : '';
     err(`foreman: ${(error as Error).message}${seeList}`);
@@ -65,6 +67,33 @@ function exitCodeFor(error: unknown): number {
 }
 
 class MissingKeyError extends Error {}
+
+/** DATABASE_URL or --database-url: the run store is in PostgreSQL (see takeDatabaseUrl). */
+const databaseUrls = new WeakMap<CliIo, string>();
+const databaseUrl = (io: CliIo): string | undefined => databaseUrls.get(io);
+
+/**
+ * `--database-url URL` (or `=URL`), taken out of any command's arguments, wins over DATABASE_URL:
+ * every command that opens the run store opens it there.
+ */
+function takeDatabaseUrl(argv: string[], env: NodeJS.ProcessEnv): { argv: string[]; databaseUrl: string | undefined } {
+  const rest: string[] = [];
+  let url = env.DATABASE_URL || undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (arg.startsWith('--database-url=')) url = arg.slice('--database-url='.length);
+    else if (arg === '--database-url') {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new UsageError('--database-url needs a value: a PostgreSQL URL such as postgres://user:password@host:5432/foreman');
+      url = value;
+    } else rest.push(arg);
+  }
+  return { argv: rest, databaseUrl: url };
+}
 
 /** The reporter showing a run, while one is: the stop line goes through it, not past it. */
 const showing = new WeakMap<CliIo, Reporter>();
@@ -92,8 +121,10 @@ function serviceEnv(io: CliIo, reporter: Reporter | null, noSandbox = false): Se
   }
   // This process now holds the key: closed to the commands it runs, most of all with --no-sandbox.
   markNonDumpable();
+  const url = databaseUrl(io);
   return {
     home: foremanHome(io.env),
+    ...(url ? { databaseUrl: url } : {}),
     userHome: io.env.HOME ?? homedir(),
     userClaude: true,
     builtinDir: BUILTIN_DIR,
@@ -181,7 +212,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
   await existingDir(args.repo);
   const { ref, repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents, maxTurns, wallMs, readOnly } = args;
   const scriptArgs =
-    args.fromRun !== undefined ? await runResult(foremanHome(io.env), args.fromRun) : args.diffFrom !== undefined ? await changesSince(repo, args.diffFrom, base) : args.args;
+    args.fromRun !== undefined ? await runResult(foremanHome(io.env), args.fromRun, databaseUrl(io)) : args.diffFrom !== undefined ? await changesSince(repo, args.diffFrom, base) : args.args;
   const request: RunRequest = { ref, typedPath: true, args: scriptArgs, repoDir: repo, base, model, concurrency, budgetTokens, maxCostUsd, maxAgents, maxTurns, wallMs, readOnly };
   if (isFreeTextRef(ref)) request.script = await writeWorkflow(args, io, serviceEnv(io, null, args.noSandbox), BUILTIN_DIR);
   try {
@@ -227,7 +258,7 @@ async function finish(outcome: RunOutcome, json: boolean, io: CliIo, errorShown:
   } else {
     const refused = outcome.summary.refused ? `, ${outcome.summary.refused} refused` : '';
     const replayed = outcome.summary.resume ? `, ${replayText(outcome.summary.resume)}` : '';
-    io.stderr.write(`${outcome.status}: ${await storedTotals(foremanHome(io.env), outcome, refused)}${replayed}\n`);
+    io.stderr.write(`${outcome.status}: ${await storedTotals(io, outcome, refused)}${replayed}\n`);
     if (outcome.error && !errorShown) io.stderr.write(`foreman: ${outcome.error}\n`);
     if (outcome.status === 'completed') io.stdout.write(JSON.stringify(outcome.result, null, 2) + '\n');
   }
@@ -238,8 +269,8 @@ async function finish(outcome: RunOutcome, json: boolean, io: CliIo, errorShown:
  * The run's agents as `foreman show` lists them (every attempt, from the store), so the two agree:
  * "6 agents (done 4, stopped 2), 1.2k tokens, $0.0032, 4.5s".
  */
-async function storedTotals(home: string, outcome: RunOutcome, refused: string): Promise<string> {
-  const store = openStore(home);
+async function storedTotals(io: CliIo, outcome: RunOutcome, refused: string): Promise<string> {
+  const store = await openStore(foremanHome(io.env), databaseUrl(io));
   const agents = await store.listAgents(outcome.runId).finally(() => store.close());
   const byStatus = new Map<string, number>();
   let tokens = 0;
@@ -265,7 +296,7 @@ const displayStatus = (run: RunRecord): string => (run.status === 'running' && !
 
 async function runsCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseListArgs(argv, 'runs');
-  const store = openStore(foremanHome(io.env));
+  const store = await openStore(foremanHome(io.env), databaseUrl(io));
   try {
     const runs = (await store.listRuns()).map((run) => ({
       runId: run.id,
@@ -289,7 +320,7 @@ async function runsCommand(argv: string[], io: CliIo): Promise<number> {
 
 async function showCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseIdArgs(argv, 'show');
-  const store = openStore(foremanHome(io.env));
+  const store = await openStore(foremanHome(io.env), databaseUrl(io));
   try {
     const run = await store.getRun(args.runId);
     if (!run) throw new UnknownRunError(`no run ${args.runId}: \`foreman runs\` lists the runs`);
@@ -378,7 +409,7 @@ async function validateCommand(argv: string[], io: CliIo): Promise<number> {
 /** Keeps the script a run ran (generated, saved or built-in) as a saved workflow of its repository. */
 async function saveCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseSaveArgs(argv);
-  const store = openStore(foremanHome(io.env));
+  const store = await openStore(foremanHome(io.env), databaseUrl(io));
   const run = await store.getRun(args.runId).finally(() => store.close());
   if (!run) throw new UnknownRunError(`no run ${args.runId}: \`foreman runs\` lists the runs`);
   if (!(await stat(run.repoDir).then((s) => s.isDirectory(), () => false))) {

@@ -98,6 +98,24 @@ export const POSTGRES_MIGRATIONS: string[] = [
      state TEXT NOT NULL,
      updated_at BIGINT NOT NULL
    );`,
+  // Runs started from GitHub (src/app/postgres-run-registry.ts), as SQLite's github_runs: where
+  // they report, whether a stop was asked for, and at most one active run per pull request or issue.
+  `CREATE TABLE github_runs (
+     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+     run_id TEXT UNIQUE,
+     job_key TEXT NOT NULL UNIQUE,
+     holder TEXT,
+     repo TEXT NOT NULL,
+     issue_number BIGINT,
+     state TEXT NOT NULL,
+     status TEXT,
+     stop_requested INTEGER NOT NULL DEFAULT 0,
+     context TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE UNIQUE INDEX github_runs_one_active ON github_runs (repo, issue_number) WHERE state = 'active' AND issue_number IS NOT NULL;
+   CREATE INDEX github_runs_by_issue ON github_runs (repo, issue_number, id);`,
 ];
 
 /** Any fixed number, the same in every Foreman: the lock's name within the database. */

@@ -68,6 +68,12 @@ export class GroupCommitter {
    */
   #commit(ops: readonly WriteOp[]): Promise<Array<number | Error>> {
     return transaction(this.#pool, async (db) => {
+      // Numbering an agent holds its run's row (insertAgent). Taken in arrival order, two stores
+      // committing batches of the same runs in different orders could each hold one row and wait
+      // for the other's: a deadlock that fails both batches. Taken first, in run id order, they
+      // cannot cross.
+      const runs = [...new Set(ops.filter((op) => op.kind === 'agent').map((op) => op.runId))].sort();
+      for (const runId of runs) await db.rows('SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE', [runId]);
       const outcomes: Array<number | Error> = [];
       for (const op of ops) {
         await db.rows('SAVEPOINT write');
@@ -95,7 +101,8 @@ async function insertJournal(db: Queries, runId: string, entry: JournalEntry): P
 
 async function insertAgent(db: Queries, runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): Promise<number> {
   // Numbering reads the run's highest number: hold the run's row so two connections cannot both
-  // take the same one. NO KEY UPDATE leaves other writers' foreign key checks unblocked.
+  // take the same one (GroupCommitter took it already, in order). NO KEY UPDATE leaves other
+  // writers' foreign key checks unblocked.
   await db.rows('SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE', [runId]);
   const row = await db.row(
     `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)

@@ -12,6 +12,8 @@ import { SharedRateLimiter, type Priority } from '../agents/shared-rate-limiter.
 import { executeRun, type NestedRef, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
 import type { RunListener } from '../contracts/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
+import { PostgresStore } from '../runtime/postgres-store.ts';
+import { openDatabase, redactedUrl } from '../runtime/database-url.ts';
 import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type RunScript, type Store } from '../runtime/store.ts';
 import type { RunEdit } from '../contracts/events.ts';
 import { canonicalJson } from '../runtime/journal.ts';
@@ -35,8 +37,10 @@ import { resumedSpendScopes, spendScopes, type SpendScopeNames } from './spend-s
 const DEFAULT_API_URL = 'https://api.anthropic.com';
 
 export interface ServiceEnv {
-  /** $FOREMAN_HOME: the store and the worktrees. */
+  /** $FOREMAN_HOME: the store (unless databaseUrl) and the worktrees. */
   home: string;
+  /** DATABASE_URL: the store is in this PostgreSQL database, not in $FOREMAN_HOME's SQLite file. */
+  databaseUrl?: string;
   /** The user's home, for ~/.claude/workflows. */
   userHome: string;
   builtinDir: string;
@@ -163,7 +167,13 @@ export const DEFAULT_LIMITS = {
 } as const;
 
 export const storeFile = (home: string): string => join(home, 'foreman.db');
-export const openStore = (home: string): Store => new SqliteStore(storeFile(home));
+/** The run store: PostgreSQL at `databaseUrl` when one is given, else the SQLite file in `home`. */
+export async function openStore(home: string, databaseUrl?: string): Promise<Store> {
+  return databaseUrl ? openDatabase(databaseUrl, (url) => PostgresStore.open(url)) : new SqliteStore(storeFile(home));
+}
+
+/** Where the runs are, for messages: the file, or the database (without its password). */
+export const storeName = (home: string, databaseUrl?: string): string => (databaseUrl ? redactedUrl(databaseUrl) : storeFile(home));
 
 export async function startRun(request: RunRequest, env: ServiceEnv): Promise<RunOutcome> {
   const repo = await repositoryRoot(request.repoDir);
@@ -178,7 +188,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
   const baseSha = await resolveBase(repo, request.base);
   const workDir = await directoryInside(repo, request.repoDir);
 
-  const store = env.store ?? openStore(env.home);
+  const store = env.store ?? (await openStore(env.home, env.databaseUrl));
   try {
     const run: RunRecord = {
       id: newRunId(),
@@ -212,11 +222,11 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
 }
 
 /** The result of a finished run, to hand to another workflow as its args (`--from-run`). */
-export async function runResult(home: string, runId: string): Promise<unknown> {
-  const store = openStore(home);
+export async function runResult(home: string, runId: string, databaseUrl?: string): Promise<unknown> {
+  const store = await openStore(home, databaseUrl);
   try {
     const run = await store.getRun(runId);
-    if (!run) throw new UnknownRunError(`no run ${runId} in ${storeFile(home)}: \`foreman runs\` lists the runs there`);
+    if (!run) throw new UnknownRunError(`no run ${runId} in ${storeName(home, databaseUrl)}: \`foreman runs\` lists the runs there`);
     if (run.status !== 'completed') {
       throw new UnknownRunError(`run ${runId} is ${run.status} and has no result to pass on: finish it with \`foreman resume ${runId}\`, or pick a completed run`);
     }
@@ -254,10 +264,10 @@ export interface ResumeRequest {
  * is kept as a revision. Caps given are stored with the run for the next resume.
  */
 export async function resumeRun(runId: string, given: ServiceEnv, request: ResumeRequest = {}): Promise<RunOutcome> {
-  const store = given.store ?? openStore(given.home);
+  const store = given.store ?? (await openStore(given.home, given.databaseUrl));
   try {
     const stored = await store.getRun(runId);
-    if (!stored) throw new UnknownRunError(`no run ${runId} in ${storeFile(given.home)}: \`foreman runs\` lists the runs there`);
+    if (!stored) throw new UnknownRunError(`no run ${runId} in ${storeName(given.home, given.databaseUrl)}: \`foreman runs\` lists the runs there`);
     const run: RunRecord = request.repoDir === undefined ? stored : { ...stored, repoDir: await repositoryRoot(request.repoDir) };
     // Saved workflows (--script, workflow(name)) are looked up from where the run works, as its
     // agent types and memory are, wherever the resume is typed.
@@ -360,7 +370,7 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
       ...(env.projectCommit ? { commit: env.projectCommit } : {}),
       ...(env.userClaude ? { userHome: env.userHome } : {}),
     });
-    const held = heldSecrets(env.apiKey, env.commandSecrets);
+    const held = heldSecrets(env.apiKey, env.databaseUrl ? [env.databaseUrl, ...(env.commandSecrets ?? [])] : env.commandSecrets);
     const runner = new AnthropicAgentRunner({
       apiKey: env.apiKey,
       baseURL: env.baseURL,

@@ -141,7 +141,7 @@ test('a killed run resumed with an edited script keeps its id and asks the model
   assert.match(resumed.stderr, /resume survey at [0-9a-f]{12} with an edited script \(3 journaled calls to replay\)/);
 
   // The human summary line says it too, and the store kept what the first attempt ran.
-  const store = openStore(join(home, '.foreman'));
+  const store = await openStore(join(home, '.foreman'));
   try {
     const run = (await store.getRun(runId))!;
     assert.equal(run.source, EDITED);
@@ -229,7 +229,7 @@ test('foreman resume --script validates the edited script as foreman run does, a
   const refused = await runCli(['resume', runId, '--script', broken], env);
   assert.equal(refused.code, 2, refused.stderr);
   assert.match(refused.stderr, /broken\.js/);
-  const store = openStore(join(home, '.foreman'));
+  const store = await openStore(join(home, '.foreman'));
   try {
     assert.equal((await store.getRun(runId))!.source, FIRST, 'the stored script is unchanged');
     assert.equal((await store.getRun(runId))!.status, 'completed');
@@ -356,7 +356,7 @@ test('/workflow resume <run> <args> runs the saved workflow as the default branc
   github.stop();
   assert.equal(resumed.runId, runId, 'the run keeps its id');
   assert.deepEqual([...asked].sort(), ['SCAN 1 again, deeper', 'SCAN 2', 'SCAN 3'], 'SCAN 0 replays; the edited and the refused calls run');
-  const store = openStore(h.home);
+  const store = await openStore(h.home);
   try {
     const run = (await store.getRun(runId))!;
     assert.deepEqual((run.result as { args: unknown }).args, { depth: 2 });

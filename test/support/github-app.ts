@@ -12,12 +12,12 @@ import { Probot, ProbotOctokit } from 'probot';
 import { webhookHandler } from '../../src/app/webhooks.ts';
 import { createForemanApp } from '../../src/app/app.ts';
 import { IntakeLoop } from '../../src/app/intake-loop.ts';
-import { SqliteRunRegistry } from '../../src/app/run-registry.ts';
+import type { RunRegistry } from '../../src/app/run-registry.ts';
+import { openAppBackend } from '../../src/app/backend.ts';
 import { ForemanWorker, type Logger, type WorkerOptions } from '../../src/app/worker.ts';
 import { appTokenSource, CachedTokenSource } from '../../src/github/installation.ts';
-import { SqliteWorkQueue } from '../../src/runtime/sqlite-queue.ts';
-import { SqliteStore } from '../../src/runtime/sqlite-store.ts';
-import type { AppJobs } from '../../src/app/jobs.ts';
+import type { AppQueue } from '../../src/app/jobs.ts';
+import type { Store } from '../../src/runtime/store.ts';
 import { openStore } from '../../src/service/runs.ts';
 import { tempDir } from './repo.ts';
 
@@ -31,10 +31,10 @@ export const API = 'https://api.github.com';
 export interface AppHarness {
   url: string;
   probot: Probot;
-  queue: SqliteWorkQueue<AppJobs>;
-  registry: SqliteRunRegistry;
-  /** The run store on the same file: the spend ledger `/workflow status` reads. */
-  store: SqliteStore;
+  queue: AppQueue & { counts(kind?: string): Promise<Record<string, number>> };
+  registry: RunRegistry;
+  /** The run store the worker writes: the spend ledger `/workflow status` reads. */
+  store: Store;
   intake: IntakeLoop;
   /** The worker, when asked for: in this process, so nock sees its GitHub calls. */
   worker: ForemanWorker | null;
@@ -56,6 +56,8 @@ export interface HarnessOptions {
   reportIntervalMs?: number;
   /** A store shared with another harness (two app instances on one volume). */
   home?: string;
+  /** PostgreSQL for the queue and the registry (and the worker's store), as DATABASE_URL gives. */
+  databaseUrl?: string;
   /** The worker's sandbox (default: detected, as `foreman worker` does). */
   sandbox?: Sandbox | SandboxUnavailable;
   /** How often the worker renews a job's lease (the product's: a third of the queue's lease). */
@@ -70,9 +72,8 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
   const Octokit = ProbotOctokit.defaults((o: any) => ({ ...o, retry: { enabled: false }, throttle: { ...o.throttle, enabled: false } }));
   const probot = new Probot({ appId: 1, privateKey, secret: WEBHOOK_SECRET, logLevel: process.env.FOREMAN_TEST_DEBUG ? 'debug' : 'fatal', Octokit });
   const home = harness.home ?? join(tempDir(), '.foreman');
-  const queue = new SqliteWorkQueue<AppJobs>(join(home, 'foreman.db'));
-  const registry = new SqliteRunRegistry(join(home, 'foreman.db'));
-  const store = new SqliteStore(join(home, 'foreman.db'));
+  const { queue, registry } = await openAppBackend({ home, ...(harness.databaseUrl ? { databaseUrl: harness.databaseUrl, leaseSeconds: 10 } : {}) });
+  const store = await openStore(home, harness.databaseUrl);
   const builtinDir = fileURLToPath(new URL('../../workflows/', import.meta.url));
   const problems: AppHarness['problems'] = [];
   let worker: ForemanWorker | null = null;
@@ -89,6 +90,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
       registry,
       holder: 'test-worker/',
       home,
+      ...(harness.databaseUrl ? { databaseUrl: harness.databaseUrl } : {}),
       builtinDir,
       tokens: new CachedTokenSource(appTokenSource(() => probot.auth() as never)),
       apiUrl: API,
@@ -193,7 +195,7 @@ export function prComment(body: string, overrides: { login?: string; type?: 'Use
 
 /** A run's row in the store under `home`, which the worker shares. */
 export async function storedRun(home: string, runId: string) {
-  const store = openStore(home);
+  const store = await openStore(home);
   try {
     return (await store.getRun(runId))!;
   } finally {
