@@ -97,4 +97,15 @@ test('hydrating a commit downloads its files in one fetch, none of its history, 
   assert.equal(await hydrateCommits(dir, [head], { cloneUrl, token: TOKEN }), 0, 'a second hydration fetches nothing');
   const out = await extractWorkflows(dir, head, tempDir());
   assert.deepEqual(readdirSync(join(out, '.claude', 'workflows')), ['w.js']);
+  // A worker's runs on one commit extract at once: none may see the directory another is replacing.
+  const shared = tempDir();
+  const seen = await Promise.all(
+    Array.from({ length: 40 }, async (_, i) => {
+      // Staggered, as runs claimed a moment apart are: one's removal lands in another's writing.
+      await new Promise((r) => setTimeout(r, i * 3));
+      return readdirSync(join(await extractWorkflows(dir, head, shared), '.claude', 'workflows'));
+    }),
+  );
+  assert.deepEqual(seen, Array.from({ length: 40 }, () => ['w.js']));
+  assert.deepEqual(readdirSync(join(shared, '.claude')), ['workflows'], 'no staging directory left behind');
 });

@@ -111,21 +111,33 @@ export async function hydrateCommits(dir: string, shas: string[], auth: { cloneU
 /**
  * The saved workflows of commit `sha` (`.claude/workflows/*.js`), written under
  * `<dest>/.claude/workflows/` so the service can look them up as it does in a checkout.
- * Returns `dest`.
+ * Returns `dest`. A worker runs several runs at once, often of one repository at one commit: each
+ * extraction writes a directory of its own and renames it into place, so no run ever reads a
+ * directory another is still writing or removing. What a commit holds never changes, so a
+ * directory already in place is kept.
  */
 export async function extractWorkflows(dir: string, sha: string, dest: string): Promise<string> {
   const target = join(dest, '.claude', 'workflows');
-  await rm(target, { recursive: true, force: true });
-  await mkdir(target, { recursive: true });
-  const listing = await git(dir, ['ls-tree', '-z', `${sha}:.claude/workflows`]).catch((error) => {
-    // No such directory at that commit: no saved workflows.
-    if (error instanceof GitError) return '';
-    throw error;
-  });
-  for (const entry of listing.split('\0')) {
-    const match = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
-    if (!match || !match[2].endsWith('.js') || match[2].includes('/')) continue;
-    await writeFile(join(target, match[2]), await git(dir, ['cat-file', 'blob', match[1]]));
+  if (existsSync(target)) return dest;
+  const staging = `${target}.${randomBytes(6).toString('hex')}`;
+  await mkdir(staging, { recursive: true });
+  try {
+    const listing = await git(dir, ['ls-tree', '-z', `${sha}:.claude/workflows`]).catch((error) => {
+      // No such directory at that commit: no saved workflows.
+      if (error instanceof GitError) return '';
+      throw error;
+    });
+    for (const entry of listing.split('\0')) {
+      const match = /^\d+ blob ([0-9a-f]+)\t(.+)$/.exec(entry);
+      if (!match || !match[2].endsWith('.js') || match[2].includes('/')) continue;
+      await writeFile(join(staging, match[2]), await git(dir, ['cat-file', 'blob', match[1]]));
+    }
+    await rename(staging, target).catch((error: NodeJS.ErrnoException) => {
+      // Another run put the same commit's workflows in place first.
+      if (error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+    });
+  } finally {
+    await rm(staging, { recursive: true, force: true });
   }
   return dest;
 }
