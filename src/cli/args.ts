@@ -62,8 +62,8 @@ ${Object.values(COMMANDS_HELP)
   .join('\n')}
   foreman --version
   foreman <command> --help                   one command's options
-Every command takes --database-url URL (default DATABASE_URL): the runs are in that PostgreSQL
-database, shared with the App's workers, instead of the SQLite file in FOREMAN_HOME.`;
+run, resume, runs, show, save, app and worker take --database-url URL (default DATABASE_URL): the
+runs are then in that PostgreSQL database, shared with the App's workers, not in FOREMAN_HOME.`;
 
 /** `foreman <command> --help`; null for a command there is none. */
 export function commandHelp(command: string): string | null {
