@@ -341,6 +341,23 @@ test("the shared worktree's snapshot leaves protected files out in its own index
   assert.equal(execFileSync('git', ['-C', dir, 'status', '--porcelain'], { encoding: 'utf8' }).includes('.github/'), true, "the worktree's own index is untouched");
 });
 
+test("the shared worktree's snapshot sees an edit of the same size made in the second of the checkout, however much later it is taken", async () => {
+  const repo = makeRepo({ 'src/a.js': 'one\n' });
+  const base = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  const home = tempDir();
+  const changes = new ChangeWorktrees({ repo, home, runId: 'run-r', baseSha: base });
+  mkdirSync(join(home, 'worktrees', 'run-r'), { recursive: true });
+  const dir = tempDir();
+  execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', '--quiet', dir, base]);
+  // Same size, same second as the index's entry: only git's racy-entry check finds it changed,
+  // and that check compares with the index file's own mtime.
+  writeFileSync(join(dir, 'src/a.js'), 'two\n');
+  await new Promise((done) => setTimeout(done, 1100));
+  const snapshot = await changes.snapshotInPlace(dir, 'shared', 'shared');
+  assert.ok(snapshot, 'the edit is a change');
+  assert.deepEqual(snapshot.files.map((f) => f.path), ['src/a.js']);
+});
+
 test('an earlier proposal is found by its prefix, trailers, tree and parent; a pushed branch with forged trailers is not one', async () => {
   const { repo, base, commitSha } = repoWithChange();
   const asked = request(base, commitSha, { branchPrefix: 'foreman/run-1/c1-' });
