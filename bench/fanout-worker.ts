@@ -1,10 +1,12 @@
 // Runs one workflow through the service in this process and prints what it cost the host:
 // wall time inside the run, CPU, peak RSS. The fake model runs in the parent, so these figures
-// are Foreman's alone.
+// are Foreman's alone. A fourth argument, a PostgreSQL URL, puts the run store there instead of
+// the embedded SQLite file: the service's own DATABASE_URL selection, so the two figures differ by
+// the store alone.
 import { startRun } from '../src/service/runs.ts';
 import { fileURLToPath } from 'node:url';
 
-const [repo, ref, concurrency] = process.argv.slice(2);
+const [repo, ref, concurrency, databaseUrl] = process.argv.slice(2);
 let runStartedAt = 0;
 let runEndedAt = 0;
 const cpuBefore = process.cpuUsage();
@@ -12,6 +14,7 @@ const outcome = await startRun(
   { ref, args: null, repoDir: repo, base: 'HEAD', concurrency: Number(concurrency) },
   {
     home: process.env.FOREMAN_HOME!,
+    ...(databaseUrl ? { databaseUrl } : {}),
     userHome: process.env.HOME!,
     builtinDir: fileURLToPath(new URL('../workflows/', import.meta.url)),
     apiKey: 'bench',

@@ -26,7 +26,6 @@ return results.filter(Boolean).length
 `;
 const WORKER = fileURLToPath(new URL('./fanout-worker.ts', import.meta.url));
 const SDK_FLOOR = fileURLToPath(new URL('./sdk-floor-worker.ts', import.meta.url));
-const POSTGRES_WORKER = fileURLToPath(new URL('./fanout-postgres-worker.ts', import.meta.url));
 /** Each store runs this many times, alternating, so drift on the machine touches both alike. */
 const STORE_ROUNDS = 3;
 
@@ -112,7 +111,7 @@ async function storeFanout(latencyMs: number) {
         const args = [repo, 'fanout', String(CONCURRENCY)];
         const before = fake.calls;
         const databaseUrl = engine === 'postgres' ? await cluster.createDatabase() : '';
-        const stats = engine === 'sqlite' ? await worker([WORKER, ...args], env) : await worker([POSTGRES_WORKER, databaseUrl, ...args], env);
+        const stats = await worker([WORKER, ...args, ...(databaseUrl ? [databaseUrl] : [])], env);
         // Counted in the store each engine was to use: the figures are only worth comparing if the journal went there.
         const journaled = engine === 'sqlite' ? sqliteJournalRows(join(home, '.foreman', 'foreman.db')) : await postgresJournalRows(databaseUrl);
         runs[engine].push({ wallMs: stats.runWallMs, cpuMs: stats.cpuMs, agents: stats.result, calls: fake.calls - before, journaled });

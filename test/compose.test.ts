@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { DEFAULT_LEASE_SECONDS } from '../src/runtime/pgboss-queue.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const composeText = readFileSync(join(ROOT, 'compose.yaml'), 'utf8');
@@ -25,12 +26,6 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
   security_opt?: string[];
 }
-
-/**
- * Read by code another #16 branch is building (DATABASE_URL selection, p16-queue): once that has
- * merged, src reads it and this list can go.
- */
-const BUILT_ON_ANOTHER_BRANCH = ['DATABASE_URL'];
 
 /** Every NAME that src reads as `env.NAME`: what a deployment can set and have heard. */
 function variablesForemanReads(): Set<string> {
@@ -73,7 +68,7 @@ test('compose.yaml sets only variables Foreman reads', () => {
   const read = variablesForemanReads();
   for (const [name, service] of Object.entries({ app, worker })) {
     for (const variable of Object.keys(service.environment ?? {})) {
-      assert.ok(read.has(variable) || BUILT_ON_ANOTHER_BRANCH.includes(variable), `${name} sets ${variable}, which nothing in src reads`);
+      assert.ok(read.has(variable), `${name} sets ${variable}, which nothing in src reads`);
     }
   }
 });
@@ -94,6 +89,12 @@ test('compose.yaml: both roles share one PostgreSQL; the worker asks the app for
   assert.equal(app.env_file, '.env');
   assert.equal(worker.env_file, undefined, 'the worker takes only what it names from .env');
   for (const secret of ['PRIVATE_KEY', 'PRIVATE_KEY_PATH', 'WEBHOOK_SECRET', 'APP_ID']) assert.ok(!(secret in worker.environment!), `the worker gets no ${secret}`);
+});
+
+test("compose.yaml: app and worker set one lease, Foreman's default unless .env says otherwise", () => {
+  // pg-boss keeps one lease per queue, set by whichever process started last: the two must agree.
+  assert.equal(app.environment!.FOREMAN_LEASE_SECONDS, `\${FOREMAN_LEASE_SECONDS:-${DEFAULT_LEASE_SECONDS}}`);
+  assert.equal(worker.environment!.FOREMAN_LEASE_SECONDS, app.environment!.FOREMAN_LEASE_SECONDS);
 });
 
 test('compose.yaml: the worker scales: no ports, no fixed name, no shared home, and a working sandbox', () => {

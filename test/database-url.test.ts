@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PostgresStore } from '../src/runtime/postgres-store.ts';
+import { DEFAULT_LEASE_SECONDS, MIN_LEASE_SECONDS } from '../src/runtime/pgboss-queue.ts';
 import { startFakeAnthropic, toolUse, type FakeAnthropic } from './support/fake-anthropic.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
@@ -87,4 +88,18 @@ test('foreman worker and foreman app refuse a lease under 10 s and a bad DATABAS
   assert.notEqual(unreachable.code, 0);
   assert.match(unreachable.stderr, /cannot open the PostgreSQL database at postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/f \(DATABASE_URL \(or --database-url\)\)/);
   assert.doesNotMatch(unreachable.stderr, /s3cret-pw/);
+});
+
+test('foreman --help tells of --database-url and DATABASE_URL; app and worker --help of the lease and its variable', async () => {
+  const home = tempDir();
+  const usage = await runCli(['--help'], { home });
+  assert.equal(usage.code, 0, usage.stderr);
+  assert.match(usage.stdout, /run, resume, runs, show, save, app and worker take --database-url URL \(default DATABASE_URL\)/);
+  for (const command of ['app', 'worker']) {
+    const help = await runCli([command, '--help'], { home });
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /--database-url URL[\s\S]*DATABASE_URL/, `foreman ${command} --help`);
+    // The numbers the help gives are the queue's own.
+    assert.match(help.stdout, new RegExp(`--lease-seconds N[\\s\\S]*at least\\s+${MIN_LEASE_SECONDS}; default FOREMAN_LEASE_SECONDS, else ${DEFAULT_LEASE_SECONDS}\\)`), `foreman ${command} --help`);
+  }
 });

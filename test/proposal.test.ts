@@ -321,14 +321,20 @@ test('protected files a command changed in a change worktree are left out of the
   assert.equal(existsSync(join(dir, '.github/actions/x/action.yml')), false);
 });
 
-test("the shared worktree's snapshot leaves protected files out in its own index only: Foreman removes nothing there while agents may still be at work", async () => {
-  const repo = makeRepo({ 'src/a.js': 'one\n', '.github/workflows/ci.yml': 'on: push\n' });
+/** A run's shared worktree on `files`, checked out at the base, and the run's changes. */
+function sharedWorktree(files: Record<string, string>): { changes: ChangeWorktrees; dir: string } {
+  const repo = makeRepo(files);
   const base = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
   const home = tempDir();
   const changes = new ChangeWorktrees({ repo, home, runId: 'run-s', baseSha: base });
   mkdirSync(join(home, 'worktrees', 'run-s'), { recursive: true });
   const dir = tempDir();
   execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', '--quiet', dir, base]);
+  return { changes, dir };
+}
+
+test("the shared worktree's snapshot leaves protected files out in its own index only: Foreman removes nothing there while agents may still be at work", async () => {
+  const { changes, dir } = sharedWorktree({ 'src/a.js': 'one\n', '.github/workflows/ci.yml': 'on: push\n' });
   writeFileSync(join(dir, 'src/a.js'), 'two\n');
   mkdirSync(join(dir, '.github/actions/x'), { recursive: true });
   writeFileSync(join(dir, '.github/actions/x/action.yml'), 'runs: { using: node20, main: x.js }\n');
@@ -339,6 +345,17 @@ test("the shared worktree's snapshot leaves protected files out in its own index
   // A removal here could race a command swapping .github/actions for a link out of the worktree.
   assert.equal(existsSync(join(dir, '.github/actions/x/action.yml')), true, 'nothing is removed from the shared worktree');
   assert.equal(execFileSync('git', ['-C', dir, 'status', '--porcelain'], { encoding: 'utf8' }).includes('.github/'), true, "the worktree's own index is untouched");
+});
+
+test("the shared worktree's snapshot sees an edit of the same size made in the second of the checkout, however much later it is taken", async () => {
+  const { changes, dir } = sharedWorktree({ 'src/a.js': 'one\n' });
+  // Same size, same second as the index's entry: only git's racy-entry check finds it changed,
+  // and that check compares with the index file's own mtime.
+  writeFileSync(join(dir, 'src/a.js'), 'two\n');
+  await new Promise((done) => setTimeout(done, 1100));
+  const snapshot = await changes.snapshotInPlace(dir, 'shared', 'shared');
+  assert.ok(snapshot, 'the edit is a change');
+  assert.deepEqual(snapshot.files.map((f) => f.path), ['src/a.js']);
 });
 
 test('an earlier proposal is found by its prefix, trailers, tree and parent; a pushed branch with forged trailers is not one', async () => {

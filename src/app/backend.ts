@@ -4,7 +4,7 @@
 // claims are leases that lapse when their holder stops heartbeating.
 import { join } from 'node:path';
 import { openDatabase } from '../runtime/database-url.ts';
-import { DEFAULT_LEASE_SECONDS, MIN_LEASE_SECONDS, PgBossWorkQueue } from '../runtime/pgboss-queue.ts';
+import { DEFAULT_LEASE_SECONDS, isLeaseSeconds, LEASE_RULE, PgBossWorkQueue } from '../runtime/pgboss-queue.ts';
 import { SqliteWorkQueue } from '../runtime/sqlite-queue.ts';
 import type { CountedQueue } from './health.ts';
 import { type AppJobs, type AppQueue } from './jobs.ts';
@@ -61,8 +61,8 @@ function backend(queue: AppQueue & CountedQueue, registry: RunRegistry): AppBack
 export function parseLeaseSeconds(value: string | undefined, name: string): number {
   if (value === undefined || value === '') return DEFAULT_LEASE_SECONDS;
   const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < MIN_LEASE_SECONDS) {
-    throw new Error(`${name} must be a whole number of seconds, at least ${MIN_LEASE_SECONDS} (pg-boss's shortest heartbeat); got ${JSON.stringify(value)} (leave it unset for ${DEFAULT_LEASE_SECONDS})`);
+  if (!isLeaseSeconds(seconds)) {
+    throw new Error(`${name} must be ${LEASE_RULE}; got ${JSON.stringify(value)} (leave it unset for ${DEFAULT_LEASE_SECONDS})`);
   }
   return seconds;
 }

@@ -1,8 +1,8 @@
 // The run registry on PostgreSQL, for the App's processes on many hosts sharing one database; the
 // same contract as SqliteRunRegistry, in the store's database (github_runs, POSTGRES_MIGRATIONS).
 import type pg from 'pg';
-import { openPool, Queries } from '../runtime/postgres-client.ts';
-import { migratePostgres } from '../runtime/postgres-schema.ts';
+import { Queries } from '../runtime/postgres-client.ts';
+import { openMigratedPool } from '../runtime/postgres-schema.ts';
 import { toEntry, type BeginOutcome, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 
 /** PostgreSQL's unique_violation: the partial index allows one active run per issue. */
@@ -19,14 +19,7 @@ export class PostgresRunRegistry implements RunRegistry {
 
   /** Connects and brings the database's schema up to date (safe with many processes at once). */
   static async open(databaseUrl: string): Promise<PostgresRunRegistry> {
-    const pool = openPool(databaseUrl, 2);
-    try {
-      await migratePostgres(pool);
-    } catch (error) {
-      await pool.end();
-      throw error;
-    }
-    return new PostgresRunRegistry(pool);
+    return new PostgresRunRegistry(await openMigratedPool(databaseUrl, 2));
   }
 
   async begin(context: GitHubRunContext, job: { key: string; holder: string }): Promise<BeginOutcome> {

@@ -1,6 +1,7 @@
 // `foreman worker`: executes queued runs. Forked by `foreman app` (tokens over IPC), or started on
-// its own next to it with the same FOREMAN_HOME, asking the app for tokens over HTTP
-// (FOREMAN_APP_URL and WORKER_SECRET). Either way it never holds the App's private key.
+// its own, sharing the app's FOREMAN_HOME or, with DATABASE_URL, its PostgreSQL (from any host), and
+// asking the app for tokens over HTTP (FOREMAN_APP_URL and WORKER_SECRET). Either way it never
+// holds the App's private key.
 import { FOREMAN_VERSION } from '../service/version.ts';
 import { foremanHome } from '../service/home.ts';
 import { homedir } from 'node:os';

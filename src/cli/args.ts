@@ -61,7 +61,9 @@ ${Object.values(COMMANDS_HELP)
   .map((help) => (help.summary ? `  ${help.synopsis}\n${' '.repeat(45)}${help.summary}` : `  ${help.synopsis}`))
   .join('\n')}
   foreman --version
-  foreman <command> --help                   one command's options`;
+  foreman <command> --help                   one command's options
+run, resume, runs, show, save, app and worker take --database-url URL (default DATABASE_URL): the
+runs are then in that PostgreSQL database, shared with the App's workers, not in FOREMAN_HOME.`;
 
 /** `foreman <command> --help`; null for a command there is none. */
 export function commandHelp(command: string): string | null {

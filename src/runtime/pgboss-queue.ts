@@ -17,6 +17,9 @@ export interface PgBossWorkQueueOptions {
 export const DEFAULT_LEASE_SECONDS = 30;
 /** pg-boss refuses a heartbeat interval under 10 s. */
 export const MIN_LEASE_SECONDS = 10;
+/** What a lease may be, wherever one is given (the option here, --lease-seconds, FOREMAN_LEASE_SECONDS). */
+export const LEASE_RULE = `a whole number of seconds, at least ${MIN_LEASE_SECONDS} (pg-boss's shortest heartbeat)`;
+export const isLeaseSeconds = (seconds: number): boolean => Number.isInteger(seconds) && seconds >= MIN_LEASE_SECONDS;
 /**
  * How often pg-boss's supervisor looks for lapsed leases. A lapsed lease is found within this many
  * seconds of lapsing (docs/architecture.md).
@@ -216,9 +219,9 @@ function attempt(claim: Claim): { id: string; retryCount: number } {
 }
 
 function checkedLease(seconds: number): number {
-  if (!Number.isInteger(seconds) || seconds < MIN_LEASE_SECONDS) {
+  if (!isLeaseSeconds(seconds)) {
     throw new Error(
-      `leaseSeconds is ${seconds}: a lease must be a whole number of seconds, at least ${MIN_LEASE_SECONDS} (pg-boss's shortest heartbeat). ` +
+      `leaseSeconds is ${seconds}: a lease must be ${LEASE_RULE}. ` +
         `Set --lease-seconds (or FOREMAN_LEASE_SECONDS) to ${MIN_LEASE_SECONDS} or more; the default is ${DEFAULT_LEASE_SECONDS}.`,
     );
   }

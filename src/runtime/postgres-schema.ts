@@ -4,7 +4,7 @@
 // wait, then find nothing left to do. JSON values are kept as text, as written: jsonb would reorder
 // an object's keys, and a replayed result must read exactly as the first one did.
 import type pg from 'pg';
-import { transaction } from './postgres-client.ts';
+import { openPool, transaction } from './postgres-client.ts';
 
 export const POSTGRES_MIGRATIONS: string[] = [
   `CREATE TABLE runs (
@@ -137,4 +137,19 @@ export async function migratePostgres(pool: pg.Pool): Promise<void> {
     if (!row) await db.rows('INSERT INTO foreman_schema (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length]);
     else await db.rows('UPDATE foreman_schema SET version = $1', [POSTGRES_MIGRATIONS.length]);
   });
+}
+
+/**
+ * A pool on the database, its schema brought up to date first: how everything that keeps rows in
+ * Foreman's tables (the run store, the App's run registry) connects. The pool is closed if that fails.
+ */
+export async function openMigratedPool(databaseUrl: string, size: number): Promise<pg.Pool> {
+  const pool = openPool(databaseUrl, size);
+  try {
+    await migratePostgres(pool);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return pool;
 }

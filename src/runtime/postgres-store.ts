@@ -2,9 +2,9 @@
 // embedded SqliteStore. A journal entry is in a committed transaction before the script sees the
 // result it records (postgres-writes.ts); the rest is rare and written directly.
 import type pg from 'pg';
-import { openPool, Queries, transaction } from './postgres-client.ts';
+import { Queries, transaction } from './postgres-client.ts';
 import { checkChangeBundle, json, toAgent, toChangeBundle, toJournalEntry, toRevision, toRun, toSpendTotals } from './store-rows.ts';
-import { migratePostgres } from './postgres-schema.ts';
+import { openMigratedPool } from './postgres-schema.ts';
 import { GroupCommitter } from './postgres-writes.ts';
 import type { AgentRecord, ChangeBundle, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, SpendCharge, SpendKey, SpendTotals, Store } from '../contracts/store.ts';
 import { isProcessAlive } from './store.ts';
@@ -28,14 +28,7 @@ export class PostgresStore implements Store {
 
   /** Connects and brings the database's schema up to date (safe with many processes at once). */
   static async open(databaseUrl: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    const pool = openPool(databaseUrl, options.poolSize ?? 4);
-    try {
-      await migratePostgres(pool);
-    } catch (error) {
-      await pool.end();
-      throw error;
-    }
-    return new PostgresStore(pool);
+    return new PostgresStore(await openMigratedPool(databaseUrl, options.poolSize ?? 4));
   }
 
   async createRun(run: NewRun): Promise<void> {

@@ -2,7 +2,7 @@
 // $FOREMAN_HOME/worktrees/<run>/<change>. What an agent leaves is committed to
 // refs/foreman/<run>/<change>: the ref outlives the worktree, so a resumed run finds the change
 // again after a crash removed every worktree.
-import { access, copyFile, lstat, mkdir, rm } from 'node:fs/promises';
+import { access, copyFile, lstat, mkdir, rm, stat, utimes } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { SHARED_CHANGE_ID, type ChangeFile, type ChangeSnapshot } from '../contracts/ports.ts';
 import { createRunCheckout, runWorktreeDir } from './checkout.ts';
@@ -150,7 +150,12 @@ export class ChangeWorktrees {
   async snapshotInPlace(dir: string, changeId: string, message: string): Promise<ChangeSnapshot | null> {
     const index = join(runWorktreeDir(this.#home, this.#runId), `.${changeId}.index`);
     const env = { GIT_INDEX_FILE: index };
-    await copyFile(resolve(dir, (await git(dir, ['rev-parse', '--git-path', 'index'])).trim()), index);
+    const worktreeIndex = resolve(dir, (await git(dir, ['rev-parse', '--git-path', 'index'])).trim());
+    await copyFile(worktreeIndex, index);
+    // The copy keeps the index's mtime: git trusts a file's cached stat only when it is older than
+    // its index, so a copy stamped now would hide a same-size edit made within the same second.
+    const { atime, mtime } = await stat(worktreeIndex);
+    await utimes(index, atime, mtime);
     let tree: string;
     let leftOut: string[];
     try {
