@@ -93,8 +93,10 @@ export interface WorkerCluster {
   waitForRunEnd(issue: number, ms?: number): Promise<GitHubRunRow>;
   /** Waits until the run on `issue` has a run id in the store. */
   waitForRunId(issue: number, ms?: number): Promise<string>;
-  /** Model requests by the first user message's text. */
+  /** Model requests by the first user message's text (every turn). */
   requestsByPrompt: Map<string, number>;
+  /** Agents started (their first turn's request) by prompt: an agent replayed from the journal asks nothing. */
+  agentsByPrompt: Map<string, number>;
   /** The GitHub API calls a token made, at or after `since`. */
   callsBy(token: string, since?: number): ApiCall[];
   /** The start jobs' states in pg-boss, by key. */
@@ -137,10 +139,12 @@ export async function startWorkerCluster(options: ClusterOptions): Promise<Worke
   const postgres = options.postgres ?? ownPostgres!;
   const databaseUrl = await postgres.createDatabase();
   const requestsByPrompt = new Map<string, number>();
+  const agentsByPrompt = new Map<string, number>();
   const fake = await startFakeAnthropic({
     latencyMs: options.latencyMs ?? 0,
     handler: (req) => {
       requestsByPrompt.set(req.prompt, (requestsByPrompt.get(req.prompt) ?? 0) + 1);
+      if (req.turn === 0 && !req.continuing) agentsByPrompt.set(req.prompt, (agentsByPrompt.get(req.prompt) ?? 0) + 1);
       return options.handler(req);
     },
   });
@@ -243,6 +247,7 @@ export async function startWorkerCluster(options: ClusterOptions): Promise<Worke
     db,
     startWorker,
     requestsByPrompt,
+    agentsByPrompt,
     async enqueueStart(workflow, issue, extra = {}) {
       const context: GitHubRunContext = {
         installationId: github.installationId,
