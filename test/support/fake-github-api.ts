@@ -12,6 +12,8 @@ export interface ApiCall {
   body: any;
   /** Date.now() when the request arrived: which calls came after a moment (a worker's kill -9). */
   at: number;
+  /** The token the call was made with (`Authorization: token …`): which worker made it, when each has its own. */
+  token: string | null;
 }
 
 export interface CheckRun {
@@ -109,7 +111,8 @@ export async function startFakeGitHubApi(owner: string, repo: string): Promise<F
       const path = new URL(req.url ?? '/', 'http://x').pathname.replace(/^\/api\/v3(?=\/)/, '');
       const query = new URL(req.url ?? '/', 'http://x').searchParams;
       const body = text ? JSON.parse(text) : null;
-      api.calls.push({ method: req.method ?? '', path, body, at });
+      const token = /^(?:token|bearer) (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? null;
+      api.calls.push({ method: req.method ?? '', path, body, at, token });
       const json = (status: number, value: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
       const route = `${req.method} ${path}`;
       const permission = new RegExp(`^GET ${base}/collaborators/([^/]+)/permission$`).exec(route);

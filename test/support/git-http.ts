@@ -1,6 +1,7 @@
 // A local git smart-HTTP server: `git http-backend` behind node:http, serving the bare
-// repositories under a root, for the token it is given only. Records each request so tests can
-// check how the token travelled.
+// repositories under a root, for the token it is given only (or any of a set that may grow, as a
+// cluster of workers each with its own token has). Records each request so tests can check how the
+// token travelled.
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,12 +13,17 @@ export interface GitHttpServer {
   close(): Promise<void>;
 }
 
-export async function startGitHttp(root: string, token: string): Promise<GitHttpServer> {
-  const expected = `basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
+export async function startGitHttp(root: string, token: string | ReadonlySet<string>): Promise<GitHttpServer> {
+  const accepted = (authorization: string | undefined): boolean => {
+    const basic = /^basic (.+)$/i.exec(authorization ?? '')?.[1];
+    if (!basic) return false;
+    const [user, presented] = Buffer.from(basic, 'base64').toString('utf8').split(':');
+    return user === 'x-access-token' && presented !== undefined && (typeof token === 'string' ? presented === token : token.has(presented));
+  };
   const requests: GitHttpServer['requests'] = [];
   const server = createServer((req, res) => {
     requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    if (req.headers.authorization?.toLowerCase() !== expected.toLowerCase()) {
+    if (!accepted(req.headers.authorization)) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end('token required\n');
       return;
     }

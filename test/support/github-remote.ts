@@ -23,8 +23,11 @@ export interface Remote {
   close(): Promise<void>;
 }
 
-/** `main` holds `files`; pull request #1 (branch `feature`) adds `prFiles` on top. */
-export async function startRemote(files: Record<string, string>, prFiles: Record<string, string> = { 'NOTES.md': 'a change under review\n' }): Promise<Remote> {
+/**
+ * `main` holds `files`; pull request #1 (branch `feature`) adds `prFiles` on top. Served for
+ * INSTALLATION_TOKEN, or for any token in `tokens` (a set the caller may add to).
+ */
+export async function startRemote(files: Record<string, string>, prFiles: Record<string, string> = { 'NOTES.md': 'a change under review\n' }, tokens: ReadonlySet<string> | null = null): Promise<Remote> {
   const root = tempDir('foreman-github-');
   const bare = join(root, OWNER, `${NAME}.git`);
   execFileSync('git', ['init', '-q', '--bare', bare]);
@@ -45,7 +48,7 @@ export async function startRemote(files: Record<string, string>, prFiles: Record
   const headSha = gitIn(work, 'rev-parse', 'HEAD').trim();
   gitIn(work, 'push', '-q', bare, `${mainSha}:refs/heads/main`, `${headSha}:refs/heads/feature`, `${headSha}:refs/pull/1/head`);
   execFileSync('git', ['--git-dir', bare, 'symbolic-ref', 'HEAD', 'refs/heads/main']);
-  const server = await startGitHttp(root, INSTALLATION_TOKEN);
+  const server = await startGitHttp(root, tokens ?? INSTALLATION_TOKEN);
   return { server, bare, cloneUrl: `${server.url}/${OWNER}/${NAME}.git`, mainSha, headSha, close: () => server.close() };
 }
 
