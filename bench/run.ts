@@ -16,6 +16,7 @@ import { RATE_PER_S, SECONDS, webhookBench } from './webhooks.ts';
 import { memoryBench, TARGET_MB } from './memory.ts';
 import { availableParallelism } from 'node:os';
 import pg from 'pg';
+import { AGENTS_PER_RUN, LATENCY_MS as WORKERS_LATENCY_MS, RUN_CONCURRENCY, RUNS as WORKER_RUNS, workersBench } from './workers.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 
 const AGENTS = 1000;
@@ -224,6 +225,40 @@ if (!only || only === 'fanout-postgres') {
   console.log(table(s.rows));
   console.log('');
   console.log(table([{ measure: 'efficiency PostgreSQL / SQLite', value: s.ratio.toFixed(3), target: '>= 0.95' }]));
+}
+if (!only || only === 'workers') {
+  console.log(
+    `\nWorkers on one PostgreSQL: ${WORKER_RUNS} runs of ${AGENTS_PER_RUN} agents (${RUN_CONCURRENCY} at a time per run, 2 runs per worker), fake model at ${WORKERS_LATENCY_MS} ms; separate worker processes\n`,
+  );
+  const w = await workersBench();
+  const base = w.throughput[0]!.agentsPerHour;
+  // Each worker's CPU per agent (run set-up included) bounds what this machine can do, however many workers.
+  const ceiling = (row: { cpuMsPerAgent: number }) => Math.round((w.cpus * 3_600_000) / row.cpuMsPerAgent);
+  console.log(
+    table(
+      [...w.throughput, w.limited].map((row, i) => ({
+        workers: row.workers,
+        'rate limit': i === w.throughput.length ? `${w.limitPerMinute} requests/min` : 'none',
+        agents: row.agents,
+        'wall ms': Math.round(row.wallMs),
+        'agents/hour': Math.round(row.agentsPerHour),
+        'vs 1 worker': (row.agentsPerHour / base).toFixed(2),
+        target: i === 2 ? '>= 3.6' : i === w.throughput.length ? `<= ${w.limitPerMinute * 60}/h` : '-',
+        'answered 429': row.rateLimited,
+        'worker cpu ms/agent': row.cpuMsPerAgent.toFixed(1),
+        [`CPU ceiling (${w.cpus} CPUs), agents/hour`]: ceiling(row),
+      })),
+    ),
+  );
+  const f = w.failover;
+  console.log('');
+  console.log(
+    table([
+      { measure: 'kill -9 to the next worker\'s first new agent', value: `${(f.toFirstNewAgentMs / 1000).toFixed(1)} s`, target: `<= lease + 5 s = ${f.leaseSeconds + 5} s` },
+      { measure: 'agents journaled at the kill', value: f.killedAtAgent, target: '-' },
+      { measure: 'model calls after the kill / unfinished agents', value: `${f.modelCallsAfterKill} / ${f.unfinishedAtKill}`, target: 'equal' },
+    ]),
+  );
 }
 if (!only || only === 'resume') {
   console.log(`\nResume: a ${AGENTS}-agent run killed (SIGKILL) half way, then resumed\n`);

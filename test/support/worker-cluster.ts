@@ -15,6 +15,7 @@ import { serveTokenRequest } from '../../src/app/token-endpoint.ts';
 import type { ForemanConfig } from '../../src/config/schema.ts';
 import { BIN } from './cli.ts';
 import { startFakeAnthropic, type FakeAnthropic, type FakeReply, type FakeRequest } from './fake-anthropic.ts';
+import type { FakeRateLimits } from './fake-rate-limits.ts';
 import { startFakeGitHubApi, type ApiCall, type FakeGitHubApi } from './fake-github-api.ts';
 import { NAME, OWNER, startRemote, type Remote } from './github-remote.ts';
 import { startPostgres, type PostgresCluster } from './postgres.ts';
@@ -31,6 +32,8 @@ export interface ClusterOptions {
   workers?: number;
   /** The fake model's delay per request (default 0). */
   latencyMs?: number;
+  /** The organisation's rate limits the fake model enforces, with anthropic-ratelimit-* headers. */
+  rateLimits?: FakeRateLimits;
   /** FOREMAN_LEASE_SECONDS (default 10, pg-boss's minimum). */
   leaseSeconds?: number;
   /** Extra environment for every worker. */
@@ -142,6 +145,7 @@ export async function startWorkerCluster(options: ClusterOptions): Promise<Worke
   const agentsByPrompt = new Map<string, number>();
   const fake = await startFakeAnthropic({
     latencyMs: options.latencyMs ?? 0,
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     handler: (req) => {
       requestsByPrompt.set(req.prompt, (requestsByPrompt.get(req.prompt) ?? 0) + 1);
       if (req.turn === 0 && !req.continuing) agentsByPrompt.set(req.prompt, (agentsByPrompt.get(req.prompt) ?? 0) + 1);
