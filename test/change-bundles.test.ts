@@ -12,6 +12,8 @@ import { serviceEnv } from './support/service.ts';
 import { openStore, resumeRun, startRun, storeFile, type ServiceEnv } from '../src/service/runs.ts';
 import { bundleChange, restoreChange } from '../src/workspace/change-bundle.ts';
 import type { RunEvent } from '../src/contracts/events.ts';
+import type { Store } from '../src/contracts/store.ts';
+import { restoreRunChanges } from '../src/service/kept-changes.ts';
 
 /** Prompts asked, and how often: a replayed agent asks nothing. */
 const asked = new Map<string, number>();
@@ -164,6 +166,46 @@ test('the store holds each change ref as a bundle once it exists, and forgets a 
   const after = await openStore(env.home);
   assert.deepEqual(await after.listChangeBundles(stopped.runId), [], 'proposed and completed: its branch holds it now');
   await after.close();
+});
+
+/** The real store of `home`, noting each read of bundle bytes: which refs, and whether all of them at once. */
+async function bundleReadsOf(home: string): Promise<{ store: Store; reads: string[] }> {
+  const real = await openStore(home);
+  const reads: string[] = [];
+  const store = new Proxy(real, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (name === 'listChangeBundles') return (runId: string) => (reads.push('every bundle'), real.listChangeBundles(runId));
+      if (name === 'getChangeBundle') return (runId: string, ref: string) => (reads.push(ref), real.getChangeBundle(runId, ref));
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { store, reads };
+}
+
+test("a resume reads a change bundle's bytes only for a ref its clone lacks, one at a time: none in the clone that made them", async () => {
+  const remote = partialRemote();
+  const clone = partialClone(remote);
+  const events: RunEvent[] = [];
+  const env = stoppedAt('gate-finished', events);
+  const stopped = await startRun({ ref: 'fixit', script: { source: SCRIPT, file: 'fixit.js' }, args: null, repoDir: clone, base: 'HEAD' }, env);
+  assert.equal(stopped.status, 'stopped', stopped.error ?? '');
+  const kept = gitIn(clone, 'for-each-ref', '--format=%(refname)', `refs/foreman/${stopped.runId}/`).split('\n').filter(Boolean);
+  assert.ok(kept.length >= 1, 'the run kept a change');
+
+  // Another clone lacks every ref: each bundle is read, by itself.
+  const other = partialClone(remote);
+  const elsewhere = await bundleReadsOf(env.home);
+  assert.equal(await restoreRunChanges(elsewhere.store, { id: stopped.runId, repoDir: other }), kept.length);
+  await elsewhere.store.close();
+  assert.deepEqual(elsewhere.reads, kept);
+
+  // The clone that made them has them all: the resume reads no bundle, and completes.
+  const here = await bundleReadsOf(env.home);
+  const done = await resumeRun(stopped.runId, { ...env, store: here.store, signal: undefined, listener: () => {} });
+  await here.store.close();
+  assert.equal(done.status, 'completed', done.error ?? '');
+  assert.deepEqual(here.reads, []);
 });
 
 test('in a partial clone a change is bundled and restored without fetching a missing file; a bundle of another run, or of another commit, is refused', async () => {

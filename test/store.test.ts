@@ -5,17 +5,18 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import pg from 'pg';
 import { SqliteStore } from '../src/runtime/sqlite-store.ts';
 import { MIGRATIONS } from '../src/runtime/sqlite-schema.ts';
 import { PostgresStore } from '../src/runtime/postgres-store.ts';
 import { POSTGRES_MIGRATIONS } from '../src/runtime/postgres-schema.ts';
 import type { NewRun, Store } from '../src/runtime/store.ts';
-import { MAX_CHANGE_BUNDLE_BYTES } from '../src/contracts/store.ts';
+import { MAX_CHANGE_BUNDLE_BYTES, RunTakenOverError, type ClaimOptions } from '../src/contracts/store.ts';
 import { tempDir } from './support/repo.ts';
 import { startPostgres, type PostgresCluster } from './support/postgres.ts';
 
-type TestStore = Store & { claimRun(id: string, pid: number, isAlive?: (pid: number) => boolean): Promise<boolean> };
+type TestStore = Store & { claimRun(id: string, pid: number, options?: ClaimOptions & { isAlive?: (pid: number) => boolean }): Promise<boolean> };
 
 interface Backend {
   name: string;
@@ -69,7 +70,8 @@ async function sql(url: string, text: string): Promise<pg.QueryResult> {
 const postgres: Backend = {
   name: 'PostgreSQL',
   location: async () => (await postgresCluster()).createDatabase(),
-  open: (url) => PostgresStore.open(url),
+  // A pool of its own per store: each stands for another worker process.
+  open: (url) => PostgresStore.open(url, { share: false }),
   schemaVersion: async (url) => Number((await sql(url, 'SELECT version FROM foreman_schema')).rows[0].version),
   migrations: POSTGRES_MIGRATIONS.length,
   markNewer: async (url) => {
@@ -157,11 +159,72 @@ for (const backend of [sqlite, postgres]) {
       await store.createRun(newRun('r1', '2026-11-21T10:00:00Z'));
       // createRun records this process as the holder.
       assert.equal((await store.getRun('r1'))?.pid, process.pid);
-      assert.equal(await store.claimRun('r1', 999_999, () => true), false);
-      assert.equal(await store.claimRun('r1', 999_999, () => false), true);
+      assert.equal(await store.claimRun('r1', 999_999, { isAlive: () => true }), false);
+      assert.equal(await store.claimRun('r1', 999_999, { isAlive: () => false }), true);
       assert.equal((await store.getRun('r1'))?.pid, 999_999);
       await assert.rejects(store.claimRun('ghost', 1), /no run ghost/);
       await store.close();
+    });
+
+    test("a worker holding the queue's lease takes a run over whatever process is recorded as its holder; without it a live holder keeps the run", async () => {
+      const store = await backend.open(await backend.location());
+      await store.createRun(newRun('r1', '2026-11-21T10:00:00Z'));
+      // The holder's pid is alive here (it is this process): on another host it means nothing.
+      assert.equal(await store.claimRun('r1', 999_999), false);
+      assert.equal(await store.claimRun('r1', 999_999, { takeOver: true }), true);
+      assert.equal((await store.getRun('r1'))?.pid, 999_999);
+      await store.close();
+    });
+
+    test('a store whose run was taken over writes nothing more of it: journal, agents, spend, bundles, options, revisions, outcome', async () => {
+      const location = await backend.location();
+      const stale = await backend.open(location);
+      await stale.createRun(newRun('r1', '2026-11-21T10:00:00Z'));
+      await stale.createRun(newRun('r2', '2026-11-21T10:00:00Z'));
+      await stale.saveChangeBundle('r1', { ref: 'refs/foreman/r1/c1', sha: 'a'.repeat(40), bundle: Uint8Array.of(1) });
+      await stale.appendJournal('r1', entryNo(1));
+      // Another worker got the run's lease while this one had not noticed losing it.
+      const fresh = await backend.open(location);
+      assert.equal(await fresh.claimRun('r1', 999_999, { takeOver: true }), true);
+
+      const takenOver = /run r1 was taken over by another worker \(generation 2 > 1\); this worker stops/;
+      const spendKey = { scope: 'repository:o/r', period: 'day:2026-11-21' };
+      const refused = await Promise.allSettled([
+        stale.appendJournal('r1', entryNo(2)),
+        stale.recordAgent('r1', agentNo(3), entryNo(3), { keys: [spendKey], usd: 1, tokens: 10 }),
+        // Another run's write in the same group commit is not held back.
+        stale.appendJournal('r2', entryNo(4)),
+      ]);
+      assert.deepEqual(refused.map((r) => r.status), ['rejected', 'rejected', 'fulfilled']);
+      for (const outcome of refused.slice(0, 2)) {
+        const error = (outcome as PromiseRejectedResult).reason as Error;
+        assert.ok(error instanceof RunTakenOverError, String(error));
+        assert.match(error.message, takenOver);
+      }
+      await assert.rejects(stale.saveChangeBundle('r1', { ref: 'refs/foreman/r1/c1', sha: 'b'.repeat(40), bundle: Uint8Array.of(2) }), takenOver);
+      await assert.rejects(stale.saveChangeBundle('r1', { ref: 'refs/foreman/r1/c2', sha: 'b'.repeat(40), bundle: Uint8Array.of(2) }), takenOver);
+      await assert.rejects(stale.deleteChangeBundle('r1', 'refs/foreman/r1/c1'), takenOver);
+      await assert.rejects(stale.updateRunOptions('r1', { ...newRun('r1', '').options, budgetTokens: 5 }), takenOver);
+      await assert.rejects(stale.reviseRun('r1', { workflow: 'audit', origin: 'repo', file: 'b.js', source: 'v2', args: null }, 't1'), takenOver);
+      await assert.rejects(stale.finishRun('r1', { status: 'completed', result: 'stale', error: null, summary: null, finishedAt: 'now' }), takenOver);
+
+      // Nothing of it landed: the journal's answers and the kept bundle are what the new holder sees.
+      assert.deepEqual((await fresh.loadJournal('r1')).map((e) => e.seq), [1]);
+      assert.deepEqual(await fresh.listAgents('r1'), []);
+      assert.deepEqual((await fresh.readSpend([spendKey]))[0]?.agents, 0);
+      assert.deepEqual((await fresh.listChangeBundles('r1')).map((b) => [b.ref, b.sha, [...b.bundle]]), [['refs/foreman/r1/c1', 'a'.repeat(40), [1]]]);
+      assert.deepEqual(await fresh.listRevisions('r1'), []);
+      const run = await fresh.getRun('r1');
+      assert.deepEqual([run?.status, run?.pid, run?.source, run?.options.budgetTokens], ['running', 999_999, 'export const meta = {}', null]);
+      assert.deepEqual((await fresh.loadJournal('r2')).map((e) => e.seq), [4]);
+
+      // The new holder writes as ever.
+      await fresh.appendJournal('r1', entryNo(2));
+      assert.equal(await fresh.recordAgent('r1', agentNo(3)), 1);
+      await fresh.saveChangeBundle('r1', { ref: 'refs/foreman/r1/c1', sha: 'c'.repeat(40), bundle: Uint8Array.of(3) });
+      await fresh.finishRun('r1', { status: 'completed', result: 'fresh', error: null, summary: null, finishedAt: 'now' });
+      assert.equal((await fresh.getRun('r1'))?.result, 'fresh');
+      await Promise.all([stale.close(), fresh.close()]);
     });
 
     test('a resume that revises the script keeps what ran before, oldest first, and raised caps stay', async () => {
@@ -333,13 +396,13 @@ for (const backend of [sqlite, postgres]) {
 
 test('PostgreSQL: stores opening at once on a fresh database migrate it once, under the advisory lock', async () => {
   const url = await postgres.location();
-  const stores = await Promise.all(Array.from({ length: 6 }, () => PostgresStore.open(url, { poolSize: 2 })));
+  const stores = await Promise.all(Array.from({ length: 6 }, () => PostgresStore.open(url, { poolSize: 2, share: false })));
   await stores[0]!.createRun(newRun('r1', '2026-11-21T10:00:00Z'));
   for (const store of stores) assert.equal((await store.getRun('r1'))?.id, 'r1');
   await Promise.all(stores.map((store) => store.close()));
   assert.deepEqual((await sql(url, 'SELECT version FROM foreman_schema')).rows, [{ version: POSTGRES_MIGRATIONS.length }]);
   // Opening again finds nothing to do.
-  await (await PostgresStore.open(url)).close();
+  await (await PostgresStore.open(url, { share: false })).close();
   assert.equal(await postgres.schemaVersion(url), POSTGRES_MIGRATIONS.length);
 });
 
@@ -390,4 +453,35 @@ test('PostgreSQL: two stores committing agents of the same runs in opposite orde
     await a.close();
     await b.close();
   }
+});
+
+test('PostgreSQL: a run held on another host is not judged by its pid here: refused without a takeover, taken with one', async () => {
+  const url = await postgres.location();
+  const store = await postgres.open(url);
+  await store.createRun(newRun('r1', '2026-11-21T10:00:00Z'));
+  // A pid that no process has here: the holder on the other host may well be alive.
+  await sql(url, "UPDATE runs SET host = 'another-host', pid = 999999 WHERE id = 'r1'");
+  assert.equal((await store.getRun('r1'))?.host, 'another-host');
+  assert.equal(await store.claimRun('r1', process.pid, { isAlive: () => false }), false);
+  assert.equal(await store.claimRun('r1', process.pid, { takeOver: true }), true);
+  const run = await store.getRun('r1');
+  assert.deepEqual([run?.pid, run?.host], [process.pid, hostname()]);
+  await store.close();
+});
+
+test("PostgreSQL: a process's runs share one pool per database, at most 4 connections however many runs, closed with the last", async () => {
+  const url = await postgres.location();
+  const connections = async (): Promise<number> =>
+    Number((await sql(url, 'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows[0].n);
+  const stores = await Promise.all(Array.from({ length: 6 }, () => PostgresStore.open(url)));
+  await Promise.all(stores.map(async (store, i) => {
+    await store.createRun(newRun(`r${i}`, '2026-11-21T10:00:00Z'));
+    await Promise.all(Array.from({ length: 5 }, (_, n) => store.recordAgent(`r${i}`, agentNo(n))));
+  }));
+  assert.ok((await connections()) <= 4, `${await connections()} connections for 6 runs`);
+  for (const store of stores.slice(1)) await store.close();
+  assert.equal((await stores[0]!.listAgents('r5')).length, 5, 'the last store still reads and writes');
+  await stores[0]!.close();
+  for (let i = 0; i < 50 && (await connections()) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(await connections(), 0, 'the pool is closed with the last store');
 });

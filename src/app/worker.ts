@@ -221,8 +221,9 @@ export class ForemanWorker {
     try {
       const { clone, workflowRoot } = resume.asked ? await fetchRunNow(context, this.#access) : await fetchRun(context, [context.headSha!, context.defaultSha!], this.#access);
       const script = resume.asked ? await savedScriptNow(context, workflowDirs(workflowRoot, this.#noUserHome(), this.#o.builtinDir)) : null;
-      // This worker's clone, not the one the run started in: that may be another worker's.
-      const request: ResumeRequest = { repoDir: clone, caps: resume.caps ?? {}, ...(script ? { script: { savedNow: script } } : {}), ...(resume.asked?.args ? { args: resume.asked.args } : {}) };
+      // This worker's clone, not the one the run started in: that may be another worker's. The
+      // queue's lease for the run is this worker's, so whoever held the run before lost it.
+      const request: ResumeRequest = { repoDir: clone, takeOver: true, caps: resume.caps ?? {}, ...(script ? { script: { savedNow: script } } : {}), ...(resume.asked?.args ? { args: resume.asked.args } : {}) };
       const report = this.#report(octokit, { ...context, trigger: `${context.trigger}, ${why}` }, []);
       const outcome = await this.#execute(entry.id, context, report, workflowRoot, lease, (env) => resumeRun(runId, env, request), runId);
       await this.#ended(entry.id, outcome);

@@ -36,14 +36,16 @@ are not seen by agents, and what the agents edit becomes a change (a foreman/…
 Exit codes: 0 completed, 1 failed or stopped, 2 usage, validation or config errors, 3 budget-exhausted.`,
   },
   resume: {
-    synopsis: 'foreman resume <runId> [--script <name | path.js>] [--args <json|string>] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--max-turns N] [--max-time T] [--json] [--no-sandbox]',
+    synopsis: 'foreman resume <runId> [--script <name | path.js>] [--args <json|string>] [--budget-tokens N] [--max-cost-usd X] [--max-agents N] [--max-turns N] [--max-time T] [--take-over] [--json] [--no-sandbox]',
     details: `Continues a stopped, failed, killed or budget-exhausted run from its journal, keeping its id: finished agents are not paid for again.
 It runs the script the run started with, with the same args, unless told otherwise; caps given here are raised and stored with the run.
   --script S           run this script from now on (a saved workflow's name or a path.js, validated as \`foreman run\` does):
                        every call whose inputs still match replays from the journal, only new or changed calls run
   --args V             new args for the run, as \`foreman run --args\` takes them
   --max-turns N        model turns one agent may take from now on
-  --max-time T         the run's wall clock from now on, e.g. 90m or 5h (at most 6h)`,
+  --max-time T         the run's wall clock from now on, e.g. 90m or 5h (at most 6h)
+  --take-over          resume a run a process on another host still holds in the shared store (DATABASE_URL), when that
+                       host is gone; a holder that is in fact alive writes nothing more of the run once taken over`,
   },
   runs: { synopsis: 'foreman runs [--json]', details: 'Lists the runs, newest first; a run whose process was killed shows as interrupted.' },
   show: { synopsis: 'foreman show <runId> [--agent N] [--json]', details: "A run's status and agents; --agent N shows one agent's prompt, tool calls and result." },
@@ -238,12 +240,14 @@ export interface ResumeArgs {
   script?: string;
   /** --args, parsed: new args for the run (wrapped: `--args null` is args too). */
   args?: { value: unknown };
+  /** --take-over: claim the run whatever process holds it. */
+  takeOver: boolean;
 }
 
 export function parseResumeArgs(argv: string[]): ResumeArgs {
   const { values, positionals } = parse(
     argv,
-    { json: { type: 'boolean' }, 'no-sandbox': { type: 'boolean' }, script: { type: 'string' }, args: { type: 'string' }, ...CAP_OPTIONS, 'max-turns': { type: 'string' }, 'max-time': { type: 'string' } },
+    { json: { type: 'boolean' }, 'no-sandbox': { type: 'boolean' }, 'take-over': { type: 'boolean' }, script: { type: 'string' }, args: { type: 'string' }, ...CAP_OPTIONS, 'max-turns': { type: 'string' }, 'max-time': { type: 'string' } },
     'resume',
   );
   if (positionals.length !== 1) throw new UsageError(`foreman resume takes one run id (\`foreman runs\` lists them)\n${USAGE}`);
@@ -257,6 +261,7 @@ export function parseResumeArgs(argv: string[]): ResumeArgs {
       wallLimitMs: duration('max-time', values['max-time']),
     },
     noSandbox: values['no-sandbox'] ?? false,
+    takeOver: values['take-over'] ?? false,
     ...(values.script !== undefined ? { script: values.script } : {}),
     ...(values.args !== undefined ? { args: { value: parseScriptArgs(values.args) } } : {}),
   };

@@ -225,7 +225,7 @@ async function runCommand(argv: string[], io: CliIo): Promise<number> {
 
 async function resumeCommand(argv: string[], io: CliIo): Promise<number> {
   const args = parseResumeArgs(argv);
-  const request: ResumeRequest = { caps: args.caps, ...(args.script !== undefined ? { script: { ref: args.script, typedPath: true } } : {}), ...(args.args ? { args: args.args } : {}) };
+  const request: ResumeRequest = { caps: args.caps, takeOver: args.takeOver, ...(args.script !== undefined ? { script: { ref: args.script, typedPath: true } } : {}), ...(args.args ? { args: args.args } : {}) };
   try {
     return await withProgress(io, args.json, (env) => resumeRun(args.runId, env, request), args.noSandbox);
   } catch (error) {

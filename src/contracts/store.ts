@@ -99,6 +99,11 @@ export interface RunRecord extends NewRun {
   status: RunStatus;
   /** Process currently executing the run; used to tell a crashed run from a live one. */
   pid: number | null;
+  /**
+   * The host of that process, on a store shared by many hosts (PostgreSQL): a pid means nothing on
+   * another host. Null where the store is one host's own file (SQLite).
+   */
+  host?: string | null;
   finishedAt: string | null;
   result: unknown;
   error: string | null;
@@ -166,13 +171,43 @@ export function oversizedBundleError(ref: string, bytes: number, cap = MAX_CHANG
   );
 }
 
+/** How a run is claimed for a resume. */
+export interface ClaimOptions {
+  /**
+   * The caller holds the work queue's lease for the run (an App worker): whoever held the run
+   * before lost that lease, so the run is taken over whatever process is recorded as holding it.
+   */
+  takeOver?: boolean;
+}
+
+/** A change ref the store keeps a bundle for, without the bundle's bytes. */
+export type StoredChange = Pick<ChangeBundle, 'ref' | 'sha'>;
+
+/**
+ * A write of a run by a store that is no longer the run's holder: another worker claimed it since
+ * (its queue lease lapsed, or the CLI took it over). Nothing of the write was kept; the run must
+ * stop here, since the new holder executes it from the journal.
+ */
+export class RunTakenOverError extends Error {
+  constructor(runId: string, current: number, held: number) {
+    super(`run ${runId} was taken over by another worker (generation ${current} > ${held}); this worker stops`);
+    this.name = 'RunTakenOverError';
+  }
+}
+
 export interface Store {
   createRun(run: NewRun): Promise<void>;
   getRun(id: string): Promise<RunRecord | null>;
   /** Newest first. */
   listRuns(limit?: number): Promise<RunRecord[]>;
-  /** Claims the run for process `pid`; false if another live process holds it. */
-  claimRun(id: string, pid: number): Promise<boolean>;
+  /**
+   * Claims the run for process `pid`; false if another live process on this host holds it (or, on
+   * a shared store, a process on another host, which this one cannot check), unless
+   * `options.takeOver`. A claim starts a new generation of the run: from then on this store's
+   * writes of the run are fenced by it, and a store holding an older generation gets
+   * RunTakenOverError for every write (createRun starts generation 1 the same way).
+   */
+  claimRun(id: string, pid: number, options?: ClaimOptions): Promise<boolean>;
   /** Stores the caps a resume raised, so the next resume starts from them. */
   updateRunOptions(id: string, options: RunOptions): Promise<void>;
   /** Keeps the run's script and args as a revision, then runs `next` from now on; one transaction. */
@@ -204,8 +239,12 @@ export interface Store {
   saveChangeBundle(runId: string, bundle: ChangeBundle): Promise<void>;
   /** Forgets a change ref's bundle (the change was discarded, or proposed and the run completed). */
   deleteChangeBundle(runId: string, ref: string): Promise<void>;
-  /** The run's change bundles, by ref. */
+  /** The run's change bundles, by ref. Every bundle's bytes: a resume lists refs (listChanges) instead. */
   listChangeBundles(runId: string): Promise<ChangeBundle[]>;
+  /** The refs the run's bundles are kept for and their commits, by ref, without the bytes. */
+  listChanges(runId: string): Promise<StoredChange[]>;
+  /** One ref's bundle; null if the store keeps none for it. */
+  getChangeBundle(runId: string, ref: string): Promise<ChangeBundle | null>;
   /**
    * Reads the text stored under `key` (null when none), and stores what `change` returns in its
    * place, atomically across every process sharing the store: N workers' model requests pace one

@@ -116,6 +116,10 @@ export const POSTGRES_MIGRATIONS: string[] = [
    );
    CREATE UNIQUE INDEX github_runs_one_active ON github_runs (repo, issue_number) WHERE state = 'active' AND issue_number IS NOT NULL;
    CREATE INDEX github_runs_by_issue ON github_runs (repo, issue_number, id);`,
+  // The run's generation: each claim starts a new one, and a write of the run by a store holding
+  // an older one is refused (RunTakenOverError), so a worker that lost the run writes nothing more.
+  // The host with the pid: workers on many hosts share the runs, and a pid names a process of one.
+  `ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0, ADD COLUMN host TEXT;`,
 ];
 
 /** Any fixed number, the same in every Foreman: the lock's name within the database. */

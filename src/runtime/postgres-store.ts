@@ -1,42 +1,105 @@
 // The run store on PostgreSQL, for many workers sharing one database; the same contract as the
 // embedded SqliteStore. A journal entry is in a committed transaction before the script sees the
 // result it records (postgres-writes.ts); the rest is rare and written directly.
+//
+// A worker runs several runs at once, each with a store of its own: they share one pool per
+// database (and one group committer, so their writes share commits too), opened by the first and
+// closed by the last, and the schema is migrated once per process. A pool per run would take
+// 4 connections each: ten workers with two runs each would pass PostgreSQL's default 100.
 import type pg from 'pg';
-import { Queries, transaction } from './postgres-client.ts';
+import { openPool, Queries, transaction } from './postgres-client.ts';
 import { checkChangeBundle, json, toAgent, toChangeBundle, toJournalEntry, toRevision, toRun, toSpendTotals } from './store-rows.ts';
-import { openMigratedPool } from './postgres-schema.ts';
+import { migratePostgres } from './postgres-schema.ts';
 import { GroupCommitter } from './postgres-writes.ts';
-import type { AgentRecord, ChangeBundle, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, SpendCharge, SpendKey, SpendTotals, Store } from '../contracts/store.ts';
-import { isProcessAlive } from './store.ts';
+import { RunTakenOverError, type AgentRecord, type ChangeBundle, type ClaimOptions, type JournalEntry, type NewRun, type RunOptions, type RunRecord, type RunRevision, type RunScript, type RunStatus, type SpendCharge, type SpendKey, type SpendTotals, type StoredChange, type Store } from '../contracts/store.ts';
+import { isProcessAlive, THIS_HOST } from './store.ts';
 
+/** Connections a process's run store holds at most on one database, however many runs it executes. */
+export const STORE_POOL_SIZE = 4;
 
 export interface PostgresStoreOptions {
   /** Connections at most; a run's writes are grouped, so a few serve many agents. */
   poolSize?: number;
+  /**
+   * Share this process's pool for the database (the default). False opens a pool of this store's
+   * own, as another process would have (tests standing for several workers).
+   */
+  share?: boolean;
+}
+
+/** A pool, and the committer writing through it, used by every store of this process on one database. */
+interface Connection {
+  readonly url: string | null;
+  readonly pool: pg.Pool;
+  readonly db: Queries;
+  readonly writes: GroupCommitter;
+  users: number;
+}
+
+const sharedConnections = new Map<string, Connection>();
+/** The databases this process brought up to date: a run's store opened later need not look again. */
+const migrated = new Set<string>();
+
+function connection(url: string, size: number, share: boolean): Connection {
+  const found = share ? sharedConnections.get(url) : undefined;
+  if (found) {
+    found.users++;
+    return found;
+  }
+  const pool = openPool(url, size);
+  const made: Connection = { url: share ? url : null, pool, db: new Queries(pool), writes: new GroupCommitter(pool), users: 1 };
+  if (share) sharedConnections.set(url, made);
+  return made;
+}
+
+async function release(used: Connection): Promise<void> {
+  if (--used.users > 0) return;
+  if (used.url !== null && sharedConnections.get(used.url) === used) sharedConnections.delete(used.url);
+  await used.writes.close();
+  await used.pool.end();
 }
 
 export class PostgresStore implements Store {
+  readonly #connection: Connection;
   readonly #pool: pg.Pool;
   readonly #db: Queries;
   readonly #writes: GroupCommitter;
+  /** The generation of each run this store created or claimed: its writes of the run are fenced by it. */
+  readonly #generations = new Map<string, number>();
+  /** This store's hot writes not yet answered: close() waits for them, not for other stores' on the shared pool. */
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closed = false;
 
-  private constructor(pool: pg.Pool) {
-    this.#pool = pool;
-    this.#db = new Queries(pool);
-    this.#writes = new GroupCommitter(pool);
+  private constructor(used: Connection) {
+    this.#connection = used;
+    this.#pool = used.pool;
+    this.#db = used.db;
+    this.#writes = used.writes;
   }
 
   /** Connects and brings the database's schema up to date (safe with many processes at once). */
   static async open(databaseUrl: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-    return new PostgresStore(await openMigratedPool(databaseUrl, options.poolSize ?? 4));
+    const share = options.share ?? true;
+    const used = connection(databaseUrl, options.poolSize ?? STORE_POOL_SIZE, share);
+    try {
+      if (!share || !migrated.has(databaseUrl)) {
+        await migratePostgres(used.pool);
+        if (share) migrated.add(databaseUrl);
+      }
+    } catch (error) {
+      await release(used);
+      throw error;
+    }
+    return new PostgresStore(used);
   }
 
   async createRun(run: NewRun): Promise<void> {
     await this.#db.rows(
-      `INSERT INTO runs (id, workflow, origin, file, source, args, repo_dir, base_ref, base_sha, options, status, pid, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $11, $12)`,
-      [run.id, run.workflow, run.origin, run.file, run.source, json(run.args), run.repoDir, run.baseRef, run.baseSha, json(run.options), process.pid, run.startedAt],
+      `INSERT INTO runs (id, workflow, origin, file, source, args, repo_dir, base_ref, base_sha, options, status, pid, host, started_at, generation)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'running', $11, $12, $13, 1)`,
+      [run.id, run.workflow, run.origin, run.file, run.source, json(run.args), run.repoDir, run.baseRef, run.baseSha, json(run.options), process.pid, THIS_HOST, run.startedAt],
     );
+    this.#generations.set(run.id, 1);
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
@@ -48,25 +111,68 @@ export class PostgresStore implements Store {
     return (await this.#db.rows('SELECT * FROM runs ORDER BY started_at DESC, created DESC LIMIT $1', [limit])).map(toRun);
   }
 
-  async claimRun(id: string, pid: number, isAlive: (pid: number) => boolean = isProcessAlive): Promise<boolean> {
-    return transaction(this.#pool, async (db) => {
-      const row = await db.row('SELECT status, pid FROM runs WHERE id = $1 FOR UPDATE', [id]);
+  /**
+   * A pid is judged only on its own host: a holder recorded on another host cannot be checked from
+   * here, so only a taker-over (the queue's lease holder, or `foreman resume --take-over`) claims it.
+   * `isAlive`: how a holder's pid is checked (tests).
+   */
+  async claimRun(id: string, pid: number, options: ClaimOptions & { isAlive?: (pid: number) => boolean } = {}): Promise<boolean> {
+    const isAlive = options.isAlive ?? isProcessAlive;
+    const generation = await transaction(this.#pool, async (db) => {
+      const row = await db.row('SELECT status, pid, host FROM runs WHERE id = $1 FOR UPDATE', [id]);
       if (!row) throw new Error(`no run ${id}`);
       const holder = row.pid as number | null;
-      if (row.status === 'running' && holder !== null && holder !== pid && isAlive(holder)) return false;
-      await db.rows(`UPDATE runs SET status = 'running', pid = $1, finished_at = NULL, error = NULL WHERE id = $2`, [pid, id]);
-      return true;
+      if (!options.takeOver && row.status === 'running' && holder !== null) {
+        const elsewhere = row.host !== null && row.host !== THIS_HOST;
+        if (elsewhere || (holder !== pid && isAlive(holder))) return null;
+      }
+      const claimed = await db.row(
+        `UPDATE runs SET status = 'running', pid = $1, host = $2, finished_at = NULL, error = NULL, generation = generation + 1 WHERE id = $3 RETURNING generation`,
+        [pid, THIS_HOST, id],
+      );
+      return Number(claimed!.generation);
+    });
+    if (generation === null) return false;
+    this.#generations.set(id, generation);
+    return true;
+  }
+
+  /**
+   * Writes in one transaction holding the run's row, after checking that the run is still at the
+   * generation this store claimed it at: a claim updates that row, so none can come in between.
+   */
+  #fenced<T>(runId: string, write: (db: Queries) => Promise<T>): Promise<T> {
+    return transaction(this.#pool, async (db) => {
+      const row = await db.row('SELECT generation FROM runs WHERE id = $1 FOR NO KEY UPDATE', [runId]);
+      const held = this.#generations.get(runId);
+      const current = Number(row?.generation ?? 0);
+      if (held !== undefined && current !== held) throw new RunTakenOverError(runId, current, held);
+      return write(db);
     });
   }
 
+  #held(runId: string): { generation?: number } {
+    const generation = this.#generations.get(runId);
+    return generation === undefined ? {} : { generation };
+  }
+
+  #submit(op: Parameters<GroupCommitter['submit']>[0]): Promise<number> {
+    const written = this.#writes.submit(op);
+    const settled: Promise<unknown> = written.then(
+      (): boolean => this.#inFlight.delete(settled),
+      (): boolean => this.#inFlight.delete(settled),
+    );
+    this.#inFlight.add(settled);
+    return written;
+  }
+
   async updateRunOptions(id: string, options: RunOptions): Promise<void> {
-    await this.#db.rows('UPDATE runs SET options = $1 WHERE id = $2', [json(options), id]);
+    await this.#fenced(id, (db) => db.rows('UPDATE runs SET options = $1 WHERE id = $2', [json(options), id]));
   }
 
   async reviseRun(id: string, next: RunScript, replacedAt: string): Promise<void> {
-    await transaction(this.#pool, async (db) => {
-      // Holding the run's row numbers concurrent revisions one after the other.
-      await db.rows('SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE', [id]);
+    // Holding the run's row (#fenced) numbers concurrent revisions one after the other.
+    await this.#fenced(id, async (db) => {
       await db.rows(
         `INSERT INTO run_revisions (run_id, revision, workflow, origin, file, source, args, replaced_at)
          SELECT id, (SELECT COUNT(*) + 1 FROM run_revisions WHERE run_id = $1), workflow, origin, file, source, args, $2 FROM runs WHERE id = $1`,
@@ -85,14 +191,16 @@ export class PostgresStore implements Store {
     id: string,
     outcome: { status: RunStatus; result: unknown; error: string | null; summary: unknown; finishedAt: string },
   ): Promise<void> {
-    await this.#db.rows('UPDATE runs SET status = $1, pid = NULL, finished_at = $2, result = $3, error = $4, summary = $5 WHERE id = $6', [
-      outcome.status,
-      outcome.finishedAt,
-      json(outcome.result),
-      outcome.error,
-      json(outcome.summary),
-      id,
-    ]);
+    await this.#fenced(id, (db) =>
+      db.rows('UPDATE runs SET status = $1, pid = NULL, finished_at = $2, result = $3, error = $4, summary = $5 WHERE id = $6', [
+        outcome.status,
+        outcome.finishedAt,
+        json(outcome.result),
+        outcome.error,
+        json(outcome.summary),
+        id,
+      ]),
+    );
   }
 
   async loadJournal(runId: string): Promise<JournalEntry[]> {
@@ -102,11 +210,11 @@ export class PostgresStore implements Store {
 
   /** Durable when the promise resolves: its transaction has committed. */
   async appendJournal(runId: string, entry: JournalEntry): Promise<void> {
-    await this.#writes.submit({ kind: 'journal', runId, entry });
+    await this.#submit({ kind: 'journal', runId, ...this.#held(runId), entry });
   }
 
   recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): Promise<number> {
-    return this.#writes.submit({ kind: 'agent', runId, agent, ...(completed ? { completed } : {}), ...(spend ? { spend } : {}) });
+    return this.#submit({ kind: 'agent', runId, ...this.#held(runId), agent, ...(completed ? { completed } : {}), ...(spend ? { spend } : {}) });
   }
 
   async readSpend(keys: readonly SpendKey[]): Promise<SpendTotals[]> {
@@ -125,19 +233,31 @@ export class PostgresStore implements Store {
   /** Durable when the promise resolves: one committed statement. */
   async saveChangeBundle(runId: string, bundle: ChangeBundle): Promise<void> {
     checkChangeBundle(runId, bundle);
-    await this.#db.rows(
-      `INSERT INTO change_bundles (run_id, ref, sha, bundle) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (run_id, ref) DO UPDATE SET sha = EXCLUDED.sha, bundle = EXCLUDED.bundle WHERE change_bundles.sha <> EXCLUDED.sha`,
-      [runId, bundle.ref, bundle.sha, Buffer.from(bundle.bundle.buffer, bundle.bundle.byteOffset, bundle.bundle.byteLength)],
+    await this.#fenced(runId, (db) =>
+      db.rows(
+        `INSERT INTO change_bundles (run_id, ref, sha, bundle) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (run_id, ref) DO UPDATE SET sha = EXCLUDED.sha, bundle = EXCLUDED.bundle WHERE change_bundles.sha <> EXCLUDED.sha`,
+        [runId, bundle.ref, bundle.sha, Buffer.from(bundle.bundle.buffer, bundle.bundle.byteOffset, bundle.bundle.byteLength)],
+      ),
     );
   }
 
   async deleteChangeBundle(runId: string, ref: string): Promise<void> {
-    await this.#db.rows('DELETE FROM change_bundles WHERE run_id = $1 AND ref = $2', [runId, ref]);
+    await this.#fenced(runId, (db) => db.rows('DELETE FROM change_bundles WHERE run_id = $1 AND ref = $2', [runId, ref]));
   }
 
   async listChangeBundles(runId: string): Promise<ChangeBundle[]> {
     return (await this.#db.rows('SELECT ref, sha, bundle FROM change_bundles WHERE run_id = $1 ORDER BY ref COLLATE "C"', [runId])).map(toChangeBundle);
+  }
+
+  async listChanges(runId: string): Promise<StoredChange[]> {
+    const rows = await this.#db.rows('SELECT ref, sha FROM change_bundles WHERE run_id = $1 ORDER BY ref COLLATE "C"', [runId]);
+    return rows.map((row) => ({ ref: row.ref as string, sha: row.sha as string }));
+  }
+
+  async getChangeBundle(runId: string, ref: string): Promise<ChangeBundle | null> {
+    const row = await this.#db.row('SELECT ref, sha, bundle FROM change_bundles WHERE run_id = $1 AND ref = $2', [runId, ref]);
+    return row ? toChangeBundle(row) : null;
   }
 
   /**
@@ -157,8 +277,11 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** Waits for this store's writes; the pool closes with the last store of the process using it. */
   async close(): Promise<void> {
-    await this.#writes.close();
-    await this.#pool.end();
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.#inFlight);
+    await release(this.#connection);
   }
 }

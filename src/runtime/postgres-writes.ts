@@ -5,11 +5,12 @@
 import type pg from 'pg';
 import { transaction, type Queries } from './postgres-client.ts';
 import { json } from './store-rows.ts';
-import type { AgentRecord, JournalEntry, SpendCharge } from '../contracts/store.ts';
+import { RunTakenOverError, type AgentRecord, type JournalEntry, type SpendCharge } from '../contracts/store.ts';
 
+/** `generation`: the run's generation the writing store holds; the op is refused if the run moved on. */
 export type WriteOp =
-  | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry; spend?: SpendCharge }
-  | { kind: 'journal'; runId: string; entry: JournalEntry };
+  | { kind: 'agent'; runId: string; generation?: number; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry; spend?: SpendCharge }
+  | { kind: 'journal'; runId: string; generation?: number; entry: JournalEntry };
 
 interface Pending {
   op: WriteOp;
@@ -50,7 +51,8 @@ export class GroupCommitter {
         const outcomes = await this.#commit(batch.map((item) => item.op));
         batch.forEach((item, i) => {
           const outcome = outcomes[i]!;
-          if (outcome instanceof Error) item.reject(writeFailed(outcome.message));
+          if (outcome instanceof RunTakenOverError) item.reject(outcome);
+          else if (outcome instanceof Error) item.reject(writeFailed(outcome.message));
           else item.resolve(outcome);
         });
       } catch (error) {
@@ -71,11 +73,21 @@ export class GroupCommitter {
       // Numbering an agent holds its run's row (insertAgent). Taken in arrival order, two stores
       // committing batches of the same runs in different orders could each hold one row and wait
       // for the other's: a deadlock that fails both batches. Taken first, in run id order, they
-      // cannot cross.
-      const runs = [...new Set(ops.filter((op) => op.kind === 'agent').map((op) => op.runId))].sort();
-      for (const runId of runs) await db.rows('SELECT 1 FROM runs WHERE id = $1 FOR NO KEY UPDATE', [runId]);
+      // cannot cross. The same lock fences the batch's writes: a claim updates the row, so no run
+      // changes hands between the generation read here and the commit.
+      const runs = [...new Set(ops.filter((op) => op.kind === 'agent' || op.generation !== undefined).map((op) => op.runId))].sort();
+      const generations = new Map<string, number>();
+      for (const runId of runs) {
+        const row = await db.row('SELECT generation FROM runs WHERE id = $1 FOR NO KEY UPDATE', [runId]);
+        if (row) generations.set(runId, Number(row.generation));
+      }
       const outcomes: Array<number | Error> = [];
       for (const op of ops) {
+        const current = generations.get(op.runId) ?? 0;
+        if (op.generation !== undefined && current !== op.generation) {
+          outcomes.push(new RunTakenOverError(op.runId, current, op.generation));
+          continue;
+        }
         await db.rows('SAVEPOINT write');
         try {
           outcomes.push(op.kind === 'agent' ? await insertAgent(db, op.runId, op.agent, op.completed, op.spend) : (await insertJournal(db, op.runId, op.entry), 0));

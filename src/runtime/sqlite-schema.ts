@@ -131,6 +131,9 @@ export const MIGRATIONS: string[] = [
      state TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    );`,
+  // The run's generation: each claim starts a new one, and a write of the run by a store holding
+  // an older one is refused (RunTakenOverError), so a worker that lost the run writes nothing more.
+  `ALTER TABLE runs ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Brings the file up to this Foreman's schema; refuses a file written by a newer one. */

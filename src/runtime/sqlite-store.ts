@@ -9,7 +9,7 @@ import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-wr
 import { migrate } from './sqlite-schema.ts';
 import { openDatabase } from './sqlite-writes.ts';
 import { checkChangeBundle, json, toAgent, toChangeBundle, toJournalEntry, toRevision, toRun, toSpendTotals, type Row } from './store-rows.ts';
-import type { AgentRecord, ChangeBundle, JournalEntry, NewRun, RunOptions, RunRecord, RunRevision, RunScript, RunStatus, SpendCharge, SpendKey, SpendTotals, Store } from '../contracts/store.ts';
+import { RunTakenOverError, type AgentRecord, type ChangeBundle, type ClaimOptions, type JournalEntry, type NewRun, type RunOptions, type RunRecord, type RunRevision, type RunScript, type RunStatus, type SpendCharge, type SpendKey, type SpendTotals, type StoredChange, type Store } from '../contracts/store.ts';
 import { isProcessAlive } from './store.ts';
 
 
@@ -18,6 +18,8 @@ export class SqliteStore implements Store {
   readonly #writes: WriteQueue;
   readonly #file: string;
   #limits: DatabaseSync | undefined;
+  /** The generation of each run this store created or claimed: its writes of the run are fenced by it. */
+  readonly #generations = new Map<string, number>();
 
   constructor(file: string) {
     const inMemory = file === ':memory:';
@@ -31,10 +33,11 @@ export class SqliteStore implements Store {
   async createRun(run: NewRun): Promise<void> {
     this.#db
       .prepare(
-        `INSERT INTO runs (id, workflow, origin, file, source, args, repo_dir, base_ref, base_sha, options, status, pid, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)`,
+        `INSERT INTO runs (id, workflow, origin, file, source, args, repo_dir, base_ref, base_sha, options, status, pid, started_at, generation)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, 1)`,
       )
       .run(run.id, run.workflow, run.origin, run.file, run.source, json(run.args), run.repoDir, run.baseRef, run.baseSha, json(run.options), process.pid, run.startedAt);
+    this.#generations.set(run.id, 1);
   }
 
   async getRun(id: string): Promise<RunRecord | null> {
@@ -47,18 +50,23 @@ export class SqliteStore implements Store {
     return rows.map(toRun);
   }
 
-  async claimRun(id: string, pid: number, isAlive: (pid: number) => boolean = isProcessAlive): Promise<boolean> {
+  /** `isAlive`: how a holder's pid is checked (tests). */
+  async claimRun(id: string, pid: number, options: ClaimOptions & { isAlive?: (pid: number) => boolean } = {}): Promise<boolean> {
+    const isAlive = options.isAlive ?? isProcessAlive;
     this.#db.exec('BEGIN IMMEDIATE');
     try {
       const row = this.#db.prepare('SELECT status, pid FROM runs WHERE id = ?').get(id) as Row | undefined;
       if (!row) throw new Error(`no run ${id}`);
       const holder = row.pid as number | null;
-      if (row.status === 'running' && holder !== null && holder !== pid && isAlive(holder)) {
+      if (!options.takeOver && row.status === 'running' && holder !== null && holder !== pid && isAlive(holder)) {
         this.#db.exec('ROLLBACK');
         return false;
       }
-      this.#db.prepare(`UPDATE runs SET status = 'running', pid = ?, finished_at = NULL, error = NULL WHERE id = ?`).run(pid, id);
+      const claimed = this.#db
+        .prepare(`UPDATE runs SET status = 'running', pid = ?, finished_at = NULL, error = NULL, generation = generation + 1 WHERE id = ? RETURNING generation`)
+        .get(pid, id) as { generation: number };
       this.#db.exec('COMMIT');
+      this.#generations.set(id, Number(claimed.generation));
       return true;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
@@ -67,12 +75,37 @@ export class SqliteStore implements Store {
   }
 
   async updateRunOptions(id: string, options: RunOptions): Promise<void> {
-    this.#db.prepare('UPDATE runs SET options = ? WHERE id = ?').run(json(options), id);
+    this.#fenced(id, () => this.#db.prepare('UPDATE runs SET options = ? WHERE id = ?').run(json(options), id));
+  }
+
+  /**
+   * Writes in one immediate transaction, after checking that the run is still at the generation
+   * this store claimed it at: a claim needs the same write lock, so none can come in between.
+   */
+  #fenced(runId: string, write: () => void): void {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const held = this.#generations.get(runId);
+      if (held !== undefined) {
+        const row = this.#db.prepare('SELECT generation FROM runs WHERE id = ?').get(runId) as Row | undefined;
+        const current = Number(row?.generation ?? 0);
+        if (current !== held) throw new RunTakenOverError(runId, current, held);
+      }
+      write();
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  #held(runId: string): { generation?: number } {
+    const generation = this.#generations.get(runId);
+    return generation === undefined ? {} : { generation };
   }
 
   async reviseRun(id: string, next: RunScript, replacedAt: string): Promise<void> {
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
+    this.#fenced(id, () => {
       this.#db
         .prepare(
           `INSERT INTO run_revisions (run_id, revision, workflow, origin, file, source, args, replaced_at)
@@ -82,11 +115,7 @@ export class SqliteStore implements Store {
       this.#db
         .prepare('UPDATE runs SET workflow = ?, origin = ?, file = ?, source = ?, args = ? WHERE id = ?')
         .run(next.workflow, next.origin, next.file, next.source, json(next.args), id);
-      this.#db.exec('COMMIT');
-    } catch (error) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
 
   async listRevisions(id: string): Promise<RunRevision[]> {
@@ -98,9 +127,11 @@ export class SqliteStore implements Store {
     id: string,
     outcome: { status: RunStatus; result: unknown; error: string | null; summary: unknown; finishedAt: string },
   ): Promise<void> {
-    this.#db
-      .prepare('UPDATE runs SET status = ?, pid = NULL, finished_at = ?, result = ?, error = ?, summary = ? WHERE id = ?')
-      .run(outcome.status, outcome.finishedAt, json(outcome.result), outcome.error, json(outcome.summary), id);
+    this.#fenced(id, () =>
+      this.#db
+        .prepare('UPDATE runs SET status = ?, pid = NULL, finished_at = ?, result = ?, error = ?, summary = ? WHERE id = ?')
+        .run(outcome.status, outcome.finishedAt, json(outcome.result), outcome.error, json(outcome.summary), id),
+    );
   }
 
   async loadJournal(runId: string): Promise<JournalEntry[]> {
@@ -110,7 +141,7 @@ export class SqliteStore implements Store {
 
   /** Durable when the promise resolves; see recordAgent. */
   async appendJournal(runId: string, entry: JournalEntry): Promise<void> {
-    await this.#writes.submit({ kind: 'journal', runId, entry });
+    await this.#writes.submit({ kind: 'journal', runId, ...this.#held(runId), entry });
   }
 
   /**
@@ -119,7 +150,7 @@ export class SqliteStore implements Store {
    * caller's promise still resolves only after that commit.
    */
   recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): Promise<number> {
-    return this.#writes.submit({ kind: 'agent', runId, agent, ...(completed ? { completed } : {}), ...(spend ? { spend } : {}) });
+    return this.#writes.submit({ kind: 'agent', runId, ...this.#held(runId), agent, ...(completed ? { completed } : {}), ...(spend ? { spend } : {}) });
   }
 
   async readSpend(keys: readonly SpendKey[]): Promise<SpendTotals[]> {
@@ -140,21 +171,33 @@ export class SqliteStore implements Store {
   /** Written here, not by the writer thread: the commit (synchronous=FULL) is on disk before the caller goes on to journal. */
   async saveChangeBundle(runId: string, bundle: ChangeBundle): Promise<void> {
     checkChangeBundle(runId, bundle);
-    this.#db
-      .prepare(
-        `INSERT INTO change_bundles (run_id, ref, sha, bundle) VALUES (?, ?, ?, ?)
-         ON CONFLICT (run_id, ref) DO UPDATE SET sha = excluded.sha, bundle = excluded.bundle WHERE change_bundles.sha <> excluded.sha`,
-      )
-      .run(runId, bundle.ref, bundle.sha, bundle.bundle);
+    this.#fenced(runId, () =>
+      this.#db
+        .prepare(
+          `INSERT INTO change_bundles (run_id, ref, sha, bundle) VALUES (?, ?, ?, ?)
+           ON CONFLICT (run_id, ref) DO UPDATE SET sha = excluded.sha, bundle = excluded.bundle WHERE change_bundles.sha <> excluded.sha`,
+        )
+        .run(runId, bundle.ref, bundle.sha, bundle.bundle),
+    );
   }
 
   async deleteChangeBundle(runId: string, ref: string): Promise<void> {
-    this.#db.prepare('DELETE FROM change_bundles WHERE run_id = ? AND ref = ?').run(runId, ref);
+    this.#fenced(runId, () => this.#db.prepare('DELETE FROM change_bundles WHERE run_id = ? AND ref = ?').run(runId, ref));
   }
 
   async listChangeBundles(runId: string): Promise<ChangeBundle[]> {
     const rows = this.#db.prepare('SELECT ref, sha, bundle FROM change_bundles WHERE run_id = ? ORDER BY ref').all(runId) as Row[];
     return rows.map(toChangeBundle);
+  }
+
+  async listChanges(runId: string): Promise<StoredChange[]> {
+    const rows = this.#db.prepare('SELECT ref, sha FROM change_bundles WHERE run_id = ? ORDER BY ref').all(runId) as Row[];
+    return rows.map((row) => ({ ref: row.ref as string, sha: row.sha as string }));
+  }
+
+  async getChangeBundle(runId: string, ref: string): Promise<ChangeBundle | null> {
+    const row = this.#db.prepare('SELECT ref, sha, bundle FROM change_bundles WHERE run_id = ? AND ref = ?').get(runId, ref) as Row | undefined;
+    return row ? toChangeBundle(row) : null;
   }
 
   /**

@@ -3,7 +3,8 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { DatabaseSync } from 'node:sqlite';
-import { BatchCommitter, type WriteOp } from './sqlite-writes.ts';
+import { BatchCommitter, type WriteOp, type WriteOutcome } from './sqlite-writes.ts';
+import { RunTakenOverError } from '../contracts/store.ts';
 import type { WriterReply, WriterRequest } from './sqlite-writer-thread.ts';
 
 export interface WriteQueue {
@@ -22,6 +23,11 @@ interface Waiter {
 
 const writeFailed = (detail: string): Error =>
   new Error(`the run store could not commit a journal write (${detail}): check that FOREMAN_HOME is writable and has free space, then resume the run`);
+
+function answer(waiter: Waiter | undefined, outcome: WriteOutcome): void {
+  if (typeof outcome === 'number') waiter?.resolve(outcome);
+  else waiter?.reject(new RunTakenOverError(outcome.takenOver.runId, outcome.takenOver.current, outcome.takenOver.held));
+}
 
 // Next to this file: the TypeScript source, or in the Action's bundle (dist/) its bundled sibling.
 const WRITER_THREAD = new URL(import.meta.url.endsWith('.ts') ? './sqlite-writer-thread.ts' : './sqlite-writer-thread.js', import.meta.url);
@@ -82,7 +88,7 @@ export class ThreadWriteQueue implements WriteQueue {
         const waiter = this.#waiting.get(id);
         this.#waiting.delete(id);
         if ('error' in reply) waiter?.reject(writeFailed(reply.error));
-        else waiter?.resolve(reply.numbers[i]);
+        else answer(waiter, reply.numbers[i]!);
       });
       if (this.#waiting.size === 0) worker.unref();
     });
@@ -124,13 +130,13 @@ export class InlineWriteQueue implements WriteQueue {
   #flush(): void {
     const batch = this.#pending.splice(0);
     if (batch.length === 0) return;
-    let numbers: number[];
+    let outcomes: WriteOutcome[];
     try {
-      numbers = this.#committer.commit(batch.map((item) => item.op));
+      outcomes = this.#committer.commit(batch.map((item) => item.op));
     } catch (error) {
       for (const item of batch) item.reject(writeFailed((error as Error).message));
       return;
     }
-    batch.forEach((item, i) => item.resolve(numbers[i]));
+    batch.forEach((item, i) => answer(item, outcomes[i]!));
   }
 }

@@ -3,10 +3,10 @@
 // agent records and journal entries are committed here instead. Ops that arrive in the same turn
 // share one transaction (group commit); each is answered only after its commit.
 import { parentPort, workerData } from 'node:worker_threads';
-import { BatchCommitter, openDatabase, type WriteOp } from './sqlite-writes.ts';
+import { BatchCommitter, openDatabase, type WriteOp, type WriteOutcome } from './sqlite-writes.ts';
 
 export type WriterRequest = { ops: Array<{ id: number; op: WriteOp }> } | { close: true };
-export type WriterReply = { ids: number[]; numbers: number[] } | { ids: number[]; error: string };
+export type WriterReply = { ids: number[]; numbers: WriteOutcome[] } | { ids: number[]; error: string };
 
 const db = openDatabase((workerData as { file: string }).file);
 const committer = new BatchCommitter(db);

@@ -5,9 +5,13 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { AgentRecord, JournalEntry, SpendCharge } from '../contracts/store.ts';
 import { json } from './store-rows.ts';
 
+/** `generation`: the run's generation the writing store holds; the op is refused if the run moved on. */
 export type WriteOp =
-  | { kind: 'agent'; runId: string; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry; spend?: SpendCharge }
-  | { kind: 'journal'; runId: string; entry: JournalEntry };
+  | { kind: 'agent'; runId: string; generation?: number; agent: Omit<AgentRecord, 'no'>; completed?: JournalEntry; spend?: SpendCharge }
+  | { kind: 'journal'; runId: string; generation?: number; entry: JournalEntry };
+
+/** Per op: the agent's number (0 for a journal entry), or the generation that took the run over. */
+export type WriteOutcome = number | { takenOver: { runId: string; current: number; held: number } };
 
 /**
  * WAL with synchronous=FULL: a commit is on disk before the caller hears of it. The busy timeout
@@ -50,14 +54,30 @@ export class BatchCommitter {
 
   /**
    * Writes every op in one transaction, so one disk sync covers the batch. Returns, per op, the
-   * agent's number within its run (0 for journal entries). All or nothing.
+   * agent's number within its run (0 for journal entries), or for an op of a run taken over since
+   * its store claimed it, the generation that took it: that op alone is not written. All or nothing
+   * otherwise.
    */
-  commit(ops: readonly WriteOp[]): number[] {
+  commit(ops: readonly WriteOp[]): WriteOutcome[] {
     this.#db.exec('BEGIN IMMEDIATE');
     try {
-      const numbers = ops.map((op) => (op.kind === 'agent' ? this.#insertAgent(op.runId, op.agent, op.completed, op.spend) : (this.#insertJournal(op.runId, op.entry), 0)));
+      // Read once per run per batch, under the write lock a claim needs too.
+      const generations = new Map<string, number>();
+      const current = (runId: string): number => {
+        let generation = generations.get(runId);
+        if (generation === undefined) {
+          const row = this.#statements.get('SELECT generation FROM runs WHERE id = ?').get(runId) as { generation: number } | undefined;
+          generation = Number(row?.generation ?? 0);
+          generations.set(runId, generation);
+        }
+        return generation;
+      };
+      const outcomes = ops.map((op): WriteOutcome => {
+        if (op.generation !== undefined && current(op.runId) !== op.generation) return { takenOver: { runId: op.runId, current: current(op.runId), held: op.generation } };
+        return op.kind === 'agent' ? this.#insertAgent(op.runId, op.agent, op.completed, op.spend) : (this.#insertJournal(op.runId, op.entry), 0);
+      });
       this.#db.exec('COMMIT');
-      return numbers;
+      return outcomes;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       throw error;

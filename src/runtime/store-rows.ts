@@ -22,6 +22,8 @@ export function toRun(row: Row): RunRecord {
     options: parse(row.options),
     status: row.status,
     pid: row.pid ?? null,
+    // Only a shared store has the column: SQLite's runs are one host's.
+    ...('host' in row ? { host: row.host ?? null } : {}),
     startedAt: row.started_at,
     finishedAt: row.finished_at ?? null,
     result: parse(row.result),

@@ -1,4 +1,5 @@
 // Whether the process holding a run is alive. The store's types are in contracts/store.ts.
+import { hostname } from 'node:os';
 import type { RunRecord } from '../contracts/store.ts';
 
 export type * from '../contracts/store.ts';
@@ -13,6 +14,15 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** A run marked running whose process is gone was killed or crashed: it can be resumed. */
-export const isRunLive = (run: Pick<RunRecord, 'status' | 'pid'>): boolean =>
-  run.status === 'running' && run.pid !== null && isProcessAlive(run.pid);
+/** This machine, as a shared store records it with a run's pid: a pid names a process of one host only. */
+export const THIS_HOST = hostname();
+
+/** The run's holder ran on another host (a shared store): its pid cannot be checked from here. */
+export const heldElsewhere = (run: Pick<RunRecord, 'host'>): boolean => run.host !== undefined && run.host !== null && run.host !== THIS_HOST;
+
+/**
+ * A run marked running whose process is gone was killed or crashed: it can be resumed. One held
+ * on another host counts as live: this host cannot tell.
+ */
+export const isRunLive = (run: Pick<RunRecord, 'status' | 'pid' | 'host'>): boolean =>
+  run.status === 'running' && run.pid !== null && (heldElsewhere(run) || isProcessAlive(run.pid));

@@ -3,7 +3,7 @@
 // resume restores them into whichever clone it runs in before anything reads them.
 import type { Store } from '../contracts/store.ts';
 import type { ChangeKeeper } from '../workspace/changes.ts';
-import { bundleChange, restoreChange } from '../workspace/change-bundle.ts';
+import { bundleChange, changePresent, restoreChange } from '../workspace/change-bundle.ts';
 
 /** Saves each change ref of run `runId` in `store`; a ref saved at the same commit is not bundled again. */
 export function storeKeeper(store: Store, run: { id: string; repoDir: string; baseSha: string }): ChangeKeeper {
@@ -25,11 +25,17 @@ export function storeKeeper(store: Store, run: { id: string; repoDir: string; ba
  * Puts the run's stored change refs into `repoDir` where they are missing or point elsewhere (a
  * resume in another clone, or on a wiped disk). Refs the store does not hold are left alone: a run
  * begun before the store kept bundles still has its refs only in its first clone.
+ *
+ * The refs are listed first and a bundle's bytes read only for a ref the clone lacks, one at a
+ * time: a run may keep many bundles of up to 32 MiB each, and a resume in the clone that made
+ * them needs none.
  */
 export async function restoreRunChanges(store: Store, run: { id: string; repoDir: string }): Promise<number> {
   let restored = 0;
-  for (const bundle of await store.listChangeBundles(run.id)) {
-    if ((await restoreChange(run.repoDir, run.id, bundle)) === 'restored') restored++;
+  for (const change of await store.listChanges(run.id)) {
+    if (await changePresent(run.repoDir, run.id, change)) continue;
+    const bundle = await store.getChangeBundle(run.id, change.ref);
+    if (bundle && (await restoreChange(run.repoDir, run.id, bundle)) === 'restored') restored++;
   }
   return restored;
 }

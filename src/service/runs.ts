@@ -14,7 +14,7 @@ import type { RunListener } from '../contracts/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
 import { PostgresStore } from '../runtime/postgres-store.ts';
 import { openDatabase, redactedUrl } from '../runtime/database-url.ts';
-import { isRunLive, type RunCaps, type RunOptions, type RunRecord, type RunScript, type Store } from '../runtime/store.ts';
+import { heldElsewhere, isRunLive, THIS_HOST, type RunCaps, type RunOptions, type RunRecord, type RunScript, type Store } from '../runtime/store.ts';
 import type { RunEdit } from '../contracts/events.ts';
 import { canonicalJson } from '../runtime/journal.ts';
 import type { RequestedScript } from './scripts.ts';
@@ -27,6 +27,7 @@ import { validateScript, type WorkflowMeta } from '../workflows/validate.ts';
 import type { Proposer } from '../contracts/ports.ts';
 import { BranchProposer } from '../workspace/branch-proposer.ts';
 import { createRunWorkspace } from './workspace.ts';
+import { stopOnTakeOver } from './run-fence.ts';
 import { restoreRunChanges, storeKeeper } from './kept-changes.ts';
 import { loadAgentContext } from './agent-context.ts';
 import { detectSandbox, type SandboxChoice } from '../workspace/sandbox.ts';
@@ -256,6 +257,12 @@ export interface ResumeRequest {
    * refs are restored there from the run store.
    */
   repoDir?: string;
+  /**
+   * Take the run over whatever process is recorded as holding it: the caller holds the work
+   * queue's lease for it (the App's worker), or was told to (`foreman resume --take-over`, for a
+   * run whose holder on another host is gone). The old holder's writes are refused from then on.
+   */
+  takeOver?: boolean;
 }
 
 /**
@@ -274,9 +281,7 @@ export async function resumeRun(runId: string, given: ServiceEnv, request: Resum
     const env: ServiceEnv = given.workflowRoot === undefined ? { ...given, workflowsFrom: join(run.repoDir, run.options.workDir ?? '') } : given;
     // Checked before the run is claimed: a script that does not validate leaves the run as it was.
     const next = await revisedScript(run, request, env);
-    if (!(await store.claimRun(runId, process.pid))) {
-      throw new RunBusyError(`run ${runId} is being executed by process ${run.pid}: wait for it, or stop that process first`);
-    }
+    if (!(await store.claimRun(runId, process.pid, { takeOver: request.takeOver === true }))) throw busyError(runId, (await store.getRun(runId)) ?? run);
     const config = env.config ?? (await loadConfig(run.repoDir));
     const raised = Object.entries(request.caps ?? {}).filter(([, value]) => value !== undefined);
     const spend = resumedSpendScopes(run.options.spend, config);
@@ -294,6 +299,15 @@ export async function resumeRun(runId: string, given: ServiceEnv, request: Resum
   } finally {
     if (!given.store) await store.close();
   }
+}
+
+function busyError(runId: string, holder: RunRecord): RunBusyError {
+  if (heldElsewhere(holder)) {
+    return new RunBusyError(
+      `run ${runId} is held by process ${holder.pid} on host ${holder.host}, which cannot be checked from this host (${THIS_HOST}): resume it on ${holder.host}, or, if that process is gone (the host was lost), take the run over with \`foreman resume ${runId} --take-over\``,
+    );
+  }
+  return new RunBusyError(`run ${runId} is being executed by process ${holder.pid}: wait for it, or stop that process first`);
 }
 
 /** The script and args the resume runs, checked as a new run's are, and what differs from the last attempt. */
@@ -346,7 +360,10 @@ function modelPacing(store: Store, concurrency: number, env: ServiceEnv): { gove
   };
 }
 
-async function execute(store: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, edited: RunEdit[] | null): Promise<RunOutcome> {
+async function execute(claimed: Store, run: RunRecord, config: ForemanConfig, env: ServiceEnv, edited: RunEdit[] | null): Promise<RunOutcome> {
+  // A worker that lost the run to another stops at its first refused write, as if stopped.
+  const { store, takenOver } = stopOnTakeOver(claimed);
+  const signal = env.signal ? AbortSignal.any([env.signal, takenOver]) : takenOver;
   const models = modelTable(config);
   const dirs = savedWorkflowDirs(env, run.repoDir);
   // The stored source, not the file: a resume runs what the crashed run ran, or what it was revised to.
@@ -407,13 +424,16 @@ async function execute(store: Store, run: RunRecord, config: ForemanConfig, env:
         run, script, agentRoot, agentsWrite,
         resumed: edited !== null,
         ...(edited?.length ? { edited } : {}),
-        signal: env.signal,
+        signal,
         unclaimedChanges: config.changes ?? CONFIG_DEFAULTS.changes,
         ...(env.howToResume ? { howToResume: env.howToResume } : {}),
         ...(context.warnings.length > 0 ? { warnings: context.warnings } : {}),
         ...(env.clock ? { clock: env.clock } : {}),
       },
     );
+  } catch (error) {
+    // finishRun was refused too: what the run ended with is the new holder's to say.
+    throw takenOver.aborted ? takenOver.reason : error;
   } finally {
     await removeRunWorktrees(run.repoDir, env.home, run.id);
   }

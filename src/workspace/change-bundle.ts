@@ -10,7 +10,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_CHANGE_BUNDLE_BYTES, oversizedBundleError, type ChangeBundle } from '../contracts/store.ts';
+import { MAX_CHANGE_BUNDLE_BYTES, oversizedBundleError, type ChangeBundle, type StoredChange } from '../contracts/store.ts';
 import { git, GitError } from './git.ts';
 
 /** The bundle of `ref`, which points at `commit`, a descendant of `baseSha`. Refused over the cap. */
@@ -40,12 +40,7 @@ export type RestoreResult = 'present' | 'restored';
  * whose contents name another ref or commit than the store says, and one whose result differs.
  */
 export async function restoreChange(repo: string, runId: string, saved: ChangeBundle): Promise<RestoreResult> {
-  const prefix = `refs/foreman/${runId}/`;
-  const change = saved.ref.slice(prefix.length);
-  if (!saved.ref.startsWith(prefix) || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(change) || change.endsWith('.lock')) {
-    throw new Error(`the run store holds a change bundle for ${saved.ref}, which is not a change ref of run ${runId} (${prefix}<change>): it was not written by this run; delete that row`);
-  }
-  if ((await refSha(repo, saved.ref)) === saved.sha) return 'present';
+  if (await changePresent(repo, runId, saved)) return 'present';
   const dir = await mkdtemp(join(tmpdir(), 'foreman-bundle-'));
   try {
     const file = join(dir, 'change.bundle');
@@ -66,6 +61,19 @@ export async function restoreChange(repo: string, runId: string, saved: ChangeBu
   const now = await refSha(repo, saved.ref);
   if (now !== saved.sha) throw new Error(`${saved.ref} points at ${now ?? 'nothing'} after restoring it from the run store, not ${saved.sha}: resume again`);
   return 'restored';
+}
+
+/**
+ * Whether `stored.ref` already points at `stored.sha` in `repo`, so its bundle need not be read.
+ * Refuses a ref outside refs/foreman/<runId>/.
+ */
+export async function changePresent(repo: string, runId: string, stored: StoredChange): Promise<boolean> {
+  const prefix = `refs/foreman/${runId}/`;
+  const change = stored.ref.slice(prefix.length);
+  if (!stored.ref.startsWith(prefix) || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(change) || change.endsWith('.lock')) {
+    throw new Error(`the run store holds a change bundle for ${stored.ref}, which is not a change ref of run ${runId} (${prefix}<change>): it was not written by this run; delete that row`);
+  }
+  return (await refSha(repo, stored.ref)) === stored.sha;
 }
 
 async function refSha(repo: string, ref: string): Promise<string | null> {
