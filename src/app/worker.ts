@@ -331,16 +331,21 @@ export class ForemanWorker {
         projectCommit: context.defaultSha!,
         ...(untrusted ? { untrusted } : {}),
         proposer: this.#proposer(context, lease, runToken),
-        onRunId: (id) => {
+        onRunId: async (id) => {
           runId = id;
-          void this.#o.registry.attach(entryId, id);
-          void report.started(id).then(async () => {
-            const commentId = await report.commentId;
-            if (commentId !== null && commentId !== context.progressCommentId) {
-              context.progressCommentId = commentId;
-              await this.#o.registry.update(entryId, context, this.#o.holder);
-            }
-          });
+          // Durable before any agent runs: a worker that takes the job over finds the run by this
+          // and resumes it; without it, it would start a second run (and spend, and propose, twice).
+          await this.#o.registry.attach(entryId, id);
+          void report
+            .started(id)
+            .then(async () => {
+              const commentId = await report.commentId;
+              if (commentId !== null && commentId !== context.progressCommentId) {
+                context.progressCommentId = commentId;
+                await this.#o.registry.update(entryId, context, this.#o.holder);
+              }
+            })
+            .catch((error: unknown) => this.#o.log.warn({ repo: `${context.owner}/${context.repo}`, run: id, err: error }, 'recording the progress comment failed'));
         },
       });
       // Asked afresh, once per run: a run whose job another worker now holds is reported by that worker alone.
