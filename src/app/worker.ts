@@ -159,6 +159,8 @@ export class ForemanWorker {
       await this.#say(octokit, job.context, busyMessage(begun.busy));
       return;
     }
+    // A worker died after the run ended but before it settled the job: settled now, nothing replayed.
+    if ('done' in begun) return;
     if ('again' in begun && begun.again.runId) {
       // A worker died with this job in hand after the run existed: resume it, finished agents stay paid for.
       await this.#continue(begun.again, 'the worker restarted', lease);
@@ -206,6 +208,7 @@ export class ForemanWorker {
       await this.#say(this.#octokit(known.context, lease), known.context, busyMessage(again.busy));
       return;
     }
+    if ('done' in again) return;
     await this.#continue('begun' in again ? again.begun : again.again, `resumed by @${job.by}`, lease, { caps: job.caps ?? {}, asked: job });
   }
 
