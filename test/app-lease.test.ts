@@ -14,6 +14,7 @@ import { API, prCommentOn, startApp, storedRun as storedRunIn, type AppHarness }
 import { eventually as until } from './support/app-process.ts';
 import { fakeRestApi, intakeReads, pullRequest, startRemote, type ApiRecord, type Remote } from './support/github-remote.ts';
 import type { Claim } from '../src/contracts/queue.ts';
+import type { RunRegistry } from '../src/app/run-registry.ts';
 
 // Two agents answer at once, two wait until the test lets them: the claim lapses while they wait.
 const SLOW = `export const meta = { name: 'slow', description: 'A fan-out held half way', phases: [{ title: 'Scan' }] }
@@ -48,7 +49,7 @@ interface World {
   release(): void;
 }
 
-async function world(t: TestContext, leaseHeartbeatMs: number, reportIntervalMs = 0): Promise<World> {
+async function world(t: TestContext, leaseHeartbeatMs: number, reportIntervalMs = 0, workerRegistry?: (registry: RunRegistry) => RunRegistry): Promise<World> {
   let release: () => void = () => {};
   const held = new Promise<void>((resolve) => (release = resolve));
   const fake = await startFakeAnthropic({
@@ -62,7 +63,7 @@ async function world(t: TestContext, leaseHeartbeatMs: number, reportIntervalMs 
     },
   });
   const remote = await startRemote(FILES);
-  const h = await startApp({ anthropicUrl: fake.url, leaseHeartbeatMs, reportIntervalMs });
+  const h = await startApp({ anthropicUrl: fake.url, leaseHeartbeatMs, reportIntervalMs, ...(workerRegistry ? { workerRegistry } : {}) });
   t.after(async () => {
     release();
     await h.close();
@@ -205,4 +206,51 @@ test('a healthy run keeps its lease across many renewals and finishes its job', 
   assert.deepEqual(await w.h.queue.counts('start'), { done: 1 });
   assert.deepEqual(w.h.problems, []);
   assert.deepEqual(github.record.unexpected, []);
+});
+
+/** The registry as the worker sees it, its attach() replaced by `attach` (which may call the real one). */
+function withAttach(attach: (real: RunRegistry['attach'], id: number, runId: string) => Promise<void>) {
+  return (registry: RunRegistry): RunRegistry =>
+    new Proxy(registry, {
+      get(target, name) {
+        if (name === 'attach') return (id: number, runId: string) => attach(target.attach.bind(target), id, runId);
+        const value = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+}
+
+test("the run's id is recorded before any agent runs, so a worker taking the job over resumes that run rather than starting another", async (t) => {
+  let agentsBeforeAttached: number | null = null;
+  let fake: { requests: unknown[] } | null = null;
+  const w = await world(t, 50, 0, withAttach(async (attach, id, runId) => {
+    // A slow database: the write takes half a second.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await attach(id, runId);
+    agentsBeforeAttached = fake!.requests.length;
+  }));
+  fake = w.fake;
+  const { entry, runId } = await startedRun(w, 'slow', 9310, scansAsked(w));
+  assert.equal(agentsBeforeAttached, 0, 'no model call before the run id was stored');
+  assert.equal((await w.h.registry.byId(entry.id))!.runId, runId);
+  w.release();
+  await until('the run to finish', async () => (await w.h.registry.byId(entry.id))!.state === 'done', 30_000);
+});
+
+test('a registry write that fails while the run starts does not kill the worker: the run does not start, and no agent is asked', async (t) => {
+  const w = await world(t, 50, 0, withAttach(async () => {
+    throw new Error('connection terminated unexpectedly');
+  }));
+  fakeRestApi(API);
+  intakeReads(API, 'Codertocat', 'write');
+  pullRequest(API, w.remote);
+  assert.equal((await w.h.deliver('issue_comment', prCommentOn(w.remote.cloneUrl, '/workflow slow', 9311))).status, 200);
+  const entry = await until('the run to end', async () => {
+    const latest = await w.h.registry.latest('Codertocat/Hello-World', 1);
+    return latest?.state === 'done' ? latest : null;
+  }, 30_000);
+  assert.equal(entry.status, 'failed');
+  assert.equal(entry.runId, null);
+  assert.equal(w.fake.requests.length, 0, 'no agent ran for a run nobody could take over');
+  assert.ok(w.h.problems.some((p) => p.msg === 'run did not start'), JSON.stringify(w.h.problems.map((p) => p.msg)));
 });

@@ -89,6 +89,42 @@ test('renewals that fail for longer than the lease lose it; a queue whose claims
   await queue.close();
 });
 
+test("renewals come in time for the claim's own lease when it is shorter than this process's setting", async () => {
+  const { queue, job } = await claimedJob();
+  // pg-boss checks a job by the lease copied onto it when it was inserted: another process's setting.
+  const beats: number[] = [];
+  const longLeased: Pick<WorkQueue, 'heartbeat' | 'leaseSeconds'> = { leaseSeconds: 120, heartbeat: (claim) => (beats.push(Date.now()), queue.heartbeat(claim)) };
+  const lease = new JobLease(longLeased, { ...job, leaseSeconds: 0.3 });
+  await new Promise((r) => setTimeout(r, 550));
+  assert.ok(beats.length >= 3, `renewed every 0.1 s (a third of the claim's 0.3 s), not every 40 s: ${beats.length} renewals`);
+  lease.stop();
+  // And the other way round: a queue's shorter lease wins over a longer one on the claim.
+  const lease2 = new JobLease({ ...longLeased, leaseSeconds: 0.3 }, { ...job, leaseSeconds: 120 });
+  beats.length = 0;
+  await new Promise((r) => setTimeout(r, 550));
+  assert.ok(beats.length >= 3, `${beats.length} renewals`);
+  lease2.stop();
+  await queue.close();
+});
+
+test('a renewal the queue never answers (a connection silently dropped) counts as failed: the lease is lost once the lease has passed', async () => {
+  const { queue, job } = await claimedJob();
+  let hang = false;
+  let asked = 0;
+  const hanging: Pick<WorkQueue, 'heartbeat' | 'leaseSeconds'> = {
+    leaseSeconds: 0.3,
+    heartbeat: (claim) => (asked++, hang ? new Promise<boolean>(() => {}) : queue.heartbeat(claim)),
+  };
+  const lease = new JobLease(hanging, job);
+  await new Promise((r) => setTimeout(r, 150));
+  hang = true;
+  const askedBefore = asked;
+  await until('the lease to be lost', () => !lease.current(), 3_000);
+  assert.match(String(lease.signal.reason.message), /failed for longer than its 0\.3 s lease \(the queue did not answer within 0\.1 s\)/);
+  assert.equal(asked - askedBefore, 1, 'the unanswered renewal was waited on again, not sent again and again');
+  await queue.close();
+});
+
 test('a fenced Octokit refuses a POST once the lease is lost; reads still go', async () => {
   const { queue, job } = await claimedJob();
   const lease = new JobLease(queue, job, { periodMs: 3_600_000 });

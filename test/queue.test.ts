@@ -5,12 +5,14 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { WORKER_JOB_KINDS, type AppJobs } from '../src/app/jobs.ts';
 import type { GitHubRunContext } from '../src/app/run-registry.ts';
 import { validateConfig } from '../src/config/load.ts';
 import type { Claim, JobMap, WorkQueue } from '../src/contracts/queue.ts';
+import { JobLease } from '../src/app/job-lease.ts';
 import { PgBossWorkQueue, SUPERVISE_SECONDS } from '../src/runtime/pgboss-queue.ts';
 import { SqliteWorkQueue } from '../src/runtime/sqlite-queue.ts';
 import { SqliteStore } from '../src/runtime/sqlite-store.ts';
@@ -327,4 +329,61 @@ test('pg-boss: a claim whose heartbeat stops is claimed again once the lease run
 
 test('pg-boss: a lease under 10 seconds is refused, naming the option and the fix', async () => {
   await assert.rejects(PgBossWorkQueue.open('postgres://127.0.0.1:1/none', ['run'], { leaseSeconds: 5 }), /leaseSeconds is 5.*at least 10.*--lease-seconds \(or FOREMAN_LEASE_SECONDS\)/);
+});
+
+test("pg-boss: a job carries the lease it was inserted with; a worker whose own setting is longer renews in time for the job's and keeps it", async (t) => {
+  const url = await (await postgresCluster()).createDatabase();
+  // Workers started with a long lease, then an app with a short one: the last to start set the
+  // queue's lease, and each job it enqueues is checked by that one.
+  const worker = await PgBossWorkQueue.open(url, ['run'], { leaseSeconds: 60 });
+  t.after(() => worker.close());
+  const app = await PgBossWorkQueue.open(url, ['run'], { leaseSeconds: 10 });
+  t.after(() => app.close());
+  await app.enqueue('run', 'run:a', {});
+  const job = (await worker.claim(['run'], 'w1'))!;
+  assert.equal(job.leaseSeconds, 10, "the job's own lease, not the worker's 60 s");
+  const lease = new JobLease(worker, job);
+  t.after(() => lease.stop());
+  // Past the job's lease and a supervise interval: renewing every 20 s (a third of the worker's
+  // own 60 s) would have let it lapse and bounce to another worker.
+  await new Promise((resolve) => setTimeout(resolve, (10 + SUPERVISE_SECONDS + 2) * 1000));
+  assert.equal(lease.current(), true);
+  assert.equal(await app.claim(['run'], 'w2'), null, 'nobody else took the job');
+  assert.equal(await worker.heartbeat(job), true);
+});
+
+test('pg-boss: a heartbeat on a connection that silently stops delivering fails within the query timeout instead of hanging', async (t) => {
+  const url = new URL(await (await postgresCluster()).createDatabase());
+  // A proxy in front of PostgreSQL that, once frozen, passes nothing on and closes nothing: a
+  // connection dropped by a NAT or a partition, as the client sees it.
+  let frozen = false;
+  const sockets = new Set<Socket>();
+  const proxy = createServer((client) => {
+    const server = connect(Number(url.port), url.hostname);
+    for (const [from, to] of [[client, server], [server, client]] as const) {
+      sockets.add(from);
+      from.on('error', () => {});
+      from.on('data', (chunk) => void (frozen || to.write(chunk)));
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    proxy.close();
+  });
+  const proxied = new URL(url);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String((proxy.address() as AddressInfo).port);
+  const queue = await PgBossWorkQueue.open(proxied.href, ['run'], { leaseSeconds: 10, queryTimeoutMs: 1000 });
+  t.after(() => queue.close());
+  await queue.enqueue('run', 'run:a', {});
+  const job = (await queue.claim(['run'], 'w1'))!;
+  assert.equal(await queue.heartbeat(job), true);
+  frozen = true;
+  const started = Date.now();
+  const hung = new Promise((resolve) => setTimeout(resolve, 8000, 'still waiting after 8 s')).then((why) => {
+    throw new Error(String(why));
+  });
+  await assert.rejects(Promise.race([queue.heartbeat(job), hung]), /timeout/i);
+  assert.ok(Date.now() - started < 5000, 'failed within the query timeout (and a connect timeout at most)');
 });

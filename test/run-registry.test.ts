@@ -117,5 +117,39 @@ for (const backend of backends) {
       assert.deepEqual(await registry.holders(), ['w4']);
       await registry.close();
     });
+
+    test('a job claimed again after its run ended for good (its holder died before settling it) is done: not reopened, not replayed', async () => {
+      const registry = await backend.open();
+      const begun = await registry.begin(context(21), { key: 'comment:21', holder: 'w1' });
+      assert.ok('begun' in begun);
+      await registry.attach(begun.begun.id, 'run-21');
+      await registry.end(begun.begun.id, 'completed', 'w1');
+      // w1 was killed before it finished the job in the queue; w2 claims it after the lease.
+      const again = await registry.begin(context(21), { key: 'comment:21', holder: 'w2' });
+      assert.ok('done' in again, JSON.stringify(again));
+      assert.deepEqual([again.done.id, again.done.state, again.done.status], [begun.begun.id, 'done', 'completed']);
+      assert.equal((await registry.byId(begun.begun.id))!.state, 'done', 'not reopened');
+
+      // A resume job the same: run to the end, then claimed again.
+      assert.ok('begun' in (await registry.reactivate('run-21', 'w2', 'resume:run-21:a'))!);
+      await registry.end(begun.begun.id, 'failed', 'w2');
+      assert.ok('done' in (await registry.reactivate('run-21', 'w3', 'resume:run-21:a'))!);
+      // Another resume (a new job) still reopens it.
+      assert.ok('begun' in (await registry.reactivate('run-21', 'w3', 'resume:run-21:b'))!);
+      await registry.close();
+    });
+
+    test('a job claimed again after its run was handed on (interrupted) or parked for approval carries it on', async () => {
+      const registry = await backend.open();
+      for (const [n, status] of [[22, 'interrupted'], [23, 'awaiting-approval']] as const) {
+        const begun = await registry.begin(context(n), { key: `comment:${n}`, holder: 'w1' });
+        assert.ok('begun' in begun);
+        await registry.end(begun.begun.id, status, 'w1');
+        const again = await registry.begin(context(n), { key: `comment:${n}`, holder: 'w2' });
+        assert.ok('again' in again, `${status}: ${JSON.stringify(again)}`);
+        assert.equal(again.again.state, 'active');
+      }
+      await registry.close();
+    });
   });
 }

@@ -26,7 +26,7 @@ test('a run taken over mid-agent stops there: its later agents never call the mo
   t.after(() => fake.close());
 
   let runId = '';
-  const env = serviceEnv(fake.url, [], { config: {}, onRunId: (id) => (runId = id) });
+  const env = serviceEnv(fake.url, [], { config: {}, onRunId: (id) => { runId = id; } });
   const running = runScript(
     // A script that carries on past a failed agent: the takeover must stop it all the same.
     "let a\ntry { a = await agent('first') } catch (error) { a = String(error) }\nconst b = await agent('second')\nreturn [a, b]",

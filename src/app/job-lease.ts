@@ -17,7 +17,10 @@ export class LeaseLostError extends Error {
 export const UNLEASED_HEARTBEAT_MS = 10_000;
 
 export interface JobLeaseOptions {
-  /** How often to renew (default: a third of the lease, so two renewals may fail before it lapses). */
+  /**
+   * How often to renew, and how long one renewal may take (default: a third of the lease, the
+   * shorter of the claim's and the queue's, so two renewals may fail before it lapses).
+   */
   periodMs?: number;
   /** Told once, when the lease is lost. */
   onLost?: (error: LeaseLostError) => void;
@@ -31,6 +34,8 @@ export class JobLease {
   #lastRenewed = Date.now();
   #timer: NodeJS.Timeout | null = null;
   #stopped = false;
+  /** The renewal the queue has not answered yet. */
+  #inFlight: Promise<boolean> | null = null;
 
   constructor(queue: Pick<WorkQueue, 'heartbeat' | 'leaseSeconds'>, claim: Claim, options: JobLeaseOptions = {}) {
     this.#queue = queue;
@@ -89,14 +94,25 @@ export class JobLease {
     this.#timer = null;
   }
 
+  /**
+   * The lease to renew in time for: the shorter of the claim's own (what the queue checks this job
+   * by, set when it was inserted, perhaps by another process with another setting) and this
+   * queue's. Null when neither expires.
+   */
   get #leaseMs(): number | null {
-    return this.#queue.leaseSeconds === null ? null : this.#queue.leaseSeconds * 1_000;
+    const leases = [this.#claim.leaseSeconds, this.#queue.leaseSeconds].filter((s): s is number => typeof s === 'number');
+    return leases.length === 0 ? null : Math.min(...leases) * 1_000;
+  }
+
+  /** How often to renew, and how long one renewal may take before it counts as failed. */
+  get #periodMs(): number {
+    const leaseMs = this.#leaseMs;
+    return this.#options.periodMs ?? (leaseMs === null ? UNLEASED_HEARTBEAT_MS : leaseMs / 3);
   }
 
   #schedule(): void {
     if (this.#stopped || !this.current()) return;
     const leaseMs = this.#leaseMs;
-    const period = this.#options.periodMs ?? (leaseMs === null ? UNLEASED_HEARTBEAT_MS : leaseMs / 3);
     // One renewal at a time (setTimeout after each, not setInterval): a slow queue is not asked twice at once.
     this.#timer = setTimeout(() => {
       this.#renew().then(
@@ -109,14 +125,32 @@ export class JobLease {
           this.#schedule();
         },
       );
-    }, period);
+    }, this.#periodMs);
     // The job's own work keeps the process alive, not its renewals.
     this.#timer.unref();
   }
 
-  /** True while the claim is this one; false (and lost) once the queue says it is not. */
+  /**
+   * True while the claim is this one; false (and lost) once the queue says it is not. A queue that
+   * has not answered within a renewal period fails the renewal: a connection that silently stopped
+   * delivering must not keep this worker running on a lease it can no longer vouch for. A renewal
+   * still in flight is waited on again rather than sent twice.
+   */
   async #renew(): Promise<boolean> {
-    if (await this.#queue.heartbeat(this.#claim)) {
+    this.#inFlight ??= this.#queue.heartbeat(this.#claim).finally(() => (this.#inFlight = null));
+    const periodMs = this.#periodMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the queue did not answer within ${periodMs / 1_000} s`)), periodMs);
+      timer.unref();
+    });
+    let held: boolean;
+    try {
+      held = await Promise.race([this.#inFlight, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (held) {
       this.#lastRenewed = Date.now();
       return true;
     }

@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { Queries } from '../runtime/postgres-client.ts';
 import { openMigratedPool } from '../runtime/postgres-schema.ts';
-import { toEntry, type BeginOutcome, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
+import { settledByJob, toEntry, type BeginOutcome, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 
 /** PostgreSQL's unique_violation: the partial index allows one active run per issue. */
 const UNIQUE_VIOLATION = '23505';
@@ -28,6 +28,7 @@ export class PostgresRunRegistry implements RunRegistry {
       const earlier = await this.#db.row('SELECT * FROM github_runs WHERE job_key = $1', [job.key]);
       if (earlier) {
         if (earlier.state === 'active') return { again: await this.#takeOver(Number(earlier.id), job.holder) };
+        if (settledByJob(toEntry(earlier), job.key, earlier.job_key)) return { done: toEntry(earlier) };
         const again = await this.#activate(toEntry(earlier), job.holder);
         return 'begun' in again ? { again: again.begun } : again;
       }
@@ -59,6 +60,7 @@ export class PostgresRunRegistry implements RunRegistry {
     const row = await this.#db.row('SELECT * FROM github_runs WHERE run_id = $1', [runId]);
     if (!row) return null;
     if (row.state === 'active' && jobKey !== undefined && row.job_key === jobKey) return { begun: await this.#takeOver(Number(row.id), holder) };
+    if (settledByJob(toEntry(row), jobKey, row.job_key)) return { done: toEntry(row) };
     return this.#activate(toEntry(row), holder, jobKey);
   }
 

@@ -64,13 +64,29 @@ export interface GitHubRunEntry {
  * `again`: the job was begun before by a worker that died (or whose lease on the job lapsed, so
  * the queue handed the job on); its run (if it got one) resumes under the new holder.
  */
-export type BeginOutcome = { begun: GitHubRunEntry } | { again: GitHubRunEntry } | { busy: GitHubRunEntry };
+export type BeginOutcome = { begun: GitHubRunEntry } | { again: GitHubRunEntry } | { busy: GitHubRunEntry } | { done: GitHubRunEntry };
+
+/**
+ * How an entry ends when its run is not over but handed on: interrupted (its worker shut down or
+ * died; the job's next holder resumes it) or parked until `/workflow approve` (its plan may not
+ * have been shown yet). Any other status of a done entry is final.
+ */
+const HANDED_ON_STATUSES: ReadonlySet<string> = new Set(['interrupted', 'awaiting-approval']);
+
+/**
+ * `done`: the job already ran to a final status under an earlier claim, and its holder died before
+ * it settled the job in the queue. Replaying it would run and report a finished run again: the
+ * caller settles the job and writes nothing.
+ */
+export function settledByJob(entry: GitHubRunEntry, jobKey: string | null | undefined, entryJobKey: unknown): boolean {
+  return jobKey != null && entryJobKey === jobKey && entry.state === 'done' && entry.status !== null && !HANDED_ON_STATUSES.has(entry.status);
+}
 
 export interface RunRegistry {
   /**
    * Registers an active run for the context's issue, unless one is active there already. A job
    * begun before (`job.key`) is `again`: its entry becomes the caller's, active or not, since the
-   * caller holds the job's claim now.
+   * caller holds the job's claim now; unless the entry ended with a final status (`done`).
    */
   begin(context: GitHubRunContext, job: { key: string; holder: string }): Promise<BeginOutcome>;
   /** The run id, once the service has created the run. */
@@ -84,7 +100,8 @@ export interface RunRegistry {
   /**
    * A finished run becomes active again (resume), unless another is active on its issue. With
    * `jobKey` (the resume job's key) the entry remembers that job, so when the job is claimed again
-   * after its holder lost it, the still active entry is the caller's (not busy).
+   * after its holder lost it, the still active entry is the caller's (not busy), and an entry that
+   * job already ended with a final status is `done`.
    */
   reactivate(runId: string, holder: string, jobKey?: string): Promise<BeginOutcome | null>;
   /** The active runs of holders that are gone (a worker that died) become interrupted. */
@@ -125,6 +142,7 @@ export class SqliteRunRegistry implements RunRegistry {
     const earlier = this.#sql.get('SELECT * FROM github_runs WHERE job_key = ?').get(job.key) as Row | undefined;
     if (earlier) {
       if (earlier.state === 'active') return { again: await this.#takeOver(Number(earlier.id), job.holder) };
+      if (settledByJob(toEntry(earlier), job.key, earlier.job_key)) return { done: toEntry(earlier) };
       const again = await this.#activate(toEntry(earlier), job.holder);
       return 'begun' in again ? { again: again.begun } : again;
     }
@@ -153,6 +171,7 @@ export class SqliteRunRegistry implements RunRegistry {
     const row = this.#sql.get('SELECT * FROM github_runs WHERE run_id = ?').get(runId) as Row | undefined;
     if (!row) return null;
     if (row.state === 'active' && jobKey !== undefined && row.job_key === jobKey) return { begun: await this.#takeOver(Number(row.id), holder) };
+    if (settledByJob(toEntry(row), jobKey, row.job_key)) return { done: toEntry(row) };
     return this.#activate(toEntry(row), holder, jobKey);
   }
 

@@ -159,6 +159,8 @@ export class ForemanWorker {
       await this.#say(octokit, job.context, busyMessage(begun.busy));
       return;
     }
+    // A worker died after the run ended but before it settled the job: settled now, nothing replayed.
+    if ('done' in begun) return;
     if ('again' in begun && begun.again.runId) {
       // A worker died with this job in hand after the run existed: resume it, finished agents stay paid for.
       await this.#continue(begun.again, 'the worker restarted', lease);
@@ -206,6 +208,7 @@ export class ForemanWorker {
       await this.#say(this.#octokit(known.context, lease), known.context, busyMessage(again.busy));
       return;
     }
+    if ('done' in again) return;
     await this.#continue('begun' in again ? again.begun : again.again, `resumed by @${job.by}`, lease, { caps: job.caps ?? {}, asked: job });
   }
 
@@ -332,16 +335,21 @@ export class ForemanWorker {
         projectCommit: context.defaultSha!,
         ...(untrusted ? { untrusted } : {}),
         proposer: this.#proposer(context, lease, runToken),
-        onRunId: (id) => {
+        onRunId: async (id) => {
           runId = id;
-          void this.#o.registry.attach(entryId, id);
-          void report.started(id).then(async () => {
-            const commentId = await report.commentId;
-            if (commentId !== null && commentId !== context.progressCommentId) {
-              context.progressCommentId = commentId;
-              await this.#o.registry.update(entryId, context, this.#o.holder);
-            }
-          });
+          // Durable before any agent runs: a worker that takes the job over finds the run by this
+          // and resumes it; without it, it would start a second run (and spend, and propose, twice).
+          await this.#o.registry.attach(entryId, id);
+          void report
+            .started(id)
+            .then(async () => {
+              const commentId = await report.commentId;
+              if (commentId !== null && commentId !== context.progressCommentId) {
+                context.progressCommentId = commentId;
+                await this.#o.registry.update(entryId, context, this.#o.holder);
+              }
+            })
+            .catch((error: unknown) => this.#o.log.warn({ repo: `${context.owner}/${context.repo}`, run: id, err: error }, 'recording the progress comment failed'));
         },
       });
       // Asked afresh, once per run: a run whose job another worker now holds is reported by that worker alone.

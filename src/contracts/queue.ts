@@ -24,6 +24,12 @@ export interface Job<Payload = unknown, Kind extends string = string> {
   /** Claims so far, this one included: with the id, it names this claim (the lease's generation). */
   attempts: number;
   enqueuedAt: string;
+  /**
+   * This claim's own lease in seconds, as the queue checks it (null or absent: it does not
+   * expire). pg-boss copies a queue's lease onto each job when it is inserted, so a job may carry
+   * another process's setting than this one's `leaseSeconds`: its holder renews in time for both.
+   */
+  leaseSeconds?: number | null;
 }
 
 /** A claimed job of one of `Kinds`, its payload narrowed by its kind. */
@@ -32,7 +38,7 @@ export type JobOf<Jobs extends object, Kinds extends keyof Jobs & string = keyof
 }[Kinds];
 
 /** The claim a settling or renewing call acts on: a job as `claim` returned it. */
-export type Claim = Pick<Job, 'id' | 'kind' | 'attempts'>;
+export type Claim = Pick<Job, 'id' | 'kind' | 'attempts' | 'leaseSeconds'>;
 
 export interface EnqueueOptions {
   /**

@@ -4,14 +4,17 @@
 // and the job goes back in line for any worker. Settling and renewing pass pg-boss the attempt
 // ({ id, retryCount }), which it fences on, so a claim that lapsed changes nothing.
 import { createHash } from 'node:crypto';
-import { PgBoss } from 'pg-boss';
+import { PgBoss, type ConstructorOptions } from 'pg-boss';
 import type { Claim, EnqueueOptions, JobMap, JobOf, WorkQueue } from '../contracts/queue.ts';
+import { poolSettings } from './postgres-client.ts';
 
 export interface PgBossWorkQueueOptions {
   /** How long a claim lasts without a heartbeat (pg-boss's heartbeatSeconds: at least 10). */
   leaseSeconds?: number;
   /** pg-boss's schema (tests may share a database between queues). */
   schema?: string;
+  /** Longest one query may take (default: the run store's, QUERY_TIMEOUT_MS). */
+  queryTimeoutMs?: number;
 }
 
 export const DEFAULT_LEASE_SECONDS = 30;
@@ -69,10 +72,13 @@ export class PgBossWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
   static async open<Jobs extends object = JobMap>(databaseUrl: string, kinds: readonly (keyof Jobs & string)[], options: PgBossWorkQueueOptions = {}): Promise<PgBossWorkQueue<Jobs>> {
     const leaseSeconds = checkedLease(options.leaseSeconds ?? DEFAULT_LEASE_SECONDS);
     const schema = options.schema ?? 'pgboss';
+    // The run store's pool settings (keep-alive, query and connect timeouts): a heartbeat on a
+    // connection that silently stopped delivering fails rather than hanging. pg-boss hands its
+    // whole config to pg's Pool, though its DatabaseOptions type names only some of these.
+    const pool: ConstructorOptions = poolSettings(databaseUrl, 4, options.queryTimeoutMs);
     const boss = new PgBoss({
-      connectionString: databaseUrl,
+      ...pool,
       schema,
-      max: 4,
       // Lapsed leases are failed on a queue's monitor pass, which waits for both intervals.
       superviseIntervalSeconds: SUPERVISE_SECONDS,
       monitorIntervalSeconds: SUPERVISE_SECONDS,
@@ -112,7 +118,9 @@ export class PgBossWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
       deleteAfterSeconds: FINISHED_RETENTION_SECONDS,
     };
     // createQueue is a no-op for a queue that exists (another process made it first); updateQueue
-    // then brings its lease to this process's setting, so the last process started decides it.
+    // then brings its lease to this process's setting, so the last process started decides it for
+    // the jobs inserted after. Each job keeps the lease it was inserted with, and a claim carries
+    // it (Job.leaseSeconds), so holders renew in time whatever their own setting.
     await this.#boss.createQueue(deadLetter, settings);
     const options = { ...settings, retryLimit: CLAIMS_BEFORE_DEAD_LETTER, retryDelay: 0, retryBackoff: false, deadLetter };
     await this.#boss.createQueue(kind, options);
@@ -144,8 +152,10 @@ export class PgBossWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
         continue;
       }
       const { key, enqueuedAt, payload } = job.data;
-      // The job's kind is one of `kinds`, and its payload what that kind's enqueue stored.
-      return { id: job.id, kind, key, payload, attempts: job.retryCount + 1, enqueuedAt } as JobOf<Jobs, Kinds>;
+      // The job's kind is one of `kinds`, and its payload what that kind's enqueue stored. Its lease
+      // is the one pg-boss checks it by: the queue's when the job was inserted, which the process
+      // that last started decided, not necessarily this one.
+      return { id: job.id, kind, key, payload, attempts: job.retryCount + 1, enqueuedAt, leaseSeconds: job.heartbeatSeconds } as JobOf<Jobs, Kinds>;
     }
     return null;
   }

@@ -60,18 +60,25 @@ export async function transaction<T>(pool: pg.Pool, work: (queries: Queries) => 
 /** Longest one query may take, the wait for another process's migration lock included. */
 export const QUERY_TIMEOUT_MS = 60_000;
 
-export function openPool(url: string, size: number): pg.Pool {
-  // A connection that silently stops delivering (a failover, a NAT timeout) must fail, not hold
-  // every later write behind it: TCP keep-alive finds it, and no query waits longer than a minute.
-  const pool = new pg.Pool({
+/**
+ * A pool's settings: a connection that silently stops delivering (a failover, a NAT timeout) must
+ * fail, not hold every later query behind it: TCP keep-alive finds it, and no query waits longer
+ * than `queryTimeoutMs`. pg-boss's pool (pgboss-queue.ts) takes the same.
+ */
+export function poolSettings(url: string, size: number, queryTimeoutMs = QUERY_TIMEOUT_MS): pg.PoolConfig {
+  return {
     connectionString: url,
     max: size,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
-    query_timeout: QUERY_TIMEOUT_MS,
-  });
+    query_timeout: queryTimeoutMs,
+  };
+}
+
+export function openPool(url: string, size: number): pg.Pool {
+  const pool = new pg.Pool(poolSettings(url, size));
   // An idle connection the server drops (a restart, a failover) is an 'error' here; the pool
   // replaces it on the next query, which reports any lasting failure itself.
   pool.on('error', () => {});

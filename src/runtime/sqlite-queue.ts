@@ -95,5 +95,5 @@ export class SqliteWorkQueue<Jobs extends object = JobMap> implements WorkQueue<
 }
 
 function toJob(row: Row): Job {
-  return { id: String(row.id), kind: row.kind, key: row.key, payload: JSON.parse(row.payload), attempts: Number(row.attempts), enqueuedAt: row.enqueued_at };
+  return { id: String(row.id), kind: row.kind, key: row.key, payload: JSON.parse(row.payload), attempts: Number(row.attempts), enqueuedAt: row.enqueued_at, leaseSeconds: null };
 }

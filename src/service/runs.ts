@@ -49,8 +49,11 @@ export interface ServiceEnv {
   baseURL?: string;
   listener?: RunListener;
   signal?: AbortSignal;
-  /** Called once the run exists, before any agent starts. */
-  onRunId?: (runId: string) => void;
+  /**
+   * Called once the run exists, before any agent starts; awaited, so a door can record the run id
+   * durably first (a rejection ends the call before any agent runs).
+   */
+  onRunId?: (runId: string) => void | Promise<void>;
   /**
    * Notes for a person at a terminal (uncommitted work agents will not see, a resume that will
    * meet its script's error again); called after onRunId. Front doors without a person leave it out.
@@ -211,7 +214,7 @@ export async function startRun(request: RunRequest, env: ServiceEnv): Promise<Ru
       summary: null,
     };
     await store.createRun(run);
-    env.onRunId?.(run.id);
+    await env.onRunId?.(run.id);
     if (env.onNote) {
       const note = await uncommittedNote(repo, request.base, baseSha);
       if (note) env.onNote(note);
@@ -288,7 +291,7 @@ export async function resumeRun(runId: string, given: ServiceEnv, request: Resum
     const options: RunOptions = { ...run.options, ...Object.fromEntries(raised), ...(spend ? { spend } : {}) };
     if (raised.length > 0 || canonicalJson(spend) !== canonicalJson(run.options.spend)) await store.updateRunOptions(runId, options);
     if (next.edited.length > 0) await store.reviseRun(runId, next.script, new Date().toISOString());
-    env.onRunId?.(run.id);
+    await env.onRunId?.(run.id);
     const again = run.status === 'failed' && run.error && next.edited.length === 0 ? scriptErrorAdvice(run) : null;
     if (again) env.onNote?.(`run ${run.id} failed with: ${firstLine(run.error!)}. Resume runs the same script with the same args, so an error of the script itself comes back: ${again}`);
     const outcome = await execute(store, { ...run, ...next.script, options, status: 'running', pid: process.pid }, config, env, next.edited);

@@ -62,6 +62,8 @@ export interface HarnessOptions {
   sandbox?: Sandbox | SandboxUnavailable;
   /** How often the worker renews a job's lease (the product's: a third of the queue's lease). */
   leaseHeartbeatMs?: number;
+  /** What the worker sees of the run registry (a test may slow or fail some of its writes). */
+  workerRegistry?: (registry: RunRegistry) => RunRegistry;
 }
 
 export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness> {
@@ -87,7 +89,7 @@ export async function startApp(harness: HarnessOptions = {}): Promise<AppHarness
     };
     const workerOptions: WorkerOptions = {
       queue,
-      registry,
+      registry: harness.workerRegistry ? harness.workerRegistry(registry) : registry,
       holder: 'test-worker/',
       home,
       ...(harness.databaseUrl ? { databaseUrl: harness.databaseUrl } : {}),
