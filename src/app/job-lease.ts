@@ -167,19 +167,43 @@ export class JobLease {
   }
 }
 
+/** A fetch as Octokit's `request.fetch` option takes it. */
+type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
 /** An Octokit's hook registry, as much of it as the fence needs. */
 interface Hookable {
-  hook: { before(name: 'request', fn: (options: { method: string }) => Promise<void> | void): void };
+  hook: {
+    // Octokit's own signature is generic over every route; the fence needs none of that.
+    wrap(name: 'request', fn: (request: (options: any) => Promise<any>, options: any) => Promise<any>): void;
+  };
 }
 
 /**
  * Every request of `octokit` that changes anything (all but GET and HEAD) first checks the lease
- * afresh: a worker whose claim lapsed cannot update a check, post a comment or open a pull request.
+ * afresh, at the moment it leaves: a worker whose claim lapsed cannot update a check, post a
+ * comment or open a pull request. Checked in the fetch the request is sent with, not in a hook
+ * that runs before Octokit's throttling queue: writes wait there a second apart, and a worker
+ * paused past its lease (SIGSTOP, a partition) would send the ones that waited once it came back.
+ * The refusal reaches the caller as the LeaseLostError itself, not wrapped as a request error.
  */
-export function fenceWrites<O extends Hookable>(octokit: O, lease: JobLease): O {
-  octokit.hook.before('request', async (options) => {
-    const method = options.method.toUpperCase();
-    if (method !== 'GET' && method !== 'HEAD') await lease.fence();
+export function fenceWrites<O extends { hook: object }>(octokit: O, lease: JobLease): O {
+  (octokit.hook as Hookable['hook']).wrap('request', async (request, options) => {
+    const send: Fetch = options.request?.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    options.request = { ...options.request, fetch: fencedFetch(lease, send) };
+    try {
+      return await request(options);
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      throw cause instanceof LeaseLostError ? cause : error;
+    }
   });
   return octokit;
+}
+
+function fencedFetch(lease: JobLease, send: Fetch): Fetch {
+  return async (input, init) => {
+    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    if (method !== 'GET' && method !== 'HEAD') await lease.fence();
+    return send(input, init);
+  };
 }
