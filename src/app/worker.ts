@@ -337,19 +337,7 @@ export class ForemanWorker {
         proposer: this.#proposer(context, lease, runToken),
         onRunId: async (id) => {
           runId = id;
-          // Durable before any agent runs: a worker that takes the job over finds the run by this
-          // and resumes it; without it, it would start a second run (and spend, and propose, twice).
-          await this.#o.registry.attach(entryId, id);
-          void report
-            .started(id)
-            .then(async () => {
-              const commentId = await report.commentId;
-              if (commentId !== null && commentId !== context.progressCommentId) {
-                context.progressCommentId = commentId;
-                await this.#o.registry.update(entryId, context, this.#o.holder);
-              }
-            })
-            .catch((error: unknown) => this.#o.log.warn({ repo: `${context.owner}/${context.repo}`, run: id, err: error }, 'recording the progress comment failed'));
+          await this.#attach(entryId, context, report, id);
         },
       });
       // Asked afresh, once per run: a run whose job another worker now holds is reported by that worker alone.
@@ -365,6 +353,25 @@ export class ForemanWorker {
       stopPolling();
       this.#controllers.delete(controller);
     }
+  }
+
+  /**
+   * The run's id on its registry entry, durable before any agent runs: a worker that takes the job
+   * over finds the run by it and resumes it; without it, it would start a second run (and spend,
+   * and propose, twice). The progress comment's id follows once the report has posted it.
+   */
+  async #attach(entryId: number, context: GitHubRunContext, report: GitHubRunReport, id: string): Promise<void> {
+    await this.#o.registry.attach(entryId, id);
+    void report
+      .started(id)
+      .then(async () => {
+        const commentId = await report.commentId;
+        if (commentId !== null && commentId !== context.progressCommentId) {
+          context.progressCommentId = commentId;
+          await this.#o.registry.update(entryId, context, this.#o.holder);
+        }
+      })
+      .catch((error: unknown) => this.#o.log.warn({ repo: `${context.owner}/${context.repo}`, run: id, err: error }, 'recording the progress comment failed'));
   }
 
   /** The run's proposer: its pull requests and every git call (its pushes) are fenced by the job's lease. */
