@@ -71,3 +71,27 @@ test('a request waiting for the limit is given up at once when its run stops, an
   assert.equal(getEventListeners(run.signal, 'abort').length, 0);
   await store.close();
 });
+
+test('estimates learn from what the API counted: a request whose text undercounts its tokens is reserved at what the last ones really cost', async () => {
+  const store = new SqliteStore(':memory:');
+  const limiter = new SharedRateLimiter({ store, apiKey: 'k', baseURL: 'http://api', priority: 'interactive' });
+  const params = { max_tokens: 1, messages: [{ role: 'user', content: 'x'.repeat(300) }] };
+  const reset = new Date(Date.now() + 60_000).toISOString();
+  const headers = new Headers({
+    'anthropic-ratelimit-input-tokens-limit': '1000000',
+    'anthropic-ratelimit-input-tokens-remaining': '1000000',
+    'anthropic-ratelimit-input-tokens-reset': reset,
+    'anthropic-ratelimit-requests-limit': '1000',
+    'anthropic-ratelimit-requests-remaining': '1000',
+    'anthropic-ratelimit-requests-reset': reset,
+  });
+  const first = await limiter.acquire(params);
+  await limiter.observe(headers, first);
+  const second = await limiter.acquire(params);
+  const estimated = second.input - first.input;
+  // The API counted 40 times what the characters suggested (an image, say).
+  limiter.learn(second, { input_tokens: estimated * 40 });
+  const third = await limiter.acquire(params);
+  assert.equal(third.input - second.input, estimated * 40);
+  await store.close();
+});

@@ -63,7 +63,10 @@ export class ModelClient {
         if (this.#limiter) ticket = await this.#limiter.acquire(params, options.signal);
         const { message, headers } = await this.#requestOnce(params, options);
         // Off the answer's path: the next reservation reads it whenever it has landed.
-        if (ticket) this.#limiter!.observe(headers, ticket).catch(() => {});
+        if (ticket) {
+          this.#limiter!.observe(headers, ticket).catch(() => {});
+          this.#limiter!.learn(ticket, message.usage);
+        }
         this.governor.onSuccess();
         return message;
       } catch (error) {

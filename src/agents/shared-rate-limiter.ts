@@ -43,6 +43,9 @@ interface Observation {
   at: number;
 }
 
+/** Responses whose input counts calibrate the estimate: recent enough to follow a run's changing prompts. */
+const RATIOS_KEPT = 32;
+
 /** Requests one store round trip reserves for at most. */
 const MAX_BATCH = 32;
 
@@ -58,6 +61,13 @@ export class SharedRateLimiter {
   /** The newest response's headers not yet written; older ones it makes stale are dropped. */
   #observation: Observation | null = null;
   #observing: Promise<void> | null = null;
+  /**
+   * What the API counted as input against what was estimated, for the last responses: estimates
+   * are scaled by the largest, so requests whose text undercounts their tokens (images, a denser
+   * language, a tokenizer unlike the 3-characters rule) are reserved at what they really cost.
+   */
+  readonly #inputRatios: number[] = [];
+  readonly #estimates = new WeakMap<RateTicket, number>();
   /** Store round trips, and the time they took, for the per-request cost (docs/benchmarks.md). */
   readonly stats = { roundTrips: 0, storeMs: 0, waitedMs: 0 };
 
@@ -72,11 +82,15 @@ export class SharedRateLimiter {
   /** Waits until the request fits in every bucket, then takes it out. */
   acquire(params: { max_tokens: number }, signal?: AbortSignal): Promise<RateTicket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    const estimate = estimateInputTokens(params);
     return new Promise<RateTicket>((resolve, reject) => {
       const onAbort = () => settle(waiting, () => reject(signal!.reason));
       const waiting: Waiting = {
-        need: { input: estimateInputTokens(params), output: params.max_tokens },
-        resolve,
+        need: { input: Math.ceil(estimate * Math.max(1, ...this.#inputRatios)), output: params.max_tokens },
+        resolve: (ticket) => {
+          this.#estimates.set(ticket, estimate);
+          resolve(ticket);
+        },
         reject,
         settled: false,
         unlisten: () => signal?.removeEventListener('abort', onAbort),
@@ -85,6 +99,14 @@ export class SharedRateLimiter {
       this.#waiting.push(waiting);
       if (!this.#pumping) void this.#pump();
     });
+  }
+
+  /** What the API counted as the request's input (uncached and cache writes), to calibrate the next estimates. */
+  learn(ticket: RateTicket, usage: { input_tokens: number; cache_creation_input_tokens?: number | null }): void {
+    const estimate = this.#estimates.get(ticket);
+    if (!estimate) return;
+    this.#inputRatios.push((usage.input_tokens + (usage.cache_creation_input_tokens ?? 0)) / estimate);
+    if (this.#inputRatios.length > RATIOS_KEPT) this.#inputRatios.shift();
   }
 
   /**
