@@ -95,3 +95,20 @@ test('estimates learn from what the API counted: a request whose text undercount
   assert.equal(third.input - second.input, estimated * 40);
   await store.close();
 });
+
+test('answers without rate-limit headers: once the store says so, requests go without a store round trip; headers turn pacing back on', async () => {
+  const store = new SqliteStore(':memory:');
+  const limiter = new SharedRateLimiter({ store, apiKey: 'k', baseURL: 'http://api', priority: 'interactive' });
+  const params = { max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] };
+  await limiter.observe(new Headers(), await limiter.acquire(params));
+  await limiter.acquire(params); // reads the store: unpaced
+  const trips = limiter.stats.roundTrips;
+  for (let i = 0; i < 50; i++) await limiter.observe(new Headers(), await limiter.acquire(params));
+  assert.equal(limiter.stats.roundTrips, trips, 'no store round trip while unpaced');
+  const reset = new Date(Date.now() + 60_000).toISOString();
+  const limited = new Headers({ 'anthropic-ratelimit-requests-limit': '10', 'anthropic-ratelimit-requests-remaining': '10', 'anthropic-ratelimit-requests-reset': reset });
+  await limiter.observe(limited, await limiter.acquire(params));
+  await limiter.acquire(params);
+  assert.ok(limiter.stats.roundTrips > trips + 1, 'headers seen: reservations go through the store again');
+  await store.close();
+});

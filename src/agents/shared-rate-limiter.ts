@@ -43,6 +43,16 @@ interface Observation {
   at: number;
 }
 
+/**
+ * The API's answers carry no rate-limit headers (a proxy that strips them, a stand-in): there is
+ * nothing to pace by, so requests go without a store round trip, and the store is asked again
+ * after this long.
+ */
+const UNPACED_RECHECK_MS = 10_000;
+
+/** The ticket of a request sent while unpaced: it reserved nothing. */
+const UNPACED_TICKET: RateTicket = Object.freeze({ requests: 0, input: 0, output: 0 });
+
 /** Responses whose input counts calibrate the estimate: recent enough to follow a run's changing prompts. */
 const RATIOS_KEPT = 32;
 
@@ -68,6 +78,8 @@ export class SharedRateLimiter {
    */
   readonly #inputRatios: number[] = [];
   readonly #estimates = new WeakMap<RateTicket, number>();
+  /** Until when requests go unpaced (the store said no answer had headers). */
+  #unpacedUntil = 0;
   /** Store round trips, and the time they took, for the per-request cost (docs/benchmarks.md). */
   readonly stats = { roundTrips: 0, storeMs: 0, waitedMs: 0 };
 
@@ -82,6 +94,7 @@ export class SharedRateLimiter {
   /** Waits until the request fits in every bucket, then takes it out. */
   acquire(params: { max_tokens: number }, signal?: AbortSignal): Promise<RateTicket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (Date.now() < this.#unpacedUntil) return Promise.resolve(UNPACED_TICKET);
     const estimate = estimateInputTokens(params);
     return new Promise<RateTicket>((resolve, reject) => {
       const onAbort = () => settle(waiting, () => reject(signal!.reason));
@@ -114,7 +127,10 @@ export class SharedRateLimiter {
    * back, and coalesced: responses that arrive while one is being written are written as one.
    */
   observe(headers: Headers | undefined, ticket: RateTicket): Promise<void> {
-    const observation = { reported: headers ? rateLimitHeaders(headers) : null, ticket, at: Date.now() };
+    const reported = headers ? rateLimitHeaders(headers) : null;
+    if (reported) this.#unpacedUntil = 0;
+    else if (ticket === UNPACED_TICKET) return Promise.resolve();
+    const observation = { reported, ticket, at: Date.now() };
     if (!this.#observation || ticket.requests >= this.#observation.ticket.requests) this.#observation = observation;
     this.#observing ??= this.#writeObservations().finally(() => (this.#observing = null));
     return this.#observing;
@@ -137,8 +153,10 @@ export class SharedRateLimiter {
         const batch = this.#waiting.slice(0, MAX_BATCH);
         const now = Date.now();
         let results: Reservation[];
+        let unpaced = false;
         try {
           results = await this.#update((state) => {
+            unpaced = state.unpaced;
             const out: Reservation[] = [];
             let current = state;
             for (const w of batch) {
@@ -153,6 +171,7 @@ export class SharedRateLimiter {
           for (const w of batch) settle(w, () => w.reject(error));
           continue;
         }
+        if (unpaced) this.#unpacedUntil = Date.now() + UNPACED_RECHECK_MS;
         let refused: Reservation | undefined;
         results.forEach((r, i) => {
           if (r.granted) settle(batch[i]!, () => batch[i]!.resolve(r.ticket));
