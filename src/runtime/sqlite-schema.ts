@@ -2,6 +2,7 @@
 // work queue: each migration upgrades it by one version, and PRAGMA user_version records how
 // far a file got.
 import type { DatabaseSync } from 'node:sqlite';
+import { BUSY_TIMEOUT_MS, OPEN_BUSY_TIMEOUT_MS } from './sqlite-writes.ts';
 
 export const MIGRATIONS: string[] = [
   `CREATE TABLE runs (
@@ -144,21 +145,22 @@ export function migrate(db: DatabaseSync): void {
       `the Foreman store was written by a newer Foreman (schema ${current}, this one knows ${MIGRATIONS.length}): upgrade Foreman or point FOREMAN_HOME elsewhere`,
     );
   }
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      // Another process may have migrated while this one waited for the lock.
-      const now = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
-      if (now > version) {
-        db.exec('COMMIT');
-        continue;
-      }
-      db.exec(MIGRATIONS[version]);
-      db.exec(`PRAGMA user_version = ${version + 1}`);
-      db.exec('COMMIT');
-    } catch (error) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw error;
-    }
+  if (current === MIGRATIONS.length) return;
+  // Every pending migration in one immediate transaction: processes opening a new store at once
+  // (several workers, a `foreman runs` as a run starts) queue for the write lock once each, not
+  // once per migration, and wait longer than a write would for it.
+  db.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    // Another process may have migrated while this one waited for the lock.
+    const now = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+    for (let version = now; version < MIGRATIONS.length; version++) db.exec(MIGRATIONS[version]);
+    if (now < MIGRATIONS.length) db.exec(`PRAGMA user_version = ${MIGRATIONS.length}`);
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw error;
+  } finally {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
   }
 }

@@ -13,16 +13,38 @@ export type WriteOp =
 /** Per op: the agent's number (0 for a journal entry), or the generation that took the run over. */
 export type WriteOutcome = number | { takenOver: { runId: string; current: number; held: number } };
 
+/** How long a statement waits for another process's write lock before it fails. */
+export const BUSY_TIMEOUT_MS = 5_000;
+/** How long opening and migrating a store wait for it: several processes may open a new store at once. */
+export const OPEN_BUSY_TIMEOUT_MS = 30_000;
+
 /**
  * WAL with synchronous=FULL: a commit is on disk before the caller hears of it. The busy timeout
  * comes first: switching a new file to WAL takes a lock, and a process opening the store while
  * another creates it (`foreman runs` as a run starts) must wait for it rather than fail.
  */
 export function openDatabase(file: string): DatabaseSync {
-  const db = new DatabaseSync(file, { timeout: 5000 });
-  db.exec('PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;');
+  // Opening waits as long as a migration may (several processes opening a new store at once).
+  const db = new DatabaseSync(file, { timeout: OPEN_BUSY_TIMEOUT_MS });
+  db.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
+  // Switching a new file to WAL can fail busy at once, without SQLite's busy handler, while another
+  // process is creating or migrating it: tried again until the open timeout. Only a store opened
+  // at the moment another creates it ever waits here.
+  const deadline = Date.now() + OPEN_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      break;
+    } catch (error) {
+      if ((error as { errcode?: number }).errcode !== SQLITE_BUSY || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+  db.exec(`PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};`);
   return db;
 }
+
+const SQLITE_BUSY = 5;
 
 /** Statements prepared once per connection: the hot writes run the same few SQL texts over and over. */
 export class PreparedStatements {
