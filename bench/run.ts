@@ -243,7 +243,7 @@ if (!only || only === 'workers') {
         'wall ms': Math.round(row.wallMs),
         'agents/hour': Math.round(row.agentsPerHour),
         'vs 1 worker': (row.agentsPerHour / base).toFixed(2),
-        target: i === 2 ? '>= 3.6' : i === w.throughput.length ? `<= ${w.limitPerMinute * 60}/h` : '-',
+        target: i === 2 ? '>= 3.6' : i === w.throughput.length ? `<= ${w.limitPerMinute} + ${w.limitPerMinute / 60}/s x wall` : '-',
         'answered 429': row.rateLimited,
         'worker cpu ms/agent': row.cpuMsPerAgent.toFixed(1),
         [`CPU ceiling (${w.cpus} CPUs), agents/hour`]: ceiling(row),

@@ -12,9 +12,9 @@ export const LATENCY_MS = 100;
  * Runs queued at once, each a fan-out of AGENTS_PER_RUN agents, RUN_CONCURRENCY at a time. A run
  * also holds its worker's slot while it sets up (clone, worktree, isolate) and while its report
  * is written to GitHub, a second apart as GitHub asks of writes (several seconds a run): enough runs
- * that four workers still take two turns each.
+ * that four workers take four turns each, and one run slower than the others weighs less on the wall.
  */
-export const RUNS = 16;
+export const RUNS = 32;
 export const AGENTS_PER_RUN = 100;
 export const RUN_CONCURRENCY = 4;
 /** A worker executes this many runs at once (`foreman worker --max-runs`' default). */
