@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { Queries } from '../runtime/postgres-client.ts';
 import { openMigratedPool } from '../runtime/postgres-schema.ts';
-import { settledByJob, toEntry, type BeginOutcome, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
+import { asAgain, returnTo, toEntry, type EntryWrites, type BeginOutcome, type GitHubRunContext, type GitHubRunEntry, type RunRegistry } from './run-registry.ts';
 
 /** PostgreSQL's unique_violation: the partial index allows one active run per issue. */
 const UNIQUE_VIOLATION = '23505';
@@ -26,12 +26,7 @@ export class PostgresRunRegistry implements RunRegistry {
     const repo = `${context.owner}/${context.repo}`;
     for (;;) {
       const earlier = await this.#db.row('SELECT * FROM github_runs WHERE job_key = $1', [job.key]);
-      if (earlier) {
-        if (earlier.state === 'active') return { again: await this.#takeOver(Number(earlier.id), job.holder) };
-        if (settledByJob(toEntry(earlier), job.key, earlier.job_key)) return { done: toEntry(earlier) };
-        const again = await this.#activate(toEntry(earlier), job.holder);
-        return 'begun' in again ? { again: again.begun } : again;
-      }
+      if (earlier) return asAgain(await returnTo(earlier, job, this.#entryWrites));
       const now = new Date().toISOString();
       // The partial unique index is the lock: two workers racing for one pull request cannot both
       // insert an active row.
@@ -58,11 +53,10 @@ export class PostgresRunRegistry implements RunRegistry {
 
   async reactivate(runId: string, holder: string, jobKey?: string): Promise<BeginOutcome | null> {
     const row = await this.#db.row('SELECT * FROM github_runs WHERE run_id = $1', [runId]);
-    if (!row) return null;
-    if (row.state === 'active' && jobKey !== undefined && row.job_key === jobKey) return { begun: await this.#takeOver(Number(row.id), holder) };
-    if (settledByJob(toEntry(row), jobKey, row.job_key)) return { done: toEntry(row) };
-    return this.#activate(toEntry(row), holder, jobKey);
+    return row ? returnTo(row, { key: jobKey, holder }, this.#entryWrites) : null;
   }
+
+  readonly #entryWrites: EntryWrites = { takeOver: (id, holder) => this.#takeOver(id, holder), activate: (entry, holder, jobKey) => this.#activate(entry, holder, jobKey) };
 
   /** As SqliteRunRegistry's: the job was claimed again, so the run is the new holder's (holder fencing). */
   async #takeOver(id: number, holder: string): Promise<GitHubRunEntry> {

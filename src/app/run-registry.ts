@@ -73,6 +73,29 @@ export type BeginOutcome = { begun: GitHubRunEntry } | { again: GitHubRunEntry }
  */
 const HANDED_ON_STATUSES: ReadonlySet<string> = new Set(['interrupted', 'awaiting-approval']);
 
+/** The two writes a registry makes when a job comes back to its entry, in its own SQL. */
+export interface EntryWrites {
+  takeOver(id: number, holder: string): Promise<GitHubRunEntry>;
+  activate(entry: GitHubRunEntry, holder: string, jobKey?: string): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry }>;
+}
+
+/**
+ * A job back at the entry it registered (`row`), in both registries alike: the same job finds it
+ * still active (its holder lost the job) and takes it over; finds it ended for good and is done;
+ * otherwise the entry becomes active again for it, unless another run is active on its issue.
+ */
+export async function returnTo(row: Row, job: { key?: string | undefined; holder: string }, writes: EntryWrites): Promise<{ begun: GitHubRunEntry } | { busy: GitHubRunEntry } | { done: GitHubRunEntry }> {
+  const entry = toEntry(row);
+  if (row.state === 'active' && job.key !== undefined && row.job_key === job.key) return { begun: await writes.takeOver(entry.id, job.holder) };
+  if (settledByJob(entry, job.key, row.job_key)) return { done: entry };
+  return writes.activate(entry, job.holder, job.key);
+}
+
+/** What begin answers for a job it registered before: the entry is this claim's `again`. */
+export function asAgain(outcome: { begun: GitHubRunEntry } | { busy: GitHubRunEntry } | { done: GitHubRunEntry }): BeginOutcome {
+  return 'begun' in outcome ? { again: outcome.begun } : outcome;
+}
+
 /**
  * `done`: the job already ran to a final status under an earlier claim, and its holder died before
  * it settled the job in the queue. Replaying it would run and report a finished run again: the
@@ -140,12 +163,7 @@ export class SqliteRunRegistry implements RunRegistry {
   async begin(context: GitHubRunContext, job: { key: string; holder: string }): Promise<BeginOutcome> {
     const repo = `${context.owner}/${context.repo}`;
     const earlier = this.#sql.get('SELECT * FROM github_runs WHERE job_key = ?').get(job.key) as Row | undefined;
-    if (earlier) {
-      if (earlier.state === 'active') return { again: await this.#takeOver(Number(earlier.id), job.holder) };
-      if (settledByJob(toEntry(earlier), job.key, earlier.job_key)) return { done: toEntry(earlier) };
-      const again = await this.#activate(toEntry(earlier), job.holder);
-      return 'begun' in again ? { again: again.begun } : again;
-    }
+    if (earlier) return asAgain(await returnTo(earlier, job, this.#entryWrites));
     const now = new Date().toISOString();
     // The partial unique index is the lock: two workers (or replicas) racing for one pull request
     // cannot both insert an active row.
@@ -169,11 +187,10 @@ export class SqliteRunRegistry implements RunRegistry {
 
   async reactivate(runId: string, holder: string, jobKey?: string): Promise<BeginOutcome | null> {
     const row = this.#sql.get('SELECT * FROM github_runs WHERE run_id = ?').get(runId) as Row | undefined;
-    if (!row) return null;
-    if (row.state === 'active' && jobKey !== undefined && row.job_key === jobKey) return { begun: await this.#takeOver(Number(row.id), holder) };
-    if (settledByJob(toEntry(row), jobKey, row.job_key)) return { done: toEntry(row) };
-    return this.#activate(toEntry(row), holder, jobKey);
+    return row ? returnTo(row, { key: jobKey, holder }, this.#entryWrites) : null;
   }
+
+  readonly #entryWrites: EntryWrites = { takeOver: (id, holder) => this.#takeOver(id, holder), activate: (entry, holder, jobKey) => this.#activate(entry, holder, jobKey) };
 
   /**
    * The job that activated this entry was claimed again: whoever held it lost the job (its lease
