@@ -487,3 +487,66 @@ describe('AnthropicAgentRunner', () => {
     assert.ok(second.receivedAt < first.respondedAt!, 'the follower stopped waiting after 50 ms');
   });
 });
+
+describe('shared prompt prefixes (prompt caching)', () => {
+  // About 6,000 tokens at four characters a token: the common block of a typical fan-out's prompts.
+  const PREAMBLE = `You check one file of this repository against the rules below.\n${'Rule: report any secret written to a log, with the line. '.repeat(420)}\nFile: `;
+  const breakpoints = (body: any): any[] =>
+    [...(body.tools ?? []), ...(body.system ?? []), ...body.messages.flatMap((m: any) => (Array.isArray(m.content) ? m.content : []))].flatMap((b: any) => (b.cache_control ? [b.cache_control] : []));
+
+  test('siblings sharing a preamble send it as its own cached block; the first writes it, the others wait for its response', async () => {
+    const h = await harness({ handler: () => [text('ok')], latencyMs: 200 }, { governor: new RateGovernor(16) });
+    const prompts = Array.from({ length: 6 }, (_, i) => `${PREAMBLE}src/file${i}.ts`);
+    for (const prompt of prompts) h.runner.notePrompt(prompt);
+    await Promise.all(prompts.map((prompt) => h.runner.run(h.request({ prompt }))));
+    const sent = h.fake.requests.sort((a, b) => a.receivedAt - b.receivedAt);
+    for (const [i, req] of sent.entries()) {
+      const [shared, rest, ...more] = req.body.messages[0].content;
+      assert.equal(more.length, 0);
+      assert.deepEqual(shared, { type: 'text', text: PREAMBLE, cache_control: { type: 'ephemeral' } }, `request ${i}`);
+      assert.match(rest.text, /^src\/file\d\.ts$/);
+      assert.equal(rest.cache_control, undefined);
+      assert.ok(breakpoints(req.body).length <= 4);
+    }
+    const [leader, ...followers] = sent;
+    for (const follower of followers) assert.ok(follower.receivedAt >= leader.respondedAt!, 'siblings read what the leader wrote');
+  });
+
+  test('prompts with nothing in common are sent whole and nobody waits', async () => {
+    const h = await harness({ handler: () => [text('ok')], latencyMs: 200 }, { governor: new RateGovernor(32) });
+    const prompts = Array.from({ length: 30 }, (_, i) => `${i} ${`unique words for agent ${i}. `.repeat(600)}`);
+    for (const prompt of prompts) h.runner.notePrompt(prompt);
+    await Promise.all(prompts.map((prompt) => h.runner.run(h.request({ prompt }))));
+    const sent = h.fake.requests.sort((a, b) => a.receivedAt - b.receivedAt);
+    assert.equal(sent.length, 30);
+    for (const req of sent) {
+      assert.equal(typeof req.body.messages[0].content, 'string', 'no prompt split');
+      assert.ok(req.receivedAt < sent[0].respondedAt!, 'nobody waited for a leader');
+    }
+  });
+
+  test('an agent type, a shared prefix and a second turn stay within the API\'s four breakpoints: the tools give theirs up', async () => {
+    const h = await harness({ handler: (req) => (req.turn === 0 ? [toolUse('list_files', {})] : [text('ok')]) });
+    const prompts = [`${PREAMBLE}a.ts`, `${PREAMBLE}b.ts`];
+    for (const prompt of prompts) h.runner.notePrompt(prompt);
+    await h.runner.run(h.request({ prompt: prompts[1], systemPrompt: 'You are a careful reviewer.' }));
+    assert.equal(h.fake.requests.length, 2);
+    for (const req of h.fake.requests) {
+      assert.ok(breakpoints(req.body).length <= 4, `${breakpoints(req.body).length} breakpoints`);
+      assert.equal(req.body.tools.some((t: any) => t.cache_control), false);
+      assert.deepEqual(req.body.messages[0].content[0].cache_control, { type: 'ephemeral' });
+    }
+    assert.equal(breakpoints(h.fake.requests[1].body).length, 4);
+  });
+
+  test('a run that takes the hour asks for it on every shared breakpoint; the conversation keeps five minutes', async () => {
+    const h = await harness({ handler: (req) => (req.turn === 0 ? [toolUse('list_files', {})] : [text('ok')]) }, { cacheTtl: '1h' });
+    const prompts = [`${PREAMBLE}a.ts`, `${PREAMBLE}b.ts`];
+    for (const prompt of prompts) h.runner.notePrompt(prompt);
+    await h.runner.run(h.request({ prompt: prompts[0] }));
+    const second = h.fake.requests[1].body;
+    const marks = breakpoints(second);
+    assert.deepEqual(marks.slice(0, -1), Array(marks.length - 1).fill({ type: 'ephemeral', ttl: '1h' }));
+    assert.deepEqual(marks.at(-1), { type: 'ephemeral' }, 'the moving conversation breakpoint, last and shortest');
+  });
+});

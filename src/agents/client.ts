@@ -6,7 +6,8 @@ import type { ModelTable } from '../runtime/pricing.ts';
 import type { AgentOutcome, AgentRequest, AgentRunner } from '../contracts/ports.ts';
 import { CacheWarmup } from './cache-warmup.ts';
 import { ModelClient, type ModelClientOptions } from './model-client.ts';
-import { MIN_CACHEABLE_PREFIX_TOKENS } from './prompts.ts';
+import type { CacheTtl } from './prompts.ts';
+import { SharedPrefixes } from './shared-prefix.ts';
 import type { RateGovernor } from './governor.ts';
 import { agentShapes, runAgentLoop } from './loop.ts';
 import { InvalidSchemaError, SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
@@ -25,8 +26,10 @@ export interface AnthropicAgentRunnerOptions extends ModelClientOptions, Command
   maxTokens?: number;
   /** Longest an agent waits for a prompt-cache warm-up by an agent with the same prefix. */
   cacheWarmupMaxWaitMs?: number;
-  /** Shortest shared prefix (estimated tokens) worth a warm-up wait; the API caches nothing shorter. */
+  /** Shortest shared prefix (estimated tokens) worth a warm-up wait, for every model; by default each model's minimum. */
   minCacheablePrefixTokens?: number;
+  /** The TTL the run's shared cache breakpoints start with (cache-ttl.ts); 5 minutes when absent. */
+  cacheTtl?: CacheTtl;
   /** The run's CLAUDE.md files, for every agent's system prompt. */
   projectMemory?: ProjectMemory;
   /** The run's web search and fetch (`agents.web`, the door's default); none when absent. */
@@ -58,7 +61,10 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #models: ModelTable;
   readonly #maxTurns: number;
   readonly #maxTokens: number;
-  readonly #minCacheablePrefixTokens: number;
+  readonly #minCacheablePrefixTokens: number | undefined;
+  readonly #cacheTtl: CacheTtl;
+  /** This run's: its prompts' shared prefixes. */
+  readonly #prefixes = new SharedPrefixes();
   readonly #commands: readonly string[] | undefined;
   readonly #commandTimeoutMs: number | undefined;
   readonly #commandEnv: NodeJS.ProcessEnv | undefined;
@@ -79,7 +85,8 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#models = options.models;
     this.#maxTurns = options.maxTurns ?? 50;
     this.#maxTokens = options.maxTokens ?? 8_192;
-    this.#minCacheablePrefixTokens = options.minCacheablePrefixTokens ?? MIN_CACHEABLE_PREFIX_TOKENS;
+    this.#minCacheablePrefixTokens = options.minCacheablePrefixTokens;
+    this.#cacheTtl = options.cacheTtl ?? '5m';
     this.#commands = options.commands;
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#commandEnv = options.commandEnv;
@@ -92,6 +99,10 @@ export class AnthropicAgentRunner implements AgentRunner {
 
   prepare(concurrency: number): void {
     this.#model.prepare(concurrency);
+  }
+
+  notePrompt(prompt: string): void {
+    this.#prefixes.note(prompt);
   }
 
   /**
@@ -117,7 +128,9 @@ export class AnthropicAgentRunner implements AgentRunner {
       warmup: this.#warmup,
       maxTurns: this.#maxTurns,
       maxTokens: this.#maxTokens,
-      minCacheablePrefixTokens: this.#minCacheablePrefixTokens,
+      ...(this.#minCacheablePrefixTokens === undefined ? {} : { minCacheablePrefixTokens: this.#minCacheablePrefixTokens }),
+      prefixes: this.#prefixes,
+      cacheTtl: this.#cacheTtl,
       ...(this.#commands ? { commands: this.#commands } : {}),
       commandTimeoutMs: this.#commandTimeoutMs,
       commandEnv: this.#commandEnv,

@@ -8,10 +8,14 @@ import { costUsd, type ModelTable } from '../runtime/pricing.ts';
 import { addUsage, zeroUsage, type Usage } from '../contracts/usage.ts';
 import { type AgentOutcome, type AgentRequest, type AgentStatus, type ToolCallRecord, type Transcript } from '../contracts/ports.ts';
 import type { CacheWarmup } from './cache-warmup.ts';
+import { agentCacheTtl } from './cache-ttl.ts';
 import { effortRequest } from './effort.ts';
 import {
+  firstMessage,
   framingPrompt,
   estimateTokens,
+  minimumCacheableTokens,
+  type CacheTtl,
   invalidResultMessage,
   MAX_RESULT_ATTEMPTS,
   SUBMIT_RESULT_TOOL,
@@ -24,6 +28,7 @@ import {
 import { executeTool, isMutatingTool, offeredTools, type CommandSettings, type ToolContext, type ToolResult } from './tools.ts';
 import { SchemaCheckStopped, SchemaError, SchemaValidator } from './schema-validator.ts';
 import { RequestShapes } from './request-shapes.ts';
+import type { SharedPrefix, SharedPrefixes } from './shared-prefix.ts';
 import type { ProjectMemory } from './project-memory.ts';
 import { NO_WEB, webServerTools, webToolRecords, webUsageOf, type WebServerTool, type WebSettings } from './web-tools.ts';
 
@@ -58,7 +63,12 @@ export interface AgentLoopDeps extends CommandSettings {
   warmup: CacheWarmup;
   maxTurns: number;
   maxTokens: number;
-  minCacheablePrefixTokens: number;
+  /** Overrides every model's minimum cacheable prefix (tokens); by default the API's per model. */
+  minCacheablePrefixTokens?: number;
+  /** The run's prompts' shared prefixes (shared-prefix.ts); one per run. None: no prompt is split. */
+  prefixes?: SharedPrefixes;
+  /** The TTL the run's shared breakpoints start with (cache-ttl.ts); 5 minutes when absent. */
+  cacheTtl?: CacheTtl;
   /** Checks answers against schemas off the main thread; one per run. */
   schemas: SchemaValidator;
   /** The run's CLAUDE.md files, loaded once: in every agent's cached system prefix. */
@@ -76,10 +86,15 @@ interface SystemShape {
   transcript: string;
 }
 
-/** The tools of one kind of agent, with the prompt-cache key of everything up to them. */
+/** The tools of one kind of agent, with the prompt-cache keys of everything up to them. */
 interface ToolShape {
   tools: Anthropic.ToolUnion[];
+  /** The warm-up key when the agent's prompt shares nothing: the run's own shared text, if cacheable. */
   prefixKey: string | null;
+  /** Names the system and tools: a shared prompt prefix's warm-up key is this and the prefix's id. */
+  shapeHash: string;
+  /** Estimated tokens of the system and tools, which the API caches before any prompt prefix. */
+  shapeTokens: number;
 }
 
 export interface AgentShapes {
@@ -96,12 +111,14 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
   // An agent type without a write tool (Explore, Plan) is a reader, and is framed as one.
   const write = request.write === true && (request.tools === undefined || request.tools.some((name) => isMutatingTool(name)));
   const shared = write && request.shared === true;
+  const prefix = deps.prefixes?.use(request.prompt) ?? null;
+  const ttl = agentCacheTtl(deps.cacheTtl ?? '5m', prefix);
   // Everything else the shape reads (commands, web settings, memory) is the run's, like `shapes`.
-  const systemKey = JSON.stringify([request.schema !== undefined, write, shared, request.tools ?? null, request.systemPrompt ?? null]);
+  const systemKey = JSON.stringify([request.schema !== undefined, write, shared, request.tools ?? null, request.systemPrompt ?? null, ttl]);
   const { web, system, transcript } = (deps.shapes ?? agentShapes()).systems.shapeOf(systemKey, () => {
     const web = webServerTools(deps.web ?? NO_WEB, request.tools);
     const framing = framingPrompt({ schema: request.schema !== undefined, write, shared, commands: deps.commands, web: web.map((tool) => tool.name) });
-    const system = systemBlocks(framing, deps.projectMemory?.text, request.systemPrompt);
+    const system = systemBlocks(framing, deps.projectMemory?.text, request.systemPrompt, ttl);
     return { web, system, transcript: transcriptSystem(system, deps.projectMemory) };
   });
   const outcome = new Outcome(request, deps.models, transcript);
@@ -118,7 +135,7 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
         throw error;
       }
     }
-    return await converse(request, deps, outcome, { system, systemKey, write, schemaJson, web });
+    return await converse(request, deps, outcome, { system, systemKey, write, schemaJson, web, prefix, ttl });
   } catch (error) {
     // run() must resolve: an unexpected failure is this agent's error, not the run's crash.
     return outcome.finish('error', null, `agent failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -175,6 +192,10 @@ interface Conversation {
   schemaJson: string | undefined;
   /** The server tools (web search, web fetch) the agent is offered; the API runs them. */
   web: WebServerTool[];
+  /** The text the prompt shares with its siblings, or null. */
+  prefix: SharedPrefix | null;
+  /** The TTL of the agent's shared breakpoints. */
+  ttl: CacheTtl;
 }
 
 /**
@@ -184,18 +205,45 @@ interface Conversation {
  * worth it: at most `concurrency` agents write them at once, and every later agent reads them.
  * The run's own shared text is: project memory or an agent type's prompt of a cacheable size.
  */
-function warmupKey(request: AgentRequest, deps: AgentLoopDeps, system: Anthropic.TextBlockParam[], tools: Anthropic.ToolUnion[]): string | null {
+function toolShape(request: AgentRequest, deps: AgentLoopDeps, { system, write, web, ttl }: Conversation, toolsBreakpoint: boolean): ToolShape {
+  const offered = [...offeredTools(write, request.tools), ...(request.schema ? [submitResultTool(request.schema)] : []), ...web];
+  const tools = toolsBreakpoint ? withCachedTools(offered, ttl) : offered;
+  const shape = JSON.stringify(system) + JSON.stringify(tools);
+  const shapeHash = hashOf([request.model, shape]);
   const runShared = (deps.projectMemory?.text ?? '') + (request.systemPrompt ?? '');
-  if (estimateTokens(runShared) < deps.minCacheablePrefixTokens) return null;
-  return hashOf([request.model, JSON.stringify(system) + JSON.stringify(tools)]);
+  return { tools, shapeHash, shapeTokens: estimateTokens(shape), prefixKey: estimateTokens(runShared) < minimumFor(request.model, deps) ? null : shapeHash };
+}
+
+/** The API's limit of cache_control blocks in one request. */
+const MAX_BREAKPOINTS = 4;
+/** Besides the system's: the tools', the shared prompt prefix's and the conversation's. */
+const SPLIT_BREAKPOINTS = 3;
+
+const minimumFor = (model: string, deps: AgentLoopDeps): number => deps.minCacheablePrefixTokens ?? minimumCacheableTokens(model);
+
+/**
+ * The agent's tools, its first message, and the key its first request waits on for a warm-up
+ * leader (null: no wait). A prompt is split at the text it shares with its siblings when the
+ * framing, the tools and that text together reach the model's minimum; the leader of that prefix
+ * writes it, and its siblings read it. With a split, a type prompt's system breakpoint and the
+ * conversation's moving one, the tools' breakpoint goes: the API allows four, and the prefix's
+ * entry covers the tools anyway.
+ */
+function requestShape(request: AgentRequest, deps: AgentLoopDeps, conversation: Conversation): { tools: Anthropic.ToolUnion[]; first: Anthropic.MessageParam; prefixKey: string | null } {
+  const { systemKey, schemaJson, prefix, system, ttl } = conversation;
+  const shapes = (deps.shapes ?? agentShapes()).tools;
+  const shapeOf = (toolsBreakpoint: boolean) => shapes.shapeOf(JSON.stringify([systemKey, request.model, schemaJson ?? null, toolsBreakpoint]), () => toolShape(request, deps, conversation, toolsBreakpoint));
+  let shape = shapeOf(true);
+  const split = prefix !== null && shape.shapeTokens + estimateTokens(prefix.text) >= minimumFor(request.model, deps) ? prefix : null;
+  if (!split) return { tools: shape.tools, first: firstMessage(request.prompt, null, ttl), prefixKey: shape.prefixKey };
+  if (system.length + SPLIT_BREAKPOINTS > MAX_BREAKPOINTS) shape = shapeOf(false);
+  return { tools: shape.tools, first: firstMessage(request.prompt, split.text, ttl), prefixKey: `${shape.shapeHash}:${split.id}` };
 }
 
 /** Send, run the tools asked for, repeat: until an answer, a stop, or the turn fuse. */
-async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, { system, systemKey, write, schemaJson, web }: Conversation): Promise<AgentOutcome> {
-  const { tools, prefixKey } = (deps.shapes ?? agentShapes()).tools.shapeOf(JSON.stringify([systemKey, request.model, schemaJson ?? null]), () => {
-    const tools = withCachedTools([...offeredTools(write, request.tools), ...(request.schema ? [submitResultTool(request.schema)] : []), ...web]);
-    return { tools, prefixKey: warmupKey(request, deps, system, tools) };
-  });
+async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, conversation: Conversation): Promise<AgentOutcome> {
+  const { system, write, schemaJson } = conversation;
+  const { tools, first, prefixKey } = requestShape(request, deps, conversation);
   const toolContext = toolContextOf(request, deps, write);
   const effort = effortRequest(request.model, request.effort);
   if (effort.warning) request.warn?.(effort.warning.key, effort.warning.message);
@@ -207,7 +255,7 @@ async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Out
     ...(effort.outputConfig ? { output_config: effort.outputConfig } : {}),
   };
   const maxTurns = request.maxTurns ?? deps.maxTurns;
-  const messages: Anthropic.MessageParam[] = [{ role: 'user', content: request.prompt }];
+  const messages: Anthropic.MessageParam[] = [first];
   const submissions = schemaJson === undefined ? null : new Submissions(schemaJson, request.signal, deps.schemas);
   // The text of responses the API paused mid-turn (long web work): the answer goes on from it.
   let pausedText = '';

@@ -8,7 +8,14 @@ export const SUBMIT_RESULT_TOOL = 'submit_result';
 /** Schema agents get this many submit_result attempts (invalid answers or no answer at all). */
 export const MAX_RESULT_ATTEMPTS = 5;
 
+/** How long a cache entry lives after its last use: the API's two TTLs (cache-ttl.ts says which). */
+export type CacheTtl = '5m' | '1h';
+
 const EPHEMERAL = { type: 'ephemeral' } as const;
+const EPHEMERAL_HOUR = { type: 'ephemeral', ttl: '1h' } as const;
+
+/** A breakpoint's cache_control: the 5-minute one is the API's default and is sent as it always was. */
+export const cacheControl = (ttl: CacheTtl): Anthropic.CacheControlEphemeral => (ttl === '1h' ? EPHEMERAL_HOUR : EPHEMERAL);
 
 export interface FramingOptions {
   schema: boolean;
@@ -88,10 +95,10 @@ function webFraming(tools: readonly string[]): string {
  * breakpoint after them; then the agent type's own prompt, shared by the agents of that type,
  * with a breakpoint of its own. With the tools' and the conversation's, that is the API's limit of four.
  */
-export function systemBlocks(framing: string, memory?: string, typePrompt?: string): Anthropic.TextBlockParam[] {
+export function systemBlocks(framing: string, memory?: string, typePrompt?: string, ttl: CacheTtl = '5m'): Anthropic.TextBlockParam[] {
   const shared = memory ? `${framing}\n\n${memory}` : framing;
-  const blocks: Anthropic.TextBlockParam[] = [{ type: 'text', text: shared, cache_control: EPHEMERAL }];
-  if (typePrompt) blocks.push({ type: 'text', text: agentTypePrompt(typePrompt), cache_control: EPHEMERAL });
+  const blocks: Anthropic.TextBlockParam[] = [{ type: 'text', text: shared, cache_control: cacheControl(ttl) }];
+  if (typePrompt) blocks.push({ type: 'text', text: agentTypePrompt(typePrompt), cache_control: cacheControl(ttl) });
   return blocks;
 }
 
@@ -101,8 +108,21 @@ function agentTypePrompt(body: string): string {
 }
 
 /** Tools with a cache breakpoint on the last one, which caches all tool definitions. */
-export function withCachedTools(tools: readonly Anthropic.ToolUnion[]): Anthropic.ToolUnion[] {
-  return tools.map((tool, i) => (i === tools.length - 1 ? { ...tool, cache_control: EPHEMERAL } : tool));
+export function withCachedTools(tools: readonly Anthropic.ToolUnion[], ttl: CacheTtl = '5m'): Anthropic.ToolUnion[] {
+  return tools.map((tool, i) => (i === tools.length - 1 ? { ...tool, cache_control: cacheControl(ttl) } : tool));
+}
+
+/**
+ * The first user message: the prompt, or, when it starts with text its siblings share, that text as
+ * a block of its own with a breakpoint and the rest after it. The API caches from the first byte,
+ * so the framing, the tools and the shared text become one cached prefix.
+ */
+export function firstMessage(prompt: string, shared: string | null, ttl: CacheTtl): Anthropic.MessageParam {
+  if (shared === null) return { role: 'user', content: prompt };
+  const rest = prompt.slice(shared.length);
+  const content: Anthropic.TextBlockParam[] = [{ type: 'text', text: shared, cache_control: cacheControl(ttl) }];
+  if (rest !== '') content.push({ type: 'text', text: rest });
+  return { role: 'user', content };
 }
 
 /**
@@ -148,9 +168,19 @@ export function invalidResultMessage(errors: string, attemptsLeft: number): stri
   return `The result does not match the schema:\n${errors}\nFix these problems and call ${SUBMIT_RESULT_TOOL} again (${attemptsLeft} attempt${attemptsLeft === 1 ? '' : 's'} left).`;
 }
 
-// The API caches no prefix shorter than this (Sonnet and Opus; Haiku needs more), so waiting for
-// another agent to write the cache only pays when the shared prefix is at least this long.
+// The API caches no prefix shorter than its model's minimum, so waiting for another agent to write
+// the cache, or marking a breakpoint, only pays when the shared prefix is at least this long.
 export const MIN_CACHEABLE_PREFIX_TOKENS = 1024;
+
+/** The models whose minimum differs from MIN_CACHEABLE_PREFIX_TOKENS (the API's prompt-caching documentation). */
+const CACHEABLE_MINIMUMS: Readonly<Record<string, number>> = {
+  'claude-opus-4-5': 4096,
+  'claude-haiku-4-5': 4096,
+  'claude-haiku-5-5': 2048,
+};
+
+/** The shortest prefix (tokens) `model` caches; a model the table does not know is taken at the common minimum. */
+export const minimumCacheableTokens = (model: string): number => CACHEABLE_MINIMUMS[model] ?? MIN_CACHEABLE_PREFIX_TOKENS;
 
 /** A rough token count (about 4 characters a token), enough to decide whether to wait. */
 export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);

@@ -129,6 +129,11 @@ export interface AgentRunner {
   /** A run is starting that may run `concurrency` agents at once: get ready (open connections). */
   prepare?(concurrency: number): void;
   /**
+   * An agent() call's prompt, as the call arrives and before it waits for a slot (replays too): the
+   * runner finds the text sibling prompts share from them (prompt caching).
+   */
+  notePrompt?(prompt: string): void;
+  /**
    * Why `schema` can never be used (not valid JSON Schema, too large, too slow to compile), or null
    * when it can: asked when agent() is called, before anything is paid for.
    */

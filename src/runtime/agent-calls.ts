@@ -77,6 +77,7 @@ export class AgentCalls {
    */
   async run(kind: AgentKind, prompt: string, opts: AgentOptions, failure: 'null' | 'throw' = 'null'): Promise<unknown> {
     const call = this.#start(kind, prompt, opts);
+    this.#run.deps.runner.notePrompt?.(prompt);
     const replay = call.ticket.replay;
     if (replay) return this.#replay(call, replay);
     const run = this.#run;

@@ -9,6 +9,7 @@ import { CONFIG_DEFAULTS, type ForemanConfig } from '../config/schema.ts';
 import { AnthropicAgentRunner, warmRequestPath } from '../agents/client.ts';
 import { RateGovernor } from '../agents/governor.ts';
 import { SharedRateLimiter, type Priority } from '../agents/shared-rate-limiter.ts';
+import { runCacheTtl } from '../agents/cache-ttl.ts';
 import { executeRun, type NestedRef, type ResumeAdvice, type RunOutcome } from '../runtime/engine.ts';
 import type { RunListener } from '../contracts/events.ts';
 import { SqliteStore } from '../runtime/sqlite-store.ts';
@@ -398,6 +399,7 @@ async function execute(claimed: Store, run: RunRecord, config: ForemanConfig, en
       models,
       maxTurns: run.options.maxTurns,
       ...modelPacing(store, run.options.concurrency, env),
+      cacheTtl: runCacheTtl({ sweep: env.priority === 'sweep', resumed: edited !== null }),
       commands: env.untrusted ? [] : config.agents?.commands,
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { agentCacheTtl, runCacheTtl } from '../src/agents/cache-ttl.ts';
+import { MIN_SHARED_PREFIX_CHARS, REUSE_GAP_FOR_LONG_TTL_MS, SharedPrefixes, sharedCut } from '../src/agents/shared-prefix.ts';
+
+const PREAMBLE = 'Review the change below against these rules.\n' + 'Rule: no secrets in logs. '.repeat(40) + '\nFile: ';
+
+describe('shared prompt prefixes', () => {
+  test('the common start of two prompts is cut back to a word boundary, never into an item', () => {
+    const a = `${PREAMBLE}src/auth/login.ts`;
+    const b = `${PREAMBLE}src/auth/logout.ts`;
+    assert.equal(b.slice(0, sharedCut(a, b)), PREAMBLE);
+    assert.equal(sharedCut('same words', 'same words'), 'same words'.length);
+    assert.equal(sharedCut('abc', 'xyz'), 0);
+  });
+
+  test('a prefix is found once two queued prompts share it, and later prompts use the longest one they start with', () => {
+    const prefixes = new SharedPrefixes(() => 1_000);
+    prefixes.note(`${PREAMBLE}a.ts`);
+    assert.equal(prefixes.use(`${PREAMBLE}a.ts`), null, 'one prompt shares nothing yet');
+    prefixes.note(`${PREAMBLE}b.ts`);
+    const found = prefixes.use(`${PREAMBLE}c.ts`);
+    assert.equal(found?.text, PREAMBLE);
+    assert.equal(prefixes.use(`${PREAMBLE}a.ts`)?.id, found!.id, 'the first prompt gets it too, once its sibling is queued');
+    assert.equal(prefixes.use('Something else entirely, with words'), null);
+  });
+
+  test('prompts that share only a few words share no prefix', () => {
+    const prefixes = new SharedPrefixes();
+    const start = 'Explain this file: ';
+    for (let i = 0; i < 30; i++) prefixes.note(`${start}${i} ${'x'.repeat(i * 50)}`);
+    assert.ok(start.length < MIN_SHARED_PREFIX_CHARS);
+    assert.equal(prefixes.use(`${start}31`), null);
+  });
+
+  test('what is kept is bounded: a thousand distinct preambles leave at most sixteen prefixes', () => {
+    const prefixes = new SharedPrefixes();
+    const preambles = Array.from({ length: 1_000 }, (_, i) => `Preamble ${i}: ${'rule '.repeat(80)}\nItem: `);
+    for (const p of preambles) {
+      prefixes.note(`${p}one`);
+      prefixes.note(`${p}two`);
+    }
+    const found = preambles.filter((p) => prefixes.use(`${p}three`) !== null).length;
+    assert.ok(found <= 16, `${found} prefixes kept`);
+    assert.ok(prefixes.use(`${preambles.at(-1)}three`), 'the newest is kept');
+  });
+
+  test('huge prompts are compared up to a cap', () => {
+    const huge = 'word '.repeat(200_000);
+    assert.ok(sharedCut(huge, huge + 'x') <= 400_000);
+  });
+
+  test('a prefix used again after more than four minutes is spaced out: its writes take the hour', () => {
+    let now = 0;
+    const prefixes = new SharedPrefixes(() => now);
+    prefixes.note(`${PREAMBLE}a`);
+    prefixes.note(`${PREAMBLE}b`);
+    assert.equal(prefixes.use(`${PREAMBLE}a`)?.spacedOut, false);
+    now += 60_000;
+    assert.equal(prefixes.use(`${PREAMBLE}b`)?.spacedOut, false);
+    now += REUSE_GAP_FOR_LONG_TTL_MS + 1;
+    const late = prefixes.use(`${PREAMBLE}c`)!;
+    assert.equal(late.spacedOut, true);
+    assert.equal(agentCacheTtl('5m', late), '1h');
+    assert.equal(agentCacheTtl('5m', null), '5m');
+  });
+
+  test('the TTL rule: sweeps and resumes take the hour, other runs five minutes', () => {
+    assert.equal(runCacheTtl({ sweep: true, resumed: false }), '1h');
+    assert.equal(runCacheTtl({ sweep: false, resumed: true }), '1h');
+    assert.equal(runCacheTtl({ sweep: false, resumed: false }), '5m');
+  });
+});
