@@ -331,6 +331,15 @@ for (const backend of [sqlite, postgres]) {
       // An agent whose record fails (no such run) adds nothing: the spend shares its transaction.
       await assert.rejects(one.recordAgent('no-such-run', agentNo(99), undefined, { keys, usd: 100, tokens: 100 }));
       assert.deepEqual((await two.readSpend(keys.slice(0, 1)))[0], both);
+      // Nor when it shares a commit with an agent that is recorded (PostgreSQL rolls the bad write back
+      // alone; SQLite fails the whole commit): the ledger has exactly the agents recorded.
+      const [failed, recorded] = await Promise.allSettled([
+        one.recordAgent('no-such-run', agentNo(98), undefined, { keys, usd: 100, tokens: 100 }),
+        one.recordAgent('r1', agentNo(50), entryNo(50), { keys, usd: 0.25, tokens: 10 }),
+      ]);
+      assert.equal(failed.status, 'rejected');
+      const added = recorded.status === 'fulfilled' ? { usd: 15.25, tokens: 810, agents: 41 } : {};
+      assert.deepEqual((await two.readSpend(keys.slice(0, 1)))[0], { ...both, ...added });
       await Promise.all([one.close(), two.close()]);
     });
 

@@ -216,7 +216,7 @@ export class AgentCalls {
     const refusalLate = run.ceilings.stopRefusal() ?? run.ceilings.capRefusal();
     if (refusalLate) this.#refuse(phase, label, refusalLate);
     // Last, in the slot: the shared ledger as close to the agent's start as it can be read.
-    const overSpend = run.spend ? await run.spend.admit() : null;
+    const overSpend = run.spend?.capped ? await run.spend.admit() : null;
     if (overSpend) this.#refuse(phase, label, overSpend);
     try {
       return await this.#runAdmitted(call);

@@ -5,6 +5,7 @@
 import type pg from 'pg';
 import { transaction, type Queries } from './postgres-client.ts';
 import { json } from './store-rows.ts';
+import { tallySpend, type LedgerAddition } from './spend.ts';
 import { RunTakenOverError, type AgentRecord, type JournalEntry, type SpendCharge } from '../contracts/store.ts';
 
 /** `generation`: the run's generation the writing store holds; the op is refused if the run moved on. */
@@ -82,6 +83,7 @@ export class GroupCommitter {
         if (row) generations.set(runId, Number(row.generation));
       }
       const outcomes: Array<number | Error> = [];
+      const charges: SpendCharge[] = [];
       for (const op of ops) {
         const current = generations.get(op.runId) ?? 0;
         if (op.generation !== undefined && current !== op.generation) {
@@ -90,13 +92,15 @@ export class GroupCommitter {
         }
         await db.rows('SAVEPOINT write');
         try {
-          outcomes.push(op.kind === 'agent' ? await insertAgent(db, op.runId, op.agent, op.completed, op.spend) : (await insertJournal(db, op.runId, op.entry), 0));
+          outcomes.push(op.kind === 'agent' ? await insertAgent(db, op.runId, op.agent, op.completed) : (await insertJournal(db, op.runId, op.entry), 0));
           await db.rows('RELEASE SAVEPOINT write');
+          if (op.kind === 'agent' && op.spend) charges.push(op.spend);
         } catch (error) {
           await db.rows('ROLLBACK TO SAVEPOINT write');
           outcomes.push(error instanceof Error ? error : new Error(String(error)));
         }
       }
+      await addSpend(db, tallySpend(charges));
       return outcomes;
     });
   }
@@ -111,7 +115,7 @@ async function insertJournal(db: Queries, runId: string, entry: JournalEntry): P
   );
 }
 
-async function insertAgent(db: Queries, runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): Promise<number> {
+async function insertAgent(db: Queries, runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): Promise<number> {
   // Numbering reads the run's highest number: hold the run's row so two connections cannot both
   // take the same one (GroupCommitter took it already, in order). NO KEY UPDATE leaves other
   // writers' foreign key checks unblocked.
@@ -123,20 +127,18 @@ async function insertAgent(db: Queries, runId: string, agent: Omit<AgentRecord, 
     [runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt],
   );
   if (completed) await insertJournal(db, runId, completed);
-  if (spend) await addSpend(db, spend);
   return Number(row!.no);
 }
 
-// An upsert locks the ledger's row, so workers adding to one scope at once add up exactly. Keys in
-// one order, so two transactions never wait on each other's rows crosswise.
-async function addSpend(db: Queries, spend: SpendCharge): Promise<void> {
-  const keys = [...spend.keys].sort((a, b) => (a.scope + '\0' + a.period < b.scope + '\0' + b.period ? -1 : 1));
-  for (const key of keys) {
+// An upsert locks the ledger's row, so workers adding to one scope at once add up exactly; the
+// tally's rows come in one order, so two transactions never wait on each other's rows crosswise.
+async function addSpend(db: Queries, rows: readonly LedgerAddition[]): Promise<void> {
+  for (const row of rows) {
     await db.rows(
-      `INSERT INTO spend (scope, period, usd, tokens, agents, largest_usd, largest_tokens) VALUES ($1, $2, $3, $4, 1, $3, $4)
-       ON CONFLICT (scope, period) DO UPDATE SET usd = spend.usd + EXCLUDED.usd, tokens = spend.tokens + EXCLUDED.tokens, agents = spend.agents + 1,
+      `INSERT INTO spend (scope, period, usd, tokens, agents, largest_usd, largest_tokens) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (scope, period) DO UPDATE SET usd = spend.usd + EXCLUDED.usd, tokens = spend.tokens + EXCLUDED.tokens, agents = spend.agents + EXCLUDED.agents,
          largest_usd = GREATEST(spend.largest_usd, EXCLUDED.largest_usd), largest_tokens = GREATEST(spend.largest_tokens, EXCLUDED.largest_tokens)`,
-      [key.scope, key.period, spend.usd, spend.tokens],
+      [row.scope, row.period, row.usd, row.tokens, row.agents, row.largestUsd, row.largestTokens],
     );
   }
 }

@@ -35,6 +35,37 @@ export function spendKeys(scopes: readonly SpendScope[], at: Date): SpendKey[] {
   return scopes.flatMap((scope) => SPEND_PERIODS.map((period) => ({ scope: scopeKey(scope), period: periodKey(period, at) })));
 }
 
+/** What the agents one commit records add to one ledger row. */
+export interface LedgerAddition extends SpendKey {
+  usd: number;
+  tokens: number;
+  agents: number;
+  largestUsd: number;
+  largestTokens: number;
+}
+
+/**
+ * The charges of a commit's agents added up per ledger row, in one order: a commit then writes
+ * each row once (not once per agent, twice per agent for a repository's day and month), and two
+ * commits never wait on each other's rows crosswise.
+ */
+export function tallySpend(charges: Iterable<SpendCharge>): LedgerAddition[] {
+  const rows = new Map<string, LedgerAddition>();
+  for (const charge of charges) {
+    for (const key of charge.keys) {
+      const name = `${key.scope}\0${key.period}`;
+      const row = rows.get(name) ?? { ...key, usd: 0, tokens: 0, agents: 0, largestUsd: 0, largestTokens: 0 };
+      row.usd += charge.usd;
+      row.tokens += charge.tokens;
+      row.agents += 1;
+      row.largestUsd = Math.max(row.largestUsd, charge.usd);
+      row.largestTokens = Math.max(row.largestTokens, charge.tokens);
+      rows.set(name, row);
+    }
+  }
+  return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+}
+
 const UNITS = { usd: 'USD', tokens: 'output-token' } as const;
 const PERIOD_WORDS = { day: { cap: 'daily', spent: 'today' }, month: { cap: 'monthly', spent: 'this month' } } as const;
 
@@ -56,11 +87,14 @@ export class SpendGate {
   /** Agents admitted and not yet recorded: the ledger does not count them yet. */
   #pending = 0;
   #largest = { usd: 0, tokens: 0 };
+  /** Some scope has a cap: without one, an agent is admitted without reading the ledger. */
+  readonly capped: boolean;
 
   constructor(store: Pick<Store, 'readSpend'>, scopes: readonly SpendScope[], clock: () => Date) {
     this.#store = store;
     this.#scopes = scopes;
     this.#clock = clock;
+    this.capped = scopes.some((scope) => scope.day !== undefined || scope.month !== undefined);
   }
 
   /**

@@ -4,6 +4,7 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { AgentRecord, JournalEntry, SpendCharge } from '../contracts/store.ts';
 import { json } from './store-rows.ts';
+import { tallySpend, type LedgerAddition } from './spend.ts';
 
 /** `generation`: the run's generation the writing store holds; the op is refused if the run moved on. */
 export type WriteOp =
@@ -94,10 +95,13 @@ export class BatchCommitter {
         }
         return generation;
       };
+      const charges: SpendCharge[] = [];
       const outcomes = ops.map((op): WriteOutcome => {
         if (op.generation !== undefined && current(op.runId) !== op.generation) return { takenOver: { runId: op.runId, current: current(op.runId), held: op.generation } };
-        return op.kind === 'agent' ? this.#insertAgent(op.runId, op.agent, op.completed, op.spend) : (this.#insertJournal(op.runId, op.entry), 0);
+        if (op.kind === 'agent' && op.spend) charges.push(op.spend);
+        return op.kind === 'agent' ? this.#insertAgent(op.runId, op.agent, op.completed) : (this.#insertJournal(op.runId, op.entry), 0);
       });
+      this.#addSpend(tallySpend(charges));
       this.#db.exec('COMMIT');
       return outcomes;
     } catch (error) {
@@ -114,23 +118,23 @@ export class BatchCommitter {
     ).run(runId, entry.key, entry.occurrence, entry.seq, entry.kind, json(entry.output), entry.usage ? json(entry.usage) : null, entry.costUsd, entry.phase, entry.label);
   }
 
-  #insertAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): number {
+  #insertAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry): number {
     const row = this.#statements.get(
       `INSERT INTO agents (run_id, no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, transcript, finished_at)
        VALUES (?, (SELECT COALESCE(MAX(no), 0) + 1 FROM agents WHERE run_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        RETURNING no`,
     ).get(runId, runId, agent.key, agent.occurrence, agent.label, agent.phase, agent.model, agent.status, agent.prompt, json(agent.usage), agent.costUsd, agent.turns, agent.elapsedMs, agent.error, json(agent.transcript), agent.finishedAt) as { no: number };
     if (completed) this.#insertJournal(runId, completed);
-    if (spend) this.#addSpend(spend);
     return Number(row.no);
   }
 
-  #addSpend(spend: SpendCharge): void {
+  #addSpend(rows: readonly LedgerAddition[]): void {
+    if (rows.length === 0) return;
     const add = this.#statements.get(
-      `INSERT INTO spend (scope, period, usd, tokens, agents, largest_usd, largest_tokens) VALUES (?, ?, ?, ?, 1, ?, ?)
-       ON CONFLICT (scope, period) DO UPDATE SET usd = usd + excluded.usd, tokens = tokens + excluded.tokens, agents = agents + 1,
+      `INSERT INTO spend (scope, period, usd, tokens, agents, largest_usd, largest_tokens) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (scope, period) DO UPDATE SET usd = usd + excluded.usd, tokens = tokens + excluded.tokens, agents = agents + excluded.agents,
          largest_usd = MAX(largest_usd, excluded.largest_usd), largest_tokens = MAX(largest_tokens, excluded.largest_tokens)`,
     );
-    for (const key of spend.keys) add.run(key.scope, key.period, spend.usd, spend.tokens, spend.usd, spend.tokens);
+    for (const row of rows) add.run(row.scope, row.period, row.usd, row.tokens, row.agents, row.largestUsd, row.largestTokens);
   }
 }
