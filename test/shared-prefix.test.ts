@@ -71,3 +71,9 @@ describe('shared prompt prefixes', () => {
     assert.equal(runCacheTtl({ sweep: false, resumed: false }), '5m');
   });
 });
+
+test('text without whitespace is cut where it differs, so a long common run of it is kept rather than compared again and again', () => {
+  const blob = 'x'.repeat(5_000);
+  assert.equal(sharedCut(`${blob}1`, `${blob}2`), 5_000);
+  assert.equal(sharedCut(`${'word '.repeat(100)}abc`, `${'word '.repeat(100)}abd`), 500);
+});

@@ -18,7 +18,7 @@ export interface SharedPrefix {
 }
 
 /** Prompts compared with each new one that matches no prefix found so far. */
-const RECENT_PROMPTS = 8;
+const RECENT_PROMPTS = 16;
 /** Prefixes kept, the most recently used first: older ones are forgotten (a prefix from an earlier stage). */
 const KNOWN_PREFIXES = 16;
 /** Characters of a prompt compared, whatever a script sends (about 100 k tokens). */
@@ -82,8 +82,15 @@ export function sharedCut(a: string, b: string): number {
   let i = 0;
   while (i < end && a.charCodeAt(i) === b.charCodeAt(i)) i++;
   if (i === b.length && i === a.length) return i;
-  while (i > 0 && !isSpace(b.charCodeAt(i - 1))) i--;
-  return i;
+  // Text without whitespace (minified code, base64) is cut where it differs rather than scanned
+  // back to its start: a common prefix that is never kept would be compared again with every prompt.
+  const floor = Math.max(0, i - MAX_CUT_BACK_CHARS);
+  let cut = i;
+  while (cut > floor && !isSpace(b.charCodeAt(cut - 1))) cut--;
+  return cut === floor && floor > 0 ? i : cut;
 }
+
+/** How far back from where two prompts differ a word boundary is looked for. */
+const MAX_CUT_BACK_CHARS = 1_024;
 
 const isSpace = (code: number): boolean => code === 32 || code === 10 || code === 9 || code === 13;
