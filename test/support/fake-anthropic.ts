@@ -5,6 +5,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RateLimitBuckets, type FakeRateLimits } from './fake-rate-limits.ts';
+import { PromptCache, type PromptCacheOptions, type PromptCachePlan } from './fake-prompt-cache.ts';
 
 export interface FakeRequest {
   /** The parsed /v1/messages JSON body. */
@@ -44,6 +45,8 @@ export interface FakeUsage {
   output_tokens: number;
   cache_read_input_tokens: number;
   cache_creation_input_tokens: number;
+  /** The write split by TTL; given only with `promptCache` on. */
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
   /** Counted from the reply's server_tool_use blocks unless the reply gives it. */
   server_tool_use?: { web_search_requests: number; web_fetch_requests: number };
 }
@@ -64,6 +67,27 @@ export interface FakeServerOptions {
    * carries the `anthropic-ratelimit-*` headers, and a request over a limit is answered 429.
    */
   rateLimits?: FakeRateLimits;
+  /**
+   * Bill prompt caching as the API does (fake-prompt-cache.ts): a reply's input and cache usage
+   * come from the request's blocks and `cache_control` breakpoints, whatever the handler says, and
+   * an entry becomes readable when the writing response starts. `now` (default Date.now) is the
+   * cache's clock, so a test can step over a TTL.
+   */
+  promptCache?: PromptCacheOptions & { now?: () => number };
+}
+
+/** Prompt tokens summed over the requests answered with `promptCache` on. */
+export interface FakeCacheTotals {
+  /** Requests answered (a message, not an error). */
+  requests: number;
+  /** Uncached input tokens. */
+  input: number;
+  /** Tokens read from the cache. */
+  read: number;
+  /** Tokens written with the 5-minute TTL. */
+  write5m: number;
+  /** Tokens written with the 1-hour TTL. */
+  write1h: number;
 }
 
 export interface FakeAnthropic {
@@ -75,6 +99,8 @@ export interface FakeAnthropic {
   readonly connections: number;
   /** Requests answered 429 because they were over `rateLimits`. */
   readonly rateLimited: number;
+  /** The prompt cache's totals; null unless started with `promptCache`. */
+  readonly cache: Readonly<FakeCacheTotals> | null;
   requests: FakeRequest[];
   close(): Promise<void>;
 }
@@ -182,6 +208,7 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
   let toolUseCounter = 0;
   let rateLimited = 0;
   const limits = opts.rateLimits ? new RateLimitBuckets(opts.rateLimits) : null;
+  const cache = opts.promptCache ? promptCacheBilling(opts.promptCache) : null;
 
   const server = createServer((req, res) => {
     // Latency counts from the request's arrival, like a real API's response time, so the
@@ -203,6 +230,9 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
         if (record) requests.push(request);
         const refused = toolsProblem(body.tools);
         if (refused) return sendError(res, 400, { type: 'invalid_request_error', message: refused });
+        // Planned on arrival, as the API looks the prefix up before it generates anything.
+        const cachePlan = cache ? cache.plan(body) : null;
+        if (cachePlan && 'error' in cachePlan) return sendError(res, 400, { type: 'invalid_request_error', message: cachePlan.error });
 
         let reply: FakeReply;
         try {
@@ -212,6 +242,7 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
           return sendError(res, 400, { type: 'invalid_request_error', message: `fake-anthropic handler threw: ${String(error)}` });
         }
         const message = Array.isArray(reply) || !('status' in reply) ? buildMessage(body.model, reply, () => `msg_fake_${++messageCounter}`, () => `toolu_fake_${++toolUseCounter}`) : null;
+        if (message && cachePlan) message.usage = { ...message.usage, ...cachePlan.usage };
         const maxTokens = Number(body.max_tokens) || 0;
         if (limits && message) {
           // Counted on arrival, as the API does; the answer's usage says what the prompt was.
@@ -230,6 +261,7 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
           const scripted = reply as { status: number; error?: { type: string; message: string }; headers?: Record<string, string> };
           return sendError(res, scripted.status, scripted.error ?? defaultError(scripted.status), { ...limits?.headers(), ...scripted.headers });
         }
+        if (cache && cachePlan) cache.answered(cachePlan);
         if (limits) limits.settle(maxTokens, message.usage.output_tokens);
         const limitHeaders = limits ? limits.headers() : {};
         if (body.stream === true) sendStream(res, message, limitHeaders);
@@ -261,12 +293,36 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
     get rateLimited() {
       return rateLimited;
     },
+    get cache() {
+      return cache ? cache.totals() : null;
+    },
     requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+/** The prompt cache on the fake's clock, and the totals over the requests it answered. */
+function promptCacheBilling(options: NonNullable<FakeServerOptions['promptCache']>) {
+  const cache = new PromptCache(options);
+  const now = options.now ?? Date.now;
+  const totals: FakeCacheTotals = { requests: 0, input: 0, read: 0, write5m: 0, write1h: 0 };
+  return {
+    plan: (body: unknown) => cache.plan(body, now()),
+    /** The answer's first byte is going out: what it wrote becomes readable. */
+    answered(plan: PromptCachePlan): void {
+      cache.commit(plan, now());
+      const { usage } = plan;
+      totals.requests += 1;
+      totals.input += usage.input_tokens;
+      totals.read += usage.cache_read_input_tokens;
+      totals.write5m += usage.cache_creation.ephemeral_5m_input_tokens;
+      totals.write1h += usage.cache_creation.ephemeral_1h_input_tokens;
+    },
+    totals: (): FakeCacheTotals => ({ ...totals }),
   };
 }
 
