@@ -30,6 +30,8 @@ export interface AnthropicAgentRunnerOptions extends ModelClientOptions, Command
   minCacheablePrefixTokens?: number;
   /** The TTL the run's shared cache breakpoints start with (cache-ttl.ts); 5 minutes when absent. */
   cacheTtl?: CacheTtl;
+  /** False: prompts go whole, their shared prefixes not looked for (a measurement switch). Default true. */
+  sharedPrefixes?: boolean;
   /** The run's CLAUDE.md files, for every agent's system prompt. */
   projectMemory?: ProjectMemory;
   /** The run's web search and fetch (`agents.web`, the door's default); none when absent. */
@@ -63,8 +65,8 @@ export class AnthropicAgentRunner implements AgentRunner {
   readonly #maxTokens: number;
   readonly #minCacheablePrefixTokens: number | undefined;
   readonly #cacheTtl: CacheTtl;
-  /** This run's: its prompts' shared prefixes. */
-  readonly #prefixes = new SharedPrefixes();
+  /** This run's: its prompts' shared prefixes (none when switched off). */
+  readonly #prefixes: SharedPrefixes | undefined;
   readonly #commands: readonly string[] | undefined;
   readonly #commandTimeoutMs: number | undefined;
   readonly #commandEnv: NodeJS.ProcessEnv | undefined;
@@ -87,6 +89,7 @@ export class AnthropicAgentRunner implements AgentRunner {
     this.#maxTokens = options.maxTokens ?? 8_192;
     this.#minCacheablePrefixTokens = options.minCacheablePrefixTokens;
     this.#cacheTtl = options.cacheTtl ?? '5m';
+    this.#prefixes = options.sharedPrefixes === false ? undefined : new SharedPrefixes();
     this.#commands = options.commands;
     this.#commandTimeoutMs = options.commandTimeoutMs;
     this.#commandEnv = options.commandEnv;
@@ -102,7 +105,7 @@ export class AnthropicAgentRunner implements AgentRunner {
   }
 
   notePrompt(prompt: string): void {
-    this.#prefixes.note(prompt);
+    this.#prefixes?.note(prompt);
   }
 
   /**
@@ -129,7 +132,7 @@ export class AnthropicAgentRunner implements AgentRunner {
       maxTurns: this.#maxTurns,
       maxTokens: this.#maxTokens,
       ...(this.#minCacheablePrefixTokens === undefined ? {} : { minCacheablePrefixTokens: this.#minCacheablePrefixTokens }),
-      prefixes: this.#prefixes,
+      ...(this.#prefixes ? { prefixes: this.#prefixes } : {}),
       cacheTtl: this.#cacheTtl,
       ...(this.#commands ? { commands: this.#commands } : {}),
       commandTimeoutMs: this.#commandTimeoutMs,

@@ -123,6 +123,11 @@ export interface ServiceEnv {
    * share of every limit to interactive runs (docs/architecture.md, "Shared rate limits").
    */
   priority?: Priority;
+  /**
+   * A measurement switch, not a setting: false sends every prompt whole, as before shared prompt
+   * prefixes were cached (bench/cache.ts compares the two). Default true.
+   */
+  sharePromptPrefixes?: boolean;
 }
 
 /** What a door may set of a run's model and caps; unset, the repository's config decides. */
@@ -400,6 +405,7 @@ async function execute(claimed: Store, run: RunRecord, config: ForemanConfig, en
       maxTurns: run.options.maxTurns,
       ...modelPacing(store, run.options.concurrency, env),
       cacheTtl: runCacheTtl({ sweep: env.priority === 'sweep', resumed: edited !== null }),
+      ...(env.sharePromptPrefixes === false ? { sharedPrefixes: false } : {}),
       commands: env.untrusted ? [] : config.agents?.commands,
       commandTimeoutMs: config.agents?.commandTimeoutMs,
       commandEnv: env.commandEnv,

@@ -30,6 +30,8 @@ export interface FakeRequest {
   receivedAt: number;
   /** performance.now() when the response (first byte) was written; unset until then. */
   respondedAt?: number;
+  /** The usage the answer carried (a message, not an error); unset until then. */
+  usage?: FakeUsage;
 }
 
 /** A server tool's call and its result, as the API puts them in the model's turn. */
@@ -262,6 +264,7 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
           return sendError(res, scripted.status, scripted.error ?? defaultError(scripted.status), { ...limits?.headers(), ...scripted.headers });
         }
         if (cache && cachePlan) cache.answered(cachePlan);
+        request.usage = message.usage;
         if (limits) limits.settle(maxTokens, message.usage.output_tokens);
         const limitHeaders = limits ? limits.headers() : {};
         if (body.stream === true) sendStream(res, message, limitHeaders);

@@ -1,0 +1,134 @@
+// Prompt caching (issue #17): what sibling agents' prompts bill against the fake Messages API
+// billing caching as the API documents (test/support/fake-prompt-cache.ts), with Foreman's shared
+// prompt prefixes on and off. Each scenario runs in its own process through the service
+// (bench/cache-worker.ts) on a fresh home and a fresh fake model.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startFakeAnthropic, text, type FakeAnthropic, type FakeCacheTotals, type FakeRequest } from '../test/support/fake-anthropic.ts';
+import { cliEnv } from '../test/support/cli.ts';
+import { makeRepo, tempDir } from '../test/support/repo.ts';
+
+const WORKER = fileURLToPath(new URL('./cache-worker.ts', import.meta.url));
+export const LATENCY_MS = 100;
+const CONCURRENCY = 16;
+
+/** About 6,000 tokens of rules (4 characters a token), built once in the script, the item last. */
+const RULES = `const RULES = Array.from({ length: 420 }, (_, i) => 'Rule ' + i + ': report any secret written to a log, with its line.').join('\\n')`;
+const SCRIPTS: Record<string, string> = {
+  '.claude/workflows/siblings.js': `export const meta = { name: 'siblings', description: 'one preamble, 100 files', readOnly: true }
+${RULES}
+const results = await parallel(Array.from({ length: 100 }, (_, i) => () => agent(RULES + '\\n\\nFile: src/file' + i + '.ts')))
+return results.filter(Boolean).length
+`,
+  '.claude/workflows/staged.js': `export const meta = { name: 'staged', description: 'a preamble in a pipeline stage whose items arrive over time', readOnly: true }
+${RULES}
+const items = Array.from({ length: 20 }, (_, i) => 'module' + i)
+return (await pipeline(items, (item) => agent('Name one risk in ' + item), (risk, item) => agent(RULES + '\\n\\nModule: ' + item + '\\nRisk: ' + risk))).filter(Boolean).length
+`,
+  '.claude/workflows/unrelated.js': `export const meta = { name: 'unrelated', description: '30 prompts with nothing in common', readOnly: true }
+const results = await parallel(Array.from({ length: 30 }, (_, i) => () => agent(i + ': ' + ('word' + i + ' ').repeat(3000))))
+return results.filter(Boolean).length
+`,
+};
+
+const ZERO: FakeCacheTotals = { requests: 0, input: 0, read: 0, write5m: 0, write1h: 0 };
+const promptTokens = (t: FakeCacheTotals): number => t.input + t.read + t.write5m + t.write1h;
+/** Prompt tokens billed as a share of the same prompts uncached: reads at 0.1, writes at 1.25 (5 minutes) or 2 (1 hour). */
+const billed = (t: FakeCacheTotals): number => (t.input + 0.1 * t.read + 1.25 * t.write5m + 2 * t.write1h) / promptTokens(t);
+const sumOf = (requests: FakeRequest[]): FakeCacheTotals =>
+  requests.reduce<FakeCacheTotals>((sum, req) => {
+    const u = req.usage;
+    if (!u) return sum;
+    return {
+      requests: sum.requests + 1,
+      input: sum.input + u.input_tokens,
+      read: sum.read + u.cache_read_input_tokens,
+      write5m: sum.write5m + (u.cache_creation?.ephemeral_5m_input_tokens ?? 0),
+      write1h: sum.write1h + (u.cache_creation?.ephemeral_1h_input_tokens ?? 0),
+    };
+  }, ZERO);
+
+function worker(args: string[], env: NodeJS.ProcessEnv): Promise<{ runId: string; status: string; wallMs: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--no-node-snapshot', WORKER, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`cache-worker ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+export interface CacheRow {
+  scenario: string;
+  prefixes: 'on' | 'off';
+  requests: number;
+  promptTokens: number;
+  readShare: number;
+  written: number;
+  billedShare: number;
+  wallMs: number;
+  /** The first wave went out before the first answer: nobody waited for a leader. */
+  waited: boolean;
+}
+
+const row = (scenario: string, prefixes: 'on' | 'off', totals: FakeCacheTotals, wallMs: number, waited: boolean): CacheRow => ({
+  scenario,
+  prefixes,
+  requests: totals.requests,
+  promptTokens: promptTokens(totals),
+  readShare: totals.read / promptTokens(totals),
+  written: totals.write5m + totals.write1h,
+  billedShare: billed(totals),
+  wallMs,
+  waited,
+});
+
+/** Whether any of the first wave waited for another's answer. */
+function firstWaveWaited(requests: FakeRequest[]): boolean {
+  const sent = [...requests].sort((a, b) => a.receivedAt - b.receivedAt);
+  return sent.slice(0, CONCURRENCY).some((req) => req.receivedAt >= sent[0]!.respondedAt!);
+}
+
+async function scenario(name: string, ref: string, prefixes: 'on' | 'off', options: { handler?: (req: FakeRequest) => Promise<void>; measured?: (req: FakeRequest) => boolean } = {}): Promise<CacheRow> {
+  const fake = await startFakeAnthropic({ latencyMs: LATENCY_MS, promptCache: {}, handler: async (req) => (await options.handler?.(req), [text('ok')]) });
+  try {
+    const repo = makeRepo({ 'README.md': 'cache\n', ...SCRIPTS });
+    const out = await worker(['run', repo, ref, String(CONCURRENCY), prefixes], cliEnv({ home: tempDir(), baseURL: fake.url }));
+    if (out.status !== 'completed') throw new Error(`${ref} ended ${out.status}`);
+    const measured = options.measured ? fake.requests.filter(options.measured) : fake.requests;
+    return row(name, prefixes, sumOf(measured), Math.round(out.wallMs), firstWaveWaited(fake.requests));
+  } finally {
+    await fake.close();
+  }
+}
+
+/** A run stopped by its agent cap after 40 agents, resumed 3 minutes later (the fake's clock): the resume's requests. */
+async function resumed(prefixes: 'on' | 'off'): Promise<CacheRow> {
+  let now = Date.now();
+  const fake: FakeAnthropic = await startFakeAnthropic({ latencyMs: LATENCY_MS, promptCache: { now: () => now }, handler: () => [text('ok')] });
+  try {
+    const repo = makeRepo({ 'README.md': 'cache\n', ...SCRIPTS });
+    const env = cliEnv({ home: tempDir(), baseURL: fake.url });
+    const first = await worker(['run', repo, 'siblings', String(CONCURRENCY), prefixes, '40'], env);
+    const seen = fake.requests.length;
+    now += 3 * 60_000;
+    const again = await worker(['resume', repo, first.runId, String(CONCURRENCY), prefixes, '1000'], env);
+    if (again.status !== 'completed') throw new Error(`the resume ended ${again.status}`);
+    return row('resume 3 min after a stop (60 agents)', prefixes, sumOf(fake.requests.slice(seen)), Math.round(again.wallMs), firstWaveWaited(fake.requests.slice(seen)));
+  } finally {
+    await fake.close();
+  }
+}
+
+export async function cacheBench(): Promise<CacheRow[]> {
+  const rows: CacheRow[] = [];
+  const stage = (req: FakeRequest) => req.prompt.startsWith('Rule 0');
+  // The first stage's answers come back spread over two seconds: the second stage's items arrive over time.
+  const spread = (req: FakeRequest) => (req.prompt.startsWith('Name one risk') ? new Promise<void>((r) => setTimeout(r, Number(/module(\d+)/.exec(req.prompt)![1]) * 100)) : Promise.resolve());
+  for (const prefixes of ['on', 'off'] as const) {
+    rows.push(await scenario('100 siblings, 6k-token preamble', 'siblings', prefixes));
+    rows.push(await scenario('pipeline stage, 20 items over time', 'staged', prefixes, { handler: spread, measured: stage }));
+    rows.push(await scenario('30 agents, nothing in common', 'unrelated', prefixes));
+    rows.push(await resumed(prefixes));
+  }
+  return rows;
+}
