@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startFakeAnthropic, text, type FakeAnthropic, type FakeReply, type FakeRequest } from './support/fake-anthropic.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
 import { runCli } from './support/cli.ts';
+import { hasScript, screenOf, startOnTerminal } from './support/terminal.ts';
 
 const SWEEP = `export const meta = { name: 'sweep', description: 'Two agents that share a long preamble' }
 phase('Scan')
@@ -80,4 +81,17 @@ test('a run that never touched the cache says nothing of it in its summary line,
 
   const json = await runCli(['run', 'sweep', '--repo', repo, '--json'], { home, baseURL: fake.url });
   assert.deepEqual(JSON.parse(json.stdout).cache, { read: 0, written: 0, written1h: 0, shareRead: 0 });
+});
+
+test('on a terminal the live table has a cache column: the share of prompt tokens read, then tokens read and written', { skip: hasScript ? false : 'util-linux `script` is not installed' }, async (t) => {
+  const fake = await model(t);
+  const repo = makeRepo({ '.claude/workflows/sweep.js': SWEEP });
+  const run = startOnTerminal(['run', 'sweep', '--repo', repo], { home: tempDir(), baseURL: fake.url });
+  const { code, output } = await run.done;
+  assert.equal(code, 0, output);
+  const screen = screenOf(output);
+  const headerAt = screen.findLastIndex((line) => line.startsWith('phase '));
+  assert.match(screen[headerAt], /^phase +done +failed +running +queued +tokens +cache +cost +elapsed$/, screen.join('\n'));
+  assert.match(screen[headerAt + 1], /^Scan +2 +0 +0 +0 +14\.5k +42% r6\.0k w8\.0k +\$0\.0254 +[\d.]+s$/, screen.join('\n'));
+  assert.match(screen[headerAt + 2], /^total +2 +0 +0 +0 +14\.5k +42% r6\.0k w8\.0k +\$0\.0254 +[\d.]+s$/, screen.join('\n'));
 });
