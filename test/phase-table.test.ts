@@ -86,3 +86,35 @@ test('web searches and fetches get a column in every view once a run made one, w
   const searchesOnly = { ...searched, usage: { ...searched.usage, webFetches: undefined } };
   assert.doesNotMatch(phaseTableMarkdown(searchesOnly, () => null).split('\n')[0], /fetches/);
 });
+
+test('the cache gets a column in every view once a run read or wrote it: the share of prompt tokens read, then tokens read and written', () => {
+  const queued = { title: 'Later', agents: 1, done: 0, failed: 0, stopped: 0, replayed: 0, refused: 0, running: 0, queued: 1, tokens: 0, usage: usage(0, 0), costUsd: 0, elapsedMs: 0 };
+  const cached: RunSummary = {
+    ...summary,
+    // 8,000 of 10,000 prompt tokens read from the cache: 80%.
+    phases: [{ ...summary.phases[0], usage: { input: 1_000, output: 2_345, cacheRead: 8_000, cacheWrite: 1_000, cacheWrite1h: 400 } }, summary.phases[1], queued],
+    usage: { input: 1_001_000, output: 502_345, cacheRead: 8_000, cacheWrite: 1_000, cacheWrite1h: 400 },
+  };
+  const markdown = phaseTableMarkdown(cached, () => null).split('\n');
+  assert.equal(markdown[0], '| phase | done | failed | stopped | running | queued | tokens | cache | cost | time |');
+  assert.equal(markdown[2], '| Scan \\| \\<b>src\\</b> | 2 | 1 | 0 | 0 | 0 | 12.3k | 80% r8.0k w1.0k | $0.0123 | 4.2s |');
+  // A phase that used no cache reads 0%; one with no prompt tokens yet has no share at all.
+  assert.equal(markdown[3], '| Verify | 0 | 0 | 1 | 1 | 0 | 1.5M | 0% r0 w0 | $12.50 | 1m35s |');
+  assert.equal(markdown[4], '| Later | 0 | 0 | 0 | 0 | 1 | 0 | – | $0.0000 | 0.0s |');
+  // The run: 8,000 of 1,010,000 prompt tokens.
+  assert.equal(markdown.at(-1), '| **total** | 2 | | | | | 1.5M | 1% r8.0k w1.0k | $12.51 | 1m39s |');
+  assert.equal(
+    phaseTableText(cached),
+    [
+      'phase              done  failed  stopped  running  queued  tokens            cache     cost  elapsed',
+      'Scan | <b>src</b>     2       1        0        0       0   12.3k  80% r8.0k w1.0k  $0.0123     4.2s',
+      'Verify                0       0        1        1       0    1.5M         0% r0 w0   $12.50    1m35s',
+      'Later                 0       0        0        0       1       0                –  $0.0000     0.0s',
+      'total                 2       1        1        1       1    1.5M   1% r8.0k w1.0k   $12.51    1m39s',
+    ].join('\n'),
+  );
+  assert.deepEqual(phaseTableHtml(cached)[0].map((cell) => (typeof cell === 'string' ? cell : cell.data)), ['phase', 'agents', 'failed', 'tokens', 'cache', 'cost', 'time']);
+  assert.deepEqual(phaseTableHtml(cached).at(-1), ['total', '5', '1', '1.5M', '1% r8.0k w1.0k', '$12.51', '1m39s']);
+  // A run that never touched the cache keeps its table as it was.
+  assert.doesNotMatch(phaseTableMarkdown(summary, () => null).split('\n')[0], /cache/);
+});

@@ -31,6 +31,13 @@ function recorder() {
   return calls;
 }
 
+/** The report of a run of workflow `w` on GitHub's API above, its check updates `intervalMs` apart at most. */
+const workflowReport = (intervalMs: number) =>
+  new GitHubRunReport(
+    { octokit: new Octokit({ baseUrl: API }), owner: 'o', repo: 'r', headSha: 'a'.repeat(40), issueNumber: null, progressCommentId: null, workflow: 'w', trigger: 'a test', version: '0' },
+    { intervalMs },
+  );
+
 const outcome = (result: unknown, agents: number): RunOutcome => ({
   runId: 'r1',
   status: 'completed',
@@ -41,10 +48,7 @@ const outcome = (result: unknown, agents: number): RunOutcome => ({
 
 test('a thousand agent events make a handful of check updates, not a thousand', async () => {
   const calls = recorder();
-  const report = new GitHubRunReport(
-    { octokit: new Octokit({ baseUrl: API }), owner: 'o', repo: 'r', headSha: 'a'.repeat(40), issueNumber: null, progressCommentId: null, workflow: 'w', trigger: 'a test', version: '0' },
-    { intervalMs: 200 },
-  );
+  const report = workflowReport(200);
   await report.started('r1');
   report.listener({ type: 'phase', title: 'Scan' });
   const started = Date.now();
@@ -70,10 +74,7 @@ test('a thousand agent events make a handful of check updates, not a thousand', 
 
 test('120 findings are annotated 50 at a time on the last phase check', async () => {
   const calls = recorder();
-  const report = new GitHubRunReport(
-    { octokit: new Octokit({ baseUrl: API }), owner: 'o', repo: 'r', headSha: 'a'.repeat(40), issueNumber: null, progressCommentId: null, workflow: 'w', trigger: 'a test', version: '0' },
-    { intervalMs: 0 },
-  );
+  const report = workflowReport(0);
   await report.started('r1');
   report.listener({ type: 'phase', title: 'Audit' });
   report.listener({ type: 'phase', title: 'Verify' });
@@ -118,4 +119,30 @@ test('sarif: the findings are uploaded to code scanning as gzipped SARIF for the
       locations: [{ physicalLocation: { artifactLocation: { uri: 'src/a.js' }, region: { startLine: 3 } } }],
     },
   ]);
+});
+
+test('the phase check and the summary check show what the agents read from and wrote to the cache', async () => {
+  const calls = recorder();
+  const report = workflowReport(0);
+  await report.started('r1');
+  report.listener({ type: 'phase', title: 'Scan' });
+  // The leader writes the shared prefix, its sibling reads it: 6,000 of 14,400 prompt tokens read, 42%.
+  const usages = [
+    { input: 200, output: 50, cacheRead: 0, cacheWrite: 6_000 },
+    { input: 200, output: 50, cacheRead: 6_000, cacheWrite: 2_000, cacheWrite1h: 2_000 },
+  ];
+  for (const [i, usage] of usages.entries()) {
+    report.listener({ type: 'agent-queued', phase: 'Scan', label: `a${i}` });
+    report.listener({ type: 'agent-started', phase: 'Scan', label: `a${i}` });
+    report.listener({ type: 'agent-finished', phase: 'Scan', label: `a${i}`, status: 'done', usage, costUsd: 0.01, elapsedMs: 1 });
+  }
+  await report.finish(outcome({}, 2));
+  nock.cleanAll();
+  const scan = calls.find((c) => c.method === 'POST' && c.body.name === 'Foreman: w / Scan')!;
+  const done = calls.filter((c) => c.method === 'PATCH' && c.id === scan.id).at(-1)!.body;
+  assert.match(done.output.title, /^2 agents done · 14\.5k tokens \(42% from cache\) · /);
+  assert.match(done.output.summary, /\| tokens \| cache \| cost \| time \|[^]*\| 14\.5k \| 42% r6\.0k w8\.0k \| \$0\.0200 \| /);
+  const summaryCheck = calls.filter((c) => c.body?.output?.summary?.includes('| phase |')).at(-1)!.body;
+  assert.match(summaryCheck.output.summary, /\| \[Scan\]\(https:[^)]*\) \| 2 \| 0 \| 0 \| 0 \| 0 \| 14\.5k \| 42% r6\.0k w8\.0k \| \$0\.0200 \|/);
+  assert.match(summaryCheck.output.summary, /\| \*\*total\*\* \| 2 \| \| \| \| \| 14\.5k \| 42% r6\.0k w8\.0k \| \$0\.0200 \|/);
 });

@@ -452,11 +452,14 @@ function describeAbort(reason: unknown): string {
 
 /** The API's usage figures in Foreman's terms, the web searches and fetches it ran included. */
 export function usageOf(usage: Anthropic.Usage): Usage {
+  // The split by TTL; an API (or stand-in) that omits it wrote everything with the 5-minute TTL.
+  const oneHour = usage.cache_creation?.ephemeral_1h_input_tokens ?? 0;
   return {
     input: usage.input_tokens ?? 0,
     output: usage.output_tokens ?? 0,
     cacheRead: usage.cache_read_input_tokens ?? 0,
     cacheWrite: usage.cache_creation_input_tokens ?? 0,
+    ...(oneHour > 0 ? { cacheWrite1h: oneHour } : {}),
     ...webUsageOf(usage),
   };
 }

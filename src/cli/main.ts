@@ -12,7 +12,7 @@ import { ConfigError } from '../config/load.ts';
 import { CONFIG_DEFAULTS } from '../config/schema.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { CAP_CONFIG_KEYS, type CapKind } from '../contracts/caps.ts';
-import { totalTokens } from '../contracts/usage.ts';
+import { addUsage, totalTokens, usedCache, zeroUsage } from '../contracts/usage.ts';
 import { MissingArgsError, openStore, resumeRun, runResult, startRun, UnknownRunError, type ResumeRequest, type RunRequest, type ServiceEnv } from '../service/runs.ts';
 import { isRunLive, type RunRecord } from '../runtime/store.ts';
 import { changesSince, repositoryRoot, RepositoryError } from '../workspace/checkout.ts';
@@ -20,7 +20,7 @@ import { listWorkflows, readScriptFile, workflowDirs, WorkflowNotFoundError } fr
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
 import { commandHelp, parseIdArgs, parseListArgs, parseResumeArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE, wantsHelp } from './args.ts';
 import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
-import { count, formatMs, formatTokens, formatUsd, replayText } from '../report/format.ts';
+import { cacheText, count, formatMs, formatTokens, formatUsd, replayText } from '../report/format.ts';
 import { LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
 import { detectSandbox, sandboxMessage, type SandboxChoice } from '../workspace/sandbox.ts';
 import { markNonDumpable } from '../service/non-dumpable.ts';
@@ -267,28 +267,27 @@ async function finish(outcome: RunOutcome, json: boolean, io: CliIo, errorShown:
 
 /**
  * The run's agents as `foreman show` lists them (every attempt, from the store), so the two agree:
- * "6 agents (done 4, stopped 2), 1.2k tokens, $0.0032, 4.5s".
+ * "6 agents (done 4, stopped 2), 1.2k tokens, cache: 900 read (75% of prompt tokens), 0 written, $0.0032, 4.5s".
  */
 async function storedTotals(io: CliIo, outcome: RunOutcome, refused: string): Promise<string> {
   const store = await openStore(foremanHome(io.env), databaseUrl(io));
   const agents = await store.listAgents(outcome.runId).finally(() => store.close());
   const byStatus = new Map<string, number>();
-  let tokens = 0;
-  let searches = 0;
-  let fetches = 0;
+  const usage = zeroUsage();
   let costUsd = 0;
   for (const agent of agents) {
     byStatus.set(agent.status, (byStatus.get(agent.status) ?? 0) + 1);
-    tokens += totalTokens(agent.usage);
-    searches += agent.usage.webSearches ?? 0;
-    fetches += agent.usage.webFetches ?? 0;
+    addUsage(usage, agent.usage);
     costUsd += agent.costUsd;
   }
-  // Only where the agents reached the web: "3 web searches, 1 web fetch".
-  const web = [searches && `${searches} web search${searches === 1 ? '' : 'es'}`, fetches && `${fetches} web fetch${fetches === 1 ? '' : 'es'}`].filter(Boolean).map((part) => `, ${part}`).join('');
+  const tokens = totalTokens(usage);
+  const searches = usage.webSearches ?? 0;
+  const fetches = usage.webFetches ?? 0;
+  // Only where the agents used the cache, or reached the web: "cache: …, 3 web searches, 1 web fetch".
+  const extras = [usedCache(usage) && cacheText(usage), searches && `${searches} web search${searches === 1 ? '' : 'es'}`, fetches && `${fetches} web fetch${fetches === 1 ? '' : 'es'}`].filter(Boolean).map((part) => `, ${part}`).join('');
   // "done 4, stopped 2": status words as `foreman show` prints them, so no plural to get wrong.
   const breakdown = byStatus.size > 1 || (byStatus.size === 1 && !byStatus.has('done')) ? ` (${[...byStatus].map(([status, n]) => `${status} ${n}`).join(', ')})` : '';
-  return `${count(agents.length, 'agent')}${breakdown}${refused}, ${count(tokens, 'token', formatTokens(tokens))}${web}, ${formatUsd(costUsd)}, ${formatMs(outcome.summary.elapsedMs)}`;
+  return `${count(agents.length, 'agent')}${breakdown}${refused}, ${count(tokens, 'token', formatTokens(tokens))}${extras}, ${formatUsd(costUsd)}, ${formatMs(outcome.summary.elapsedMs)}`;
 }
 
 /** A 'running' run whose process is gone crashed or was killed: it is interrupted, and resumable. */

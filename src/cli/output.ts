@@ -2,7 +2,7 @@
 // the final `--json` object.
 import { createLogUpdate } from 'log-update';
 import type { RunEvent } from '../contracts/events.ts';
-import type { Usage } from '../contracts/usage.ts';
+import { cacheReadShare, type Usage } from '../contracts/usage.ts';
 import type { RunOutcome } from '../runtime/engine.ts';
 import { ProgressTracker, type RunSummary } from '../runtime/progress.ts';
 import { describeEvent } from '../report/event-lines.ts';
@@ -126,9 +126,10 @@ export function runJson(outcome: RunOutcome): Record<string, unknown> {
     status: outcome.status,
     result: outcome.result,
     ...(outcome.error ? { error: outcome.error } : {}),
-    phases: s.phases.map((p) => ({ title: p.title, agents: p.agents, failed: p.failed, tokens: p.tokens, ...webRequests(p.usage), costUsd: round(p.costUsd), elapsedMs: p.elapsedMs })),
+    phases: s.phases.map((p) => ({ title: p.title, agents: p.agents, failed: p.failed, tokens: p.tokens, cache: cacheJson(p.usage), ...webRequests(p.usage), costUsd: round(p.costUsd), elapsedMs: p.elapsedMs })),
     agents: s.agents,
     usage: s.usage,
+    cache: cacheJson(s.usage),
     costUsd: round(s.costUsd),
     changes: (s.changes ?? []).map(({ id, label, gate, branch, pr }) => ({ id, label, gate, branch, pr })),
     ...(s.resume ? { resume: s.resume } : {}),
@@ -140,5 +141,14 @@ const webRequests = (usage: Usage): Pick<Usage, 'webSearches' | 'webFetches'> =>
   ...(usage.webSearches ? { webSearches: usage.webSearches } : {}),
   ...(usage.webFetches ? { webFetches: usage.webFetches } : {}),
 });
+
+/**
+ * The cache's figures: tokens read, written (both TTLs), the part written for 1 hour, and the share
+ * of prompt tokens read from it (0 to 1, null without prompt tokens).
+ */
+function cacheJson(usage: Usage): { read: number; written: number; written1h: number; shareRead: number | null } {
+  const share = cacheReadShare(usage);
+  return { read: usage.cacheRead, written: usage.cacheWrite, written1h: usage.cacheWrite1h ?? 0, shareRead: share === null ? null : Math.round(share * 1e4) / 1e4 };
+}
 
 const round = (usd: number): number => Math.round(usd * 1e6) / 1e6;

@@ -33,7 +33,8 @@ const price = z.strictObject({
   input: z.number().nonnegative(),
   output: z.number().nonnegative(),
   cacheRead: z.number().nonnegative(),
-  cacheWrite: z.number().nonnegative(),
+  cacheWrite: z.number().nonnegative().describe('A cache write with the 5-minute TTL (list price: 1.25 × input)'),
+  cacheWrite1h: z.number().nonnegative().optional().describe('A cache write with the 1-hour TTL. Default: 2 × input'),
 });
 
 /** A workflow a GitHub event starts: its name, or the name and its args. */

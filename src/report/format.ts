@@ -1,7 +1,30 @@
 // How figures read wherever a person sees them: the terminal, check runs, the progress comment.
+import { cacheReadShare, type Usage } from '../contracts/usage.ts';
+
 export const formatTokens = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 export const formatUsd = (usd: number): string => `$${usd < 10 ? usd.toFixed(4) : usd.toFixed(2)}`;
 export const formatMs = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`);
+/** A share as a whole percentage, "84%"; "–" when there was nothing to share (null). */
+export const formatShare = (share: number | null): string => (share === null ? '–' : `${Math.round(share * 100)}%`);
+
+/**
+ * The cache in a table cell: the share of prompt tokens read from it, then the tokens read and
+ * written, "84% r12.3k w1.2k"; "–" without prompt tokens (agents still queued).
+ */
+export function cacheCell(usage: Usage): string {
+  const share = cacheReadShare(usage);
+  return share === null ? '–' : `${formatShare(share)} r${formatTokens(usage.cacheRead)} w${formatTokens(usage.cacheWrite)}`;
+}
+
+/**
+ * The cache in a sentence: "cache: 12.3k read (84% of prompt tokens), 1.2k written (1.0k for 1 hour)".
+ * The 1-hour part only where there was one.
+ */
+export function cacheText(usage: Usage): string {
+  const oneHour = usage.cacheWrite1h ? ` (${formatTokens(usage.cacheWrite1h)} for 1 hour)` : '';
+  return `cache: ${formatTokens(usage.cacheRead)} read (${formatShare(cacheReadShare(usage))} of prompt tokens), ${formatTokens(usage.cacheWrite)} written${oneHour}`;
+}
+
 /** "1 agent", "3 agents"; `shown` is the figure as printed (e.g. formatTokens(n)). */
 export const count = (n: number, noun: string, shown: string = String(n)): string => `${shown} ${n === 1 ? noun : `${noun}s`}`;
 

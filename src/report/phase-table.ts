@@ -2,11 +2,11 @@
 // the total's read), and the three views people see it in: the terminal's live table (text), the
 // check run and progress comment (Markdown), the Action's job summary (HTML cells).
 import type { PhaseStats, RunSummary } from '../runtime/progress.ts';
-import { totalTokens } from '../contracts/usage.ts';
-import { formatMs, formatTokens, formatUsd } from './format.ts';
+import { totalTokens, usedCache } from '../contracts/usage.ts';
+import { cacheCell, formatMs, formatTokens, formatUsd } from './format.ts';
 import { htmlText, tableCell } from './markdown.ts';
 
-export type PhaseColumn = 'agents' | 'done' | 'failed' | 'stopped' | 'running' | 'queued' | 'tokens' | 'searches' | 'fetches' | 'cost' | 'time';
+export type PhaseColumn = 'agents' | 'done' | 'failed' | 'stopped' | 'running' | 'queued' | 'tokens' | 'cache' | 'searches' | 'fetches' | 'cost' | 'time';
 
 type Count = 'agents' | 'done' | 'failed' | 'stopped' | 'running' | 'queued';
 const sum = (summary: RunSummary, field: Count) => summary.phases.reduce((n, p) => n + p[field], 0);
@@ -19,6 +19,7 @@ const COLUMNS: Record<PhaseColumn, { cell: (phase: PhaseStats) => string; total:
   running: { cell: (p) => String(p.running), total: (s) => String(sum(s, 'running')) },
   queued: { cell: (p) => String(p.queued), total: (s) => String(sum(s, 'queued')) },
   tokens: { cell: (p) => formatTokens(p.tokens), total: (s) => formatTokens(totalTokens(s.usage)) },
+  cache: { cell: (p) => cacheCell(p.usage), total: (s) => cacheCell(s.usage) },
   searches: { cell: (p) => String(p.usage.webSearches ?? 0), total: (s) => String(s.usage.webSearches ?? 0) },
   fetches: { cell: (p) => String(p.usage.webFetches ?? 0), total: (s) => String(s.usage.webFetches ?? 0) },
   cost: { cell: (p) => formatUsd(p.costUsd), total: (s) => formatUsd(s.costUsd) },
@@ -41,9 +42,12 @@ export function phaseTable(summary: RunSummary, columns: readonly PhaseColumn[])
   };
 }
 
-/** The web columns, each where the run made such a request: most runs never reach the web. */
-function webColumns(summary: RunSummary): PhaseColumn[] {
-  return [...(summary.usage.webSearches ? ['searches' as const] : []), ...(summary.usage.webFetches ? ['fetches' as const] : [])];
+/**
+ * The columns after tokens: the cache's where the run read or wrote it, the web's each where the
+ * run made such a request (most runs never reach the web).
+ */
+function usageColumns(summary: RunSummary): PhaseColumn[] {
+  return [...(usedCache(summary.usage) ? ['cache' as const] : []), ...(summary.usage.webSearches ? ['searches' as const] : []), ...(summary.usage.webFetches ? ['fetches' as const] : [])];
 }
 
 // ---- text: the CLI's live table ----------------------------------------------------------------
@@ -51,7 +55,7 @@ function webColumns(summary: RunSummary): PhaseColumn[] {
 /** Aligned columns; the stopped column appears once an agent was stopped: most runs never have one. */
 export function phaseTableText(summary: RunSummary): string {
   const stopped = summary.phases.some((p) => p.stopped > 0);
-  const columns: PhaseColumn[] = ['done', 'failed', ...(stopped ? ['stopped' as const] : []), 'running', 'queued', 'tokens', ...webColumns(summary), 'cost', 'time'];
+  const columns: PhaseColumn[] = ['done', 'failed', ...(stopped ? ['stopped' as const] : []), 'running', 'queued', 'tokens', ...usageColumns(summary), 'cost', 'time'];
   const table = phaseTable(summary, columns);
   const header = ['phase', ...columns.map((c) => (c === 'time' ? 'elapsed' : c))];
   const rows = [...table.rows.map((r) => [r.title, ...r.cells]), ['total', ...table.total]];
@@ -62,9 +66,9 @@ export function phaseTableText(summary: RunSummary): string {
 
 // ---- Markdown: the summary check and the progress comment ---------------------------------------
 
-const markdownColumns = (summary: RunSummary): PhaseColumn[] => ['done', 'failed', 'stopped', 'running', 'queued', 'tokens', ...webColumns(summary), 'cost', 'time'];
-/** The total row sums only what adds up across phases at a glance: done, tokens, web requests, cost, time. */
-const MARKDOWN_TOTALS = new Set<PhaseColumn>(['done', 'tokens', 'searches', 'fetches', 'cost', 'time']);
+const markdownColumns = (summary: RunSummary): PhaseColumn[] => ['done', 'failed', 'stopped', 'running', 'queued', 'tokens', ...usageColumns(summary), 'cost', 'time'];
+/** The total row sums only what adds up across phases at a glance: done, tokens, the cache, web requests, cost, time. */
+const MARKDOWN_TOTALS = new Set<PhaseColumn>(['done', 'tokens', 'cache', 'searches', 'fetches', 'cost', 'time']);
 
 /** `linkOf`: a phase's check run, its title links there. */
 export function phaseTableMarkdown(summary: RunSummary, linkOf: (title: string) => string | null): string {
@@ -89,7 +93,7 @@ export type HtmlTableCell = string | { data: string; header: true };
 
 /** Rows for @actions/core's `summary.addTable`, whose cells are HTML: titles are escaped here. */
 export function phaseTableHtml(summary: RunSummary): HtmlTableCell[][] {
-  const columns: PhaseColumn[] = ['agents', 'failed', 'tokens', ...webColumns(summary), 'cost', 'time'];
+  const columns: PhaseColumn[] = ['agents', 'failed', 'tokens', ...usageColumns(summary), 'cost', 'time'];
   const table = phaseTable(summary, columns);
   return [
     ['phase', ...columns].map((data) => ({ data, header: true as const })),

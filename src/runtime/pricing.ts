@@ -7,8 +7,14 @@ export interface ModelPrice {
   input: number;
   output: number;
   cacheRead: number;
+  /** A write with the 5-minute TTL (the API's list price: 1.25 × input). */
   cacheWrite: number;
+  /** A write with the 1-hour TTL; absent: 2 × input, the API's list multiplier. */
+  cacheWrite1h?: number;
 }
+
+/** The 1-hour write's price where the table gives none. */
+export const CACHE_WRITE_1H_MULTIPLIER = 2;
 
 export interface ModelTable {
   /** alias → model id, e.g. sonnet → claude-sonnet-5-5 */
@@ -48,15 +54,18 @@ export function resolveModel(table: ModelTable, nameOrAlias: string | undefined)
   return table.aliases[nameOrAlias] ?? nameOrAlias;
 }
 
-/** Cost of `usage` on `model`, its web searches included. Unknown models cost the most expensive
+/** Cost of `usage` on `model`, its web searches included, cache writes at their TTL's price. Unknown models cost the most expensive
  * known price, so a cap never under-counts. */
 export function costUsd(table: ModelTable, model: string, usage: Usage): number {
   const price = table.prices[model] ?? mostExpensive(table);
+  // cacheWrite counts both TTLs; its 1-hour part is priced apart (never more than the whole, whatever a journal says).
+  const oneHour = Math.min(usage.cacheWrite1h ?? 0, usage.cacheWrite);
   const tokens =
     (usage.input * price.input +
       usage.output * price.output +
       usage.cacheRead * price.cacheRead +
-      usage.cacheWrite * price.cacheWrite) /
+      (usage.cacheWrite - oneHour) * price.cacheWrite +
+      oneHour * (price.cacheWrite1h ?? price.input * CACHE_WRITE_1H_MULTIPLIER)) /
     1_000_000;
   return tokens + ((usage.webSearches ?? 0) * (table.webSearchUsdPer1000 ?? 0)) / 1_000;
 }
