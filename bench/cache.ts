@@ -15,6 +15,9 @@ const CONCURRENCY = 16;
 /** About 6,000 tokens of rules (4 characters a token), built once in the script, the item last. */
 const RULES = `const RULES = Array.from({ length: 420 }, (_, i) => 'Rule ' + i + ': report any secret written to a log, with its line.').join('\\n')`;
 const SCRIPTS: Record<string, string> = {
+  '.claude/workflows/hello.js': `export const meta = { name: 'hello', description: 'one agent', readOnly: true }
+return await agent('hello')
+`,
   '.claude/workflows/siblings.js': `export const meta = { name: 'siblings', description: 'one preamble, 100 files', readOnly: true }
 ${RULES}
 const results = await parallel(Array.from({ length: 100 }, (_, i) => () => agent(RULES + '\\n\\nFile: src/file' + i + '.ts')))
@@ -48,7 +51,7 @@ const sumOf = (requests: FakeRequest[]): FakeCacheTotals =>
     };
   }, ZERO);
 
-function worker(args: string[], env: NodeJS.ProcessEnv): Promise<{ runId: string; status: string; wallMs: number }> {
+function worker(args: string[], env: NodeJS.ProcessEnv): Promise<{ runId: string; status: string; wallMs: number; costUsd: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--no-node-snapshot', WORKER, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -66,11 +69,13 @@ export interface CacheRow {
   written: number;
   billedShare: number;
   wallMs: number;
+  /** What Foreman's own report says the run cost (its price table with the cache multipliers). */
+  costUsd: number;
   /** The first wave went out before the first answer: nobody waited for a leader. */
   waited: boolean;
 }
 
-const row = (scenario: string, prefixes: 'on' | 'off', totals: FakeCacheTotals, wallMs: number, waited: boolean): CacheRow => ({
+const row = (scenario: string, prefixes: 'on' | 'off', totals: FakeCacheTotals, run: { wallMs: number; costUsd: number }, waited: boolean): CacheRow => ({
   scenario,
   prefixes,
   requests: totals.requests,
@@ -78,7 +83,8 @@ const row = (scenario: string, prefixes: 'on' | 'off', totals: FakeCacheTotals, 
   readShare: totals.read / promptTokens(totals),
   written: totals.write5m + totals.write1h,
   billedShare: billed(totals),
-  wallMs,
+  wallMs: Math.round(run.wallMs),
+  costUsd: run.costUsd,
   waited,
 });
 
@@ -92,10 +98,15 @@ async function scenario(name: string, ref: string, prefixes: 'on' | 'off', optio
   const fake = await startFakeAnthropic({ latencyMs: LATENCY_MS, promptCache: {}, handler: async (req) => (await options.handler?.(req), [text('ok')]) });
   try {
     const repo = makeRepo({ 'README.md': 'cache\n', ...SCRIPTS });
-    const out = await worker(['run', repo, ref, String(CONCURRENCY), prefixes], cliEnv({ home: tempDir(), baseURL: fake.url }));
+    const env = cliEnv({ home: tempDir(), baseURL: fake.url });
+    // A new store's first request goes alone, to learn the organisation's rate limits: a home
+    // that has talked to the API before, as a user's has, so that a wait is the cache's alone.
+    await worker(['run', repo, 'hello', '1', prefixes], env);
+    const seen = fake.requests.length;
+    const out = await worker(['run', repo, ref, String(CONCURRENCY), prefixes], env);
     if (out.status !== 'completed') throw new Error(`${ref} ended ${out.status}`);
-    const measured = options.measured ? fake.requests.filter(options.measured) : fake.requests;
-    return row(name, prefixes, sumOf(measured), Math.round(out.wallMs), firstWaveWaited(fake.requests));
+    const requests = fake.requests.slice(seen);
+    return row(name, prefixes, sumOf(options.measured ? requests.filter(options.measured) : requests), out, firstWaveWaited(requests));
   } finally {
     await fake.close();
   }
@@ -108,12 +119,13 @@ async function resumed(prefixes: 'on' | 'off'): Promise<CacheRow> {
   try {
     const repo = makeRepo({ 'README.md': 'cache\n', ...SCRIPTS });
     const env = cliEnv({ home: tempDir(), baseURL: fake.url });
+    await worker(['run', repo, 'hello', '1', prefixes], env);
     const first = await worker(['run', repo, 'siblings', String(CONCURRENCY), prefixes, '40'], env);
     const seen = fake.requests.length;
     now += 3 * 60_000;
     const again = await worker(['resume', repo, first.runId, String(CONCURRENCY), prefixes, '1000'], env);
     if (again.status !== 'completed') throw new Error(`the resume ended ${again.status}`);
-    return row('resume 3 min after a stop (60 agents)', prefixes, sumOf(fake.requests.slice(seen)), Math.round(again.wallMs), firstWaveWaited(fake.requests.slice(seen)));
+    return row('resume 3 min after a stop (60 agents)', prefixes, sumOf(fake.requests.slice(seen)), again, firstWaveWaited(fake.requests.slice(seen)));
   } finally {
     await fake.close();
   }
