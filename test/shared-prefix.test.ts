@@ -77,3 +77,10 @@ test('text without whitespace is cut where it differs, so a long common run of i
   assert.equal(sharedCut(`${blob}1`, `${blob}2`), 5_000);
   assert.equal(sharedCut(`${'word '.repeat(100)}abc`, `${'word '.repeat(100)}abd`), 500);
 });
+
+test('a cut where the prompts differ never splits a character outside the BMP', () => {
+  const blob = '\u{1F600}'.repeat(3_000);
+  const cut = sharedCut(`${blob}\u{1F601}`, `${blob}\u{1F602}`);
+  assert.equal(cut, blob.length);
+  assert.equal(`${blob}\u{1F602}`.slice(0, cut).isWellFormed(), true);
+});

@@ -87,8 +87,12 @@ export function sharedCut(a: string, b: string): number {
   const floor = Math.max(0, i - MAX_CUT_BACK_CHARS);
   let cut = i;
   while (cut > floor && !isSpace(b.charCodeAt(cut - 1))) cut--;
-  return cut === floor && floor > 0 ? i : cut;
+  if (cut > floor || floor === 0) return cut;
+  // Never between the two halves of a character outside the BMP (an emoji): each half alone is not text.
+  return isHighSurrogate(b.charCodeAt(i - 1)) ? i - 1 : i;
 }
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
 /** How far back from where two prompts differ a word boundary is looked for. */
 const MAX_CUT_BACK_CHARS = 1_024;
