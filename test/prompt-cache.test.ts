@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli } from './support/cli.ts';
 import { startFakeAnthropic, text, type FakeAnthropic, type FakeCacheTotals, type FakeRequest } from './support/fake-anthropic.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
+import { runScript, serviceEnv } from './support/service.ts';
 
 /** About 6,000 tokens of rules at the fake's 4 characters a token, the same in every script. */
 const RULES = `const RULES = Array.from({ length: 420 }, (_, i) => 'Rule ' + i + ': report any secret written to a log, with its line.').join('\\n')`;
@@ -58,6 +59,20 @@ async function run(fake: FakeAnthropic, home: string, repo: string | null, ...ar
   const result = await runCli([...args, ...where, '--json'], { home, baseURL: fake.url });
   return { ...result, json: result.stdout.trim() ? JSON.parse(result.stdout) : null };
 }
+
+test('a sweep asks for the 1-hour TTL on its shared breakpoints; a comment\'s run for five minutes', async () => {
+  const fake = await fakeModel();
+  const body = `${RULES}\nreturn (await parallel([0, 1, 2].map((i) => () => agent(RULES + '\\n\\nFile: ' + i)))).length`;
+  for (const priority of ['sweep', 'interactive'] as const) {
+    fake.requests.length = 0;
+    const outcome = await runScript(body, serviceEnv(fake.url, [], { priority }));
+    assert.equal(outcome.status, 'completed');
+    const split = fake.requests.filter((req) => Array.isArray(req.body.messages[0].content));
+    assert.ok(split.length >= 2, 'the prompts were split at their shared text');
+    const ttl = priority === 'sweep' ? { type: 'ephemeral', ttl: '1h' } : { type: 'ephemeral' };
+    for (const req of split) assert.deepEqual(req.body.messages[0].content[0].cache_control, ttl);
+  }
+});
 
 describe('prompt caching of what sibling prompts share', () => {
   const repo = makeRepo({ 'README.md': 'cache\n', ...SCRIPTS });
@@ -123,6 +138,9 @@ describe('prompt caching of what sibling prompts share', () => {
     assert.equal(resumed.code, 0, resumed.stderr);
     const after = minus(fake.cache!, before);
     assert.equal(after.requests, 60);
+    // A resumed run has outlived a 5-minute cache once: what it writes keeps for the hour.
+    const resumedPrefix = fake.requests.at(-1)!.body.messages[0].content[0];
+    assert.deepEqual(resumedPrefix.cache_control, { type: 'ephemeral', ttl: '1h' });
     assert.equal(after.write5m + after.write1h, 0, 'the resume wrote nothing again');
     assert.ok(readShare(after) >= 0.85, `read ${(readShare(after) * 100).toFixed(1)}%`);
   });
