@@ -512,6 +512,28 @@ describe('shared prompt prefixes (prompt caching)', () => {
     for (const follower of followers) assert.ok(follower.receivedAt >= leader.respondedAt!, 'siblings read what the leader wrote');
   });
 
+  test('a prompt that is the shared text and a line break goes whole: the API refuses a text block of whitespace alone', async () => {
+    const h = await harness({ handler: () => [text('ok')] }, { governor: new RateGovernor(16) });
+    const prompts = [`${PREAMBLE}a.ts`, `${PREAMBLE}b.ts`, `${PREAMBLE}\r`];
+    for (const prompt of prompts) h.runner.notePrompt(prompt);
+    const outcome = await h.runner.run(h.request({ prompt: prompts[2] }));
+    assert.equal(outcome.status, 'done', outcome.error);
+    assert.equal(h.fake.requests[0]!.body.messages[0].content, prompts[2]);
+  });
+
+  test('a short shared start is split off, but nobody waits for it when only Foreman\'s own framing makes it cacheable', async () => {
+    const h = await harness({ handler: () => [text('ok')], latencyMs: 200 }, { governor: new RateGovernor(16) });
+    const shared = `Fix the lint warning named below, and nothing else. ${'Keep the style. '.repeat(20)}\nWarning: `;
+    const prompts = Array.from({ length: 4 }, (_, i) => `${shared}no-unused-vars in f${i}.ts`);
+    for (const prompt of prompts) h.runner.notePrompt(prompt);
+    await Promise.all(prompts.map((prompt) => h.runner.run(h.request({ prompt, write: true, shared: true }))));
+    const sent = h.fake.requests.sort((a, b) => a.receivedAt - b.receivedAt);
+    for (const req of sent) {
+      assert.ok(req.body.messages[0].content[0].text.startsWith(shared), 'split at the shared start');
+      assert.ok(req.receivedAt < sent[0]!.respondedAt!, 'nobody waited');
+    }
+  });
+
   test('prompts with nothing in common are sent whole and nobody waits', async () => {
     const h = await harness({ handler: () => [text('ok')], latencyMs: 200 }, { governor: new RateGovernor(32) });
     const prompts = Array.from({ length: 30 }, (_, i) => `${i} ${`unique words for agent ${i}. `.repeat(600)}`);

@@ -33,16 +33,20 @@ describe('shared prompt prefixes', () => {
     assert.equal(prefixes.use(`${start}31`), null);
   });
 
-  test('what is kept is bounded: a thousand distinct preambles leave at most sixteen prefixes', () => {
+  test('what is kept is bounded: a thousand distinct preambles leave at most 256 prefixes while agents wait for them, sixteen once they started', () => {
     const prefixes = new SharedPrefixes();
     const preambles = Array.from({ length: 1_000 }, (_, i) => `Preamble ${i}: ${'rule '.repeat(80)}\nItem: `);
     for (const p of preambles) {
       prefixes.note(`${p}one`);
       prefixes.note(`${p}two`);
     }
-    const found = preambles.filter((p) => prefixes.use(`${p}three`) !== null).length;
-    assert.ok(found <= 16, `${found} prefixes kept`);
-    assert.ok(prefixes.use(`${preambles.at(-1)}three`), 'the newest is kept');
+    const waited = preambles.filter((p) => prefixes.use(`${p}two`) !== null);
+    assert.ok(waited.length <= 256, `${waited.length} prefixes kept`);
+    assert.ok(waited.includes(preambles.at(-1)!), 'the newest is kept');
+    prefixes.note(`${'another preamble, '.repeat(20)}\nItem: a`);
+    prefixes.note(`${'another preamble, '.repeat(20)}\nItem: b`);
+    const kept = preambles.filter((p) => prefixes.use(`${p}three`) !== null).length;
+    assert.ok(kept <= 16, `${kept} prefixes kept once none is waited for`);
   });
 
   test('huge prompts are compared up to a cap', () => {
@@ -83,4 +87,41 @@ test('a cut where the prompts differ never splits a character outside the BMP', 
   const cut = sharedCut(`${blob}\u{1F601}`, `${blob}\u{1F602}`);
   assert.equal(cut, blob.length);
   assert.equal(`${blob}\u{1F602}`.slice(0, cut).isWellFormed(), true);
+});
+
+test('a short header known first does not hide the long report its siblings share after it', () => {
+  const prefixes = new SharedPrefixes();
+  const header = `You are a reviewer for this organisation. ${'Be precise. '.repeat(30)}\n`;
+  prefixes.note(`${header}Summarize the README.`);
+  prefixes.note(`${header}List the modules.`);
+  assert.equal(prefixes.use(`${header}anything`)?.text, header);
+  const report = `${header}The report to check:\n${'finding: a secret is logged. '.repeat(200)}\nFile: `;
+  for (let i = 0; i < 5; i++) prefixes.note(`${report}src/f${i}.ts`);
+  assert.equal(prefixes.use(`${report}src/f0.ts`)?.text, report);
+});
+
+test('a burst of many preambles keeps every prefix whose agents are still queued', () => {
+  const prefixes = new SharedPrefixes();
+  const preamble = (r: number) => `Repository ${r}: ${'its conventions are strict. '.repeat(20)}\nFile: `;
+  for (let r = 0; r < 20; r++) for (let f = 0; f < 10; f++) prefixes.note(`${preamble(r)}f${f}.ts`);
+  for (let r = 0; r < 20; r++) assert.equal(prefixes.use(`${preamble(r)}f0.ts`)?.text, preamble(r), `repository ${r}`);
+});
+
+test('a dated model id has its family\'s minimum', async () => {
+  const { minimumCacheableTokens } = await import('../src/agents/prompts.ts');
+  assert.equal(minimumCacheableTokens('claude-haiku-4-5-20251001'), 4096);
+  assert.equal(minimumCacheableTokens('claude-haiku-4-5'), 4096);
+  assert.equal(minimumCacheableTokens('claude-sonnet-5-5'), 1024);
+});
+
+test('a warm-up leader lapses with the cache entry it wrote: the next burst has a leader again', async () => {
+  const { CacheWarmup } = await import('../src/agents/cache-warmup.ts');
+  let now = 0;
+  const warmup = new CacheWarmup({ maxWaitMs: 50 }, () => now);
+  const first = await warmup.enter('k');
+  assert.equal(first.leader, true);
+  first.started();
+  assert.equal((await warmup.enter('k')).leader, false);
+  now += 5 * 60_000;
+  assert.equal((await warmup.enter('k')).leader, true);
 });

@@ -15,12 +15,27 @@ export interface WarmupTicket {
   started: () => void;
 }
 
+/**
+ * A leader's entry this old may have expired (the 5-minute TTL, less a margin): the next agent
+ * with the prefix leads again rather than all of a new burst writing it at once.
+ */
+const LEADER_LAPSE_MS = 4 * 60_000;
+/** Leaders kept before the lapsed ones are dropped: a long run finds new prefixes as it goes. */
+const MAX_LEADERS = 256;
+
+interface Leader {
+  started: Promise<void>;
+  at: number;
+}
+
 export class CacheWarmup {
   #maxWaitMs: number;
-  #prefixes = new Map<string, Promise<void>>();
+  readonly #now: () => number;
+  #leaders = new Map<string, Leader>();
 
-  constructor(options: CacheWarmupOptions = {}) {
+  constructor(options: CacheWarmupOptions = {}, now: () => number = Date.now) {
     this.#maxWaitMs = options.maxWaitMs ?? 5_000;
+    this.#now = now;
   }
 
   /**
@@ -28,14 +43,25 @@ export class CacheWarmup {
    * leader's response has started, after `maxWaitMs`, or when `signal` aborts, whichever is first.
    */
   async enter(prefixKey: string, signal?: AbortSignal): Promise<WarmupTicket> {
-    const leaderStarted = this.#prefixes.get(prefixKey);
-    if (!leaderStarted) {
+    const now = this.#now();
+    const leader = this.#leaders.get(prefixKey);
+    if (!leader || now - leader.at > LEADER_LAPSE_MS) {
       let release!: () => void;
-      this.#prefixes.set(prefixKey, new Promise<void>((resolve) => (release = resolve)));
+      if (this.#leaders.size >= MAX_LEADERS) this.#dropLapsed(now);
+      this.#leaders.set(prefixKey, { started: new Promise<void>((resolve) => (release = resolve)), at: now });
       return { leader: true, started: release };
     }
-    await waitBounded(leaderStarted, this.#maxWaitMs, signal);
+    await waitBounded(leader.started, this.#maxWaitMs, signal);
     return { leader: false, started: () => {} };
+  }
+
+  #dropLapsed(now: number): void {
+    for (const [key, leader] of this.#leaders) if (now - leader.at > LEADER_LAPSE_MS) this.#leaders.delete(key);
+    // All recent: the oldest go, since a Map keeps insertion order.
+    for (const key of this.#leaders.keys()) {
+      if (this.#leaders.size < MAX_LEADERS) break;
+      this.#leaders.delete(key);
+    }
   }
 }
 

@@ -210,8 +210,7 @@ function toolShape(request: AgentRequest, deps: AgentLoopDeps, { system, write, 
   const tools = toolsBreakpoint ? withCachedTools(offered, ttl) : offered;
   const shape = JSON.stringify(system) + JSON.stringify(tools);
   const shapeHash = hashOf([request.model, shape]);
-  const runShared = (deps.projectMemory?.text ?? '') + (request.systemPrompt ?? '');
-  return { tools, shapeHash, shapeTokens: estimateTokens(shape), prefixKey: estimateTokens(runShared) < minimumFor(request.model, deps) ? null : shapeHash };
+  return { tools, shapeHash, shapeTokens: estimateTokens(shape), prefixKey: estimateTokens(runSharedText(request, deps)) < minimumFor(request.model, deps) ? null : shapeHash };
 }
 
 /** The API's limit of cache_control blocks in one request. */
@@ -234,11 +233,20 @@ function requestShape(request: AgentRequest, deps: AgentLoopDeps, conversation: 
   const shapes = (deps.shapes ?? agentShapes()).tools;
   const shapeOf = (toolsBreakpoint: boolean) => shapes.shapeOf(JSON.stringify([systemKey, request.model, schemaJson ?? null, toolsBreakpoint]), () => toolShape(request, deps, conversation, toolsBreakpoint));
   let shape = shapeOf(true);
-  const split = prefix !== null && shape.shapeTokens + estimateTokens(prefix.text) >= minimumFor(request.model, deps) ? prefix : null;
+  const minimum = minimumFor(request.model, deps);
+  const split = prefix !== null && splittable(request.prompt, prefix.text) && shape.shapeTokens + estimateTokens(prefix.text) >= minimum ? prefix : null;
   if (!split) return { tools: shape.tools, first: firstMessage(request.prompt, null, ttl), prefixKey: shape.prefixKey };
   if (system.length + SPLIT_BREAKPOINTS > MAX_BREAKPOINTS) shape = shapeOf(false);
-  return { tools: shape.tools, first: firstMessage(request.prompt, split.text, ttl), prefixKey: `${shape.shapeHash}:${split.id}` };
+  // Waited for only when the run's own shared text is worth it: Foreman's framing and tools alone are not (see toolShape).
+  const worthWaiting = estimateTokens(runSharedText(request, deps)) + estimateTokens(split.text) >= minimum;
+  return { tools: shape.tools, first: firstMessage(request.prompt, split.text, ttl), prefixKey: worthWaiting ? `${shape.shapeHash}:${split.id}` : shape.prefixKey };
 }
+
+/** The API refuses a text block of whitespace alone: a prompt that is its prefix and a line break goes whole. */
+const splittable = (prompt: string, prefix: string): boolean => prompt.length === prefix.length || prompt.slice(prefix.length).trim() !== '';
+
+/** What the run shares besides Foreman's own framing: the project memory and the agent type's prompt. */
+const runSharedText = (request: AgentRequest, deps: AgentLoopDeps): string => (deps.projectMemory?.text ?? '') + (request.systemPrompt ?? '');
 
 /** Send, run the tools asked for, repeat: until an answer, a stop, or the turn fuse. */
 async function converse(request: AgentRequest, deps: AgentLoopDeps, outcome: Outcome, conversation: Conversation): Promise<AgentOutcome> {

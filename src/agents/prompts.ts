@@ -179,8 +179,11 @@ const CACHEABLE_MINIMUMS: Readonly<Record<string, number>> = {
   'claude-haiku-5-5': 2048,
 };
 
-/** The shortest prefix (tokens) `model` caches; a model the table does not know is taken at the common minimum. */
-export const minimumCacheableTokens = (model: string): number => CACHEABLE_MINIMUMS[model] ?? MIN_CACHEABLE_PREFIX_TOKENS;
+/**
+ * The shortest prefix (tokens) `model` caches, a dated id (`claude-haiku-4-5-20251001`) as its
+ * family; a model the table does not know is taken at the common minimum.
+ */
+export const minimumCacheableTokens = (model: string): number => CACHEABLE_MINIMUMS[model.replace(/-\d{8}$/, '')] ?? MIN_CACHEABLE_PREFIX_TOKENS;
 
 /** A rough token count (about 4 characters a token), enough to decide whether to wait. */
 export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);

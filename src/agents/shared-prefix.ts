@@ -1,11 +1,10 @@
 // The text sibling agents' prompts share. A fan-out script usually builds every prompt as one long
 // common block (rules, context, a report to check) followed by its item; cached once and read by
 // every sibling, that block bills a tenth of its price. A run's prompts are compared as they are
-// queued (agent() calls, replays included, so a resume knows its first run's prefixes): a new
-// prompt that starts with a prefix already found needs no other work, and one that does not is
-// compared with the last few prompts for the longest common prefix, cut back to a word boundary so
-// that no item's first characters are part of it. The work per prompt is linear in its length and
-// bounded; what is kept is bounded too.
+// queued (agent() calls, replays included, so a resume knows its first run's prefixes) with the
+// last few prompts, for the longest common prefix, cut back to a word boundary so that no item's
+// first characters are part of it. The work per prompt is linear in its length and bounded (the
+// comparison runs a chunk at a time natively while the prompts agree); what is kept is bounded too.
 
 /** A prefix found: its text and a number naming it in the run (the warm-up's key). */
 export interface SharedPrefix {
@@ -15,12 +14,17 @@ export interface SharedPrefix {
   lastUsedAt: number;
   /** An agent started with it more than REUSE_GAP_FOR_LONG_TTL_MS after the one before: its writes keep an hour. */
   spacedOut: boolean;
+  /** Prompts noted with it as their longest prefix whose agents have not started yet: never forgotten while any wait. */
+  queued: number;
 }
 
-/** Prompts compared with each new one that matches no prefix found so far. */
+/** Prompts each new one is compared with. */
 const RECENT_PROMPTS = 16;
-/** Prefixes kept, the most recently used first: older ones are forgotten (a prefix from an earlier stage). */
+/** Prefixes kept when none of them has agents still queued (the most recently used first). */
 const KNOWN_PREFIXES = 16;
+/** What all kept prefixes may come to, however many agents wait for them: characters, and prefixes. */
+const MAX_KNOWN_CHARS = 4_000_000;
+const MAX_KNOWN_PREFIXES = 256;
 /** Characters of a prompt compared, whatever a script sends (about 100 k tokens). */
 const MAX_COMPARED_CHARS = 400_000;
 /** Shorter than this (about 64 tokens) a shared start is a coincidence of wording, not a preamble. */
@@ -41,16 +45,19 @@ export class SharedPrefixes {
     this.#now = now;
   }
 
-  /** A prompt the run has queued: compared with the ones before it. */
+  /**
+   * A prompt the run has queued: compared with the ones before it. A prefix is found when it
+   * shares more with one of them than any prefix already known (by at least a preamble's length):
+   * a short common header known first must not hide the long report its siblings share after it.
+   */
   note(prompt: string): void {
-    if (this.#longestKnown(prompt)) return;
+    const known = this.#longestKnown(prompt);
     let cut = 0;
     for (const other of this.#recent) cut = Math.max(cut, sharedCut(other, prompt));
     this.#recent.unshift(prompt);
     if (this.#recent.length > RECENT_PROMPTS) this.#recent.pop();
-    if (cut < MIN_SHARED_PREFIX_CHARS) return;
-    this.#known.unshift({ id: this.#nextId++, text: prompt.slice(0, cut), lastUsedAt: 0, spacedOut: false });
-    if (this.#known.length > KNOWN_PREFIXES) this.#known.pop();
+    const found = cut >= (known ? known.text.length : 0) + MIN_SHARED_PREFIX_CHARS ? this.#add(prompt.slice(0, cut)) : known;
+    if (found) found.queued += 1;
   }
 
   /** The longest prefix found that `prompt` starts with, marked as used now; null when it shares none. */
@@ -60,8 +67,27 @@ export class SharedPrefixes {
     const now = this.#now();
     if (found.lastUsedAt > 0 && now - found.lastUsedAt > REUSE_GAP_FOR_LONG_TTL_MS) found.spacedOut = true;
     found.lastUsedAt = now;
+    found.queued = Math.max(0, found.queued - 1);
     this.#known = [found, ...this.#known.filter((p) => p !== found)];
     return found;
+  }
+
+  #add(text: string): SharedPrefix {
+    const prefix: SharedPrefix = { id: this.#nextId++, text, lastUsedAt: 0, spacedOut: false, queued: 0 };
+    this.#known.unshift(prefix);
+    this.#forget();
+    return prefix;
+  }
+
+  /** Drops the least recently used prefixes past the limits, those that agents still wait for last. */
+  #forget(): void {
+    let chars = this.#known.reduce((sum, p) => sum + p.text.length, 0);
+    for (let i = this.#known.length - 1; i > 0 && (this.#known.length > KNOWN_PREFIXES || chars > MAX_KNOWN_CHARS); i--) {
+      const prefix = this.#known[i]!;
+      if (prefix.queued > 0 && chars <= MAX_KNOWN_CHARS && this.#known.length <= MAX_KNOWN_PREFIXES) continue;
+      this.#known.splice(i, 1);
+      chars -= prefix.text.length;
+    }
   }
 
   #longestKnown(prompt: string): SharedPrefix | null {
@@ -80,6 +106,8 @@ export class SharedPrefixes {
 export function sharedCut(a: string, b: string): number {
   const end = Math.min(a.length, b.length, MAX_COMPARED_CHARS);
   let i = 0;
+  // A chunk at a time while they agree (a native comparison), then character by character.
+  while (i + COMPARE_CHUNK <= end && a.slice(i, i + COMPARE_CHUNK) === b.slice(i, i + COMPARE_CHUNK)) i += COMPARE_CHUNK;
   while (i < end && a.charCodeAt(i) === b.charCodeAt(i)) i++;
   if (i === b.length && i === a.length) return i;
   // Text without whitespace (minified code, base64) is cut where it differs rather than scanned
@@ -93,6 +121,8 @@ export function sharedCut(a: string, b: string): number {
 }
 
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+
+const COMPARE_CHUNK = 256;
 
 /** How far back from where two prompts differ a word boundary is looked for. */
 const MAX_CUT_BACK_CHARS = 1_024;

@@ -169,6 +169,19 @@ const SERVER_TOOL_TYPES: Record<string, string> = {
   web_fetch_20260318: 'web_fetch',
 };
 
+/**
+ * The API refuses a text block with nothing but whitespace in it, in the system prompt or a
+ * message, as it refuses an empty one: a client that splits a prompt must never send one.
+ */
+function textBlocksProblem(body: any): string | null {
+  const blank = (block: any) => block?.type === 'text' && typeof block.text === 'string' && block.text.trim() === '';
+  if (Array.isArray(body.system) && body.system.some(blank)) return 'system: text content blocks must contain non-whitespace text';
+  for (const [i, message] of (Array.isArray(body.messages) ? body.messages : []).entries()) {
+    if (Array.isArray(message?.content) && message.content.some(blank)) return `messages.${i}: text content blocks must contain non-whitespace text`;
+  }
+  return null;
+}
+
 /** Why the API would refuse these tools, or null. A tool without a type (or `custom`) is a client tool. */
 function toolsProblem(tools: unknown): string | null {
   if (!Array.isArray(tools)) return null;
@@ -230,7 +243,7 @@ export async function startFakeAnthropic(opts: FakeServerOptions): Promise<FakeA
         }
         const request = describeRequest(body, req.headers);
         if (record) requests.push(request);
-        const refused = toolsProblem(body.tools);
+        const refused = toolsProblem(body.tools) ?? textBlocksProblem(body);
         if (refused) return sendError(res, 400, { type: 'invalid_request_error', message: refused });
         // Planned on arrival, as the API looks the prefix up before it generates anything.
         const cachePlan = cache ? cache.plan(body) : null;
