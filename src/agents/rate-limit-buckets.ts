@@ -110,6 +110,8 @@ export function observe(state: SharedLimitState, reported: Partial<Record<Dimens
  * `anthropic-ratelimit-tokens-*` (the most restrictive token limit) paces input by it.
  */
 export function rateLimitHeaders(headers: Headers): Partial<Record<Dimension, { limit: number; remaining: number }>> | null {
+  // Answers through a proxy that strips them, and a stand-in's, carry none: a few looks, not eight reads.
+  if (!headers.has('anthropic-ratelimit-requests-limit') && !headers.has('anthropic-ratelimit-input-tokens-limit') && !headers.has('anthropic-ratelimit-tokens-limit') && !headers.has('anthropic-ratelimit-output-tokens-limit')) return null;
   const read = (name: string): { limit: number; remaining: number } | undefined => {
     const limit = Number(headers.get(`anthropic-ratelimit-${name}-limit`) ?? NaN);
     const remaining = Number(headers.get(`anthropic-ratelimit-${name}-remaining`) ?? NaN);

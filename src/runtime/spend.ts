@@ -10,6 +10,7 @@ import type { SpendCap, SpendCharge, SpendKey, SpendScope, SpendTotals, Store } 
 import type { Usage } from '../contracts/usage.ts';
 
 export type SpendPeriod = 'day' | 'month';
+const DAY_MS = 86_400_000;
 export const SPEND_PERIODS: readonly SpendPeriod[] = ['day', 'month'];
 
 /** The ledger's name for a scope: `repository:owner/repo`, `installation:42`. */
@@ -87,6 +88,7 @@ export class SpendGate {
   /** Agents admitted and not yet recorded: the ledger does not count them yet. */
   #pending = 0;
   #largest = { usd: 0, tokens: 0 };
+  #keys: { day: number; keys: SpendKey[] } | null = null;
   /** Some scope has a cap: without one, an agent is admitted without reading the ledger. */
   readonly capped: boolean;
 
@@ -122,7 +124,14 @@ export class SpendGate {
   charge(usage: Usage, usd: number): SpendCharge {
     const tokens = spendTokens(usage);
     this.noteAgent(usage, usd);
-    return { keys: spendKeys(this.#scopes, this.#clock()), usd, tokens };
+    return { keys: this.#keysAt(this.#clock()), usd, tokens };
+  }
+
+  /** The ledger rows of this UTC day, worked out once a day rather than for each of a fan-out's agents. */
+  #keysAt(now: Date): SpendKey[] {
+    const day = Math.floor(now.getTime() / DAY_MS);
+    if (this.#keys?.day !== day) this.#keys = { day, keys: spendKeys(this.#scopes, now) };
+    return this.#keys.keys;
   }
 
   /** An agent of this run (replayed ones too): the largest is what the next one may cost. */
