@@ -291,6 +291,7 @@ if (!only || only === 'workers') {
   );
   const w = await workersBench();
   const base = w.throughput[0]!.agentsPerHour;
+  const sustainedBase = w.throughput[0]!.sustainedAgentsPerHour;
   // Each worker's CPU per agent (run set-up included) bounds what this machine can do, however many workers.
   const ceiling = (row: { cpuMsPerAgent: number }) => Math.round((w.cpus * 3_600_000) / row.cpuMsPerAgent);
   console.log(
@@ -302,6 +303,8 @@ if (!only || only === 'workers') {
         'wall ms': Math.round(row.wallMs),
         'agents/hour': Math.round(row.agentsPerHour),
         'vs 1 worker': (row.agentsPerHour / base).toFixed(2),
+        'sustained agents/hour': Math.round(row.sustainedAgentsPerHour),
+        'sustained vs 1 worker': (row.sustainedAgentsPerHour / sustainedBase).toFixed(2),
         target: i === 2 ? '>= 3.6' : i === w.throughput.length ? `<= ${w.limitPerMinute} + ${w.limitPerMinute / 60}/s x wall` : '-',
         'answered 429': row.rateLimited,
         'worker cpu ms/agent': row.cpuMsPerAgent.toFixed(1),

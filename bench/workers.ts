@@ -36,6 +36,12 @@ export interface ThroughputRow {
   agents: number;
   wallMs: number;
   agentsPerHour: number;
+  /**
+   * Agents an hour while the queue still held work: those finished from the queueing to the last
+   * run's start, over that time. Every slot is busy then; after it the batch drains (fewer and
+   * fewer runs left), which a fixed batch has and a stream of work does not.
+   */
+  sustainedAgentsPerHour: number;
   rateLimited: number;
   cpuMsPerAgent: number;
 }
@@ -46,6 +52,7 @@ async function throughput(postgres: PostgresCluster, workers: number, rateLimits
   try {
     const cpuBefore = await workersCpuMs(cluster);
     const started = performance.now();
+    const queuedAt = Date.now();
     const issues = Array.from({ length: RUNS }, (_, i) => i + 1);
     for (const issue of issues) await cluster.enqueueStart('fanout', issue, { config: CONFIG, args: { run: issue } });
     for (const issue of issues) {
@@ -59,12 +66,20 @@ async function throughput(postgres: PostgresCluster, workers: number, rateLimits
       agents,
       wallMs,
       agentsPerHour: (agents / wallMs) * 3_600_000,
+      sustainedAgentsPerHour: await sustainedRate(cluster, queuedAt),
       rateLimited: cluster.fake.rateLimited,
       cpuMsPerAgent: ((await workersCpuMs(cluster)) - cpuBefore) / agents,
     };
   } finally {
     await cluster.close();
   }
+}
+
+/** Agents an hour from the queueing to the last run's start (ThroughputRow.sustainedAgentsPerHour), from the store's own times. */
+async function sustainedRate(cluster: WorkerCluster, queuedAt: number): Promise<number> {
+  const lastStart = Math.max(...(await cluster.db.query('SELECT started_at FROM runs')).rows.map((r: { started_at: string }) => Date.parse(r.started_at)));
+  const finished = (await cluster.db.query('SELECT finished_at FROM agents')).rows.filter((r: { finished_at: string }) => Date.parse(r.finished_at) <= lastStart).length;
+  return (finished / (lastStart - queuedAt)) * 3_600_000;
 }
 
 /** CPU the worker processes have used so far (user + system), from /proc: what bounds agents per hour on this machine. */
