@@ -5,51 +5,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startFakeAnthropic, text, type FakeAnthropic, type FakeCacheTotals, type FakeRequest } from '../test/support/fake-anthropic.ts';
+import { billedShare, CACHE_WORKFLOWS as SCRIPTS, isStagedPreamble, promptTokensOf as promptTokens, spreadFirstStage, totalsOf as sumOf } from '../test/support/cache-workflows.ts';
 import { cliEnv } from '../test/support/cli.ts';
 import { makeRepo, tempDir } from '../test/support/repo.ts';
 
 const WORKER = fileURLToPath(new URL('./cache-worker.ts', import.meta.url));
 export const LATENCY_MS = 100;
 const CONCURRENCY = 16;
-
-/** About 6,000 tokens of rules (4 characters a token), built once in the script, the item last. */
-const RULES = `const RULES = Array.from({ length: 420 }, (_, i) => 'Rule ' + i + ': report any secret written to a log, with its line.').join('\\n')`;
-const SCRIPTS: Record<string, string> = {
-  '.claude/workflows/hello.js': `export const meta = { name: 'hello', description: 'one agent', readOnly: true }
-return await agent('hello')
-`,
-  '.claude/workflows/siblings.js': `export const meta = { name: 'siblings', description: 'one preamble, 100 files', readOnly: true }
-${RULES}
-const results = await parallel(Array.from({ length: 100 }, (_, i) => () => agent(RULES + '\\n\\nFile: src/file' + i + '.ts')))
-return results.filter(Boolean).length
-`,
-  '.claude/workflows/staged.js': `export const meta = { name: 'staged', description: 'a preamble in a pipeline stage whose items arrive over time', readOnly: true }
-${RULES}
-const items = Array.from({ length: 20 }, (_, i) => 'module' + i)
-return (await pipeline(items, (item) => agent('Name one risk in ' + item), (risk, item) => agent(RULES + '\\n\\nModule: ' + item + '\\nRisk: ' + risk))).filter(Boolean).length
-`,
-  '.claude/workflows/unrelated.js': `export const meta = { name: 'unrelated', description: '30 prompts with nothing in common', readOnly: true }
-const results = await parallel(Array.from({ length: 30 }, (_, i) => () => agent(i + ': ' + ('word' + i + ' ').repeat(3000))))
-return results.filter(Boolean).length
-`,
-};
-
-const ZERO: FakeCacheTotals = { requests: 0, input: 0, read: 0, write5m: 0, write1h: 0 };
-const promptTokens = (t: FakeCacheTotals): number => t.input + t.read + t.write5m + t.write1h;
-/** Prompt tokens billed as a share of the same prompts uncached: reads at 0.1, writes at 1.25 (5 minutes) or 2 (1 hour). */
-const billed = (t: FakeCacheTotals): number => (t.input + 0.1 * t.read + 1.25 * t.write5m + 2 * t.write1h) / promptTokens(t);
-const sumOf = (requests: FakeRequest[]): FakeCacheTotals =>
-  requests.reduce<FakeCacheTotals>((sum, req) => {
-    const u = req.usage;
-    if (!u) return sum;
-    return {
-      requests: sum.requests + 1,
-      input: sum.input + u.input_tokens,
-      read: sum.read + u.cache_read_input_tokens,
-      write5m: sum.write5m + (u.cache_creation?.ephemeral_5m_input_tokens ?? 0),
-      write1h: sum.write1h + (u.cache_creation?.ephemeral_1h_input_tokens ?? 0),
-    };
-  }, ZERO);
 
 function worker(args: string[], env: NodeJS.ProcessEnv): Promise<{ runId: string; status: string; wallMs: number; costUsd: number }> {
   return new Promise((resolve, reject) => {
@@ -82,7 +44,7 @@ const row = (scenario: string, prefixes: 'on' | 'off', totals: FakeCacheTotals, 
   promptTokens: promptTokens(totals),
   readShare: totals.read / promptTokens(totals),
   written: totals.write5m + totals.write1h,
-  billedShare: billed(totals),
+  billedShare: billedShare(totals),
   wallMs: Math.round(run.wallMs),
   costUsd: run.costUsd,
   waited,
@@ -133,12 +95,9 @@ async function resumed(prefixes: 'on' | 'off'): Promise<CacheRow> {
 
 export async function cacheBench(): Promise<CacheRow[]> {
   const rows: CacheRow[] = [];
-  const stage = (req: FakeRequest) => req.prompt.startsWith('Rule 0');
-  // The first stage's answers come back spread over two seconds: the second stage's items arrive over time.
-  const spread = (req: FakeRequest) => (req.prompt.startsWith('Name one risk') ? new Promise<void>((r) => setTimeout(r, Number(/module(\d+)/.exec(req.prompt)![1]) * 100)) : Promise.resolve());
   for (const prefixes of ['on', 'off'] as const) {
     rows.push(await scenario('100 siblings, 6k-token preamble', 'siblings', prefixes));
-    rows.push(await scenario('pipeline stage, 20 items over time', 'staged', prefixes, { handler: spread, measured: stage }));
+    rows.push(await scenario('pipeline stage, 20 items over time', 'staged', prefixes, { handler: spreadFirstStage, measured: isStagedPreamble }));
     rows.push(await scenario('30 agents, nothing in common', 'unrelated', prefixes));
     rows.push(await resumed(prefixes));
   }

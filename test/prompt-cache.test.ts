@@ -3,35 +3,11 @@
 // through the real CLI.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli } from './support/cli.ts';
-import { startFakeAnthropic, text, type FakeAnthropic, type FakeCacheTotals, type FakeRequest } from './support/fake-anthropic.ts';
+import { startFakeAnthropic, text, type FakeAnthropic, type FakeRequest } from './support/fake-anthropic.ts';
+import { billedShare, CACHE_WORKFLOWS, isStagedPreamble, minusTotals as minus, readShare, SHARED_PREAMBLE_BODY, spreadFirstStage, totalsOf } from './support/cache-workflows.ts';
 import { makeRepo, tempDir } from './support/repo.ts';
 import { runScript, serviceEnv } from './support/service.ts';
-
-/** About 6,000 tokens of rules at the fake's 4 characters a token, the same in every script. */
-const RULES = `const RULES = Array.from({ length: 420 }, (_, i) => 'Rule ' + i + ': report any secret written to a log, with its line.').join('\\n')`;
-
-const SCRIPTS: Record<string, string> = {
-  '.claude/workflows/hello.js': `export const meta = { name: 'hello', description: 'one agent', readOnly: true }
-return await agent('hello')
-`,
-  '.claude/workflows/siblings.js': `export const meta = { name: 'siblings', description: 'one preamble, 100 files', readOnly: true }
-${RULES}
-const results = await parallel(Array.from({ length: 100 }, (_, i) => () => agent(RULES + '\\n\\nFile: src/file' + i + '.ts')))
-return results.filter(Boolean).length
-`,
-  '.claude/workflows/unrelated.js': `export const meta = { name: 'unrelated', description: '30 prompts with nothing in common', readOnly: true }
-const results = await parallel(Array.from({ length: 30 }, (_, i) => () => agent(i + ': ' + ('word' + i + ' ').repeat(3000))))
-return results.filter(Boolean).length
-`,
-  '.claude/workflows/staged.js': `export const meta = { name: 'staged', description: 'a preamble in a pipeline stage whose items arrive over time', readOnly: true }
-${RULES}
-const items = Array.from({ length: 20 }, (_, i) => 'module' + i)
-const results = await pipeline(items, (item) => agent('Name one risk in ' + item), (risk, item) => agent(RULES + '\\n\\nModule: ' + item + '\\nRisk: ' + risk))
-return results.filter(Boolean).length
-`,
-};
 
 const open: FakeAnthropic[] = [];
 after(() => Promise.all(open.map((fake) => fake.close())));
@@ -49,11 +25,6 @@ async function fakeModel(options: { now?: () => number; handler?: (req: FakeRequ
   return fake;
 }
 
-/** Prompt tokens billed, as a share of what the same prompts cost uncached (reads 0.1, writes 1.25 or 2). */
-const billedShare = (t: FakeCacheTotals): number => (t.input + 0.1 * t.read + 1.25 * t.write5m + 2 * t.write1h) / (t.input + t.read + t.write5m + t.write1h);
-const readShare = (t: FakeCacheTotals): number => t.read / (t.input + t.read + t.write5m + t.write1h);
-const minus = (a: FakeCacheTotals, b: FakeCacheTotals): FakeCacheTotals => ({ requests: a.requests - b.requests, input: a.input - b.input, read: a.read - b.read, write5m: a.write5m - b.write5m, write1h: a.write1h - b.write1h });
-
 async function run(fake: FakeAnthropic, home: string, repo: string | null, ...args: string[]) {
   const where = repo === null ? [] : ['--repo', repo, '--concurrency', '16'];
   const result = await runCli([...args, ...where, '--json'], { home, baseURL: fake.url });
@@ -62,7 +33,7 @@ async function run(fake: FakeAnthropic, home: string, repo: string | null, ...ar
 
 test('a sweep asks for the 1-hour TTL on its shared breakpoints; a comment\'s run for five minutes', async () => {
   const fake = await fakeModel();
-  const body = `${RULES}\nreturn (await parallel([0, 1, 2].map((i) => () => agent(RULES + '\\n\\nFile: ' + i)))).length`;
+  const body = SHARED_PREAMBLE_BODY;
   for (const priority of ['sweep', 'interactive'] as const) {
     fake.requests.length = 0;
     const outcome = await runScript(body, serviceEnv(fake.url, [], { priority }));
@@ -75,7 +46,7 @@ test('a sweep asks for the 1-hour TTL on its shared breakpoints; a comment\'s ru
 });
 
 describe('prompt caching of what sibling prompts share', () => {
-  const repo = makeRepo({ 'README.md': 'cache\n', ...SCRIPTS });
+  const repo = makeRepo({ 'README.md': 'cache\n', ...CACHE_WORKFLOWS });
 
   test('100 siblings sharing a 6k-token preamble read at least 85% of their prompt tokens from the cache and bill at most 25% of the uncached price', async () => {
     const fake = await fakeModel();
@@ -89,20 +60,14 @@ describe('prompt caching of what sibling prompts share', () => {
 
   test('the same preamble in a pipeline stage whose items arrive over time reads at least 60%', async () => {
     // The first stage's answers come back spread over about two seconds.
-    const fake = await fakeModel({ handler: (req) => (req.prompt.startsWith('Name one risk') ? sleep(Number(/module(\d+)/.exec(req.prompt)![1]) * 100) : Promise.resolve()) });
+    const fake = await fakeModel({ handler: spreadFirstStage });
     const result = await run(fake, tempDir(), repo, 'run', 'staged');
     assert.equal(result.code, 0, result.stderr);
-    const stage = fake.requests.filter((req) => req.prompt.startsWith('Rule 0'));
+    const stage = fake.requests.filter(isStagedPreamble);
     assert.equal(stage.length, 20);
     const arrivals = stage.map((req) => req.receivedAt).sort((a, b) => a - b);
     assert.ok(arrivals.at(-1)! - arrivals[0]! > 1_000, 'the stage\'s items arrived over time');
-    const totals = stage.reduce<FakeCacheTotals>((sum, req) => ({
-      requests: sum.requests + 1,
-      input: sum.input + req.usage!.input_tokens,
-      read: sum.read + req.usage!.cache_read_input_tokens,
-      write5m: sum.write5m + (req.usage!.cache_creation?.ephemeral_5m_input_tokens ?? 0),
-      write1h: sum.write1h + (req.usage!.cache_creation?.ephemeral_1h_input_tokens ?? 0),
-    }), { requests: 0, input: 0, read: 0, write5m: 0, write1h: 0 });
+    const totals = totalsOf(stage);
     assert.ok(readShare(totals) >= 0.6, `read ${(readShare(totals) * 100).toFixed(1)}%`);
   });
 
