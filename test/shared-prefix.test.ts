@@ -125,3 +125,27 @@ test('a warm-up leader lapses with the cache entry it wrote: the next burst has 
   now += 5 * 60_000;
   assert.equal((await warmup.enter('k')).leader, true);
 });
+
+test('huge prompts are not held once noted: what is kept of them is the part ever compared', async () => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const prefixes = new SharedPrefixes();
+  // Sixteen 4 MB prompts (the recent ones kept), then a prefix found in two more.
+  for (let i = 0; i < 16; i++) prefixes.note(`${i} ${'x'.repeat(4_000_000)}`);
+  const shared = `${'rule '.repeat(100)}\nFile: `;
+  prefixes.note(`${shared}a ${'y'.repeat(4_000_000)}`);
+  prefixes.note(`${shared}b ${'y'.repeat(4_000_000)}`);
+  gc();
+  const heldMb = (process.memoryUsage().heapUsed - before) / 1e6;
+  assert.ok(heldMb < 30, `${heldMb.toFixed(1)} MB held (the prompts themselves are 72 MB)`);
+  assert.ok(prefixes.use(`${shared}c`), 'the prefix is still found');
+});
+
+test('a sibling of a known prefix is compared past it, to the same cut', () => {
+  const known = `${'rule '.repeat(100)}\nFile: `;
+  assert.equal(sharedCut(`${known}src/a.ts`, `${known}src/b.ts`, known.length), sharedCut(`${known}src/a.ts`, `${known}src/b.ts`));
+});

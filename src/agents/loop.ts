@@ -199,7 +199,8 @@ interface Conversation {
 }
 
 /**
- * The key siblings wait on for their leader's response (cache-warmup.ts), or null: no wait. The
+ * One kind of agent's tools, and the key its siblings wait on for their leader's response when
+ * their prompts share nothing (cache-warmup.ts), or null: no wait. The
  * wait costs the first wave of a fan-out one model latency of wall time, and saves that wave's
  * cache writes. Foreman's own framing and tool definitions (about 1,400 tokens) are cached but not
  * worth it: at most `concurrency` agents write them at once, and every later agent reads them.
@@ -243,7 +244,12 @@ function requestShape(request: AgentRequest, deps: AgentLoopDeps, conversation: 
 }
 
 /** The API refuses a text block of whitespace alone: a prompt that is its prefix and a line break goes whole. */
-const splittable = (prompt: string, prefix: string): boolean => prompt.length === prefix.length || prompt.slice(prefix.length).trim() !== '';
+function splittable(prompt: string, prefix: string): boolean {
+  if (prompt.length === prefix.length) return true;
+  // Looked at from the cut, not trimmed: the rest of a long prompt is not copied for this.
+  for (let i = prefix.length; i < prompt.length; i++) if (!/\s/.test(prompt[i]!)) return true;
+  return false;
+}
 
 /** What the run shares besides Foreman's own framing: the project memory and the agent type's prompt. */
 const runSharedText = (request: AgentRequest, deps: AgentLoopDeps): string => (deps.projectMemory?.text ?? '') + (request.systemPrompt ?? '');

@@ -52,11 +52,18 @@ export class SharedPrefixes {
    */
   note(prompt: string): void {
     const known = this.#longestKnown(prompt);
+    // Only what is ever compared is kept, and apart from the prompt: a script's 8 MB prompt is not
+    // held here after its agent has finished.
+    const head = prompt.length > MAX_COMPARED_CHARS ? detached(prompt.slice(0, MAX_COMPARED_CHARS)) : prompt;
     let cut = 0;
-    for (const other of this.#recent) cut = Math.max(cut, sharedCut(other, prompt));
-    this.#recent.unshift(prompt);
+    for (const other of this.#recent) {
+      // A sibling of a known prefix is compared only past it (one native look that both start with it).
+      const from = known && other.startsWith(known.text) ? known.text.length : 0;
+      cut = Math.max(cut, sharedCut(other, head, from));
+    }
+    this.#recent.unshift(head);
     if (this.#recent.length > RECENT_PROMPTS) this.#recent.pop();
-    const found = cut >= (known ? known.text.length : 0) + MIN_SHARED_PREFIX_CHARS ? this.#add(prompt.slice(0, cut)) : known;
+    const found = cut >= (known ? known.text.length : 0) + MIN_SHARED_PREFIX_CHARS ? this.#add(head.slice(0, cut)) : known;
     if (found) found.queued += 1;
   }
 
@@ -102,10 +109,11 @@ export class SharedPrefixes {
 /**
  * How much of `b` a common prefix with `a` covers, cut back to just after its last whitespace:
  * "rules…\nFile: src/a.ts" and "rules…\nFile: src/b.ts" share "rules…\nFile: ", never "src/".
+ * `from`: where to start comparing, when the caller knows the two agree before it.
  */
-export function sharedCut(a: string, b: string): number {
+export function sharedCut(a: string, b: string, from = 0): number {
   const end = Math.min(a.length, b.length, MAX_COMPARED_CHARS);
-  let i = 0;
+  let i = Math.min(from, end);
   // A chunk at a time while they agree (a native comparison), then character by character.
   while (i + COMPARE_CHUNK <= end && a.slice(i, i + COMPARE_CHUNK) === b.slice(i, i + COMPARE_CHUNK)) i += COMPARE_CHUNK;
   while (i < end && a.charCodeAt(i) === b.charCodeAt(i)) i++;
@@ -121,6 +129,9 @@ export function sharedCut(a: string, b: string): number {
 }
 
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+
+/** A copy that does not keep `text`'s parent alive (V8 makes a slice a view into the string it came from). */
+const detached = (text: string): string => Buffer.from(text, 'utf16le').toString('utf16le');
 
 const COMPARE_CHUNK = 256;
 
