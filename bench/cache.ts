@@ -1,11 +1,11 @@
 // Prompt caching (issue #17): what sibling agents' prompts bill against the fake Messages API
 // billing caching as the API documents (test/support/fake-prompt-cache.ts), with Foreman's shared
 // prompt prefixes on and off. Each scenario runs in its own process through the service
-// (bench/cache-worker.ts) on a fresh home and a fresh fake model.
-import { spawn } from 'node:child_process';
+// (bench/cache-worker.ts), with a fresh fake model, on a fresh home that has run one agent first.
 import { fileURLToPath } from 'node:url';
 import { startFakeAnthropic, text, type FakeAnthropic, type FakeCacheTotals, type FakeRequest } from '../test/support/fake-anthropic.ts';
-import { billedShare, CACHE_WORKFLOWS as SCRIPTS, isStagedPreamble, promptTokensOf as promptTokens, spreadFirstStage, totalsOf as sumOf } from '../test/support/cache-workflows.ts';
+import { billedShare, CACHE_WORKFLOWS as SCRIPTS, isStagedPreamble, promptTokensOf as promptTokens, readShare, spreadFirstStage, totalsOf as sumOf } from '../test/support/cache-workflows.ts';
+import { runWorker } from './child.ts';
 import { cliEnv } from '../test/support/cli.ts';
 import { makeRepo, tempDir } from '../test/support/repo.ts';
 
@@ -13,14 +13,7 @@ const WORKER = fileURLToPath(new URL('./cache-worker.ts', import.meta.url));
 export const LATENCY_MS = 100;
 const CONCURRENCY = 16;
 
-function worker(args: string[], env: NodeJS.ProcessEnv): Promise<{ runId: string; status: string; wallMs: number; costUsd: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-node-snapshot', WORKER, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`cache-worker ${args.join(' ')} exited ${code}`))));
-  });
-}
+const worker = (args: string[], env: NodeJS.ProcessEnv) => runWorker<{ runId: string; status: string; wallMs: number; costUsd: number }>([WORKER, ...args], env);
 
 export interface CacheRow {
   scenario: string;
@@ -42,7 +35,7 @@ const row = (scenario: string, prefixes: 'on' | 'off', totals: FakeCacheTotals, 
   prefixes,
   requests: totals.requests,
   promptTokens: promptTokens(totals),
-  readShare: totals.read / promptTokens(totals),
+  readShare: readShare(totals),
   written: totals.write5m + totals.write1h,
   billedShare: billedShare(totals),
   wallMs: Math.round(run.wallMs),

@@ -2,6 +2,7 @@
 // printed as figures and ratios.
 // Never a timed test: it reports, it does not assert.
 import { spawn } from 'node:child_process';
+import { runWorker } from './child.ts';
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,16 +32,6 @@ const SDK_FLOOR = fileURLToPath(new URL('./sdk-floor-worker.ts', import.meta.url
 /** Each store runs this many times, alternating, so drift on the machine touches both alike. */
 const STORE_ROUNDS = 3;
 
-/** Runs a bench worker in its own process and returns the JSON it prints. */
-function worker(args: string[], env: NodeJS.ProcessEnv): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--no-node-snapshot', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`${args[0]} exited ${code}`))));
-  });
-}
-
 export function table(rows: Array<Record<string, string | number>>): string {
   const headers = Object.keys(rows[0]);
   const cells = rows.map((r) => headers.map((h) => String(r[h])));
@@ -65,23 +56,23 @@ async function fanout(latencyMs: number, rounds = 1) {
     const floorEnv = cliEnv({ home: tempDir(), baseURL: fake.url });
     // The fake server stands for an API that is always warm: 300 plain requests first, so the run
     // measured first does not pay for the server's own cold start.
-    await worker([SDK_FLOOR, 'http', fake.url, '300', String(CONCURRENCY)], floorEnv);
+    await runWorker([SDK_FLOOR, 'http', fake.url, '300', String(CONCURRENCY)], floorEnv);
     // The same fan-out on a new store, whose first request goes alone to learn the organisation's
     // rate limits from its headers (shared-rate-limiter.ts): once per store, shown on its own.
-    const newStore = await worker([WORKER, repo, 'fanout', String(CONCURRENCY)], cliEnv({ home: tempDir(), baseURL: fake.url }));
+    const newStore = await runWorker([WORKER, repo, 'fanout', String(CONCURRENCY)], cliEnv({ home: tempDir(), baseURL: fake.url }));
     const runs: Array<{ wallMs: number; cpuMs: number; maxRssMb: number; result: number; calls: number }> = [];
     const floors: number[] = [];
     for (let round = 0; round < rounds; round++) {
       // The measured run's home has talked to the API before, as a user's or a worker's has.
       const env = cliEnv({ home: tempDir(), baseURL: fake.url });
-      await worker([WORKER, repo, 'hello', '1'], env);
+      await runWorker([WORKER, repo, 'hello', '1'], env);
       const before = fake.calls;
-      const stats = await worker([WORKER, repo, 'fanout', String(CONCURRENCY)], env);
+      const stats = await runWorker([WORKER, repo, 'fanout', String(CONCURRENCY)], env);
       runs.push({ wallMs: stats.runWallMs, cpuMs: stats.cpuMs, maxRssMb: stats.maxRssMb, result: stats.result, calls: fake.calls - before });
-      floors.push((await worker([SDK_FLOOR, 'sdk', fake.url, String(AGENTS), String(CONCURRENCY)], floorEnv)).wallMs);
+      floors.push((await runWorker([SDK_FLOOR, 'sdk', fake.url, String(AGENTS), String(CONCURRENCY)], floorEnv)).wallMs);
     }
-    const httpFloor = await worker([SDK_FLOOR, 'http', fake.url, String(AGENTS), String(CONCURRENCY)], floorEnv);
-    const transportFloor = await worker([SDK_FLOOR, 'sdk-transport', fake.url, String(AGENTS), String(CONCURRENCY)], floorEnv);
+    const httpFloor = await runWorker([SDK_FLOOR, 'http', fake.url, String(AGENTS), String(CONCURRENCY)], floorEnv);
+    const transportFloor = await runWorker([SDK_FLOOR, 'sdk-transport', fake.url, String(AGENTS), String(CONCURRENCY)], floorEnv);
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const wallMs = median(runs.map((r) => r.wallMs));
     const floorMs = median(floors);
@@ -127,7 +118,7 @@ async function storeFanout(latencyMs: number) {
     await admin.query('ALTER SYSTEM SET full_page_writes = on');
     await admin.query('SELECT pg_reload_conf()');
     await admin.end();
-    await worker([SDK_FLOOR, 'http', fake.url, '300', String(CONCURRENCY)], cliEnv({ home: tempDir(), baseURL: fake.url }));
+    await runWorker([SDK_FLOOR, 'http', fake.url, '300', String(CONCURRENCY)], cliEnv({ home: tempDir(), baseURL: fake.url }));
     const ideal = Math.ceil(AGENTS / CONCURRENCY) * latencyMs;
     const runs: Record<'sqlite' | 'postgres', Array<{ wallMs: number; cpuMs: number; agents: number; calls: number; journaled: number }>> = { sqlite: [], postgres: [] };
     for (let round = 0; round < STORE_ROUNDS; round++) {
@@ -137,7 +128,7 @@ async function storeFanout(latencyMs: number) {
         const args = [repo, 'fanout', String(CONCURRENCY)];
         const before = fake.calls;
         const databaseUrl = engine === 'postgres' ? await cluster.createDatabase() : '';
-        const stats = await worker([WORKER, ...args, ...(databaseUrl ? [databaseUrl] : [])], env);
+        const stats = await runWorker([WORKER, ...args, ...(databaseUrl ? [databaseUrl] : [])], env);
         // Counted in the store each engine was to use: the figures are only worth comparing if the journal went there.
         const journaled = engine === 'sqlite' ? sqliteJournalRows(join(home, '.foreman', 'foreman.db')) : await postgresJournalRows(databaseUrl);
         runs[engine].push({ wallMs: stats.runWallMs, cpuMs: stats.cpuMs, agents: stats.result, calls: fake.calls - before, journaled });
