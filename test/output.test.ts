@@ -46,6 +46,11 @@ test('line output names replayed agents and failures', () => {
   assert.match(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't2', status: 'failed', usage, costUsd: 0.5, elapsedMs: 2000, error: 'HTTP 400' })!, /^agent failed \[Fan\] t2 1\.2k tok \$0\.5000 2\.0s: HTTP 400$/);
 });
 
+test('an agent that used the cache says what share of its prompt it read there', () => {
+  const cached = { input: 100, output: 50, cacheRead: 900, cacheWrite: 0 };
+  assert.equal(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't3', status: 'done', usage: cached, costUsd: 0.001, elapsedMs: 500 }), 'agent done [Fan] t3 1.1k tok (90% from cache) $0.0010 0.5s');
+});
+
 test('event lines say "1 journaled call" and "1 file", not "1 ... calls"', () => {
   assert.equal(describeEvent({ type: 'run-started', runId: 'r', workflow: 'w', baseSha: 'a'.repeat(40), resumed: true, replayable: 1 }), `resume w at ${'a'.repeat(12)} (1 journaled call to replay)`);
   assert.equal(describeEvent({ type: 'change-made', changeId: 'c1', label: 'fix', files: 1, candidate: false }), 'change c1 fix: 1 file changed');

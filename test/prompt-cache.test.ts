@@ -50,12 +50,20 @@ describe('prompt caching of what sibling prompts share', () => {
 
   test('100 siblings sharing a 6k-token preamble read at least 85% of their prompt tokens from the cache and bill at most 25% of the uncached price', async () => {
     const fake = await fakeModel();
-    const result = await run(fake, tempDir(), repo, 'run', 'siblings');
+    const home = tempDir();
+    const result = await run(fake, home, repo, 'run', 'siblings');
     assert.equal(result.code, 0, result.stderr);
     const totals = fake.cache!;
     assert.equal(totals.requests, 100);
     assert.ok(readShare(totals) >= 0.85, `read ${(readShare(totals) * 100).toFixed(1)}%`);
     assert.ok(billedShare(totals) <= 0.25, `billed ${(billedShare(totals) * 100).toFixed(1)}%`);
+    // Each agent's own figures say what it read, in the list and in its detail.
+    const shown = await runCli(['show', result.json.runId], { home, baseURL: fake.url });
+    const lines = shown.stdout.split('\n').filter((line) => / tok /.test(line));
+    assert.equal(lines.length, 100, shown.stdout);
+    assert.ok(lines.filter((line) => /\((9\d|100)% from cache\)/.test(line)).length >= 90, lines.slice(0, 5).join('\n'));
+    const one = await runCli(['show', result.json.runId, '--agent', '100'], { home, baseURL: fake.url });
+    assert.match(one.stdout, /tok \(\d+% from cache\); cache: [\d.]+k read \(\d+% of prompt tokens\), [\d.k]+ written/);
   });
 
   test('the same preamble in a pipeline stage whose items arrive over time reads at least 60%', async () => {

@@ -20,7 +20,7 @@ import { listWorkflows, readScriptFile, workflowDirs, WorkflowNotFoundError } fr
 import { ScriptValidationError, validateScript } from '../workflows/validate.ts';
 import { commandHelp, parseIdArgs, parseListArgs, parseResumeArgs, parseRunArgs, parseSaveArgs, parseValidateArgs, UsageError, USAGE, wantsHelp } from './args.ts';
 import { isFreeTextRef, NotRunError, writeWorkflow } from './generate.ts';
-import { cacheText, count, formatMs, formatTokens, formatUsd, replayText } from '../report/format.ts';
+import { cacheText, count, formatMs, formatTokens, formatUsd, replayText, tokensText } from '../report/format.ts';
 import { LineReporter, LiveTableReporter, runJson, type Reporter } from './output.ts';
 import { detectSandbox, sandboxMessage, type SandboxChoice } from '../workspace/sandbox.ts';
 import { markNonDumpable } from '../service/non-dumpable.ts';
@@ -334,6 +334,7 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
       const t = agent.transcript as { system?: string; turns?: Array<{ text: string; toolCalls: Array<{ name: string; input: unknown; output: string; isError: boolean }> }>; final?: unknown };
       out(`agent ${agent.no} [${agent.phase}] ${agent.label}  ${agent.status}  ${agent.model}  ${count(agent.turns, 'turn')}  ${formatUsd(agent.costUsd)}`);
       if (agent.error) out(`error: ${agent.error}`);
+      out(`${tokensText(agent.usage, 'tok')}${usedCache(agent.usage) ? `; ${cacheText(agent.usage)}` : ''}`);
       out('\nprompt:');
       out(agent.prompt);
       for (const [i, turn] of (t.turns ?? []).entries()) {
@@ -359,8 +360,7 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
     if (run.error) out(`error: ${run.error}`);
     out(`\nagents:`);
     for (const a of agents) {
-      const tokens = totalTokens(a.usage);
-      out(`  ${String(a.no).padStart(4)}  ${a.status.padEnd(13)}  [${a.phase}] ${a.label}  ${formatTokens(tokens)} tok  ${formatUsd(a.costUsd)}`);
+      out(`  ${String(a.no).padStart(4)}  ${a.status.padEnd(13)}  [${a.phase}] ${a.label}  ${tokensText(a.usage, 'tok')}  ${formatUsd(a.costUsd)}`);
     }
     if (run.status === 'completed') {
       out('\nresult:');

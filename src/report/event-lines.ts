@@ -1,8 +1,7 @@
 // One line of text per run event: the CLI's output off a terminal, and the Action's log.
 import type { CapKind, RunEvent } from '../contracts/events.ts';
-import { totalTokens } from '../contracts/usage.ts';
 import { SHARED_CHANGE_ID } from '../contracts/ports.ts';
-import { count, editedText, formatMs, formatTokens, formatUsd } from './format.ts';
+import { count, editedText, formatMs, formatUsd, tokensText } from './format.ts';
 
 // Short: a fan-out can refuse hundreds of agents; the run's last line says how to raise the cap.
 const CAP_REACHED: Record<CapKind, string> = {
@@ -24,7 +23,7 @@ export function describeEvent(event: RunEvent): string | null {
     case 'warn':
       return `warn ${event.message}`;
     case 'agent-finished': {
-      const figures = `${formatTokens(totalTokens(event.usage))} tok ${formatUsd(event.costUsd)} ${formatMs(event.elapsedMs)}`;
+      const figures = `${tokensText(event.usage, 'tok')} ${formatUsd(event.costUsd)} ${formatMs(event.elapsedMs)}`;
       const tail = event.error ? `: ${event.error}` : '';
       return `agent ${event.status} [${event.phase}] ${event.label} ${event.status === 'replayed' ? '(from journal)' : figures}${tail}`;
     }

@@ -1,5 +1,5 @@
 // How figures read wherever a person sees them: the terminal, check runs, the progress comment.
-import { cacheReadShare, type Usage } from '../contracts/usage.ts';
+import { cacheReadShare, totalTokens, usedCache, type Usage } from '../contracts/usage.ts';
 
 export const formatTokens = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 export const formatUsd = (usd: number): string => `$${usd < 10 ? usd.toFixed(4) : usd.toFixed(2)}`;
@@ -23,6 +23,16 @@ export function cacheCell(usage: Usage): string {
 export function cacheText(usage: Usage): string {
   const oneHour = usage.cacheWrite1h ? ` (${formatTokens(usage.cacheWrite1h)} for 1 hour)` : '';
   return `cache: ${formatTokens(usage.cacheRead)} read (${formatShare(cacheReadShare(usage))} of prompt tokens), ${formatTokens(usage.cacheWrite)} written${oneHour}`;
+}
+
+/**
+ * Tokens with the share read from the cache, where any was read or written: "14.6k tok (84% from
+ * cache)". `noun` as the place words it ("tok" in a line per agent, "token" in a heading).
+ */
+export function tokensText(usage: Usage, noun: 'tok' | 'token'): string {
+  const tokens = totalTokens(usage);
+  const shown = noun === 'tok' ? `${formatTokens(tokens)} tok` : count(tokens, 'token', formatTokens(tokens));
+  return usedCache(usage) ? `${shown} (${formatShare(cacheReadShare(usage))} from cache)` : shown;
 }
 
 /** "1 agent", "3 agents"; `shown` is the figure as printed (e.g. formatTokens(n)). */

@@ -3,9 +3,9 @@
 // did; src/github/run-report.ts writes them, throttled.
 import type { RunOutcome } from '../runtime/engine.ts';
 import type { PhaseStats, RunSummary } from '../runtime/progress.ts';
-import { cacheReadShare, totalTokens, usedCache, type Usage } from '../contracts/usage.ts';
+import { usedCache, zeroUsage } from '../contracts/usage.ts';
 import type { Finding } from './findings.ts';
-import { cacheCell, count, formatMs, formatShare, formatTokens, formatUsd, replayText } from './format.ts';
+import { cacheCell, count, formatMs, formatTokens, formatUsd, replayText, tokensText } from './format.ts';
 import { codeFence, cutAtLine, inlineCode, oneLine, tableCell } from './markdown.ts';
 import { OUTCOME_HEADINGS } from './outcome.ts';
 import { phaseTableMarkdown } from './phase-table.ts';
@@ -78,7 +78,7 @@ export function phaseCheckOutput(view: RunView, title: string, agents: readonly 
   // The cache's figures where the phase read or wrote it, as the summary check's table shows them.
   const cache = stats && usedCache(stats.usage) ? stats.usage : null;
   // The same counts as the CLI's table and `foreman show`: done is answered (replayed included), a stop's aborts are stopped.
-  const heading = `${count(s.done, 'agent')} done${s.failed ? `, ${s.failed} failed` : ''}${s.stopped ? `, ${s.stopped} stopped` : ''}${s.refused ? `, ${s.refused} refused` : ''}${s.running ? `, ${s.running} running` : ''} · ${tokensText(s.tokens, cache)} · ${formatUsd(s.costUsd)} · ${formatMs(s.elapsedMs)}`;
+  const heading = `${count(s.done, 'agent')} done${s.failed ? `, ${s.failed} failed` : ''}${s.stopped ? `, ${s.stopped} stopped` : ''}${s.refused ? `, ${s.refused} refused` : ''}${s.running ? `, ${s.running} running` : ''} · ${tokensText(stats?.usage ?? zeroUsage(), 'token')} · ${formatUsd(s.costUsd)} · ${formatMs(s.elapsedMs)}`;
   const summary = [
     `Phase **${tableCell(title)}** of run \`${view.runId}\` (${view.workflow}).`,
     '',
@@ -93,12 +93,8 @@ export function phaseCheckOutput(view: RunView, title: string, agents: readonly 
 }
 
 export function runningSummaryTitle(summary: RunSummary): string {
-  return `${count(summary.agents, 'agent')} · ${tokensText(totalTokens(summary.usage), usedCache(summary.usage) ? summary.usage : null)} · ${formatUsd(summary.costUsd)}`;
+  return `${count(summary.agents, 'agent')} · ${tokensText(summary.usage, 'token')} · ${formatUsd(summary.costUsd)}`;
 }
-
-/** "14.6k tokens (84% from cache)": the share of prompt tokens read from the cache, where it was used. */
-const tokensText = (tokens: number, cache: Usage | null): string =>
-  `${count(tokens, 'token', formatTokens(tokens))}${cache ? ` (${formatShare(cacheReadShare(cache))} from cache)` : ''}`;
 
 export function summaryCheckText(view: RunView, summary: RunSummary, outcome?: RunOutcome, findings = 0): string {
   const text = [
