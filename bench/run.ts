@@ -20,6 +20,7 @@ import pg from 'pg';
 import { AGENTS_PER_RUN, LATENCY_MS as WORKERS_LATENCY_MS, RUN_CONCURRENCY, RUNS as WORKER_RUNS, workersBench } from './workers.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 import { cacheBench, LATENCY_MS as CACHE_LATENCY_MS, type CacheRow } from './cache.ts';
+import { SEGMENTS, segments, serverTimes, type Timeline } from './timeline.ts';
 
 const AGENTS = 1000;
 const CONCURRENCY = 16;
@@ -97,6 +98,39 @@ async function fanout(latencyMs: number, rounds = 1) {
       'target RSS': '<= 300',
       'model calls': runs.map((r) => r.calls).join('/'),
     };
+  } finally {
+    await fake.close();
+  }
+}
+
+/**
+ * Where one agent's time goes in the fan-out at `latencyMs`, segment by segment (timeline.ts), for
+ * Foreman and for the SDK over Foreman's transport alone: what the runtime adds, and what the
+ * transport and the machine do, side by side. One run each, on a fake that keeps its requests.
+ */
+async function fanoutTimeline(latencyMs: number) {
+  const fake = await startFakeAnthropic({ handler: () => [text('ok')], latencyMs });
+  const repo = makeRepo({ 'README.md': 'bench\n', '.claude/workflows/fanout.js': FANOUT, '.claude/workflows/hello.js': HELLO });
+  try {
+    const env = { ...cliEnv({ home: tempDir(), baseURL: fake.url }), FANOUT_TIMELINE: '1' };
+    await runWorker([SDK_FLOOR, 'http', fake.url, '300', String(CONCURRENCY)], env);
+    await runWorker([WORKER, repo, 'hello', '1'], env);
+    const measure = async (args: string[]) => {
+      fake.requests.length = 0;
+      const connections = fake.connections;
+      const out = (await runWorker(args, env)) as { timeline: Timeline; runWallMs?: number; wallMs?: number };
+      return { means: segments(out.timeline, serverTimes(fake.requests)), connections: fake.connections - connections, wallMs: out.runWallMs ?? out.wallMs! };
+    };
+    const foreman = await measure([WORKER, repo, 'fanout', String(CONCURRENCY)]);
+    const floor = await measure([SDK_FLOOR, 'sdk-transport', fake.url, String(AGENTS), String(CONCURRENCY)]);
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    const ideal = Math.ceil(AGENTS / CONCURRENCY) * latencyMs;
+    return [
+      ...SEGMENTS.map((segment, i) => ({ 'mean ms per agent': segment, Foreman: foreman.means[i]!.toFixed(2), 'SDK over the transport': floor.means[i]!.toFixed(2) })),
+      { 'mean ms per agent': 'total', Foreman: sum(foreman.means).toFixed(2), 'SDK over the transport': sum(floor.means).toFixed(2) },
+      { 'mean ms per agent': 'the whole fan-out, wall ms (efficiency)', Foreman: `${Math.round(foreman.wallMs)} (${(ideal / foreman.wallMs).toFixed(3)})`, 'SDK over the transport': `${Math.round(floor.wallMs)} (${(ideal / floor.wallMs).toFixed(3)})` },
+      { 'mean ms per agent': 'connections the server saw', Foreman: String(foreman.connections), 'SDK over the transport': String(floor.connections) },
+    ];
   } finally {
     await fake.close();
   }
@@ -234,6 +268,10 @@ const only = process.argv[2];
 if (!only || only === 'fanout') {
   console.log(`Fan-out: ${AGENTS} agents, ${CONCURRENCY} at once, fake Messages API on loopback\n`);
   console.log(table([await fanout(0), await fanout(100, 3)]));
+}
+if (!only || only === 'fanout' || only === 'fanout-timeline') {
+  console.log(`\nWhere an agent's time goes at 100 ms (one run each; segments in bench/timeline.ts)\n`);
+  console.log(table(await fanoutTimeline(100)));
 }
 if (!only || only === 'fanout-postgres') {
   console.log(`\nFan-out by store: ${AGENTS} agents, ${CONCURRENCY} at once, 100 ms model latency, one worker; ${STORE_ROUNDS} runs each, alternating; ${availableParallelism()} CPUs (the fake model, PostgreSQL and the worker share them)\n`);

@@ -7,6 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { Agent, request } from 'node:http';
 import { createTransport } from '../src/agents/http.ts';
+import { recordTimeline } from './timeline.ts';
 
 const [mode, baseURL, agents, concurrency] = [process.argv[2], process.argv[3], Number(process.argv[4]), Number(process.argv[5])];
 const params = { model: 'claude-sonnet-5-5', max_tokens: 1024, messages: [{ role: 'user' as const, content: 'reply ok' }] };
@@ -35,15 +36,19 @@ if (!one) throw new Error(`unknown mode ${mode}: use one of ${Object.keys(modes)
 // Foreman opens its connections as a run starts; the transport floor does the same.
 if (mode === 'sdk-transport') transport.preconnect(baseURL, concurrency);
 
+// As the fan-out worker notes its agents, with FANOUT_TIMELINE=1: each request's start and finish.
+const timeline = process.env.FANOUT_TIMELINE === '1' ? recordTimeline() : null;
 let started = 0;
 const t0 = performance.now();
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (started < agents) {
       started += 1;
+      timeline?.note('started');
       await one();
+      timeline?.note('finished');
     }
   }),
 );
-process.stdout.write(JSON.stringify({ wallMs: performance.now() - t0 }) + '\n');
+process.stdout.write(JSON.stringify({ wallMs: performance.now() - t0, ...(timeline ? { timeline: timeline.result() } : {}) }) + '\n');
 process.exit(0);
