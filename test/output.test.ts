@@ -49,6 +49,14 @@ test('line output names replayed agents and failures', () => {
 test('an agent that used the cache says what share of its prompt it read there', () => {
   const cached = { input: 100, output: 50, cacheRead: 900, cacheWrite: 0 };
   assert.equal(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't3', status: 'done', usage: cached, costUsd: 0.001, elapsedMs: 500 }), 'agent done [Fan] t3 1.1k tok (90% from cache) $0.0010 0.5s');
+  // The agent that wrote what its siblings read says what it wrote, not "0% from cache".
+  const wrote = { input: 10, output: 50, cacheRead: 0, cacheWrite: 11_900 };
+  assert.equal(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't1', status: 'done', usage: wrote, costUsd: 0.03, elapsedMs: 600 }), 'agent done [Fan] t1 12.0k tok (11.9k written to cache) $0.0300 0.6s');
+  // Nearly all is not all: 99.9% read shows as 99%, 0.1% as 1%.
+  const nearlyAll = { input: 10, output: 0, cacheRead: 11_990, cacheWrite: 0 };
+  assert.match(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't4', status: 'done', usage: nearlyAll, costUsd: 0.001, elapsedMs: 600 })!, /\(99% from cache\)/);
+  const nearlyNone = { input: 11_990, output: 0, cacheRead: 10, cacheWrite: 0 };
+  assert.match(describeEvent({ type: 'agent-finished', phase: 'Fan', label: 't5', status: 'done', usage: nearlyNone, costUsd: 0.001, elapsedMs: 600 })!, /\(1% from cache\)/);
 });
 
 test('event lines say "1 journaled call" and "1 file", not "1 ... calls"', () => {

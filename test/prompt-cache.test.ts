@@ -61,7 +61,7 @@ describe('prompt caching of what sibling prompts share', () => {
     const shown = await runCli(['show', result.json.runId], { home, baseURL: fake.url });
     const lines = shown.stdout.split('\n').filter((line) => / tok /.test(line));
     assert.equal(lines.length, 100, shown.stdout);
-    assert.ok(lines.filter((line) => /\((9\d|100)% from cache\)/.test(line)).length >= 90, lines.slice(0, 5).join('\n'));
+    assert.ok(lines.filter((line) => /\(9\d% from cache\)/.test(line)).length >= 90, lines.slice(0, 5).join('\n'));
     const one = await runCli(['show', result.json.runId, '--agent', '100'], { home, baseURL: fake.url });
     assert.match(one.stdout, /tok \(\d+% from cache\); cache: [\d.]+k read \(\d+% of prompt tokens\), [\d.k]+ written/);
   });

@@ -1,11 +1,18 @@
 // How figures read wherever a person sees them: the terminal, check runs, the progress comment.
-import { cacheReadShare, totalTokens, usedCache, type Usage } from '../contracts/usage.ts';
+import { cacheReadShare, totalTokens, type Usage } from '../contracts/usage.ts';
 
 export const formatTokens = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n));
 export const formatUsd = (usd: number): string => `$${usd < 10 ? usd.toFixed(4) : usd.toFixed(2)}`;
 export const formatMs = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s` : `${(ms / 1000).toFixed(1)}s`);
-/** A share as a whole percentage, "84%"; "–" when there was nothing to share (null). */
-export const formatShare = (share: number | null): string => (share === null ? '–' : `${Math.round(share * 100)}%`);
+/**
+ * A share as a whole percentage, "84%"; "–" when there was nothing to share (null). Never "100%"
+ * short of all, nor "0%" above none: 99.7% read from the cache is not "everything".
+ */
+export function formatShare(share: number | null): string {
+  if (share === null) return '–';
+  const percent = Math.round(share * 100);
+  return `${percent === 100 && share < 1 ? 99 : percent === 0 && share > 0 ? 1 : percent}%`;
+}
 
 /**
  * The cache in a table cell: the share of prompt tokens read from it, then the tokens read and
@@ -26,13 +33,16 @@ export function cacheText(usage: Usage): string {
 }
 
 /**
- * Tokens with the share read from the cache, where any was read or written: "14.6k tok (84% from
- * cache)". `noun` as the place words it ("tok" in a line per agent, "token" in a heading).
+ * Tokens with the share read from the cache, where any was read: "14.6k tok (84% from cache)";
+ * where the cache was only written (the agent that wrote a prefix its siblings read), what it
+ * wrote: "12.0k tok (11.9k written to cache)". `noun` as the place words it ("tok" in a line per
+ * agent, "token" in a heading).
  */
 export function tokensText(usage: Usage, noun: 'tok' | 'token'): string {
   const tokens = totalTokens(usage);
   const shown = noun === 'tok' ? `${formatTokens(tokens)} tok` : count(tokens, 'token', formatTokens(tokens));
-  return usedCache(usage) ? `${shown} (${formatShare(cacheReadShare(usage))} from cache)` : shown;
+  if (usage.cacheRead > 0) return `${shown} (${formatShare(cacheReadShare(usage))} from cache)`;
+  return usage.cacheWrite > 0 ? `${shown} (${formatTokens(usage.cacheWrite)} written to cache)` : shown;
 }
 
 /** "1 agent", "3 agents"; `shown` is the figure as printed (e.g. formatTokens(n)). */
