@@ -57,6 +57,10 @@ describe('prompt caching of what sibling prompts share', () => {
     assert.equal(totals.requests, 100);
     assert.ok(readShare(totals) >= 0.85, `read ${(readShare(totals) * 100).toFixed(1)}%`);
     assert.ok(billedShare(totals) <= 0.25, `billed ${(billedShare(totals) * 100).toFixed(1)}%`);
+    // The first agent of the burst too: it waited for its siblings to be queued rather than send
+    // its preamble whole, unread and unwritten.
+    const whole = fake.requests.filter((req) => typeof req.body.messages[0].content === 'string');
+    assert.deepEqual(whole.map((req) => req.prompt.slice(-20)), [], 'every sibling\'s prompt was split at the preamble');
     // Each agent's own figures say what it read, in the list and in its detail.
     const shown = await runCli(['show', result.json.runId], { home, baseURL: fake.url });
     const lines = shown.stdout.split('\n').filter((line) => / tok /.test(line));

@@ -25,6 +25,24 @@ describe('shared prompt prefixes', () => {
     assert.equal(prefixes.use('Something else entirely, with words'), null);
   });
 
+  test('the first agent of a burst waits one turn only where its prompt may gain a prefix: noted last, long enough, sharing none yet', () => {
+    const prefixes = new SharedPrefixes();
+    const first = `${PREAMBLE}a.ts`;
+    prefixes.note(first);
+    assert.equal(prefixes.mayShareSoon(first), true, 'alone so far: its siblings may still be on their way');
+    prefixes.note(`${PREAMBLE}b.ts`);
+    assert.equal(prefixes.mayShareSoon(first), false, 'a sibling came: it has its prefix');
+    assert.equal(prefixes.mayShareSoon(`${PREAMBLE}b.ts`), false, 'it shares one known');
+    const unrelated = `${'Something else entirely, with words. '.repeat(10)}`;
+    prefixes.note(unrelated);
+    assert.equal(prefixes.mayShareSoon(unrelated), true);
+    prefixes.note(`${'Yet another long and different prompt. '.repeat(10)}`);
+    assert.equal(prefixes.mayShareSoon(unrelated), false, 'not the latest: the burst it came in has been queued');
+    const short = 'task 1: reply ok';
+    prefixes.note(short);
+    assert.equal(prefixes.mayShareSoon(short), false, 'too short to share a preamble: it never waits');
+  });
+
   test('prompts that share only a few words share no prefix', () => {
     const prefixes = new SharedPrefixes();
     const start = 'Explain this file: ';

@@ -111,6 +111,8 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
   // An agent type without a write tool (Explore, Plan) is a reader, and is framed as one.
   const write = request.write === true && (request.tools === undefined || request.tools.some((name) => isMutatingTool(name)));
   const shared = write && request.shared === true;
+  // One turn for the rest of a burst to be queued, where that may give this prompt a prefix.
+  if (deps.prefixes?.mayShareSoon(request.prompt)) await new Promise((resolve) => setImmediate(resolve));
   const prefix = deps.prefixes?.use(request.prompt) ?? null;
   const ttl = agentCacheTtl(deps.cacheTtl ?? '5m', prefix);
   // Everything else the shape reads (commands, web settings, memory) is the run's, like `shapes`.

@@ -37,6 +37,8 @@ export const REUSE_GAP_FOR_LONG_TTL_MS = 4 * 60_000;
 
 export class SharedPrefixes {
   readonly #recent: string[] = [];
+  /** The prompt noted last, as given (`#recent` may hold a copy of its head). */
+  #latest: string | null = null;
   #known: SharedPrefix[] = [];
   #nextId = 1;
   readonly #now: () => number;
@@ -62,9 +64,21 @@ export class SharedPrefixes {
       cut = Math.max(cut, sharedCut(other, head, from));
     }
     this.#recent.unshift(head);
+    this.#latest = prompt;
     if (this.#recent.length > RECENT_PROMPTS) this.#recent.pop();
     const found = cut >= (known ? known.text.length : 0) + MIN_SHARED_PREFIX_CHARS ? this.#add(head.slice(0, cut)) : known;
     if (found) found.queued += 1;
+  }
+
+  /**
+   * Whether an agent about to send `prompt` may be the first of a burst whose siblings are still
+   * being queued: it is the prompt noted last, long enough to share a preamble, and shares none
+   * known yet. Such an agent waits one turn of the event loop (runAgentLoop), so that
+   * the calls queued in the same burst are noted and its preamble is found: otherwise the first
+   * agent of every fan-out sends its preamble whole, neither reading nor writing it.
+   */
+  mayShareSoon(prompt: string): boolean {
+    return prompt.length > MIN_SHARED_PREFIX_CHARS && prompt === this.#latest && this.#longestKnown(prompt) === null;
   }
 
   /** The longest prefix found that `prompt` starts with, marked as used now; null when it shares none. */
