@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { emptyState, levelAt, observe, rateLimitHeaders, reserve, type SharedLimitState } from '../src/agents/rate-limit-buckets.ts';
-import { SharedRateLimiter } from '../src/agents/shared-rate-limiter.ts';
+import { rateLimitClass, SharedRateLimiter } from '../src/agents/shared-rate-limiter.ts';
 import { SqliteStore } from '../src/runtime/sqlite-store.ts';
 
 const known = (input: number, at = 0): SharedLimitState => ({ ...emptyState(), buckets: { input: { limit: 6_000, remaining: input, at } } });
@@ -111,4 +111,37 @@ test('answers without rate-limit headers: once the store says so, requests go wi
   await limiter.acquire(params);
   assert.ok(limiter.stats.roundTrips > trips + 1, 'headers seen: reservations go through the store again');
   await store.close();
+});
+
+test('each model class is paced by its own limits: a spent Sonnet limit holds Sonnet back, not Haiku', async () => {
+  const store = new SqliteStore(':memory:');
+  const limiter = new SharedRateLimiter({ store, apiKey: 'k', baseURL: 'http://api', priority: 'interactive' });
+  const reset = new Date(Date.now() + 60_000).toISOString();
+  const limits = (remaining: number) =>
+    new Headers({ 'anthropic-ratelimit-requests-limit': '60', 'anthropic-ratelimit-requests-remaining': String(remaining), 'anthropic-ratelimit-requests-reset': reset });
+  const sonnet = { model: 'claude-sonnet-5-5', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] };
+  const haiku = { model: 'claude-haiku-5-1', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] };
+  // Sonnet's answer says its class has no request left this minute; Haiku's that it has plenty.
+  await limiter.observe(limits(0), await limiter.acquire(sonnet));
+  await limiter.observe(limits(60), await limiter.acquire(haiku));
+  const started = Date.now();
+  await limiter.acquire(haiku);
+  assert.ok(Date.now() - started < 500, 'Haiku goes at once');
+  const run = new AbortController();
+  const held = limiter.acquire({ ...sonnet, model: 'claude-sonnet-5-0-20261001' }, run.signal);
+  const outcome = await Promise.race([held.then(() => 'sent'), new Promise((resolve) => setTimeout(resolve, 300, 'held'))]);
+  assert.equal(outcome, 'held', "another Sonnet 5 waits for its class's refill (a second)");
+  run.abort(new Error('stopped'));
+  await assert.rejects(held, /stopped/);
+  await store.close();
+});
+
+test('model classes: a family\'s minor versions and dated ids share one; other ids are their own', () => {
+  assert.equal(rateLimitClass('claude-sonnet-4-5-20250929'), 'claude-sonnet-4');
+  assert.equal(rateLimitClass('claude-sonnet-4-0'), 'claude-sonnet-4');
+  assert.equal(rateLimitClass('claude-opus-4-1'), 'claude-opus-4');
+  assert.equal(rateLimitClass('claude-haiku-4-5'), 'claude-haiku-4');
+  assert.notEqual(rateLimitClass('claude-opus-4-1'), rateLimitClass('claude-opus-5'));
+  assert.equal(rateLimitClass('claude-3-5-sonnet-latest'), 'claude-3-5-sonnet');
+  assert.equal(rateLimitClass('my-proxy-model'), 'my-proxy-model');
 });

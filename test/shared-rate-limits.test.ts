@@ -152,8 +152,8 @@ test('`foreman run` processes sharing a FOREMAN_HOME reserve every model request
     const db = new DatabaseSync(storeFile(join(home, '.foreman')));
     const rows = db.prepare('SELECT key, state FROM rate_limits').all() as Array<{ key: string; state: string }>;
     db.close();
-    assert.equal(rows.length, 1, 'one organisation: one row, under a hash of the key and URL');
-    assert.match(rows[0]!.key, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(rows.length, 1, 'one organisation and one model class: one row, under a hash of the key and URL, then the class');
+    assert.match(rows[0]!.key, /^sha256:[0-9a-f]{64}:claude-sonnet-5$/);
     const state = JSON.parse(rows[0]!.state);
     assert.equal(state.debited.requests, api.calls, "every request of both processes was reserved in the home's store");
     assert.deepEqual([state.buckets.requests.limit, state.buckets.input.limit, state.buckets.output.limit], [1_000, 2_000_000, 1_000_000]);

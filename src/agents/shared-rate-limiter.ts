@@ -1,6 +1,7 @@
 // Paces model requests by the organisation's rate limits before they are sent, with the state
 // shared through the store, so N workers on N hosts together stay under limits the API sets per
-// organisation (the rule: rate-limit-buckets.ts, docs/architecture.md "Shared rate limits").
+// organisation and model class (the rule: rate-limit-buckets.ts, docs/architecture.md "Shared
+// rate limits").
 // The RateGovernor still backs off on a 429; this is what keeps the 429 from happening.
 
 import { createHash } from 'node:crypto';
@@ -50,21 +51,83 @@ interface Observation {
  */
 const UNPACED_RECHECK_MS = 10_000;
 
-/** The ticket of a request sent while unpaced: it reserved nothing. */
-const UNPACED_TICKET: RateTicket = Object.freeze({ requests: 0, input: 0, output: 0 });
-
 /** Responses whose input counts calibrate the estimate: recent enough to follow a run's changing prompts. */
 const RATIOS_KEPT = 32;
 
 /** Requests one store round trip reserves for at most. */
 const MAX_BATCH = 32;
 
+/** Model classes one limiter keeps apart; a script naming more shares the organisation's lane past them. */
+const MAX_LANES = 32;
+
 export class SharedRateLimiter {
+  readonly priority: Priority;
+  /** Store round trips, and the time they took, for the per-request cost (docs/benchmarks.md). */
+  readonly stats = { roundTrips: 0, storeMs: 0, waitedMs: 0 };
+  readonly #options: SharedRateLimiterOptions;
+  readonly #organisation: string;
+  readonly #lanes = new Map<string, RateLane>();
+  /** Which lane granted a ticket: its response's headers and usage go back there. */
+  readonly #laneOf = new WeakMap<RateTicket, RateLane>();
+
+  constructor(options: SharedRateLimiterOptions) {
+    this.priority = options.priority;
+    this.#options = options;
+    this.#organisation = rateLimitKey(options.apiKey, options.baseURL);
+  }
+
+  /** Waits until the request fits in every bucket of its model's class, then takes it out. */
+  async acquire(params: { max_tokens: number; model?: string }, signal?: AbortSignal): Promise<RateTicket> {
+    const lane = this.#lane(params.model);
+    const ticket = await lane.acquire(params, signal);
+    this.#laneOf.set(ticket, lane);
+    return ticket;
+  }
+
+  /** What the API counted as the request's input (uncached and cache writes), to calibrate the next estimates. */
+  learn(ticket: RateTicket, usage: { input_tokens: number; cache_creation_input_tokens?: number | null }): void {
+    this.#laneOf.get(ticket)?.learn(ticket, usage);
+  }
+
+  /** The response's headers (a 429's too) re-anchor the buckets of the class its request was paced in. */
+  observe(headers: Headers | undefined, ticket: RateTicket): Promise<void> {
+    return this.#laneOf.get(ticket)?.observe(headers, ticket) ?? Promise.resolve();
+  }
+
+  #lane(model: string | undefined): RateLane {
+    let modelClass = model === undefined ? '' : rateLimitClass(model);
+    if (!this.#lanes.has(modelClass) && this.#lanes.size >= MAX_LANES) modelClass = '';
+    let lane = this.#lanes.get(modelClass);
+    if (!lane) {
+      // The organisation's own key for requests that name no model (and past MAX_LANES).
+      const key = modelClass === '' ? this.#organisation : `${this.#organisation}:${modelClass}`;
+      lane = new RateLane(this.#options, key, this.stats);
+      this.#lanes.set(modelClass, lane);
+    }
+    return lane;
+  }
+}
+
+/**
+ * The API's limits are per model class: its tables give a family's minor versions one limit
+ * (Opus 4.x, Sonnet 4.x) and every other model its own. A dated or `-latest` id is its model's.
+ * Ids of another shape are their own class.
+ */
+export function rateLimitClass(model: string): string {
+  const id = model.toLowerCase().slice(0, 100).replace(/-(\d{8}|latest)$/, '');
+  const current = /^(claude-(?:opus|sonnet|haiku))-(\d+)(?:[-.]\d+)?$/.exec(id);
+  return current ? `${current[1]}-${current[2]}` : id;
+}
+
+/** One model class's pacing: its requests waiting in this process, and its row in the store. */
+class RateLane {
   readonly priority: Priority;
   readonly #store: Pick<Store, 'updateRateLimit'>;
   readonly #key: string;
   readonly #reserveFraction: number;
   readonly #maxWaitStepMs: number;
+  /** The ticket of a request sent while unpaced: it reserved nothing. One per lane, so it names its lane. */
+  readonly #unpacedTicket: RateTicket = Object.freeze({ requests: 0, input: 0, output: 0 });
   /** This process's requests waiting for a reservation, oldest first: one round trip reserves for all that fit. */
   #waiting: Waiting[] = [];
   #pumping = false;
@@ -80,21 +143,20 @@ export class SharedRateLimiter {
   readonly #estimates = new WeakMap<RateTicket, number>();
   /** Until when requests go unpaced (the store said no answer had headers). */
   #unpacedUntil = 0;
-  /** Store round trips, and the time they took, for the per-request cost (docs/benchmarks.md). */
-  readonly stats = { roundTrips: 0, storeMs: 0, waitedMs: 0 };
+  readonly stats: SharedRateLimiter['stats'];
 
-  constructor(options: SharedRateLimiterOptions) {
+  constructor(options: SharedRateLimiterOptions, key: string, stats: SharedRateLimiter['stats']) {
     this.priority = options.priority;
     this.#store = options.store;
-    this.#key = rateLimitKey(options.apiKey, options.baseURL);
+    this.#key = key;
     this.#reserveFraction = options.reserveFraction ?? 0.2;
     this.#maxWaitStepMs = options.maxWaitStepMs ?? 1_000;
+    this.stats = stats;
   }
 
-  /** Waits until the request fits in every bucket, then takes it out. */
   acquire(params: { max_tokens: number }, signal?: AbortSignal): Promise<RateTicket> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (Date.now() < this.#unpacedUntil) return Promise.resolve(UNPACED_TICKET);
+    if (Date.now() < this.#unpacedUntil) return Promise.resolve(this.#unpacedTicket);
     const estimate = estimateInputTokens(params);
     return new Promise<RateTicket>((resolve, reject) => {
       const onAbort = () => settle(waiting, () => reject(signal!.reason));
@@ -114,7 +176,6 @@ export class SharedRateLimiter {
     });
   }
 
-  /** What the API counted as the request's input (uncached and cache writes), to calibrate the next estimates. */
   learn(ticket: RateTicket, usage: { input_tokens: number; cache_creation_input_tokens?: number | null }): void {
     const estimate = this.#estimates.get(ticket);
     if (!estimate) return;
@@ -129,7 +190,7 @@ export class SharedRateLimiter {
   observe(headers: Headers | undefined, ticket: RateTicket): Promise<void> {
     const reported = headers ? rateLimitHeaders(headers) : null;
     if (reported) this.#unpacedUntil = 0;
-    else if (ticket === UNPACED_TICKET) return Promise.resolve();
+    else if (ticket === this.#unpacedTicket) return Promise.resolve();
     const observation = { reported, ticket, at: Date.now() };
     if (!this.#observation || ticket.requests >= this.#observation.ticket.requests) this.#observation = observation;
     this.#observing ??= this.#writeObservations().finally(() => (this.#observing = null));
