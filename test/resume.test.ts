@@ -115,6 +115,15 @@ test("runs --json lists runs newest first; show prints an agent's prompt, tool c
   assert.match(agent.stdout, /prompt:\ntask 1 read notes/);
   assert.match(agent.stdout, /> read_file \{"path":"notes.txt"\}\n.*alpha/);
   assert.match(agent.stdout, /result:\ndone 1/);
+  // The prompt is stored once, in the agent's row; its transcript reads it back in its place.
+  const db = new DatabaseSync(join(home, '.foreman', 'foreman.db'));
+  const row = db.prepare('SELECT prompt, transcript FROM agents LIMIT 1').get() as { prompt: string; transcript: string };
+  db.close();
+  assert.equal(row.prompt, 'task 1 read notes');
+  assert.ok(!row.transcript.includes('task 1 read notes'), row.transcript.slice(0, 200));
+  const asJson = JSON.parse((await runCli(['show', ids[0], '--agent', '1', '--json'], env)).stdout);
+  assert.deepEqual(Object.keys(asJson.transcript), ['system', 'prompt', 'turns', 'final']);
+  assert.equal(asJson.transcript.prompt, 'task 1 read notes');
   const missing = await runCli(['show', 'nope'], env);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no run nope: `foreman runs` lists the runs/);

@@ -13,6 +13,7 @@ import type { CallTicket, Journal } from './journal.ts';
 import { costUsd, resolveModel, type ModelTable } from './pricing.ts';
 import type { ProgressTracker } from './progress.ts';
 import type { SpendGate } from './spend.ts';
+import { storedTranscript } from './store-rows.ts';
 
 const DEFAULT_PHASE = 'Run';
 
@@ -321,7 +322,7 @@ export class AgentCalls {
         turns: outcome.turns,
         elapsedMs: outcome.elapsedMs,
         error: outcome.error ?? null,
-        transcript: outcome.transcript,
+        transcript: storedTranscript(outcome.transcript),
         finishedAt: new Date().toISOString(),
       },
       completed,

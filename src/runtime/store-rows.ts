@@ -48,9 +48,28 @@ export function toAgent(row: Row): AgentRecord {
     // PostgreSQL returns a BIGINT as a string.
     elapsedMs: Number(row.elapsed_ms),
     error: row.error,
-    transcript: parse(row.transcript),
+    transcript: withPrompt(parse(row.transcript), row.prompt),
     finishedAt: row.finished_at,
   };
+}
+
+/**
+ * An agent's transcript as the store keeps it: without its prompt, which the agent's row holds
+ * already (a fan-out's 24 k-character preamble was written, posted to the writer thread and kept
+ * twice per agent). Read back, the prompt is in its place again.
+ */
+export function storedTranscript(transcript: { system: string; prompt: string }): object {
+  const { system, prompt: _, ...rest } = transcript;
+  return { system, [PROMPT_IN_ROW]: true, ...rest };
+}
+
+/** Marks a stored transcript whose prompt is the row's: transcripts stored before kept their own. */
+const PROMPT_IN_ROW = 'promptInRow';
+
+function withPrompt(transcript: unknown, prompt: string): unknown {
+  if (!transcript || typeof transcript !== 'object' || !(PROMPT_IN_ROW in transcript)) return transcript;
+  const { system, [PROMPT_IN_ROW]: _, ...rest } = transcript as { system?: unknown; [PROMPT_IN_ROW]: unknown };
+  return { system, prompt, ...rest };
 }
 
 export function toJournalEntry(row: Row): JournalEntry {
