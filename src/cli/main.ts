@@ -334,7 +334,7 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
       const t = agent.transcript as { system?: string; turns?: Array<{ text: string; toolCalls: Array<{ name: string; input: unknown; output: string; isError: boolean }> }>; final?: unknown };
       out(`agent ${agent.no} [${agent.phase}] ${agent.label}  ${agent.status}  ${agent.model}  ${count(agent.turns, 'turn')}  ${formatUsd(agent.costUsd)}`);
       if (agent.error) out(`error: ${agent.error}`);
-      out(`${tokensText(agent.usage, 'tok')}${usedCache(agent.usage) ? `; ${cacheText(agent.usage)}` : ''}`);
+      out(`${formatTokens(totalTokens(agent.usage))} tok${usedCache(agent.usage) ? `; ${cacheText(agent.usage)}` : ''}`);
       out('\nprompt:');
       out(agent.prompt);
       for (const [i, turn] of (t.turns ?? []).entries()) {
