@@ -140,6 +140,8 @@ for (const backend of [sqlite, postgres]) {
       assert.equal(journal.length, 1);
       assert.deepEqual(journal[0], { key: 'k', occurrence: 0, seq: 1, kind: 'agent', output: { files: ['a'] }, usage: { input: 1, output: 2, cacheRead: 3, cacheWrite: 4 }, costUsd: 0.5, phase: 'Map', label: 'map' });
       assert.deepEqual((await reopened.listAgents('r1')).map((a) => a.status), ['done', 'error']);
+      // A list is everything but the transcripts; one agent has its own.
+      assert.deepEqual((await reopened.listAgents('r1'))[0], { no: 1, ...agentBase, transcript: null });
       assert.deepEqual(await reopened.getAgent('r1', 1), { no: 1, ...agentBase });
       assert.equal((await reopened.getAgent('r1', 2))?.status, 'error');
       assert.equal(await reopened.getAgent('r1', 3), null);

@@ -229,7 +229,9 @@ export interface Store {
   recordAgent(runId: string, agent: Omit<AgentRecord, 'no'>, completed?: JournalEntry, spend?: SpendCharge): Promise<number>;
   /** The spend ledger's totals for each key, in order; zero where nothing was recorded. */
   readSpend(keys: readonly SpendKey[]): Promise<SpendTotals[]>;
+  /** The run's agents in order, without their transcripts (`transcript` null): a list never reads a thousand of them. */
   listAgents(runId: string): Promise<AgentRecord[]>;
+  /** One agent with its transcript. */
   getAgent(runId: string, no: number): Promise<AgentRecord | null>;
   /**
    * Keeps a change ref's bundle for the run, replacing what the ref had; the same ref with the

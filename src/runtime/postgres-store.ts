@@ -8,7 +8,7 @@
 // 4 connections each: ten workers with two runs each would pass PostgreSQL's default 100.
 import type pg from 'pg';
 import { openPool, Queries, transaction } from './postgres-client.ts';
-import { checkChangeBundle, json, toAgent, toChangeBundle, toJournalEntry, toRevision, toRun, toSpendTotals } from './store-rows.ts';
+import { AGENT_LIST_COLUMNS, checkChangeBundle, json, toAgent, toChangeBundle, toJournalEntry, toRevision, toRun, toSpendTotals } from './store-rows.ts';
 import { migratePostgres } from './postgres-schema.ts';
 import { GroupCommitter } from './postgres-writes.ts';
 import { RunTakenOverError, type AgentRecord, type ChangeBundle, type ClaimOptions, type JournalEntry, type NewRun, type RunOptions, type RunRecord, type RunRevision, type RunScript, type RunStatus, type SpendCharge, type SpendKey, type SpendTotals, type StoredChange, type Store } from '../contracts/store.ts';
@@ -222,7 +222,7 @@ export class PostgresStore implements Store {
   }
 
   async listAgents(runId: string): Promise<AgentRecord[]> {
-    return (await this.#db.rows('SELECT * FROM agents WHERE run_id = $1 ORDER BY no', [runId])).map(toAgent);
+    return (await this.#db.rows(`SELECT ${AGENT_LIST_COLUMNS} FROM agents WHERE run_id = $1 ORDER BY no`, [runId])).map(toAgent);
   }
 
   async getAgent(runId: string, no: number): Promise<AgentRecord | null> {

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { InlineWriteQueue, ThreadWriteQueue, type WriteQueue } from './sqlite-write-queue.ts';
 import { migrate } from './sqlite-schema.ts';
 import { openDatabase } from './sqlite-writes.ts';
-import { checkChangeBundle, json, toAgent, toChangeBundle, toJournalEntry, toRevision, toRun, toSpendTotals, type Row } from './store-rows.ts';
+import { AGENT_LIST_COLUMNS, checkChangeBundle, json, toAgent, toChangeBundle, toJournalEntry, toRevision, toRun, toSpendTotals, type Row } from './store-rows.ts';
 import { RunTakenOverError, type AgentRecord, type ChangeBundle, type ClaimOptions, type JournalEntry, type NewRun, type RunOptions, type RunRecord, type RunRevision, type RunScript, type RunStatus, type SpendCharge, type SpendKey, type SpendTotals, type StoredChange, type Store } from '../contracts/store.ts';
 import { isProcessAlive } from './store.ts';
 
@@ -159,7 +159,7 @@ export class SqliteStore implements Store {
   }
 
   async listAgents(runId: string): Promise<AgentRecord[]> {
-    const rows = this.#db.prepare('SELECT * FROM agents WHERE run_id = ? ORDER BY no').all(runId) as Row[];
+    const rows = this.#db.prepare(`SELECT ${AGENT_LIST_COLUMNS} FROM agents WHERE run_id = ? ORDER BY no`).all(runId) as Row[];
     return rows.map(toAgent);
   }
 

@@ -32,6 +32,9 @@ export function toRun(row: Row): RunRecord {
   };
 }
 
+/** The agents table's columns but the transcript, as listAgents reads them. */
+export const AGENT_LIST_COLUMNS = 'no, key, occurrence, label, phase, model, status, prompt, usage, cost_usd, turns, elapsed_ms, error, finished_at';
+
 export function toAgent(row: Row): AgentRecord {
   return {
     no: row.no,
@@ -48,7 +51,7 @@ export function toAgent(row: Row): AgentRecord {
     // PostgreSQL returns a BIGINT as a string.
     elapsedMs: Number(row.elapsed_ms),
     error: row.error,
-    transcript: withPrompt(parse(row.transcript), row.prompt),
+    transcript: 'transcript' in row ? withPrompt(parse(row.transcript), row.prompt) : null,
     finishedAt: row.finished_at,
   };
 }
