@@ -2,8 +2,8 @@
 // processes (performance.timeOrigin + now). The worker side notes when each agent (or each floor
 // request) starts and finishes, and what undici says on its diagnostics channels: a request
 // created, its headers written, the answer's headers read. The fake model notes when it read each
-// request and when it answered. Agents run 16 at once, so the k-th of each kind belongs to roughly
-// the k-th agent; a mean over k of the differences is the same however the order shuffles.
+// request and when it answered. Each segment is the mean over agents (meanGap). The processes share
+// one machine's clock (performance.timeOrigin + now): fine on one host for sub-millisecond hops.
 import diagnostics from 'node:diagnostics_channel';
 import type { FakeRequest } from '../test/support/fake-anthropic.ts';
 
@@ -26,15 +26,16 @@ export function recordTimeline(): { note(kind: 'started' | 'finished'): void; re
   return { note: (kind) => timeline[kind].push(now()), result: () => timeline };
 }
 
-const sorted = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
+const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
 
+/**
+ * The mean time from one kind of mark to the next: the mean of the k-th differences, which is the
+ * difference of the means however the order shuffles. Both kinds must have been marked as often
+ * (one per agent), or the figure would mix agents: a mismatch is an error, not a number.
+ */
 function meanGap(later: readonly number[], earlier: readonly number[]): number {
-  const a = sorted(later);
-  const b = sorted(earlier);
-  const n = Math.min(a.length, b.length);
-  let sum = 0;
-  for (let k = 0; k < n; k++) sum += a[k]! - b[k]!;
-  return sum / n;
+  if (later.length !== earlier.length || later.length === 0) throw new Error(`timeline: ${later.length} marks against ${earlier.length}; every agent should have one of each`);
+  return mean(later) - mean(earlier);
 }
 
 /** The fake's own times on the shared clock. */

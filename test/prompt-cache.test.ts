@@ -45,6 +45,21 @@ test('a sweep asks for the 1-hour TTL on its shared breakpoints; a comment\'s ru
   }
 });
 
+test("the first agent of a burst waits for its sibling's call, so no prompt of the burst goes whole", async () => {
+  // A script's agent() calls reach the host a turn of the event loop apart: the first agent must
+  // not be sent before the second call has shown what their prompts share.
+  const fake = await fakeModel();
+  const body = `const RULES = 'Rule: be careful about everything you read here. '.repeat(100);
+return (await parallel(Array.from({ length: 8 }, (_, i) => () => agent(RULES + '\\n\\nFile: src/f' + i + '.ts')))).length`;
+  for (let round = 0; round < 4; round++) {
+    fake.requests.length = 0;
+    const outcome = await runScript(body, serviceEnv(fake.url), { concurrency: 16 });
+    assert.equal(outcome.status, 'completed');
+    const whole = fake.requests.filter((req) => typeof req.body.messages[0].content === 'string');
+    assert.deepEqual(whole.map((req) => req.prompt.slice(-8)), [], `round ${round}: prompts sent whole`);
+  }
+});
+
 describe('prompt caching of what sibling prompts share', () => {
   const repo = makeRepo({ 'README.md': 'cache\n', ...CACHE_WORKFLOWS });
 

@@ -43,6 +43,18 @@ describe('shared prompt prefixes', () => {
     assert.equal(prefixes.mayShareSoon(short), false, 'too short to share a preamble: it never waits');
   });
 
+  test('nextNote resolves as the next prompt is noted, or after its limit when none comes', async () => {
+    const prefixes = new SharedPrefixes();
+    const started = performance.now();
+    const waiting = prefixes.nextNote(5_000);
+    setTimeout(() => prefixes.note(`${PREAMBLE}b.ts`), 5);
+    await waiting;
+    assert.ok(performance.now() - started < 1_000, 'woken by the note, not the limit');
+    const alone = performance.now();
+    await prefixes.nextNote(30);
+    assert.ok(performance.now() - alone >= 25, 'no note: the limit ends the wait');
+  });
+
   test('prompts that share only a few words share no prefix', () => {
     const prefixes = new SharedPrefixes();
     const start = 'Explain this file: ';

@@ -104,6 +104,13 @@ export interface AgentShapes {
 
 export const agentShapes = (): AgentShapes => ({ systems: new RequestShapes(), tools: new RequestShapes() });
 
+/**
+ * How long the first agent of a possible burst waits for its next sibling's call: a script's calls
+ * arrive a turn of the event loop apart, well within it; an agent with no sibling coming pays it
+ * once, against a model call of seconds.
+ */
+const SIBLING_WAIT_MS = 10;
+
 /** Tool inputs and outputs are stored this long in transcripts. */
 const TRANSCRIPT_CHARS = 4_096;
 
@@ -111,8 +118,8 @@ export async function runAgentLoop(request: AgentRequest, deps: AgentLoopDeps): 
   // An agent type without a write tool (Explore, Plan) is a reader, and is framed as one.
   const write = request.write === true && (request.tools === undefined || request.tools.some((name) => isMutatingTool(name)));
   const shared = write && request.shared === true;
-  // One turn for the rest of a burst to be queued, where that may give this prompt a prefix.
-  if (deps.prefixes?.mayShareSoon(request.prompt)) await new Promise((resolve) => setImmediate(resolve));
+  // The next call of a burst, where it may give this prompt a prefix (shared-prefix.ts).
+  if (deps.prefixes?.mayShareSoon(request.prompt)) await deps.prefixes.nextNote(SIBLING_WAIT_MS);
   const prefix = deps.prefixes?.use(request.prompt) ?? null;
   const ttl = agentCacheTtl(deps.cacheTtl ?? '5m', prefix);
   // Everything else the shape reads (commands, web settings, memory) is the run's, like `shapes`.

@@ -37,8 +37,10 @@ export const REUSE_GAP_FOR_LONG_TTL_MS = 4 * 60_000;
 
 export class SharedPrefixes {
   readonly #recent: string[] = [];
-  /** The prompt noted last, as given (`#recent` may hold a copy of its head). */
-  #latest: string | null = null;
+  /** The prompt noted last: its compared head (as `#recent` keeps it) and its whole length. */
+  #latest: { head: string; length: number } | null = null;
+  /** Agents waiting for the next prompt to be noted (nextNote). */
+  readonly #noteWaiters = new Set<() => void>();
   #known: SharedPrefix[] = [];
   #nextId = 1;
   readonly #now: () => number;
@@ -64,21 +66,41 @@ export class SharedPrefixes {
       cut = Math.max(cut, sharedCut(other, head, from));
     }
     this.#recent.unshift(head);
-    this.#latest = prompt;
+    this.#latest = { head, length: prompt.length };
     if (this.#recent.length > RECENT_PROMPTS) this.#recent.pop();
     const found = cut >= (known ? known.text.length : 0) + MIN_SHARED_PREFIX_CHARS ? this.#add(head.slice(0, cut)) : known;
     if (found) found.queued += 1;
+    for (const wake of this.#noteWaiters) wake();
+  }
+
+  /** Resolves when the next prompt is noted, or after `ms`, whichever comes first. */
+  nextNote(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#noteWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#noteWaiters.add(wake);
+    });
   }
 
   /**
    * Whether an agent about to send `prompt` may be the first of a burst whose siblings are still
    * being queued: it is the prompt noted last, long enough to share a preamble, and shares none
-   * known yet. Such an agent waits one turn of the event loop (runAgentLoop), so that
-   * the calls queued in the same burst are noted and its preamble is found: otherwise the first
-   * agent of every fan-out sends its preamble whole, neither reading nor writing it.
+   * known yet. Such an agent waits for the next prompt, briefly (runAgentLoop): a script's calls
+   * reach the host one turn of the event loop apart, and without the wait the first agent of
+   * every fan-out sends its preamble whole, neither reading nor writing it.
    */
   mayShareSoon(prompt: string): boolean {
-    return prompt.length > MIN_SHARED_PREFIX_CHARS && prompt === this.#latest && this.#longestKnown(prompt) === null;
+    return prompt.length > MIN_SHARED_PREFIX_CHARS && this.#isLatest(prompt) && this.#longestKnown(prompt) === null;
+  }
+
+  #isLatest(prompt: string): boolean {
+    const latest = this.#latest;
+    if (!latest || latest.length !== prompt.length) return false;
+    return prompt.length > latest.head.length ? prompt.startsWith(latest.head) : prompt === latest.head;
   }
 
   /** The longest prefix found that `prompt` starts with, marked as used now; null when it shares none. */
