@@ -175,6 +175,28 @@ test('huge prompts are not held once noted: what is kept of them is the part eve
   assert.ok(prefixes.use(`${shared}c`), 'the prefix is still found');
 });
 
+test('a kept prefix holds its own text, not the prompt it was cut from', async () => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const prefixes = new SharedPrefixes();
+  // 64 preambles of about 1 k characters, each shared by two prompts of 300 k: their agents still
+  // queued, so all 64 prefixes are kept (64 k characters), and the 16 recent prompts (4.8 MB).
+  for (let i = 0; i < 64; i++) {
+    const preamble = `Preamble ${i}: ${'rule '.repeat(200)}\nItem: `;
+    prefixes.note(`${preamble}a ${'z'.repeat(300_000)}`);
+    prefixes.note(`${preamble}b ${'z'.repeat(300_000)}`);
+  }
+  gc();
+  const heldMb = (process.memoryUsage().heapUsed - before) / 1e6;
+  // A prefix that is a slice of its prompt keeps all of it alive: 64 of them, about 19 MB more.
+  assert.ok(heldMb < 12, `${heldMb.toFixed(1)} MB held`);
+  assert.ok(prefixes.use(`Preamble 0: ${'rule '.repeat(200)}\nItem: c`), 'the first preamble is still known');
+});
+
 test('a sibling of a known prefix is compared past it, to the same cut', () => {
   const known = `${'rule '.repeat(100)}\nFile: `;
   assert.equal(sharedCut(`${known}src/a.ts`, `${known}src/b.ts`, known.length), sharedCut(`${known}src/a.ts`, `${known}src/b.ts`));

@@ -68,7 +68,8 @@ export class SharedPrefixes {
     this.#recent.unshift(head);
     this.#latest = { head, length: prompt.length };
     if (this.#recent.length > RECENT_PROMPTS) this.#recent.pop();
-    const found = cut >= (known ? known.text.length : 0) + MIN_SHARED_PREFIX_CHARS ? this.#add(head.slice(0, cut)) : known;
+    // A copy: a slice would keep the whole prompt alive for as long as the prefix is known.
+    const found = cut >= (known ? known.text.length : 0) + MIN_SHARED_PREFIX_CHARS ? this.#add(detached(head.slice(0, cut))) : known;
     if (found) found.queued += 1;
     for (const wake of this.#noteWaiters) wake();
   }
