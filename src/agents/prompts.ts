@@ -2,6 +2,7 @@
 // submit_result tool, the nudges, and the prompt-cache breakpoints on the shared prefix.
 
 import type Anthropic from '@anthropic-ai/sdk';
+import { undatedModel } from '../runtime/pricing.ts';
 
 export const SUBMIT_RESULT_TOOL = 'submit_result';
 
@@ -183,7 +184,7 @@ const CACHEABLE_MINIMUMS: Readonly<Record<string, number>> = {
  * The shortest prefix (tokens) `model` caches, a dated id (`claude-haiku-4-5-20251001`) as its
  * family; a model the table does not know is taken at the common minimum.
  */
-export const minimumCacheableTokens = (model: string): number => CACHEABLE_MINIMUMS[model.replace(/-\d{8}$/, '')] ?? MIN_CACHEABLE_PREFIX_TOKENS;
+export const minimumCacheableTokens = (model: string): number => CACHEABLE_MINIMUMS[undatedModel(model)] ?? MIN_CACHEABLE_PREFIX_TOKENS;
 
 /** A rough token count (about 4 characters a token), enough to decide whether to wait. */
 export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);

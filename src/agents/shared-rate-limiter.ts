@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../contracts/store.ts';
+import { undatedModel } from '../runtime/pricing.ts';
 import { emptyState, observe, rateLimitHeaders, reserve, type Amounts, type Need, type Priority, type Reservation, type SharedLimitState } from './rate-limit-buckets.ts';
 
 export type { Priority } from './rate-limit-buckets.ts';
@@ -114,7 +115,7 @@ export class SharedRateLimiter {
  * Ids of another shape are their own class.
  */
 export function rateLimitClass(model: string): string {
-  const id = model.toLowerCase().slice(0, 100).replace(/-(\d{8}|latest)$/, '');
+  const id = undatedModel(model);
   const current = /^(claude-(?:opus|sonnet|haiku))-(\d+)(?:[-.]\d+)?$/.exec(id);
   return current ? `${current[1]}-${current[2]}` : id;
 }

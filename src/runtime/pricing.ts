@@ -49,6 +49,13 @@ export const DEFAULT_MODELS: ModelTable = {
   webSearchUsdPer1000: 10,
 };
 
+/**
+ * A model id without its date or `-latest` (`claude-haiku-4-5-20251001` is `claude-haiku-4-5`):
+ * what the API's per-model tables (cache minimums, rate-limit classes) name. Cut to 100 characters
+ * first: a script may name any model.
+ */
+export const undatedModel = (model: string): string => model.slice(0, 100).toLowerCase().replace(/-(\d{8}|latest)$/, '');
+
 export function resolveModel(table: ModelTable, nameOrAlias: string | undefined): string {
   if (!nameOrAlias) return table.defaultModel;
   return table.aliases[nameOrAlias] ?? nameOrAlias;
