@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRunCheckout, pruneStaleWorktrees, removeRunWorktrees, resolveCommit } from '../src/workspace/checkout.ts';
 import { gitIn, makeRepo, tempDir } from './support/repo.ts';
@@ -36,4 +36,23 @@ test('stale worktrees of dead runs are pruned; those of live runs are kept', asy
 test('a base that is not a commit names the ref and the fix', async () => {
   const repo = makeRepo({ 'a.txt': 'x\n' });
   await assert.rejects(resolveCommit(repo, 'no-such-branch'), /--base no-such-branch is not a commit in .*: pass a branch, tag or commit that exists/);
+});
+
+test('a worktree another process is adding (its entry half-made) does not fail the listing: it is looked at again', async () => {
+  const repo = makeRepo({ 'a.txt': 'a\n' });
+  const home = tempDir();
+  // What `git worktree add` leaves for a moment: the entry with its `commondir` created, not yet written.
+  const entry = join(repo, '.git', 'worktrees', 'being-added');
+  const halfMade = () => {
+    mkdirSync(entry, { recursive: true });
+    writeFileSync(join(entry, 'gitdir'), join(tempDir(), '.git') + '\n');
+    writeFileSync(join(entry, 'commondir'), '');
+  };
+  halfMade();
+  setTimeout(() => writeFileSync(join(entry, 'commondir'), '../..\n'), 120);
+  assert.equal(await pruneStaleWorktrees(repo, home, () => false), 0);
+  // One that stays half-made is an error, not a listing that skips it.
+  rmSync(entry, { recursive: true, force: true });
+  halfMade();
+  await assert.rejects(pruneStaleWorktrees(repo, home, () => false), /failed to read/);
 });

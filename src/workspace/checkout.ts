@@ -2,6 +2,7 @@
 // a detached worktree of the base commit outside the user's repository, so the user's working tree
 // and branches are never touched.
 import { mkdir, rm } from 'node:fs/promises';
+import { setTimeout } from 'node:timers/promises';
 import { join, resolve } from 'node:path';
 import { git, GitError } from './git.ts';
 
@@ -88,8 +89,26 @@ export async function pruneStaleWorktrees(repo: string, home: string, isLive: (r
   return stale.size;
 }
 
+/**
+ * Another process adding a worktree to the same repository (two runs, a worker's runs on one
+ * clone) makes its entry in `.git/worktrees/` before the files in it: a listing in between fails
+ * on the half-made entry. Looked again a few times, briefly; an entry still half-made is an error.
+ */
+const LIST_ATTEMPTS = 6;
+const LIST_RETRY_MS = 50;
+
 async function listWorktrees(repo: string): Promise<string[]> {
-  const out = await git(repo, ['worktree', 'list', '--porcelain']);
+  let out: string;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      out = await git(repo, ['worktree', 'list', '--porcelain']);
+      break;
+    } catch (error) {
+      const halfMade = error instanceof GitError && /failed to read .*worktrees\//.test(error.stderr);
+      if (!halfMade || attempt >= LIST_ATTEMPTS) throw error;
+      await setTimeout(LIST_RETRY_MS * attempt);
+    }
+  }
   return out
     .split('\n')
     .filter((line) => line.startsWith('worktree '))
